@@ -1,0 +1,1 @@
+//! sova-auth
