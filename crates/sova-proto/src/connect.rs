@@ -1,0 +1,456 @@
+//! Connect API (`/sovx/v1`, seed 000): envelopes and bodies.
+//!
+//! Request bodies reject unknown fields (`deny_unknown_fields`), so a typo in a field name is an error that names
+//! the field rather than a silently ignored value.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::ErrorCode;
+
+/// API version string carried in `meta.version`.
+pub const API_VERSION: &str = "v1";
+
+/// `meta` of every enveloped response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Meta {
+    /// Server time of the response, ISO 8601 UTC with milliseconds.
+    pub timestamp: String,
+    /// Always `v1`.
+    pub version: String,
+    /// The request's trace id (from `X-Request-Id` when the client sent one).
+    pub trace_id: String,
+    /// Present on list responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<Pagination>,
+}
+
+/// Pagination of a list response.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Pagination {
+    /// Number of items matching the filter, ignoring limit and skip.
+    pub total: u64,
+    /// `filter[limit]` applied.
+    pub limit: u64,
+    /// `filter[skip]` applied.
+    pub skip: u64,
+}
+
+/// Successful response: `{success:true, data, meta}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Envelope<T> {
+    /// Always `true`.
+    pub success: bool,
+    /// The payload.
+    pub data: T,
+    /// Response metadata.
+    pub meta: Meta,
+}
+
+/// One error of an error response.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ApiErrorItem {
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
+    /// What went wrong and what to do about it.
+    pub message: String,
+    /// The request field at fault, when there is one (dotted path, e.g. `country` or `filter[limit]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Error response: `{success:false, errors:[...], meta}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorEnvelope {
+    /// Always `false`.
+    pub success: bool,
+    /// At least one error.
+    pub errors: Vec<ApiErrorItem>,
+    /// Response metadata.
+    pub meta: Meta,
+}
+
+/// `GET /health`: the one response that is not enveloped, exactly as the document shows.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok` when the service is up.
+    pub status: String,
+    /// Server time, ISO 8601.
+    pub timestamp: String,
+    /// Milliseconds since the process started.
+    pub uptime: u64,
+}
+
+/// `POST /auth/login`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Operator login email.
+    pub email: String,
+    /// Operator password.
+    pub password: String,
+}
+
+/// Session token (a JWT) of an operator account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+    /// Expiry, ISO 8601.
+    pub expires: String,
+}
+
+/// Login answers the envelope and mirrors `token` and `expires` at the top level, so clients written from
+/// either reading of the document work (see `docs/decisions.md`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginEnvelope {
+    /// Always `true`.
+    pub success: bool,
+    /// The session.
+    pub data: LoginResponse,
+    /// Mirror of `data.token`.
+    pub token: String,
+    /// Mirror of `data.expires`.
+    pub expires: String,
+    /// Response metadata.
+    pub meta: Meta,
+}
+
+/// `POST /customers`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCustomerRequest {
+    /// Contact email of the customer.
+    pub email: String,
+    /// Client-chosen identifier: 3-64 characters of `a-z`, `0-9`, `-`, `_`; unique.
+    pub customer_id: String,
+    /// Legal or display name.
+    pub entity_name: String,
+}
+
+/// `PATCH /customers/{customer_id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCustomerRequest {
+    /// New contact email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// New entity name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_name: Option<String>,
+    /// `ACTIVE` or `SUSPENDED`; a suspended customer's keys stop working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// A customer (a tenant of Sova).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Customer {
+    /// Contact email.
+    pub email: String,
+    /// The client-chosen identifier.
+    pub customer_id: String,
+    /// Legal or display name.
+    pub entity_name: String,
+    /// `ACTIVE` or `SUSPENDED`.
+    pub status: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// `POST /customers/{customer_id}/credentials` (the body is optional).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCredentialRequest {
+    /// A label to recognise the credential by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Expiry in seconds from now; none means the credential does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+}
+
+/// A freshly minted credential: the only time the secret is shown.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CredentialSecret {
+    /// The customer the credential belongs to.
+    pub customer_id: String,
+    /// The owner key: send it as `x-api-key`. Shown once; Sova keeps only a keyed hash.
+    pub customer_secret: String,
+    /// Identifier of the credential (for list, revoke, rotate).
+    pub credential_id: String,
+    /// The first characters of the secret, to recognise it in lists.
+    pub prefix: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Expiry, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// A credential as listed (never with its secret).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Credential {
+    /// Identifier.
+    pub credential_id: String,
+    /// Owning customer.
+    pub customer_id: String,
+    /// Label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The first characters of the secret.
+    pub prefix: String,
+    /// `ACTIVE`, `REVOKED` or `EXPIRED`.
+    pub status: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Last successful use (updated at most once a minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<String>,
+    /// Expiry, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Revocation time, if revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+}
+
+/// `POST /customers/{customer_id}/credentials/{credential_id}/rotate`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateCredentialRequest {
+    /// Seconds during which the old secret keeps working (default 3600, 0 revokes it at once, max 30 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_seconds: Option<u64>,
+}
+
+/// `POST /users`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// `individual` or `business`.
+    pub user_type: String,
+    /// Email address.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// E.164, e.g. `+14155550100`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<String>,
+    /// ISO 3166-1 alpha-2, e.g. `US`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// `PATCH /users/{user_id}`: any subset of the fields.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    /// Email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Given name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// E.164.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// `ACTIVE` or `SUSPENDED` (owner key only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// A user of a customer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    /// UUID.
+    pub user_id: String,
+    /// Email address.
+    pub email: String,
+    /// `individual` or `business`.
+    pub user_type: String,
+    /// `ACTIVE` or `SUSPENDED`.
+    pub status: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// E.164.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// `POST /users/{user_id}/tokens` (the body is optional).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserTokenRequest {
+    /// Lifetime in seconds (default 3600, max 30 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+}
+
+/// A user token: send it as `Authorization: Bearer <token>`; it reaches only its user's resources.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserToken {
+    /// Identifier (for revocation).
+    pub token_id: String,
+    /// The user it belongs to.
+    pub user_id: String,
+    /// The bearer token. Shown once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Expiry.
+    pub expires_at: String,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// `POST /users/{user_id}/wallets`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWalletRequest {
+    /// A name to recognise the wallet by.
+    pub name: String,
+    /// `BTC`, `ETH`, `SOL`, `USDC` or `USDT` (case-insensitive).
+    pub currency: String,
+}
+
+/// `PATCH /wallets/{wallet_id}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWalletRequest {
+    /// New name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `ACTIVE` or `FROZEN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// A wallet: one currency, a ledger balance.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Wallet {
+    /// UUID.
+    pub wallet_id: String,
+    /// Owning user.
+    pub user_id: String,
+    /// Name.
+    pub name: String,
+    /// Upper-case currency code.
+    pub currency: String,
+    /// Settled balance, decimal string.
+    pub balance: String,
+    /// Sum of deposits seen but not yet completed, decimal string.
+    pub pending_balance: String,
+    /// `ACTIVE` or `FROZEN`.
+    pub status: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// `POST /wallets/{wallet_id}/address`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAddressRequest {
+    /// Must be the wallet's currency (case-insensitive).
+    pub currency: String,
+    /// `bitcoin`, `bitcoin-testnet`, `ethereum`, `ethereum-sepolia`, `solana` or `solana-devnet`.
+    pub network: String,
+}
+
+/// A deposit address.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DepositAddress {
+    /// UUID.
+    pub address_id: String,
+    /// The wallet deposits are credited to.
+    pub wallet_id: String,
+    /// The on-chain address.
+    pub address: String,
+    /// Upper-case currency code.
+    pub currency: String,
+    /// Network wire name.
+    pub network: String,
+    /// HD derivation path of the address.
+    pub derivation_path: String,
+    /// `ACTIVE`.
+    pub status: String,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// `POST /sandbox/deposits` (sandbox mode only).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxDepositRequest {
+    /// A deposit address issued by Sova.
+    pub address: String,
+    /// Currency (must be the address's).
+    pub currency: String,
+    /// Network (must be the address's).
+    pub network: String,
+    /// Positive decimal string, at most the currency's decimals.
+    pub amount: String,
+    /// Leave the deposit `PENDING` instead of completing it at once (complete it with
+    /// `POST /sandbox/deposits/{deposit_id}/complete`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<bool>,
+}
+
+/// A deposit to one of the addresses.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Deposit {
+    /// UUID.
+    pub deposit_id: String,
+    /// The credited wallet.
+    pub wallet_id: String,
+    /// The receiving address.
+    pub address: String,
+    /// Upper-case currency.
+    pub currency: String,
+    /// Network wire name.
+    pub network: String,
+    /// Decimal string.
+    pub amount: String,
+    /// `PENDING` or `COMPLETED`.
+    pub status: String,
+    /// Transaction hash (a sandbox deposit gets a random one, marked by `sandbox: true`).
+    pub tx_hash: String,
+    /// `true` for deposits credited through the sandbox endpoint.
+    pub sandbox: bool,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// When the deposit was credited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+}

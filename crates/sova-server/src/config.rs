@@ -1,0 +1,67 @@
+//! Server configuration, as the CLI assembles it from flags, `SOVA_*` environment variables and a TOML file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Everything `sova serve` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database, the sandbox seed and the server key.
+    pub data_dir: PathBuf,
+    /// Database URL; `None` means SQLite at `<data_dir>/sova.db`.
+    pub database_url: Option<String>,
+    /// Sandbox mode: generated seed, sandbox deposit endpoint. Off when production keys are configured.
+    pub sandbox: bool,
+    /// Production BTC mainnet account xpub/zpub (m/84'/0'/0').
+    pub btc_xpub: Option<String>,
+    /// Production BTC testnet account tpub/vpub (m/84'/1'/0').
+    pub btc_testnet_xpub: Option<String>,
+    /// Production EVM account xpub (m/44'/60'/0').
+    pub evm_xpub: Option<String>,
+    /// Production Solana seed (a BIP-39 mnemonic file); Solana has no public derivation.
+    pub solana_mnemonic_file: Option<PathBuf>,
+    /// Requests per minute per credential (0: unlimited).
+    pub rate_limit_per_minute: u64,
+    /// Largest accepted request body in bytes.
+    pub body_limit_bytes: usize,
+    /// Operator session lifetime in seconds.
+    pub session_ttl_secs: u64,
+    /// File holding the server secret (pepper for keyed hashes and the session signing key); replicas must share it.
+    /// Default `<data_dir>/server.key`.
+    pub server_key_file: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./sova-data"),
+            database_url: None,
+            sandbox: true,
+            btc_xpub: None,
+            btc_testnet_xpub: None,
+            evm_xpub: None,
+            solana_mnemonic_file: None,
+            rate_limit_per_minute: 1200,
+            body_limit_bytes: 64 * 1024,
+            session_ttl_secs: 3600,
+            server_key_file: None,
+        }
+    }
+}
+
+impl Config {
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("sova.db").display()))
+    }
+
+    /// Whether any production key is configured.
+    pub fn has_production_keys(&self) -> bool {
+        self.btc_xpub.is_some() || self.btc_testnet_xpub.is_some() || self.evm_xpub.is_some()
+    }
+}

@@ -1,0 +1,280 @@
+//! Account sessions, customers and their owner credentials (operator audience, "SX Customers").
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
+use sova_auth::password;
+use sova_auth::session::SessionClaims;
+use sova_proto::connect::{self as wire, Envelope, LoginEnvelope};
+use sova_store::{CredentialRow, CustomerPatch, StoreError};
+
+use super::{credential_view, customer_view};
+use crate::auth::{OperatorAuth, broadcast_invalidation};
+use crate::envelope::{created, iso, list, meta, now_ms, ok};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, OptionalJsonBody};
+use crate::filters::Filters;
+use crate::state::ApiContext;
+use crate::validate;
+
+const CUSTOMER_STATUSES: &[&str] = &["ACTIVE", "SUSPENDED"];
+/// Length of a customer_secret (base62), as in the document's example.
+const SECRET_LEN: usize = 32;
+const PREFIX_LEN: usize = 6;
+const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// Log in with an operator account; answers a Bearer session token.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = wire::LoginRequest,
+    responses((status = 200, body = LoginEnvelope), (status = 401, body = wire::ErrorEnvelope)))]
+pub async fn login(State(ctx): State<ApiContext>, JsonBody(req): JsonBody<wire::LoginRequest>) -> ApiResult<Response> {
+    let email = req.email.trim().to_lowercase();
+    if email.is_empty() {
+        return Err(ApiError::validation("email", "`email` is required"));
+    }
+    if req.password.is_empty() {
+        return Err(ApiError::validation("password", "`password` is required"));
+    }
+    let limited = ctx.limiter.check(&format!("login:{email}"));
+    if let Err((e, _)) = limited {
+        return Err(e);
+    }
+    let op = ctx.store.operator_by_email(&email).await?;
+    // argon2 takes ~20 ms: run it off the async workers, and equally for unknown emails.
+    let pw = req.password.clone();
+    let phc = op.as_ref().map(|o| o.password_hash.clone());
+    let valid = tokio::task::spawn_blocking(move || match phc {
+        Some(h) => password::verify_password(&pw, &h),
+        None => {
+            password::dummy_verify(&pw);
+            false
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let Some(op) = op.filter(|_| valid) else {
+        return Err(ApiError::unauthorized("email or password is wrong"));
+    };
+    let now = now_ms() / 1000;
+    let exp = now + i64::try_from(ctx.config.session_ttl_secs).unwrap_or(3600);
+    let claims = SessionClaims {
+        sub: op.id,
+        sid: uuid::Uuid::new_v4().to_string(),
+        iat: now,
+        exp,
+        iss: "sova".into(),
+    };
+    let token = ctx.sessions.issue(&claims).map_err(ApiError::internal)?;
+    let expires = iso(exp * 1000);
+    Ok(Json(LoginEnvelope {
+        success: true,
+        data: wire::LoginResponse { token: token.clone(), expires: expires.clone() },
+        token,
+        expires,
+        meta: meta(None),
+    })
+    .into_response())
+}
+
+/// Create a customer (a tenant). `customer_id` is chosen by the client and must be unique.
+#[utoipa::path(post, path = "/customers", tag = "customers", request_body = wire::CreateCustomerRequest,
+    security(("session" = [])),
+    responses((status = 201, body = Envelope<wire::Customer>), (status = 409, body = wire::ErrorEnvelope)))]
+pub async fn create_customer(
+    State(ctx): State<ApiContext>,
+    op: OperatorAuth,
+    JsonBody(req): JsonBody<wire::CreateCustomerRequest>,
+) -> ApiResult<Response> {
+    let now = now_ms();
+    let c = sova_store::Customer {
+        customer_id: validate::slug("customer_id", &req.customer_id)?,
+        email: validate::email("email", &req.email)?,
+        entity_name: validate::text("entity_name", &req.entity_name, 200)?,
+        status: "ACTIVE".into(),
+        created_by: op.operator_id,
+        created_at: now,
+        updated_at: now,
+    };
+    match ctx.store.create_customer(&c).await {
+        Ok(()) => Ok(created(customer_view(c))),
+        Err(StoreError::Conflict(_)) => Err(ApiError::conflict(format!(
+            "customer_id `{}` is already taken; choose another",
+            c.customer_id
+        ))
+        .with_field("customer_id")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// List customers.
+#[utoipa::path(get, path = "/customers", tag = "customers", security(("session" = [])),
+    responses((status = 200, body = Envelope<Vec<wire::Customer>>)))]
+pub async fn list_customers(State(ctx): State<ApiContext>, _op: OperatorAuth, f: Filters) -> ApiResult<Response> {
+    let q = f.to_query(&["customer_id", "email", "entity_name", "status"], &["created_at", "updated_at", "customer_id", "entity_name"])?;
+    let page = ctx.store.list_customers(&q).await?;
+    Ok(list(page.items.into_iter().map(customer_view).collect(), page.total, q.limit, q.skip))
+}
+
+async fn load_customer(ctx: &ApiContext, customer_id: &str) -> ApiResult<sova_store::Customer> {
+    ctx.store.customer(customer_id).await?.ok_or_else(|| ApiError::not_found("customer"))
+}
+
+/// Read a customer.
+#[utoipa::path(get, path = "/customers/{customer_id}", tag = "customers", security(("session" = [])),
+    params(("customer_id" = String, Path)), responses((status = 200, body = Envelope<wire::Customer>)))]
+pub async fn get_customer(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path(customer_id): Path<String>,
+) -> ApiResult<Response> {
+    Ok(ok(customer_view(load_customer(&ctx, &customer_id).await?)))
+}
+
+/// Change a customer's email, name or status. Suspending it stops its keys at once.
+#[utoipa::path(patch, path = "/customers/{customer_id}", tag = "customers", security(("session" = [])),
+    params(("customer_id" = String, Path)), request_body = wire::UpdateCustomerRequest,
+    responses((status = 200, body = Envelope<wire::Customer>)))]
+pub async fn update_customer(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path(customer_id): Path<String>,
+    JsonBody(req): JsonBody<wire::UpdateCustomerRequest>,
+) -> ApiResult<Response> {
+    let patch = CustomerPatch {
+        email: req.email.as_deref().map(|e| validate::email("email", e)).transpose()?,
+        entity_name: req.entity_name.as_deref().map(|n| validate::text("entity_name", n, 200)).transpose()?,
+        status: req.status.as_deref().map(|s| validate::one_of("status", s, CUSTOMER_STATUSES)).transpose()?.map(String::from),
+    };
+    let c = ctx.store.update_customer(&customer_id, &patch, now_ms()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("customer"),
+        e => e.into(),
+    })?;
+    if patch.status.is_some() {
+        broadcast_invalidation(&ctx, &format!("customer:{}", c.customer_id)).await;
+    }
+    Ok(ok(customer_view(c)))
+}
+
+fn new_secret(ctx: &ApiContext, customer_id: &str, name: Option<String>, expires_in: Option<u64>) -> ApiResult<(CredentialRow, String)> {
+    let now = now_ms();
+    let expires_at = match expires_in {
+        None => None,
+        Some(s) if (60..=10 * 365 * 24 * 3600).contains(&s) => Some(now + i64::try_from(s * 1000).unwrap_or(i64::MAX / 2)),
+        Some(_) => return Err(ApiError::validation("expires_in", "`expires_in` must be 60 to 315360000 seconds")),
+    };
+    let secret = sova_auth::keys::random_base62(SECRET_LEN);
+    let s = secret.expose_secret().to_string();
+    let row = CredentialRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        customer_id: customer_id.to_string(),
+        name,
+        prefix: s[..PREFIX_LEN].to_string(),
+        secret_hash: ctx.hasher.hash(&s).0,
+        created_at: now,
+        last_used_at: None,
+        expires_at,
+        revoked_at: None,
+    };
+    Ok((row, s))
+}
+
+fn secret_view(row: &CredentialRow, secret: String) -> wire::CredentialSecret {
+    wire::CredentialSecret {
+        customer_id: row.customer_id.clone(),
+        customer_secret: secret,
+        credential_id: row.id.clone(),
+        prefix: row.prefix.clone(),
+        created_at: iso(row.created_at),
+        expires_at: row.expires_at.map(iso),
+    }
+}
+
+/// Mint an owner key (`customer_secret`, sent as `x-api-key`). The secret is shown only in this response.
+#[utoipa::path(post, path = "/customers/{customer_id}/credentials", tag = "credentials", security(("session" = [])),
+    params(("customer_id" = String, Path)), request_body(content = Option<wire::CreateCredentialRequest>),
+    responses((status = 201, body = Envelope<wire::CredentialSecret>)))]
+pub async fn create_credential(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path(customer_id): Path<String>,
+    OptionalJsonBody(req): OptionalJsonBody<wire::CreateCredentialRequest>,
+) -> ApiResult<Response> {
+    let c = load_customer(&ctx, &customer_id).await?;
+    let name = req.name.as_deref().map(|n| validate::text("name", n, 100)).transpose()?;
+    let (row, secret) = new_secret(&ctx, &c.customer_id, name, req.expires_in)?;
+    ctx.store.create_credential(&row).await?;
+    Ok(created(secret_view(&row, secret)))
+}
+
+/// List a customer's credentials (never their secrets).
+#[utoipa::path(get, path = "/customers/{customer_id}/credentials", tag = "credentials", security(("session" = [])),
+    params(("customer_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::Credential>>)))]
+pub async fn list_credentials(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path(customer_id): Path<String>,
+    f: Filters,
+) -> ApiResult<Response> {
+    load_customer(&ctx, &customer_id).await?;
+    let q = f.to_query(&["name", "prefix"], &["created_at"])?;
+    let page = ctx.store.list_credentials(&customer_id, &q).await?;
+    Ok(list(page.items.into_iter().map(credential_view).collect(), page.total, q.limit, q.skip))
+}
+
+/// Read one credential.
+#[utoipa::path(get, path = "/customers/{customer_id}/credentials/{credential_id}", tag = "credentials",
+    security(("session" = [])), params(("customer_id" = String, Path), ("credential_id" = String, Path)),
+    responses((status = 200, body = Envelope<wire::Credential>)))]
+pub async fn get_credential(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path((customer_id, credential_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let row = ctx.store.credential(&customer_id, &credential_id).await?.ok_or_else(|| ApiError::not_found("credential"))?;
+    Ok(ok(credential_view(row)))
+}
+
+/// Revoke a credential at once (idempotent). Every replica stops accepting it.
+#[utoipa::path(delete, path = "/customers/{customer_id}/credentials/{credential_id}", tag = "credentials",
+    security(("session" = [])), params(("customer_id" = String, Path), ("credential_id" = String, Path)),
+    responses((status = 200, body = Envelope<wire::Credential>)))]
+pub async fn revoke_credential(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path((customer_id, credential_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let row = ctx.store.revoke_credential(&customer_id, &credential_id, now_ms()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("credential"),
+        e => e.into(),
+    })?;
+    broadcast_invalidation(&ctx, &format!("cred:{}", row.secret_hash)).await;
+    Ok(ok(credential_view(row)))
+}
+
+/// Rotate: mint a new secret; the old one keeps working for `grace_seconds` (default 3600; 0 revokes it now).
+#[utoipa::path(post, path = "/customers/{customer_id}/credentials/{credential_id}/rotate", tag = "credentials",
+    security(("session" = [])), params(("customer_id" = String, Path), ("credential_id" = String, Path)),
+    request_body(content = Option<wire::RotateCredentialRequest>),
+    responses((status = 201, body = Envelope<wire::CredentialSecret>)))]
+pub async fn rotate_credential(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path((customer_id, credential_id)): Path<(String, String)>,
+    OptionalJsonBody(req): OptionalJsonBody<wire::RotateCredentialRequest>,
+) -> ApiResult<Response> {
+    let grace = req.grace_seconds.unwrap_or(3600);
+    if grace > MAX_TTL_SECS {
+        return Err(ApiError::validation("grace_seconds", "`grace_seconds` must be at most 2592000 (30 days)"));
+    }
+    let old = ctx.store.credential(&customer_id, &credential_id).await?.ok_or_else(|| ApiError::not_found("credential"))?;
+    let remaining = old.expires_at.map(|e| u64::try_from((e - now_ms()) / 1000).unwrap_or(60).max(60));
+    let (row, secret) = new_secret(&ctx, &customer_id, old.name.clone(), remaining)?;
+    let now = now_ms();
+    let old_expires = (grace > 0).then(|| now + i64::try_from(grace * 1000).unwrap_or(0));
+    let old = ctx.store.rotate_credential(&customer_id, &credential_id, &row, old_expires, now).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("credential"),
+        e => e.into(),
+    })?;
+    broadcast_invalidation(&ctx, &format!("cred:{}", old.secret_hash)).await;
+    Ok(created(secret_view(&row, secret)))
+}

@@ -1,0 +1,144 @@
+//! Connect API (`/sovx/v1`, seed 000): operators' sessions, customers and their credentials, users and their
+//! tokens, wallets, deposit addresses, deposits and balances.
+
+mod customers;
+mod users;
+mod wallets;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use sova_proto::connect as wire;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::envelope::{iso, now_ms};
+use crate::state::ApiContext;
+
+/// The Connect routes, relative to `/sovx/v1`, with their OpenAPI descriptions.
+pub fn router() -> OpenApiRouter<ApiContext> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(customers::login))
+        .routes(routes!(customers::create_customer, customers::list_customers))
+        .routes(routes!(customers::get_customer, customers::update_customer))
+        .routes(routes!(customers::create_credential, customers::list_credentials))
+        .routes(routes!(customers::get_credential, customers::revoke_credential))
+        .routes(routes!(customers::rotate_credential))
+        .routes(routes!(users::create_user, users::list_users))
+        .routes(routes!(users::get_user, users::update_user))
+        .routes(routes!(users::create_token, users::list_tokens))
+        .routes(routes!(users::revoke_token))
+        .routes(routes!(wallets::create_wallet, wallets::list_user_wallets))
+        .routes(routes!(wallets::list_wallets))
+        .routes(routes!(wallets::get_wallet, wallets::update_wallet))
+        .routes(routes!(wallets::create_address))
+        .routes(routes!(wallets::list_wallet_addresses))
+        .routes(routes!(wallets::list_addresses))
+        .routes(routes!(wallets::get_address))
+        .routes(routes!(wallets::list_wallet_deposits))
+        .routes(routes!(wallets::list_deposits))
+        .routes(routes!(wallets::get_deposit))
+        .routes(routes!(wallets::sandbox_deposit))
+        .routes(routes!(wallets::sandbox_complete_deposit))
+}
+
+/// Connectivity check; no authentication. The one response that is not enveloped.
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, body = wire::Health)))]
+async fn health(State(ctx): State<ApiContext>) -> impl IntoResponse {
+    Json(wire::Health {
+        status: "ok".into(),
+        timestamp: iso(now_ms()),
+        uptime: u64::try_from(ctx.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+fn opt_iso(ms: Option<i64>) -> Option<String> {
+    ms.map(iso)
+}
+
+pub(crate) fn customer_view(c: sova_store::Customer) -> wire::Customer {
+    wire::Customer {
+        email: c.email,
+        customer_id: c.customer_id,
+        entity_name: c.entity_name,
+        status: c.status,
+        created_at: iso(c.created_at),
+        updated_at: iso(c.updated_at),
+    }
+}
+
+pub(crate) fn credential_view(c: sova_store::CredentialRow) -> wire::Credential {
+    let status = c.status(now_ms()).to_string();
+    wire::Credential {
+        credential_id: c.id,
+        customer_id: c.customer_id,
+        name: c.name,
+        prefix: c.prefix,
+        status,
+        created_at: iso(c.created_at),
+        last_used_at: opt_iso(c.last_used_at),
+        expires_at: opt_iso(c.expires_at),
+        revoked_at: opt_iso(c.revoked_at),
+    }
+}
+
+pub(crate) fn user_view(u: sova_store::User) -> wire::User {
+    wire::User {
+        user_id: u.user_id,
+        email: u.email,
+        user_type: u.user_type,
+        status: u.status,
+        first_name: u.first_name,
+        last_name: u.last_name,
+        phone: u.phone,
+        date_of_birth: u.date_of_birth,
+        country: u.country,
+        created_at: iso(u.created_at),
+        updated_at: iso(u.updated_at),
+    }
+}
+
+pub(crate) fn wallet_view(w: sova_store::WalletView) -> wire::Wallet {
+    wire::Wallet {
+        wallet_id: w.wallet.wallet_id,
+        user_id: w.wallet.user_id,
+        name: w.wallet.name,
+        currency: w.wallet.currency,
+        balance: w.balance,
+        pending_balance: w.pending,
+        status: w.wallet.status,
+        created_at: iso(w.wallet.created_at),
+        updated_at: iso(w.wallet.updated_at),
+    }
+}
+
+pub(crate) fn address_view(a: sova_store::AddressRow) -> wire::DepositAddress {
+    wire::DepositAddress {
+        address_id: a.address_id,
+        wallet_id: a.wallet_id,
+        address: a.address,
+        currency: a.currency,
+        network: a.network,
+        derivation_path: a.derivation_path,
+        status: a.status,
+        created_at: iso(a.created_at),
+    }
+}
+
+pub(crate) fn deposit_view(d: sova_store::DepositRow) -> wire::Deposit {
+    wire::Deposit {
+        deposit_id: d.deposit_id,
+        wallet_id: d.wallet_id,
+        address: d.address,
+        currency: d.currency,
+        network: d.network,
+        amount: d.amount,
+        status: d.status,
+        tx_hash: d.tx_hash,
+        sandbox: d.sandbox != 0,
+        created_at: iso(d.created_at),
+        updated_at: iso(d.updated_at),
+        completed_at: opt_iso(d.completed_at),
+    }
+}

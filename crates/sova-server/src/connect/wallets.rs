@@ -1,0 +1,351 @@
+//! Wallets, deposit addresses, deposits and the sandbox deposit endpoint.
+
+use std::str::FromStr;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use rust_decimal::Decimal;
+use sova_chain::{Currency, Network};
+use sova_proto::ErrorCode;
+use sova_proto::connect::{self as wire, Envelope};
+use sova_store::{DepositRow, NewAddress, StoreError, WalletPatch};
+
+use super::users::load_user;
+use super::{address_view, deposit_view, wallet_view};
+use crate::auth::{Caller, OwnerAuth};
+use crate::envelope::{created, list, now_ms, ok};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
+use crate::filters::Filters;
+use crate::state::ApiContext;
+use crate::validate;
+
+const WALLET_STATUSES: &[&str] = &["ACTIVE", "FROZEN"];
+const WALLET_FILTER: &[&str] = &["user_id", "name", "currency", "status"];
+const WALLET_SORT: &[&str] = &["created_at", "updated_at", "name"];
+const ADDRESS_FILTER: &[&str] = &["wallet_id", "currency", "network", "address", "status"];
+const DEPOSIT_FILTER: &[&str] = &["wallet_id", "address", "currency", "network", "status", "tx_hash"];
+const TIME_SORT: &[&str] = &["created_at", "updated_at"];
+
+fn currency(field: &str, v: &str) -> ApiResult<Currency> {
+    Currency::parse(v).ok_or_else(|| {
+        let all: Vec<&str> = Currency::all().iter().map(|c| c.as_str()).collect();
+        ApiError::validation(field, format!("unknown currency `{v}`; supported: {}", all.join(", ")))
+    })
+}
+
+fn network(field: &str, v: &str) -> ApiResult<Network> {
+    Network::parse(v).ok_or_else(|| {
+        let all: Vec<&str> = Network::all().iter().map(|n| n.as_str()).collect();
+        ApiError::validation(field, format!("unknown network `{v}`; supported: {}", all.join(", ")))
+    })
+}
+
+/// A positive decimal string with at most `decimals` places, canonicalised.
+fn amount(field: &str, v: &str, decimals: u32) -> ApiResult<Decimal> {
+    let bad = |why: &str| ApiError::validation(field, format!("`{field}` {why}, got `{v}`"));
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    let digits_ok = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && (!v.contains('.') || !frac.is_empty());
+    if !digits_ok {
+        return Err(bad("must be a decimal string such as \"0.5\""));
+    }
+    if frac.trim_end_matches('0').len() > decimals as usize {
+        return Err(bad(&format!("has more than {decimals} decimal places")));
+    }
+    let d = Decimal::from_str(v).map_err(|_| bad("is too large"))?;
+    if d.is_zero() {
+        return Err(bad("must be greater than zero"));
+    }
+    Ok(d.normalize())
+}
+
+/// Create a wallet for a user (owner key, or the user's own token).
+#[utoipa::path(post, path = "/users/{user_id}/wallets", tag = "wallets", security(("api_key" = []), ("user_token" = [])),
+    params(("user_id" = String, Path)), request_body = wire::CreateWalletRequest,
+    responses((status = 201, body = Envelope<wire::Wallet>), (status = 400, body = wire::ErrorEnvelope)))]
+pub async fn create_wallet(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    JsonBody(req): JsonBody<wire::CreateWalletRequest>,
+) -> ApiResult<Response> {
+    let user = load_user(&ctx, &caller, &user_id).await?;
+    let name = validate::text("name", &req.name, 100)?;
+    let cur = currency("currency", &req.currency)?;
+    if user.status != "ACTIVE" {
+        return Err(ApiError::conflict("user is suspended"));
+    }
+    let now = now_ms();
+    let w = sova_store::Wallet {
+        wallet_id: uuid::Uuid::new_v4().to_string(),
+        customer_id: user.customer_id,
+        user_id: user.user_id,
+        name,
+        currency: cur.as_str().to_string(),
+        status: "ACTIVE".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    ctx.store.create_wallet(&w).await?;
+    Ok(created(wallet_view(sova_store::WalletView { wallet: w, balance: "0".into(), pending: "0".into() })))
+}
+
+/// A user's wallets.
+#[utoipa::path(get, path = "/users/{user_id}/wallets", tag = "wallets", security(("api_key" = []), ("user_token" = [])),
+    params(("user_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::Wallet>>)))]
+pub async fn list_user_wallets(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    f: Filters,
+) -> ApiResult<Response> {
+    let user = load_user(&ctx, &caller, &user_id).await?;
+    let q = f.to_query(WALLET_FILTER, WALLET_SORT)?;
+    let page = ctx.store.list_wallets(&user.customer_id, Some(&user.user_id), &q).await?;
+    Ok(list(page.items.into_iter().map(wallet_view).collect(), page.total, q.limit, q.skip))
+}
+
+/// All wallets the caller can see.
+#[utoipa::path(get, path = "/wallets", tag = "wallets", security(("api_key" = []), ("user_token" = [])),
+    responses((status = 200, body = Envelope<Vec<wire::Wallet>>)))]
+pub async fn list_wallets(State(ctx): State<ApiContext>, caller: Caller, f: Filters) -> ApiResult<Response> {
+    let q = f.to_query(WALLET_FILTER, WALLET_SORT)?;
+    let page = ctx.store.list_wallets(caller.customer_id(), caller.only_user(), &q).await?;
+    Ok(list(page.items.into_iter().map(wallet_view).collect(), page.total, q.limit, q.skip))
+}
+
+async fn load_wallet(ctx: &ApiContext, caller: &Caller, wallet_id: &str) -> ApiResult<sova_store::WalletView> {
+    let id = validate::uuid_path(wallet_id, "wallet")?;
+    let w = ctx.store.wallet(caller.customer_id(), &id).await?.ok_or_else(|| ApiError::not_found("wallet"))?;
+    caller.check_user(&w.wallet.user_id, "wallet")?;
+    Ok(w)
+}
+
+/// Read a wallet with its balance (`data.balance`, decimal string).
+#[utoipa::path(get, path = "/wallets/{wallet_id}", tag = "wallets", security(("api_key" = []), ("user_token" = [])),
+    params(("wallet_id" = String, Path)), responses((status = 200, body = Envelope<wire::Wallet>)))]
+pub async fn get_wallet(State(ctx): State<ApiContext>, caller: Caller, Path(wallet_id): Path<String>) -> ApiResult<Response> {
+    Ok(ok(wallet_view(load_wallet(&ctx, &caller, &wallet_id).await?)))
+}
+
+/// Rename or freeze a wallet (owner key).
+#[utoipa::path(patch, path = "/wallets/{wallet_id}", tag = "wallets", security(("api_key" = [])),
+    params(("wallet_id" = String, Path)), request_body = wire::UpdateWalletRequest,
+    responses((status = 200, body = Envelope<wire::Wallet>)))]
+pub async fn update_wallet(
+    State(ctx): State<ApiContext>,
+    owner: OwnerAuth,
+    Path(wallet_id): Path<String>,
+    JsonBody(req): JsonBody<wire::UpdateWalletRequest>,
+) -> ApiResult<Response> {
+    let id = validate::uuid_path(&wallet_id, "wallet")?;
+    let patch = WalletPatch {
+        name: req.name.as_deref().map(|n| validate::text("name", n, 100)).transpose()?,
+        status: req.status.as_deref().map(|s| validate::one_of("status", s, WALLET_STATUSES)).transpose()?.map(String::from),
+    };
+    let w = ctx.store.update_wallet(&owner.customer_id, &id, &patch, now_ms()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("wallet"),
+        e => e.into(),
+    })?;
+    Ok(ok(wallet_view(w)))
+}
+
+/// Generate a deposit address for the wallet: a fresh HD index on the network's derivation path.
+#[utoipa::path(post, path = "/wallets/{wallet_id}/address", tag = "addresses", security(("api_key" = []), ("user_token" = [])),
+    params(("wallet_id" = String, Path)), request_body = wire::CreateAddressRequest,
+    responses((status = 201, body = Envelope<wire::DepositAddress>), (status = 400, body = wire::ErrorEnvelope)))]
+pub async fn create_address(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(wallet_id): Path<String>,
+    JsonBody(req): JsonBody<wire::CreateAddressRequest>,
+) -> ApiResult<Response> {
+    let w = load_wallet(&ctx, &caller, &wallet_id).await?;
+    let cur = currency("currency", &req.currency)?;
+    let net = network("network", &req.network)?;
+    if cur.as_str() != w.wallet.currency {
+        return Err(ApiError::validation(
+            "currency",
+            format!("currency `{}` does not match the wallet's currency {}", req.currency, w.wallet.currency),
+        ));
+    }
+    if !cur.supports(net) {
+        let nets: Vec<&str> = cur.networks().iter().map(|n| n.as_str()).collect();
+        return Err(ApiError::validation(
+            "network",
+            format!("{} is not available on `{}`; use one of {}", cur.as_str(), req.network, nets.join(", ")),
+        ));
+    }
+    if w.wallet.status != "ACTIVE" {
+        return Err(ApiError::conflict("wallet is frozen"));
+    }
+    let new = NewAddress {
+        address_id: uuid::Uuid::new_v4().to_string(),
+        wallet_id: w.wallet.wallet_id.clone(),
+        customer_id: w.wallet.customer_id.clone(),
+        user_id: w.wallet.user_id.clone(),
+        currency: cur.as_str().to_string(),
+        network: net.as_str().to_string(),
+        family: net.derivation_family().to_string(),
+        created_at: now_ms(),
+    };
+    let keys = &ctx.keys;
+    let derive = move |i: u32| keys.derive(net, i).map(|d| (d.address, d.path)).map_err(|e| e.to_string());
+    let row = ctx.store.create_address(&new, &derive).await.map_err(|e| match e {
+        StoreError::Derivation(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationError, m).with_field("network"),
+        e => e.into(),
+    })?;
+    Ok(created(address_view(row)))
+}
+
+/// A wallet's deposit addresses.
+#[utoipa::path(get, path = "/wallets/{wallet_id}/addresses", tag = "addresses", security(("api_key" = []), ("user_token" = [])),
+    params(("wallet_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::DepositAddress>>)))]
+pub async fn list_wallet_addresses(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(wallet_id): Path<String>,
+    f: Filters,
+) -> ApiResult<Response> {
+    let w = load_wallet(&ctx, &caller, &wallet_id).await?;
+    let q = f.to_query(ADDRESS_FILTER, TIME_SORT)?;
+    let page = ctx.store.list_addresses(&w.wallet.customer_id, Some(&w.wallet.wallet_id), &q).await?;
+    Ok(list(page.items.into_iter().map(address_view).collect(), page.total, q.limit, q.skip))
+}
+
+/// All deposit addresses of the customer (owner key).
+#[utoipa::path(get, path = "/addresses", tag = "addresses", security(("api_key" = [])),
+    responses((status = 200, body = Envelope<Vec<wire::DepositAddress>>)))]
+pub async fn list_addresses(State(ctx): State<ApiContext>, owner: OwnerAuth, f: Filters) -> ApiResult<Response> {
+    let q = f.to_query(ADDRESS_FILTER, TIME_SORT)?;
+    let page = ctx.store.list_addresses(&owner.customer_id, None, &q).await?;
+    Ok(list(page.items.into_iter().map(address_view).collect(), page.total, q.limit, q.skip))
+}
+
+/// Read a deposit address.
+#[utoipa::path(get, path = "/addresses/{address_id}", tag = "addresses", security(("api_key" = []), ("user_token" = [])),
+    params(("address_id" = String, Path)), responses((status = 200, body = Envelope<wire::DepositAddress>)))]
+pub async fn get_address(State(ctx): State<ApiContext>, caller: Caller, Path(address_id): Path<String>) -> ApiResult<Response> {
+    let id = validate::uuid_path(&address_id, "address")?;
+    let a = ctx.store.address(caller.customer_id(), &id).await?.ok_or_else(|| ApiError::not_found("address"))?;
+    caller.check_user(&a.user_id, "address")?;
+    Ok(ok(address_view(a)))
+}
+
+/// A wallet's deposits.
+#[utoipa::path(get, path = "/wallets/{wallet_id}/deposits", tag = "deposits", security(("api_key" = []), ("user_token" = [])),
+    params(("wallet_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::Deposit>>)))]
+pub async fn list_wallet_deposits(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(wallet_id): Path<String>,
+    f: Filters,
+) -> ApiResult<Response> {
+    let w = load_wallet(&ctx, &caller, &wallet_id).await?;
+    let q = f.to_query(DEPOSIT_FILTER, TIME_SORT)?;
+    let page = ctx.store.list_deposits(&w.wallet.customer_id, Some(&w.wallet.wallet_id), &q).await?;
+    Ok(list(page.items.into_iter().map(deposit_view).collect(), page.total, q.limit, q.skip))
+}
+
+/// All deposits of the customer (owner key).
+#[utoipa::path(get, path = "/deposits", tag = "deposits", security(("api_key" = [])),
+    responses((status = 200, body = Envelope<Vec<wire::Deposit>>)))]
+pub async fn list_deposits(State(ctx): State<ApiContext>, owner: OwnerAuth, f: Filters) -> ApiResult<Response> {
+    let q = f.to_query(DEPOSIT_FILTER, TIME_SORT)?;
+    let page = ctx.store.list_deposits(&owner.customer_id, None, &q).await?;
+    Ok(list(page.items.into_iter().map(deposit_view).collect(), page.total, q.limit, q.skip))
+}
+
+/// Read a deposit.
+#[utoipa::path(get, path = "/deposits/{deposit_id}", tag = "deposits", security(("api_key" = []), ("user_token" = [])),
+    params(("deposit_id" = String, Path)), responses((status = 200, body = Envelope<wire::Deposit>)))]
+pub async fn get_deposit(State(ctx): State<ApiContext>, caller: Caller, Path(deposit_id): Path<String>) -> ApiResult<Response> {
+    let id = validate::uuid_path(&deposit_id, "deposit")?;
+    let d = ctx.store.deposit(caller.customer_id(), &id).await?.ok_or_else(|| ApiError::not_found("deposit"))?;
+    load_wallet(&ctx, &caller, &d.wallet_id).await.map_err(|_| ApiError::not_found("deposit"))?;
+    Ok(ok(deposit_view(d)))
+}
+
+fn require_sandbox(ctx: &ApiContext) -> ApiResult<()> {
+    if ctx.sandbox {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::SandboxOnly, "sandbox deposits are only available in sandbox mode"))
+    }
+}
+
+fn sandbox_tx_hash(net: Network) -> String {
+    let h = hex::encode(sova_auth::keys::random_bytes::<32>());
+    match net.chain() {
+        sova_chain::Chain::Evm => format!("0x{h}"),
+        _ => h,
+    }
+}
+
+/// Sandbox only: credit a deposit to one of the customer's addresses. It is recorded `PENDING` and, unless
+/// `pending: true`, completed at once, which moves the amount into the wallet's balance.
+#[utoipa::path(post, path = "/sandbox/deposits", tag = "sandbox", security(("api_key" = [])),
+    request_body = wire::SandboxDepositRequest,
+    responses((status = 201, body = Envelope<wire::Deposit>), (status = 403, body = wire::ErrorEnvelope)))]
+pub async fn sandbox_deposit(
+    State(ctx): State<ApiContext>,
+    owner: OwnerAuth,
+    JsonBody(req): JsonBody<wire::SandboxDepositRequest>,
+) -> ApiResult<Response> {
+    require_sandbox(&ctx)?;
+    let cur = currency("currency", &req.currency)?;
+    let net = network("network", &req.network)?;
+    let amt = amount("amount", req.amount.trim(), cur.decimals())?;
+    let addr = req.address.trim();
+    let a = ctx
+        .store
+        .address_by_value(net.as_str(), addr, cur.as_str())
+        .await?
+        .filter(|a| a.customer_id == owner.customer_id)
+        .ok_or_else(|| {
+            ApiError::not_found("deposit address").with_field("address")
+        })?;
+    let now = now_ms();
+    let d = DepositRow {
+        deposit_id: uuid::Uuid::new_v4().to_string(),
+        wallet_id: a.wallet_id.clone(),
+        customer_id: a.customer_id.clone(),
+        address_id: a.address_id.clone(),
+        address: a.address.clone(),
+        currency: cur.as_str().to_string(),
+        network: net.as_str().to_string(),
+        amount: amt.to_string(),
+        status: "PENDING".into(),
+        tx_hash: sandbox_tx_hash(net),
+        sandbox: 1,
+        created_at: now,
+        updated_at: now,
+        completed_at: None,
+    };
+    ctx.store.create_deposit(&d).await?;
+    let d = if req.pending == Some(true) { d } else { ctx.store.complete_deposit(&d.customer_id, &d.deposit_id, now_ms()).await? };
+    let d = ctx.store.deposit(&owner.customer_id, &d.deposit_id).await?.unwrap_or(d);
+    Ok(created(deposit_view(d)))
+}
+
+/// Sandbox only: complete a `PENDING` deposit (409 if it is not pending).
+#[utoipa::path(post, path = "/sandbox/deposits/{deposit_id}/complete", tag = "sandbox", security(("api_key" = [])),
+    params(("deposit_id" = String, Path)), responses((status = 200, body = Envelope<wire::Deposit>)))]
+pub async fn sandbox_complete_deposit(
+    State(ctx): State<ApiContext>,
+    owner: OwnerAuth,
+    Path(deposit_id): Path<String>,
+) -> ApiResult<Response> {
+    require_sandbox(&ctx)?;
+    let id = validate::uuid_path(&deposit_id, "deposit")?;
+    ctx.store.complete_deposit(&owner.customer_id, &id, now_ms()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("deposit"),
+        e => e.into(),
+    })?;
+    let d = ctx.store.deposit(&owner.customer_id, &id).await?.ok_or_else(|| ApiError::not_found("deposit"))?;
+    Ok(ok(deposit_view(d)))
+}

@@ -1,0 +1,112 @@
+//! Fixed-window rate limits per credential (and per client IP for unauthenticated calls such as login).
+//!
+//! Limits are kept in memory per replica: with N replicas behind a balancer a client may get up to N times the
+//! limit. The headers follow the IETF draft (`RateLimit-Policy`, `RateLimit`) and the common `X-RateLimit-*` trio.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use parking_lot::Mutex;
+use sova_proto::ErrorCode;
+
+use crate::error::ApiError;
+
+/// What a response reports about its credential's window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateInfo {
+    /// Requests allowed per window.
+    pub limit: u64,
+    /// Requests left in this window.
+    pub remaining: u64,
+    /// Seconds until the window resets.
+    pub reset: u64,
+    /// Window length in seconds.
+    pub window: u64,
+}
+
+impl RateInfo {
+    /// Write the headers.
+    pub fn apply(&self, h: &mut HeaderMap) {
+        let put = |h: &mut HeaderMap, k: &'static str, v: String| {
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                h.insert(k, v);
+            }
+        };
+        put(h, "ratelimit-policy", format!("{};w={}", self.limit, self.window));
+        put(h, "ratelimit", format!("limit={}, remaining={}, reset={}", self.limit, self.remaining, self.reset));
+        put(h, "x-ratelimit-limit", self.limit.to_string());
+        put(h, "x-ratelimit-remaining", self.remaining.to_string());
+        put(h, "x-ratelimit-reset", self.reset.to_string());
+    }
+}
+
+struct Window {
+    start: Instant,
+    count: u64,
+}
+
+/// A set of fixed windows keyed by credential.
+pub struct RateLimiter {
+    limit: u64,
+    window: Duration,
+    windows: Mutex<HashMap<String, Window>>,
+}
+
+impl RateLimiter {
+    /// `limit` requests per `window`; a limit of 0 disables limiting.
+    pub fn new(limit: u64, window: Duration) -> Self {
+        Self { limit, window, windows: Mutex::new(HashMap::new()) }
+    }
+
+    /// Count one request for `key`; an error (429 with `Retry-After`) when the window is used up.
+    pub fn check(&self, key: &str) -> Result<RateInfo, (ApiError, RateInfo)> {
+        let wsecs = self.window.as_secs().max(1);
+        if self.limit == 0 {
+            return Ok(RateInfo { limit: u64::MAX, remaining: u64::MAX, reset: 0, window: wsecs });
+        }
+        let now = Instant::now();
+        let mut map = self.windows.lock();
+        if map.len() > 100_000 {
+            map.retain(|_, w| now.duration_since(w.start) < self.window);
+        }
+        let w = match map.get_mut(key) {
+            Some(w) => w,
+            None => map.entry(key.to_string()).or_insert(Window { start: now, count: 0 }),
+        };
+        if now.duration_since(w.start) >= self.window {
+            w.start = now;
+            w.count = 0;
+        }
+        let reset = self.window.saturating_sub(now.duration_since(w.start)).as_secs().max(1);
+        if w.count >= self.limit {
+            let info = RateInfo { limit: self.limit, remaining: 0, reset, window: wsecs };
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                format!("rate limit of {} requests per {wsecs} s exceeded; retry after {reset} s", self.limit),
+            );
+            e.retry_after = Some(reset);
+            return Err((e, info));
+        }
+        w.count += 1;
+        Ok(RateInfo { limit: self.limit, remaining: self.limit - w.count, reset, window: wsecs })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_counts_and_refuses() {
+        let rl = RateLimiter::new(2, Duration::from_secs(60));
+        assert_eq!(rl.check("a").map(|i| i.remaining).ok(), Some(1));
+        assert_eq!(rl.check("a").map(|i| i.remaining).ok(), Some(0));
+        let Err((e, info)) = rl.check("a") else { panic!("third call must be limited") };
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(e.retry_after.unwrap_or(0) >= 1);
+        assert_eq!(info.remaining, 0);
+        assert!(rl.check("b").is_ok());
+    }
+}

@@ -1,0 +1,80 @@
+//! Secrets that live in files: the server key and the sandbox seed. Created with mode 0600, never logged.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Read a secret file, or create it with `make()` (mode 0600) when it does not exist.
+fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> anyhow::Result<SecretString> {
+    if path.exists() {
+        check_mode(path)?;
+        let s = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok(SecretString::from(s.trim().to_string()));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let value = make();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(value.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()?;
+    Ok(SecretString::from(value))
+}
+
+#[cfg(unix)]
+fn check_mode(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!("{} is readable by others (mode {mode:o}); run: chmod 600 {}", path.display(), path.display());
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_mode(_: &Path) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// The server key: 64 random bytes, hex. Bytes 0..32 pepper the keyed hashes, 32..64 sign sessions.
+pub struct ServerKey {
+    /// Pepper for [`sova_auth::keys::KeyHasher`].
+    pub pepper: [u8; 32],
+    /// Session signing key.
+    pub session: [u8; 32],
+}
+
+/// Load or create the server key file.
+pub fn server_key(path: &Path) -> anyhow::Result<ServerKey> {
+    let hexed = read_or_create(path, || hex::encode(sova_auth::keys::random_bytes::<64>()))?;
+    let bytes: [u8; 64] = hex::decode(hexed.expose_secret())
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .with_context(|| format!("{} must hold 128 hex characters", path.display()))?;
+    let mut pepper = [0u8; 32];
+    let mut session = [0u8; 32];
+    pepper.copy_from_slice(&bytes[..32]);
+    session.copy_from_slice(&bytes[32..]);
+    Ok(ServerKey { pepper, session })
+}
+
+/// Load or create the sandbox mnemonic (24 words).
+pub fn sandbox_mnemonic(path: &Path) -> anyhow::Result<SecretString> {
+    read_or_create(path, || sova_chain::SandboxSeed::generate().1)
+}
+
+/// Read a mnemonic file that must exist.
+pub fn read_mnemonic(path: &Path) -> anyhow::Result<SecretString> {
+    check_mode(path)?;
+    Ok(SecretString::from(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?.trim().to_string()))
+}

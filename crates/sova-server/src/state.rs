@@ -1,0 +1,61 @@
+//! `ApiContext`: what every handler can reach.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sova_auth::keys::KeyHasher;
+use sova_auth::session::SessionKeys;
+use sova_chain::KeySource;
+use sova_store::Store;
+
+use crate::auth::AuthCache;
+use crate::config::Config;
+use crate::ratelimit::RateLimiter;
+
+/// Shared state of the server.
+pub struct AppState {
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Keyed hash of API secrets.
+    pub hasher: KeyHasher,
+    /// Session token keys.
+    pub sessions: SessionKeys,
+    /// Verified credentials and tokens, by keyed hash.
+    pub auth: AuthCache,
+    /// Per-credential limits.
+    pub limiter: RateLimiter,
+    /// HD keys for deposit addresses.
+    pub keys: KeySource,
+    /// Sandbox mode.
+    pub sandbox: bool,
+    /// Process start.
+    pub started: Instant,
+    /// The configuration in effect.
+    pub config: Config,
+}
+
+/// The axum state type.
+pub type ApiContext = Arc<AppState>;
+
+impl AppState {
+    /// Build from parts.
+    pub fn new(
+        store: Arc<dyn Store>,
+        hasher: KeyHasher,
+        sessions: SessionKeys,
+        keys: KeySource,
+        config: Config,
+    ) -> Self {
+        Self {
+            store,
+            hasher,
+            sessions,
+            auth: AuthCache::default(),
+            limiter: RateLimiter::new(config.rate_limit_per_minute, Duration::from_secs(60)),
+            keys,
+            sandbox: config.sandbox,
+            started: Instant::now(),
+            config,
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Deposit addresses are real: checked by independent decoders, unique, and equal to known BIP-84/BIP-44 vectors
+//! when the sandbox seed is the standard test mnemonic.
+
+use sha3::{Digest, Keccak256};
+use sova_proto::connect as wire;
+
+use crate::common::*;
+use crate::on_both;
+
+const ABANDON: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+
+/// EIP-55 recomputed here, independent of Sova's code.
+fn eip55_ok(addr: &str) -> bool {
+    let Some(hex) = addr.strip_prefix("0x") else { return false };
+    if hex.len() != 40 {
+        return false;
+    }
+    let hash = Keccak256::digest(hex.to_ascii_lowercase().as_bytes());
+    hex.chars().enumerate().all(|(i, c)| {
+        let nibble = (hash[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0x0f;
+        if c.is_ascii_digit() {
+            true
+        } else if nibble >= 8 {
+            c.is_ascii_uppercase()
+        } else {
+            c.is_ascii_lowercase()
+        }
+    })
+}
+
+async fn addresses_are_real(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    write_secret(&dir.path().join("sandbox-seed.txt"), ABANDON);
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("sova.db").display()),
+        Backend::Postgres => fresh_pg_database().await,
+    };
+    let app = spawn_on(dir, url, |_| {}).await;
+    let (_, owner) = app.customer("addr-co").await;
+    let u = owner.create_user(&user_req("a@example.com")).await.unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let cases = [
+        ("BTC", "bitcoin"),
+        ("BTC", "bitcoin-testnet"),
+        ("ETH", "ethereum"),
+        ("ETH", "ethereum-sepolia"),
+        ("SOL", "solana"),
+        ("SOL", "solana-devnet"),
+        ("USDC", "ethereum"),
+        ("USDC", "solana"),
+    ];
+    let mut first = std::collections::HashMap::new();
+    for (cur, net) in cases {
+        let w = owner
+            .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: format!("{cur} {net}"), currency: cur.into() })
+            .await
+            .unwrap();
+        for _ in 0..3 {
+            let a = owner
+                .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: cur.into(), network: net.into() })
+                .await
+                .unwrap();
+            assert!(seen.insert(a.address.clone()), "address reused: {}", a.address);
+            first.entry(net).or_insert(a.address.clone());
+            match net {
+                "bitcoin" | "bitcoin-testnet" => {
+                    let (hrp, v, prog) = bech32::segwit::decode(&a.address).unwrap();
+                    let want = if net == "bitcoin" { "bc" } else { "tb" };
+                    assert_eq!((hrp.as_str(), v.to_u8(), prog.len()), (want, 0, 20), "{}", a.address);
+                }
+                "ethereum" | "ethereum-sepolia" => assert!(eip55_ok(&a.address), "{}", a.address),
+                _ => {
+                    let bytes = bs58::decode(&a.address).into_vec().unwrap();
+                    assert_eq!(bytes.len(), 32, "{}", a.address);
+                }
+            }
+        }
+    }
+    // Index 0 of each family is the published vector of the test mnemonic.
+    assert_eq!(first["bitcoin"], "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu");
+    assert_eq!(first["bitcoin-testnet"], "tb1q6rz28mcfaxtmd6v789l9rrlrusdprr9pqcpvkl");
+    assert_eq!(first["ethereum"], "0x9858EfFD232B4033E47d90003D41EC34EcaEda94");
+    assert_eq!(first["solana"], "HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk");
+    app.running.stop().await.unwrap();
+}
+on_both!(addresses_are_real);
+
+async fn sandbox_seed_is_private(backend: Backend) {
+    let app = spawn_app(backend).await;
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["sandbox-seed.txt", "server.key"] {
+        let mode = std::fs::metadata(app.dir.path().join(f)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{f}");
+    }
+    let words = std::fs::read_to_string(app.dir.path().join("sandbox-seed.txt")).unwrap();
+    assert_eq!(words.split_whitespace().count(), 24);
+    app.running.stop().await.unwrap();
+}
+on_both!(sandbox_seed_is_private);
+
+async fn concurrent_addresses_get_unique_indices(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, owner) = app.customer("conc-addr").await;
+    let u = owner.create_user(&user_req("c@example.com")).await.unwrap();
+    let w = owner
+        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "eth".into(), currency: "ETH".into() })
+        .await
+        .unwrap();
+    let futs = (0..20).map(|_| {
+        let owner = owner.clone();
+        let wid = w.wallet_id.clone();
+        tokio::spawn(async move {
+            owner.create_address(&wid, &wire::CreateAddressRequest { currency: "eth".into(), network: "ethereum".into() }).await
+        })
+    });
+    let mut addrs = std::collections::HashSet::new();
+    for f in futures::future::join_all(futs).await {
+        addrs.insert(f.unwrap().unwrap().address);
+    }
+    assert_eq!(addrs.len(), 20);
+    app.running.stop().await.unwrap();
+}
+on_both!(concurrent_addresses_get_unique_indices);

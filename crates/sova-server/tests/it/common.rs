@@ -1,0 +1,156 @@
+//! `spawn_app`: a server per test, on SQLite or PostgreSQL.
+
+use std::path::Path;
+
+use sova_client::Client;
+use sova_proto::connect as wire;
+use sova_server::{Config, Running};
+use sqlx::Connection;
+
+pub const OPERATOR_EMAIL: &str = "ops@example.com";
+pub const OPERATOR_PASSWORD: &str = "correct horse battery staple";
+
+/// Run `$body` (an async fn taking `Backend`) once per available backend.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::common::pg_url().is_none() {
+                    eprintln!("SOVA_TEST_DATABASE_URL not set: PostgreSQL pass skipped");
+                    return;
+                }
+                super::$name($crate::common::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn pg_url() -> Option<String> {
+    std::env::var("SOVA_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())
+}
+
+/// A fresh PostgreSQL database; returns its URL.
+pub async fn fresh_pg_database() -> String {
+    let admin = pg_url().expect("SOVA_TEST_DATABASE_URL");
+    let name = format!("sova_t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to SOVA_TEST_DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+    let base = match admin.rfind('/') {
+        Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap() + 2 => admin[..i].to_string(),
+        _ => admin.clone(),
+    };
+    let query = admin.find('?').map(|q| admin[q..].to_string()).unwrap_or_default();
+    format!("{base}/{name}{query}")
+}
+
+pub struct TestApp {
+    pub running: Running,
+    /// Unauthenticated client.
+    pub client: Client,
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+}
+
+impl TestApp {
+    pub fn url(&self) -> String {
+        self.running.url()
+    }
+
+    /// A logged-in operator client.
+    pub async fn operator(&self) -> Client {
+        let s = self.client.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await.expect("login");
+        self.client.with_session(&s.token)
+    }
+
+    /// A customer with an owner key: (customer_id, owner client).
+    pub async fn customer(&self, slug: &str) -> (String, Client) {
+        let ops = self.operator().await;
+        let c = ops
+            .create_customer(&wire::CreateCustomerRequest {
+                email: format!("{slug}@example.com"),
+                customer_id: slug.into(),
+                entity_name: format!("{slug} Ltd"),
+            })
+            .await
+            .expect("create customer");
+        let cred = ops.create_credential(&c.customer_id).await.expect("credential");
+        (c.customer_id, self.client.with_api_key(&cred.customer_secret))
+    }
+}
+
+pub fn user_req(email: &str) -> wire::CreateUserRequest {
+    wire::CreateUserRequest {
+        user_type: "individual".into(),
+        email: email.into(),
+        first_name: "John".into(),
+        last_name: "Doe".into(),
+        phone: Some("+1234567890".into()),
+        date_of_birth: Some("1990-01-01".into()),
+        country: Some("US".into()),
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.path().join("sova.db").display()),
+        Backend::Postgres => fresh_pg_database().await,
+    };
+    spawn_on(dir, database_url, tweak).await
+}
+
+/// A server on an existing database (a second replica), with its own data dir but the same server key.
+pub async fn spawn_replica(of: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(of.dir.path().join("server.key"), dir.path().join("server.key")).expect("copy key");
+    std::fs::copy(of.dir.path().join("sandbox-seed.txt"), dir.path().join("sandbox-seed.txt")).expect("copy seed");
+    spawn_on(dir, of.database_url.clone(), |_| {}).await
+}
+
+pub async fn spawn_on(dir: tempfile::TempDir, database_url: String, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(database_url.clone()),
+        rate_limit_per_minute: 100_000,
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let running = sova_server::start(config, std::future::pending()).await.expect("server starts");
+    if running.ctx.store.operator_by_email(OPERATOR_EMAIL).await.unwrap().is_none() {
+        let hash = sova_auth::password::hash_password(OPERATOR_PASSWORD).unwrap();
+        let op = sova_store::Operator {
+            id: uuid::Uuid::new_v4().to_string(),
+            email: OPERATOR_EMAIL.into(),
+            password_hash: hash,
+            created_at: 0,
+        };
+        running.ctx.store.create_operator(&op).await.unwrap();
+    }
+    let client = Client::new(running.url());
+    TestApp { running, client, dir, database_url }
+}
+
+/// Write a secret file with mode 0600.
+pub fn write_secret(path: &Path, text: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}

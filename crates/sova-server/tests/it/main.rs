@@ -1,0 +1,14 @@
+//! The integration suite: one binary, real HTTP against servers on 127.0.0.1:0, driven through `sova-client`.
+//! Every scenario runs on SQLite; with `SOVA_TEST_DATABASE_URL=postgres://...` each also runs on PostgreSQL
+//! (in a fresh database per test).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod addresses;
+mod bad_input;
+mod credentials;
+mod isolation;
+mod ledger;
+mod observability;
+mod quickstart;

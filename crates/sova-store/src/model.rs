@@ -1,0 +1,288 @@
+//! Rows as the store reads and writes them. Times are Unix milliseconds.
+
+use sqlx::FromRow;
+
+/// An operator login (an "account" of the document: manages customers and their credentials).
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct Operator {
+    /// UUID.
+    pub id: String,
+    /// Lower-case email.
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A customer (tenant).
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct Customer {
+    /// Client-chosen slug.
+    pub customer_id: String,
+    /// Contact email.
+    pub email: String,
+    /// Name.
+    pub entity_name: String,
+    /// ACTIVE | SUSPENDED.
+    pub status: String,
+    /// Operator who created it.
+    pub created_by: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// Patch of a customer.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerPatch {
+    /// New email.
+    pub email: Option<String>,
+    /// New name.
+    pub entity_name: Option<String>,
+    /// New status.
+    pub status: Option<String>,
+}
+
+/// An owner credential (`x-api-key`), stored by keyed hash.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct CredentialRow {
+    /// UUID.
+    pub id: String,
+    /// Owner.
+    pub customer_id: String,
+    /// Label.
+    pub name: Option<String>,
+    /// First characters of the secret.
+    pub prefix: String,
+    /// Keyed hash of the secret.
+    pub secret_hash: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last use.
+    pub last_used_at: Option<i64>,
+    /// Expiry.
+    pub expires_at: Option<i64>,
+    /// Revocation.
+    pub revoked_at: Option<i64>,
+}
+
+impl CredentialRow {
+    /// ACTIVE, REVOKED or EXPIRED at `now`.
+    pub fn status(&self, now: i64) -> &'static str {
+        if self.revoked_at.is_some() {
+            "REVOKED"
+        } else if self.expires_at.is_some_and(|e| e <= now) {
+            "EXPIRED"
+        } else {
+            "ACTIVE"
+        }
+    }
+}
+
+/// A user of a customer.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct User {
+    /// UUID.
+    pub user_id: String,
+    /// Owner.
+    pub customer_id: String,
+    /// individual | business.
+    pub user_type: String,
+    /// Email.
+    pub email: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// E.164.
+    pub phone: Option<String>,
+    /// YYYY-MM-DD.
+    pub date_of_birth: Option<String>,
+    /// ISO alpha-2.
+    pub country: Option<String>,
+    /// ACTIVE | SUSPENDED.
+    pub status: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// Patch of a user.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    /// Email.
+    pub email: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    /// YYYY-MM-DD.
+    pub date_of_birth: Option<String>,
+    /// ISO alpha-2.
+    pub country: Option<String>,
+    /// Status.
+    pub status: Option<String>,
+}
+
+/// A user bearer token, stored by keyed hash.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct UserTokenRow {
+    /// UUID.
+    pub id: String,
+    /// The user.
+    pub user_id: String,
+    /// The user's customer.
+    pub customer_id: String,
+    /// Keyed hash.
+    pub token_hash: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Expiry.
+    pub expires_at: i64,
+    /// Revocation.
+    pub revoked_at: Option<i64>,
+}
+
+/// A wallet row.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct Wallet {
+    /// UUID.
+    pub wallet_id: String,
+    /// Owner customer.
+    pub customer_id: String,
+    /// Owner user.
+    pub user_id: String,
+    /// Name.
+    pub name: String,
+    /// Upper-case currency.
+    pub currency: String,
+    /// ACTIVE | FROZEN.
+    pub status: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// A wallet with its balances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletView {
+    /// The wallet.
+    pub wallet: Wallet,
+    /// Completed balance (decimal string).
+    pub balance: String,
+    /// Pending deposits (decimal string).
+    pub pending: String,
+}
+
+/// Patch of a wallet.
+#[derive(Debug, Clone, Default)]
+pub struct WalletPatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Status.
+    pub status: Option<String>,
+}
+
+/// Ledger account of a wallet's settled balance.
+pub fn wallet_account(wallet_id: &str) -> String {
+    format!("wallet:{wallet_id}")
+}
+
+/// Ledger account of a wallet's pending deposits.
+pub fn wallet_pending_account(wallet_id: &str) -> String {
+    format!("wallet-pending:{wallet_id}")
+}
+
+/// Ledger account standing for the outside world on one network (may go negative).
+pub fn external_account(network: &str, currency: &str) -> String {
+    format!("external:{network}:{currency}")
+}
+
+/// What the caller knows of a new address before derivation.
+#[derive(Debug, Clone)]
+pub struct NewAddress {
+    /// UUID.
+    pub address_id: String,
+    /// Wallet.
+    pub wallet_id: String,
+    /// Customer.
+    pub customer_id: String,
+    /// User.
+    pub user_id: String,
+    /// Currency.
+    pub currency: String,
+    /// Network.
+    pub network: String,
+    /// Derivation family (shares an index sequence).
+    pub family: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A deposit address row.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct AddressRow {
+    /// UUID.
+    pub address_id: String,
+    /// Wallet.
+    pub wallet_id: String,
+    /// Customer.
+    pub customer_id: String,
+    /// User.
+    pub user_id: String,
+    /// Currency.
+    pub currency: String,
+    /// Network.
+    pub network: String,
+    /// On-chain address.
+    pub address: String,
+    /// Derivation family.
+    pub family: String,
+    /// HD index.
+    pub derivation_index: i64,
+    /// HD path.
+    pub derivation_path: String,
+    /// ACTIVE.
+    pub status: String,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A deposit row.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct DepositRow {
+    /// UUID.
+    pub deposit_id: String,
+    /// Wallet.
+    pub wallet_id: String,
+    /// Customer.
+    pub customer_id: String,
+    /// Address id.
+    pub address_id: String,
+    /// Address.
+    pub address: String,
+    /// Currency.
+    pub currency: String,
+    /// Network.
+    pub network: String,
+    /// Canonical decimal.
+    pub amount: String,
+    /// PENDING | COMPLETED.
+    pub status: String,
+    /// Transaction hash.
+    pub tx_hash: String,
+    /// 1 for sandbox deposits.
+    pub sandbox: i64,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+    /// Completion time.
+    pub completed_at: Option<i64>,
+}

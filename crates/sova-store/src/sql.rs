@@ -1,0 +1,968 @@
+//! The SQL implementation of [`Store`] for SQLite and PostgreSQL.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use rust_decimal::Decimal;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Executor, FromRow, Transaction};
+
+use crate::*;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// PostgreSQL notification channel for auth-cache invalidation.
+const AUTH_CHANNEL: &str = "sova_auth";
+
+const CUSTOMER_COLS: &str = "customer_id, email, entity_name, status, created_by, created_at, updated_at";
+const CUSTOMER_FILTER: &[&str] = &["customer_id", "email", "entity_name", "status"];
+const CREDENTIAL_COLS: &str =
+    "id, customer_id, name, prefix, secret_hash, created_at, last_used_at, expires_at, revoked_at";
+const USER_COLS: &str = "user_id, customer_id, user_type, email, first_name, last_name, phone, date_of_birth, \
+                         country, status, created_at, updated_at";
+const USER_FILTER: &[&str] = &["user_type", "email", "first_name", "last_name", "phone", "country", "status"];
+const TOKEN_COLS: &str = "id, user_id, customer_id, token_hash, created_at, expires_at, revoked_at";
+const WALLET_COLS: &str = "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at";
+const WALLET_FILTER: &[&str] = &["user_id", "name", "currency", "status"];
+const ADDRESS_COLS: &str = "address_id, wallet_id, customer_id, user_id, currency, network, address, family, \
+                            derivation_index, derivation_path, status, created_at";
+const ADDRESS_FILTER: &[&str] = &["wallet_id", "currency", "network", "address", "status"];
+const DEPOSIT_COLS: &str = "deposit_id, wallet_id, customer_id, address_id, address, currency, network, amount, \
+                            status, tx_hash, sandbox, created_at, updated_at, completed_at";
+const DEPOSIT_FILTER: &[&str] = &["wallet_id", "address", "currency", "network", "status", "tx_hash"];
+const SORTABLE: &[&str] = &["created_at", "updated_at"];
+const CUSTOMER_SORT: &[&str] = &["created_at", "updated_at", "customer_id", "entity_name"];
+const USER_SORT: &[&str] = &["created_at", "updated_at", "email", "last_name"];
+const WALLET_SORT: &[&str] = &["created_at", "updated_at", "name"];
+
+/// Wallet joined with its two ledger balances.
+#[derive(FromRow)]
+struct WalletJoined {
+    wallet_id: String,
+    customer_id: String,
+    user_id: String,
+    name: String,
+    currency: String,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+    balance: String,
+    pending: String,
+}
+
+impl From<WalletJoined> for WalletView {
+    fn from(j: WalletJoined) -> Self {
+        WalletView {
+            wallet: Wallet {
+                wallet_id: j.wallet_id,
+                customer_id: j.customer_id,
+                user_id: j.user_id,
+                name: j.name,
+                currency: j.currency,
+                status: j.status,
+                created_at: j.created_at,
+                updated_at: j.updated_at,
+            },
+            balance: j.balance,
+            pending: j.pending,
+        }
+    }
+}
+
+const WALLET_JOINED: &str = "(SELECT w.seq, w.wallet_id, w.customer_id, w.user_id, w.name, w.currency, w.status, \
+     w.created_at, w.updated_at, COALESCE(a.balance, '0') AS balance, COALESCE(p.balance, '0') AS pending \
+     FROM wallets w \
+     LEFT JOIN ledger_accounts a ON a.account = 'wallet:' || w.wallet_id \
+     LEFT JOIN ledger_accounts p ON p.account = 'wallet-pending:' || w.wallet_id) wj";
+const WALLET_JOINED_COLS: &str =
+    "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at, balance, pending";
+
+/// Store over `sqlx::Any`: SQLite (one writer connection, a pool of readers) or PostgreSQL (one pool).
+pub struct SqlStore {
+    write: AnyPool,
+    read: AnyPool,
+    backend: Backend,
+    url: String,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+fn backend_of(url: &str) -> Option<Backend> {
+    if url.starts_with("sqlite:") {
+        Some(Backend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(Backend::Postgres)
+    } else {
+        None
+    }
+}
+
+fn sqlite_pool(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).after_connect(|conn, _| {
+        Box::pin(async move {
+            conn.execute("PRAGMA journal_mode = WAL").await?;
+            conn.execute("PRAGMA synchronous = NORMAL").await?;
+            conn.execute("PRAGMA foreign_keys = ON").await?;
+            conn.execute("PRAGMA busy_timeout = 10000").await?;
+            Ok(())
+        })
+    })
+}
+
+impl SqlStore {
+    /// Connect and migrate. `url` is `sqlite://path[?mode=rwc]` or `postgres://...`.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = backend_of(url).ok_or_else(|| {
+            StoreError::Db(sqlx::Error::Configuration(
+                format!("unsupported database URL (use sqlite://PATH or postgres://...): {}", redact(url)).into(),
+            ))
+        })?;
+        match backend {
+            Backend::Sqlite => {
+                let url = if url.contains("mode=") {
+                    url.to_string()
+                } else if url.contains('?') {
+                    format!("{url}&mode=rwc")
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                let write = sqlite_pool(1).connect(&url).await?;
+                SQLITE_MIGRATIONS.run(&write).await?;
+                let read = sqlite_pool(8).connect(&url).await?;
+                Ok(Self { write, read, backend, url })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                Ok(Self { write: pool.clone(), read: pool, backend, url: url.to_string() })
+            }
+        }
+    }
+
+    fn lock_suffix(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn list<T>(
+        &self,
+        cols: &str,
+        from: &str,
+        scope: &str,
+        scope_binds: &[&str],
+        filterable: &[&str],
+        sortable: &[&str],
+        q: &ListQuery,
+    ) -> Result<Page<T>>
+    where
+        T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+    {
+        let (cond, tail, binds) =
+            q.render(filterable, sortable, scope_binds.len() + 1).map_err(StoreError::BadFilter)?;
+        let count_sql = format!("SELECT COUNT(*) FROM {from} WHERE {scope}{cond}");
+        let mut cq = sqlx::query_scalar::<Any, i64>(&count_sql);
+        for b in scope_binds {
+            cq = cq.bind(b.to_string());
+        }
+        for b in &binds {
+            cq = cq.bind(b.clone());
+        }
+        let total = cq.fetch_one(&self.read).await?;
+        let sql = format!("SELECT {cols} FROM {from} WHERE {scope}{cond}{tail}");
+        let mut lq = sqlx::query_as::<Any, T>(&sql);
+        for b in scope_binds {
+            lq = lq.bind(b.to_string());
+        }
+        for b in &binds {
+            lq = lq.bind(b.clone());
+        }
+        let items = lq.fetch_all(&self.read).await?;
+        Ok(Page { items, total: u64::try_from(total).unwrap_or(0) })
+    }
+
+    async fn post_tx(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        kind: &str,
+        reference: &str,
+        postings: &[Posting],
+        now: i64,
+    ) -> Result<()> {
+        let mut sums: std::collections::BTreeMap<&str, Decimal> = Default::default();
+        for p in postings {
+            *sums.entry(p.currency.as_str()).or_default() += p.amount;
+        }
+        if let Some((cur, s)) = sums.iter().find(|(_, s)| !s.is_zero()) {
+            return Err(StoreError::Unbalanced(format!("{kind}/{reference}: {cur} legs sum to {s}")));
+        }
+        let txn_id = uuid::Uuid::new_v4().to_string();
+        sqlx::query("INSERT INTO ledger_transactions (id, kind, reference, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(txn_id.clone())
+            .bind(kind.to_string())
+            .bind(reference.to_string())
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| StoreError::unique(e, "ledger transaction"))?;
+        // Lock accounts in a fixed order so concurrent transactions cannot deadlock.
+        let mut ordered: Vec<&Posting> = postings.iter().collect();
+        ordered.sort_by(|a, b| a.account.cmp(&b.account));
+        let select = format!("SELECT balance FROM ledger_accounts WHERE account = $1{}", self.lock_suffix());
+        for p in ordered {
+            sqlx::query(
+                "INSERT INTO ledger_accounts (account, currency, balance, may_go_negative, updated_at) \
+                 VALUES ($1, $2, '0', $3, $4) ON CONFLICT (account) DO NOTHING",
+            )
+            .bind(p.account.clone())
+            .bind(p.currency.clone())
+            .bind(i64::from(p.may_go_negative))
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            let old: String =
+                sqlx::query_scalar::<Any, String>(&select).bind(p.account.clone()).fetch_one(&mut **tx).await?;
+            let old = Decimal::from_str(&old).map_err(|e| StoreError::Corrupt(format!("{}: {e}", p.account)))?;
+            let new = old + p.amount;
+            if new.is_sign_negative() && !new.is_zero() && !p.may_go_negative {
+                return Err(StoreError::InsufficientFunds(p.account.clone()));
+            }
+            sqlx::query("UPDATE ledger_accounts SET balance = $1, updated_at = $2 WHERE account = $3")
+                .bind(new.normalize().to_string())
+                .bind(now)
+                .bind(p.account.clone())
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO ledger_entries (txn_id, account, currency, amount, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(txn_id.clone())
+            .bind(p.account.clone())
+            .bind(p.currency.clone())
+            .bind(p.amount.normalize().to_string())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Hide the password of a database URL.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn dec(s: &str) -> Result<Decimal> {
+    Decimal::from_str(s).map_err(|e| StoreError::Corrupt(format!("amount {s}: {e}")))
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn create_operator(&self, op: &Operator) -> Result<()> {
+        sqlx::query("INSERT INTO operators (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(op.id.clone())
+            .bind(op.email.to_lowercase())
+            .bind(op.password_hash.clone())
+            .bind(op.created_at)
+            .execute(&self.write)
+            .await
+            .map_err(|e| StoreError::unique(e, "operator email"))?;
+        Ok(())
+    }
+
+    async fn operator_by_email(&self, email: &str) -> Result<Option<Operator>> {
+        Ok(sqlx::query_as::<Any, Operator>(
+            "SELECT id, email, password_hash, created_at FROM operators WHERE email = $1",
+        )
+        .bind(email.to_lowercase())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    async fn operator(&self, id: &str) -> Result<Option<Operator>> {
+        Ok(sqlx::query_as::<Any, Operator>("SELECT id, email, password_hash, created_at FROM operators WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    async fn operator_count(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM operators").fetch_one(&self.read).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn create_customer(&self, c: &Customer) -> Result<()> {
+        sqlx::query(&format!("INSERT INTO customers ({CUSTOMER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(c.customer_id.clone())
+            .bind(c.email.clone())
+            .bind(c.entity_name.clone())
+            .bind(c.status.clone())
+            .bind(c.created_by.clone())
+            .bind(c.created_at)
+            .bind(c.updated_at)
+            .execute(&self.write)
+            .await
+            .map_err(|e| StoreError::unique(e, "customer_id"))?;
+        Ok(())
+    }
+
+    async fn customer(&self, customer_id: &str) -> Result<Option<Customer>> {
+        Ok(sqlx::query_as::<Any, Customer>(&format!("SELECT {CUSTOMER_COLS} FROM customers WHERE customer_id = $1"))
+            .bind(customer_id.to_string())
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    async fn list_customers(&self, q: &ListQuery) -> Result<Page<Customer>> {
+        self.list(CUSTOMER_COLS, "customers", "1 = 1", &[], CUSTOMER_FILTER, CUSTOMER_SORT, q).await
+    }
+
+    async fn update_customer(&self, customer_id: &str, p: &CustomerPatch, now: i64) -> Result<Customer> {
+        let r = sqlx::query(
+            "UPDATE customers SET email = COALESCE($1, email), entity_name = COALESCE($2, entity_name), \
+             status = COALESCE($3, status), updated_at = $4 WHERE customer_id = $5",
+        )
+        .bind(p.email.clone())
+        .bind(p.entity_name.clone())
+        .bind(p.status.clone())
+        .bind(now)
+        .bind(customer_id.to_string())
+        .execute(&self.write)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query_as::<Any, Customer>(&format!("SELECT {CUSTOMER_COLS} FROM customers WHERE customer_id = $1"))
+            .bind(customer_id.to_string())
+            .fetch_optional(&self.write)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn create_credential(&self, c: &CredentialRow) -> Result<()> {
+        insert_credential(&self.write, c).await
+    }
+
+    async fn list_credentials(&self, customer_id: &str, q: &ListQuery) -> Result<Page<CredentialRow>> {
+        self.list(CREDENTIAL_COLS, "credentials", "customer_id = $1", &[customer_id], &["name", "prefix"], SORTABLE, q)
+            .await
+    }
+
+    async fn credential(&self, customer_id: &str, id: &str) -> Result<Option<CredentialRow>> {
+        Ok(sqlx::query_as::<Any, CredentialRow>(&format!(
+            "SELECT {CREDENTIAL_COLS} FROM credentials WHERE customer_id = $1 AND id = $2"
+        ))
+        .bind(customer_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    async fn credential_by_hash(&self, hash: &str) -> Result<Option<(CredentialRow, String)>> {
+        let row = sqlx::query_as::<Any, CredentialRow>(&format!(
+            "SELECT {CREDENTIAL_COLS} FROM credentials WHERE secret_hash = $1"
+        ))
+        .bind(hash.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let status: Option<String> = sqlx::query_scalar::<Any, String>("SELECT status FROM customers WHERE customer_id = $1")
+            .bind(row.customer_id.clone())
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(status.map(|s| (row, s)))
+    }
+
+    async fn revoke_credential(&self, customer_id: &str, id: &str, now: i64) -> Result<CredentialRow> {
+        sqlx::query(
+            "UPDATE credentials SET revoked_at = COALESCE(revoked_at, $1) WHERE customer_id = $2 AND id = $3",
+        )
+        .bind(now)
+        .bind(customer_id.to_string())
+        .bind(id.to_string())
+        .execute(&self.write)
+        .await?;
+        sqlx::query_as::<Any, CredentialRow>(&format!(
+            "SELECT {CREDENTIAL_COLS} FROM credentials WHERE customer_id = $1 AND id = $2"
+        ))
+        .bind(customer_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.write)
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
+    async fn rotate_credential(
+        &self,
+        customer_id: &str,
+        old_id: &str,
+        new: &CredentialRow,
+        old_expires_at: Option<i64>,
+        now: i64,
+    ) -> Result<CredentialRow> {
+        let mut tx = self.write.begin().await?;
+        let old = sqlx::query_as::<Any, CredentialRow>(&format!(
+            "SELECT {CREDENTIAL_COLS} FROM credentials WHERE customer_id = $1 AND id = $2{}",
+            self.lock_suffix()
+        ))
+        .bind(customer_id.to_string())
+        .bind(old_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        if old.status(now) != "ACTIVE" {
+            return Err(StoreError::InvalidState(format!("credential is {}; only an ACTIVE one can be rotated", old.status(now))));
+        }
+        match old_expires_at {
+            Some(at) => {
+                sqlx::query("UPDATE credentials SET expires_at = $1 WHERE id = $2 AND (expires_at IS NULL OR expires_at > $1)")
+                    .bind(at)
+                    .bind(old_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None => {
+                sqlx::query("UPDATE credentials SET revoked_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(old_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        insert_credential(&mut *tx, new).await?;
+        let old = sqlx::query_as::<Any, CredentialRow>(&format!("SELECT {CREDENTIAL_COLS} FROM credentials WHERE id = $1"))
+            .bind(old_id.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(old)
+    }
+
+    async fn touch_credential(&self, id: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE credentials SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_user(&self, u: &User) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(u.user_id.clone())
+        .bind(u.customer_id.clone())
+        .bind(u.user_type.clone())
+        .bind(u.email.clone())
+        .bind(u.first_name.clone())
+        .bind(u.last_name.clone())
+        .bind(u.phone.clone())
+        .bind(u.date_of_birth.clone())
+        .bind(u.country.clone())
+        .bind(u.status.clone())
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .execute(&self.write)
+        .await
+        .map_err(|e| StoreError::unique(e, "user_id"))?;
+        Ok(())
+    }
+
+    async fn user(&self, customer_id: &str, user_id: &str) -> Result<Option<User>> {
+        Ok(sqlx::query_as::<Any, User>(&format!(
+            "SELECT {USER_COLS} FROM users WHERE customer_id = $1 AND user_id = $2"
+        ))
+        .bind(customer_id.to_string())
+        .bind(user_id.to_string())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    async fn list_users(&self, customer_id: &str, q: &ListQuery) -> Result<Page<User>> {
+        self.list(USER_COLS, "users", "customer_id = $1", &[customer_id], USER_FILTER, USER_SORT, q).await
+    }
+
+    async fn update_user(&self, customer_id: &str, user_id: &str, p: &UserPatch, now: i64) -> Result<User> {
+        let r = sqlx::query(
+            "UPDATE users SET email = COALESCE($1, email), first_name = COALESCE($2, first_name), \
+             last_name = COALESCE($3, last_name), phone = COALESCE($4, phone), \
+             date_of_birth = COALESCE($5, date_of_birth), country = COALESCE($6, country), \
+             status = COALESCE($7, status), updated_at = $8 WHERE customer_id = $9 AND user_id = $10",
+        )
+        .bind(p.email.clone())
+        .bind(p.first_name.clone())
+        .bind(p.last_name.clone())
+        .bind(p.phone.clone())
+        .bind(p.date_of_birth.clone())
+        .bind(p.country.clone())
+        .bind(p.status.clone())
+        .bind(now)
+        .bind(customer_id.to_string())
+        .bind(user_id.to_string())
+        .execute(&self.write)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query_as::<Any, User>(&format!("SELECT {USER_COLS} FROM users WHERE user_id = $1"))
+            .bind(user_id.to_string())
+            .fetch_one(&self.write)
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn create_user_token(&self, t: &UserTokenRow) -> Result<()> {
+        sqlx::query(&format!("INSERT INTO user_tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(t.id.clone())
+            .bind(t.user_id.clone())
+            .bind(t.customer_id.clone())
+            .bind(t.token_hash.clone())
+            .bind(t.created_at)
+            .bind(t.expires_at)
+            .bind(t.revoked_at)
+            .execute(&self.write)
+            .await
+            .map_err(|e| StoreError::unique(e, "token"))?;
+        Ok(())
+    }
+
+    async fn user_token_by_hash(&self, hash: &str) -> Result<Option<UserTokenRow>> {
+        Ok(sqlx::query_as::<Any, UserTokenRow>(&format!(
+            "SELECT {TOKEN_COLS} FROM user_tokens WHERE token_hash = $1"
+        ))
+        .bind(hash.to_string())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    async fn list_user_tokens(&self, customer_id: &str, user_id: &str) -> Result<Vec<UserTokenRow>> {
+        Ok(sqlx::query_as::<Any, UserTokenRow>(&format!(
+            "SELECT {TOKEN_COLS} FROM user_tokens WHERE customer_id = $1 AND user_id = $2 ORDER BY seq DESC"
+        ))
+        .bind(customer_id.to_string())
+        .bind(user_id.to_string())
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn revoke_user_token(&self, customer_id: &str, user_id: &str, id: &str, now: i64) -> Result<UserTokenRow> {
+        sqlx::query(
+            "UPDATE user_tokens SET revoked_at = COALESCE(revoked_at, $1) \
+             WHERE customer_id = $2 AND user_id = $3 AND id = $4",
+        )
+        .bind(now)
+        .bind(customer_id.to_string())
+        .bind(user_id.to_string())
+        .bind(id.to_string())
+        .execute(&self.write)
+        .await?;
+        sqlx::query_as::<Any, UserTokenRow>(&format!(
+            "SELECT {TOKEN_COLS} FROM user_tokens WHERE customer_id = $1 AND user_id = $2 AND id = $3"
+        ))
+        .bind(customer_id.to_string())
+        .bind(user_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.write)
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
+    async fn create_wallet(&self, w: &Wallet) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(&format!("INSERT INTO wallets ({WALLET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+            .bind(w.wallet_id.clone())
+            .bind(w.customer_id.clone())
+            .bind(w.user_id.clone())
+            .bind(w.name.clone())
+            .bind(w.currency.clone())
+            .bind(w.status.clone())
+            .bind(w.created_at)
+            .bind(w.updated_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::unique(e, "wallet_id"))?;
+        for account in [wallet_account(&w.wallet_id), wallet_pending_account(&w.wallet_id)] {
+            sqlx::query(
+                "INSERT INTO ledger_accounts (account, currency, balance, may_go_negative, updated_at) \
+                 VALUES ($1, $2, '0', 0, $3)",
+            )
+            .bind(account)
+            .bind(w.currency.clone())
+            .bind(w.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn wallet(&self, customer_id: &str, wallet_id: &str) -> Result<Option<WalletView>> {
+        Ok(sqlx::query_as::<Any, WalletJoined>(&format!(
+            "SELECT {WALLET_JOINED_COLS} FROM {WALLET_JOINED} WHERE customer_id = $1 AND wallet_id = $2"
+        ))
+        .bind(customer_id.to_string())
+        .bind(wallet_id.to_string())
+        .fetch_optional(&self.read)
+        .await?
+        .map(WalletView::from))
+    }
+
+    async fn list_wallets(&self, customer_id: &str, user_id: Option<&str>, q: &ListQuery) -> Result<Page<WalletView>> {
+        let page: Page<WalletJoined> = match user_id {
+            Some(u) => {
+                self.list(
+                    WALLET_JOINED_COLS,
+                    WALLET_JOINED,
+                    "customer_id = $1 AND user_id = $2",
+                    &[customer_id, u],
+                    WALLET_FILTER,
+                    WALLET_SORT,
+                    q,
+                )
+                .await?
+            }
+            None => {
+                self.list(WALLET_JOINED_COLS, WALLET_JOINED, "customer_id = $1", &[customer_id], WALLET_FILTER, WALLET_SORT, q)
+                    .await?
+            }
+        };
+        Ok(Page { items: page.items.into_iter().map(WalletView::from).collect(), total: page.total })
+    }
+
+    async fn update_wallet(&self, customer_id: &str, wallet_id: &str, p: &WalletPatch, now: i64) -> Result<WalletView> {
+        let r = sqlx::query(
+            "UPDATE wallets SET name = COALESCE($1, name), status = COALESCE($2, status), updated_at = $3 \
+             WHERE customer_id = $4 AND wallet_id = $5",
+        )
+        .bind(p.name.clone())
+        .bind(p.status.clone())
+        .bind(now)
+        .bind(customer_id.to_string())
+        .bind(wallet_id.to_string())
+        .execute(&self.write)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query_as::<Any, WalletJoined>(&format!(
+            "SELECT {WALLET_JOINED_COLS} FROM {WALLET_JOINED} WHERE customer_id = $1 AND wallet_id = $2"
+        ))
+        .bind(customer_id.to_string())
+        .bind(wallet_id.to_string())
+        .fetch_one(&self.write)
+        .await
+        .map(WalletView::from)
+        .map_err(StoreError::from)
+    }
+
+    async fn create_address(&self, a: &NewAddress, derive: DeriveFn<'_>) -> Result<AddressRow> {
+        let mut tx = self.write.begin().await?;
+        let index: i64 = sqlx::query_scalar::<Any, i64>(
+            "INSERT INTO derivation_counters (family, next_index) VALUES ($1, 1) \
+             ON CONFLICT (family) DO UPDATE SET next_index = derivation_counters.next_index + 1 \
+             RETURNING next_index - 1",
+        )
+        .bind(a.family.clone())
+        .fetch_one(&mut *tx)
+        .await?;
+        let idx = u32::try_from(index)
+            .ok()
+            .filter(|i| *i < 0x8000_0000)
+            .ok_or_else(|| StoreError::Derivation(format!("derivation index {index} exhausted for {}", a.family)))?;
+        let (address, path) = derive(idx).map_err(StoreError::Derivation)?;
+        let row = AddressRow {
+            address_id: a.address_id.clone(),
+            wallet_id: a.wallet_id.clone(),
+            customer_id: a.customer_id.clone(),
+            user_id: a.user_id.clone(),
+            currency: a.currency.clone(),
+            network: a.network.clone(),
+            address,
+            family: a.family.clone(),
+            derivation_index: index,
+            derivation_path: path,
+            status: "ACTIVE".into(),
+            created_at: a.created_at,
+        };
+        sqlx::query(&format!(
+            "INSERT INTO addresses ({ADDRESS_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(row.address_id.clone())
+        .bind(row.wallet_id.clone())
+        .bind(row.customer_id.clone())
+        .bind(row.user_id.clone())
+        .bind(row.currency.clone())
+        .bind(row.network.clone())
+        .bind(row.address.clone())
+        .bind(row.family.clone())
+        .bind(row.derivation_index)
+        .bind(row.derivation_path.clone())
+        .bind(row.status.clone())
+        .bind(row.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::unique(e, "address"))?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    async fn address(&self, customer_id: &str, address_id: &str) -> Result<Option<AddressRow>> {
+        Ok(sqlx::query_as::<Any, AddressRow>(&format!(
+            "SELECT {ADDRESS_COLS} FROM addresses WHERE customer_id = $1 AND address_id = $2"
+        ))
+        .bind(customer_id.to_string())
+        .bind(address_id.to_string())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    async fn address_by_value(&self, network: &str, address: &str, currency: &str) -> Result<Option<AddressRow>> {
+        Ok(sqlx::query_as::<Any, AddressRow>(&format!(
+            "SELECT {ADDRESS_COLS} FROM addresses WHERE network = $1 AND address = $2 AND currency = $3"
+        ))
+        .bind(network.to_string())
+        .bind(address.to_string())
+        .bind(currency.to_string())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    async fn list_addresses(
+        &self,
+        customer_id: &str,
+        wallet_id: Option<&str>,
+        q: &ListQuery,
+    ) -> Result<Page<AddressRow>> {
+        match wallet_id {
+            Some(w) => {
+                self.list(ADDRESS_COLS, "addresses", "customer_id = $1 AND wallet_id = $2", &[customer_id, w], ADDRESS_FILTER, SORTABLE, q)
+                    .await
+            }
+            None => self.list(ADDRESS_COLS, "addresses", "customer_id = $1", &[customer_id], ADDRESS_FILTER, SORTABLE, q).await,
+        }
+    }
+
+    async fn create_deposit(&self, d: &DepositRow) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO deposits ({DEPOSIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ))
+        .bind(d.deposit_id.clone())
+        .bind(d.wallet_id.clone())
+        .bind(d.customer_id.clone())
+        .bind(d.address_id.clone())
+        .bind(d.address.clone())
+        .bind(d.currency.clone())
+        .bind(d.network.clone())
+        .bind(d.amount.clone())
+        .bind(d.status.clone())
+        .bind(d.tx_hash.clone())
+        .bind(d.sandbox)
+        .bind(d.created_at)
+        .bind(d.updated_at)
+        .bind(d.completed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::unique(e, "deposit"))?;
+        let amount = dec(&d.amount)?;
+        let postings = [
+            Posting {
+                account: external_account(&d.network, &d.currency),
+                currency: d.currency.clone(),
+                amount: -amount,
+                may_go_negative: true,
+            },
+            Posting {
+                account: wallet_pending_account(&d.wallet_id),
+                currency: d.currency.clone(),
+                amount,
+                may_go_negative: false,
+            },
+        ];
+        self.post_tx(&mut tx, "deposit-seen", &d.deposit_id, &postings, d.created_at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn complete_deposit(&self, customer_id: &str, deposit_id: &str, now: i64) -> Result<DepositRow> {
+        let mut tx = self.write.begin().await?;
+        let r = sqlx::query(
+            "UPDATE deposits SET status = 'COMPLETED', completed_at = $1, updated_at = $1 \
+             WHERE customer_id = $2 AND deposit_id = $3 AND status = 'PENDING'",
+        )
+        .bind(now)
+        .bind(customer_id.to_string())
+        .bind(deposit_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let d = sqlx::query_as::<Any, DepositRow>(&format!(
+            "SELECT {DEPOSIT_COLS} FROM deposits WHERE customer_id = $1 AND deposit_id = $2"
+        ))
+        .bind(customer_id.to_string())
+        .bind(deposit_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::InvalidState(format!("deposit is already {}", d.status)));
+        }
+        let amount = dec(&d.amount)?;
+        let postings = [
+            Posting {
+                account: wallet_pending_account(&d.wallet_id),
+                currency: d.currency.clone(),
+                amount: -amount,
+                may_go_negative: false,
+            },
+            Posting { account: wallet_account(&d.wallet_id), currency: d.currency.clone(), amount, may_go_negative: false },
+        ];
+        self.post_tx(&mut tx, "deposit-completed", &d.deposit_id, &postings, now).await?;
+        tx.commit().await?;
+        Ok(d)
+    }
+
+    async fn deposit(&self, customer_id: &str, deposit_id: &str) -> Result<Option<DepositRow>> {
+        Ok(sqlx::query_as::<Any, DepositRow>(&format!(
+            "SELECT {DEPOSIT_COLS} FROM deposits WHERE customer_id = $1 AND deposit_id = $2"
+        ))
+        .bind(customer_id.to_string())
+        .bind(deposit_id.to_string())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    async fn list_deposits(&self, customer_id: &str, wallet_id: Option<&str>, q: &ListQuery) -> Result<Page<DepositRow>> {
+        match wallet_id {
+            Some(w) => {
+                self.list(DEPOSIT_COLS, "deposits", "customer_id = $1 AND wallet_id = $2", &[customer_id, w], DEPOSIT_FILTER, SORTABLE, q)
+                    .await
+            }
+            None => self.list(DEPOSIT_COLS, "deposits", "customer_id = $1", &[customer_id], DEPOSIT_FILTER, SORTABLE, q).await,
+        }
+    }
+
+    async fn post(&self, kind: &str, reference: &str, postings: &[Posting], now: i64) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        self.post_tx(&mut tx, kind, reference, postings, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn balance(&self, account: &str) -> Result<String> {
+        Ok(sqlx::query_scalar::<Any, String>("SELECT balance FROM ledger_accounts WHERE account = $1")
+            .bind(account.to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .unwrap_or_else(|| "0".into()))
+    }
+
+    async fn ledger_entries(&self, account: &str) -> Result<Vec<LedgerEntry>> {
+        Ok(sqlx::query_as::<Any, LedgerEntry>(
+            "SELECT txn_id, account, currency, amount, created_at FROM ledger_entries WHERE account = $1 ORDER BY seq",
+        )
+        .bind(account.to_string())
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn ledger_totals(&self) -> Result<Vec<(String, String)>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as::<Any, (String, String)>("SELECT currency, amount FROM ledger_entries")
+                .fetch_all(&self.read)
+                .await?;
+        let mut sums: std::collections::BTreeMap<String, Decimal> = Default::default();
+        for (c, a) in rows {
+            *sums.entry(c).or_default() += dec(&a)?;
+        }
+        Ok(sums.into_iter().map(|(c, s)| (c, s.normalize().to_string())).collect())
+    }
+
+    async fn notify_auth_change(&self, key: &str) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(AUTH_CHANNEL.to_string())
+                .bind(key.to_string())
+                .execute(&self.write)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn listen_auth_changes(&self) -> Result<Option<BoxStream<'static, String>>> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
+        listener.listen(AUTH_CHANNEL).await?;
+        // `try_recv` answers `None` when the connection dropped (it reconnects on the next call): anything may have
+        // changed meanwhile, so that becomes "*", which tells the cache to drop everything.
+        let stream = futures::stream::unfold(listener, |mut l| async move {
+            loop {
+                match l.try_recv().await {
+                    Ok(Some(n)) => return Some((n.payload().to_string(), l)),
+                    Ok(None) => return Some(("*".to_string(), l)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "auth notification listener failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(stream.boxed()))
+    }
+}
+
+async fn insert_credential<'e, E>(ex: E, c: &CredentialRow) -> Result<()>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(&format!("INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+        .bind(c.id.clone())
+        .bind(c.customer_id.clone())
+        .bind(c.name.clone())
+        .bind(c.prefix.clone())
+        .bind(c.secret_hash.clone())
+        .bind(c.created_at)
+        .bind(c.last_used_at)
+        .bind(c.expires_at)
+        .bind(c.revoked_at)
+        .execute(ex)
+        .await
+        .map_err(|e| StoreError::unique(e, "credential"))?;
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! Command line: flags override `SOVA_*` environment variables, which override the TOML file, which overrides
+//! the defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use sova_server::Config;
+
+/// Sova: a self-hosted crypto platform backend in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "sova", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (sandbox mode with no configuration).
+    Serve(ServeArgs),
+    /// Apply the embedded database migrations and exit.
+    Migrate(DbArgs),
+    /// Manage operator accounts (the logins of `/auth/login`).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+    /// Print the OpenAPI document of the Connect API.
+    Openapi,
+    /// Call a running server's health endpoint.
+    Health {
+        /// Base URL of the server.
+        #[arg(long, env = "SOVA_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OperatorCommand {
+    /// Create an operator login.
+    Create {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Password (8 to 256 characters). Prefer SOVA_OPERATOR_PASSWORD to keep it out of shell history.
+        #[arg(long, env = "SOVA_OPERATOR_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// Where the database is.
+#[derive(Debug, Args, Clone)]
+struct DbArgs {
+    /// Data directory (SQLite database, keys).
+    #[arg(long, env = "SOVA_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL (`sqlite://PATH` or `postgres://USER@HOST/DB`); default SQLite in the data directory.
+    #[arg(long, env = "SOVA_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// TOML configuration file (default: ./sova.toml when it exists).
+    #[arg(long, env = "SOVA_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "SOVA_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Force sandbox mode (the default when no production keys are configured).
+    #[arg(long, env = "SOVA_SANDBOX")]
+    sandbox: Option<bool>,
+    /// BTC mainnet account extended public key (xpub/zpub at m/84'/0'/0'); turns sandbox mode off.
+    #[arg(long, env = "SOVA_BTC_XPUB")]
+    btc_xpub: Option<String>,
+    /// BTC testnet account extended public key (tpub/vpub at m/84'/1'/0').
+    #[arg(long, env = "SOVA_BTC_TESTNET_XPUB")]
+    btc_testnet_xpub: Option<String>,
+    /// EVM account extended public key (xpub at m/44'/60'/0').
+    #[arg(long, env = "SOVA_EVM_XPUB")]
+    evm_xpub: Option<String>,
+    /// File with a BIP-39 mnemonic for Solana deposit addresses in production (mode 0600).
+    #[arg(long, env = "SOVA_SOLANA_MNEMONIC_FILE")]
+    solana_mnemonic_file: Option<PathBuf>,
+    /// Requests per minute per credential (0: unlimited).
+    #[arg(long, env = "SOVA_RATE_LIMIT")]
+    rate_limit: Option<u64>,
+    /// Largest request body in bytes.
+    #[arg(long, env = "SOVA_BODY_LIMIT")]
+    body_limit: Option<usize>,
+    /// Operator session lifetime in seconds.
+    #[arg(long, env = "SOVA_SESSION_TTL")]
+    session_ttl: Option<u64>,
+    /// Server key file (shared by all replicas); default <data-dir>/server.key.
+    #[arg(long, env = "SOVA_SERVER_KEY_FILE")]
+    server_key_file: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "SOVA_LOG_FORMAT", value_parser = ["text", "json"])]
+    log_format: Option<String>,
+}
+
+/// The TOML file: the same settings as the flags, snake_case.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    sandbox: Option<bool>,
+    btc_xpub: Option<String>,
+    btc_testnet_xpub: Option<String>,
+    evm_xpub: Option<String>,
+    solana_mnemonic_file: Option<PathBuf>,
+    rate_limit: Option<u64>,
+    body_limit: Option<usize>,
+    session_ttl: Option<u64>,
+    server_key_file: Option<PathBuf>,
+    log_format: Option<String>,
+}
+
+fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let (path, required) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from("sova.toml"), false),
+    };
+    if !path.exists() {
+        if required {
+            anyhow::bail!("configuration file {} does not exist", path.display());
+        }
+        return Ok(FileConfig::default());
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+fn db_config(db: &DbArgs, file: &FileConfig) -> Config {
+    let mut c = Config::default();
+    if let Some(d) = db.data_dir.clone().or_else(|| file.data_dir.clone()) {
+        c.data_dir = d;
+    }
+    c.database_url = db.database_url.clone().or_else(|| file.database_url.clone());
+    c
+}
+
+fn serve_config(a: &ServeArgs, f: &FileConfig) -> Config {
+    let mut c = db_config(&a.db, f);
+    let d = Config::default();
+    c.listen = a.listen.or(f.listen).unwrap_or(d.listen);
+    c.btc_xpub = a.btc_xpub.clone().or_else(|| f.btc_xpub.clone());
+    c.btc_testnet_xpub = a.btc_testnet_xpub.clone().or_else(|| f.btc_testnet_xpub.clone());
+    c.evm_xpub = a.evm_xpub.clone().or_else(|| f.evm_xpub.clone());
+    c.solana_mnemonic_file = a.solana_mnemonic_file.clone().or_else(|| f.solana_mnemonic_file.clone());
+    c.sandbox = a.sandbox.or(f.sandbox).unwrap_or(!c.has_production_keys());
+    c.rate_limit_per_minute = a.rate_limit.or(f.rate_limit).unwrap_or(d.rate_limit_per_minute);
+    c.body_limit_bytes = a.body_limit.or(f.body_limit).unwrap_or(d.body_limit_bytes);
+    c.session_ttl_secs = a.session_ttl.or(f.session_ttl).unwrap_or(d.session_ttl_secs);
+    c.server_key_file = a.server_key_file.clone().or_else(|| f.server_key_file.clone());
+    c
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SOVA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if format == "json" {
+        builder.json().flatten_event(true).with_current_span(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+/// Run a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(a) => {
+            let file = load_file(a.db.config.as_deref())?;
+            let config = serve_config(&a, &file);
+            init_logging(a.log_format.as_deref().or(file.log_format.as_deref()).unwrap_or("text"));
+            let mode = if config.sandbox { "sandbox" } else { "production" };
+            let db = sova_store::redact_url(&config.database_url());
+            let data_dir = config.data_dir.display().to_string();
+            let running = sova_server::start(config, shutdown_signal()).await?;
+            let url = running.url();
+            let has_operator = running.ctx.store.operator_count().await.unwrap_or(0) > 0;
+            println!("Sova {} listening on {url} ({mode} mode)", env!("CARGO_PKG_VERSION"));
+            println!("  API       {url}/sovx/v1   (health: {url}/sovx/v1/health, OpenAPI: {url}/sovx/v1/openapi.json)");
+            println!("  metrics   {url}/metrics");
+            println!("  database  {db}");
+            println!("  data dir  {data_dir}");
+            if !has_operator {
+                println!();
+                println!("No operator account yet. Create the first one (in another terminal):");
+                println!("  sova operator create --email you@example.com --password 'choose-a-long-password' --data-dir {data_dir}");
+            }
+            println!();
+            println!("Log in for a session token:");
+            println!(
+                "  curl -s -X POST {url}/sovx/v1/auth/login -H 'Content-Type: application/json' \\\n    -d '{{\"email\":\"you@example.com\",\"password\":\"choose-a-long-password\"}}'"
+            );
+            running.wait().await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Migrate(db) => {
+            let file = load_file(db.config.as_deref())?;
+            let c = db_config(&db, &file);
+            std::fs::create_dir_all(&c.data_dir)?;
+            sova_store::open(&c.database_url()).await?;
+            println!("migrations applied to {}", sova_store::redact_url(&c.database_url()));
+            Ok(())
+        }
+        Command::Operator { command: OperatorCommand::Create { email, password, db } } => {
+            let file = load_file(db.config.as_deref())?;
+            let c = db_config(&db, &file);
+            std::fs::create_dir_all(&c.data_dir)?;
+            let store = sova_store::open(&c.database_url()).await?;
+            let email = email.trim().to_lowercase();
+            if !email.contains('@') {
+                anyhow::bail!("--email must be an email address");
+            }
+            let hash = tokio::task::spawn_blocking(move || sova_auth::password::hash_password(&password)).await??;
+            let op = sova_store::Operator {
+                id: uuid::Uuid::new_v4().to_string(),
+                email: email.clone(),
+                password_hash: hash,
+                created_at: chrono::Utc::now().timestamp_millis(),
+            };
+            match store.create_operator(&op).await {
+                Ok(()) => {}
+                Err(sova_store::StoreError::Conflict(_)) => anyhow::bail!("an operator with email {email} already exists"),
+                Err(e) => return Err(e.into()),
+            }
+            println!("{}", serde_json::json!({"id": op.id, "email": op.email}));
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&sova_server::openapi())?);
+            Ok(())
+        }
+        Command::Health { url } => {
+            let h = sova_client::Client::new(url).health().await?;
+            println!("{}", serde_json::to_string(&h)?);
+            Ok(())
+        }
+    }
+}
