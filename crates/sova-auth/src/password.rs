@@ -1,7 +1,9 @@
 //! Operator passwords: argon2id (PHC string format, default parameters).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 
 /// Errors of password hashing.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +32,9 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
 /// Verify a password against a PHC string; false on any mismatch or malformed hash.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

@@ -117,7 +117,10 @@ impl std::fmt::Debug for Client {
             Auth::ApiKey(_) => "api-key",
             Auth::UserToken(_) => "user-token",
         };
-        f.debug_struct("Client").field("base", &self.base).field("auth", &kind).finish()
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("auth", &kind)
+            .finish()
     }
 }
 
@@ -137,24 +140,39 @@ fn enc(s: &str) -> String {
 impl Client {
     /// A client for `base` (e.g. `http://127.0.0.1:8080`), no credential.
     pub fn new(base: impl Into<String>) -> Self {
-        let http = reqwest::Client::builder().user_agent(concat!("sova-client/", env!("CARGO_PKG_VERSION"))).build()
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("sova-client/", env!("CARGO_PKG_VERSION")))
+            .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self { http, base: base.into().trim_end_matches('/').to_string(), auth: Auth::None }
+        Self {
+            http,
+            base: base.into().trim_end_matches('/').to_string(),
+            auth: Auth::None,
+        }
     }
 
     /// Same server, authenticated with an operator session token.
     pub fn with_session(&self, token: &str) -> Self {
-        Self { auth: Auth::Session(token.to_string()), ..self.clone() }
+        Self {
+            auth: Auth::Session(token.to_string()),
+            ..self.clone()
+        }
     }
 
     /// Same server, authenticated with an owner key (`x-api-key`).
     pub fn with_api_key(&self, key: &str) -> Self {
-        Self { auth: Auth::ApiKey(key.to_string()), ..self.clone() }
+        Self {
+            auth: Auth::ApiKey(key.to_string()),
+            ..self.clone()
+        }
     }
 
     /// Same server, authenticated with a user token.
     pub fn with_user_token(&self, token: &str) -> Self {
-        Self { auth: Auth::UserToken(token.to_string()), ..self.clone() }
+        Self {
+            auth: Auth::UserToken(token.to_string()),
+            ..self.clone()
+        }
     }
 
     /// Base URL.
@@ -164,7 +182,10 @@ impl Client {
 
     fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         let url = format!("{}/sovx/v1{path}", self.base);
-        let rb = self.http.request(method, url).header("accept", "application/json");
+        let rb = self
+            .http
+            .request(method, url)
+            .header("accept", "application/json");
         match &self.auth {
             Auth::None => rb,
             Auth::Session(t) | Auth::UserToken(t) => rb.bearer_auth(t),
@@ -172,19 +193,35 @@ impl Client {
         }
     }
 
-    async fn send<T: DeserializeOwned>(&self, rb: reqwest::RequestBuilder) -> Result<(T, Option<Pagination>)> {
+    async fn send<T: DeserializeOwned>(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<(T, Option<Pagination>)> {
         let resp = rb.send().await?;
         let status = resp.status().as_u16();
-        let trace_id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(String::from);
+        let trace_id = resp
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(String::from);
         let bytes = resp.bytes().await?;
         if !(200..300).contains(&status) {
             let errors = serde_json::from_slice::<wire::ErrorEnvelope>(&bytes)
                 .map(|e| e.errors)
-                .map_err(|e| ClientError::Decode { status, message: format!("error body: {e}") })?;
-            return Err(ClientError::Api { status, errors, trace_id });
+                .map_err(|e| ClientError::Decode {
+                    status,
+                    message: format!("error body: {e}"),
+                })?;
+            return Err(ClientError::Api {
+                status,
+                errors,
+                trace_id,
+            });
         }
-        let env: Envelope<T> = serde_json::from_slice(&bytes)
-            .map_err(|e| ClientError::Decode { status, message: e.to_string() })?;
+        let env: Envelope<T> = serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+            status,
+            message: e.to_string(),
+        })?;
         Ok((env.data, env.meta.pagination))
     }
 
@@ -192,19 +229,38 @@ impl Client {
         Ok(self.send(self.request(method, path)).await?.0)
     }
 
-    async fn call_json<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: &B) -> Result<T> {
+    async fn call_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
         Ok(self.send(self.request(method, path).json(body)).await?.0)
     }
 
-    async fn list<T: DeserializeOwned>(&self, path: &str, filters: &[(&str, &str)]) -> Result<ListPage<T>> {
-        let (items, p) = self.send(self.request(Method::GET, path).query(filters)).await?;
+    async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        filters: &[(&str, &str)],
+    ) -> Result<ListPage<T>> {
+        let (items, p) = self
+            .send(self.request(Method::GET, path).query(filters))
+            .await?;
         let status = 200;
-        let pagination = p.ok_or(ClientError::Decode { status, message: "list without meta.pagination".into() })?;
+        let pagination = p.ok_or(ClientError::Decode {
+            status,
+            message: "list without meta.pagination".into(),
+        })?;
         Ok(ListPage { items, pagination })
     }
 
     /// Any request, answered raw (status, headers, JSON), with this client's credential. `path` is below `/sovx/v1`.
-    pub async fn raw(&self, method: Method, path: &str, body: Option<(&str, Vec<u8>)>) -> Result<RawResponse> {
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<RawResponse> {
         let mut rb = self.request(method, path);
         if let Some((content_type, bytes)) = body {
             rb = rb.header("content-type", content_type).body(bytes);
@@ -214,7 +270,11 @@ impl Client {
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await?;
         let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        Ok(RawResponse { status, headers, json })
+        Ok(RawResponse {
+            status,
+            headers,
+            json,
+        })
     }
 
     /// `GET /health` (not enveloped).
@@ -222,38 +282,64 @@ impl Client {
         let resp = self.request(Method::GET, "/health").send().await?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode { status, message: e.to_string() })
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+            status,
+            message: e.to_string(),
+        })
     }
 
     /// `POST /auth/login`.
     pub async fn login(&self, email: &str, password: &str) -> Result<wire::LoginResponse> {
-        let body = wire::LoginRequest { email: email.into(), password: password.into() };
+        let body = wire::LoginRequest {
+            email: email.into(),
+            password: password.into(),
+        };
         self.call_json(Method::POST, "/auth/login", &body).await
     }
 
     /// `POST /customers` (session).
-    pub async fn create_customer(&self, req: &wire::CreateCustomerRequest) -> Result<wire::Customer> {
+    pub async fn create_customer(
+        &self,
+        req: &wire::CreateCustomerRequest,
+    ) -> Result<wire::Customer> {
         self.call_json(Method::POST, "/customers", req).await
     }
 
     /// `GET /customers` (session).
-    pub async fn list_customers(&self, filters: &[(&str, &str)]) -> Result<ListPage<wire::Customer>> {
+    pub async fn list_customers(
+        &self,
+        filters: &[(&str, &str)],
+    ) -> Result<ListPage<wire::Customer>> {
         self.list("/customers", filters).await
     }
 
     /// `GET /customers/{id}` (session).
     pub async fn get_customer(&self, customer_id: &str) -> Result<wire::Customer> {
-        self.call(Method::GET, &format!("/customers/{}", enc(customer_id))).await
+        self.call(Method::GET, &format!("/customers/{}", enc(customer_id)))
+            .await
     }
 
     /// `PATCH /customers/{id}` (session).
-    pub async fn update_customer(&self, customer_id: &str, req: &wire::UpdateCustomerRequest) -> Result<wire::Customer> {
-        self.call_json(Method::PATCH, &format!("/customers/{}", enc(customer_id)), req).await
+    pub async fn update_customer(
+        &self,
+        customer_id: &str,
+        req: &wire::UpdateCustomerRequest,
+    ) -> Result<wire::Customer> {
+        self.call_json(
+            Method::PATCH,
+            &format!("/customers/{}", enc(customer_id)),
+            req,
+        )
+        .await
     }
 
     /// `POST /customers/{id}/credentials` (session), with no body, as the document shows.
     pub async fn create_credential(&self, customer_id: &str) -> Result<wire::CredentialSecret> {
-        self.call(Method::POST, &format!("/customers/{}/credentials", enc(customer_id))).await
+        self.call(
+            Method::POST,
+            &format!("/customers/{}/credentials", enc(customer_id)),
+        )
+        .await
     }
 
     /// `POST /customers/{id}/credentials` (session) with options.
@@ -262,17 +348,35 @@ impl Client {
         customer_id: &str,
         req: &wire::CreateCredentialRequest,
     ) -> Result<wire::CredentialSecret> {
-        self.call_json(Method::POST, &format!("/customers/{}/credentials", enc(customer_id)), req).await
+        self.call_json(
+            Method::POST,
+            &format!("/customers/{}/credentials", enc(customer_id)),
+            req,
+        )
+        .await
     }
 
     /// `GET /customers/{id}/credentials` (session).
     pub async fn list_credentials(&self, customer_id: &str) -> Result<ListPage<wire::Credential>> {
-        self.list(&format!("/customers/{}/credentials", enc(customer_id)), &[]).await
+        self.list(&format!("/customers/{}/credentials", enc(customer_id)), &[])
+            .await
     }
 
     /// `DELETE /customers/{id}/credentials/{credential_id}` (session).
-    pub async fn revoke_credential(&self, customer_id: &str, credential_id: &str) -> Result<wire::Credential> {
-        self.call(Method::DELETE, &format!("/customers/{}/credentials/{}", enc(customer_id), enc(credential_id))).await
+    pub async fn revoke_credential(
+        &self,
+        customer_id: &str,
+        credential_id: &str,
+    ) -> Result<wire::Credential> {
+        self.call(
+            Method::DELETE,
+            &format!(
+                "/customers/{}/credentials/{}",
+                enc(customer_id),
+                enc(credential_id)
+            ),
+        )
+        .await
     }
 
     /// `POST /customers/{id}/credentials/{credential_id}/rotate` (session).
@@ -283,7 +387,11 @@ impl Client {
         grace_seconds: Option<u64>,
     ) -> Result<wire::CredentialSecret> {
         let body = wire::RotateCredentialRequest { grace_seconds };
-        let path = format!("/customers/{}/credentials/{}/rotate", enc(customer_id), enc(credential_id));
+        let path = format!(
+            "/customers/{}/credentials/{}/rotate",
+            enc(customer_id),
+            enc(credential_id)
+        );
         self.call_json(Method::POST, &path, &body).await
     }
 
@@ -299,33 +407,70 @@ impl Client {
 
     /// `GET /users/{id}` (owner key or the user's token).
     pub async fn get_user(&self, user_id: &str) -> Result<wire::User> {
-        self.call(Method::GET, &format!("/users/{}", enc(user_id))).await
+        self.call(Method::GET, &format!("/users/{}", enc(user_id)))
+            .await
     }
 
     /// `PATCH /users/{id}` (owner key).
-    pub async fn update_user(&self, user_id: &str, req: &wire::UpdateUserRequest) -> Result<wire::User> {
-        self.call_json(Method::PATCH, &format!("/users/{}", enc(user_id)), req).await
+    pub async fn update_user(
+        &self,
+        user_id: &str,
+        req: &wire::UpdateUserRequest,
+    ) -> Result<wire::User> {
+        self.call_json(Method::PATCH, &format!("/users/{}", enc(user_id)), req)
+            .await
     }
 
     /// `POST /users/{id}/tokens` (owner key).
-    pub async fn create_user_token(&self, user_id: &str, expires_in: Option<u64>) -> Result<wire::UserToken> {
+    pub async fn create_user_token(
+        &self,
+        user_id: &str,
+        expires_in: Option<u64>,
+    ) -> Result<wire::UserToken> {
         let body = wire::CreateUserTokenRequest { expires_in };
-        self.call_json(Method::POST, &format!("/users/{}/tokens", enc(user_id)), &body).await
+        self.call_json(
+            Method::POST,
+            &format!("/users/{}/tokens", enc(user_id)),
+            &body,
+        )
+        .await
     }
 
     /// `DELETE /users/{id}/tokens/{token_id}` (owner key).
-    pub async fn revoke_user_token(&self, user_id: &str, token_id: &str) -> Result<wire::UserToken> {
-        self.call(Method::DELETE, &format!("/users/{}/tokens/{}", enc(user_id), enc(token_id))).await
+    pub async fn revoke_user_token(
+        &self,
+        user_id: &str,
+        token_id: &str,
+    ) -> Result<wire::UserToken> {
+        self.call(
+            Method::DELETE,
+            &format!("/users/{}/tokens/{}", enc(user_id), enc(token_id)),
+        )
+        .await
     }
 
     /// `POST /users/{id}/wallets`.
-    pub async fn create_wallet(&self, user_id: &str, req: &wire::CreateWalletRequest) -> Result<wire::Wallet> {
-        self.call_json(Method::POST, &format!("/users/{}/wallets", enc(user_id)), req).await
+    pub async fn create_wallet(
+        &self,
+        user_id: &str,
+        req: &wire::CreateWalletRequest,
+    ) -> Result<wire::Wallet> {
+        self.call_json(
+            Method::POST,
+            &format!("/users/{}/wallets", enc(user_id)),
+            req,
+        )
+        .await
     }
 
     /// `GET /users/{id}/wallets`.
-    pub async fn list_user_wallets(&self, user_id: &str, filters: &[(&str, &str)]) -> Result<ListPage<wire::Wallet>> {
-        self.list(&format!("/users/{}/wallets", enc(user_id)), filters).await
+    pub async fn list_user_wallets(
+        &self,
+        user_id: &str,
+        filters: &[(&str, &str)],
+    ) -> Result<ListPage<wire::Wallet>> {
+        self.list(&format!("/users/{}/wallets", enc(user_id)), filters)
+            .await
     }
 
     /// `GET /wallets`.
@@ -335,46 +480,75 @@ impl Client {
 
     /// `GET /wallets/{id}` (with `balance`).
     pub async fn get_wallet(&self, wallet_id: &str) -> Result<wire::Wallet> {
-        self.call(Method::GET, &format!("/wallets/{}", enc(wallet_id))).await
+        self.call(Method::GET, &format!("/wallets/{}", enc(wallet_id)))
+            .await
     }
 
     /// `PATCH /wallets/{id}` (owner key).
-    pub async fn update_wallet(&self, wallet_id: &str, req: &wire::UpdateWalletRequest) -> Result<wire::Wallet> {
-        self.call_json(Method::PATCH, &format!("/wallets/{}", enc(wallet_id)), req).await
+    pub async fn update_wallet(
+        &self,
+        wallet_id: &str,
+        req: &wire::UpdateWalletRequest,
+    ) -> Result<wire::Wallet> {
+        self.call_json(Method::PATCH, &format!("/wallets/{}", enc(wallet_id)), req)
+            .await
     }
 
     /// `POST /wallets/{id}/address`.
-    pub async fn create_address(&self, wallet_id: &str, req: &wire::CreateAddressRequest) -> Result<wire::DepositAddress> {
-        self.call_json(Method::POST, &format!("/wallets/{}/address", enc(wallet_id)), req).await
+    pub async fn create_address(
+        &self,
+        wallet_id: &str,
+        req: &wire::CreateAddressRequest,
+    ) -> Result<wire::DepositAddress> {
+        self.call_json(
+            Method::POST,
+            &format!("/wallets/{}/address", enc(wallet_id)),
+            req,
+        )
+        .await
     }
 
     /// `GET /wallets/{id}/addresses`.
-    pub async fn list_wallet_addresses(&self, wallet_id: &str) -> Result<ListPage<wire::DepositAddress>> {
-        self.list(&format!("/wallets/{}/addresses", enc(wallet_id)), &[]).await
+    pub async fn list_wallet_addresses(
+        &self,
+        wallet_id: &str,
+    ) -> Result<ListPage<wire::DepositAddress>> {
+        self.list(&format!("/wallets/{}/addresses", enc(wallet_id)), &[])
+            .await
     }
 
     /// `GET /addresses/{id}`.
     pub async fn get_address(&self, address_id: &str) -> Result<wire::DepositAddress> {
-        self.call(Method::GET, &format!("/addresses/{}", enc(address_id))).await
+        self.call(Method::GET, &format!("/addresses/{}", enc(address_id)))
+            .await
     }
 
     /// `POST /sandbox/deposits` (owner key, sandbox mode).
-    pub async fn sandbox_deposit(&self, req: &wire::SandboxDepositRequest) -> Result<wire::Deposit> {
+    pub async fn sandbox_deposit(
+        &self,
+        req: &wire::SandboxDepositRequest,
+    ) -> Result<wire::Deposit> {
         self.call_json(Method::POST, "/sandbox/deposits", req).await
     }
 
     /// `POST /sandbox/deposits/{id}/complete` (owner key, sandbox mode).
     pub async fn complete_sandbox_deposit(&self, deposit_id: &str) -> Result<wire::Deposit> {
-        self.call(Method::POST, &format!("/sandbox/deposits/{}/complete", enc(deposit_id))).await
+        self.call(
+            Method::POST,
+            &format!("/sandbox/deposits/{}/complete", enc(deposit_id)),
+        )
+        .await
     }
 
     /// `GET /deposits/{id}`.
     pub async fn get_deposit(&self, deposit_id: &str) -> Result<wire::Deposit> {
-        self.call(Method::GET, &format!("/deposits/{}", enc(deposit_id))).await
+        self.call(Method::GET, &format!("/deposits/{}", enc(deposit_id)))
+            .await
     }
 
     /// `GET /wallets/{id}/deposits`.
     pub async fn list_wallet_deposits(&self, wallet_id: &str) -> Result<ListPage<wire::Deposit>> {
-        self.list(&format!("/wallets/{}/deposits", enc(wallet_id)), &[]).await
+        self.list(&format!("/wallets/{}/deposits", enc(wallet_id)), &[])
+            .await
     }
 }

@@ -119,13 +119,19 @@ pub async fn spawn_invalidation_listener(ctx: ApiContext) -> anyhow::Result<()> 
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let v = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 fn api_key(headers: &HeaderMap) -> Option<&str> {
-    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// Count the request against `key`'s window and remember the state for the response headers.
@@ -149,21 +155,37 @@ pub struct OperatorAuth {
 impl FromRequestParts<ApiContext> for OperatorAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &ApiContext,
+    ) -> Result<Self, Self::Rejection> {
         let Some(token) = bearer(&parts.headers) else {
             return Err(ApiError::unauthorized(
                 "missing session: send `Authorization: Bearer <token>` with the token from POST /sovx/v1/auth/login",
             ));
         };
         if token.starts_with(USER_TOKEN_PREFIX) {
-            return Err(ApiError::forbidden("a user token cannot manage customers; use an account session token"));
+            return Err(ApiError::forbidden(
+                "a user token cannot manage customers; use an account session token",
+            ));
         }
-        let claims = ctx.sessions.verify(token, now_ms() / 1000).map_err(|e| match e {
-            SessionError::Expired => ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::TokenExpired, e.to_string()),
-            SessionError::Invalid => ApiError::unauthorized("session token is not valid; log in again"),
-        })?;
+        let claims = ctx
+            .sessions
+            .verify(token, now_ms() / 1000)
+            .map_err(|e| match e {
+                SessionError::Expired => ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::TokenExpired,
+                    e.to_string(),
+                ),
+                SessionError::Invalid => {
+                    ApiError::unauthorized("session token is not valid; log in again")
+                }
+            })?;
         rate_limit(ctx, &format!("op:{}", claims.sub))?;
-        Ok(OperatorAuth { operator_id: claims.sub })
+        Ok(OperatorAuth {
+            operator_id: claims.sub,
+        })
     }
 }
 
@@ -177,7 +199,9 @@ pub struct OwnerAuth {
 }
 
 async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiError> {
-    let invalid = || ApiError::unauthorized("invalid API key: check the `x-api-key` value (the customer_secret)");
+    let invalid = || {
+        ApiError::unauthorized("invalid API key: check the `x-api-key` value (the customer_secret)")
+    };
     if key.is_empty() || key.len() > 256 {
         return Err(invalid());
     }
@@ -186,7 +210,8 @@ async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiE
     let cred = match cached {
         Some(c) => c,
         None => {
-            let Some((row, customer_status)) = ctx.store.credential_by_hash(hash.as_str()).await? else {
+            let Some((row, customer_status)) = ctx.store.credential_by_hash(hash.as_str()).await?
+            else {
                 return Err(invalid());
             };
             let c = Arc::new(CachedCredential {
@@ -206,13 +231,22 @@ async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiE
         return Err(invalid());
     }
     if cred.expires_at.is_some_and(|e| e <= now) {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, "API key has expired; mint a new one"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "API key has expired; mint a new one",
+        ));
     }
     if !cred.customer_active {
         return Err(ApiError::forbidden("customer is suspended"));
     }
     let last = cred.last_touch.load(Ordering::Relaxed);
-    if now - last > TOUCH_EVERY_MS && cred.last_touch.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+    if now - last > TOUCH_EVERY_MS
+        && cred
+            .last_touch
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
         let (store, id) = (ctx.store.clone(), cred.id.clone());
         tokio::spawn(async move {
             if let Err(e) = store.touch_credential(&id, now).await {
@@ -221,11 +255,18 @@ async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiE
         });
     }
     rate_limit(ctx, &format!("cred:{}", cred.id))?;
-    Ok(OwnerAuth { customer_id: cred.customer_id.clone(), credential_id: cred.id.clone() })
+    Ok(OwnerAuth {
+        customer_id: cred.customer_id.clone(),
+        credential_id: cred.id.clone(),
+    })
 }
 
 async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiError> {
-    let invalid = || ApiError::unauthorized("invalid user token: mint one with POST /sovx/v1/users/{user_id}/tokens");
+    let invalid = || {
+        ApiError::unauthorized(
+            "invalid user token: mint one with POST /sovx/v1/users/{user_id}/tokens",
+        )
+    };
     if token.len() > 256 {
         return Err(invalid());
     }
@@ -238,8 +279,16 @@ async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiE
                 return Err(invalid());
             };
             // A suspended user or customer has no valid tokens.
-            let user_ok = ctx.store.user(&row.customer_id, &row.user_id).await?.is_some_and(|u| u.status == "ACTIVE");
-            let cust_ok = ctx.store.customer(&row.customer_id).await?.is_some_and(|c| c.status == "ACTIVE");
+            let user_ok = ctx
+                .store
+                .user(&row.customer_id, &row.user_id)
+                .await?
+                .is_some_and(|u| u.status == "ACTIVE");
+            let cust_ok = ctx
+                .store
+                .customer(&row.customer_id)
+                .await?
+                .is_some_and(|c| c.status == "ACTIVE");
             let t = Arc::new(CachedUserToken {
                 id: row.id,
                 user_id: row.user_id,
@@ -255,20 +304,32 @@ async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiE
         return Err(invalid());
     }
     if t.expires_at <= now_ms() {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::TokenExpired, "user token has expired; mint a new one"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::TokenExpired,
+            "user token has expired; mint a new one",
+        ));
     }
     rate_limit(ctx, &format!("token:{}", t.id))?;
-    Ok(Caller::User { customer_id: t.customer_id.clone(), user_id: t.user_id.clone() })
+    Ok(Caller::User {
+        customer_id: t.customer_id.clone(),
+        user_id: t.user_id.clone(),
+    })
 }
 
 impl FromRequestParts<ApiContext> for OwnerAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &ApiContext,
+    ) -> Result<Self, Self::Rejection> {
         match api_key(&parts.headers) {
             Some(k) => verify_owner_key(ctx, k).await,
             None if bearer(&parts.headers).is_some_and(|t| t.starts_with(USER_TOKEN_PREFIX)) => {
-                Err(ApiError::forbidden("this call needs the owner key (`x-api-key`); a user token cannot make it"))
+                Err(ApiError::forbidden(
+                    "this call needs the owner key (`x-api-key`); a user token cannot make it",
+                ))
             }
             None => Err(ApiError::unauthorized(
                 "missing API key: send the customer_secret as the `x-api-key` header (lower-case)",
@@ -320,7 +381,9 @@ impl Caller {
     pub fn require_owner(&self) -> Result<&OwnerAuth, ApiError> {
         match self {
             Caller::Owner(o) => Ok(o),
-            Caller::User { .. } => Err(ApiError::forbidden("this call needs the owner key (`x-api-key`)")),
+            Caller::User { .. } => Err(ApiError::forbidden(
+                "this call needs the owner key (`x-api-key`)",
+            )),
         }
     }
 }
@@ -328,7 +391,10 @@ impl Caller {
 impl FromRequestParts<ApiContext> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        ctx: &ApiContext,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(k) = api_key(&parts.headers) {
             return verify_owner_key(ctx, k).await.map(Caller::Owner);
         }

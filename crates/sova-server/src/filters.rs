@@ -33,7 +33,10 @@ impl Filters {
                 "filter[limit]" => f.limit = Some(v),
                 "filter[skip]" | "filter[offset]" => f.skip = Some(v),
                 "filter[sort]" | "filter[order]" => f.sort = Some(v),
-                _ => match k.strip_prefix("filter[where][").and_then(|r| r.strip_suffix(']')) {
+                _ => match k
+                    .strip_prefix("filter[where][")
+                    .and_then(|r| r.strip_suffix(']'))
+                {
                     Some(field) if !field.is_empty() => f.wheres.push((field.to_string(), v)),
                     _ => f.unknown.push(k),
                 },
@@ -47,7 +50,9 @@ impl Filters {
         if let Some(k) = self.unknown.first() {
             return Err(ApiError::validation(
                 k.clone(),
-                format!("unknown query parameter `{k}`; use filter[limit], filter[skip], filter[sort], filter[where][field]"),
+                format!(
+                    "unknown query parameter `{k}`; use filter[limit], filter[skip], filter[sort], filter[where][field]"
+                ),
             ));
         }
         let limit = match &self.limit {
@@ -57,7 +62,9 @@ impl Filters {
                 _ => {
                     return Err(ApiError::validation(
                         "filter[limit]",
-                        format!("filter[limit] must be a whole number from 1 to {MAX_LIMIT}, got `{s}`"),
+                        format!(
+                            "filter[limit] must be a whole number from 1 to {MAX_LIMIT}, got `{s}`"
+                        ),
                     ));
                 }
             },
@@ -65,7 +72,10 @@ impl Filters {
         let skip = match &self.skip {
             None => 0,
             Some(s) => s.trim().parse::<u64>().map_err(|_| {
-                ApiError::validation("filter[skip]", format!("filter[skip] must be a whole number >= 0, got `{s}`"))
+                ApiError::validation(
+                    "filter[skip]",
+                    format!("filter[skip] must be a whole number >= 0, got `{s}`"),
+                )
             })?,
         };
         let sort = match &self.sort {
@@ -87,7 +97,10 @@ impl Filters {
                 if parts.next().is_some() || !sortable.contains(&field) {
                     return Err(ApiError::validation(
                         "filter[sort]",
-                        format!("cannot sort by `{s}`; use `<field> ASC|DESC` with field one of: {}", sortable.join(", ")),
+                        format!(
+                            "cannot sort by `{s}`; use `<field> ASC|DESC` with field one of: {}",
+                            sortable.join(", ")
+                        ),
                     ));
                 }
                 (field.to_string(), dir)
@@ -98,14 +111,29 @@ impl Filters {
             if !filterable.contains(&field.as_str()) {
                 return Err(ApiError::validation(
                     format!("filter[where][{field}]"),
-                    format!("cannot filter on `{field}`; filterable fields: {}", filterable.join(", ")),
+                    format!(
+                        "cannot filter on `{field}`; filterable fields: {}",
+                        filterable.join(", ")
+                    ),
                 ));
             }
             // Statuses and currencies are stored upper-case; accept any case from the client.
-            let value = if matches!(field.as_str(), "status" | "currency") { value.to_ascii_uppercase() } else { value.clone() };
-            wheres.push(Where { field: field.clone(), value });
+            let value = if matches!(field.as_str(), "status" | "currency") {
+                value.to_ascii_uppercase()
+            } else {
+                value.clone()
+            };
+            wheres.push(Where {
+                field: field.clone(),
+                value,
+            });
         }
-        Ok(ListQuery { limit, skip, sort, wheres })
+        Ok(ListQuery {
+            limit,
+            skip,
+            sort,
+            wheres,
+        })
     }
 }
 
@@ -123,12 +151,23 @@ mod tests {
 
     #[test]
     fn parses_the_family() {
-        let f = Filters::parse("filter%5Blimit%5D=5&filter[skip]=10&filter[sort]=created_at%20ASC&filter[where][status]=active");
-        let q = f.to_query(&["status"], &["created_at"]).map_err(|e| e.message).unwrap_or_default();
+        let f = Filters::parse(
+            "filter%5Blimit%5D=5&filter[skip]=10&filter[sort]=created_at%20ASC&filter[where][status]=active",
+        );
+        let q = f
+            .to_query(&["status"], &["created_at"])
+            .map_err(|e| e.message)
+            .unwrap_or_default();
         assert_eq!(q.limit, 5);
         assert_eq!(q.skip, 10);
         assert_eq!(q.sort, ("created_at".into(), SortDir::Asc));
-        assert_eq!(q.wheres, vec![Where { field: "status".into(), value: "ACTIVE".into() }]);
+        assert_eq!(
+            q.wheres,
+            vec![Where {
+                field: "status".into(),
+                value: "ACTIVE".into()
+            }]
+        );
     }
 
     #[test]
@@ -143,7 +182,9 @@ mod tests {
             ("filter[where][secret]=1", "filter[where][secret]"),
             ("page=2", "page"),
         ] {
-            let e = Filters::parse(qs).to_query(&["status"], &["created_at"]).err();
+            let e = Filters::parse(qs)
+                .to_query(&["status"], &["created_at"])
+                .err();
             assert_eq!(e.and_then(|e| e.field).as_deref(), Some(field), "{qs}");
         }
     }

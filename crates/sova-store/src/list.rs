@@ -34,7 +34,12 @@ pub struct ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        Self { limit: 20, skip: 0, sort: ("created_at".into(), SortDir::Desc), wheres: Vec::new() }
+        Self {
+            limit: 20,
+            skip: 0,
+            sort: ("created_at".into(), SortDir::Desc),
+            wheres: Vec::new(),
+        }
     }
 }
 

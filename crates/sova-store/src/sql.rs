@@ -18,22 +18,39 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 /// PostgreSQL notification channel for auth-cache invalidation.
 const AUTH_CHANNEL: &str = "sova_auth";
 
-const CUSTOMER_COLS: &str = "customer_id, email, entity_name, status, created_by, created_at, updated_at";
+const CUSTOMER_COLS: &str =
+    "customer_id, email, entity_name, status, created_by, created_at, updated_at";
 const CUSTOMER_FILTER: &[&str] = &["customer_id", "email", "entity_name", "status"];
 const CREDENTIAL_COLS: &str =
     "id, customer_id, name, prefix, secret_hash, created_at, last_used_at, expires_at, revoked_at";
 const USER_COLS: &str = "user_id, customer_id, user_type, email, first_name, last_name, phone, date_of_birth, \
                          country, status, created_at, updated_at";
-const USER_FILTER: &[&str] = &["user_type", "email", "first_name", "last_name", "phone", "country", "status"];
+const USER_FILTER: &[&str] = &[
+    "user_type",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "country",
+    "status",
+];
 const TOKEN_COLS: &str = "id, user_id, customer_id, token_hash, created_at, expires_at, revoked_at";
-const WALLET_COLS: &str = "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at";
+const WALLET_COLS: &str =
+    "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at";
 const WALLET_FILTER: &[&str] = &["user_id", "name", "currency", "status"];
 const ADDRESS_COLS: &str = "address_id, wallet_id, customer_id, user_id, currency, network, address, family, \
                             derivation_index, derivation_path, status, created_at";
 const ADDRESS_FILTER: &[&str] = &["wallet_id", "currency", "network", "address", "status"];
 const DEPOSIT_COLS: &str = "deposit_id, wallet_id, customer_id, address_id, address, currency, network, amount, \
                             status, tx_hash, sandbox, created_at, updated_at, completed_at";
-const DEPOSIT_FILTER: &[&str] = &["wallet_id", "address", "currency", "network", "status", "tx_hash"];
+const DEPOSIT_FILTER: &[&str] = &[
+    "wallet_id",
+    "address",
+    "currency",
+    "network",
+    "status",
+    "tx_hash",
+];
 const SORTABLE: &[&str] = &["created_at", "updated_at"];
 const CUSTOMER_SORT: &[&str] = &["created_at", "updated_at", "customer_id", "entity_name"];
 const USER_SORT: &[&str] = &["created_at", "updated_at", "email", "last_name"];
@@ -78,8 +95,7 @@ const WALLET_JOINED: &str = "(SELECT w.seq, w.wallet_id, w.customer_id, w.user_i
      FROM wallets w \
      LEFT JOIN ledger_accounts a ON a.account = 'wallet:' || w.wallet_id \
      LEFT JOIN ledger_accounts p ON p.account = 'wallet-pending:' || w.wallet_id) wj";
-const WALLET_JOINED_COLS: &str =
-    "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at, balance, pending";
+const WALLET_JOINED_COLS: &str = "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at, balance, pending";
 
 /// Store over `sqlx::Any`: SQLite (one writer connection, a pool of readers) or PostgreSQL (one pool).
 pub struct SqlStore {
@@ -91,7 +107,9 @@ pub struct SqlStore {
 
 impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqlStore").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -106,15 +124,18 @@ fn backend_of(url: &str) -> Option<Backend> {
 }
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).after_connect(|conn, _| {
-        Box::pin(async move {
-            conn.execute("PRAGMA journal_mode = WAL").await?;
-            conn.execute("PRAGMA synchronous = NORMAL").await?;
-            conn.execute("PRAGMA foreign_keys = ON").await?;
-            conn.execute("PRAGMA busy_timeout = 10000").await?;
-            Ok(())
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                Ok(())
+            })
         })
-    })
 }
 
 impl SqlStore {
@@ -123,7 +144,11 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
         let backend = backend_of(url).ok_or_else(|| {
             StoreError::Db(sqlx::Error::Configuration(
-                format!("unsupported database URL (use sqlite://PATH or postgres://...): {}", redact(url)).into(),
+                format!(
+                    "unsupported database URL (use sqlite://PATH or postgres://...): {}",
+                    redact(url)
+                )
+                .into(),
             ))
         })?;
         match backend {
@@ -138,7 +163,12 @@ impl SqlStore {
                 let write = sqlite_pool(1).connect(&url).await?;
                 SQLITE_MIGRATIONS.run(&write).await?;
                 let read = sqlite_pool(8).connect(&url).await?;
-                Ok(Self { write, read, backend, url })
+                Ok(Self {
+                    write,
+                    read,
+                    backend,
+                    url,
+                })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -147,7 +177,12 @@ impl SqlStore {
                     .connect(url)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
-                Ok(Self { write: pool.clone(), read: pool, backend, url: url.to_string() })
+                Ok(Self {
+                    write: pool.clone(),
+                    read: pool,
+                    backend,
+                    url: url.to_string(),
+                })
             }
         }
     }
@@ -173,8 +208,9 @@ impl SqlStore {
     where
         T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
     {
-        let (cond, tail, binds) =
-            q.render(filterable, sortable, scope_binds.len() + 1).map_err(StoreError::BadFilter)?;
+        let (cond, tail, binds) = q
+            .render(filterable, sortable, scope_binds.len() + 1)
+            .map_err(StoreError::BadFilter)?;
         let count_sql = format!("SELECT COUNT(*) FROM {from} WHERE {scope}{cond}");
         let mut cq = sqlx::query_scalar::<Any, i64>(&count_sql);
         for b in scope_binds {
@@ -193,7 +229,10 @@ impl SqlStore {
             lq = lq.bind(b.clone());
         }
         let items = lq.fetch_all(&self.read).await?;
-        Ok(Page { items, total: u64::try_from(total).unwrap_or(0) })
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+        })
     }
 
     async fn post_tx(
@@ -209,7 +248,9 @@ impl SqlStore {
             *sums.entry(p.currency.as_str()).or_default() += p.amount;
         }
         if let Some((cur, s)) = sums.iter().find(|(_, s)| !s.is_zero()) {
-            return Err(StoreError::Unbalanced(format!("{kind}/{reference}: {cur} legs sum to {s}")));
+            return Err(StoreError::Unbalanced(format!(
+                "{kind}/{reference}: {cur} legs sum to {s}"
+            )));
         }
         let txn_id = uuid::Uuid::new_v4().to_string();
         sqlx::query("INSERT INTO ledger_transactions (id, kind, reference, created_at) VALUES ($1, $2, $3, $4)")
@@ -223,7 +264,10 @@ impl SqlStore {
         // Lock accounts in a fixed order so concurrent transactions cannot deadlock.
         let mut ordered: Vec<&Posting> = postings.iter().collect();
         ordered.sort_by(|a, b| a.account.cmp(&b.account));
-        let select = format!("SELECT balance FROM ledger_accounts WHERE account = $1{}", self.lock_suffix());
+        let select = format!(
+            "SELECT balance FROM ledger_accounts WHERE account = $1{}",
+            self.lock_suffix()
+        );
         for p in ordered {
             sqlx::query(
                 "INSERT INTO ledger_accounts (account, currency, balance, may_go_negative, updated_at) \
@@ -235,19 +279,24 @@ impl SqlStore {
             .bind(now)
             .execute(&mut **tx)
             .await?;
-            let old: String =
-                sqlx::query_scalar::<Any, String>(&select).bind(p.account.clone()).fetch_one(&mut **tx).await?;
-            let old = Decimal::from_str(&old).map_err(|e| StoreError::Corrupt(format!("{}: {e}", p.account)))?;
+            let old: String = sqlx::query_scalar::<Any, String>(&select)
+                .bind(p.account.clone())
+                .fetch_one(&mut **tx)
+                .await?;
+            let old = Decimal::from_str(&old)
+                .map_err(|e| StoreError::Corrupt(format!("{}: {e}", p.account)))?;
             let new = old + p.amount;
             if new.is_sign_negative() && !new.is_zero() && !p.may_go_negative {
                 return Err(StoreError::InsufficientFunds(p.account.clone()));
             }
-            sqlx::query("UPDATE ledger_accounts SET balance = $1, updated_at = $2 WHERE account = $3")
-                .bind(new.normalize().to_string())
-                .bind(now)
-                .bind(p.account.clone())
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "UPDATE ledger_accounts SET balance = $1, updated_at = $2 WHERE account = $3",
+            )
+            .bind(new.normalize().to_string())
+            .bind(now)
+            .bind(p.account.clone())
+            .execute(&mut **tx)
+            .await?;
             sqlx::query(
                 "INSERT INTO ledger_entries (txn_id, account, currency, amount, created_at) VALUES ($1, $2, $3, $4, $5)",
             )
@@ -293,14 +342,16 @@ impl Store for SqlStore {
     }
 
     async fn create_operator(&self, op: &Operator) -> Result<()> {
-        sqlx::query("INSERT INTO operators (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(op.id.clone())
-            .bind(op.email.to_lowercase())
-            .bind(op.password_hash.clone())
-            .bind(op.created_at)
-            .execute(&self.write)
-            .await
-            .map_err(|e| StoreError::unique(e, "operator email"))?;
+        sqlx::query(
+            "INSERT INTO operators (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(op.id.clone())
+        .bind(op.email.to_lowercase())
+        .bind(op.password_hash.clone())
+        .bind(op.created_at)
+        .execute(&self.write)
+        .await
+        .map_err(|e| StoreError::unique(e, "operator email"))?;
         Ok(())
     }
 
@@ -314,44 +365,66 @@ impl Store for SqlStore {
     }
 
     async fn operator(&self, id: &str) -> Result<Option<Operator>> {
-        Ok(sqlx::query_as::<Any, Operator>("SELECT id, email, password_hash, created_at FROM operators WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?)
+        Ok(sqlx::query_as::<Any, Operator>(
+            "SELECT id, email, password_hash, created_at FROM operators WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?)
     }
 
     async fn operator_count(&self) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM operators").fetch_one(&self.read).await?;
+        let n: i64 = sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM operators")
+            .fetch_one(&self.read)
+            .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn create_customer(&self, c: &Customer) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO customers ({CUSTOMER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
-            .bind(c.customer_id.clone())
-            .bind(c.email.clone())
-            .bind(c.entity_name.clone())
-            .bind(c.status.clone())
-            .bind(c.created_by.clone())
-            .bind(c.created_at)
-            .bind(c.updated_at)
-            .execute(&self.write)
-            .await
-            .map_err(|e| StoreError::unique(e, "customer_id"))?;
+        sqlx::query(&format!(
+            "INSERT INTO customers ({CUSTOMER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(c.customer_id.clone())
+        .bind(c.email.clone())
+        .bind(c.entity_name.clone())
+        .bind(c.status.clone())
+        .bind(c.created_by.clone())
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&self.write)
+        .await
+        .map_err(|e| StoreError::unique(e, "customer_id"))?;
         Ok(())
     }
 
     async fn customer(&self, customer_id: &str) -> Result<Option<Customer>> {
-        Ok(sqlx::query_as::<Any, Customer>(&format!("SELECT {CUSTOMER_COLS} FROM customers WHERE customer_id = $1"))
-            .bind(customer_id.to_string())
-            .fetch_optional(&self.read)
-            .await?)
+        Ok(sqlx::query_as::<Any, Customer>(&format!(
+            "SELECT {CUSTOMER_COLS} FROM customers WHERE customer_id = $1"
+        ))
+        .bind(customer_id.to_string())
+        .fetch_optional(&self.read)
+        .await?)
     }
 
     async fn list_customers(&self, q: &ListQuery) -> Result<Page<Customer>> {
-        self.list(CUSTOMER_COLS, "customers", "1 = 1", &[], CUSTOMER_FILTER, CUSTOMER_SORT, q).await
+        self.list(
+            CUSTOMER_COLS,
+            "customers",
+            "1 = 1",
+            &[],
+            CUSTOMER_FILTER,
+            CUSTOMER_SORT,
+            q,
+        )
+        .await
     }
 
-    async fn update_customer(&self, customer_id: &str, p: &CustomerPatch, now: i64) -> Result<Customer> {
+    async fn update_customer(
+        &self,
+        customer_id: &str,
+        p: &CustomerPatch,
+        now: i64,
+    ) -> Result<Customer> {
         let r = sqlx::query(
             "UPDATE customers SET email = COALESCE($1, email), entity_name = COALESCE($2, entity_name), \
              status = COALESCE($3, status), updated_at = $4 WHERE customer_id = $5",
@@ -366,20 +439,34 @@ impl Store for SqlStore {
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query_as::<Any, Customer>(&format!("SELECT {CUSTOMER_COLS} FROM customers WHERE customer_id = $1"))
-            .bind(customer_id.to_string())
-            .fetch_optional(&self.write)
-            .await?
-            .ok_or(StoreError::NotFound)
+        sqlx::query_as::<Any, Customer>(&format!(
+            "SELECT {CUSTOMER_COLS} FROM customers WHERE customer_id = $1"
+        ))
+        .bind(customer_id.to_string())
+        .fetch_optional(&self.write)
+        .await?
+        .ok_or(StoreError::NotFound)
     }
 
     async fn create_credential(&self, c: &CredentialRow) -> Result<()> {
         insert_credential(&self.write, c).await
     }
 
-    async fn list_credentials(&self, customer_id: &str, q: &ListQuery) -> Result<Page<CredentialRow>> {
-        self.list(CREDENTIAL_COLS, "credentials", "customer_id = $1", &[customer_id], &["name", "prefix"], SORTABLE, q)
-            .await
+    async fn list_credentials(
+        &self,
+        customer_id: &str,
+        q: &ListQuery,
+    ) -> Result<Page<CredentialRow>> {
+        self.list(
+            CREDENTIAL_COLS,
+            "credentials",
+            "customer_id = $1",
+            &[customer_id],
+            &["name", "prefix"],
+            SORTABLE,
+            q,
+        )
+        .await
     }
 
     async fn credential(&self, customer_id: &str, id: &str) -> Result<Option<CredentialRow>> {
@@ -400,14 +487,21 @@ impl Store for SqlStore {
         .fetch_optional(&self.read)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let status: Option<String> = sqlx::query_scalar::<Any, String>("SELECT status FROM customers WHERE customer_id = $1")
-            .bind(row.customer_id.clone())
-            .fetch_optional(&self.read)
-            .await?;
+        let status: Option<String> = sqlx::query_scalar::<Any, String>(
+            "SELECT status FROM customers WHERE customer_id = $1",
+        )
+        .bind(row.customer_id.clone())
+        .fetch_optional(&self.read)
+        .await?;
         Ok(status.map(|s| (row, s)))
     }
 
-    async fn revoke_credential(&self, customer_id: &str, id: &str, now: i64) -> Result<CredentialRow> {
+    async fn revoke_credential(
+        &self,
+        customer_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<CredentialRow> {
         sqlx::query(
             "UPDATE credentials SET revoked_at = COALESCE(revoked_at, $1) WHERE customer_id = $2 AND id = $3",
         )
@@ -445,7 +539,10 @@ impl Store for SqlStore {
         .await?
         .ok_or(StoreError::NotFound)?;
         if old.status(now) != "ACTIVE" {
-            return Err(StoreError::InvalidState(format!("credential is {}; only an ACTIVE one can be rotated", old.status(now))));
+            return Err(StoreError::InvalidState(format!(
+                "credential is {}; only an ACTIVE one can be rotated",
+                old.status(now)
+            )));
         }
         match old_expires_at {
             Some(at) => {
@@ -464,10 +561,12 @@ impl Store for SqlStore {
             }
         }
         insert_credential(&mut *tx, new).await?;
-        let old = sqlx::query_as::<Any, CredentialRow>(&format!("SELECT {CREDENTIAL_COLS} FROM credentials WHERE id = $1"))
-            .bind(old_id.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
+        let old = sqlx::query_as::<Any, CredentialRow>(&format!(
+            "SELECT {CREDENTIAL_COLS} FROM credentials WHERE id = $1"
+        ))
+        .bind(old_id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(old)
     }
@@ -514,10 +613,25 @@ impl Store for SqlStore {
     }
 
     async fn list_users(&self, customer_id: &str, q: &ListQuery) -> Result<Page<User>> {
-        self.list(USER_COLS, "users", "customer_id = $1", &[customer_id], USER_FILTER, USER_SORT, q).await
+        self.list(
+            USER_COLS,
+            "users",
+            "customer_id = $1",
+            &[customer_id],
+            USER_FILTER,
+            USER_SORT,
+            q,
+        )
+        .await
     }
 
-    async fn update_user(&self, customer_id: &str, user_id: &str, p: &UserPatch, now: i64) -> Result<User> {
+    async fn update_user(
+        &self,
+        customer_id: &str,
+        user_id: &str,
+        p: &UserPatch,
+        now: i64,
+    ) -> Result<User> {
         let r = sqlx::query(
             "UPDATE users SET email = COALESCE($1, email), first_name = COALESCE($2, first_name), \
              last_name = COALESCE($3, last_name), phone = COALESCE($4, phone), \
@@ -547,17 +661,19 @@ impl Store for SqlStore {
     }
 
     async fn create_user_token(&self, t: &UserTokenRow) -> Result<()> {
-        sqlx::query(&format!("INSERT INTO user_tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
-            .bind(t.id.clone())
-            .bind(t.user_id.clone())
-            .bind(t.customer_id.clone())
-            .bind(t.token_hash.clone())
-            .bind(t.created_at)
-            .bind(t.expires_at)
-            .bind(t.revoked_at)
-            .execute(&self.write)
-            .await
-            .map_err(|e| StoreError::unique(e, "token"))?;
+        sqlx::query(&format!(
+            "INSERT INTO user_tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(t.id.clone())
+        .bind(t.user_id.clone())
+        .bind(t.customer_id.clone())
+        .bind(t.token_hash.clone())
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(t.revoked_at)
+        .execute(&self.write)
+        .await
+        .map_err(|e| StoreError::unique(e, "token"))?;
         Ok(())
     }
 
@@ -570,7 +686,11 @@ impl Store for SqlStore {
         .await?)
     }
 
-    async fn list_user_tokens(&self, customer_id: &str, user_id: &str) -> Result<Vec<UserTokenRow>> {
+    async fn list_user_tokens(
+        &self,
+        customer_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<UserTokenRow>> {
         Ok(sqlx::query_as::<Any, UserTokenRow>(&format!(
             "SELECT {TOKEN_COLS} FROM user_tokens WHERE customer_id = $1 AND user_id = $2 ORDER BY seq DESC"
         ))
@@ -580,7 +700,13 @@ impl Store for SqlStore {
         .await?)
     }
 
-    async fn revoke_user_token(&self, customer_id: &str, user_id: &str, id: &str, now: i64) -> Result<UserTokenRow> {
+    async fn revoke_user_token(
+        &self,
+        customer_id: &str,
+        user_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<UserTokenRow> {
         sqlx::query(
             "UPDATE user_tokens SET revoked_at = COALESCE(revoked_at, $1) \
              WHERE customer_id = $2 AND user_id = $3 AND id = $4",
@@ -604,19 +730,24 @@ impl Store for SqlStore {
 
     async fn create_wallet(&self, w: &Wallet) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query(&format!("INSERT INTO wallets ({WALLET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-            .bind(w.wallet_id.clone())
-            .bind(w.customer_id.clone())
-            .bind(w.user_id.clone())
-            .bind(w.name.clone())
-            .bind(w.currency.clone())
-            .bind(w.status.clone())
-            .bind(w.created_at)
-            .bind(w.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::unique(e, "wallet_id"))?;
-        for account in [wallet_account(&w.wallet_id), wallet_pending_account(&w.wallet_id)] {
+        sqlx::query(&format!(
+            "INSERT INTO wallets ({WALLET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(w.wallet_id.clone())
+        .bind(w.customer_id.clone())
+        .bind(w.user_id.clone())
+        .bind(w.name.clone())
+        .bind(w.currency.clone())
+        .bind(w.status.clone())
+        .bind(w.created_at)
+        .bind(w.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::unique(e, "wallet_id"))?;
+        for account in [
+            wallet_account(&w.wallet_id),
+            wallet_pending_account(&w.wallet_id),
+        ] {
             sqlx::query(
                 "INSERT INTO ledger_accounts (account, currency, balance, may_go_negative, updated_at) \
                  VALUES ($1, $2, '0', 0, $3)",
@@ -642,7 +773,12 @@ impl Store for SqlStore {
         .map(WalletView::from))
     }
 
-    async fn list_wallets(&self, customer_id: &str, user_id: Option<&str>, q: &ListQuery) -> Result<Page<WalletView>> {
+    async fn list_wallets(
+        &self,
+        customer_id: &str,
+        user_id: Option<&str>,
+        q: &ListQuery,
+    ) -> Result<Page<WalletView>> {
         let page: Page<WalletJoined> = match user_id {
             Some(u) => {
                 self.list(
@@ -657,14 +793,31 @@ impl Store for SqlStore {
                 .await?
             }
             None => {
-                self.list(WALLET_JOINED_COLS, WALLET_JOINED, "customer_id = $1", &[customer_id], WALLET_FILTER, WALLET_SORT, q)
-                    .await?
+                self.list(
+                    WALLET_JOINED_COLS,
+                    WALLET_JOINED,
+                    "customer_id = $1",
+                    &[customer_id],
+                    WALLET_FILTER,
+                    WALLET_SORT,
+                    q,
+                )
+                .await?
             }
         };
-        Ok(Page { items: page.items.into_iter().map(WalletView::from).collect(), total: page.total })
+        Ok(Page {
+            items: page.items.into_iter().map(WalletView::from).collect(),
+            total: page.total,
+        })
     }
 
-    async fn update_wallet(&self, customer_id: &str, wallet_id: &str, p: &WalletPatch, now: i64) -> Result<WalletView> {
+    async fn update_wallet(
+        &self,
+        customer_id: &str,
+        wallet_id: &str,
+        p: &WalletPatch,
+        now: i64,
+    ) -> Result<WalletView> {
         let r = sqlx::query(
             "UPDATE wallets SET name = COALESCE($1, name), status = COALESCE($2, status), updated_at = $3 \
              WHERE customer_id = $4 AND wallet_id = $5",
@@ -703,7 +856,12 @@ impl Store for SqlStore {
         let idx = u32::try_from(index)
             .ok()
             .filter(|i| *i < 0x8000_0000)
-            .ok_or_else(|| StoreError::Derivation(format!("derivation index {index} exhausted for {}", a.family)))?;
+            .ok_or_else(|| {
+                StoreError::Derivation(format!(
+                    "derivation index {index} exhausted for {}",
+                    a.family
+                ))
+            })?;
         let (address, path) = derive(idx).map_err(StoreError::Derivation)?;
         let row = AddressRow {
             address_id: a.address_id.clone(),
@@ -751,7 +909,12 @@ impl Store for SqlStore {
         .await?)
     }
 
-    async fn address_by_value(&self, network: &str, address: &str, currency: &str) -> Result<Option<AddressRow>> {
+    async fn address_by_value(
+        &self,
+        network: &str,
+        address: &str,
+        currency: &str,
+    ) -> Result<Option<AddressRow>> {
         Ok(sqlx::query_as::<Any, AddressRow>(&format!(
             "SELECT {ADDRESS_COLS} FROM addresses WHERE network = $1 AND address = $2 AND currency = $3"
         ))
@@ -770,10 +933,29 @@ impl Store for SqlStore {
     ) -> Result<Page<AddressRow>> {
         match wallet_id {
             Some(w) => {
-                self.list(ADDRESS_COLS, "addresses", "customer_id = $1 AND wallet_id = $2", &[customer_id, w], ADDRESS_FILTER, SORTABLE, q)
-                    .await
+                self.list(
+                    ADDRESS_COLS,
+                    "addresses",
+                    "customer_id = $1 AND wallet_id = $2",
+                    &[customer_id, w],
+                    ADDRESS_FILTER,
+                    SORTABLE,
+                    q,
+                )
+                .await
             }
-            None => self.list(ADDRESS_COLS, "addresses", "customer_id = $1", &[customer_id], ADDRESS_FILTER, SORTABLE, q).await,
+            None => {
+                self.list(
+                    ADDRESS_COLS,
+                    "addresses",
+                    "customer_id = $1",
+                    &[customer_id],
+                    ADDRESS_FILTER,
+                    SORTABLE,
+                    q,
+                )
+                .await
+            }
         }
     }
 
@@ -814,12 +996,24 @@ impl Store for SqlStore {
                 may_go_negative: false,
             },
         ];
-        self.post_tx(&mut tx, "deposit-seen", &d.deposit_id, &postings, d.created_at).await?;
+        self.post_tx(
+            &mut tx,
+            "deposit-seen",
+            &d.deposit_id,
+            &postings,
+            d.created_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn complete_deposit(&self, customer_id: &str, deposit_id: &str, now: i64) -> Result<DepositRow> {
+    async fn complete_deposit(
+        &self,
+        customer_id: &str,
+        deposit_id: &str,
+        now: i64,
+    ) -> Result<DepositRow> {
         let mut tx = self.write.begin().await?;
         let r = sqlx::query(
             "UPDATE deposits SET status = 'COMPLETED', completed_at = $1, updated_at = $1 \
@@ -839,7 +1033,10 @@ impl Store for SqlStore {
         .await?
         .ok_or(StoreError::NotFound)?;
         if r.rows_affected() == 0 {
-            return Err(StoreError::InvalidState(format!("deposit is already {}", d.status)));
+            return Err(StoreError::InvalidState(format!(
+                "deposit is already {}",
+                d.status
+            )));
         }
         let amount = dec(&d.amount)?;
         let postings = [
@@ -849,9 +1046,15 @@ impl Store for SqlStore {
                 amount: -amount,
                 may_go_negative: false,
             },
-            Posting { account: wallet_account(&d.wallet_id), currency: d.currency.clone(), amount, may_go_negative: false },
+            Posting {
+                account: wallet_account(&d.wallet_id),
+                currency: d.currency.clone(),
+                amount,
+                may_go_negative: false,
+            },
         ];
-        self.post_tx(&mut tx, "deposit-completed", &d.deposit_id, &postings, now).await?;
+        self.post_tx(&mut tx, "deposit-completed", &d.deposit_id, &postings, now)
+            .await?;
         tx.commit().await?;
         Ok(d)
     }
@@ -866,29 +1069,62 @@ impl Store for SqlStore {
         .await?)
     }
 
-    async fn list_deposits(&self, customer_id: &str, wallet_id: Option<&str>, q: &ListQuery) -> Result<Page<DepositRow>> {
+    async fn list_deposits(
+        &self,
+        customer_id: &str,
+        wallet_id: Option<&str>,
+        q: &ListQuery,
+    ) -> Result<Page<DepositRow>> {
         match wallet_id {
             Some(w) => {
-                self.list(DEPOSIT_COLS, "deposits", "customer_id = $1 AND wallet_id = $2", &[customer_id, w], DEPOSIT_FILTER, SORTABLE, q)
-                    .await
+                self.list(
+                    DEPOSIT_COLS,
+                    "deposits",
+                    "customer_id = $1 AND wallet_id = $2",
+                    &[customer_id, w],
+                    DEPOSIT_FILTER,
+                    SORTABLE,
+                    q,
+                )
+                .await
             }
-            None => self.list(DEPOSIT_COLS, "deposits", "customer_id = $1", &[customer_id], DEPOSIT_FILTER, SORTABLE, q).await,
+            None => {
+                self.list(
+                    DEPOSIT_COLS,
+                    "deposits",
+                    "customer_id = $1",
+                    &[customer_id],
+                    DEPOSIT_FILTER,
+                    SORTABLE,
+                    q,
+                )
+                .await
+            }
         }
     }
 
-    async fn post(&self, kind: &str, reference: &str, postings: &[Posting], now: i64) -> Result<()> {
+    async fn post(
+        &self,
+        kind: &str,
+        reference: &str,
+        postings: &[Posting],
+        now: i64,
+    ) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        self.post_tx(&mut tx, kind, reference, postings, now).await?;
+        self.post_tx(&mut tx, kind, reference, postings, now)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn balance(&self, account: &str) -> Result<String> {
-        Ok(sqlx::query_scalar::<Any, String>("SELECT balance FROM ledger_accounts WHERE account = $1")
-            .bind(account.to_string())
-            .fetch_optional(&self.read)
-            .await?
-            .unwrap_or_else(|| "0".into()))
+        Ok(sqlx::query_scalar::<Any, String>(
+            "SELECT balance FROM ledger_accounts WHERE account = $1",
+        )
+        .bind(account.to_string())
+        .fetch_optional(&self.read)
+        .await?
+        .unwrap_or_else(|| "0".into()))
     }
 
     async fn ledger_entries(&self, account: &str) -> Result<Vec<LedgerEntry>> {
@@ -909,7 +1145,10 @@ impl Store for SqlStore {
         for (c, a) in rows {
             *sums.entry(c).or_default() += dec(&a)?;
         }
-        Ok(sums.into_iter().map(|(c, s)| (c, s.normalize().to_string())).collect())
+        Ok(sums
+            .into_iter()
+            .map(|(c, s)| (c, s.normalize().to_string()))
+            .collect())
     }
 
     async fn notify_auth_change(&self, key: &str) -> Result<()> {
@@ -951,18 +1190,20 @@ async fn insert_credential<'e, E>(ex: E, c: &CredentialRow) -> Result<()>
 where
     E: Executor<'e, Database = Any>,
 {
-    sqlx::query(&format!("INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
-        .bind(c.id.clone())
-        .bind(c.customer_id.clone())
-        .bind(c.name.clone())
-        .bind(c.prefix.clone())
-        .bind(c.secret_hash.clone())
-        .bind(c.created_at)
-        .bind(c.last_used_at)
-        .bind(c.expires_at)
-        .bind(c.revoked_at)
-        .execute(ex)
-        .await
-        .map_err(|e| StoreError::unique(e, "credential"))?;
+    sqlx::query(&format!(
+        "INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(c.id.clone())
+    .bind(c.customer_id.clone())
+    .bind(c.name.clone())
+    .bind(c.prefix.clone())
+    .bind(c.secret_hash.clone())
+    .bind(c.created_at)
+    .bind(c.last_used_at)
+    .bind(c.expires_at)
+    .bind(c.revoked_at)
+    .execute(ex)
+    .await
+    .map_err(|e| StoreError::unique(e, "credential"))?;
     Ok(())
 }

@@ -136,7 +136,8 @@ fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
         }
         return Ok(FileConfig::default());
     }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -145,7 +146,10 @@ fn db_config(db: &DbArgs, file: &FileConfig) -> Config {
     if let Some(d) = db.data_dir.clone().or_else(|| file.data_dir.clone()) {
         c.data_dir = d;
     }
-    c.database_url = db.database_url.clone().or_else(|| file.database_url.clone());
+    c.database_url = db
+        .database_url
+        .clone()
+        .or_else(|| file.database_url.clone());
     c
 }
 
@@ -154,23 +158,44 @@ fn serve_config(a: &ServeArgs, f: &FileConfig) -> Config {
     let d = Config::default();
     c.listen = a.listen.or(f.listen).unwrap_or(d.listen);
     c.btc_xpub = a.btc_xpub.clone().or_else(|| f.btc_xpub.clone());
-    c.btc_testnet_xpub = a.btc_testnet_xpub.clone().or_else(|| f.btc_testnet_xpub.clone());
+    c.btc_testnet_xpub = a
+        .btc_testnet_xpub
+        .clone()
+        .or_else(|| f.btc_testnet_xpub.clone());
     c.evm_xpub = a.evm_xpub.clone().or_else(|| f.evm_xpub.clone());
-    c.solana_mnemonic_file = a.solana_mnemonic_file.clone().or_else(|| f.solana_mnemonic_file.clone());
+    c.solana_mnemonic_file = a
+        .solana_mnemonic_file
+        .clone()
+        .or_else(|| f.solana_mnemonic_file.clone());
     c.sandbox = a.sandbox.or(f.sandbox).unwrap_or(!c.has_production_keys());
-    c.rate_limit_per_minute = a.rate_limit.or(f.rate_limit).unwrap_or(d.rate_limit_per_minute);
+    c.rate_limit_per_minute = a
+        .rate_limit
+        .or(f.rate_limit)
+        .unwrap_or(d.rate_limit_per_minute);
     c.body_limit_bytes = a.body_limit.or(f.body_limit).unwrap_or(d.body_limit_bytes);
-    c.session_ttl_secs = a.session_ttl.or(f.session_ttl).unwrap_or(d.session_ttl_secs);
-    c.server_key_file = a.server_key_file.clone().or_else(|| f.server_key_file.clone());
+    c.session_ttl_secs = a
+        .session_ttl
+        .or(f.session_ttl)
+        .unwrap_or(d.session_ttl_secs);
+    c.server_key_file = a
+        .server_key_file
+        .clone()
+        .or_else(|| f.server_key_file.clone());
     c
 }
 
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SOVA_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     if format == "json" {
-        builder.json().flatten_event(true).with_current_span(true).init();
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init();
     } else {
         builder.init();
     }
@@ -204,22 +229,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => {
             let file = load_file(a.db.config.as_deref())?;
             let config = serve_config(&a, &file);
-            init_logging(a.log_format.as_deref().or(file.log_format.as_deref()).unwrap_or("text"));
-            let mode = if config.sandbox { "sandbox" } else { "production" };
+            init_logging(
+                a.log_format
+                    .as_deref()
+                    .or(file.log_format.as_deref())
+                    .unwrap_or("text"),
+            );
+            let mode = if config.sandbox {
+                "sandbox"
+            } else {
+                "production"
+            };
             let db = sova_store::redact_url(&config.database_url());
             let data_dir = config.data_dir.display().to_string();
             let running = sova_server::start(config, shutdown_signal()).await?;
             let url = running.url();
             let has_operator = running.ctx.store.operator_count().await.unwrap_or(0) > 0;
-            println!("Sova {} listening on {url} ({mode} mode)", env!("CARGO_PKG_VERSION"));
-            println!("  API       {url}/sovx/v1   (health: {url}/sovx/v1/health, OpenAPI: {url}/sovx/v1/openapi.json)");
+            tracing::info!(%url, mode, "listening");
+            println!(
+                "Sova {} listening on {url} ({mode} mode)",
+                env!("CARGO_PKG_VERSION")
+            );
+            println!(
+                "  API       {url}/sovx/v1   (health: {url}/sovx/v1/health, OpenAPI: {url}/sovx/v1/openapi.json)"
+            );
             println!("  metrics   {url}/metrics");
             println!("  database  {db}");
             println!("  data dir  {data_dir}");
             if !has_operator {
                 println!();
                 println!("No operator account yet. Create the first one (in another terminal):");
-                println!("  sova operator create --email you@example.com --password 'choose-a-long-password' --data-dir {data_dir}");
+                println!(
+                    "  sova operator create --email you@example.com --password 'choose-a-long-password' --data-dir {data_dir}"
+                );
             }
             println!();
             println!("Log in for a session token:");
@@ -235,10 +277,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let c = db_config(&db, &file);
             std::fs::create_dir_all(&c.data_dir)?;
             sova_store::open(&c.database_url()).await?;
-            println!("migrations applied to {}", sova_store::redact_url(&c.database_url()));
+            println!(
+                "migrations applied to {}",
+                sova_store::redact_url(&c.database_url())
+            );
             Ok(())
         }
-        Command::Operator { command: OperatorCommand::Create { email, password, db } } => {
+        Command::Operator {
+            command:
+                OperatorCommand::Create {
+                    email,
+                    password,
+                    db,
+                },
+        } => {
             let file = load_file(db.config.as_deref())?;
             let c = db_config(&db, &file);
             std::fs::create_dir_all(&c.data_dir)?;
@@ -247,7 +299,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if !email.contains('@') {
                 anyhow::bail!("--email must be an email address");
             }
-            let hash = tokio::task::spawn_blocking(move || sova_auth::password::hash_password(&password)).await??;
+            let hash =
+                tokio::task::spawn_blocking(move || sova_auth::password::hash_password(&password))
+                    .await??;
             let op = sova_store::Operator {
                 id: uuid::Uuid::new_v4().to_string(),
                 email: email.clone(),
@@ -256,7 +310,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             match store.create_operator(&op).await {
                 Ok(()) => {}
-                Err(sova_store::StoreError::Conflict(_)) => anyhow::bail!("an operator with email {email} already exists"),
+                Err(sova_store::StoreError::Conflict(_)) => {
+                    anyhow::bail!("an operator with email {email} already exists")
+                }
                 Err(e) => return Err(e.into()),
             }
             println!("{}", serde_json::json!({"id": op.id, "email": op.email}));

@@ -27,7 +27,10 @@ const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
 /// Log in with an operator account; answers a Bearer session token.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = wire::LoginRequest,
     responses((status = 200, body = LoginEnvelope), (status = 401, body = wire::ErrorEnvelope)))]
-pub async fn login(State(ctx): State<ApiContext>, JsonBody(req): JsonBody<wire::LoginRequest>) -> ApiResult<Response> {
+pub async fn login(
+    State(ctx): State<ApiContext>,
+    JsonBody(req): JsonBody<wire::LoginRequest>,
+) -> ApiResult<Response> {
     let email = req.email.trim().to_lowercase();
     if email.is_empty() {
         return Err(ApiError::validation("email", "`email` is required"));
@@ -68,7 +71,10 @@ pub async fn login(State(ctx): State<ApiContext>, JsonBody(req): JsonBody<wire::
     let expires = iso(exp * 1000);
     Ok(Json(LoginEnvelope {
         success: true,
-        data: wire::LoginResponse { token: token.clone(), expires: expires.clone() },
+        data: wire::LoginResponse {
+            token: token.clone(),
+            expires: expires.clone(),
+        },
         token,
         expires,
         meta: meta(None),
@@ -109,14 +115,29 @@ pub async fn create_customer(
 /// List customers.
 #[utoipa::path(get, path = "/customers", tag = "customers", security(("session" = [])),
     responses((status = 200, body = Envelope<Vec<wire::Customer>>)))]
-pub async fn list_customers(State(ctx): State<ApiContext>, _op: OperatorAuth, f: Filters) -> ApiResult<Response> {
-    let q = f.to_query(&["customer_id", "email", "entity_name", "status"], &["created_at", "updated_at", "customer_id", "entity_name"])?;
+pub async fn list_customers(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    f: Filters,
+) -> ApiResult<Response> {
+    let q = f.to_query(
+        &["customer_id", "email", "entity_name", "status"],
+        &["created_at", "updated_at", "customer_id", "entity_name"],
+    )?;
     let page = ctx.store.list_customers(&q).await?;
-    Ok(list(page.items.into_iter().map(customer_view).collect(), page.total, q.limit, q.skip))
+    Ok(list(
+        page.items.into_iter().map(customer_view).collect(),
+        page.total,
+        q.limit,
+        q.skip,
+    ))
 }
 
 async fn load_customer(ctx: &ApiContext, customer_id: &str) -> ApiResult<sova_store::Customer> {
-    ctx.store.customer(customer_id).await?.ok_or_else(|| ApiError::not_found("customer"))
+    ctx.store
+        .customer(customer_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("customer"))
 }
 
 /// Read a customer.
@@ -141,26 +162,55 @@ pub async fn update_customer(
     JsonBody(req): JsonBody<wire::UpdateCustomerRequest>,
 ) -> ApiResult<Response> {
     let patch = CustomerPatch {
-        email: req.email.as_deref().map(|e| validate::email("email", e)).transpose()?,
-        entity_name: req.entity_name.as_deref().map(|n| validate::text("entity_name", n, 200)).transpose()?,
-        status: req.status.as_deref().map(|s| validate::one_of("status", s, CUSTOMER_STATUSES)).transpose()?.map(String::from),
+        email: req
+            .email
+            .as_deref()
+            .map(|e| validate::email("email", e))
+            .transpose()?,
+        entity_name: req
+            .entity_name
+            .as_deref()
+            .map(|n| validate::text("entity_name", n, 200))
+            .transpose()?,
+        status: req
+            .status
+            .as_deref()
+            .map(|s| validate::one_of("status", s, CUSTOMER_STATUSES))
+            .transpose()?
+            .map(String::from),
     };
-    let c = ctx.store.update_customer(&customer_id, &patch, now_ms()).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("customer"),
-        e => e.into(),
-    })?;
+    let c = ctx
+        .store
+        .update_customer(&customer_id, &patch, now_ms())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("customer"),
+            e => e.into(),
+        })?;
     if patch.status.is_some() {
         broadcast_invalidation(&ctx, &format!("customer:{}", c.customer_id)).await;
     }
     Ok(ok(customer_view(c)))
 }
 
-fn new_secret(ctx: &ApiContext, customer_id: &str, name: Option<String>, expires_in: Option<u64>) -> ApiResult<(CredentialRow, String)> {
+fn new_secret(
+    ctx: &ApiContext,
+    customer_id: &str,
+    name: Option<String>,
+    expires_in: Option<u64>,
+) -> ApiResult<(CredentialRow, String)> {
     let now = now_ms();
     let expires_at = match expires_in {
         None => None,
-        Some(s) if (60..=10 * 365 * 24 * 3600).contains(&s) => Some(now + i64::try_from(s * 1000).unwrap_or(i64::MAX / 2)),
-        Some(_) => return Err(ApiError::validation("expires_in", "`expires_in` must be 60 to 315360000 seconds")),
+        Some(s) if (60..=10 * 365 * 24 * 3600).contains(&s) => {
+            Some(now + i64::try_from(s * 1000).unwrap_or(i64::MAX / 2))
+        }
+        Some(_) => {
+            return Err(ApiError::validation(
+                "expires_in",
+                "`expires_in` must be 60 to 315360000 seconds",
+            ));
+        }
     };
     let secret = sova_auth::keys::random_base62(SECRET_LEN);
     let s = secret.expose_secret().to_string();
@@ -200,7 +250,11 @@ pub async fn create_credential(
     OptionalJsonBody(req): OptionalJsonBody<wire::CreateCredentialRequest>,
 ) -> ApiResult<Response> {
     let c = load_customer(&ctx, &customer_id).await?;
-    let name = req.name.as_deref().map(|n| validate::text("name", n, 100)).transpose()?;
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| validate::text("name", n, 100))
+        .transpose()?;
     let (row, secret) = new_secret(&ctx, &c.customer_id, name, req.expires_in)?;
     ctx.store.create_credential(&row).await?;
     Ok(created(secret_view(&row, secret)))
@@ -218,7 +272,12 @@ pub async fn list_credentials(
     load_customer(&ctx, &customer_id).await?;
     let q = f.to_query(&["name", "prefix"], &["created_at"])?;
     let page = ctx.store.list_credentials(&customer_id, &q).await?;
-    Ok(list(page.items.into_iter().map(credential_view).collect(), page.total, q.limit, q.skip))
+    Ok(list(
+        page.items.into_iter().map(credential_view).collect(),
+        page.total,
+        q.limit,
+        q.skip,
+    ))
 }
 
 /// Read one credential.
@@ -230,7 +289,11 @@ pub async fn get_credential(
     _op: OperatorAuth,
     Path((customer_id, credential_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let row = ctx.store.credential(&customer_id, &credential_id).await?.ok_or_else(|| ApiError::not_found("credential"))?;
+    let row = ctx
+        .store
+        .credential(&customer_id, &credential_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("credential"))?;
     Ok(ok(credential_view(row)))
 }
 
@@ -243,10 +306,14 @@ pub async fn revoke_credential(
     _op: OperatorAuth,
     Path((customer_id, credential_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let row = ctx.store.revoke_credential(&customer_id, &credential_id, now_ms()).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("credential"),
-        e => e.into(),
-    })?;
+    let row = ctx
+        .store
+        .revoke_credential(&customer_id, &credential_id, now_ms())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("credential"),
+            e => e.into(),
+        })?;
     broadcast_invalidation(&ctx, &format!("cred:{}", row.secret_hash)).await;
     Ok(ok(credential_view(row)))
 }
@@ -264,17 +331,30 @@ pub async fn rotate_credential(
 ) -> ApiResult<Response> {
     let grace = req.grace_seconds.unwrap_or(3600);
     if grace > MAX_TTL_SECS {
-        return Err(ApiError::validation("grace_seconds", "`grace_seconds` must be at most 2592000 (30 days)"));
+        return Err(ApiError::validation(
+            "grace_seconds",
+            "`grace_seconds` must be at most 2592000 (30 days)",
+        ));
     }
-    let old = ctx.store.credential(&customer_id, &credential_id).await?.ok_or_else(|| ApiError::not_found("credential"))?;
-    let remaining = old.expires_at.map(|e| u64::try_from((e - now_ms()) / 1000).unwrap_or(60).max(60));
+    let old = ctx
+        .store
+        .credential(&customer_id, &credential_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("credential"))?;
+    let remaining = old
+        .expires_at
+        .map(|e| u64::try_from((e - now_ms()) / 1000).unwrap_or(60).max(60));
     let (row, secret) = new_secret(&ctx, &customer_id, old.name.clone(), remaining)?;
     let now = now_ms();
     let old_expires = (grace > 0).then(|| now + i64::try_from(grace * 1000).unwrap_or(0));
-    let old = ctx.store.rotate_credential(&customer_id, &credential_id, &row, old_expires, now).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("credential"),
-        e => e.into(),
-    })?;
+    let old = ctx
+        .store
+        .rotate_credential(&customer_id, &credential_id, &row, old_expires, now)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("credential"),
+            e => e.into(),
+        })?;
     broadcast_invalidation(&ctx, &format!("cred:{}", old.secret_hash)).await;
     Ok(created(secret_view(&row, secret)))
 }

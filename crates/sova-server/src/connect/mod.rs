@@ -20,10 +20,19 @@ pub fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
         .routes(routes!(health))
         .routes(routes!(customers::login))
-        .routes(routes!(customers::create_customer, customers::list_customers))
+        .routes(routes!(
+            customers::create_customer,
+            customers::list_customers
+        ))
         .routes(routes!(customers::get_customer, customers::update_customer))
-        .routes(routes!(customers::create_credential, customers::list_credentials))
-        .routes(routes!(customers::get_credential, customers::revoke_credential))
+        .routes(routes!(
+            customers::create_credential,
+            customers::list_credentials
+        ))
+        .routes(routes!(
+            customers::get_credential,
+            customers::revoke_credential
+        ))
         .routes(routes!(customers::rotate_credential))
         .routes(routes!(users::create_user, users::list_users))
         .routes(routes!(users::get_user, users::update_user))

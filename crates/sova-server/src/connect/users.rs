@@ -35,9 +35,21 @@ pub async fn create_user(
         email: validate::email("email", &req.email)?,
         first_name: validate::text("first_name", &req.first_name, 100)?,
         last_name: validate::text("last_name", &req.last_name, 100)?,
-        phone: req.phone.as_deref().map(|p| validate::phone("phone", p)).transpose()?,
-        date_of_birth: req.date_of_birth.as_deref().map(|d| validate::birth_date("date_of_birth", d)).transpose()?,
-        country: req.country.as_deref().map(|c| validate::country("country", c)).transpose()?,
+        phone: req
+            .phone
+            .as_deref()
+            .map(|p| validate::phone("phone", p))
+            .transpose()?,
+        date_of_birth: req
+            .date_of_birth
+            .as_deref()
+            .map(|d| validate::birth_date("date_of_birth", d))
+            .transpose()?,
+        country: req
+            .country
+            .as_deref()
+            .map(|c| validate::country("country", c))
+            .transpose()?,
         status: "ACTIVE".into(),
         created_at: now,
         updated_at: now,
@@ -49,26 +61,54 @@ pub async fn create_user(
 /// List the customer's users.
 #[utoipa::path(get, path = "/users", tag = "users", security(("api_key" = [])),
     responses((status = 200, body = Envelope<Vec<wire::User>>)))]
-pub async fn list_users(State(ctx): State<ApiContext>, owner: OwnerAuth, f: Filters) -> ApiResult<Response> {
+pub async fn list_users(
+    State(ctx): State<ApiContext>,
+    owner: OwnerAuth,
+    f: Filters,
+) -> ApiResult<Response> {
     let q = f.to_query(
-        &["user_type", "email", "first_name", "last_name", "phone", "country", "status"],
+        &[
+            "user_type",
+            "email",
+            "first_name",
+            "last_name",
+            "phone",
+            "country",
+            "status",
+        ],
         &["created_at", "updated_at", "email", "last_name"],
     )?;
     let page = ctx.store.list_users(&owner.customer_id, &q).await?;
-    Ok(list(page.items.into_iter().map(user_view).collect(), page.total, q.limit, q.skip))
+    Ok(list(
+        page.items.into_iter().map(user_view).collect(),
+        page.total,
+        q.limit,
+        q.skip,
+    ))
 }
 
 /// Load a user the caller may see (another tenant's user, or another user for a user token: 404).
-pub(crate) async fn load_user(ctx: &ApiContext, caller: &Caller, user_id: &str) -> ApiResult<sova_store::User> {
+pub(crate) async fn load_user(
+    ctx: &ApiContext,
+    caller: &Caller,
+    user_id: &str,
+) -> ApiResult<sova_store::User> {
     let id = validate::uuid_path(user_id, "user")?;
     caller.check_user(&id, "user")?;
-    ctx.store.user(caller.customer_id(), &id).await?.ok_or_else(|| ApiError::not_found("user"))
+    ctx.store
+        .user(caller.customer_id(), &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))
 }
 
 /// Read a user (owner key, or that user's own token).
 #[utoipa::path(get, path = "/users/{user_id}", tag = "users", security(("api_key" = []), ("user_token" = [])),
     params(("user_id" = String, Path)), responses((status = 200, body = Envelope<wire::User>), (status = 404, body = wire::ErrorEnvelope)))]
-pub async fn get_user(State(ctx): State<ApiContext>, caller: Caller, Path(user_id): Path<String>) -> ApiResult<Response> {
+pub async fn get_user(
+    State(ctx): State<ApiContext>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> ApiResult<Response> {
     Ok(ok(user_view(load_user(&ctx, &caller, &user_id).await?)))
 }
 
@@ -84,18 +124,51 @@ pub async fn update_user(
 ) -> ApiResult<Response> {
     let id = validate::uuid_path(&user_id, "user")?;
     let patch = UserPatch {
-        email: req.email.as_deref().map(|v| validate::email("email", v)).transpose()?,
-        first_name: req.first_name.as_deref().map(|v| validate::text("first_name", v, 100)).transpose()?,
-        last_name: req.last_name.as_deref().map(|v| validate::text("last_name", v, 100)).transpose()?,
-        phone: req.phone.as_deref().map(|v| validate::phone("phone", v)).transpose()?,
-        date_of_birth: req.date_of_birth.as_deref().map(|v| validate::birth_date("date_of_birth", v)).transpose()?,
-        country: req.country.as_deref().map(|v| validate::country("country", v)).transpose()?,
-        status: req.status.as_deref().map(|v| validate::one_of("status", v, USER_STATUSES)).transpose()?.map(String::from),
+        email: req
+            .email
+            .as_deref()
+            .map(|v| validate::email("email", v))
+            .transpose()?,
+        first_name: req
+            .first_name
+            .as_deref()
+            .map(|v| validate::text("first_name", v, 100))
+            .transpose()?,
+        last_name: req
+            .last_name
+            .as_deref()
+            .map(|v| validate::text("last_name", v, 100))
+            .transpose()?,
+        phone: req
+            .phone
+            .as_deref()
+            .map(|v| validate::phone("phone", v))
+            .transpose()?,
+        date_of_birth: req
+            .date_of_birth
+            .as_deref()
+            .map(|v| validate::birth_date("date_of_birth", v))
+            .transpose()?,
+        country: req
+            .country
+            .as_deref()
+            .map(|v| validate::country("country", v))
+            .transpose()?,
+        status: req
+            .status
+            .as_deref()
+            .map(|v| validate::one_of("status", v, USER_STATUSES))
+            .transpose()?
+            .map(String::from),
     };
-    let u = ctx.store.update_user(&owner.customer_id, &id, &patch, now_ms()).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("user"),
-        e => e.into(),
-    })?;
+    let u = ctx
+        .store
+        .update_user(&owner.customer_id, &id, &patch, now_ms())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("user"),
+            e => e.into(),
+        })?;
     if patch.status.is_some() {
         broadcast_invalidation(&ctx, &format!("user:{id}")).await;
     }
@@ -125,13 +198,21 @@ pub async fn create_token(
     let caller = Caller::Owner(owner);
     let user = load_user(&ctx, &caller, &user_id).await?;
     if user.status != "ACTIVE" {
-        return Err(ApiError::conflict("user is suspended; reactivate it before minting tokens"));
+        return Err(ApiError::conflict(
+            "user is suspended; reactivate it before minting tokens",
+        ));
     }
     let ttl = req.expires_in.unwrap_or(3600);
     if !(60..=MAX_TOKEN_TTL).contains(&ttl) {
-        return Err(ApiError::validation("expires_in", "`expires_in` must be 60 to 2592000 seconds"));
+        return Err(ApiError::validation(
+            "expires_in",
+            "`expires_in` must be 60 to 2592000 seconds",
+        ));
     }
-    let token = format!("{USER_TOKEN_PREFIX}{}", sova_auth::keys::random_base62(40).expose_secret());
+    let token = format!(
+        "{USER_TOKEN_PREFIX}{}",
+        sova_auth::keys::random_base62(40).expose_secret()
+    );
     let now = now_ms();
     let row = UserTokenRow {
         id: uuid::Uuid::new_v4().to_string(),
@@ -149,12 +230,24 @@ pub async fn create_token(
 /// List a user's tokens (never the tokens themselves).
 #[utoipa::path(get, path = "/users/{user_id}/tokens", tag = "users", security(("api_key" = [])),
     params(("user_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::UserToken>>)))]
-pub async fn list_tokens(State(ctx): State<ApiContext>, owner: OwnerAuth, Path(user_id): Path<String>) -> ApiResult<Response> {
+pub async fn list_tokens(
+    State(ctx): State<ApiContext>,
+    owner: OwnerAuth,
+    Path(user_id): Path<String>,
+) -> ApiResult<Response> {
     let caller = Caller::Owner(owner);
     let user = load_user(&ctx, &caller, &user_id).await?;
-    let rows = ctx.store.list_user_tokens(&user.customer_id, &user.user_id).await?;
+    let rows = ctx
+        .store
+        .list_user_tokens(&user.customer_id, &user.user_id)
+        .await?;
     let n = rows.len() as u64;
-    Ok(list(rows.into_iter().map(|t| token_view(t, None)).collect(), n, n, 0))
+    Ok(list(
+        rows.into_iter().map(|t| token_view(t, None)).collect(),
+        n,
+        n,
+        0,
+    ))
 }
 
 /// Revoke a user token (idempotent).
@@ -165,10 +258,14 @@ pub async fn revoke_token(
     owner: OwnerAuth,
     Path((user_id, token_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let row = ctx.store.revoke_user_token(&owner.customer_id, &user_id, &token_id, now_ms()).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("token"),
-        e => e.into(),
-    })?;
+    let row = ctx
+        .store
+        .revoke_user_token(&owner.customer_id, &user_id, &token_id, now_ms())
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("token"),
+            e => e.into(),
+        })?;
     broadcast_invalidation(&ctx, &format!("token:{}", row.token_hash)).await;
     Ok(ok(token_view(row, None)))
 }
