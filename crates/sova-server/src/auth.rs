@@ -6,20 +6,19 @@
 //! - [`Caller`]: an owner key, or `Authorization: Bearer sxu_...` (a user token, which reaches only its user).
 //!
 //! Secrets are looked up by their keyed hash ([`sova_auth::keys::KeyHasher`]). A verified credential stays in
-//! [`AuthCache`] until it is revoked, rotated, or its customer changes; each such change removes it here and is
+//! the [`Caches`](crate::cache::Caches) until it is revoked, rotated, or its customer changes; each such change removes it there and is
 //! broadcast to other replicas through the store (PostgreSQL `NOTIFY`), so a revoked key stops working everywhere.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use parking_lot::RwLock;
 use sova_auth::session::SessionError;
 use sova_proto::ErrorCode;
 
+use crate::cache::{CachedCredential, CachedUserToken};
 use crate::envelope::{REQUEST, now_ms};
 use crate::error::ApiError;
 use crate::state::ApiContext;
@@ -29,73 +28,6 @@ pub const USER_TOKEN_PREFIX: &str = "sxu_";
 
 /// How often `last_used_at` is written for a busy credential.
 const TOUCH_EVERY_MS: i64 = 60_000;
-
-/// A verified owner credential, as cached.
-#[derive(Debug)]
-pub struct CachedCredential {
-    /// Credential id.
-    pub id: String,
-    /// Customer.
-    pub customer_id: String,
-    /// Expiry.
-    pub expires_at: Option<i64>,
-    /// Revoked (kept to answer quickly and identically to unknown).
-    pub revoked: bool,
-    /// Customer is ACTIVE.
-    pub customer_active: bool,
-    last_touch: AtomicI64,
-}
-
-/// A verified user token, as cached.
-#[derive(Debug)]
-pub struct CachedUserToken {
-    /// Token id.
-    pub id: String,
-    /// User.
-    pub user_id: String,
-    /// Customer.
-    pub customer_id: String,
-    /// Expiry.
-    pub expires_at: i64,
-    /// Revoked.
-    pub revoked: bool,
-}
-
-/// Cache of verified secrets by keyed hash.
-#[derive(Default)]
-pub struct AuthCache {
-    creds: RwLock<HashMap<String, Arc<CachedCredential>>>,
-    tokens: RwLock<HashMap<String, Arc<CachedUserToken>>>,
-}
-
-impl AuthCache {
-    /// Apply an invalidation message: `cred:<hash>`, `token:<hash>`, `customer:<id>`, `user:<id>` or `*`.
-    pub fn invalidate(&self, msg: &str) {
-        if let Some(h) = msg.strip_prefix("cred:") {
-            self.creds.write().remove(h);
-        } else if let Some(h) = msg.strip_prefix("token:") {
-            self.tokens.write().remove(h);
-        } else if let Some(c) = msg.strip_prefix("customer:") {
-            self.creds.write().retain(|_, v| v.customer_id != c);
-            self.tokens.write().retain(|_, v| v.customer_id != c);
-        } else if let Some(u) = msg.strip_prefix("user:") {
-            self.tokens.write().retain(|_, v| v.user_id != u);
-        } else {
-            self.creds.write().clear();
-            self.tokens.write().clear();
-        }
-    }
-
-    /// Number of cached entries (for metrics and tests).
-    pub fn len(&self) -> usize {
-        self.creds.read().len() + self.tokens.read().len()
-    }
-
-    /// Whether the cache is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
 
 /// Invalidate locally and tell the other replicas.
 pub async fn broadcast_invalidation(ctx: &ApiContext, msg: &str) {
@@ -206,10 +138,10 @@ async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiE
         return Err(invalid());
     }
     let hash = ctx.hasher.hash(key);
-    let cached = ctx.auth.creds.read().get(hash.as_str()).cloned();
-    let cred = match cached {
+    let cred = match ctx.auth.creds.get(hash.as_str()) {
         Some(c) => c,
         None => {
+            let epoch = ctx.auth.epoch();
             let Some((row, customer_status)) = ctx.store.credential_by_hash(hash.as_str()).await?
             else {
                 return Err(invalid());
@@ -220,9 +152,11 @@ async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiE
                 expires_at: row.expires_at,
                 revoked: row.revoked_at.is_some(),
                 customer_active: customer_status == "ACTIVE",
-                last_touch: AtomicI64::new(row.last_used_at.unwrap_or(0)),
+                last_touch: std::sync::atomic::AtomicI64::new(row.last_used_at.unwrap_or(0)),
             });
-            ctx.auth.creds.write().insert(hash.0.clone(), c.clone());
+            ctx.auth
+                .creds
+                .insert_if(&ctx.auth, epoch, hash.0.clone(), c.clone());
             c
         }
     };
@@ -271,10 +205,10 @@ async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiE
         return Err(invalid());
     }
     let hash = ctx.hasher.hash(token);
-    let cached = ctx.auth.tokens.read().get(hash.as_str()).cloned();
-    let t = match cached {
+    let t = match ctx.auth.tokens.get(hash.as_str()) {
         Some(t) => t,
         None => {
+            let epoch = ctx.auth.epoch();
             let Some(row) = ctx.store.user_token_by_hash(hash.as_str()).await? else {
                 return Err(invalid());
             };
@@ -296,7 +230,9 @@ async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiE
                 expires_at: row.expires_at,
                 revoked: row.revoked_at.is_some() || !user_ok || !cust_ok,
             });
-            ctx.auth.tokens.write().insert(hash.0.clone(), t.clone());
+            ctx.auth
+                .tokens
+                .insert_if(&ctx.auth, epoch, hash.0.clone(), t.clone());
             t
         }
     };

@@ -6,6 +6,7 @@
 //! - [`error`]: the one place where domain errors become HTTP answers.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod connect;
 pub mod envelope;

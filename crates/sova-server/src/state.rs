@@ -8,7 +8,7 @@ use sova_auth::session::SessionKeys;
 use sova_chain::KeySource;
 use sova_store::Store;
 
-use crate::auth::AuthCache;
+use crate::cache::Caches;
 use crate::config::Config;
 use crate::ratelimit::RateLimiter;
 
@@ -20,8 +20,8 @@ pub struct AppState {
     pub hasher: KeyHasher,
     /// Session token keys.
     pub sessions: SessionKeys,
-    /// Verified credentials and tokens, by keyed hash.
-    pub auth: AuthCache,
+    /// Verified credentials and tokens (by keyed hash) and users (by id).
+    pub auth: Caches,
     /// Per-credential limits.
     pub limiter: RateLimiter,
     /// HD keys for deposit addresses.
@@ -50,7 +50,7 @@ impl AppState {
             store,
             hasher,
             sessions,
-            auth: AuthCache::default(),
+            auth: Caches::default(),
             limiter: RateLimiter::new(config.rate_limit_per_minute, Duration::from_secs(60)),
             keys,
             sandbox: config.sandbox,

@@ -95,10 +95,25 @@ pub(crate) async fn load_user(
 ) -> ApiResult<sova_store::User> {
     let id = validate::uuid_path(user_id, "user")?;
     caller.check_user(&id, "user")?;
-    ctx.store
-        .user(caller.customer_id(), &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))
+    let user = match ctx.auth.users.get(id.as_str()) {
+        Some(u) => u,
+        None => {
+            let epoch = ctx.auth.epoch();
+            let Some(u) = ctx.store.user(caller.customer_id(), &id).await? else {
+                return Err(ApiError::not_found("user"));
+            };
+            let u = std::sync::Arc::new(u);
+            ctx.auth
+                .users
+                .insert_if(&ctx.auth, epoch, id.clone(), u.clone());
+            u
+        }
+    };
+    // The cache is keyed by id alone: another tenant's user is still not found.
+    if user.customer_id != caller.customer_id() {
+        return Err(ApiError::not_found("user"));
+    }
+    Ok((*user).clone())
 }
 
 /// Read a user (owner key, or that user's own token).
@@ -169,9 +184,7 @@ pub async fn update_user(
             StoreError::NotFound => ApiError::not_found("user"),
             e => e.into(),
         })?;
-    if patch.status.is_some() {
-        broadcast_invalidation(&ctx, &format!("user:{id}")).await;
-    }
+    broadcast_invalidation(&ctx, &format!("user:{id}")).await;
     Ok(ok(user_view(u)))
 }
 

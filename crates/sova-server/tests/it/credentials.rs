@@ -222,6 +222,31 @@ async fn revocation_reaches_other_replicas() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(refused, "replica B still accepts a revoked key after 5 s");
+
+    // The same holds for cached reads: a user changed on A is seen changed on B.
+    let key = ops.create_credential(&cid).await.unwrap();
+    let on_a = a.client.with_api_key(&key.customer_secret);
+    let on_b = b.client.with_api_key(&key.customer_secret);
+    let u = on_a.create_user(&user_req("r@example.com")).await.unwrap();
+    assert_eq!(on_b.get_user(&u.user_id).await.unwrap().last_name, "Doe");
+    on_a.update_user(
+        &u.user_id,
+        &wire::UpdateUserRequest {
+            last_name: Some("Roe".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut seen = false;
+    for _ in 0..50 {
+        if on_b.get_user(&u.user_id).await.unwrap().last_name == "Roe" {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen, "replica B still serves the old user after 5 s");
     b.stop_server().await;
     a.stop().await;
 }
