@@ -436,6 +436,15 @@ impl Client {
         .await
     }
 
+    /// `GET /users/{id}/tokens/{token_id}` (owner key).
+    pub async fn get_user_token(&self, user_id: &str, token_id: &str) -> Result<wire::UserToken> {
+        self.call(
+            Method::GET,
+            &format!("/users/{}/tokens/{}", enc(user_id), enc(token_id)),
+        )
+        .await
+    }
+
     /// `DELETE /users/{id}/tokens/{token_id}` (owner key).
     pub async fn revoke_user_token(
         &self,

@@ -37,7 +37,7 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(users::create_user, users::list_users))
         .routes(routes!(users::get_user, users::update_user))
         .routes(routes!(users::create_token, users::list_tokens))
-        .routes(routes!(users::revoke_token))
+        .routes(routes!(users::get_token, users::revoke_token))
         .routes(routes!(wallets::create_wallet, wallets::list_user_wallets))
         .routes(routes!(wallets::list_wallets))
         .routes(routes!(wallets::get_wallet, wallets::update_wallet))

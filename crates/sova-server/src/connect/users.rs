@@ -263,6 +263,26 @@ pub async fn list_tokens(
     ))
 }
 
+/// Read one of a user's tokens (never the token itself).
+#[utoipa::path(get, path = "/users/{user_id}/tokens/{token_id}", tag = "users", security(("api_key" = [])),
+    params(("user_id" = String, Path), ("token_id" = String, Path)), responses((status = 200, body = Envelope<wire::UserToken>)))]
+pub async fn get_token(
+    State(ctx): State<ApiContext>,
+    owner: OwnerAuth,
+    Path((user_id, token_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let caller = Caller::Owner(owner);
+    let user = load_user(&ctx, &caller, &user_id).await?;
+    let row = ctx
+        .store
+        .list_user_tokens(&user.customer_id, &user.user_id)
+        .await?
+        .into_iter()
+        .find(|t| t.id == token_id)
+        .ok_or_else(|| ApiError::not_found("token"))?;
+    Ok(ok(token_view(row, None)))
+}
+
 /// Revoke a user token (idempotent).
 #[utoipa::path(delete, path = "/users/{user_id}/tokens/{token_id}", tag = "users", security(("api_key" = [])),
     params(("user_id" = String, Path), ("token_id" = String, Path)), responses((status = 200, body = Envelope<wire::UserToken>)))]

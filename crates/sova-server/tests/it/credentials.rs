@@ -114,6 +114,11 @@ async fn user_tokens(backend: Backend) {
         .unwrap();
     let token = t.token.clone().unwrap();
     assert!(token.starts_with("sxu_"));
+    let read = owner
+        .get_user_token(&u1.user_id, &t.token_id)
+        .await
+        .unwrap();
+    assert!(read.token.is_none(), "the token is shown only once");
     let me = app.client.with_user_token(&token);
     assert_eq!(me.get_user(&u1.user_id).await.unwrap().user_id, u1.user_id);
     // Another user of the same customer is invisible to this token.

@@ -1,0 +1,169 @@
+//! The binary as a user runs it: `sova operator create`, `sova serve` with no configuration but a data dir, the
+//! banner, SIGTERM, and logs that never contain a secret.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const SOVA: &str = env!("CARGO_BIN_EXE_sova");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_banner_login_and_no_secrets_in_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = Command::new(SOVA)
+        .args([
+            "operator",
+            "create",
+            "--email",
+            "Ops@Example.com",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .env("SOVA_OPERATOR_PASSWORD", "a-long-operator-password")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["email"], "ops@example.com");
+    // A second time: a clear error, non-zero exit.
+    let again = Command::new(SOVA)
+        .args([
+            "operator",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--password",
+            "a-long-operator-password",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let port = free_port();
+    let mut child = Command::new(SOVA)
+        .args(["serve", "--data-dir"])
+        .arg(&data)
+        .env("SOVA_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SOVA_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(
+        first.contains(&format!("listening on http://127.0.0.1:{port}")),
+        "{first}"
+    );
+    assert!(first.contains("sandbox mode"));
+
+    let base = format!("http://127.0.0.1:{port}/sovx/v1");
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({"email": "ops@example.com", "password": "a-long-operator-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    http.post(format!("{base}/customers"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"email": "c@example.com", "customer_id": "cli-co", "entity_name": "CLI"}))
+        .send()
+        .await
+        .unwrap();
+    let cred: serde_json::Value = http
+        .post(format!("{base}/customers/cli-co/credentials"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = cred["data"]["customer_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = http
+        .get(format!("{base}/users"))
+        .header("x-api-key", &secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http
+        .get(format!("{base}/users"))
+        .header("x-api-key", "wrong-key-value-1234")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // SIGTERM: graceful exit with status 0.
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut waited = 0;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(waited < 100, "sova did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+        waited += 1;
+    };
+    assert!(status.success(), "{status:?}");
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let all = format!("{first}{rest}{logs}");
+    assert!(
+        logs.contains("trace_id"),
+        "request logs carry the trace id: {logs}"
+    );
+    for s in [
+        secret.as_str(),
+        token.as_str(),
+        "a-long-operator-password",
+        "wrong-key-value-1234",
+    ] {
+        assert!(!all.contains(s), "a secret reached the output");
+    }
+    let seed = std::fs::read_to_string(data.join("sandbox-seed.txt")).unwrap();
+    let first_word = seed
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(!all.contains(&first_word), "the seed reached the output");
+}
