@@ -67,6 +67,17 @@ impl KeyHasher {
         SecretHash(hex::encode(mac.finalize().into_bytes()))
     }
 
+    /// A secret derived from the pepper: `HMAC-SHA256(pepper, label || 0x00 || data)`. Used to re-derive HMAC secret
+    /// keys from a stored salt, so that the database alone never holds them.
+    pub fn derive(&self, label: &str, data: &[u8]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.pepper.expose_secret())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(label.as_bytes());
+        mac.update(&[0]);
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
     /// Constant-time check that `secret` hashes to `expected`.
     pub fn verify(&self, secret: &str, expected: &SecretHash) -> bool {
         ct_eq(self.hash(secret).0.as_bytes(), expected.0.as_bytes())

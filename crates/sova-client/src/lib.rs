@@ -93,12 +93,17 @@ pub struct RawResponse {
     pub json: serde_json::Value,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 enum Auth {
     None,
     Session(String),
     ApiKey(String),
     UserToken(String),
+    Hmac {
+        access_key: String,
+        secret_key: String,
+        passphrase: String,
+    },
 }
 
 /// A Connect API client bound to a base URL and (optionally) a credential.
@@ -107,6 +112,11 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     auth: Auth,
+    /// Seconds to add to the local clock for `Cs-Timestamp` (see [`Client::sync_clock`]).
+    clock_offset: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Recently sent `Cs-Signature`s: a server accepts each once, and two identical requests in the same second
+    /// would sign alike, so the second one moves its timestamp forward instead.
+    recent: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -116,6 +126,7 @@ impl std::fmt::Debug for Client {
             Auth::Session(_) => "session",
             Auth::ApiKey(_) => "api-key",
             Auth::UserToken(_) => "user-token",
+            Auth::Hmac { .. } => "hmac",
         };
         f.debug_struct("Client")
             .field("base", &self.base)
@@ -137,6 +148,13 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 impl Client {
     /// A client for `base` (e.g. `http://127.0.0.1:8080`), no credential.
     pub fn new(base: impl Into<String>) -> Self {
@@ -148,31 +166,40 @@ impl Client {
             http,
             base: base.into().trim_end_matches('/').to_string(),
             auth: Auth::None,
+            clock_offset: Default::default(),
+            recent: Default::default(),
+        }
+    }
+
+    fn with_auth(&self, auth: Auth) -> Self {
+        Self {
+            auth,
+            ..self.clone()
         }
     }
 
     /// Same server, authenticated with an operator session token.
     pub fn with_session(&self, token: &str) -> Self {
-        Self {
-            auth: Auth::Session(token.to_string()),
-            ..self.clone()
-        }
+        self.with_auth(Auth::Session(token.to_string()))
     }
 
     /// Same server, authenticated with an owner key (`x-api-key`).
     pub fn with_api_key(&self, key: &str) -> Self {
-        Self {
-            auth: Auth::ApiKey(key.to_string()),
-            ..self.clone()
-        }
+        self.with_auth(Auth::ApiKey(key.to_string()))
     }
 
     /// Same server, authenticated with a user token.
     pub fn with_user_token(&self, token: &str) -> Self {
-        Self {
-            auth: Auth::UserToken(token.to_string()),
-            ..self.clone()
-        }
+        self.with_auth(Auth::UserToken(token.to_string()))
+    }
+
+    /// Same server, every request signed with the `Cs-*` HMAC scheme (seed 004).
+    pub fn with_hmac(&self, access_key: &str, secret_key: &str, passphrase: &str) -> Self {
+        self.with_auth(Auth::Hmac {
+            access_key: access_key.to_string(),
+            secret_key: secret_key.to_string(),
+            passphrase: passphrase.to_string(),
+        })
     }
 
     /// Base URL.
@@ -180,17 +207,100 @@ impl Client {
         &self.base
     }
 
-    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        let url = format!("{}/sovx/v1{path}", self.base);
-        let rb = self
+    /// `GET /time`: the server clock.
+    pub async fn server_time(&self) -> Result<wire::ServerTime> {
+        Ok(self
+            .send(self.build(Method::GET, "/time", &[], None))
+            .await?
+            .0)
+    }
+
+    /// Measure the offset between the local clock and the server's and use it for `Cs-Timestamp` from now on
+    /// (for every clone of this client). Returns the offset in seconds.
+    pub async fn sync_clock(&self) -> Result<i64> {
+        let t = self.server_time().await?;
+        let offset = t.epoch - unix_now();
+        self.clock_offset
+            .store(offset, std::sync::atomic::Ordering::Relaxed);
+        Ok(offset)
+    }
+
+    /// Build a request: the target (path below `/sovx/v1`, plus the encoded query) and the body are fixed here,
+    /// so that what is signed is exactly what is sent.
+    fn build(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> reqwest::RequestBuilder {
+        let mut target = format!("/sovx/v1{path}");
+        if !query.is_empty() {
+            target.push('?');
+            target.push_str(
+                &form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(query)
+                    .finish(),
+            );
+        }
+        let mut rb = self
             .http
-            .request(method, url)
+            .request(method.clone(), format!("{}{target}", self.base))
             .header("accept", "application/json");
-        match &self.auth {
+        let body_bytes: &[u8] = body.as_ref().map(|(_, b)| b.as_slice()).unwrap_or(b"");
+        rb = match &self.auth {
             Auth::None => rb,
             Auth::Session(t) | Auth::UserToken(t) => rb.bearer_auth(t),
             Auth::ApiKey(k) => rb.header("x-api-key", k),
+            Auth::Hmac {
+                access_key,
+                secret_key,
+                passphrase,
+            } => {
+                let now = unix_now() + self.clock_offset.load(std::sync::atomic::Ordering::Relaxed);
+                let (ts, sig) =
+                    self.fresh_signature(now, secret_key, method.as_str(), &target, body_bytes);
+                rb.header("Cs-Access-Key", access_key)
+                    .header("Cs-Signature", sig)
+                    .header("Cs-Timestamp", ts)
+                    .header("Cs-Passphrase", passphrase)
+            }
+        };
+        if let Some((content_type, bytes)) = body {
+            rb = rb.header("content-type", content_type).body(bytes);
         }
+        rb
+    }
+
+    /// Sign at `now`, or a second later (and so on) if that exact signature was sent already.
+    fn fresh_signature(
+        &self,
+        now: i64,
+        secret: &str,
+        method: &str,
+        target: &str,
+        body: &[u8],
+    ) -> (String, String) {
+        let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent.retain(|_, t| *t >= now - 120);
+        let mut ts = now;
+        loop {
+            let t = ts.to_string();
+            let sig = sova_auth::cs_hmac::sign(secret, &t, method, target, body);
+            if !recent.contains_key(&sig) {
+                recent.insert(sig.clone(), ts);
+                return (t, sig);
+            }
+            ts += 1;
+        }
+    }
+
+    fn json_body<B: Serialize>(body: &B) -> Result<Option<(&'static str, Vec<u8>)>> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Decode {
+            status: 0,
+            message: e.to_string(),
+        })?;
+        Ok(Some(("application/json", bytes)))
     }
 
     async fn send<T: DeserializeOwned>(
@@ -226,7 +336,7 @@ impl Client {
     }
 
     async fn call<T: DeserializeOwned>(&self, method: Method, path: &str) -> Result<T> {
-        Ok(self.send(self.request(method, path)).await?.0)
+        Ok(self.send(self.build(method, path, &[], None)).await?.0)
     }
 
     async fn call_json<B: Serialize, T: DeserializeOwned>(
@@ -235,7 +345,10 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T> {
-        Ok(self.send(self.request(method, path).json(body)).await?.0)
+        Ok(self
+            .send(self.build(method, path, &[], Self::json_body(body)?))
+            .await?
+            .0)
     }
 
     async fn list<T: DeserializeOwned>(
@@ -244,28 +357,24 @@ impl Client {
         filters: &[(&str, &str)],
     ) -> Result<ListPage<T>> {
         let (items, p) = self
-            .send(self.request(Method::GET, path).query(filters))
+            .send(self.build(Method::GET, path, filters, None))
             .await?;
-        let status = 200;
         let pagination = p.ok_or(ClientError::Decode {
-            status,
+            status: 200,
             message: "list without meta.pagination".into(),
         })?;
         Ok(ListPage { items, pagination })
     }
 
-    /// Any request, answered raw (status, headers, JSON), with this client's credential. `path` is below `/sovx/v1`.
+    /// Any request, answered raw (status, headers, JSON), with this client's credential. `path` is below
+    /// `/sovx/v1` and may carry its own `?query` (sent and signed as given).
     pub async fn raw(
         &self,
         method: Method,
         path: &str,
         body: Option<(&str, Vec<u8>)>,
     ) -> Result<RawResponse> {
-        let mut rb = self.request(method, path);
-        if let Some((content_type, bytes)) = body {
-            rb = rb.header("content-type", content_type).body(bytes);
-        }
-        let resp = rb.send().await?;
+        let resp = self.build(method, path, &[], body).send().await?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await?;
@@ -279,7 +388,7 @@ impl Client {
 
     /// `GET /health` (not enveloped).
     pub async fn health(&self) -> Result<wire::Health> {
-        let resp = self.request(Method::GET, "/health").send().await?;
+        let resp = self.build(Method::GET, "/health", &[], None).send().await?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
@@ -386,7 +495,10 @@ impl Client {
         credential_id: &str,
         grace_seconds: Option<u64>,
     ) -> Result<wire::CredentialSecret> {
-        let body = wire::RotateCredentialRequest { grace_seconds };
+        let body = wire::RotateCredentialRequest {
+            grace_seconds,
+            passphrase: None,
+        };
         let path = format!(
             "/customers/{}/credentials/{}/rotate",
             enc(customer_id),

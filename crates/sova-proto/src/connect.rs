@@ -170,6 +170,10 @@ pub struct CreateCredentialRequest {
     /// Expiry in seconds from now; none means the credential does not expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u64>,
+    /// Passphrase for the `Cs-*` HMAC scheme (8 to 128 characters). When given, the answer also carries an
+    /// `access_key` and a `secret_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase: Option<String>,
 }
 
 /// A freshly minted credential: the only time the secret is shown.
@@ -188,6 +192,12 @@ pub struct CredentialSecret {
     /// Expiry, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// `Cs-Access-Key` of the HMAC scheme (when a passphrase was chosen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<String>,
+    /// HMAC secret key for `Cs-Signature`. Shown once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
 }
 
 /// A credential as listed (never with its secret).
@@ -202,6 +212,9 @@ pub struct Credential {
     pub name: Option<String>,
     /// The first characters of the secret.
     pub prefix: String,
+    /// `Cs-Access-Key` of the HMAC scheme, if the credential has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<String>,
     /// `ACTIVE`, `REVOKED` or `EXPIRED`.
     pub status: String,
     /// Creation time.
@@ -224,6 +237,18 @@ pub struct RotateCredentialRequest {
     /// Seconds during which the old secret keeps working (default 3600, 0 revokes it at once, max 30 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_seconds: Option<u64>,
+    /// A new `Cs-Passphrase` for the new credential (default: keep the old one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase: Option<String>,
+}
+
+/// `GET /time`: the server clock, for clients signing requests.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServerTime {
+    /// Unix time in seconds (what `Cs-Timestamp` is compared with).
+    pub epoch: i64,
+    /// The same instant, ISO 8601 UTC with milliseconds.
+    pub iso: String,
 }
 
 /// `POST /users`.

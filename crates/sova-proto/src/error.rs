@@ -35,6 +35,20 @@ pub enum ErrorCode {
     Conflict,
     /// Too many requests for this credential; see `Retry-After`.
     RateLimited,
+    /// `Cs-*` headers incomplete or malformed (which one is named in the message).
+    MalformedSignatureHeaders,
+    /// `Cs-Timestamp` too far from the server clock (see `GET /time`).
+    TimestampSkew,
+    /// `Cs-Signature` does not match the request (the passphrase did).
+    InvalidSignature,
+    /// `Cs-Passphrase` is wrong (the signature matched).
+    InvalidPassphrase,
+    /// No usable key matches the access key, passphrase and signature (unknown, revoked, or both secrets wrong).
+    UnknownAccessKey,
+    /// This signature was already used; sign each request anew.
+    SignatureReplayed,
+    /// The credential has expired.
+    CredentialExpired,
     /// Something failed on the server; the trace id identifies it in the logs.
     InternalError,
     /// A dependency (database) is unavailable; retry later.
@@ -59,6 +73,13 @@ impl ErrorCode {
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict => "CONFLICT",
             Self::RateLimited => "RATE_LIMITED",
+            Self::MalformedSignatureHeaders => "MALFORMED_SIGNATURE_HEADERS",
+            Self::TimestampSkew => "TIMESTAMP_SKEW",
+            Self::InvalidSignature => "INVALID_SIGNATURE",
+            Self::InvalidPassphrase => "INVALID_PASSPHRASE",
+            Self::UnknownAccessKey => "UNKNOWN_ACCESS_KEY",
+            Self::SignatureReplayed => "SIGNATURE_REPLAYED",
+            Self::CredentialExpired => "CREDENTIAL_EXPIRED",
             Self::InternalError => "INTERNAL_ERROR",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
         }
@@ -82,6 +103,13 @@ impl ErrorCode {
             MethodNotAllowed,
             Conflict,
             RateLimited,
+            MalformedSignatureHeaders,
+            TimestampSkew,
+            InvalidSignature,
+            InvalidPassphrase,
+            UnknownAccessKey,
+            SignatureReplayed,
+            CredentialExpired,
             InternalError,
             ServiceUnavailable,
         ]

@@ -174,25 +174,45 @@ async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiE
     if !cred.customer_active {
         return Err(ApiError::forbidden("customer is suspended"));
     }
-    let last = cred.last_touch.load(Ordering::Relaxed);
+    touch_later(ctx, &cred.last_touch, &cred.id);
+    rate_limit(ctx, &format!("cred:{}", cred.id))?;
+    Ok(OwnerAuth {
+        customer_id: cred.customer_id.clone(),
+        credential_id: cred.id.clone(),
+    })
+}
+
+/// Record a credential's use in the background, at most once a minute per credential.
+pub fn touch_later(
+    ctx: &ApiContext,
+    last_touch: &std::sync::atomic::AtomicI64,
+    credential_id: &str,
+) {
+    let now = now_ms();
+    let last = last_touch.load(Ordering::Relaxed);
     if now - last > TOUCH_EVERY_MS
-        && cred
-            .last_touch
+        && last_touch
             .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
     {
-        let (store, id) = (ctx.store.clone(), cred.id.clone());
+        let (store, id) = (ctx.store.clone(), credential_id.to_string());
         tokio::spawn(async move {
             if let Err(e) = store.touch_credential(&id, now).await {
                 tracing::warn!(error = %e, "could not record credential use");
             }
         });
     }
-    rate_limit(ctx, &format!("cred:{}", cred.id))?;
-    Ok(OwnerAuth {
-        customer_id: cred.customer_id.clone(),
-        credential_id: cred.id.clone(),
-    })
+}
+
+/// A request already verified by the `Cs-*` middleware: the owner identity it carries.
+fn hmac_owner(ctx: &ApiContext, parts: &Parts) -> Option<Result<OwnerAuth, ApiError>> {
+    let id = parts.extensions.get::<crate::hmac::HmacIdentity>()?;
+    Some(
+        rate_limit(ctx, &format!("cred:{}", id.credential_id)).map(|_| OwnerAuth {
+            customer_id: id.customer_id.clone(),
+            credential_id: id.credential_id.clone(),
+        }),
+    )
 }
 
 async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiError> {
@@ -260,6 +280,9 @@ impl FromRequestParts<ApiContext> for OwnerAuth {
         parts: &mut Parts,
         ctx: &ApiContext,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(r) = hmac_owner(ctx, parts) {
+            return r;
+        }
         match api_key(&parts.headers) {
             Some(k) => verify_owner_key(ctx, k).await,
             None if bearer(&parts.headers).is_some_and(|t| t.starts_with(USER_TOKEN_PREFIX)) => {
@@ -268,7 +291,7 @@ impl FromRequestParts<ApiContext> for OwnerAuth {
                 ))
             }
             None => Err(ApiError::unauthorized(
-                "missing API key: send the customer_secret as the `x-api-key` header (lower-case)",
+                "missing API key: send the customer_secret as the `x-api-key` header (lower-case), or sign the request with the Cs-* headers",
             )),
         }
     }
@@ -331,6 +354,9 @@ impl FromRequestParts<ApiContext> for Caller {
         parts: &mut Parts,
         ctx: &ApiContext,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(r) = hmac_owner(ctx, parts) {
+            return r.map(Caller::Owner);
+        }
         if let Some(k) = api_key(&parts.headers) {
             return verify_owner_key(ctx, k).await.map(Caller::Owner);
         }

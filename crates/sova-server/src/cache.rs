@@ -112,6 +112,26 @@ pub struct CachedUserToken {
     pub revoked: bool,
 }
 
+/// A verified `Cs-*` HMAC key.
+pub struct CachedHmacKey {
+    /// Credential id.
+    pub credential_id: String,
+    /// Customer.
+    pub customer_id: String,
+    /// The derived HMAC secret key.
+    pub secret: secrecy::SecretString,
+    /// Keyed hash of the passphrase.
+    pub passphrase_hash: String,
+    /// Expiry.
+    pub expires_at: Option<i64>,
+    /// Revoked.
+    pub revoked: bool,
+    /// Customer is ACTIVE.
+    pub customer_active: bool,
+    /// Last time `last_used_at` was written (ms).
+    pub last_touch: std::sync::atomic::AtomicI64,
+}
+
 /// All caches of a server.
 #[derive(Default)]
 pub struct Caches {
@@ -122,6 +142,8 @@ pub struct Caches {
     pub tokens: Cache<String, CachedUserToken>,
     /// Users by user id.
     pub users: Cache<String, sova_store::User>,
+    /// `Cs-*` keys by access key.
+    pub hmac: Cache<String, CachedHmacKey>,
 }
 
 impl Caches {
@@ -136,12 +158,15 @@ impl Caches {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         if let Some(h) = msg.strip_prefix("cred:") {
             self.creds.remove(h);
+        } else if let Some(k) = msg.strip_prefix("hmac:") {
+            self.hmac.remove(k);
         } else if let Some(h) = msg.strip_prefix("token:") {
             self.tokens.remove(h);
         } else if let Some(c) = msg.strip_prefix("customer:") {
             self.creds.retain(|_, v| v.customer_id != c);
             self.tokens.retain(|_, v| v.customer_id != c);
             self.users.retain(|_, v| v.customer_id != c);
+            self.hmac.retain(|_, v| v.customer_id != c);
         } else if let Some(u) = msg.strip_prefix("user:") {
             self.tokens.retain(|_, v| v.user_id != u);
             self.users.remove(u);
@@ -149,12 +174,13 @@ impl Caches {
             self.creds.clear();
             self.tokens.clear();
             self.users.clear();
+            self.hmac.clear();
         }
     }
 
     /// Entries in all caches.
     pub fn len(&self) -> usize {
-        self.creds.len() + self.tokens.len() + self.users.len()
+        self.creds.len() + self.tokens.len() + self.users.len() + self.hmac.len()
     }
 
     /// Whether all caches are empty.

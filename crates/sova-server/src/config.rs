@@ -24,6 +24,8 @@ pub struct Config {
     pub solana_mnemonic_file: Option<PathBuf>,
     /// Requests per minute per credential (0: unlimited).
     pub rate_limit_per_minute: u64,
+    /// Allowed distance between `Cs-Timestamp` and the server clock, in seconds.
+    pub hmac_window_secs: i64,
     /// Largest accepted request body in bytes.
     pub body_limit_bytes: usize,
     /// Operator session lifetime in seconds.
@@ -45,6 +47,7 @@ impl Default for Config {
             evm_xpub: None,
             solana_mnemonic_file: None,
             rate_limit_per_minute: 1200,
+            hmac_window_secs: 30,
             body_limit_bytes: 64 * 1024,
             session_ttl_secs: 3600,
             server_key_file: None,

@@ -13,6 +13,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod filters;
+pub mod hmac;
 pub mod ratelimit;
 pub mod secrets;
 pub mod state;
@@ -144,6 +145,10 @@ pub fn app(ctx: ApiContext) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            ctx.clone(),
+            hmac::middleware,
+        ))
         .layer(middleware::from_fn(request_context))
         .with_state(ctx)
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub auth: Caches,
     /// Per-credential limits.
     pub limiter: RateLimiter,
+    /// `Cs-Signature`s seen within the window.
+    pub replay: crate::hmac::ReplayGuard,
     /// HD keys for deposit addresses.
     pub keys: KeySource,
     /// Sandbox mode.
@@ -52,6 +54,7 @@ impl AppState {
             sessions,
             auth: Caches::default(),
             limiter: RateLimiter::new(config.rate_limit_per_minute, Duration::from_secs(60)),
+            replay: Default::default(),
             keys,
             sandbox: config.sandbox,
             started: Instant::now(),

@@ -87,6 +87,11 @@ pub trait Store: Send + Sync + 'static {
     async fn credential(&self, customer_id: &str, id: &str) -> Result<Option<CredentialRow>>;
     /// Credential by keyed hash of its secret, with its customer's status.
     async fn credential_by_hash(&self, hash: &str) -> Result<Option<(CredentialRow, String)>>;
+    /// Credential by its HMAC access key, with its customer's status.
+    async fn credential_by_access_key(
+        &self,
+        access_key: &str,
+    ) -> Result<Option<(CredentialRow, String)>>;
     /// Revoke now (idempotent); returns the row.
     async fn revoke_credential(
         &self,

@@ -66,6 +66,12 @@ pub struct CredentialRow {
     pub expires_at: Option<i64>,
     /// Revocation.
     pub revoked_at: Option<i64>,
+    /// Public access key of the `Cs-*` HMAC scheme (when the credential has one).
+    pub access_key: Option<String>,
+    /// Salt from which the server re-derives the HMAC secret key.
+    pub hmac_salt: Option<String>,
+    /// Keyed hash of the `Cs-Passphrase`.
+    pub passphrase_hash: Option<String>,
 }
 
 impl CredentialRow {

@@ -21,8 +21,8 @@ const AUTH_CHANNEL: &str = "sova_auth";
 const CUSTOMER_COLS: &str =
     "customer_id, email, entity_name, status, created_by, created_at, updated_at";
 const CUSTOMER_FILTER: &[&str] = &["customer_id", "email", "entity_name", "status"];
-const CREDENTIAL_COLS: &str =
-    "id, customer_id, name, prefix, secret_hash, created_at, last_used_at, expires_at, revoked_at";
+const CREDENTIAL_COLS: &str = "id, customer_id, name, prefix, secret_hash, created_at, last_used_at, expires_at, \
+                               revoked_at, access_key, hmac_salt, passphrase_hash";
 const USER_COLS: &str = "user_id, customer_id, user_type, email, first_name, last_name, phone, date_of_birth, \
                          country, status, created_at, updated_at";
 const USER_FILTER: &[&str] = &[
@@ -484,6 +484,26 @@ impl Store for SqlStore {
             "SELECT {CREDENTIAL_COLS} FROM credentials WHERE secret_hash = $1"
         ))
         .bind(hash.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let status: Option<String> = sqlx::query_scalar::<Any, String>(
+            "SELECT status FROM customers WHERE customer_id = $1",
+        )
+        .bind(row.customer_id.clone())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(status.map(|s| (row, s)))
+    }
+
+    async fn credential_by_access_key(
+        &self,
+        access_key: &str,
+    ) -> Result<Option<(CredentialRow, String)>> {
+        let row = sqlx::query_as::<Any, CredentialRow>(&format!(
+            "SELECT {CREDENTIAL_COLS} FROM credentials WHERE access_key = $1"
+        ))
+        .bind(access_key.to_string())
         .fetch_optional(&self.read)
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -1191,7 +1211,7 @@ where
     E: Executor<'e, Database = Any>,
 {
     sqlx::query(&format!(
-        "INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        "INSERT INTO credentials ({CREDENTIAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     ))
     .bind(c.id.clone())
     .bind(c.customer_id.clone())
@@ -1202,6 +1222,9 @@ where
     .bind(c.last_used_at)
     .bind(c.expires_at)
     .bind(c.revoked_at)
+    .bind(c.access_key.clone())
+    .bind(c.hmac_salt.clone())
+    .bind(c.passphrase_hash.clone())
     .execute(ex)
     .await
     .map_err(|e| StoreError::unique(e, "credential"))?;

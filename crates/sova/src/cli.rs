@@ -95,6 +95,9 @@ struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, env = "SOVA_BODY_LIMIT")]
     body_limit: Option<usize>,
+    /// Allowed distance in seconds between `Cs-Timestamp` and the server clock.
+    #[arg(long, env = "SOVA_HMAC_WINDOW")]
+    hmac_window: Option<i64>,
     /// Operator session lifetime in seconds.
     #[arg(long, env = "SOVA_SESSION_TTL")]
     session_ttl: Option<u64>,
@@ -120,6 +123,7 @@ struct FileConfig {
     solana_mnemonic_file: Option<PathBuf>,
     rate_limit: Option<u64>,
     body_limit: Option<usize>,
+    hmac_window: Option<i64>,
     session_ttl: Option<u64>,
     server_key_file: Option<PathBuf>,
     log_format: Option<String>,
@@ -173,6 +177,11 @@ fn serve_config(a: &ServeArgs, f: &FileConfig) -> Config {
         .or(f.rate_limit)
         .unwrap_or(d.rate_limit_per_minute);
     c.body_limit_bytes = a.body_limit.or(f.body_limit).unwrap_or(d.body_limit_bytes);
+    c.hmac_window_secs = a
+        .hmac_window
+        .or(f.hmac_window)
+        .unwrap_or(d.hmac_window_secs)
+        .max(1);
     c.session_ttl_secs = a
         .session_ttl
         .or(f.session_ttl)

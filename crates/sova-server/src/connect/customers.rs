@@ -15,6 +15,7 @@ use crate::envelope::{created, iso, list, meta, now_ms, ok};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, OptionalJsonBody};
 use crate::filters::Filters;
+use crate::hmac::derive_secret_key;
 use crate::state::ApiContext;
 use crate::validate;
 
@@ -193,14 +194,40 @@ pub async fn update_customer(
     Ok(ok(customer_view(c)))
 }
 
-fn new_secret(
-    ctx: &ApiContext,
-    customer_id: &str,
+/// What a new credential will carry.
+struct NewCredential {
     name: Option<String>,
     expires_in: Option<u64>,
-) -> ApiResult<(CredentialRow, String)> {
+    /// Keyed hash of the `Cs-Passphrase`, when the credential has the HMAC scheme.
+    passphrase_hash: Option<String>,
+}
+
+/// The secrets of a freshly minted credential, shown once.
+struct Minted {
+    row: CredentialRow,
+    customer_secret: String,
+    secret_key: Option<String>,
+}
+
+fn passphrase_hash(ctx: &ApiContext, passphrase: &str) -> ApiResult<String> {
+    let ok = (8..=128).contains(&passphrase.len())
+        && passphrase
+            .bytes()
+            .all(|b| b.is_ascii_graphic() || b == b' ')
+        && !passphrase.starts_with(' ')
+        && !passphrase.ends_with(' ');
+    if !ok {
+        return Err(ApiError::validation(
+            "passphrase",
+            "`passphrase` must be 8 to 128 printable ASCII characters (it travels in the Cs-Passphrase header)",
+        ));
+    }
+    Ok(ctx.hasher.hash(passphrase).0)
+}
+
+fn mint(ctx: &ApiContext, customer_id: &str, new: NewCredential) -> ApiResult<Minted> {
     let now = now_ms();
-    let expires_at = match expires_in {
+    let expires_at = match new.expires_in {
         None => None,
         Some(s) if (60..=10 * 365 * 24 * 3600).contains(&s) => {
             Some(now + i64::try_from(s * 1000).unwrap_or(i64::MAX / 2))
@@ -214,32 +241,62 @@ fn new_secret(
     };
     let secret = sova_auth::keys::random_base62(SECRET_LEN);
     let s = secret.expose_secret().to_string();
+    let id = uuid::Uuid::new_v4().to_string();
+    let (access_key, hmac_salt, secret_key) = match &new.passphrase_hash {
+        Some(_) => {
+            let access_key = hex::encode(sova_auth::keys::random_bytes::<16>());
+            let salt = hex::encode(sova_auth::keys::random_bytes::<16>());
+            let secret_key = derive_secret_key(ctx, &id, &salt)
+                .expose_secret()
+                .to_string();
+            (Some(access_key), Some(salt), Some(secret_key))
+        }
+        None => (None, None, None),
+    };
     let row = CredentialRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        id,
         customer_id: customer_id.to_string(),
-        name,
+        name: new.name,
         prefix: s[..PREFIX_LEN].to_string(),
         secret_hash: ctx.hasher.hash(&s).0,
         created_at: now,
         last_used_at: None,
         expires_at,
         revoked_at: None,
+        access_key,
+        hmac_salt,
+        passphrase_hash: new.passphrase_hash,
     };
-    Ok((row, s))
+    Ok(Minted {
+        row,
+        customer_secret: s,
+        secret_key,
+    })
 }
 
-fn secret_view(row: &CredentialRow, secret: String) -> wire::CredentialSecret {
+fn secret_view(m: Minted) -> wire::CredentialSecret {
     wire::CredentialSecret {
-        customer_id: row.customer_id.clone(),
-        customer_secret: secret,
-        credential_id: row.id.clone(),
-        prefix: row.prefix.clone(),
-        created_at: iso(row.created_at),
-        expires_at: row.expires_at.map(iso),
+        customer_id: m.row.customer_id,
+        customer_secret: m.customer_secret,
+        credential_id: m.row.id,
+        prefix: m.row.prefix,
+        created_at: iso(m.row.created_at),
+        expires_at: m.row.expires_at.map(iso),
+        access_key: m.row.access_key,
+        secret_key: m.secret_key,
     }
 }
 
-/// Mint an owner key (`customer_secret`, sent as `x-api-key`). The secret is shown only in this response.
+/// Tell every replica to forget a credential (both of its schemes).
+async fn forget(ctx: &ApiContext, row: &CredentialRow) {
+    broadcast_invalidation(ctx, &format!("cred:{}", row.secret_hash)).await;
+    if let Some(k) = &row.access_key {
+        broadcast_invalidation(ctx, &format!("hmac:{k}")).await;
+    }
+}
+
+/// Mint an owner key (`customer_secret`, sent as `x-api-key`). With a `passphrase`, the credential also gets an
+/// `access_key` and `secret_key` for the `Cs-*` HMAC scheme. Every secret is shown only in this response.
 #[utoipa::path(post, path = "/customers/{customer_id}/credentials", tag = "credentials", security(("session" = [])),
     params(("customer_id" = String, Path)), request_body(content = Option<wire::CreateCredentialRequest>),
     responses((status = 201, body = Envelope<wire::CredentialSecret>)))]
@@ -255,9 +312,22 @@ pub async fn create_credential(
         .as_deref()
         .map(|n| validate::text("name", n, 100))
         .transpose()?;
-    let (row, secret) = new_secret(&ctx, &c.customer_id, name, req.expires_in)?;
-    ctx.store.create_credential(&row).await?;
-    Ok(created(secret_view(&row, secret)))
+    let passphrase_hash = req
+        .passphrase
+        .as_deref()
+        .map(|p| passphrase_hash(&ctx, p))
+        .transpose()?;
+    let m = mint(
+        &ctx,
+        &c.customer_id,
+        NewCredential {
+            name,
+            expires_in: req.expires_in,
+            passphrase_hash,
+        },
+    )?;
+    ctx.store.create_credential(&m.row).await?;
+    Ok(created(secret_view(m)))
 }
 
 /// List a customer's credentials (never their secrets).
@@ -297,7 +367,7 @@ pub async fn get_credential(
     Ok(ok(credential_view(row)))
 }
 
-/// Revoke a credential at once (idempotent). Every replica stops accepting it.
+/// Revoke a credential at once (idempotent). Every replica stops accepting it, in both schemes.
 #[utoipa::path(delete, path = "/customers/{customer_id}/credentials/{credential_id}", tag = "credentials",
     security(("session" = [])), params(("customer_id" = String, Path), ("credential_id" = String, Path)),
     responses((status = 200, body = Envelope<wire::Credential>)))]
@@ -314,11 +384,12 @@ pub async fn revoke_credential(
             StoreError::NotFound => ApiError::not_found("credential"),
             e => e.into(),
         })?;
-    broadcast_invalidation(&ctx, &format!("cred:{}", row.secret_hash)).await;
+    forget(&ctx, &row).await;
     Ok(ok(credential_view(row)))
 }
 
-/// Rotate: mint a new secret; the old one keeps working for `grace_seconds` (default 3600; 0 revokes it now).
+/// Rotate: mint new secrets (and a new access key if the credential has the HMAC scheme); the old ones keep working
+/// for `grace_seconds` (default 3600; 0 revokes them now). The passphrase stays unless a new one is given.
 #[utoipa::path(post, path = "/customers/{customer_id}/credentials/{credential_id}/rotate", tag = "credentials",
     security(("session" = [])), params(("customer_id" = String, Path), ("credential_id" = String, Path)),
     request_body(content = Option<wire::RotateCredentialRequest>),
@@ -341,20 +412,32 @@ pub async fn rotate_credential(
         .credential(&customer_id, &credential_id)
         .await?
         .ok_or_else(|| ApiError::not_found("credential"))?;
+    let passphrase_hash = match req.passphrase.as_deref() {
+        Some(p) => Some(passphrase_hash(&ctx, p)?),
+        None => old.passphrase_hash.clone(),
+    };
     let remaining = old
         .expires_at
         .map(|e| u64::try_from((e - now_ms()) / 1000).unwrap_or(60).max(60));
-    let (row, secret) = new_secret(&ctx, &customer_id, old.name.clone(), remaining)?;
+    let m = mint(
+        &ctx,
+        &customer_id,
+        NewCredential {
+            name: old.name.clone(),
+            expires_in: remaining,
+            passphrase_hash,
+        },
+    )?;
     let now = now_ms();
     let old_expires = (grace > 0).then(|| now + i64::try_from(grace * 1000).unwrap_or(0));
     let old = ctx
         .store
-        .rotate_credential(&customer_id, &credential_id, &row, old_expires, now)
+        .rotate_credential(&customer_id, &credential_id, &m.row, old_expires, now)
         .await
         .map_err(|e| match e {
             StoreError::NotFound => ApiError::not_found("credential"),
             e => e.into(),
         })?;
-    broadcast_invalidation(&ctx, &format!("cred:{}", old.secret_hash)).await;
-    Ok(created(secret_view(&row, secret)))
+    forget(&ctx, &old).await;
+    Ok(created(secret_view(m)))
 }

@@ -7,18 +7,19 @@ mod wallets;
 
 use axum::Json;
 use axum::extract::State;
-use axum::response::IntoResponse;
-use sova_proto::connect as wire;
+use axum::response::{IntoResponse, Response};
+use sova_proto::connect::{self as wire, Envelope};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::envelope::{iso, now_ms};
+use crate::envelope::{iso, now_ms, ok};
 use crate::state::ApiContext;
 
 /// The Connect routes, relative to `/sovx/v1`, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new()
         .routes(routes!(health))
+        .routes(routes!(time))
         .routes(routes!(customers::login))
         .routes(routes!(
             customers::create_customer,
@@ -62,6 +63,16 @@ async fn health(State(ctx): State<ApiContext>) -> impl IntoResponse {
     })
 }
 
+/// The server clock, for clients that sign requests (`Cs-Timestamp` must be within the window of `epoch`).
+#[utoipa::path(get, path = "/time", tag = "health", responses((status = 200, body = Envelope<wire::ServerTime>)))]
+async fn time() -> Response {
+    let now = now_ms();
+    ok(wire::ServerTime {
+        epoch: now.div_euclid(1000),
+        iso: iso(now),
+    })
+}
+
 fn opt_iso(ms: Option<i64>) -> Option<String> {
     ms.map(iso)
 }
@@ -84,6 +95,7 @@ pub(crate) fn credential_view(c: sova_store::CredentialRow) -> wire::Credential 
         customer_id: c.customer_id,
         name: c.name,
         prefix: c.prefix,
+        access_key: c.access_key,
         status,
         created_at: iso(c.created_at),
         last_used_at: opt_iso(c.last_used_at),

@@ -8,6 +8,7 @@ mod common;
 mod addresses;
 mod bad_input;
 mod credentials;
+mod hmac;
 mod isolation;
 mod ledger;
 mod observability;
