@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Load benchmark of the running release build: GET /sovx/v1/health against an authenticated
-# GET /sovx/v1/users/{id} (x-api-key), side by side in one run, on SQLite and (when reachable) PostgreSQL.
+# GET /sovx/v1/users/{id} (x-api-key, and Cs-* HMAC-signed), side by side in one run, on SQLite and PostgreSQL.
+#
+# wrk measures health and x-api-key; wrk cannot sign each request anew (Sova accepts each Cs-Signature once), so
+# sova-load (crates/sova-bench, one client thread like wrk -t1) measures health, x-api-key and HMAC side by side.
 #
 #   bench/load.sh                 # both backends, 10 s per route, 64 connections
 #   DURATION=30s CONNS=128 bench/load.sh
@@ -18,8 +21,9 @@ BACKENDS="${BACKENDS:-sqlite postgres}"
 PORT="${PORT:-18080}"
 
 for tool in wrk curl jq; do command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }; done
-cargo build --release -p sova >&2
+cargo build --release -p sova -p sova-bench >&2
 SOVA="$CARGO_TARGET_DIR/release/sova"
+LOAD="$CARGO_TARGET_DIR/release/sova-load"
 
 run_wrk() { # url, header... -> "req/s p99"
     local url=$1; shift
@@ -51,6 +55,10 @@ bench_backend() {
     curl -fs -X POST "$url/customers" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
         -d '{"email":"b@example.com","customer_id":"bench-co","entity_name":"Bench"}' >/dev/null
     key=$(curl -fs -X POST "$url/customers/bench-co/credentials" -H "Authorization: Bearer $token" | jq -r .data.customer_secret)
+    local cred ak sk
+    cred=$(curl -fs -X POST "$url/customers/bench-co/credentials" -H "Authorization: Bearer $token" \
+        -H 'Content-Type: application/json' -d '{"passphrase":"bench passphrase"}')
+    ak=$(jq -r .data.access_key <<<"$cred"); sk=$(jq -r .data.secret_key <<<"$cred")
     user=$(curl -fs -X POST "$url/users" -H "x-api-key: $key" -H 'Content-Type: application/json' \
         -d '{"user_type":"individual","email":"u@example.com","first_name":"A","last_name":"B"}' | jq -r .data.user_id)
     # warm-up
@@ -58,6 +66,10 @@ bench_backend() {
     local h u
     h=$(run_wrk "$url/health")
     u=$(run_wrk "$url/users/$user" "x-api-key: $key")
+    local secs=${DURATION%s}
+    "$LOAD" --url "http://127.0.0.1:$PORT" --path "/sovx/v1/users/$user" --api-key "$key" --access-key "$ak" \
+        --secret-key "$sk" --passphrase "bench passphrase" --duration "$secs" --connections "$CONNS" |
+        sed "s/^/$backend    sova-load /"
     kill -TERM "$pid"; wait "$pid" || true
     [ -n "$db_url" ] && psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS ${db_url##*/} WITH (FORCE)"
     rm -rf "$dir"

@@ -40,18 +40,15 @@ pub fn prehash(form: Prehash, timestamp: &str, method: &str, path: &str, body: &
 
 /// Raw HMAC-SHA256.
 fn mac(secret: &[u8], msg: &[u8]) -> [u8; 32] {
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut m =
+        <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     m.update(msg);
     m.finalize().into_bytes().into()
 }
 
 /// `Base64(HMAC-SHA256(secret, prehash))` in the pipe form: what a client sends as `Cs-Signature`.
 pub fn sign(secret: &str, timestamp: &str, method: &str, path: &str, body: &[u8]) -> String {
-    STANDARD.encode(mac(
-        secret.as_bytes(),
-        &prehash(Prehash::Pipe, timestamp, method, path, body),
-    ))
+    STANDARD.encode(mac(secret.as_bytes(), &prehash(Prehash::Pipe, timestamp, method, path, body)))
 }
 
 /// Why a `Cs-*` request was refused (before any key lookup, or after it).
@@ -61,9 +58,7 @@ pub enum HmacError {
     #[error("Cs-Timestamp must be Unix time in whole seconds, e.g. 1609459200")]
     MalformedTimestamp,
     /// `Cs-Signature` is not standard Base64 of 32 bytes.
-    #[error(
-        "Cs-Signature must be the standard Base64 of a 32-byte HMAC-SHA256 (44 characters ending in '=')"
-    )]
+    #[error("Cs-Signature must be the standard Base64 of a 32-byte HMAC-SHA256 (44 characters ending in '=')")]
     MalformedSignature,
     /// The timestamp is too far from the server's clock.
     #[error(
@@ -92,20 +87,14 @@ pub fn check_skew(ts: i64, now: i64, window: i64) -> Result<(), HmacError> {
     let d = now - ts;
     if d.abs() > window {
         let direction = if d > 0 { "behind" } else { "ahead of" };
-        return Err(HmacError::Skew {
-            skew: d.abs(),
-            direction,
-            window,
-        });
+        return Err(HmacError::Skew { skew: d.abs(), direction, window });
     }
     Ok(())
 }
 
 /// Decode `Cs-Signature`.
 pub fn decode_signature(s: &str) -> Result<[u8; 32], HmacError> {
-    let v = STANDARD
-        .decode(s.trim())
-        .map_err(|_| HmacError::MalformedSignature)?;
+    let v = STANDARD.decode(s.trim()).map_err(|_| HmacError::MalformedSignature)?;
     v.try_into().map_err(|_| HmacError::MalformedSignature)
 }
 
@@ -118,14 +107,8 @@ pub fn verify(
     path: &str,
     body: &[u8],
 ) -> Option<Prehash> {
-    let pipe = mac(
-        secret,
-        &prehash(Prehash::Pipe, timestamp, method, path, body),
-    );
-    let concat = mac(
-        secret,
-        &prehash(Prehash::Concat, timestamp, method, path, body),
-    );
+    let pipe = mac(secret, &prehash(Prehash::Pipe, timestamp, method, path, body));
+    let concat = mac(secret, &prehash(Prehash::Concat, timestamp, method, path, body));
     // Evaluate both comparisons before branching, so the time taken does not say which form was close.
     let (p, c) = (ct_eq(&pipe, signature), ct_eq(&concat, signature));
     if p {
@@ -144,44 +127,22 @@ mod tests {
     #[test]
     fn official_vector() {
         // spec/hmac.md: secret `your_secret_key`, 1609459200, GET, /api/v1/example_endpoint, empty body, pipe form.
-        let sig = sign(
-            "your_secret_key",
-            "1609459200",
-            "GET",
-            "/api/v1/example_endpoint",
-            b"",
-        );
+        let sig = sign("your_secret_key", "1609459200", "GET", "/api/v1/example_endpoint", b"");
         assert_eq!(sig, "FCVA9H65IfrLgUGEHd5tpoH8HbXHXHjN0PSvEIQR2Z4=");
         let raw = decode_signature(&sig).unwrap_or([0; 32]);
         assert_eq!(
-            verify(
-                b"your_secret_key",
-                &raw,
-                "1609459200",
-                "GET",
-                "/api/v1/example_endpoint",
-                b""
-            ),
+            verify(b"your_secret_key", &raw, "1609459200", "GET", "/api/v1/example_endpoint", b""),
             Some(Prehash::Pipe)
         );
     }
 
     #[test]
     fn prehash_forms() {
-        assert_eq!(
-            prehash(Prehash::Pipe, "1", "GET", "/p?q=1", b""),
-            b"1|GET|/p?q=1|"
-        );
-        assert_eq!(
-            prehash(Prehash::Concat, "1", "POST", "/p", b"{}"),
-            b"1POST/p{}"
-        );
+        assert_eq!(prehash(Prehash::Pipe, "1", "GET", "/p?q=1", b""), b"1|GET|/p?q=1|");
+        assert_eq!(prehash(Prehash::Concat, "1", "POST", "/p", b"{}"), b"1POST/p{}");
         let concat_sig = STANDARD.encode(mac(b"k", b"1POST/p{}"));
         let raw = decode_signature(&concat_sig).unwrap_or([0; 32]);
-        assert_eq!(
-            verify(b"k", &raw, "1", "POST", "/p", b"{}"),
-            Some(Prehash::Concat)
-        );
+        assert_eq!(verify(b"k", &raw, "1", "POST", "/p", b"{}"), Some(Prehash::Concat));
         assert_eq!(verify(b"k", &raw, "1", "POST", "/p", b"{ }"), None);
         assert_eq!(verify(b"k2", &raw, "1", "POST", "/p", b"{}"), None);
     }
@@ -190,29 +151,11 @@ mod tests {
     fn timestamps_and_skew() {
         assert_eq!(parse_timestamp("1609459200"), Ok(1609459200));
         for bad in ["", "-1", "1.5", "1609459200000000", " 1", "abc"] {
-            assert_eq!(
-                parse_timestamp(bad),
-                Err(HmacError::MalformedTimestamp),
-                "{bad:?}"
-            );
+            assert_eq!(parse_timestamp(bad), Err(HmacError::MalformedTimestamp), "{bad:?}");
         }
         assert!(check_skew(100, 130, 30).is_ok());
-        assert!(matches!(
-            check_skew(100, 131, 30),
-            Err(HmacError::Skew {
-                skew: 31,
-                direction: "behind",
-                ..
-            })
-        ));
-        assert!(matches!(
-            check_skew(200, 100, 30),
-            Err(HmacError::Skew {
-                skew: 100,
-                direction: "ahead of",
-                ..
-            })
-        ));
+        assert!(matches!(check_skew(100, 131, 30), Err(HmacError::Skew { skew: 31, direction: "behind", .. })));
+        assert!(matches!(check_skew(200, 100, 30), Err(HmacError::Skew { skew: 100, direction: "ahead of", .. })));
         assert_eq!(decode_signature("abc"), Err(HmacError::MalformedSignature));
     }
 }

@@ -16,9 +16,7 @@ const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst
 /// A random base62 string of `len` characters from the OS RNG (about 5.95 bits of entropy per character).
 pub fn random_base62(len: usize) -> SecretString {
     let mut rng = OsRng;
-    let s: String = (0..len)
-        .map(|_| BASE62[rng.gen_range(0..BASE62.len())] as char)
-        .collect();
+    let s: String = (0..len).map(|_| BASE62[rng.gen_range(0..BASE62.len())] as char).collect();
     SecretString::from(s)
 }
 
@@ -54,9 +52,7 @@ impl std::fmt::Debug for KeyHasher {
 impl KeyHasher {
     /// A hasher over a 32-byte pepper.
     pub fn new(pepper: [u8; 32]) -> Self {
-        Self {
-            pepper: SecretBox::new(Box::new(pepper)),
-        }
+        Self { pepper: SecretBox::new(Box::new(pepper)) }
     }
 
     /// `hex(HMAC-SHA256(pepper, secret))`.
@@ -100,10 +96,7 @@ mod tests {
         let mut pepper = [0u8; 32];
         pepper[..4].copy_from_slice(b"Jefe");
         let h = KeyHasher::new(pepper).hash("what do ya want for nothing?");
-        assert_eq!(
-            h.0,
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
+        assert_eq!(h.0, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 
     #[test]

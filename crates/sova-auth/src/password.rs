@@ -1,9 +1,7 @@
 //! Operator passwords: argon2id (PHC string format, default parameters).
 
 use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 
 /// Errors of password hashing.
 #[derive(Debug, thiserror::Error)]
@@ -32,9 +30,7 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
 /// Verify a password against a PHC string; false on any mismatch or malformed hash.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
@@ -42,7 +38,8 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 /// A fixed hash to verify against when the account does not exist, so that an unknown email costs the same time
 /// as a wrong password.
 pub fn dummy_verify(password: &str) {
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1bD0WjQmaQWcjpwzKIVoQD6sXuhJkbrImfDQdvaE3F0";
+    const DUMMY: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1bD0WjQmaQWcjpwzKIVoQD6sXuhJkbrImfDQdvaE3F0";
     let _ = verify_password(password, DUMMY);
 }
 

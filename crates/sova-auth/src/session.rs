@@ -44,16 +44,12 @@ impl std::fmt::Debug for SessionKeys {
 impl SessionKeys {
     /// Keys from a 32-byte secret.
     pub fn new(secret: &[u8; 32]) -> Self {
-        Self {
-            enc: EncodingKey::from_secret(secret),
-            dec: DecodingKey::from_secret(secret),
-        }
+        Self { enc: EncodingKey::from_secret(secret), dec: DecodingKey::from_secret(secret) }
     }
 
     /// Sign claims.
     pub fn issue(&self, claims: &SessionClaims) -> Result<String, SessionError> {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.enc)
-            .map_err(|_| SessionError::Invalid)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.enc).map_err(|_| SessionError::Invalid)
     }
 
     /// Verify a token at time `now` (Unix seconds): signature, algorithm, issuer, expiry (no leeway).
@@ -62,8 +58,7 @@ impl SessionKeys {
         v.validate_exp = false; // checked below against the caller's clock
         v.set_issuer(&["sova"]);
         v.set_required_spec_claims(&["exp", "iss", "sub"]);
-        let data = jsonwebtoken::decode::<SessionClaims>(token, &self.dec, &v)
-            .map_err(|_| SessionError::Invalid)?;
+        let data = jsonwebtoken::decode::<SessionClaims>(token, &self.dec, &v).map_err(|_| SessionError::Invalid)?;
         if data.claims.exp <= now {
             return Err(SessionError::Expired);
         }
@@ -76,13 +71,7 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> SessionClaims {
-        SessionClaims {
-            sub: "acc".into(),
-            sid: "s1".into(),
-            iat: 100,
-            exp,
-            iss: "sova".into(),
-        }
+        SessionClaims { sub: "acc".into(), sid: "s1".into(), iat: 100, exp, iss: "sova".into() }
     }
 
     #[test]

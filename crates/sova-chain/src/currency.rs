@@ -23,32 +23,19 @@ pub enum Currency {
     Usdt,
 }
 
-const ALL_CURRENCIES: &[Currency] = &[
-    Currency::Btc,
-    Currency::Eth,
-    Currency::Sol,
-    Currency::Usdc,
-    Currency::Usdt,
-];
+const ALL_CURRENCIES: &[Currency] = &[Currency::Btc, Currency::Eth, Currency::Sol, Currency::Usdc, Currency::Usdt];
 
 const BTC_NETWORKS: &[Network] = &[Network::Bitcoin, Network::BitcoinTestnet];
 const ETH_NETWORKS: &[Network] = &[Network::Ethereum, Network::EthereumSepolia];
 const SOL_NETWORKS: &[Network] = &[Network::Solana, Network::SolanaDevnet];
-const STABLE_NETWORKS: &[Network] = &[
-    Network::Ethereum,
-    Network::EthereumSepolia,
-    Network::Solana,
-    Network::SolanaDevnet,
-];
+const STABLE_NETWORKS: &[Network] =
+    &[Network::Ethereum, Network::EthereumSepolia, Network::Solana, Network::SolanaDevnet];
 
 impl Currency {
     /// Parses a currency code (case-insensitive, surrounding whitespace ignored).
     pub fn parse(s: &str) -> Option<Currency> {
         let s = s.trim();
-        ALL_CURRENCIES
-            .iter()
-            .copied()
-            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+        ALL_CURRENCIES.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(s))
     }
 
     /// Upper-case wire name.
@@ -111,10 +98,7 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", c.as_str()));
             assert_eq!(serde_json::from_str::<Currency>(&json).unwrap(), *c);
         }
-        assert_eq!(
-            serde_json::from_str::<Currency>("\"usdc\"").unwrap(),
-            Currency::Usdc
-        );
+        assert_eq!(serde_json::from_str::<Currency>("\"usdc\"").unwrap(), Currency::Usdc);
         assert_eq!(Currency::parse("DOGE"), None);
         assert!("".parse::<Currency>().is_err());
     }

@@ -98,19 +98,8 @@ impl SandboxSeed {
             Chain::Evm => (PURPOSE_BIP44, COIN_ETH),
             Chain::Solana => return Err(ChainError::SolanaRequiresSeed),
         };
-        let kind = if network == Network::BitcoinTestnet {
-            NetworkKind::Test
-        } else {
-            NetworkKind::Main
-        };
-        let mut account = self.derive_secp(
-            kind,
-            &[
-                hardened(purpose)?,
-                hardened(coin)?,
-                hardened(DEFAULT_ACCOUNT)?,
-            ],
-        )?;
+        let kind = if network == Network::BitcoinTestnet { NetworkKind::Test } else { NetworkKind::Main };
+        let mut account = self.derive_secp(kind, &[hardened(purpose)?, hardened(coin)?, hardened(DEFAULT_ACCOUNT)?])?;
         let xpub = Xpub::from_priv(secp(), &account);
         account.private_key.non_secure_erase();
         Ok(xpub)
@@ -179,22 +168,12 @@ pub struct WatchKeys {
 impl WatchKeys {
     /// Parses a Bitcoin mainnet BIP-84 account key (`xpub…` or `zpub…`, m/84'/0'/account').
     pub fn parse_btc(s: &str) -> Result<Xpub, ChainError> {
-        parse_account_xpub(
-            s,
-            &[VERSION_XPUB, VERSION_ZPUB],
-            VERSION_XPUB,
-            "xpub or zpub",
-        )
+        parse_account_xpub(s, &[VERSION_XPUB, VERSION_ZPUB], VERSION_XPUB, "xpub or zpub")
     }
 
     /// Parses a Bitcoin testnet BIP-84 account key (`tpub…` or `vpub…`, m/84'/1'/account').
     pub fn parse_btc_test(s: &str) -> Result<Xpub, ChainError> {
-        parse_account_xpub(
-            s,
-            &[VERSION_TPUB, VERSION_VPUB],
-            VERSION_TPUB,
-            "tpub or vpub",
-        )
+        parse_account_xpub(s, &[VERSION_TPUB, VERSION_VPUB], VERSION_TPUB, "tpub or vpub")
     }
 
     /// Parses an EVM BIP-44 account key (`xpub…`, m/44'/60'/account').
@@ -206,12 +185,7 @@ impl WatchKeys {
 /// Decodes a base58check extended public key, maps accepted (SLIP-0132) version
 /// bytes to the plain BIP-32 ones and checks it is an account-level key.
 /// The input is never echoed in errors (it might be a private key pasted by mistake).
-fn parse_account_xpub(
-    s: &str,
-    accepted: &[[u8; 4]],
-    canonical: [u8; 4],
-    expected: &str,
-) -> Result<Xpub, ChainError> {
+fn parse_account_xpub(s: &str, accepted: &[[u8; 4]], canonical: [u8; 4], expected: &str) -> Result<Xpub, ChainError> {
     let invalid = |reason: String| ChainError::InvalidExtendedKey(reason);
     let mut data = Zeroizing::new(
         bs58::decode(s.trim())
@@ -220,31 +194,21 @@ fn parse_account_xpub(
             .map_err(|e| invalid(format!("base58check decoding failed: {e}")))?,
     );
     if data.len() != 78 {
-        return Err(invalid(format!(
-            "expected 78 bytes after base58check decoding, got {}",
-            data.len()
-        )));
+        return Err(invalid(format!("expected 78 bytes after base58check decoding, got {}", data.len())));
     }
     let mut version = [0u8; 4];
     version.copy_from_slice(&data[..4]);
     if PRIVATE_VERSIONS.contains(&version) {
-        return Err(invalid(format!(
-            "this is an extended PRIVATE key; provide the {expected} (public) key instead"
-        )));
+        return Err(invalid(format!("this is an extended PRIVATE key; provide the {expected} (public) key instead")));
     }
     if !accepted.contains(&version) {
         let hint = match version {
-            VERSION_YPUB | VERSION_UPUB => {
-                " (ypub/upub are BIP-49 P2SH-SegWit keys, which are not supported)"
-            }
+            VERSION_YPUB | VERSION_UPUB => " (ypub/upub are BIP-49 P2SH-SegWit keys, which are not supported)",
             VERSION_XPUB | VERSION_ZPUB => " (this is a mainnet key)",
             VERSION_TPUB | VERSION_VPUB => " (this is a testnet key)",
             _ => "",
         };
-        return Err(invalid(format!(
-            "unexpected version bytes {}; expected {expected}{hint}",
-            hex::encode(version)
-        )));
+        return Err(invalid(format!("unexpected version bytes {}; expected {expected}{hint}", hex::encode(version))));
     }
     data[..4].copy_from_slice(&canonical);
     let xpub = Xpub::decode(&data).map_err(|e| invalid(e.to_string()))?;
@@ -264,9 +228,9 @@ fn account_index(xpub: &Xpub) -> Result<u32, ChainError> {
     }
     match xpub.child_number {
         ChildNumber::Hardened { index } => Ok(index),
-        ChildNumber::Normal { .. } => Err(ChainError::InvalidExtendedKey(
-            "account-level key must be a hardened child (account')".to_owned(),
-        )),
+        ChildNumber::Normal { .. } => {
+            Err(ChainError::InvalidExtendedKey("account-level key must be a hardened child (account')".to_owned()))
+        }
     }
 }
 
@@ -310,20 +274,13 @@ impl KeySource {
                         (seed.secp_public_key(&path)?, DEFAULT_ACCOUNT)
                     }
                     KeySource::Watch(keys) => {
-                        let xpub = if network == Network::Bitcoin {
-                            keys.btc.as_ref()
-                        } else {
-                            keys.btc_test.as_ref()
-                        };
+                        let xpub = if network == Network::Bitcoin { keys.btc.as_ref() } else { keys.btc_test.as_ref() };
                         let xpub = xpub.ok_or(ChainError::MissingWatchKey(network))?;
                         watch_public_key(xpub, index)?
                     }
                 };
-                let btc_network = if network == Network::Bitcoin {
-                    bitcoin::Network::Bitcoin
-                } else {
-                    bitcoin::Network::Testnet
-                };
+                let btc_network =
+                    if network == Network::Bitcoin { bitcoin::Network::Bitcoin } else { bitcoin::Network::Testnet };
                 let address = bitcoin::Address::p2wpkh(&CompressedPublicKey(public), btc_network);
                 Ok(DerivedAddress {
                     address: address.to_string(),
@@ -338,10 +295,7 @@ impl KeySource {
                         (seed.secp_public_key(&path)?, DEFAULT_ACCOUNT)
                     }
                     KeySource::Watch(keys) => {
-                        let xpub = keys
-                            .evm
-                            .as_ref()
-                            .ok_or(ChainError::MissingWatchKey(network))?;
+                        let xpub = keys.evm.as_ref().ok_or(ChainError::MissingWatchKey(network))?;
                         watch_public_key(xpub, index)?
                     }
                 };
@@ -349,19 +303,14 @@ impl KeySource {
                 let address = alloy_primitives::Address::from_raw_public_key(&uncompressed[1..]);
                 Ok(DerivedAddress {
                     address: address.to_checksum(None),
-                    path: format!(
-                        "m/{PURPOSE_BIP44}'/{COIN_ETH}'/{account}'/{RECEIVE_CHAIN}/{index}"
-                    ),
+                    path: format!("m/{PURPOSE_BIP44}'/{COIN_ETH}'/{account}'/{RECEIVE_CHAIN}/{index}"),
                     index,
                 })
             }
             Chain::Solana => {
                 let seed = match self {
                     KeySource::Sandbox(seed) => seed,
-                    KeySource::Watch(keys) => keys
-                        .sol_seed
-                        .as_ref()
-                        .ok_or(ChainError::SolanaRequiresSeed)?,
+                    KeySource::Watch(keys) => keys.sol_seed.as_ref().ok_or(ChainError::SolanaRequiresSeed)?,
                 };
                 let public = seed.solana_public_key(index)?;
                 Ok(DerivedAddress {
@@ -375,11 +324,7 @@ impl KeySource {
 }
 
 fn btc_coin(network: Network) -> u32 {
-    if network == Network::BitcoinTestnet {
-        COIN_TESTNET
-    } else {
-        COIN_BTC
-    }
+    if network == Network::BitcoinTestnet { COIN_TESTNET } else { COIN_BTC }
 }
 
 fn hardened(index: u32) -> Result<ChildNumber, ChainError> {
@@ -391,27 +336,14 @@ fn normal(index: u32) -> Result<ChildNumber, ChainError> {
 }
 
 /// m / purpose' / coin' / account' / 0 / index
-fn full_path(
-    purpose: u32,
-    coin: u32,
-    account: u32,
-    index: u32,
-) -> Result<[ChildNumber; 5], ChainError> {
-    Ok([
-        hardened(purpose)?,
-        hardened(coin)?,
-        hardened(account)?,
-        normal(RECEIVE_CHAIN)?,
-        normal(index)?,
-    ])
+fn full_path(purpose: u32, coin: u32, account: u32, index: u32) -> Result<[ChildNumber; 5], ChainError> {
+    Ok([hardened(purpose)?, hardened(coin)?, hardened(account)?, normal(RECEIVE_CHAIN)?, normal(index)?])
 }
 
 /// Public derivation of account / 0 / index; returns the key and the account number.
 fn watch_public_key(xpub: &Xpub, index: u32) -> Result<(secp256k1::PublicKey, u32), ChainError> {
     let account = account_index(xpub)?;
-    let child = xpub
-        .derive_pub(secp(), &[normal(RECEIVE_CHAIN)?, normal(index)?])
-        .map_err(derivation_err)?;
+    let child = xpub.derive_pub(secp(), &[normal(RECEIVE_CHAIN)?, normal(index)?]).map_err(derivation_err)?;
     Ok((child.public_key, account))
 }
 

@@ -58,9 +58,6 @@ pub enum ChainError {
 
 impl ChainError {
     pub(crate) fn invalid_address(network: Network, reason: impl Into<String>) -> Self {
-        ChainError::InvalidAddress {
-            network,
-            reason: reason.into(),
-        }
+        ChainError::InvalidAddress { network, reason: reason.into() }
     }
 }

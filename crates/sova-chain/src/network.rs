@@ -32,9 +32,7 @@ impl Chain {
     /// Parses a wire name (case-insensitive, surrounding whitespace ignored).
     pub fn parse(s: &str) -> Option<Chain> {
         let s = s.trim();
-        [Chain::Bitcoin, Chain::Evm, Chain::Solana]
-            .into_iter()
-            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+        [Chain::Bitcoin, Chain::Evm, Chain::Solana].into_iter().find(|c| c.as_str().eq_ignore_ascii_case(s))
     }
 
     /// All chain families.
@@ -73,10 +71,7 @@ impl Network {
     /// Parses a wire name (case-insensitive, surrounding whitespace ignored).
     pub fn parse(s: &str) -> Option<Network> {
         let s = s.trim();
-        ALL_NETWORKS
-            .iter()
-            .copied()
-            .find(|n| n.as_str().eq_ignore_ascii_case(s))
+        ALL_NETWORKS.iter().copied().find(|n| n.as_str().eq_ignore_ascii_case(s))
     }
 
     /// Lower-case wire name.
@@ -102,10 +97,7 @@ impl Network {
 
     /// Whether this is a test network (no real value).
     pub fn is_testnet(&self) -> bool {
-        matches!(
-            self,
-            Network::BitcoinTestnet | Network::EthereumSepolia | Network::SolanaDevnet
-        )
+        matches!(self, Network::BitcoinTestnet | Network::EthereumSepolia | Network::SolanaDevnet)
     }
 
     /// All supported networks.
@@ -201,10 +193,7 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", n.as_str()));
             assert_eq!(serde_json::from_str::<Network>(&json).unwrap(), *n);
         }
-        assert_eq!(
-            Network::parse("  Ethereum-SEPOLIA \n"),
-            Some(Network::EthereumSepolia)
-        );
+        assert_eq!(Network::parse("  Ethereum-SEPOLIA \n"), Some(Network::EthereumSepolia));
         assert_eq!(Network::parse("sepolia"), None);
         assert!("dogecoin".parse::<Network>().is_err());
         assert!(serde_json::from_str::<Network>("\"dogecoin\"").is_err());

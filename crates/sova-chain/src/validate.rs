@@ -35,36 +35,21 @@ fn validate_bitcoin(network: Network, address: &str) -> Result<(), ChainError> {
     let lower = address.to_ascii_lowercase();
     if ["bc1", "tb1", "bcrt1"].iter().any(|p| lower.starts_with(p)) {
         bech32::segwit::decode(address).map_err(|e| {
-            ChainError::invalid_address(
-                network,
-                format!("invalid bech32 address: {}", error_chain(&e)),
-            )
+            ChainError::invalid_address(network, format!("invalid bech32 address: {}", error_chain(&e)))
         })?;
     }
-    let parsed: bitcoin::Address<NetworkUnchecked> =
-        address.parse().map_err(|e: bitcoin::address::ParseError| {
-            ChainError::invalid_address(network, error_chain(&e))
-        })?;
-    let required = if network == Network::Bitcoin {
-        bitcoin::Network::Bitcoin
-    } else {
-        bitcoin::Network::Testnet
-    };
+    let parsed: bitcoin::Address<NetworkUnchecked> = address
+        .parse()
+        .map_err(|e: bitcoin::address::ParseError| ChainError::invalid_address(network, error_chain(&e)))?;
+    let required = if network == Network::Bitcoin { bitcoin::Network::Bitcoin } else { bitcoin::Network::Testnet };
     if !parsed.is_valid_for_network(required) {
-        return Err(ChainError::invalid_address(
-            network,
-            "address belongs to a different Bitcoin network",
-        ));
+        return Err(ChainError::invalid_address(network, "address belongs to a different Bitcoin network"));
     }
     let checked = parsed.assume_checked();
     match checked.address_type() {
-        Some(
-            AddressType::P2pkh
-            | AddressType::P2sh
-            | AddressType::P2wpkh
-            | AddressType::P2wsh
-            | AddressType::P2tr,
-        ) => Ok(()),
+        Some(AddressType::P2pkh | AddressType::P2sh | AddressType::P2wpkh | AddressType::P2wsh | AddressType::P2tr) => {
+            Ok(())
+        }
         _ => Err(ChainError::invalid_address(
             network,
             "unsupported address type (expected P2PKH, P2SH, P2WPKH, P2WSH or P2TR)",
@@ -86,9 +71,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 fn validate_evm(network: Network, address: &str) -> Result<(), ChainError> {
     let invalid = |reason: &str| ChainError::invalid_address(network, reason);
-    let body = address
-        .strip_prefix("0x")
-        .ok_or_else(|| invalid("must start with 0x"))?;
+    let body = address.strip_prefix("0x").ok_or_else(|| invalid("must start with 0x"))?;
     if body.len() != 40 {
         return Err(invalid("must be 0x followed by 40 hex digits"));
     }
@@ -106,18 +89,11 @@ fn validate_solana(network: Network, address: &str) -> Result<(), ChainError> {
     let invalid = |reason: String| ChainError::invalid_address(network, reason);
     // 32 bytes encode to at most 44 base58 characters; reject longer input early.
     if address.len() > 44 {
-        return Err(invalid(
-            "too long for a 32-byte base58 public key".to_owned(),
-        ));
+        return Err(invalid("too long for a 32-byte base58 public key".to_owned()));
     }
-    let bytes = bs58::decode(address)
-        .into_vec()
-        .map_err(|e| invalid(format!("invalid base58: {e}")))?;
+    let bytes = bs58::decode(address).into_vec().map_err(|e| invalid(format!("invalid base58: {e}")))?;
     if bytes.len() != 32 {
-        return Err(invalid(format!(
-            "decodes to {} bytes, expected 32",
-            bytes.len()
-        )));
+        return Err(invalid(format!("decodes to {} bytes, expected 32", bytes.len())));
     }
     Ok(())
 }
@@ -128,12 +104,9 @@ fn validate_solana(network: Network, address: &str) -> Result<(), ChainError> {
 pub fn detect_chain(address: &str) -> Option<Chain> {
     let address = address.trim();
     if address.starts_with("0x") {
-        return validate_address(Network::Ethereum, address)
-            .is_ok()
-            .then_some(Chain::Evm);
+        return validate_address(Network::Ethereum, address).is_ok().then_some(Chain::Evm);
     }
-    if validate_address(Network::Bitcoin, address).is_ok()
-        || validate_address(Network::BitcoinTestnet, address).is_ok()
+    if validate_address(Network::Bitcoin, address).is_ok() || validate_address(Network::BitcoinTestnet, address).is_ok()
     {
         return Some(Chain::Bitcoin);
     }

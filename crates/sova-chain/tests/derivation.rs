@@ -6,20 +6,21 @@ use std::collections::HashSet;
 
 use bech32::{Fe32, Hrp};
 use sha3::{Digest, Keccak256};
-use sova_chain::{
-    ChainError, DerivedAddress, KeySource, Network, SandboxSeed, WatchKeys, validate_address,
-};
+use sova_chain::{ChainError, DerivedAddress, KeySource, Network, SandboxSeed, WatchKeys, validate_address};
 
 const ABANDON: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon \
                        abandon abandon about";
 /// BIP-84 account 0 key (m/84'/0'/0') for ABANDON, from the BIP-84 test vectors
 /// (also listed in SLIP-0132).
-const BIP84_ZPUB: &str = "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs";
+const BIP84_ZPUB: &str =
+    "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs";
 /// The same key with plain BIP-32 `xpub` version bytes.
-const BIP84_XPUB: &str = "xpub6CatWdiZiodmUeTDp8LT5or8nmbKNcuyvz7WyksVFkKB4RHwCD3XyuvPEbvqAQY3rAPshWcMLoP2fMFMKHPJ4ZeZXYVUhLv1VMrjPC7PW6V";
+const BIP84_XPUB: &str =
+    "xpub6CatWdiZiodmUeTDp8LT5or8nmbKNcuyvz7WyksVFkKB4RHwCD3XyuvPEbvqAQY3rAPshWcMLoP2fMFMKHPJ4ZeZXYVUhLv1VMrjPC7PW6V";
 /// A corrupted variant of the zpub (same 44-character prefix, different tail) that
 /// circulated in this project's spec; its base58check checksum does not hold.
-const CORRUPTED_ZPUB: &str = "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wzAXNc2wdzk9GvhAmFXsFn6qQ5bPMXx2o6ifeSvTAtH5FBpzsYqCiqUdMmnKtaZB";
+const CORRUPTED_ZPUB: &str =
+    "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wzAXNc2wdzk9GvhAmFXsFn6qQ5bPMXx2o6ifeSvTAtH5FBpzsYqCiqUdMmnKtaZB";
 
 fn sandbox() -> KeySource {
     KeySource::Sandbox(SandboxSeed::from_mnemonic(ABANDON).unwrap())
@@ -58,11 +59,7 @@ fn eip55_independent(address: &str) -> String {
         .enumerate()
         .map(|(i, c)| {
             let nibble = (hash[i / 2] >> if i % 2 == 0 { 4 } else { 0 }) & 0x0f;
-            if c.is_ascii_alphabetic() && nibble >= 8 {
-                c.to_ascii_uppercase()
-            } else {
-                c
-            }
+            if c.is_ascii_alphabetic() && nibble >= 8 { c.to_ascii_uppercase() } else { c }
         })
         .collect();
     format!("0x{body}")
@@ -74,11 +71,7 @@ fn check_evm(address: &str) {
 }
 
 fn check_solana(address: &str) {
-    let bytes: [u8; 32] = bs58::decode(address)
-        .into_vec()
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let bytes: [u8; 32] = bs58::decode(address).into_vec().unwrap().try_into().unwrap();
     ed25519_dalek::VerifyingKey::from_bytes(&bytes).unwrap();
 }
 
@@ -130,10 +123,7 @@ fn account_xpub_matches_bip84_zpub() {
     assert_eq!(xpub.to_string(), BIP84_XPUB);
     assert_eq!(with_version(&xpub.to_string(), ZPUB), BIP84_ZPUB);
     assert_eq!(with_version(BIP84_ZPUB, XPUB), BIP84_XPUB);
-    assert!(matches!(
-        seed.account_xpub(Network::Solana),
-        Err(ChainError::SolanaRequiresSeed)
-    ));
+    assert!(matches!(seed.account_xpub(Network::Solana), Err(ChainError::SolanaRequiresSeed)));
 }
 
 // ---------- watch-only mode ----------
@@ -142,22 +132,14 @@ fn account_xpub_matches_bip84_zpub() {
 fn watch_zpub_and_xpub_give_seed_addresses() {
     let seed_src = sandbox();
     for key in [BIP84_ZPUB, BIP84_XPUB] {
-        let watch = KeySource::Watch(WatchKeys {
-            btc: Some(WatchKeys::parse_btc(key).unwrap()),
-            ..WatchKeys::default()
-        });
+        let watch =
+            KeySource::Watch(WatchKeys { btc: Some(WatchKeys::parse_btc(key).unwrap()), ..WatchKeys::default() });
         let a0 = derive(&watch, Network::Bitcoin, 0);
         assert_eq!(a0.address, "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu");
         assert_eq!(a0.path, "m/84'/0'/0'/0/0");
-        assert_eq!(
-            derive(&watch, Network::Bitcoin, 1).address,
-            "bc1qnjg0jd8228aq7egyzacy8cys3knf9xvrerkf9g"
-        );
+        assert_eq!(derive(&watch, Network::Bitcoin, 1).address, "bc1qnjg0jd8228aq7egyzacy8cys3knf9xvrerkf9g");
         for i in [0, 2, 19, 1000, (1 << 31) - 1] {
-            assert_eq!(
-                derive(&watch, Network::Bitcoin, i),
-                derive(&seed_src, Network::Bitcoin, i)
-            );
+            assert_eq!(derive(&watch, Network::Bitcoin, i), derive(&seed_src, Network::Bitcoin, i));
         }
     }
 }
@@ -165,10 +147,7 @@ fn watch_zpub_and_xpub_give_seed_addresses() {
 #[test]
 fn watch_mode_matches_seed_mode_all_families() {
     let seed = SandboxSeed::from_mnemonic(ABANDON).unwrap();
-    let tpub = seed
-        .account_xpub(Network::BitcoinTestnet)
-        .unwrap()
-        .to_string();
+    let tpub = seed.account_xpub(Network::BitcoinTestnet).unwrap().to_string();
     assert!(tpub.starts_with("tpub"));
     let vpub = with_version(&tpub, VPUB);
     let evm = seed.account_xpub(Network::Ethereum).unwrap().to_string();
@@ -187,54 +166,26 @@ fn watch_mode_matches_seed_mode_all_families() {
                 assert_eq!(derive(&watch, network, i), derive(&seed_src, network, i));
             }
         }
-        assert_eq!(
-            derive(&watch, Network::BitcoinTestnet, 0).address,
-            "tb1q6rz28mcfaxtmd6v789l9rrlrusdprr9pqcpvkl"
-        );
-        assert_eq!(
-            derive(&watch, Network::Ethereum, 0).address,
-            "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"
-        );
+        assert_eq!(derive(&watch, Network::BitcoinTestnet, 0).address, "tb1q6rz28mcfaxtmd6v789l9rrlrusdprr9pqcpvkl");
+        assert_eq!(derive(&watch, Network::Ethereum, 0).address, "0x9858EfFD232B4033E47d90003D41EC34EcaEda94");
     }
 }
 
 #[test]
 fn watch_mode_missing_keys() {
     let watch = KeySource::Watch(WatchKeys::default());
-    assert_eq!(
-        watch.derive(Network::Solana, 0),
-        Err(ChainError::SolanaRequiresSeed)
-    );
-    assert_eq!(
-        watch.derive(Network::SolanaDevnet, 0),
-        Err(ChainError::SolanaRequiresSeed)
-    );
-    assert!(
-        ChainError::SolanaRequiresSeed
-            .to_string()
-            .contains("requires a Solana seed")
-    );
-    assert_eq!(
-        watch.derive(Network::Bitcoin, 0),
-        Err(ChainError::MissingWatchKey(Network::Bitcoin))
-    );
-    assert_eq!(
-        watch.derive(Network::BitcoinTestnet, 0),
-        Err(ChainError::MissingWatchKey(Network::BitcoinTestnet))
-    );
-    assert_eq!(
-        watch.derive(Network::EthereumSepolia, 0),
-        Err(ChainError::MissingWatchKey(Network::EthereumSepolia))
-    );
+    assert_eq!(watch.derive(Network::Solana, 0), Err(ChainError::SolanaRequiresSeed));
+    assert_eq!(watch.derive(Network::SolanaDevnet, 0), Err(ChainError::SolanaRequiresSeed));
+    assert!(ChainError::SolanaRequiresSeed.to_string().contains("requires a Solana seed"));
+    assert_eq!(watch.derive(Network::Bitcoin, 0), Err(ChainError::MissingWatchKey(Network::Bitcoin)));
+    assert_eq!(watch.derive(Network::BitcoinTestnet, 0), Err(ChainError::MissingWatchKey(Network::BitcoinTestnet)));
+    assert_eq!(watch.derive(Network::EthereumSepolia, 0), Err(ChainError::MissingWatchKey(Network::EthereumSepolia)));
 }
 
 #[test]
 fn watch_key_parsing_rejects_wrong_keys() {
     let seed = SandboxSeed::from_mnemonic(ABANDON).unwrap();
-    let tpub = seed
-        .account_xpub(Network::BitcoinTestnet)
-        .unwrap()
-        .to_string();
+    let tpub = seed.account_xpub(Network::BitcoinTestnet).unwrap().to_string();
     let xpub = with_version(BIP84_ZPUB, XPUB);
 
     // Network mismatches.
@@ -255,22 +206,15 @@ fn watch_key_parsing_rejects_wrong_keys() {
     let mut corrupted = BIP84_ZPUB.to_owned();
     corrupted.pop();
     corrupted.push('C');
-    assert!(matches!(
-        WatchKeys::parse_btc(&corrupted),
-        Err(ChainError::InvalidExtendedKey(_))
-    ));
-    assert!(matches!(
-        WatchKeys::parse_btc(CORRUPTED_ZPUB),
-        Err(ChainError::InvalidExtendedKey(_))
-    ));
+    assert!(matches!(WatchKeys::parse_btc(&corrupted), Err(ChainError::InvalidExtendedKey(_))));
+    assert!(matches!(WatchKeys::parse_btc(CORRUPTED_ZPUB), Err(ChainError::InvalidExtendedKey(_))));
     assert!(WatchKeys::parse_btc("").is_err());
     assert!(WatchKeys::parse_btc("not a key").is_err());
 
     // Private keys are refused and not echoed back.
     let secp = bitcoin::secp256k1::Secp256k1::new();
     let bip39_seed = bip39::Mnemonic::parse(ABANDON).unwrap().to_seed("");
-    let master =
-        bitcoin::bip32::Xpriv::new_master(bitcoin::NetworkKind::Main, &bip39_seed).unwrap();
+    let master = bitcoin::bip32::Xpriv::new_master(bitcoin::NetworkKind::Main, &bip39_seed).unwrap();
     let xprv = master.to_string();
     let err = WatchKeys::parse_btc(&xprv).unwrap_err().to_string();
     assert!(err.contains("PRIVATE"), "{err}");
@@ -282,10 +226,7 @@ fn watch_key_parsing_rejects_wrong_keys() {
     assert!(err.contains("depth 0"), "{err}");
     let chain_key = WatchKeys::parse_btc(&xpub)
         .unwrap()
-        .derive_pub(
-            &secp,
-            &[bitcoin::bip32::ChildNumber::from_normal_idx(0).unwrap()],
-        )
+        .derive_pub(&secp, &[bitcoin::bip32::ChildNumber::from_normal_idx(0).unwrap()])
         .unwrap();
     assert!(WatchKeys::parse_btc(&chain_key.to_string()).is_err());
 }
@@ -296,19 +237,12 @@ fn watch_key_parsing_rejects_wrong_keys() {
 fn mnemonic_parsing() {
     let a = derive(&sandbox(), Network::Ethereum, 3);
     let shouty = ABANDON.to_uppercase().replace(' ', "  \n ");
-    let b = derive(
-        &KeySource::Sandbox(SandboxSeed::from_mnemonic(&shouty).unwrap()),
-        Network::Ethereum,
-        3,
-    );
+    let b = derive(&KeySource::Sandbox(SandboxSeed::from_mnemonic(&shouty).unwrap()), Network::Ethereum, 3);
     assert_eq!(a, b);
 
     // Bad checksum, unknown word, bad word count.
     let bad_checksum = "abandon ".repeat(12);
-    assert!(matches!(
-        SandboxSeed::from_mnemonic(&bad_checksum),
-        Err(ChainError::InvalidMnemonic(_))
-    ));
+    assert!(matches!(SandboxSeed::from_mnemonic(&bad_checksum), Err(ChainError::InvalidMnemonic(_))));
     assert!(SandboxSeed::from_mnemonic(&ABANDON.replace("about", "abute")).is_err());
     assert!(SandboxSeed::from_mnemonic("abandon about").is_err());
     assert!(SandboxSeed::from_mnemonic("").is_err());
@@ -349,10 +283,7 @@ fn debug_does_not_leak_secrets() {
 fn index_range() {
     let src = sandbox();
     for &network in Network::all() {
-        assert_eq!(
-            src.derive(network, 1 << 31),
-            Err(ChainError::IndexOutOfRange(1 << 31))
-        );
+        assert_eq!(src.derive(network, 1 << 31), Err(ChainError::IndexOutOfRange(1 << 31)));
         assert!(src.derive(network, (1 << 31) - 1).is_ok());
     }
 }

@@ -33,14 +33,8 @@ fn regtest_address() -> String {
 fn bitcoin_mainnet() {
     let n = Network::Bitcoin;
     ok(n, "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu"); // P2WPKH (BIP-84)
-    ok(
-        n,
-        "bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3",
-    ); // P2WSH (BIP-173)
-    ok(
-        n,
-        "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
-    ); // P2TR (BIP-350)
+    ok(n, "bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3"); // P2WSH (BIP-173)
+    ok(n, "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0"); // P2TR (BIP-350)
     ok(n, "BC1QCR8TE4KR609GCAWUTMRZA0J4XV80JY8Z306FYU"); // all upper-case bech32 is legal
     ok(n, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"); // P2PKH
     ok(n, &base58check(0x00, &[7; 20])); // P2PKH
@@ -74,10 +68,7 @@ fn bitcoin_mainnet() {
 fn bitcoin_testnet() {
     let n = Network::BitcoinTestnet;
     ok(n, "tb1q6rz28mcfaxtmd6v789l9rrlrusdprr9pqcpvkl");
-    ok(
-        n,
-        "tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sl5k7",
-    ); // P2WSH (BIP-173)
+    ok(n, "tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sl5k7"); // P2WSH (BIP-173)
     ok(n, &base58check(0x6f, &[7; 20])); // m/n P2PKH
     ok(n, &base58check(0xc4, &[7; 20])); // 2… P2SH
     assert!(base58check(0xc4, &[7; 20]).starts_with('2'));
@@ -92,23 +83,20 @@ fn bitcoin_testnet() {
 fn generated_bech32_checks_against_network() {
     // A P2TR and a P2WSH built with the bech32 crate directly.
     let program = [0x42u8; 32];
-    for (hrp, good, wrong) in [
-        ("bc", Network::Bitcoin, Network::BitcoinTestnet),
-        ("tb", Network::BitcoinTestnet, Network::Bitcoin),
-    ] {
+    for (hrp, good, wrong) in
+        [("bc", Network::Bitcoin, Network::BitcoinTestnet), ("tb", Network::BitcoinTestnet, Network::Bitcoin)]
+    {
         let hrp = bech32::Hrp::parse(hrp).unwrap();
         let p2tr = bech32::segwit::encode(hrp, bech32::segwit::VERSION_1, &program).unwrap();
         let p2wsh = bech32::segwit::encode(hrp, bech32::segwit::VERSION_0, &program).unwrap();
-        let p2wpkh =
-            bech32::segwit::encode(hrp, bech32::segwit::VERSION_0, &program[..20]).unwrap();
+        let p2wpkh = bech32::segwit::encode(hrp, bech32::segwit::VERSION_0, &program[..20]).unwrap();
         for a in [&p2tr, &p2wsh, &p2wpkh] {
             ok(good, a);
             bad(wrong, a);
             assert_eq!(detect_chain(a), Some(Chain::Bitcoin));
         }
         // Taproot with a 20-byte program is not a valid P2TR.
-        let short_tr =
-            bech32::segwit::encode(hrp, bech32::segwit::VERSION_1, &program[..20]).unwrap();
+        let short_tr = bech32::segwit::encode(hrp, bech32::segwit::VERSION_1, &program[..20]).unwrap();
         bad(good, &short_tr);
     }
 }
@@ -179,30 +167,12 @@ fn solana() {
 
 #[test]
 fn detection() {
-    assert_eq!(
-        detect_chain("bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu"),
-        Some(Chain::Bitcoin)
-    );
-    assert_eq!(
-        detect_chain("tb1q6rz28mcfaxtmd6v789l9rrlrusdprr9pqcpvkl"),
-        Some(Chain::Bitcoin)
-    );
-    assert_eq!(
-        detect_chain("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
-        Some(Chain::Bitcoin)
-    );
-    assert_eq!(
-        detect_chain(" 0x9858EfFD232B4033E47d90003D41EC34EcaEda94\n"),
-        Some(Chain::Evm)
-    );
-    assert_eq!(
-        detect_chain("0x9858effd232b4033e47d90003d41ec34ecaeda94"),
-        Some(Chain::Evm)
-    );
-    assert_eq!(
-        detect_chain("HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk"),
-        Some(Chain::Solana)
-    );
+    assert_eq!(detect_chain("bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu"), Some(Chain::Bitcoin));
+    assert_eq!(detect_chain("tb1q6rz28mcfaxtmd6v789l9rrlrusdprr9pqcpvkl"), Some(Chain::Bitcoin));
+    assert_eq!(detect_chain("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"), Some(Chain::Bitcoin));
+    assert_eq!(detect_chain(" 0x9858EfFD232B4033E47d90003D41EC34EcaEda94\n"), Some(Chain::Evm));
+    assert_eq!(detect_chain("0x9858effd232b4033e47d90003d41ec34ecaeda94"), Some(Chain::Evm));
+    assert_eq!(detect_chain("HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk"), Some(Chain::Solana));
     assert_eq!(detect_chain(&regtest_address()), None);
     for junk in [
         "",
@@ -221,22 +191,13 @@ fn error_messages() {
     let msg = |n, a| validate_address(n, a).unwrap_err().to_string();
     let err = msg(Network::EthereumSepolia, "0x12");
     assert!(err.starts_with("invalid ethereum-sepolia address"), "{err}");
-    let err = msg(
-        Network::Bitcoin,
-        "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyv",
-    );
+    let err = msg(Network::Bitcoin, "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyv");
     assert!(err.contains("bech32") && err.contains("checksum"), "{err}");
-    let err = msg(
-        Network::Bitcoin,
-        "tb1q6rz28mcfaxtmd6v789l9rrlrusdprr9pqcpvkl",
-    );
+    let err = msg(Network::Bitcoin, "tb1q6rz28mcfaxtmd6v789l9rrlrusdprr9pqcpvkl");
     assert!(err.contains("different Bitcoin network"), "{err}");
     let err = msg(Network::Bitcoin, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb");
     assert!(err.contains("checksum"), "{err}");
-    let err = msg(
-        Network::Ethereum,
-        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD",
-    );
+    let err = msg(Network::Ethereum, "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD");
     assert!(err.contains("EIP-55"), "{err}");
     let err = msg(Network::Solana, &bs58::encode([7u8; 31]).into_string());
     assert!(err.contains("31 bytes"), "{err}");

@@ -99,11 +99,7 @@ enum Auth {
     Session(String),
     ApiKey(String),
     UserToken(String),
-    Hmac {
-        access_key: String,
-        secret_key: String,
-        passphrase: String,
-    },
+    Hmac { access_key: String, secret_key: String, passphrase: String },
 }
 
 /// A Connect API client bound to a base URL and (optionally) a credential.
@@ -128,10 +124,7 @@ impl std::fmt::Debug for Client {
             Auth::UserToken(_) => "user-token",
             Auth::Hmac { .. } => "hmac",
         };
-        f.debug_struct("Client")
-            .field("base", &self.base)
-            .field("auth", &kind)
-            .finish()
+        f.debug_struct("Client").field("base", &self.base).field("auth", &kind).finish()
     }
 }
 
@@ -149,10 +142,7 @@ fn enc(s: &str) -> String {
 }
 
 fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 impl Client {
@@ -172,10 +162,7 @@ impl Client {
     }
 
     fn with_auth(&self, auth: Auth) -> Self {
-        Self {
-            auth,
-            ..self.clone()
-        }
+        Self { auth, ..self.clone() }
     }
 
     /// Same server, authenticated with an operator session token.
@@ -209,10 +196,7 @@ impl Client {
 
     /// `GET /time`: the server clock.
     pub async fn server_time(&self) -> Result<wire::ServerTime> {
-        Ok(self
-            .send(self.build(Method::GET, "/time", &[], None))
-            .await?
-            .0)
+        Ok(self.send(self.build(Method::GET, "/time", &[], None)).await?.0)
     }
 
     /// Measure the offset between the local clock and the server's and use it for `Cs-Timestamp` from now on
@@ -220,8 +204,7 @@ impl Client {
     pub async fn sync_clock(&self) -> Result<i64> {
         let t = self.server_time().await?;
         let offset = t.epoch - unix_now();
-        self.clock_offset
-            .store(offset, std::sync::atomic::Ordering::Relaxed);
+        self.clock_offset.store(offset, std::sync::atomic::Ordering::Relaxed);
         Ok(offset)
     }
 
@@ -237,29 +220,18 @@ impl Client {
         let mut target = format!("/sovx/v1{path}");
         if !query.is_empty() {
             target.push('?');
-            target.push_str(
-                &form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(query)
-                    .finish(),
-            );
+            target.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish());
         }
-        let mut rb = self
-            .http
-            .request(method.clone(), format!("{}{target}", self.base))
-            .header("accept", "application/json");
+        let mut rb =
+            self.http.request(method.clone(), format!("{}{target}", self.base)).header("accept", "application/json");
         let body_bytes: &[u8] = body.as_ref().map(|(_, b)| b.as_slice()).unwrap_or(b"");
         rb = match &self.auth {
             Auth::None => rb,
             Auth::Session(t) | Auth::UserToken(t) => rb.bearer_auth(t),
             Auth::ApiKey(k) => rb.header("x-api-key", k),
-            Auth::Hmac {
-                access_key,
-                secret_key,
-                passphrase,
-            } => {
+            Auth::Hmac { access_key, secret_key, passphrase } => {
                 let now = unix_now() + self.clock_offset.load(std::sync::atomic::Ordering::Relaxed);
-                let (ts, sig) =
-                    self.fresh_signature(now, secret_key, method.as_str(), &target, body_bytes);
+                let (ts, sig) = self.fresh_signature(now, secret_key, method.as_str(), &target, body_bytes);
                 rb.header("Cs-Access-Key", access_key)
                     .header("Cs-Signature", sig)
                     .header("Cs-Timestamp", ts)
@@ -273,14 +245,7 @@ impl Client {
     }
 
     /// Sign at `now`, or a second later (and so on) if that exact signature was sent already.
-    fn fresh_signature(
-        &self,
-        now: i64,
-        secret: &str,
-        method: &str,
-        target: &str,
-        body: &[u8],
-    ) -> (String, String) {
+    fn fresh_signature(&self, now: i64, secret: &str, method: &str, target: &str, body: &[u8]) -> (String, String) {
         let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         recent.retain(|_, t| *t >= now - 120);
         let mut ts = now;
@@ -296,42 +261,23 @@ impl Client {
     }
 
     fn json_body<B: Serialize>(body: &B) -> Result<Option<(&'static str, Vec<u8>)>> {
-        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Decode {
-            status: 0,
-            message: e.to_string(),
-        })?;
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Decode { status: 0, message: e.to_string() })?;
         Ok(Some(("application/json", bytes)))
     }
 
-    async fn send<T: DeserializeOwned>(
-        &self,
-        rb: reqwest::RequestBuilder,
-    ) -> Result<(T, Option<Pagination>)> {
+    async fn send<T: DeserializeOwned>(&self, rb: reqwest::RequestBuilder) -> Result<(T, Option<Pagination>)> {
         let resp = rb.send().await?;
         let status = resp.status().as_u16();
-        let trace_id = resp
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
+        let trace_id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(String::from);
         let bytes = resp.bytes().await?;
         if !(200..300).contains(&status) {
             let errors = serde_json::from_slice::<wire::ErrorEnvelope>(&bytes)
                 .map(|e| e.errors)
-                .map_err(|e| ClientError::Decode {
-                    status,
-                    message: format!("error body: {e}"),
-                })?;
-            return Err(ClientError::Api {
-                status,
-                errors,
-                trace_id,
-            });
+                .map_err(|e| ClientError::Decode { status, message: format!("error body: {e}") })?;
+            return Err(ClientError::Api { status, errors, trace_id });
         }
-        let env: Envelope<T> = serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
-            status,
-            message: e.to_string(),
-        })?;
+        let env: Envelope<T> =
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode { status, message: e.to_string() })?;
         Ok((env.data, env.meta.pagination))
     }
 
@@ -339,51 +285,26 @@ impl Client {
         Ok(self.send(self.build(method, path, &[], None)).await?.0)
     }
 
-    async fn call_json<B: Serialize, T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: &B,
-    ) -> Result<T> {
-        Ok(self
-            .send(self.build(method, path, &[], Self::json_body(body)?))
-            .await?
-            .0)
+    async fn call_json<B: Serialize, T: DeserializeOwned>(&self, method: Method, path: &str, body: &B) -> Result<T> {
+        Ok(self.send(self.build(method, path, &[], Self::json_body(body)?)).await?.0)
     }
 
-    async fn list<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        filters: &[(&str, &str)],
-    ) -> Result<ListPage<T>> {
-        let (items, p) = self
-            .send(self.build(Method::GET, path, filters, None))
-            .await?;
-        let pagination = p.ok_or(ClientError::Decode {
-            status: 200,
-            message: "list without meta.pagination".into(),
-        })?;
+    async fn list<T: DeserializeOwned>(&self, path: &str, filters: &[(&str, &str)]) -> Result<ListPage<T>> {
+        let (items, p) = self.send(self.build(Method::GET, path, filters, None)).await?;
+        let pagination =
+            p.ok_or(ClientError::Decode { status: 200, message: "list without meta.pagination".into() })?;
         Ok(ListPage { items, pagination })
     }
 
     /// Any request, answered raw (status, headers, JSON), with this client's credential. `path` is below
     /// `/sovx/v1` and may carry its own `?query` (sent and signed as given).
-    pub async fn raw(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<(&str, Vec<u8>)>,
-    ) -> Result<RawResponse> {
+    pub async fn raw(&self, method: Method, path: &str, body: Option<(&str, Vec<u8>)>) -> Result<RawResponse> {
         let resp = self.build(method, path, &[], body).send().await?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await?;
         let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        Ok(RawResponse {
-            status,
-            headers,
-            json,
-        })
+        Ok(RawResponse { status, headers, json })
     }
 
     /// `GET /health` (not enveloped).
@@ -391,41 +312,28 @@ impl Client {
         let resp = self.build(Method::GET, "/health", &[], None).send().await?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await?;
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
-            status,
-            message: e.to_string(),
-        })
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode { status, message: e.to_string() })
     }
 
     /// `POST /auth/login`.
     pub async fn login(&self, email: &str, password: &str) -> Result<wire::LoginResponse> {
-        let body = wire::LoginRequest {
-            email: email.into(),
-            password: password.into(),
-        };
+        let body = wire::LoginRequest { email: email.into(), password: password.into() };
         self.call_json(Method::POST, "/auth/login", &body).await
     }
 
     /// `POST /customers` (session).
-    pub async fn create_customer(
-        &self,
-        req: &wire::CreateCustomerRequest,
-    ) -> Result<wire::Customer> {
+    pub async fn create_customer(&self, req: &wire::CreateCustomerRequest) -> Result<wire::Customer> {
         self.call_json(Method::POST, "/customers", req).await
     }
 
     /// `GET /customers` (session).
-    pub async fn list_customers(
-        &self,
-        filters: &[(&str, &str)],
-    ) -> Result<ListPage<wire::Customer>> {
+    pub async fn list_customers(&self, filters: &[(&str, &str)]) -> Result<ListPage<wire::Customer>> {
         self.list("/customers", filters).await
     }
 
     /// `GET /customers/{id}` (session).
     pub async fn get_customer(&self, customer_id: &str) -> Result<wire::Customer> {
-        self.call(Method::GET, &format!("/customers/{}", enc(customer_id)))
-            .await
+        self.call(Method::GET, &format!("/customers/{}", enc(customer_id))).await
     }
 
     /// `PATCH /customers/{id}` (session).
@@ -434,21 +342,12 @@ impl Client {
         customer_id: &str,
         req: &wire::UpdateCustomerRequest,
     ) -> Result<wire::Customer> {
-        self.call_json(
-            Method::PATCH,
-            &format!("/customers/{}", enc(customer_id)),
-            req,
-        )
-        .await
+        self.call_json(Method::PATCH, &format!("/customers/{}", enc(customer_id)), req).await
     }
 
     /// `POST /customers/{id}/credentials` (session), with no body, as the document shows.
     pub async fn create_credential(&self, customer_id: &str) -> Result<wire::CredentialSecret> {
-        self.call(
-            Method::POST,
-            &format!("/customers/{}/credentials", enc(customer_id)),
-        )
-        .await
+        self.call(Method::POST, &format!("/customers/{}/credentials", enc(customer_id))).await
     }
 
     /// `POST /customers/{id}/credentials` (session) with options.
@@ -457,35 +356,17 @@ impl Client {
         customer_id: &str,
         req: &wire::CreateCredentialRequest,
     ) -> Result<wire::CredentialSecret> {
-        self.call_json(
-            Method::POST,
-            &format!("/customers/{}/credentials", enc(customer_id)),
-            req,
-        )
-        .await
+        self.call_json(Method::POST, &format!("/customers/{}/credentials", enc(customer_id)), req).await
     }
 
     /// `GET /customers/{id}/credentials` (session).
     pub async fn list_credentials(&self, customer_id: &str) -> Result<ListPage<wire::Credential>> {
-        self.list(&format!("/customers/{}/credentials", enc(customer_id)), &[])
-            .await
+        self.list(&format!("/customers/{}/credentials", enc(customer_id)), &[]).await
     }
 
     /// `DELETE /customers/{id}/credentials/{credential_id}` (session).
-    pub async fn revoke_credential(
-        &self,
-        customer_id: &str,
-        credential_id: &str,
-    ) -> Result<wire::Credential> {
-        self.call(
-            Method::DELETE,
-            &format!(
-                "/customers/{}/credentials/{}",
-                enc(customer_id),
-                enc(credential_id)
-            ),
-        )
-        .await
+    pub async fn revoke_credential(&self, customer_id: &str, credential_id: &str) -> Result<wire::Credential> {
+        self.call(Method::DELETE, &format!("/customers/{}/credentials/{}", enc(customer_id), enc(credential_id))).await
     }
 
     /// `POST /customers/{id}/credentials/{credential_id}/rotate` (session).
@@ -495,15 +376,8 @@ impl Client {
         credential_id: &str,
         grace_seconds: Option<u64>,
     ) -> Result<wire::CredentialSecret> {
-        let body = wire::RotateCredentialRequest {
-            grace_seconds,
-            passphrase: None,
-        };
-        let path = format!(
-            "/customers/{}/credentials/{}/rotate",
-            enc(customer_id),
-            enc(credential_id)
-        );
+        let body = wire::RotateCredentialRequest { grace_seconds, passphrase: None };
+        let path = format!("/customers/{}/credentials/{}/rotate", enc(customer_id), enc(credential_id));
         self.call_json(Method::POST, &path, &body).await
     }
 
@@ -519,79 +393,38 @@ impl Client {
 
     /// `GET /users/{id}` (owner key or the user's token).
     pub async fn get_user(&self, user_id: &str) -> Result<wire::User> {
-        self.call(Method::GET, &format!("/users/{}", enc(user_id)))
-            .await
+        self.call(Method::GET, &format!("/users/{}", enc(user_id))).await
     }
 
     /// `PATCH /users/{id}` (owner key).
-    pub async fn update_user(
-        &self,
-        user_id: &str,
-        req: &wire::UpdateUserRequest,
-    ) -> Result<wire::User> {
-        self.call_json(Method::PATCH, &format!("/users/{}", enc(user_id)), req)
-            .await
+    pub async fn update_user(&self, user_id: &str, req: &wire::UpdateUserRequest) -> Result<wire::User> {
+        self.call_json(Method::PATCH, &format!("/users/{}", enc(user_id)), req).await
     }
 
     /// `POST /users/{id}/tokens` (owner key).
-    pub async fn create_user_token(
-        &self,
-        user_id: &str,
-        expires_in: Option<u64>,
-    ) -> Result<wire::UserToken> {
+    pub async fn create_user_token(&self, user_id: &str, expires_in: Option<u64>) -> Result<wire::UserToken> {
         let body = wire::CreateUserTokenRequest { expires_in };
-        self.call_json(
-            Method::POST,
-            &format!("/users/{}/tokens", enc(user_id)),
-            &body,
-        )
-        .await
+        self.call_json(Method::POST, &format!("/users/{}/tokens", enc(user_id)), &body).await
     }
 
     /// `GET /users/{id}/tokens/{token_id}` (owner key).
     pub async fn get_user_token(&self, user_id: &str, token_id: &str) -> Result<wire::UserToken> {
-        self.call(
-            Method::GET,
-            &format!("/users/{}/tokens/{}", enc(user_id), enc(token_id)),
-        )
-        .await
+        self.call(Method::GET, &format!("/users/{}/tokens/{}", enc(user_id), enc(token_id))).await
     }
 
     /// `DELETE /users/{id}/tokens/{token_id}` (owner key).
-    pub async fn revoke_user_token(
-        &self,
-        user_id: &str,
-        token_id: &str,
-    ) -> Result<wire::UserToken> {
-        self.call(
-            Method::DELETE,
-            &format!("/users/{}/tokens/{}", enc(user_id), enc(token_id)),
-        )
-        .await
+    pub async fn revoke_user_token(&self, user_id: &str, token_id: &str) -> Result<wire::UserToken> {
+        self.call(Method::DELETE, &format!("/users/{}/tokens/{}", enc(user_id), enc(token_id))).await
     }
 
     /// `POST /users/{id}/wallets`.
-    pub async fn create_wallet(
-        &self,
-        user_id: &str,
-        req: &wire::CreateWalletRequest,
-    ) -> Result<wire::Wallet> {
-        self.call_json(
-            Method::POST,
-            &format!("/users/{}/wallets", enc(user_id)),
-            req,
-        )
-        .await
+    pub async fn create_wallet(&self, user_id: &str, req: &wire::CreateWalletRequest) -> Result<wire::Wallet> {
+        self.call_json(Method::POST, &format!("/users/{}/wallets", enc(user_id)), req).await
     }
 
     /// `GET /users/{id}/wallets`.
-    pub async fn list_user_wallets(
-        &self,
-        user_id: &str,
-        filters: &[(&str, &str)],
-    ) -> Result<ListPage<wire::Wallet>> {
-        self.list(&format!("/users/{}/wallets", enc(user_id)), filters)
-            .await
+    pub async fn list_user_wallets(&self, user_id: &str, filters: &[(&str, &str)]) -> Result<ListPage<wire::Wallet>> {
+        self.list(&format!("/users/{}/wallets", enc(user_id)), filters).await
     }
 
     /// `GET /wallets`.
@@ -601,18 +434,12 @@ impl Client {
 
     /// `GET /wallets/{id}` (with `balance`).
     pub async fn get_wallet(&self, wallet_id: &str) -> Result<wire::Wallet> {
-        self.call(Method::GET, &format!("/wallets/{}", enc(wallet_id)))
-            .await
+        self.call(Method::GET, &format!("/wallets/{}", enc(wallet_id))).await
     }
 
     /// `PATCH /wallets/{id}` (owner key).
-    pub async fn update_wallet(
-        &self,
-        wallet_id: &str,
-        req: &wire::UpdateWalletRequest,
-    ) -> Result<wire::Wallet> {
-        self.call_json(Method::PATCH, &format!("/wallets/{}", enc(wallet_id)), req)
-            .await
+    pub async fn update_wallet(&self, wallet_id: &str, req: &wire::UpdateWalletRequest) -> Result<wire::Wallet> {
+        self.call_json(Method::PATCH, &format!("/wallets/{}", enc(wallet_id)), req).await
     }
 
     /// `POST /wallets/{id}/address`.
@@ -621,55 +448,36 @@ impl Client {
         wallet_id: &str,
         req: &wire::CreateAddressRequest,
     ) -> Result<wire::DepositAddress> {
-        self.call_json(
-            Method::POST,
-            &format!("/wallets/{}/address", enc(wallet_id)),
-            req,
-        )
-        .await
+        self.call_json(Method::POST, &format!("/wallets/{}/address", enc(wallet_id)), req).await
     }
 
     /// `GET /wallets/{id}/addresses`.
-    pub async fn list_wallet_addresses(
-        &self,
-        wallet_id: &str,
-    ) -> Result<ListPage<wire::DepositAddress>> {
-        self.list(&format!("/wallets/{}/addresses", enc(wallet_id)), &[])
-            .await
+    pub async fn list_wallet_addresses(&self, wallet_id: &str) -> Result<ListPage<wire::DepositAddress>> {
+        self.list(&format!("/wallets/{}/addresses", enc(wallet_id)), &[]).await
     }
 
     /// `GET /addresses/{id}`.
     pub async fn get_address(&self, address_id: &str) -> Result<wire::DepositAddress> {
-        self.call(Method::GET, &format!("/addresses/{}", enc(address_id)))
-            .await
+        self.call(Method::GET, &format!("/addresses/{}", enc(address_id))).await
     }
 
     /// `POST /sandbox/deposits` (owner key, sandbox mode).
-    pub async fn sandbox_deposit(
-        &self,
-        req: &wire::SandboxDepositRequest,
-    ) -> Result<wire::Deposit> {
+    pub async fn sandbox_deposit(&self, req: &wire::SandboxDepositRequest) -> Result<wire::Deposit> {
         self.call_json(Method::POST, "/sandbox/deposits", req).await
     }
 
     /// `POST /sandbox/deposits/{id}/complete` (owner key, sandbox mode).
     pub async fn complete_sandbox_deposit(&self, deposit_id: &str) -> Result<wire::Deposit> {
-        self.call(
-            Method::POST,
-            &format!("/sandbox/deposits/{}/complete", enc(deposit_id)),
-        )
-        .await
+        self.call(Method::POST, &format!("/sandbox/deposits/{}/complete", enc(deposit_id))).await
     }
 
     /// `GET /deposits/{id}`.
     pub async fn get_deposit(&self, deposit_id: &str) -> Result<wire::Deposit> {
-        self.call(Method::GET, &format!("/deposits/{}", enc(deposit_id)))
-            .await
+        self.call(Method::GET, &format!("/deposits/{}", enc(deposit_id))).await
     }
 
     /// `GET /wallets/{id}/deposits`.
     pub async fn list_wallet_deposits(&self, wallet_id: &str) -> Result<ListPage<wire::Deposit>> {
-        self.list(&format!("/wallets/{}/deposits", enc(wallet_id)), &[])
-            .await
+        self.list(&format!("/wallets/{}/deposits", enc(wallet_id)), &[]).await
     }
 }

@@ -51,19 +51,13 @@ pub async fn spawn_invalidation_listener(ctx: ApiContext) -> anyhow::Result<()> 
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+    let v = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 fn api_key(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
 /// Count the request against `key`'s window and remember the state for the response headers.
@@ -87,37 +81,21 @@ pub struct OperatorAuth {
 impl FromRequestParts<ApiContext> for OperatorAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        ctx: &ApiContext,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, Self::Rejection> {
         let Some(token) = bearer(&parts.headers) else {
             return Err(ApiError::unauthorized(
                 "missing session: send `Authorization: Bearer <token>` with the token from POST /sovx/v1/auth/login",
             ));
         };
         if token.starts_with(USER_TOKEN_PREFIX) {
-            return Err(ApiError::forbidden(
-                "a user token cannot manage customers; use an account session token",
-            ));
+            return Err(ApiError::forbidden("a user token cannot manage customers; use an account session token"));
         }
-        let claims = ctx
-            .sessions
-            .verify(token, now_ms() / 1000)
-            .map_err(|e| match e {
-                SessionError::Expired => ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    ErrorCode::TokenExpired,
-                    e.to_string(),
-                ),
-                SessionError::Invalid => {
-                    ApiError::unauthorized("session token is not valid; log in again")
-                }
-            })?;
+        let claims = ctx.sessions.verify(token, now_ms() / 1000).map_err(|e| match e {
+            SessionError::Expired => ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::TokenExpired, e.to_string()),
+            SessionError::Invalid => ApiError::unauthorized("session token is not valid; log in again"),
+        })?;
         rate_limit(ctx, &format!("op:{}", claims.sub))?;
-        Ok(OperatorAuth {
-            operator_id: claims.sub,
-        })
+        Ok(OperatorAuth { operator_id: claims.sub })
     }
 }
 
@@ -131,9 +109,7 @@ pub struct OwnerAuth {
 }
 
 async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiError> {
-    let invalid = || {
-        ApiError::unauthorized("invalid API key: check the `x-api-key` value (the customer_secret)")
-    };
+    let invalid = || ApiError::unauthorized("invalid API key: check the `x-api-key` value (the customer_secret)");
     if key.is_empty() || key.len() > 256 {
         return Err(invalid());
     }
@@ -142,8 +118,7 @@ async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiE
         Some(c) => c,
         None => {
             let epoch = ctx.auth.epoch();
-            let Some((row, customer_status)) = ctx.store.credential_by_hash(hash.as_str()).await?
-            else {
+            let Some((row, customer_status)) = ctx.store.credential_by_hash(hash.as_str()).await? else {
                 return Err(invalid());
             };
             let c = Arc::new(CachedCredential {
@@ -154,9 +129,7 @@ async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiE
                 customer_active: customer_status == "ACTIVE",
                 last_touch: std::sync::atomic::AtomicI64::new(row.last_used_at.unwrap_or(0)),
             });
-            ctx.auth
-                .creds
-                .insert_if(&ctx.auth, epoch, hash.0.clone(), c.clone());
+            ctx.auth.creds.insert_if(&ctx.auth, epoch, hash.0.clone(), c.clone());
             c
         }
     };
@@ -176,24 +149,15 @@ async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiE
     }
     touch_later(ctx, &cred.last_touch, &cred.id);
     rate_limit(ctx, &format!("cred:{}", cred.id))?;
-    Ok(OwnerAuth {
-        customer_id: cred.customer_id.clone(),
-        credential_id: cred.id.clone(),
-    })
+    Ok(OwnerAuth { customer_id: cred.customer_id.clone(), credential_id: cred.id.clone() })
 }
 
 /// Record a credential's use in the background, at most once a minute per credential.
-pub fn touch_later(
-    ctx: &ApiContext,
-    last_touch: &std::sync::atomic::AtomicI64,
-    credential_id: &str,
-) {
+pub fn touch_later(ctx: &ApiContext, last_touch: &std::sync::atomic::AtomicI64, credential_id: &str) {
     let now = now_ms();
     let last = last_touch.load(Ordering::Relaxed);
     if now - last > TOUCH_EVERY_MS
-        && last_touch
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
+        && last_touch.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
     {
         let (store, id) = (ctx.store.clone(), credential_id.to_string());
         tokio::spawn(async move {
@@ -208,19 +172,13 @@ pub fn touch_later(
 fn hmac_owner(ctx: &ApiContext, parts: &Parts) -> Option<Result<OwnerAuth, ApiError>> {
     let id = parts.extensions.get::<crate::hmac::HmacIdentity>()?;
     Some(
-        rate_limit(ctx, &format!("cred:{}", id.credential_id)).map(|_| OwnerAuth {
-            customer_id: id.customer_id.clone(),
-            credential_id: id.credential_id.clone(),
-        }),
+        rate_limit(ctx, &format!("cred:{}", id.credential_id))
+            .map(|_| OwnerAuth { customer_id: id.customer_id.clone(), credential_id: id.credential_id.clone() }),
     )
 }
 
 async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiError> {
-    let invalid = || {
-        ApiError::unauthorized(
-            "invalid user token: mint one with POST /sovx/v1/users/{user_id}/tokens",
-        )
-    };
+    let invalid = || ApiError::unauthorized("invalid user token: mint one with POST /sovx/v1/users/{user_id}/tokens");
     if token.len() > 256 {
         return Err(invalid());
     }
@@ -233,16 +191,8 @@ async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiE
                 return Err(invalid());
             };
             // A suspended user or customer has no valid tokens.
-            let user_ok = ctx
-                .store
-                .user(&row.customer_id, &row.user_id)
-                .await?
-                .is_some_and(|u| u.status == "ACTIVE");
-            let cust_ok = ctx
-                .store
-                .customer(&row.customer_id)
-                .await?
-                .is_some_and(|c| c.status == "ACTIVE");
+            let user_ok = ctx.store.user(&row.customer_id, &row.user_id).await?.is_some_and(|u| u.status == "ACTIVE");
+            let cust_ok = ctx.store.customer(&row.customer_id).await?.is_some_and(|c| c.status == "ACTIVE");
             let t = Arc::new(CachedUserToken {
                 id: row.id,
                 user_id: row.user_id,
@@ -250,9 +200,7 @@ async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiE
                 expires_at: row.expires_at,
                 revoked: row.revoked_at.is_some() || !user_ok || !cust_ok,
             });
-            ctx.auth
-                .tokens
-                .insert_if(&ctx.auth, epoch, hash.0.clone(), t.clone());
+            ctx.auth.tokens.insert_if(&ctx.auth, epoch, hash.0.clone(), t.clone());
             t
         }
     };
@@ -267,28 +215,20 @@ async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiE
         ));
     }
     rate_limit(ctx, &format!("token:{}", t.id))?;
-    Ok(Caller::User {
-        customer_id: t.customer_id.clone(),
-        user_id: t.user_id.clone(),
-    })
+    Ok(Caller::User { customer_id: t.customer_id.clone(), user_id: t.user_id.clone() })
 }
 
 impl FromRequestParts<ApiContext> for OwnerAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        ctx: &ApiContext,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, Self::Rejection> {
         if let Some(r) = hmac_owner(ctx, parts) {
             return r;
         }
         match api_key(&parts.headers) {
             Some(k) => verify_owner_key(ctx, k).await,
             None if bearer(&parts.headers).is_some_and(|t| t.starts_with(USER_TOKEN_PREFIX)) => {
-                Err(ApiError::forbidden(
-                    "this call needs the owner key (`x-api-key`); a user token cannot make it",
-                ))
+                Err(ApiError::forbidden("this call needs the owner key (`x-api-key`); a user token cannot make it"))
             }
             None => Err(ApiError::unauthorized(
                 "missing API key: send the customer_secret as the `x-api-key` header (lower-case), or sign the request with the Cs-* headers",
@@ -340,9 +280,7 @@ impl Caller {
     pub fn require_owner(&self) -> Result<&OwnerAuth, ApiError> {
         match self {
             Caller::Owner(o) => Ok(o),
-            Caller::User { .. } => Err(ApiError::forbidden(
-                "this call needs the owner key (`x-api-key`)",
-            )),
+            Caller::User { .. } => Err(ApiError::forbidden("this call needs the owner key (`x-api-key`)")),
         }
     }
 }
@@ -350,10 +288,7 @@ impl Caller {
 impl FromRequestParts<ApiContext> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        ctx: &ApiContext,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, Self::Rejection> {
         if let Some(r) = hmac_owner(ctx, parts) {
             return r.map(Caller::Owner);
         }

@@ -24,9 +24,7 @@ pub struct Cache<K, V> {
 
 impl<K: Eq + Hash, V> Default for Cache<K, V> {
     fn default() -> Self {
-        Self {
-            map: RwLock::new(HashMap::new()),
-        }
+        Self { map: RwLock::new(HashMap::new()) }
     }
 }
 

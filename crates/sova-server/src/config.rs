@@ -58,9 +58,7 @@ impl Default for Config {
 impl Config {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("sova.db").display()))
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("sova.db").display()))
     }
 
     /// Whether any production key is configured.

@@ -28,16 +28,12 @@ tokio::task_local! {
 
 /// The current trace id, or `-` outside a request.
 pub fn trace_id() -> String {
-    REQUEST
-        .try_with(|r| r.trace_id.clone())
-        .unwrap_or_else(|_| "-".into())
+    REQUEST.try_with(|r| r.trace_id.clone()).unwrap_or_else(|_| "-".into())
 }
 
 /// Format Unix milliseconds as ISO 8601 UTC with milliseconds (`2026-03-12T00:00:00.000Z`).
 pub fn iso(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Current Unix milliseconds.
@@ -47,43 +43,20 @@ pub fn now_ms() -> i64 {
 
 /// `meta` for a response now.
 pub fn meta(pagination: Option<Pagination>) -> Meta {
-    Meta {
-        timestamp: iso(now_ms()),
-        version: API_VERSION.into(),
-        trace_id: trace_id(),
-        pagination,
-    }
+    Meta { timestamp: iso(now_ms()), version: API_VERSION.into(), trace_id: trace_id(), pagination }
 }
 
 /// 200 with `{success:true, data, meta}`.
 pub fn ok<T: Serialize>(data: T) -> Response {
-    Json(Envelope {
-        success: true,
-        data,
-        meta: meta(None),
-    })
-    .into_response()
+    Json(Envelope { success: true, data, meta: meta(None) }).into_response()
 }
 
 /// 201 with the envelope.
 pub fn created<T: Serialize>(data: T) -> Response {
-    (
-        StatusCode::CREATED,
-        Json(Envelope {
-            success: true,
-            data,
-            meta: meta(None),
-        }),
-    )
-        .into_response()
+    (StatusCode::CREATED, Json(Envelope { success: true, data, meta: meta(None) })).into_response()
 }
 
 /// 200 with a list and `meta.pagination`.
 pub fn list<T: Serialize>(items: Vec<T>, total: u64, limit: u64, skip: u64) -> Response {
-    Json(Envelope {
-        success: true,
-        data: items,
-        meta: meta(Some(Pagination { total, limit, skip })),
-    })
-    .into_response()
+    Json(Envelope { success: true, data: items, meta: meta(Some(Pagination { total, limit, skip })) }).into_response()
 }

@@ -26,13 +26,7 @@ pub struct ApiError {
 impl ApiError {
     /// A new error.
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-            retry_after: None,
-        }
+        Self { status, code, message: message.into(), field: None, retry_after: None }
     }
 
     /// 400 VALIDATION_ERROR naming `field`.
@@ -58,11 +52,7 @@ impl ApiError {
 
     /// 404 naming the kind of resource.
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            format!("{what} not found"),
-        )
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("{what} not found"))
     }
 
     /// 409.
@@ -85,9 +75,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found("resource"),
-            StoreError::Conflict(what) => {
-                ApiError::conflict(format!("{what} already exists")).with_field(what)
-            }
+            StoreError::Conflict(what) => ApiError::conflict(format!("{what} already exists")).with_field(what),
             StoreError::InvalidState(m) => ApiError::conflict(m),
             StoreError::InsufficientFunds(a) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -109,27 +97,19 @@ impl From<StoreError> for ApiError {
 }
 
 fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-    )
+    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorEnvelope {
             success: false,
-            errors: vec![ApiErrorItem {
-                code: self.code,
-                message: self.message,
-                field: self.field,
-            }],
+            errors: vec![ApiErrorItem { code: self.code, message: self.message, field: self.field }],
             meta: meta(None),
         };
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(s) = self.retry_after {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         resp
     }

@@ -16,33 +16,15 @@ pub struct JsonBody<T>(pub T);
 pub struct OptionalJsonBody<T>(pub T);
 
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    let has_json_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            let mime = v
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            mime == "application/json"
-                || (mime.starts_with("application/") && mime.ends_with("+json"))
-        });
+    let has_json_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(|v| {
+        let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+    });
     let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
         if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::PayloadTooLarge,
-                "request body is too large",
-            )
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "request body is too large")
         } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::MalformedJson,
-                format!("could not read body: {rej}"),
-            )
+            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, format!("could not read body: {rej}"))
         }
     })?;
     if !bytes.is_empty() && has_json_type == Some(false) {
@@ -77,11 +59,7 @@ fn between_backticks(msg: &str) -> Option<String> {
 fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let msg = e.to_string();
-    let prefix = if path == "." || path.is_empty() {
-        String::new()
-    } else {
-        format!("{path}.")
-    };
+    let prefix = if path == "." || path.is_empty() { String::new() } else { format!("{path}.") };
     match e.classify() {
         Category::Syntax | Category::Eof | Category::Io => ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -91,37 +69,19 @@ fn json_error(path: &str, e: &serde_json::Error) -> ApiError {
         Category::Data => {
             if msg.starts_with("unknown field") {
                 // The path already ends at the unknown field.
-                let f = if path == "." {
-                    between_backticks(&msg).unwrap_or_default()
-                } else {
-                    path.to_string()
-                };
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::UnknownField,
-                    format!("`{f}`: {msg}"),
-                )
-                .with_field(f)
+                let f = if path == "." { between_backticks(&msg).unwrap_or_default() } else { path.to_string() };
+                ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::UnknownField, format!("`{f}`: {msg}")).with_field(f)
             } else if msg.starts_with("missing field") {
                 let f = between_backticks(&msg).unwrap_or_default();
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::MissingField,
-                    format!("`{prefix}{f}` is required"),
-                )
-                .with_field(format!("{prefix}{f}"))
+                ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::MissingField, format!("`{prefix}{f}` is required"))
+                    .with_field(format!("{prefix}{f}"))
             } else {
-                let field = if path == "." {
-                    None
-                } else {
-                    Some(path.to_string())
-                };
+                let field = if path == "." { None } else { Some(path.to_string()) };
                 let text = match &field {
                     Some(f) => format!("`{f}`: {msg}"),
                     None => format!("request body has the wrong shape: {msg}"),
                 };
-                let mut err =
-                    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::ValidationError, text);
+                let mut err = ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::ValidationError, text);
                 err.field = field;
                 err
             }
@@ -173,23 +133,12 @@ mod tests {
     fn errors_name_the_field() {
         let e = err("{");
         assert_eq!(e.code, ErrorCode::MalformedJson);
-        let e = err(
-            r#"{"user_type":"individual","email":"a@b.co","first_name":"A","last_name":"B","x":1}"#,
-        );
-        assert_eq!(
-            (e.code, e.field.as_deref()),
-            (ErrorCode::UnknownField, Some("x"))
-        );
+        let e = err(r#"{"user_type":"individual","email":"a@b.co","first_name":"A","last_name":"B","x":1}"#);
+        assert_eq!((e.code, e.field.as_deref()), (ErrorCode::UnknownField, Some("x")));
         let e = err(r#"{"user_type":"individual","email":"a@b.co","first_name":"A"}"#);
-        assert_eq!(
-            (e.code, e.field.as_deref()),
-            (ErrorCode::MissingField, Some("last_name"))
-        );
+        assert_eq!((e.code, e.field.as_deref()), (ErrorCode::MissingField, Some("last_name")));
         let e = err(r#"{"user_type":"individual","email":5,"first_name":"A","last_name":"B"}"#);
-        assert_eq!(
-            (e.code, e.field.as_deref()),
-            (ErrorCode::ValidationError, Some("email"))
-        );
+        assert_eq!((e.code, e.field.as_deref()), (ErrorCode::ValidationError, Some("email")));
         let e = err("[1]");
         assert_eq!(e.code, ErrorCode::ValidationError);
     }

@@ -33,10 +33,7 @@ impl Filters {
                 "filter[limit]" => f.limit = Some(v),
                 "filter[skip]" | "filter[offset]" => f.skip = Some(v),
                 "filter[sort]" | "filter[order]" => f.sort = Some(v),
-                _ => match k
-                    .strip_prefix("filter[where][")
-                    .and_then(|r| r.strip_suffix(']'))
-                {
+                _ => match k.strip_prefix("filter[where][").and_then(|r| r.strip_suffix(']')) {
                     Some(field) if !field.is_empty() => f.wheres.push((field.to_string(), v)),
                     _ => f.unknown.push(k),
                 },
@@ -62,9 +59,7 @@ impl Filters {
                 _ => {
                     return Err(ApiError::validation(
                         "filter[limit]",
-                        format!(
-                            "filter[limit] must be a whole number from 1 to {MAX_LIMIT}, got `{s}`"
-                        ),
+                        format!("filter[limit] must be a whole number from 1 to {MAX_LIMIT}, got `{s}`"),
                     ));
                 }
             },
@@ -72,10 +67,7 @@ impl Filters {
         let skip = match &self.skip {
             None => 0,
             Some(s) => s.trim().parse::<u64>().map_err(|_| {
-                ApiError::validation(
-                    "filter[skip]",
-                    format!("filter[skip] must be a whole number >= 0, got `{s}`"),
-                )
+                ApiError::validation("filter[skip]", format!("filter[skip] must be a whole number >= 0, got `{s}`"))
             })?,
         };
         let sort = match &self.sort {
@@ -111,10 +103,7 @@ impl Filters {
             if !filterable.contains(&field.as_str()) {
                 return Err(ApiError::validation(
                     format!("filter[where][{field}]"),
-                    format!(
-                        "cannot filter on `{field}`; filterable fields: {}",
-                        filterable.join(", ")
-                    ),
+                    format!("cannot filter on `{field}`; filterable fields: {}", filterable.join(", ")),
                 ));
             }
             // Statuses and currencies are stored upper-case; accept any case from the client.
@@ -123,17 +112,9 @@ impl Filters {
             } else {
                 value.clone()
             };
-            wheres.push(Where {
-                field: field.clone(),
-                value,
-            });
+            wheres.push(Where { field: field.clone(), value });
         }
-        Ok(ListQuery {
-            limit,
-            skip,
-            sort,
-            wheres,
-        })
+        Ok(ListQuery { limit, skip, sort, wheres })
     }
 }
 
@@ -154,20 +135,11 @@ mod tests {
         let f = Filters::parse(
             "filter%5Blimit%5D=5&filter[skip]=10&filter[sort]=created_at%20ASC&filter[where][status]=active",
         );
-        let q = f
-            .to_query(&["status"], &["created_at"])
-            .map_err(|e| e.message)
-            .unwrap_or_default();
+        let q = f.to_query(&["status"], &["created_at"]).map_err(|e| e.message).unwrap_or_default();
         assert_eq!(q.limit, 5);
         assert_eq!(q.skip, 10);
         assert_eq!(q.sort, ("created_at".into(), SortDir::Asc));
-        assert_eq!(
-            q.wheres,
-            vec![Where {
-                field: "status".into(),
-                value: "ACTIVE".into()
-            }]
-        );
+        assert_eq!(q.wheres, vec![Where { field: "status".into(), value: "ACTIVE".into() }]);
     }
 
     #[test]
@@ -182,9 +154,7 @@ mod tests {
             ("filter[where][secret]=1", "filter[where][secret]"),
             ("page=2", "page"),
         ] {
-            let e = Filters::parse(qs)
-                .to_query(&["status"], &["created_at"])
-                .err();
+            let e = Filters::parse(qs).to_query(&["status"], &["created_at"]).err();
             assert_eq!(e.and_then(|e| e.field).as_deref(), Some(field), "{qs}");
         }
     }

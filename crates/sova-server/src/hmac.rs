@@ -52,9 +52,7 @@ pub struct HmacIdentity {
 /// The HMAC secret key of a credential: derived from the server key and the credential's stored salt, so the
 /// database never holds it. Base64url without padding (43 characters), used as the HMAC key's bytes.
 pub fn derive_secret_key(ctx: &ApiContext, credential_id: &str, salt: &str) -> SecretString {
-    let raw = ctx
-        .hasher
-        .derive(SECRET_LABEL, format!("{credential_id}:{salt}").as_bytes());
+    let raw = ctx.hasher.derive(SECRET_LABEL, format!("{credential_id}:{salt}").as_bytes());
     SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
 }
 
@@ -66,10 +64,7 @@ pub struct ReplayGuard {
 
 impl Default for ReplayGuard {
     fn default() -> Self {
-        Self {
-            shards: (0..16).map(|_| Mutex::new(HashMap::new())).collect(),
-            last_prune: AtomicI64::new(0),
-        }
+        Self { shards: (0..16).map(|_| Mutex::new(HashMap::new())).collect(), last_prune: AtomicI64::new(0) }
     }
 }
 
@@ -78,12 +73,7 @@ impl ReplayGuard {
     pub fn first_use(&self, sig: &[u8; 32], ts: i64, now: i64, window: i64) -> bool {
         let cutoff = now - window - 1;
         let last = self.last_prune.load(Ordering::Relaxed);
-        if now > last
-            && self
-                .last_prune
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if now > last && self.last_prune.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
             for shard in &self.shards {
                 shard.lock().retain(|t, _| *t >= cutoff);
             }
@@ -97,10 +87,12 @@ impl ReplayGuard {
 
 fn header<'a>(h: &'a HeaderMap, name: &'static str) -> Result<&'a str, ApiError> {
     let v = h.get(name).ok_or_else(|| {
-        malformed(format!("missing header {}: a signed request carries Cs-Access-Key, Cs-Signature, Cs-Timestamp and Cs-Passphrase", display(name)))
+        malformed(format!(
+            "missing header {}: a signed request carries Cs-Access-Key, Cs-Signature, Cs-Timestamp and Cs-Passphrase",
+            display(name)
+        ))
     })?;
-    v.to_str()
-        .map_err(|_| malformed(format!("header {} must be visible ASCII", display(name))))
+    v.to_str().map_err(|_| malformed(format!("header {} must be visible ASCII", display(name))))
 }
 
 fn display(name: &str) -> &str {
@@ -113,11 +105,7 @@ fn display(name: &str) -> &str {
 }
 
 fn malformed(msg: String) -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        ErrorCode::MalformedSignatureHeaders,
-        msg,
-    )
+    ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::MalformedSignatureHeaders, msg)
 }
 
 fn refuse(code: ErrorCode, msg: impl Into<String>) -> ApiError {
@@ -126,15 +114,10 @@ fn refuse(code: ErrorCode, msg: impl Into<String>) -> ApiError {
 
 /// Whether the request carries any `Cs-*` header.
 pub fn is_signed(h: &HeaderMap) -> bool {
-    [ACCESS_KEY, SIGNATURE, TIMESTAMP, PASSPHRASE]
-        .iter()
-        .any(|n| h.contains_key(*n))
+    [ACCESS_KEY, SIGNATURE, TIMESTAMP, PASSPHRASE].iter().any(|n| h.contains_key(*n))
 }
 
-async fn load_key(
-    ctx: &ApiContext,
-    access_key: &str,
-) -> Result<Option<Arc<CachedHmacKey>>, ApiError> {
+async fn load_key(ctx: &ApiContext, access_key: &str) -> Result<Option<Arc<CachedHmacKey>>, ApiError> {
     if let Some(k) = ctx.auth.hmac.get(access_key) {
         return Ok(Some(k));
     }
@@ -145,9 +128,7 @@ async fn load_key(
     let Some((row, customer_status)) = ctx.store.credential_by_access_key(access_key).await? else {
         return Ok(None);
     };
-    let (Some(salt), Some(passphrase_hash)) =
-        (row.hmac_salt.as_deref(), row.passphrase_hash.clone())
-    else {
+    let (Some(salt), Some(passphrase_hash)) = (row.hmac_salt.as_deref(), row.passphrase_hash.clone()) else {
         return Ok(None);
     };
     let k = Arc::new(CachedHmacKey {
@@ -160,9 +141,7 @@ async fn load_key(
         customer_active: customer_status == "ACTIVE",
         last_touch: AtomicI64::new(row.last_used_at.unwrap_or(0)),
     });
-    ctx.auth
-        .hmac
-        .insert_if(&ctx.auth, epoch, access_key.to_string(), k.clone());
+    ctx.auth.hmac.insert_if(&ctx.auth, epoch, access_key.to_string(), k.clone());
     Ok(Some(k))
 }
 
@@ -183,23 +162,16 @@ pub async fn verify(
     let sig = cs_hmac::decode_signature(signature).map_err(as_malformed)?;
     let now = now_ms() / 1000;
     let window = ctx.config.hmac_window_secs;
-    cs_hmac::check_skew(ts, now, window)
-        .map_err(|e| refuse(ErrorCode::TimestampSkew, e.to_string()))?;
+    cs_hmac::check_skew(ts, now, window).map_err(|e| refuse(ErrorCode::TimestampSkew, e.to_string()))?;
 
     let key = load_key(ctx, access_key).await?;
     const DUMMY_SECRET: &[u8] = b"sova-dummy-secret-key-for-unknown-access-keys";
     let (secret, phash) = match &key {
-        Some(k) => (
-            k.secret.expose_secret().as_bytes(),
-            k.passphrase_hash.as_str(),
-        ),
+        Some(k) => (k.secret.expose_secret().as_bytes(), k.passphrase_hash.as_str()),
         None => (DUMMY_SECRET, ""),
     };
     let sig_ok = cs_hmac::verify(secret, &sig, timestamp, method, path, body).is_some();
-    let pass_ok = ctx
-        .hasher
-        .verify(passphrase, &sova_auth::keys::SecretHash(phash.to_string()))
-        && key.is_some();
+    let pass_ok = ctx.hasher.verify(passphrase, &sova_auth::keys::SecretHash(phash.to_string())) && key.is_some();
     let key = match (key, sig_ok, pass_ok) {
         (Some(k), true, true) => k,
         (_, false, false) | (None, _, _) => {
@@ -227,16 +199,10 @@ pub async fn verify(
         }
     };
     if key.revoked {
-        return Err(refuse(
-            ErrorCode::UnknownAccessKey,
-            "this access key has been revoked",
-        ));
+        return Err(refuse(ErrorCode::UnknownAccessKey, "this access key has been revoked"));
     }
     if key.expires_at.is_some_and(|e| e <= now_ms()) {
-        return Err(refuse(
-            ErrorCode::CredentialExpired,
-            "this access key has expired; ask for a new one",
-        ));
+        return Err(refuse(ErrorCode::CredentialExpired, "this access key has expired; ask for a new one"));
     }
     if !ctx.replay.first_use(&sig, ts, now, window) {
         return Err(refuse(
@@ -248,10 +214,7 @@ pub async fn verify(
         return Err(ApiError::forbidden("customer is suspended"));
     }
     crate::auth::touch_later(ctx, &key.last_touch, &key.credential_id);
-    Ok(HmacIdentity {
-        customer_id: key.customer_id.clone(),
-        credential_id: key.credential_id.clone(),
-    })
+    Ok(HmacIdentity { customer_id: key.customer_id.clone(), credential_id: key.credential_id.clone() })
 }
 
 /// Middleware: verify `Cs-*` requests (buffering the body within the body limit) and attach the identity.
@@ -271,16 +234,11 @@ pub async fn middleware(State(ctx): State<ApiContext>, req: Request, next: Next)
             .into_response();
         }
     };
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     match verify(&ctx, &parts.headers, parts.method.as_str(), path, &bytes).await {
         Ok(id) => {
             parts.extensions.insert(id);
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
+            next.run(Request::from_parts(parts, Body::from(bytes))).await
         }
         Err(e) => e.into_response(),
     }

@@ -52,35 +52,17 @@ pub fn key_source(config: &Config) -> anyhow::Result<sova_chain::KeySource> {
             .with_context(|| format!("{} does not hold a valid BIP-39 mnemonic", path.display()))?;
         return Ok(sova_chain::KeySource::Sandbox(seed));
     }
-    let parse = |v: &Option<String>,
-                 f: fn(&str) -> Result<sova_chain::Xpub, sova_chain::ChainError>,
-                 name: &str| {
-        v.as_deref()
-            .map(|s| f(s).with_context(|| format!("--{name} is not a valid extended public key")))
-            .transpose()
+    let parse = |v: &Option<String>, f: fn(&str) -> Result<sova_chain::Xpub, sova_chain::ChainError>, name: &str| {
+        v.as_deref().map(|s| f(s).with_context(|| format!("--{name} is not a valid extended public key"))).transpose()
     };
     let sol_seed = match &config.solana_mnemonic_file {
-        Some(p) => Some(sova_chain::SandboxSeed::from_mnemonic(
-            secrets::read_mnemonic(p)?.expose_secret(),
-        )?),
+        Some(p) => Some(sova_chain::SandboxSeed::from_mnemonic(secrets::read_mnemonic(p)?.expose_secret())?),
         None => None,
     };
     Ok(sova_chain::KeySource::Watch(sova_chain::WatchKeys {
-        btc: parse(
-            &config.btc_xpub,
-            sova_chain::WatchKeys::parse_btc,
-            "btc-xpub",
-        )?,
-        btc_test: parse(
-            &config.btc_testnet_xpub,
-            sova_chain::WatchKeys::parse_btc_test,
-            "btc-testnet-xpub",
-        )?,
-        evm: parse(
-            &config.evm_xpub,
-            sova_chain::WatchKeys::parse_evm,
-            "evm-xpub",
-        )?,
+        btc: parse(&config.btc_xpub, sova_chain::WatchKeys::parse_btc, "btc-xpub")?,
+        btc_test: parse(&config.btc_testnet_xpub, sova_chain::WatchKeys::parse_btc_test, "btc-testnet-xpub")?,
+        evm: parse(&config.evm_xpub, sova_chain::WatchKeys::parse_evm, "evm-xpub")?,
         sol_seed,
     }))
 }
@@ -88,20 +70,14 @@ pub fn key_source(config: &Config) -> anyhow::Result<sova_chain::KeySource> {
 /// Open the store, load the keys, and assemble the shared state.
 pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
     if !config.sandbox && !config.has_production_keys() {
-        anyhow::bail!(
-            "production mode needs at least one of --btc-xpub, --btc-testnet-xpub, --evm-xpub"
-        );
+        anyhow::bail!("production mode needs at least one of --btc-xpub, --btc-testnet-xpub, --evm-xpub");
     }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let url = config.database_url();
-    let store = sova_store::open(&url)
-        .await
-        .with_context(|| format!("opening database {}", sova_store::redact_url(&url)))?;
-    let key_path = config
-        .server_key_file
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join("server.key"));
+    let store =
+        sova_store::open(&url).await.with_context(|| format!("opening database {}", sova_store::redact_url(&url)))?;
+    let key_path = config.server_key_file.clone().unwrap_or_else(|| config.data_dir.join("server.key"));
     let server_key = secrets::server_key(&key_path)?;
     let keys = key_source(&config)?;
     let state = Arc::new(AppState::new(
@@ -128,36 +104,27 @@ fn prometheus() -> &'static PrometheusHandle {
 
 /// The OpenAPI document and the router of every surface.
 pub fn app(ctx: ApiContext) -> Router {
-    let (router, api) = OpenApiRouter::with_openapi(base_openapi())
-        .nest("/sovx/v1", connect::router())
-        .split_for_parts();
+    let (router, api) =
+        OpenApiRouter::with_openapi(base_openapi()).nest("/sovx/v1", connect::router()).split_for_parts();
     let api = Arc::new(api);
     // Install the metrics recorder before the first request is counted.
     let _ = prometheus();
     let body_limit = ctx.config.body_limit_bytes;
     let spec = api.clone();
     router
-        .route(
-            "/sovx/v1/openapi.json",
-            get(move || async move { axum::Json(spec.as_ref().clone()) }),
-        )
+        .route("/sovx/v1/openapi.json", get(move || async move { axum::Json(spec.as_ref().clone()) }))
         .route("/metrics", get(|| async { prometheus().render() }))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn_with_state(
-            ctx.clone(),
-            hmac::middleware,
-        ))
+        .layer(middleware::from_fn_with_state(ctx.clone(), hmac::middleware))
         .layer(middleware::from_fn(request_context))
         .with_state(ctx)
 }
 
 /// The OpenAPI document alone (for tests and `sova openapi`).
 pub fn openapi() -> OpenApi {
-    OpenApiRouter::<ApiContext>::with_openapi(base_openapi())
-        .nest("/sovx/v1", connect::router())
-        .into_openapi()
+    OpenApiRouter::<ApiContext>::with_openapi(base_openapi()).nest("/sovx/v1", connect::router()).into_openapi()
 }
 
 fn base_openapi() -> OpenApi {
@@ -165,24 +132,14 @@ fn base_openapi() -> OpenApi {
     api.info = InfoBuilder::new()
         .title("Sova Connect API")
         .version(env!("CARGO_PKG_VERSION"))
-        .description(Some(
-            "Self-hosted crypto platform backend: the Connect API (SovX-compatible), `/sovx/v1`.",
-        ))
+        .description(Some("Self-hosted crypto platform backend: the Connect API (SovX-compatible), `/sovx/v1`."))
         .build();
     let comps = api.components.get_or_insert_with(Default::default);
     comps.add_security_scheme(
         "session",
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .bearer_format("JWT")
-                .build(),
-        ),
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
     );
-    comps.add_security_scheme(
-        "api_key",
-        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
-    );
+    comps.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))));
     comps.add_security_scheme(
         "user_token",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
@@ -191,11 +148,7 @@ fn base_openapi() -> OpenApi {
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        ErrorCode::NotFound,
-        format!("no route for {method} {}", uri.path()),
-    )
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("no route for {method} {}", uri.path()))
 }
 
 async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
@@ -210,30 +163,20 @@ fn incoming_trace_id(req: &Request) -> Option<String> {
     let v = req.headers().get("x-request-id")?.to_str().ok()?.trim();
     let ok = !v.is_empty()
         && v.len() <= 128
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
     ok.then(|| v.to_string())
 }
 
 /// Trace id, request log, metrics, rate-limit headers.
 async fn request_context(req: Request, next: Next) -> Response {
     let trace_id = incoming_trace_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let rctx = Arc::new(RequestCtx {
-        trace_id: trace_id.clone(),
-        rate: Default::default(),
-    });
+    let rctx = Arc::new(RequestCtx { trace_id: trace_id.clone(), rate: Default::default() });
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let span =
-        tracing::info_span!("request", trace_id = %trace_id, method = %method, route = %route);
+    let route =
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let span = tracing::info_span!("request", trace_id = %trace_id, method = %method, route = %route);
     let start = Instant::now();
-    let mut resp = REQUEST
-        .scope(rctx.clone(), next.run(req).instrument(span.clone()))
-        .await;
+    let mut resp = REQUEST.scope(rctx.clone(), next.run(req).instrument(span.clone())).await;
     let elapsed = start.elapsed();
     let status = resp.status();
     if let Ok(v) = HeaderValue::from_str(&trace_id) {
@@ -242,27 +185,14 @@ async fn request_context(req: Request, next: Next) -> Response {
     if let Some(info) = *rctx.rate.lock() {
         info.apply(resp.headers_mut());
     }
-    let labels = [
-        ("method", method.to_string()),
-        ("route", route.clone()),
-        ("status", status.as_u16().to_string()),
-    ];
+    let labels = [("method", method.to_string()), ("route", route.clone()), ("status", status.as_u16().to_string())];
     metrics::counter!("sova_http_requests_total", &labels).increment(1);
-    metrics::histogram!("sova_http_request_duration_seconds", &labels)
-        .record(elapsed.as_secs_f64());
+    metrics::histogram!("sova_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
     span.in_scope(|| {
         if status.is_server_error() {
-            tracing::error!(
-                status = status.as_u16(),
-                latency_ms = elapsed.as_secs_f64() * 1e3,
-                "request failed"
-            );
+            tracing::error!(status = status.as_u16(), latency_ms = elapsed.as_secs_f64() * 1e3, "request failed");
         } else {
-            tracing::debug!(
-                status = status.as_u16(),
-                latency_ms = elapsed.as_secs_f64() * 1e3,
-                "request"
-            );
+            tracing::debug!(status = status.as_u16(), latency_ms = elapsed.as_secs_f64() * 1e3, "request");
         }
     });
     resp
@@ -307,29 +237,19 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let listen = config.listen;
     let ctx = build_state(config).await?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = app(ctx.clone());
     let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = rx => {},
-                _ = shutdown => {},
-            }
-        })
-        .await
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = rx => {},
+                    _ = shutdown => {},
+                }
+            })
+            .await
     });
-    Ok(Running {
-        addr,
-        ctx,
-        shutdown: tx,
-        task,
-    })
+    Ok(Running { addr, ctx, shutdown: tx, task })
 }

@@ -33,19 +33,8 @@ impl RateInfo {
                 h.insert(k, v);
             }
         };
-        put(
-            h,
-            "ratelimit-policy",
-            format!("{};w={}", self.limit, self.window),
-        );
-        put(
-            h,
-            "ratelimit",
-            format!(
-                "limit={}, remaining={}, reset={}",
-                self.limit, self.remaining, self.reset
-            ),
-        );
+        put(h, "ratelimit-policy", format!("{};w={}", self.limit, self.window));
+        put(h, "ratelimit", format!("limit={}, remaining={}, reset={}", self.limit, self.remaining, self.reset));
         put(h, "x-ratelimit-limit", self.limit.to_string());
         put(h, "x-ratelimit-remaining", self.remaining.to_string());
         put(h, "x-ratelimit-reset", self.reset.to_string());
@@ -67,23 +56,14 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// `limit` requests per `window`; a limit of 0 disables limiting.
     pub fn new(limit: u64, window: Duration) -> Self {
-        Self {
-            limit,
-            window,
-            windows: Mutex::new(HashMap::new()),
-        }
+        Self { limit, window, windows: Mutex::new(HashMap::new()) }
     }
 
     /// Count one request for `key`; an error (429 with `Retry-After`) when the window is used up.
     pub fn check(&self, key: &str) -> Result<RateInfo, (ApiError, RateInfo)> {
         let wsecs = self.window.as_secs().max(1);
         if self.limit == 0 {
-            return Ok(RateInfo {
-                limit: u64::MAX,
-                remaining: u64::MAX,
-                reset: 0,
-                window: wsecs,
-            });
+            return Ok(RateInfo { limit: u64::MAX, remaining: u64::MAX, reset: 0, window: wsecs });
         }
         let now = Instant::now();
         let mut map = self.windows.lock();
@@ -92,45 +72,25 @@ impl RateLimiter {
         }
         let w = match map.get_mut(key) {
             Some(w) => w,
-            None => map.entry(key.to_string()).or_insert(Window {
-                start: now,
-                count: 0,
-            }),
+            None => map.entry(key.to_string()).or_insert(Window { start: now, count: 0 }),
         };
         if now.duration_since(w.start) >= self.window {
             w.start = now;
             w.count = 0;
         }
-        let reset = self
-            .window
-            .saturating_sub(now.duration_since(w.start))
-            .as_secs()
-            .max(1);
+        let reset = self.window.saturating_sub(now.duration_since(w.start)).as_secs().max(1);
         if w.count >= self.limit {
-            let info = RateInfo {
-                limit: self.limit,
-                remaining: 0,
-                reset,
-                window: wsecs,
-            };
+            let info = RateInfo { limit: self.limit, remaining: 0, reset, window: wsecs };
             let mut e = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorCode::RateLimited,
-                format!(
-                    "rate limit of {} requests per {wsecs} s exceeded; retry after {reset} s",
-                    self.limit
-                ),
+                format!("rate limit of {} requests per {wsecs} s exceeded; retry after {reset} s", self.limit),
             );
             e.retry_after = Some(reset);
             return Err((e, info));
         }
         w.count += 1;
-        Ok(RateInfo {
-            limit: self.limit,
-            remaining: self.limit - w.count,
-            reset,
-            window: wsecs,
-        })
+        Ok(RateInfo { limit: self.limit, remaining: self.limit - w.count, reset, window: wsecs })
     }
 }
 
@@ -143,9 +103,7 @@ mod tests {
         let rl = RateLimiter::new(2, Duration::from_secs(60));
         assert_eq!(rl.check("a").map(|i| i.remaining).ok(), Some(1));
         assert_eq!(rl.check("a").map(|i| i.remaining).ok(), Some(0));
-        let Err((e, info)) = rl.check("a") else {
-            panic!("third call must be limited")
-        };
+        let Err((e, info)) = rl.check("a") else { panic!("third call must be limited") };
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(e.retry_after.unwrap_or(0) >= 1);
         assert_eq!(info.remaining, 0);

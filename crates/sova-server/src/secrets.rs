@@ -10,8 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> anyhow::Result<SecretString> {
     if path.exists() {
         check_mode(path)?;
-        let s =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let s = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         return Ok(SecretString::from(s.trim().to_string()));
     }
     if let Some(dir) = path.parent() {
@@ -25,9 +24,7 @@ fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> anyhow::Result<
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
+    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
     f.write_all(value.as_bytes())?;
     f.write_all(b"\n")?;
     f.sync_all()?;
@@ -39,11 +36,7 @@ fn check_mode(path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        bail!(
-            "{} is readable by others (mode {mode:o}); run: chmod 600 {}",
-            path.display(),
-            path.display()
-        );
+        bail!("{} is readable by others (mode {mode:o}); run: chmod 600 {}", path.display(), path.display());
     }
     Ok(())
 }
@@ -84,9 +77,6 @@ pub fn sandbox_mnemonic(path: &Path) -> anyhow::Result<SecretString> {
 pub fn read_mnemonic(path: &Path) -> anyhow::Result<SecretString> {
     check_mode(path)?;
     Ok(SecretString::from(
-        std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?
-            .trim()
-            .to_string(),
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?.trim().to_string(),
     ))
 }

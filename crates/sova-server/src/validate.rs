@@ -17,22 +17,13 @@ UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(ApiError::validation(
-            field,
-            format!("`{field}` must not be empty"),
-        ));
+        return Err(ApiError::validation(field, format!("`{field}` must not be empty")));
     }
     if v.chars().count() > max {
-        return Err(ApiError::validation(
-            field,
-            format!("`{field}` must be at most {max} characters"),
-        ));
+        return Err(ApiError::validation(field, format!("`{field}` must be at most {max} characters")));
     }
     if v.chars().any(char::is_control) {
-        return Err(ApiError::validation(
-            field,
-            format!("`{field}` must not contain control characters"),
-        ));
+        return Err(ApiError::validation(field, format!("`{field}` must not contain control characters")));
     }
     Ok(v.to_string())
 }
@@ -40,37 +31,23 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
 /// An email address (RFC 5322 addr-spec as the `email_address` crate checks it), lower-cased domain.
 pub fn email(field: &str, value: &str) -> Result<String, ApiError> {
     let v = value.trim();
-    let bad = || {
-        ApiError::validation(
-            field,
-            format!("`{field}` must be an email address like name@example.com"),
-        )
-    };
+    let bad = || ApiError::validation(field, format!("`{field}` must be an email address like name@example.com"));
     let parsed: email_address::EmailAddress = v.parse().map_err(|_| bad())?;
     if !parsed.domain().contains('.') || v.len() > 254 {
         return Err(bad());
     }
-    Ok(format!(
-        "{}@{}",
-        parsed.local_part(),
-        parsed.domain().to_ascii_lowercase()
-    ))
+    Ok(format!("{}@{}", parsed.local_part(), parsed.domain().to_ascii_lowercase()))
 }
 
 /// A phone number in E.164: `+` then 7 to 15 digits, the first not 0.
 pub fn phone(field: &str, value: &str) -> Result<String, ApiError> {
     let v = value.trim();
     let digits = v.strip_prefix('+').unwrap_or("");
-    let ok = (7..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
+    let ok = (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
     if ok {
         Ok(v.to_string())
     } else {
-        Err(ApiError::validation(
-            field,
-            format!("`{field}` must be E.164: `+` and 7 to 15 digits, e.g. +14155550100"),
-        ))
+        Err(ApiError::validation(field, format!("`{field}` must be E.164: `+` and 7 to 15 digits, e.g. +14155550100")))
     }
 }
 
@@ -93,18 +70,10 @@ pub fn birth_date(field: &str, value: &str) -> Result<String, ApiError> {
     let d = NaiveDate::parse_from_str(v, "%Y-%m-%d")
         .ok()
         .filter(|_| v.len() == 10)
-        .ok_or_else(|| {
-            ApiError::validation(
-                field,
-                format!("`{field}` must be a date YYYY-MM-DD, got `{value}`"),
-            )
-        })?;
+        .ok_or_else(|| ApiError::validation(field, format!("`{field}` must be a date YYYY-MM-DD, got `{value}`")))?;
     let today = Utc::now().date_naive();
     if d > today || d.year() < 1900 {
-        return Err(ApiError::validation(
-            field,
-            format!("`{field}` must be between 1900-01-01 and today"),
-        ));
+        return Err(ApiError::validation(field, format!("`{field}` must be between 1900-01-01 and today")));
     }
     Ok(d.format("%Y-%m-%d").to_string())
 }
@@ -113,8 +82,7 @@ pub fn birth_date(field: &str, value: &str) -> Result<String, ApiError> {
 pub fn slug(field: &str, value: &str) -> Result<String, ApiError> {
     let v = value.trim();
     let ok = (3..=64).contains(&v.len())
-        && v.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
     if ok {
         Ok(v.to_string())
@@ -127,31 +95,15 @@ pub fn slug(field: &str, value: &str) -> Result<String, ApiError> {
 }
 
 /// One of the allowed values (case-insensitive); returns the canonical spelling.
-pub fn one_of(
-    field: &str,
-    value: &str,
-    allowed: &[&'static str],
-) -> Result<&'static str, ApiError> {
-    allowed
-        .iter()
-        .copied()
-        .find(|a| a.eq_ignore_ascii_case(value.trim()))
-        .ok_or_else(|| {
-            ApiError::validation(
-                field,
-                format!(
-                    "`{field}` must be one of {}, got `{value}`",
-                    allowed.join(", ")
-                ),
-            )
-        })
+pub fn one_of(field: &str, value: &str, allowed: &[&'static str]) -> Result<&'static str, ApiError> {
+    allowed.iter().copied().find(|a| a.eq_ignore_ascii_case(value.trim())).ok_or_else(|| {
+        ApiError::validation(field, format!("`{field}` must be one of {}, got `{value}`", allowed.join(", ")))
+    })
 }
 
 /// A UUID path parameter; anything else is simply not found.
 pub fn uuid_path(value: &str, what: &str) -> Result<String, ApiError> {
-    uuid::Uuid::parse_str(value)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::not_found(what))
+    uuid::Uuid::parse_str(value).map(|u| u.to_string()).map_err(|_| ApiError::not_found(what))
 }
 
 #[cfg(test)]
@@ -175,9 +127,6 @@ mod tests {
         assert!(birth_date("date_of_birth", "01/01/1990").is_err());
         assert!(slug("customer_id", "corp-redundant-firewall").is_ok());
         assert!(slug("customer_id", "Corp!").is_err());
-        assert_eq!(
-            one_of("user_type", "Individual", &["individual", "business"]).ok(),
-            Some("individual")
-        );
+        assert_eq!(one_of("user_type", "Individual", &["individual", "business"]).ok(), Some("individual"));
     }
 }

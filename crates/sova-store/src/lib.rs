@@ -33,8 +33,7 @@ pub enum Backend {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Derivation callback for [`Store::create_address`]: index -> (address, path).
-pub type DeriveFn<'a> =
-    &'a (dyn Fn(u32) -> std::result::Result<(String, String), String> + Send + Sync);
+pub type DeriveFn<'a> = &'a (dyn Fn(u32) -> std::result::Result<(String, String), String> + Send + Sync);
 
 /// Open the database at `url` (`sqlite://path` or `postgres://...`) and apply the embedded migrations.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
@@ -67,38 +66,21 @@ pub trait Store: Send + Sync + 'static {
     /// List with filters.
     async fn list_customers(&self, q: &ListQuery) -> Result<Page<Customer>>;
     /// Apply a patch; returns the new row.
-    async fn update_customer(
-        &self,
-        customer_id: &str,
-        p: &CustomerPatch,
-        now: i64,
-    ) -> Result<Customer>;
+    async fn update_customer(&self, customer_id: &str, p: &CustomerPatch, now: i64) -> Result<Customer>;
 
     // credentials
     /// Insert a credential.
     async fn create_credential(&self, c: &CredentialRow) -> Result<()>;
     /// A customer's credentials, newest first.
-    async fn list_credentials(
-        &self,
-        customer_id: &str,
-        q: &ListQuery,
-    ) -> Result<Page<CredentialRow>>;
+    async fn list_credentials(&self, customer_id: &str, q: &ListQuery) -> Result<Page<CredentialRow>>;
     /// One credential of a customer.
     async fn credential(&self, customer_id: &str, id: &str) -> Result<Option<CredentialRow>>;
     /// Credential by keyed hash of its secret, with its customer's status.
     async fn credential_by_hash(&self, hash: &str) -> Result<Option<(CredentialRow, String)>>;
     /// Credential by its HMAC access key, with its customer's status.
-    async fn credential_by_access_key(
-        &self,
-        access_key: &str,
-    ) -> Result<Option<(CredentialRow, String)>>;
+    async fn credential_by_access_key(&self, access_key: &str) -> Result<Option<(CredentialRow, String)>>;
     /// Revoke now (idempotent); returns the row.
-    async fn revoke_credential(
-        &self,
-        customer_id: &str,
-        id: &str,
-        now: i64,
-    ) -> Result<CredentialRow>;
+    async fn revoke_credential(&self, customer_id: &str, id: &str, now: i64) -> Result<CredentialRow>;
     /// Rotate: insert `new` and set the old one's expiry to `old_expires_at` (or revoke it when `None`), atomically.
     async fn rotate_credential(
         &self,
@@ -119,13 +101,7 @@ pub trait Store: Send + Sync + 'static {
     /// A customer's users.
     async fn list_users(&self, customer_id: &str, q: &ListQuery) -> Result<Page<User>>;
     /// Apply a patch.
-    async fn update_user(
-        &self,
-        customer_id: &str,
-        user_id: &str,
-        p: &UserPatch,
-        now: i64,
-    ) -> Result<User>;
+    async fn update_user(&self, customer_id: &str, user_id: &str, p: &UserPatch, now: i64) -> Result<User>;
 
     // user tokens
     /// Insert.
@@ -133,16 +109,9 @@ pub trait Store: Send + Sync + 'static {
     /// By keyed hash, with the user's and customer's status.
     async fn user_token_by_hash(&self, hash: &str) -> Result<Option<UserTokenRow>>;
     /// A user's tokens.
-    async fn list_user_tokens(&self, customer_id: &str, user_id: &str)
-    -> Result<Vec<UserTokenRow>>;
+    async fn list_user_tokens(&self, customer_id: &str, user_id: &str) -> Result<Vec<UserTokenRow>>;
     /// Revoke (idempotent).
-    async fn revoke_user_token(
-        &self,
-        customer_id: &str,
-        user_id: &str,
-        id: &str,
-        now: i64,
-    ) -> Result<UserTokenRow>;
+    async fn revoke_user_token(&self, customer_id: &str, user_id: &str, id: &str, now: i64) -> Result<UserTokenRow>;
 
     // wallets
     /// Insert (and its ledger accounts).
@@ -150,20 +119,9 @@ pub trait Store: Send + Sync + 'static {
     /// A customer's wallet, with balances.
     async fn wallet(&self, customer_id: &str, wallet_id: &str) -> Result<Option<WalletView>>;
     /// Wallets of a customer (optionally of one user).
-    async fn list_wallets(
-        &self,
-        customer_id: &str,
-        user_id: Option<&str>,
-        q: &ListQuery,
-    ) -> Result<Page<WalletView>>;
+    async fn list_wallets(&self, customer_id: &str, user_id: Option<&str>, q: &ListQuery) -> Result<Page<WalletView>>;
     /// Apply a patch.
-    async fn update_wallet(
-        &self,
-        customer_id: &str,
-        wallet_id: &str,
-        p: &WalletPatch,
-        now: i64,
-    ) -> Result<WalletView>;
+    async fn update_wallet(&self, customer_id: &str, wallet_id: &str, p: &WalletPatch, now: i64) -> Result<WalletView>;
 
     // addresses
     /// Allocate the next index of `family`, derive with `derive`, insert: one transaction.
@@ -171,12 +129,7 @@ pub trait Store: Send + Sync + 'static {
     /// A customer's address by id.
     async fn address(&self, customer_id: &str, address_id: &str) -> Result<Option<AddressRow>>;
     /// Address by its on-chain value.
-    async fn address_by_value(
-        &self,
-        network: &str,
-        address: &str,
-        currency: &str,
-    ) -> Result<Option<AddressRow>>;
+    async fn address_by_value(&self, network: &str, address: &str, currency: &str) -> Result<Option<AddressRow>>;
     /// A customer's addresses (optionally of one wallet).
     async fn list_addresses(
         &self,
@@ -189,12 +142,7 @@ pub trait Store: Send + Sync + 'static {
     /// Record a deposit as PENDING and post it to the wallet's pending account.
     async fn create_deposit(&self, d: &DepositRow) -> Result<()>;
     /// Move a PENDING deposit to COMPLETED and post it to the wallet balance. `Conflict` if not pending.
-    async fn complete_deposit(
-        &self,
-        customer_id: &str,
-        deposit_id: &str,
-        now: i64,
-    ) -> Result<DepositRow>;
+    async fn complete_deposit(&self, customer_id: &str, deposit_id: &str, now: i64) -> Result<DepositRow>;
     /// A customer's deposit.
     async fn deposit(&self, customer_id: &str, deposit_id: &str) -> Result<Option<DepositRow>>;
     /// Deposits of a customer (optionally of one wallet).
@@ -205,8 +153,7 @@ pub trait Store: Send + Sync + 'static {
         q: &ListQuery,
     ) -> Result<Page<DepositRow>>;
     /// Post a balanced ledger transaction (idempotent on `(kind, reference)`).
-    async fn post(&self, kind: &str, reference: &str, postings: &[Posting], now: i64)
-    -> Result<()>;
+    async fn post(&self, kind: &str, reference: &str, postings: &[Posting], now: i64) -> Result<()>;
     /// Balance of a ledger account ("0" if it has none).
     async fn balance(&self, account: &str) -> Result<String>;
     /// Entries of an account, oldest first.
@@ -218,7 +165,5 @@ pub trait Store: Send + Sync + 'static {
     /// Tell other replicas that cached auth state for `key` changed (PostgreSQL NOTIFY; no-op on SQLite).
     async fn notify_auth_change(&self, key: &str) -> Result<()>;
     /// Stream of keys other replicas invalidated; `None` when the backend has no replicas (SQLite).
-    async fn listen_auth_changes(
-        &self,
-    ) -> Result<Option<futures::stream::BoxStream<'static, String>>>;
+    async fn listen_auth_changes(&self) -> Result<Option<futures::stream::BoxStream<'static, String>>>;
 }

@@ -34,12 +34,7 @@ pub struct ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        Self {
-            limit: 20,
-            skip: 0,
-            sort: ("created_at".into(), SortDir::Desc),
-            wheres: Vec::new(),
-        }
+        Self { limit: 20, skip: 0, sort: ("created_at".into(), SortDir::Desc), wheres: Vec::new() }
     }
 }
 
@@ -65,17 +60,13 @@ impl ListQuery {
         let mut cond = String::new();
         let mut binds = Vec::new();
         for (i, w) in self.wheres.iter().enumerate() {
-            let col = filterable
-                .iter()
-                .find(|c| **c == w.field)
-                .ok_or_else(|| format!("cannot filter on `{}`", w.field))?;
+            let col =
+                filterable.iter().find(|c| **c == w.field).ok_or_else(|| format!("cannot filter on `{}`", w.field))?;
             cond.push_str(&format!(" AND {col} = ${}", first_param + i));
             binds.push(w.value.clone());
         }
-        let sort_col = sortable
-            .iter()
-            .find(|c| **c == self.sort.0)
-            .ok_or_else(|| format!("cannot sort on `{}`", self.sort.0))?;
+        let sort_col =
+            sortable.iter().find(|c| **c == self.sort.0).ok_or_else(|| format!("cannot sort on `{}`", self.sort.0))?;
         let dir = match self.sort.1 {
             SortDir::Asc => "ASC",
             SortDir::Desc => "DESC",

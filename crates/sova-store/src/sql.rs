@@ -18,39 +18,22 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 /// PostgreSQL notification channel for auth-cache invalidation.
 const AUTH_CHANNEL: &str = "sova_auth";
 
-const CUSTOMER_COLS: &str =
-    "customer_id, email, entity_name, status, created_by, created_at, updated_at";
+const CUSTOMER_COLS: &str = "customer_id, email, entity_name, status, created_by, created_at, updated_at";
 const CUSTOMER_FILTER: &[&str] = &["customer_id", "email", "entity_name", "status"];
 const CREDENTIAL_COLS: &str = "id, customer_id, name, prefix, secret_hash, created_at, last_used_at, expires_at, \
                                revoked_at, access_key, hmac_salt, passphrase_hash";
 const USER_COLS: &str = "user_id, customer_id, user_type, email, first_name, last_name, phone, date_of_birth, \
                          country, status, created_at, updated_at";
-const USER_FILTER: &[&str] = &[
-    "user_type",
-    "email",
-    "first_name",
-    "last_name",
-    "phone",
-    "country",
-    "status",
-];
+const USER_FILTER: &[&str] = &["user_type", "email", "first_name", "last_name", "phone", "country", "status"];
 const TOKEN_COLS: &str = "id, user_id, customer_id, token_hash, created_at, expires_at, revoked_at";
-const WALLET_COLS: &str =
-    "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at";
+const WALLET_COLS: &str = "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at";
 const WALLET_FILTER: &[&str] = &["user_id", "name", "currency", "status"];
 const ADDRESS_COLS: &str = "address_id, wallet_id, customer_id, user_id, currency, network, address, family, \
                             derivation_index, derivation_path, status, created_at";
 const ADDRESS_FILTER: &[&str] = &["wallet_id", "currency", "network", "address", "status"];
 const DEPOSIT_COLS: &str = "deposit_id, wallet_id, customer_id, address_id, address, currency, network, amount, \
                             status, tx_hash, sandbox, created_at, updated_at, completed_at";
-const DEPOSIT_FILTER: &[&str] = &[
-    "wallet_id",
-    "address",
-    "currency",
-    "network",
-    "status",
-    "tx_hash",
-];
+const DEPOSIT_FILTER: &[&str] = &["wallet_id", "address", "currency", "network", "status", "tx_hash"];
 const SORTABLE: &[&str] = &["created_at", "updated_at"];
 const CUSTOMER_SORT: &[&str] = &["created_at", "updated_at", "customer_id", "entity_name"];
 const USER_SORT: &[&str] = &["created_at", "updated_at", "email", "last_name"];
@@ -95,7 +78,8 @@ const WALLET_JOINED: &str = "(SELECT w.seq, w.wallet_id, w.customer_id, w.user_i
      FROM wallets w \
      LEFT JOIN ledger_accounts a ON a.account = 'wallet:' || w.wallet_id \
      LEFT JOIN ledger_accounts p ON p.account = 'wallet-pending:' || w.wallet_id) wj";
-const WALLET_JOINED_COLS: &str = "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at, balance, pending";
+const WALLET_JOINED_COLS: &str =
+    "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at, balance, pending";
 
 /// Store over `sqlx::Any`: SQLite (one writer connection, a pool of readers) or PostgreSQL (one pool).
 pub struct SqlStore {
@@ -107,9 +91,7 @@ pub struct SqlStore {
 
 impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqlStore")
-            .field("backend", &self.backend)
-            .finish_non_exhaustive()
+        f.debug_struct("SqlStore").field("backend", &self.backend).finish_non_exhaustive()
     }
 }
 
@@ -124,18 +106,15 @@ fn backend_of(url: &str) -> Option<Backend> {
 }
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new()
-        .max_connections(max)
-        .acquire_timeout(Duration::from_secs(10))
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute("PRAGMA journal_mode = WAL").await?;
-                conn.execute("PRAGMA synchronous = NORMAL").await?;
-                conn.execute("PRAGMA foreign_keys = ON").await?;
-                conn.execute("PRAGMA busy_timeout = 10000").await?;
-                Ok(())
-            })
+    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).after_connect(|conn, _| {
+        Box::pin(async move {
+            conn.execute("PRAGMA journal_mode = WAL").await?;
+            conn.execute("PRAGMA synchronous = NORMAL").await?;
+            conn.execute("PRAGMA foreign_keys = ON").await?;
+            conn.execute("PRAGMA busy_timeout = 10000").await?;
+            Ok(())
         })
+    })
 }
 
 impl SqlStore {
@@ -144,11 +123,7 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
         let backend = backend_of(url).ok_or_else(|| {
             StoreError::Db(sqlx::Error::Configuration(
-                format!(
-                    "unsupported database URL (use sqlite://PATH or postgres://...): {}",
-                    redact(url)
-                )
-                .into(),
+                format!("unsupported database URL (use sqlite://PATH or postgres://...): {}", redact(url)).into(),
             ))
         })?;
         match backend {
@@ -163,12 +138,7 @@ impl SqlStore {
                 let write = sqlite_pool(1).connect(&url).await?;
                 SQLITE_MIGRATIONS.run(&write).await?;
                 let read = sqlite_pool(8).connect(&url).await?;
-                Ok(Self {
-                    write,
-                    read,
-                    backend,
-                    url,
-                })
+                Ok(Self { write, read, backend, url })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -177,12 +147,7 @@ impl SqlStore {
                     .connect(url)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
-                Ok(Self {
-                    write: pool.clone(),
-                    read: pool,
-                    backend,
-                    url: url.to_string(),
-                })
+                Ok(Self { write: pool.clone(), read: pool, backend, url: url.to_string() })
             }
         }
     }
@@ -208,9 +173,8 @@ impl SqlStore {
     where
         T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
     {
-        let (cond, tail, binds) = q
-            .render(filterable, sortable, scope_binds.len() + 1)
-            .map_err(StoreError::BadFilter)?;
+        let (cond, tail, binds) =
+            q.render(filterable, sortable, scope_binds.len() + 1).map_err(StoreError::BadFilter)?;
         let count_sql = format!("SELECT COUNT(*) FROM {from} WHERE {scope}{cond}");
         let mut cq = sqlx::query_scalar::<Any, i64>(&count_sql);
         for b in scope_binds {
@@ -229,10 +193,7 @@ impl SqlStore {
             lq = lq.bind(b.clone());
         }
         let items = lq.fetch_all(&self.read).await?;
-        Ok(Page {
-            items,
-            total: u64::try_from(total).unwrap_or(0),
-        })
+        Ok(Page { items, total: u64::try_from(total).unwrap_or(0) })
     }
 
     async fn post_tx(
@@ -248,9 +209,7 @@ impl SqlStore {
             *sums.entry(p.currency.as_str()).or_default() += p.amount;
         }
         if let Some((cur, s)) = sums.iter().find(|(_, s)| !s.is_zero()) {
-            return Err(StoreError::Unbalanced(format!(
-                "{kind}/{reference}: {cur} legs sum to {s}"
-            )));
+            return Err(StoreError::Unbalanced(format!("{kind}/{reference}: {cur} legs sum to {s}")));
         }
         let txn_id = uuid::Uuid::new_v4().to_string();
         sqlx::query("INSERT INTO ledger_transactions (id, kind, reference, created_at) VALUES ($1, $2, $3, $4)")
@@ -264,10 +223,7 @@ impl SqlStore {
         // Lock accounts in a fixed order so concurrent transactions cannot deadlock.
         let mut ordered: Vec<&Posting> = postings.iter().collect();
         ordered.sort_by(|a, b| a.account.cmp(&b.account));
-        let select = format!(
-            "SELECT balance FROM ledger_accounts WHERE account = $1{}",
-            self.lock_suffix()
-        );
+        let select = format!("SELECT balance FROM ledger_accounts WHERE account = $1{}", self.lock_suffix());
         for p in ordered {
             sqlx::query(
                 "INSERT INTO ledger_accounts (account, currency, balance, may_go_negative, updated_at) \
@@ -279,24 +235,19 @@ impl SqlStore {
             .bind(now)
             .execute(&mut **tx)
             .await?;
-            let old: String = sqlx::query_scalar::<Any, String>(&select)
-                .bind(p.account.clone())
-                .fetch_one(&mut **tx)
-                .await?;
-            let old = Decimal::from_str(&old)
-                .map_err(|e| StoreError::Corrupt(format!("{}: {e}", p.account)))?;
+            let old: String =
+                sqlx::query_scalar::<Any, String>(&select).bind(p.account.clone()).fetch_one(&mut **tx).await?;
+            let old = Decimal::from_str(&old).map_err(|e| StoreError::Corrupt(format!("{}: {e}", p.account)))?;
             let new = old + p.amount;
             if new.is_sign_negative() && !new.is_zero() && !p.may_go_negative {
                 return Err(StoreError::InsufficientFunds(p.account.clone()));
             }
-            sqlx::query(
-                "UPDATE ledger_accounts SET balance = $1, updated_at = $2 WHERE account = $3",
-            )
-            .bind(new.normalize().to_string())
-            .bind(now)
-            .bind(p.account.clone())
-            .execute(&mut **tx)
-            .await?;
+            sqlx::query("UPDATE ledger_accounts SET balance = $1, updated_at = $2 WHERE account = $3")
+                .bind(new.normalize().to_string())
+                .bind(now)
+                .bind(p.account.clone())
+                .execute(&mut **tx)
+                .await?;
             sqlx::query(
                 "INSERT INTO ledger_entries (txn_id, account, currency, amount, created_at) VALUES ($1, $2, $3, $4, $5)",
             )
@@ -342,16 +293,14 @@ impl Store for SqlStore {
     }
 
     async fn create_operator(&self, op: &Operator) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO operators (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(op.id.clone())
-        .bind(op.email.to_lowercase())
-        .bind(op.password_hash.clone())
-        .bind(op.created_at)
-        .execute(&self.write)
-        .await
-        .map_err(|e| StoreError::unique(e, "operator email"))?;
+        sqlx::query("INSERT INTO operators (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(op.id.clone())
+            .bind(op.email.to_lowercase())
+            .bind(op.password_hash.clone())
+            .bind(op.created_at)
+            .execute(&self.write)
+            .await
+            .map_err(|e| StoreError::unique(e, "operator email"))?;
         Ok(())
     }
 
@@ -365,66 +314,44 @@ impl Store for SqlStore {
     }
 
     async fn operator(&self, id: &str) -> Result<Option<Operator>> {
-        Ok(sqlx::query_as::<Any, Operator>(
-            "SELECT id, email, password_hash, created_at FROM operators WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.read)
-        .await?)
+        Ok(sqlx::query_as::<Any, Operator>("SELECT id, email, password_hash, created_at FROM operators WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?)
     }
 
     async fn operator_count(&self) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM operators")
-            .fetch_one(&self.read)
-            .await?;
+        let n: i64 = sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM operators").fetch_one(&self.read).await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn create_customer(&self, c: &Customer) -> Result<()> {
-        sqlx::query(&format!(
-            "INSERT INTO customers ({CUSTOMER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        ))
-        .bind(c.customer_id.clone())
-        .bind(c.email.clone())
-        .bind(c.entity_name.clone())
-        .bind(c.status.clone())
-        .bind(c.created_by.clone())
-        .bind(c.created_at)
-        .bind(c.updated_at)
-        .execute(&self.write)
-        .await
-        .map_err(|e| StoreError::unique(e, "customer_id"))?;
+        sqlx::query(&format!("INSERT INTO customers ({CUSTOMER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(c.customer_id.clone())
+            .bind(c.email.clone())
+            .bind(c.entity_name.clone())
+            .bind(c.status.clone())
+            .bind(c.created_by.clone())
+            .bind(c.created_at)
+            .bind(c.updated_at)
+            .execute(&self.write)
+            .await
+            .map_err(|e| StoreError::unique(e, "customer_id"))?;
         Ok(())
     }
 
     async fn customer(&self, customer_id: &str) -> Result<Option<Customer>> {
-        Ok(sqlx::query_as::<Any, Customer>(&format!(
-            "SELECT {CUSTOMER_COLS} FROM customers WHERE customer_id = $1"
-        ))
-        .bind(customer_id.to_string())
-        .fetch_optional(&self.read)
-        .await?)
+        Ok(sqlx::query_as::<Any, Customer>(&format!("SELECT {CUSTOMER_COLS} FROM customers WHERE customer_id = $1"))
+            .bind(customer_id.to_string())
+            .fetch_optional(&self.read)
+            .await?)
     }
 
     async fn list_customers(&self, q: &ListQuery) -> Result<Page<Customer>> {
-        self.list(
-            CUSTOMER_COLS,
-            "customers",
-            "1 = 1",
-            &[],
-            CUSTOMER_FILTER,
-            CUSTOMER_SORT,
-            q,
-        )
-        .await
+        self.list(CUSTOMER_COLS, "customers", "1 = 1", &[], CUSTOMER_FILTER, CUSTOMER_SORT, q).await
     }
 
-    async fn update_customer(
-        &self,
-        customer_id: &str,
-        p: &CustomerPatch,
-        now: i64,
-    ) -> Result<Customer> {
+    async fn update_customer(&self, customer_id: &str, p: &CustomerPatch, now: i64) -> Result<Customer> {
         let r = sqlx::query(
             "UPDATE customers SET email = COALESCE($1, email), entity_name = COALESCE($2, entity_name), \
              status = COALESCE($3, status), updated_at = $4 WHERE customer_id = $5",
@@ -439,34 +366,20 @@ impl Store for SqlStore {
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query_as::<Any, Customer>(&format!(
-            "SELECT {CUSTOMER_COLS} FROM customers WHERE customer_id = $1"
-        ))
-        .bind(customer_id.to_string())
-        .fetch_optional(&self.write)
-        .await?
-        .ok_or(StoreError::NotFound)
+        sqlx::query_as::<Any, Customer>(&format!("SELECT {CUSTOMER_COLS} FROM customers WHERE customer_id = $1"))
+            .bind(customer_id.to_string())
+            .fetch_optional(&self.write)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     async fn create_credential(&self, c: &CredentialRow) -> Result<()> {
         insert_credential(&self.write, c).await
     }
 
-    async fn list_credentials(
-        &self,
-        customer_id: &str,
-        q: &ListQuery,
-    ) -> Result<Page<CredentialRow>> {
-        self.list(
-            CREDENTIAL_COLS,
-            "credentials",
-            "customer_id = $1",
-            &[customer_id],
-            &["name", "prefix"],
-            SORTABLE,
-            q,
-        )
-        .await
+    async fn list_credentials(&self, customer_id: &str, q: &ListQuery) -> Result<Page<CredentialRow>> {
+        self.list(CREDENTIAL_COLS, "credentials", "customer_id = $1", &[customer_id], &["name", "prefix"], SORTABLE, q)
+            .await
     }
 
     async fn credential(&self, customer_id: &str, id: &str) -> Result<Option<CredentialRow>> {
@@ -487,19 +400,15 @@ impl Store for SqlStore {
         .fetch_optional(&self.read)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let status: Option<String> = sqlx::query_scalar::<Any, String>(
-            "SELECT status FROM customers WHERE customer_id = $1",
-        )
-        .bind(row.customer_id.clone())
-        .fetch_optional(&self.read)
-        .await?;
+        let status: Option<String> =
+            sqlx::query_scalar::<Any, String>("SELECT status FROM customers WHERE customer_id = $1")
+                .bind(row.customer_id.clone())
+                .fetch_optional(&self.read)
+                .await?;
         Ok(status.map(|s| (row, s)))
     }
 
-    async fn credential_by_access_key(
-        &self,
-        access_key: &str,
-    ) -> Result<Option<(CredentialRow, String)>> {
+    async fn credential_by_access_key(&self, access_key: &str) -> Result<Option<(CredentialRow, String)>> {
         let row = sqlx::query_as::<Any, CredentialRow>(&format!(
             "SELECT {CREDENTIAL_COLS} FROM credentials WHERE access_key = $1"
         ))
@@ -507,29 +416,21 @@ impl Store for SqlStore {
         .fetch_optional(&self.read)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let status: Option<String> = sqlx::query_scalar::<Any, String>(
-            "SELECT status FROM customers WHERE customer_id = $1",
-        )
-        .bind(row.customer_id.clone())
-        .fetch_optional(&self.read)
-        .await?;
+        let status: Option<String> =
+            sqlx::query_scalar::<Any, String>("SELECT status FROM customers WHERE customer_id = $1")
+                .bind(row.customer_id.clone())
+                .fetch_optional(&self.read)
+                .await?;
         Ok(status.map(|s| (row, s)))
     }
 
-    async fn revoke_credential(
-        &self,
-        customer_id: &str,
-        id: &str,
-        now: i64,
-    ) -> Result<CredentialRow> {
-        sqlx::query(
-            "UPDATE credentials SET revoked_at = COALESCE(revoked_at, $1) WHERE customer_id = $2 AND id = $3",
-        )
-        .bind(now)
-        .bind(customer_id.to_string())
-        .bind(id.to_string())
-        .execute(&self.write)
-        .await?;
+    async fn revoke_credential(&self, customer_id: &str, id: &str, now: i64) -> Result<CredentialRow> {
+        sqlx::query("UPDATE credentials SET revoked_at = COALESCE(revoked_at, $1) WHERE customer_id = $2 AND id = $3")
+            .bind(now)
+            .bind(customer_id.to_string())
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await?;
         sqlx::query_as::<Any, CredentialRow>(&format!(
             "SELECT {CREDENTIAL_COLS} FROM credentials WHERE customer_id = $1 AND id = $2"
         ))
@@ -566,11 +467,13 @@ impl Store for SqlStore {
         }
         match old_expires_at {
             Some(at) => {
-                sqlx::query("UPDATE credentials SET expires_at = $1 WHERE id = $2 AND (expires_at IS NULL OR expires_at > $1)")
-                    .bind(at)
-                    .bind(old_id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE credentials SET expires_at = $1 WHERE id = $2 AND (expires_at IS NULL OR expires_at > $1)",
+                )
+                .bind(at)
+                .bind(old_id.to_string())
+                .execute(&mut *tx)
+                .await?;
             }
             None => {
                 sqlx::query("UPDATE credentials SET revoked_at = $1 WHERE id = $2")
@@ -581,12 +484,11 @@ impl Store for SqlStore {
             }
         }
         insert_credential(&mut *tx, new).await?;
-        let old = sqlx::query_as::<Any, CredentialRow>(&format!(
-            "SELECT {CREDENTIAL_COLS} FROM credentials WHERE id = $1"
-        ))
-        .bind(old_id.to_string())
-        .fetch_one(&mut *tx)
-        .await?;
+        let old =
+            sqlx::query_as::<Any, CredentialRow>(&format!("SELECT {CREDENTIAL_COLS} FROM credentials WHERE id = $1"))
+                .bind(old_id.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
         tx.commit().await?;
         Ok(old)
     }
@@ -633,25 +535,10 @@ impl Store for SqlStore {
     }
 
     async fn list_users(&self, customer_id: &str, q: &ListQuery) -> Result<Page<User>> {
-        self.list(
-            USER_COLS,
-            "users",
-            "customer_id = $1",
-            &[customer_id],
-            USER_FILTER,
-            USER_SORT,
-            q,
-        )
-        .await
+        self.list(USER_COLS, "users", "customer_id = $1", &[customer_id], USER_FILTER, USER_SORT, q).await
     }
 
-    async fn update_user(
-        &self,
-        customer_id: &str,
-        user_id: &str,
-        p: &UserPatch,
-        now: i64,
-    ) -> Result<User> {
+    async fn update_user(&self, customer_id: &str, user_id: &str, p: &UserPatch, now: i64) -> Result<User> {
         let r = sqlx::query(
             "UPDATE users SET email = COALESCE($1, email), first_name = COALESCE($2, first_name), \
              last_name = COALESCE($3, last_name), phone = COALESCE($4, phone), \
@@ -681,36 +568,28 @@ impl Store for SqlStore {
     }
 
     async fn create_user_token(&self, t: &UserTokenRow) -> Result<()> {
-        sqlx::query(&format!(
-            "INSERT INTO user_tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        ))
-        .bind(t.id.clone())
-        .bind(t.user_id.clone())
-        .bind(t.customer_id.clone())
-        .bind(t.token_hash.clone())
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .bind(t.revoked_at)
-        .execute(&self.write)
-        .await
-        .map_err(|e| StoreError::unique(e, "token"))?;
+        sqlx::query(&format!("INSERT INTO user_tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(t.id.clone())
+            .bind(t.user_id.clone())
+            .bind(t.customer_id.clone())
+            .bind(t.token_hash.clone())
+            .bind(t.created_at)
+            .bind(t.expires_at)
+            .bind(t.revoked_at)
+            .execute(&self.write)
+            .await
+            .map_err(|e| StoreError::unique(e, "token"))?;
         Ok(())
     }
 
     async fn user_token_by_hash(&self, hash: &str) -> Result<Option<UserTokenRow>> {
-        Ok(sqlx::query_as::<Any, UserTokenRow>(&format!(
-            "SELECT {TOKEN_COLS} FROM user_tokens WHERE token_hash = $1"
-        ))
-        .bind(hash.to_string())
-        .fetch_optional(&self.read)
-        .await?)
+        Ok(sqlx::query_as::<Any, UserTokenRow>(&format!("SELECT {TOKEN_COLS} FROM user_tokens WHERE token_hash = $1"))
+            .bind(hash.to_string())
+            .fetch_optional(&self.read)
+            .await?)
     }
 
-    async fn list_user_tokens(
-        &self,
-        customer_id: &str,
-        user_id: &str,
-    ) -> Result<Vec<UserTokenRow>> {
+    async fn list_user_tokens(&self, customer_id: &str, user_id: &str) -> Result<Vec<UserTokenRow>> {
         Ok(sqlx::query_as::<Any, UserTokenRow>(&format!(
             "SELECT {TOKEN_COLS} FROM user_tokens WHERE customer_id = $1 AND user_id = $2 ORDER BY seq DESC"
         ))
@@ -720,13 +599,7 @@ impl Store for SqlStore {
         .await?)
     }
 
-    async fn revoke_user_token(
-        &self,
-        customer_id: &str,
-        user_id: &str,
-        id: &str,
-        now: i64,
-    ) -> Result<UserTokenRow> {
+    async fn revoke_user_token(&self, customer_id: &str, user_id: &str, id: &str, now: i64) -> Result<UserTokenRow> {
         sqlx::query(
             "UPDATE user_tokens SET revoked_at = COALESCE(revoked_at, $1) \
              WHERE customer_id = $2 AND user_id = $3 AND id = $4",
@@ -750,24 +623,19 @@ impl Store for SqlStore {
 
     async fn create_wallet(&self, w: &Wallet) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO wallets ({WALLET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        ))
-        .bind(w.wallet_id.clone())
-        .bind(w.customer_id.clone())
-        .bind(w.user_id.clone())
-        .bind(w.name.clone())
-        .bind(w.currency.clone())
-        .bind(w.status.clone())
-        .bind(w.created_at)
-        .bind(w.updated_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::unique(e, "wallet_id"))?;
-        for account in [
-            wallet_account(&w.wallet_id),
-            wallet_pending_account(&w.wallet_id),
-        ] {
+        sqlx::query(&format!("INSERT INTO wallets ({WALLET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+            .bind(w.wallet_id.clone())
+            .bind(w.customer_id.clone())
+            .bind(w.user_id.clone())
+            .bind(w.name.clone())
+            .bind(w.currency.clone())
+            .bind(w.status.clone())
+            .bind(w.created_at)
+            .bind(w.updated_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::unique(e, "wallet_id"))?;
+        for account in [wallet_account(&w.wallet_id), wallet_pending_account(&w.wallet_id)] {
             sqlx::query(
                 "INSERT INTO ledger_accounts (account, currency, balance, may_go_negative, updated_at) \
                  VALUES ($1, $2, '0', 0, $3)",
@@ -793,12 +661,7 @@ impl Store for SqlStore {
         .map(WalletView::from))
     }
 
-    async fn list_wallets(
-        &self,
-        customer_id: &str,
-        user_id: Option<&str>,
-        q: &ListQuery,
-    ) -> Result<Page<WalletView>> {
+    async fn list_wallets(&self, customer_id: &str, user_id: Option<&str>, q: &ListQuery) -> Result<Page<WalletView>> {
         let page: Page<WalletJoined> = match user_id {
             Some(u) => {
                 self.list(
@@ -825,19 +688,10 @@ impl Store for SqlStore {
                 .await?
             }
         };
-        Ok(Page {
-            items: page.items.into_iter().map(WalletView::from).collect(),
-            total: page.total,
-        })
+        Ok(Page { items: page.items.into_iter().map(WalletView::from).collect(), total: page.total })
     }
 
-    async fn update_wallet(
-        &self,
-        customer_id: &str,
-        wallet_id: &str,
-        p: &WalletPatch,
-        now: i64,
-    ) -> Result<WalletView> {
+    async fn update_wallet(&self, customer_id: &str, wallet_id: &str, p: &WalletPatch, now: i64) -> Result<WalletView> {
         let r = sqlx::query(
             "UPDATE wallets SET name = COALESCE($1, name), status = COALESCE($2, status), updated_at = $3 \
              WHERE customer_id = $4 AND wallet_id = $5",
@@ -876,12 +730,7 @@ impl Store for SqlStore {
         let idx = u32::try_from(index)
             .ok()
             .filter(|i| *i < 0x8000_0000)
-            .ok_or_else(|| {
-                StoreError::Derivation(format!(
-                    "derivation index {index} exhausted for {}",
-                    a.family
-                ))
-            })?;
+            .ok_or_else(|| StoreError::Derivation(format!("derivation index {index} exhausted for {}", a.family)))?;
         let (address, path) = derive(idx).map_err(StoreError::Derivation)?;
         let row = AddressRow {
             address_id: a.address_id.clone(),
@@ -929,12 +778,7 @@ impl Store for SqlStore {
         .await?)
     }
 
-    async fn address_by_value(
-        &self,
-        network: &str,
-        address: &str,
-        currency: &str,
-    ) -> Result<Option<AddressRow>> {
+    async fn address_by_value(&self, network: &str, address: &str, currency: &str) -> Result<Option<AddressRow>> {
         Ok(sqlx::query_as::<Any, AddressRow>(&format!(
             "SELECT {ADDRESS_COLS} FROM addresses WHERE network = $1 AND address = $2 AND currency = $3"
         ))
@@ -965,16 +809,8 @@ impl Store for SqlStore {
                 .await
             }
             None => {
-                self.list(
-                    ADDRESS_COLS,
-                    "addresses",
-                    "customer_id = $1",
-                    &[customer_id],
-                    ADDRESS_FILTER,
-                    SORTABLE,
-                    q,
-                )
-                .await
+                self.list(ADDRESS_COLS, "addresses", "customer_id = $1", &[customer_id], ADDRESS_FILTER, SORTABLE, q)
+                    .await
             }
         }
     }
@@ -1016,24 +852,12 @@ impl Store for SqlStore {
                 may_go_negative: false,
             },
         ];
-        self.post_tx(
-            &mut tx,
-            "deposit-seen",
-            &d.deposit_id,
-            &postings,
-            d.created_at,
-        )
-        .await?;
+        self.post_tx(&mut tx, "deposit-seen", &d.deposit_id, &postings, d.created_at).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn complete_deposit(
-        &self,
-        customer_id: &str,
-        deposit_id: &str,
-        now: i64,
-    ) -> Result<DepositRow> {
+    async fn complete_deposit(&self, customer_id: &str, deposit_id: &str, now: i64) -> Result<DepositRow> {
         let mut tx = self.write.begin().await?;
         let r = sqlx::query(
             "UPDATE deposits SET status = 'COMPLETED', completed_at = $1, updated_at = $1 \
@@ -1053,10 +877,7 @@ impl Store for SqlStore {
         .await?
         .ok_or(StoreError::NotFound)?;
         if r.rows_affected() == 0 {
-            return Err(StoreError::InvalidState(format!(
-                "deposit is already {}",
-                d.status
-            )));
+            return Err(StoreError::InvalidState(format!("deposit is already {}", d.status)));
         }
         let amount = dec(&d.amount)?;
         let postings = [
@@ -1073,8 +894,7 @@ impl Store for SqlStore {
                 may_go_negative: false,
             },
         ];
-        self.post_tx(&mut tx, "deposit-completed", &d.deposit_id, &postings, now)
-            .await?;
+        self.post_tx(&mut tx, "deposit-completed", &d.deposit_id, &postings, now).await?;
         tx.commit().await?;
         Ok(d)
     }
@@ -1109,42 +929,25 @@ impl Store for SqlStore {
                 .await
             }
             None => {
-                self.list(
-                    DEPOSIT_COLS,
-                    "deposits",
-                    "customer_id = $1",
-                    &[customer_id],
-                    DEPOSIT_FILTER,
-                    SORTABLE,
-                    q,
-                )
-                .await
+                self.list(DEPOSIT_COLS, "deposits", "customer_id = $1", &[customer_id], DEPOSIT_FILTER, SORTABLE, q)
+                    .await
             }
         }
     }
 
-    async fn post(
-        &self,
-        kind: &str,
-        reference: &str,
-        postings: &[Posting],
-        now: i64,
-    ) -> Result<()> {
+    async fn post(&self, kind: &str, reference: &str, postings: &[Posting], now: i64) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        self.post_tx(&mut tx, kind, reference, postings, now)
-            .await?;
+        self.post_tx(&mut tx, kind, reference, postings, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn balance(&self, account: &str) -> Result<String> {
-        Ok(sqlx::query_scalar::<Any, String>(
-            "SELECT balance FROM ledger_accounts WHERE account = $1",
-        )
-        .bind(account.to_string())
-        .fetch_optional(&self.read)
-        .await?
-        .unwrap_or_else(|| "0".into()))
+        Ok(sqlx::query_scalar::<Any, String>("SELECT balance FROM ledger_accounts WHERE account = $1")
+            .bind(account.to_string())
+            .fetch_optional(&self.read)
+            .await?
+            .unwrap_or_else(|| "0".into()))
     }
 
     async fn ledger_entries(&self, account: &str) -> Result<Vec<LedgerEntry>> {
@@ -1165,10 +968,7 @@ impl Store for SqlStore {
         for (c, a) in rows {
             *sums.entry(c).or_default() += dec(&a)?;
         }
-        Ok(sums
-            .into_iter()
-            .map(|(c, s)| (c, s.normalize().to_string()))
-            .collect())
+        Ok(sums.into_iter().map(|(c, s)| (c, s.normalize().to_string())).collect())
     }
 
     async fn notify_auth_change(&self, key: &str) -> Result<()> {

@@ -20,43 +20,25 @@ impl Db {
         if let Some((admin, name)) = self.drop_pg {
             drop(self.store);
             let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut c)
-                .await
-                .unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await.unwrap();
         }
     }
 }
 
 async fn sqlite() -> Db {
     let dir = tempfile::tempdir().unwrap();
-    let store = sova_store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .unwrap();
-    Db {
-        store,
-        _dir: dir,
-        drop_pg: None,
-    }
+    let store = sova_store::open(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+    Db { store, _dir: dir, drop_pg: None }
 }
 
 async fn postgres() -> Option<Db> {
-    let admin = std::env::var("SOVA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())?;
+    let admin = std::env::var("SOVA_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())?;
     let name = format!("sova_t_{}", uuid::Uuid::new_v4().simple());
     let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut c)
-        .await
-        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.unwrap();
     let base = &admin[..admin.rfind('/').unwrap()];
     let store = sova_store::open(&format!("{base}/{name}")).await.unwrap();
-    Some(Db {
-        store,
-        _dir: tempfile::tempdir().unwrap(),
-        drop_pg: Some((admin, name)),
-    })
+    Some(Db { store, _dir: tempfile::tempdir().unwrap(), drop_pg: Some((admin, name)) })
 }
 
 fn p(account: &str, amount: &str, may_go_negative: bool) -> Posting {
@@ -70,80 +52,31 @@ fn p(account: &str, amount: &str, may_go_negative: bool) -> Posting {
 
 async fn ledger_rules(store: &dyn Store) {
     // Fund a customer account from the outside world.
-    store
-        .post(
-            "fund",
-            "f1",
-            &[p("external:x", "-20", true), p("acct:a", "20", false)],
-            1,
-        )
-        .await
-        .unwrap();
+    store.post("fund", "f1", &[p("external:x", "-20", true), p("acct:a", "20", false)], 1).await.unwrap();
     assert_eq!(store.balance("acct:a").await.unwrap(), "20");
     // Same (kind, reference) again: refused, nothing posted twice.
-    let e = store
-        .post(
-            "fund",
-            "f1",
-            &[p("external:x", "-20", true), p("acct:a", "20", false)],
-            2,
-        )
-        .await
-        .unwrap_err();
+    let e = store.post("fund", "f1", &[p("external:x", "-20", true), p("acct:a", "20", false)], 2).await.unwrap_err();
     assert!(matches!(e, StoreError::Conflict(_)), "{e:?}");
     assert_eq!(store.balance("acct:a").await.unwrap(), "20");
     // Unbalanced: refused.
-    let e = store
-        .post("bad", "b1", &[p("acct:a", "-1", false)], 3)
-        .await
-        .unwrap_err();
+    let e = store.post("bad", "b1", &[p("acct:a", "-1", false)], 3).await.unwrap_err();
     assert!(matches!(e, StoreError::Unbalanced(_)), "{e:?}");
     // Overdraft: refused, and the whole transaction is rolled back (the credit leg too).
-    let e = store
-        .post(
-            "move",
-            "m0",
-            &[p("acct:a", "-21", false), p("acct:b", "21", false)],
-            4,
-        )
-        .await
-        .unwrap_err();
+    let e = store.post("move", "m0", &[p("acct:a", "-21", false), p("acct:b", "21", false)], 4).await.unwrap_err();
     assert!(matches!(e, StoreError::InsufficientFunds(_)), "{e:?}");
     assert_eq!(store.balance("acct:b").await.unwrap(), "0");
     assert_eq!(store.ledger_entries("acct:a").await.unwrap().len(), 1);
     // A refused transaction's reference is free again.
-    store
-        .post(
-            "move",
-            "m0",
-            &[p("acct:a", "-0.5", false), p("acct:b", "0.5", false)],
-            5,
-        )
-        .await
-        .unwrap();
+    store.post("move", "m0", &[p("acct:a", "-0.5", false), p("acct:b", "0.5", false)], 5).await.unwrap();
     assert_eq!(store.balance("acct:a").await.unwrap(), "19.5");
 }
 
 async fn no_negative_under_concurrency(store: Arc<dyn Store>) {
-    store
-        .post(
-            "fund",
-            "f2",
-            &[p("external:y", "-10", true), p("acct:c", "10", false)],
-            1,
-        )
-        .await
-        .unwrap();
+    store.post("fund", "f2", &[p("external:y", "-10", true), p("acct:c", "10", false)], 1).await.unwrap();
     let tasks = (0..40).map(|i| {
         let s = store.clone();
         tokio::spawn(async move {
-            s.post(
-                "spend",
-                &format!("s{i}"),
-                &[p("acct:c", "-1", false), p("acct:d", "1", false)],
-                2,
-            )
-            .await
+            s.post("spend", &format!("s{i}"), &[p("acct:c", "-1", false), p("acct:d", "1", false)], 2).await
         })
     });
     let results = futures::future::join_all(tasks).await;

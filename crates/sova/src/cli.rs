@@ -140,8 +140,7 @@ fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
         }
         return Ok(FileConfig::default());
     }
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -150,10 +149,7 @@ fn db_config(db: &DbArgs, file: &FileConfig) -> Config {
     if let Some(d) = db.data_dir.clone().or_else(|| file.data_dir.clone()) {
         c.data_dir = d;
     }
-    c.database_url = db
-        .database_url
-        .clone()
-        .or_else(|| file.database_url.clone());
+    c.database_url = db.database_url.clone().or_else(|| file.database_url.clone());
     c
 }
 
@@ -162,34 +158,15 @@ fn serve_config(a: &ServeArgs, f: &FileConfig) -> Config {
     let d = Config::default();
     c.listen = a.listen.or(f.listen).unwrap_or(d.listen);
     c.btc_xpub = a.btc_xpub.clone().or_else(|| f.btc_xpub.clone());
-    c.btc_testnet_xpub = a
-        .btc_testnet_xpub
-        .clone()
-        .or_else(|| f.btc_testnet_xpub.clone());
+    c.btc_testnet_xpub = a.btc_testnet_xpub.clone().or_else(|| f.btc_testnet_xpub.clone());
     c.evm_xpub = a.evm_xpub.clone().or_else(|| f.evm_xpub.clone());
-    c.solana_mnemonic_file = a
-        .solana_mnemonic_file
-        .clone()
-        .or_else(|| f.solana_mnemonic_file.clone());
+    c.solana_mnemonic_file = a.solana_mnemonic_file.clone().or_else(|| f.solana_mnemonic_file.clone());
     c.sandbox = a.sandbox.or(f.sandbox).unwrap_or(!c.has_production_keys());
-    c.rate_limit_per_minute = a
-        .rate_limit
-        .or(f.rate_limit)
-        .unwrap_or(d.rate_limit_per_minute);
+    c.rate_limit_per_minute = a.rate_limit.or(f.rate_limit).unwrap_or(d.rate_limit_per_minute);
     c.body_limit_bytes = a.body_limit.or(f.body_limit).unwrap_or(d.body_limit_bytes);
-    c.hmac_window_secs = a
-        .hmac_window
-        .or(f.hmac_window)
-        .unwrap_or(d.hmac_window_secs)
-        .max(1);
-    c.session_ttl_secs = a
-        .session_ttl
-        .or(f.session_ttl)
-        .unwrap_or(d.session_ttl_secs);
-    c.server_key_file = a
-        .server_key_file
-        .clone()
-        .or_else(|| f.server_key_file.clone());
+    c.hmac_window_secs = a.hmac_window.or(f.hmac_window).unwrap_or(d.hmac_window_secs).max(1);
+    c.session_ttl_secs = a.session_ttl.or(f.session_ttl).unwrap_or(d.session_ttl_secs);
+    c.server_key_file = a.server_key_file.clone().or_else(|| f.server_key_file.clone());
     c
 }
 
@@ -203,11 +180,7 @@ fn init_logging(format: &str) {
         .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if format == "json" {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .init();
+        builder.json().flatten_event(true).with_current_span(true).init();
     } else {
         builder.init();
     }
@@ -241,30 +214,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => {
             let file = load_file(a.db.config.as_deref())?;
             let config = serve_config(&a, &file);
-            init_logging(
-                a.log_format
-                    .as_deref()
-                    .or(file.log_format.as_deref())
-                    .unwrap_or("text"),
-            );
-            let mode = if config.sandbox {
-                "sandbox"
-            } else {
-                "production"
-            };
+            init_logging(a.log_format.as_deref().or(file.log_format.as_deref()).unwrap_or("text"));
+            let mode = if config.sandbox { "sandbox" } else { "production" };
             let db = sova_store::redact_url(&config.database_url());
             let data_dir = config.data_dir.display().to_string();
             let running = sova_server::start(config, shutdown_signal()).await?;
             let url = running.url();
             let has_operator = running.ctx.store.operator_count().await.unwrap_or(0) > 0;
             tracing::info!(%url, mode, "listening");
-            println!(
-                "Sova {} listening on {url} ({mode} mode)",
-                env!("CARGO_PKG_VERSION")
-            );
-            println!(
-                "  API       {url}/sovx/v1   (health: {url}/sovx/v1/health, OpenAPI: {url}/sovx/v1/openapi.json)"
-            );
+            println!("Sova {} listening on {url} ({mode} mode)", env!("CARGO_PKG_VERSION"));
+            println!("  API       {url}/sovx/v1   (health: {url}/sovx/v1/health, OpenAPI: {url}/sovx/v1/openapi.json)");
             println!("  metrics   {url}/metrics");
             println!("  database  {db}");
             println!("  data dir  {data_dir}");
@@ -289,20 +248,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let c = db_config(&db, &file);
             std::fs::create_dir_all(&c.data_dir)?;
             sova_store::open(&c.database_url()).await?;
-            println!(
-                "migrations applied to {}",
-                sova_store::redact_url(&c.database_url())
-            );
+            println!("migrations applied to {}", sova_store::redact_url(&c.database_url()));
             Ok(())
         }
-        Command::Operator {
-            command:
-                OperatorCommand::Create {
-                    email,
-                    password,
-                    db,
-                },
-        } => {
+        Command::Operator { command: OperatorCommand::Create { email, password, db } } => {
             let file = load_file(db.config.as_deref())?;
             let c = db_config(&db, &file);
             std::fs::create_dir_all(&c.data_dir)?;
@@ -311,9 +260,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if !email.contains('@') {
                 anyhow::bail!("--email must be an email address");
             }
-            let hash =
-                tokio::task::spawn_blocking(move || sova_auth::password::hash_password(&password))
-                    .await??;
+            let hash = tokio::task::spawn_blocking(move || sova_auth::password::hash_password(&password)).await??;
             let op = sova_store::Operator {
                 id: uuid::Uuid::new_v4().to_string(),
                 email: email.clone(),

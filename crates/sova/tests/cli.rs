@@ -9,11 +9,7 @@ use std::time::Duration;
 const SOVA: &str = env!("CARGO_BIN_EXE_sova");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,22 +17,12 @@ async fn serve_banner_login_and_no_secrets_in_logs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let out = Command::new(SOVA)
-        .args([
-            "operator",
-            "create",
-            "--email",
-            "Ops@Example.com",
-            "--data-dir",
-        ])
+        .args(["operator", "create", "--email", "Ops@Example.com", "--data-dir"])
         .arg(&data)
         .env("SOVA_OPERATOR_PASSWORD", "a-long-operator-password")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(created["email"], "ops@example.com");
     // A second time: a clear error, non-zero exit.
@@ -69,10 +55,7 @@ async fn serve_banner_login_and_no_secrets_in_logs() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
-    assert!(
-        first.contains(&format!("listening on http://127.0.0.1:{port}")),
-        "{first}"
-    );
+    assert!(first.contains(&format!("listening on http://127.0.0.1:{port}")), "{first}");
     assert!(first.contains("sandbox mode"));
 
     let base = format!("http://127.0.0.1:{port}/sovx/v1");
@@ -102,30 +85,14 @@ async fn serve_banner_login_and_no_secrets_in_logs() {
         .json()
         .await
         .unwrap();
-    let secret = cred["data"]["customer_secret"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let r = http
-        .get(format!("{base}/users"))
-        .header("x-api-key", &secret)
-        .send()
-        .await
-        .unwrap();
+    let secret = cred["data"]["customer_secret"].as_str().unwrap().to_string();
+    let r = http.get(format!("{base}/users")).header("x-api-key", &secret).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let r = http
-        .get(format!("{base}/users"))
-        .header("x-api-key", "wrong-key-value-1234")
-        .send()
-        .await
-        .unwrap();
+    let r = http.get(format!("{base}/users")).header("x-api-key", "wrong-key-value-1234").send().await.unwrap();
     assert_eq!(r.status(), 401);
 
     // SIGTERM: graceful exit with status 0.
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(kill.success());
     let mut waited = 0;
     let status = loop {
@@ -138,32 +105,15 @@ async fn serve_banner_login_and_no_secrets_in_logs() {
     };
     assert!(status.success(), "{status:?}");
     let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     let all = format!("{first}{rest}{logs}");
-    assert!(
-        logs.contains("trace_id"),
-        "request logs carry the trace id: {logs}"
-    );
-    for s in [
-        secret.as_str(),
-        token.as_str(),
-        "a-long-operator-password",
-        "wrong-key-value-1234",
-    ] {
+    assert!(logs.contains("trace_id"), "request logs carry the trace id: {logs}");
+    for s in [secret.as_str(), token.as_str(), "a-long-operator-password", "wrong-key-value-1234"] {
         assert!(!all.contains(s), "a secret reached the output");
     }
     let seed = std::fs::read_to_string(data.join("sandbox-seed.txt")).unwrap();
-    let first_word = seed
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ");
+    let first_word = seed.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
     assert!(!all.contains(&first_word), "the seed reached the output");
 }

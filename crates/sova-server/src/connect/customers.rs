@@ -28,10 +28,7 @@ const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
 /// Log in with an operator account; answers a Bearer session token.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = wire::LoginRequest,
     responses((status = 200, body = LoginEnvelope), (status = 401, body = wire::ErrorEnvelope)))]
-pub async fn login(
-    State(ctx): State<ApiContext>,
-    JsonBody(req): JsonBody<wire::LoginRequest>,
-) -> ApiResult<Response> {
+pub async fn login(State(ctx): State<ApiContext>, JsonBody(req): JsonBody<wire::LoginRequest>) -> ApiResult<Response> {
     let email = req.email.trim().to_lowercase();
     if email.is_empty() {
         return Err(ApiError::validation("email", "`email` is required"));
@@ -61,21 +58,12 @@ pub async fn login(
     };
     let now = now_ms() / 1000;
     let exp = now + i64::try_from(ctx.config.session_ttl_secs).unwrap_or(3600);
-    let claims = SessionClaims {
-        sub: op.id,
-        sid: uuid::Uuid::new_v4().to_string(),
-        iat: now,
-        exp,
-        iss: "sova".into(),
-    };
+    let claims = SessionClaims { sub: op.id, sid: uuid::Uuid::new_v4().to_string(), iat: now, exp, iss: "sova".into() };
     let token = ctx.sessions.issue(&claims).map_err(ApiError::internal)?;
     let expires = iso(exp * 1000);
     Ok(Json(LoginEnvelope {
         success: true,
-        data: wire::LoginResponse {
-            token: token.clone(),
-            expires: expires.clone(),
-        },
+        data: wire::LoginResponse { token: token.clone(), expires: expires.clone() },
         token,
         expires,
         meta: meta(None),
@@ -104,11 +92,10 @@ pub async fn create_customer(
     };
     match ctx.store.create_customer(&c).await {
         Ok(()) => Ok(created(customer_view(c))),
-        Err(StoreError::Conflict(_)) => Err(ApiError::conflict(format!(
-            "customer_id `{}` is already taken; choose another",
-            c.customer_id
-        ))
-        .with_field("customer_id")),
+        Err(StoreError::Conflict(_)) => {
+            Err(ApiError::conflict(format!("customer_id `{}` is already taken; choose another", c.customer_id))
+                .with_field("customer_id"))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -116,29 +103,17 @@ pub async fn create_customer(
 /// List customers.
 #[utoipa::path(get, path = "/customers", tag = "customers", security(("session" = [])),
     responses((status = 200, body = Envelope<Vec<wire::Customer>>)))]
-pub async fn list_customers(
-    State(ctx): State<ApiContext>,
-    _op: OperatorAuth,
-    f: Filters,
-) -> ApiResult<Response> {
+pub async fn list_customers(State(ctx): State<ApiContext>, _op: OperatorAuth, f: Filters) -> ApiResult<Response> {
     let q = f.to_query(
         &["customer_id", "email", "entity_name", "status"],
         &["created_at", "updated_at", "customer_id", "entity_name"],
     )?;
     let page = ctx.store.list_customers(&q).await?;
-    Ok(list(
-        page.items.into_iter().map(customer_view).collect(),
-        page.total,
-        q.limit,
-        q.skip,
-    ))
+    Ok(list(page.items.into_iter().map(customer_view).collect(), page.total, q.limit, q.skip))
 }
 
 async fn load_customer(ctx: &ApiContext, customer_id: &str) -> ApiResult<sova_store::Customer> {
-    ctx.store
-        .customer(customer_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("customer"))
+    ctx.store.customer(customer_id).await?.ok_or_else(|| ApiError::not_found("customer"))
 }
 
 /// Read a customer.
@@ -163,16 +138,8 @@ pub async fn update_customer(
     JsonBody(req): JsonBody<wire::UpdateCustomerRequest>,
 ) -> ApiResult<Response> {
     let patch = CustomerPatch {
-        email: req
-            .email
-            .as_deref()
-            .map(|e| validate::email("email", e))
-            .transpose()?,
-        entity_name: req
-            .entity_name
-            .as_deref()
-            .map(|n| validate::text("entity_name", n, 200))
-            .transpose()?,
+        email: req.email.as_deref().map(|e| validate::email("email", e)).transpose()?,
+        entity_name: req.entity_name.as_deref().map(|n| validate::text("entity_name", n, 200)).transpose()?,
         status: req
             .status
             .as_deref()
@@ -180,14 +147,10 @@ pub async fn update_customer(
             .transpose()?
             .map(String::from),
     };
-    let c = ctx
-        .store
-        .update_customer(&customer_id, &patch, now_ms())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("customer"),
-            e => e.into(),
-        })?;
+    let c = ctx.store.update_customer(&customer_id, &patch, now_ms()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("customer"),
+        e => e.into(),
+    })?;
     if patch.status.is_some() {
         broadcast_invalidation(&ctx, &format!("customer:{}", c.customer_id)).await;
     }
@@ -211,9 +174,7 @@ struct Minted {
 
 fn passphrase_hash(ctx: &ApiContext, passphrase: &str) -> ApiResult<String> {
     let ok = (8..=128).contains(&passphrase.len())
-        && passphrase
-            .bytes()
-            .all(|b| b.is_ascii_graphic() || b == b' ')
+        && passphrase.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
         && !passphrase.starts_with(' ')
         && !passphrase.ends_with(' ');
     if !ok {
@@ -233,10 +194,7 @@ fn mint(ctx: &ApiContext, customer_id: &str, new: NewCredential) -> ApiResult<Mi
             Some(now + i64::try_from(s * 1000).unwrap_or(i64::MAX / 2))
         }
         Some(_) => {
-            return Err(ApiError::validation(
-                "expires_in",
-                "`expires_in` must be 60 to 315360000 seconds",
-            ));
+            return Err(ApiError::validation("expires_in", "`expires_in` must be 60 to 315360000 seconds"));
         }
     };
     let secret = sova_auth::keys::random_base62(SECRET_LEN);
@@ -246,9 +204,7 @@ fn mint(ctx: &ApiContext, customer_id: &str, new: NewCredential) -> ApiResult<Mi
         Some(_) => {
             let access_key = hex::encode(sova_auth::keys::random_bytes::<16>());
             let salt = hex::encode(sova_auth::keys::random_bytes::<16>());
-            let secret_key = derive_secret_key(ctx, &id, &salt)
-                .expose_secret()
-                .to_string();
+            let secret_key = derive_secret_key(ctx, &id, &salt).expose_secret().to_string();
             (Some(access_key), Some(salt), Some(secret_key))
         }
         None => (None, None, None),
@@ -267,11 +223,7 @@ fn mint(ctx: &ApiContext, customer_id: &str, new: NewCredential) -> ApiResult<Mi
         hmac_salt,
         passphrase_hash: new.passphrase_hash,
     };
-    Ok(Minted {
-        row,
-        customer_secret: s,
-        secret_key,
-    })
+    Ok(Minted { row, customer_secret: s, secret_key })
 }
 
 fn secret_view(m: Minted) -> wire::CredentialSecret {
@@ -307,25 +259,9 @@ pub async fn create_credential(
     OptionalJsonBody(req): OptionalJsonBody<wire::CreateCredentialRequest>,
 ) -> ApiResult<Response> {
     let c = load_customer(&ctx, &customer_id).await?;
-    let name = req
-        .name
-        .as_deref()
-        .map(|n| validate::text("name", n, 100))
-        .transpose()?;
-    let passphrase_hash = req
-        .passphrase
-        .as_deref()
-        .map(|p| passphrase_hash(&ctx, p))
-        .transpose()?;
-    let m = mint(
-        &ctx,
-        &c.customer_id,
-        NewCredential {
-            name,
-            expires_in: req.expires_in,
-            passphrase_hash,
-        },
-    )?;
+    let name = req.name.as_deref().map(|n| validate::text("name", n, 100)).transpose()?;
+    let passphrase_hash = req.passphrase.as_deref().map(|p| passphrase_hash(&ctx, p)).transpose()?;
+    let m = mint(&ctx, &c.customer_id, NewCredential { name, expires_in: req.expires_in, passphrase_hash })?;
     ctx.store.create_credential(&m.row).await?;
     Ok(created(secret_view(m)))
 }
@@ -342,12 +278,7 @@ pub async fn list_credentials(
     load_customer(&ctx, &customer_id).await?;
     let q = f.to_query(&["name", "prefix"], &["created_at"])?;
     let page = ctx.store.list_credentials(&customer_id, &q).await?;
-    Ok(list(
-        page.items.into_iter().map(credential_view).collect(),
-        page.total,
-        q.limit,
-        q.skip,
-    ))
+    Ok(list(page.items.into_iter().map(credential_view).collect(), page.total, q.limit, q.skip))
 }
 
 /// Read one credential.
@@ -359,11 +290,8 @@ pub async fn get_credential(
     _op: OperatorAuth,
     Path((customer_id, credential_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let row = ctx
-        .store
-        .credential(&customer_id, &credential_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("credential"))?;
+    let row =
+        ctx.store.credential(&customer_id, &credential_id).await?.ok_or_else(|| ApiError::not_found("credential"))?;
     Ok(ok(credential_view(row)))
 }
 
@@ -376,14 +304,10 @@ pub async fn revoke_credential(
     _op: OperatorAuth,
     Path((customer_id, credential_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let row = ctx
-        .store
-        .revoke_credential(&customer_id, &credential_id, now_ms())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("credential"),
-            e => e.into(),
-        })?;
+    let row = ctx.store.revoke_credential(&customer_id, &credential_id, now_ms()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("credential"),
+        e => e.into(),
+    })?;
     forget(&ctx, &row).await;
     Ok(ok(credential_view(row)))
 }
@@ -402,42 +326,24 @@ pub async fn rotate_credential(
 ) -> ApiResult<Response> {
     let grace = req.grace_seconds.unwrap_or(3600);
     if grace > MAX_TTL_SECS {
-        return Err(ApiError::validation(
-            "grace_seconds",
-            "`grace_seconds` must be at most 2592000 (30 days)",
-        ));
+        return Err(ApiError::validation("grace_seconds", "`grace_seconds` must be at most 2592000 (30 days)"));
     }
-    let old = ctx
-        .store
-        .credential(&customer_id, &credential_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("credential"))?;
+    let old =
+        ctx.store.credential(&customer_id, &credential_id).await?.ok_or_else(|| ApiError::not_found("credential"))?;
     let passphrase_hash = match req.passphrase.as_deref() {
         Some(p) => Some(passphrase_hash(&ctx, p)?),
         None => old.passphrase_hash.clone(),
     };
-    let remaining = old
-        .expires_at
-        .map(|e| u64::try_from((e - now_ms()) / 1000).unwrap_or(60).max(60));
-    let m = mint(
-        &ctx,
-        &customer_id,
-        NewCredential {
-            name: old.name.clone(),
-            expires_in: remaining,
-            passphrase_hash,
-        },
-    )?;
+    let remaining = old.expires_at.map(|e| u64::try_from((e - now_ms()) / 1000).unwrap_or(60).max(60));
+    let m = mint(&ctx, &customer_id, NewCredential { name: old.name.clone(), expires_in: remaining, passphrase_hash })?;
     let now = now_ms();
     let old_expires = (grace > 0).then(|| now + i64::try_from(grace * 1000).unwrap_or(0));
-    let old = ctx
-        .store
-        .rotate_credential(&customer_id, &credential_id, &m.row, old_expires, now)
-        .await
-        .map_err(|e| match e {
+    let old = ctx.store.rotate_credential(&customer_id, &credential_id, &m.row, old_expires, now).await.map_err(
+        |e| match e {
             StoreError::NotFound => ApiError::not_found("credential"),
             e => e.into(),
-        })?;
+        },
+    )?;
     forget(&ctx, &old).await;
     Ok(created(secret_view(m)))
 }

@@ -21,19 +21,10 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(health))
         .routes(routes!(time))
         .routes(routes!(customers::login))
-        .routes(routes!(
-            customers::create_customer,
-            customers::list_customers
-        ))
+        .routes(routes!(customers::create_customer, customers::list_customers))
         .routes(routes!(customers::get_customer, customers::update_customer))
-        .routes(routes!(
-            customers::create_credential,
-            customers::list_credentials
-        ))
-        .routes(routes!(
-            customers::get_credential,
-            customers::revoke_credential
-        ))
+        .routes(routes!(customers::create_credential, customers::list_credentials))
+        .routes(routes!(customers::get_credential, customers::revoke_credential))
         .routes(routes!(customers::rotate_credential))
         .routes(routes!(users::create_user, users::list_users))
         .routes(routes!(users::get_user, users::update_user))
@@ -67,10 +58,7 @@ async fn health(State(ctx): State<ApiContext>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/time", tag = "health", responses((status = 200, body = Envelope<wire::ServerTime>)))]
 async fn time() -> Response {
     let now = now_ms();
-    ok(wire::ServerTime {
-        epoch: now.div_euclid(1000),
-        iso: iso(now),
-    })
+    ok(wire::ServerTime { epoch: now.div_euclid(1000), iso: iso(now) })
 }
 
 fn opt_iso(ms: Option<i64>) -> Option<String> {

@@ -35,21 +35,9 @@ pub async fn create_user(
         email: validate::email("email", &req.email)?,
         first_name: validate::text("first_name", &req.first_name, 100)?,
         last_name: validate::text("last_name", &req.last_name, 100)?,
-        phone: req
-            .phone
-            .as_deref()
-            .map(|p| validate::phone("phone", p))
-            .transpose()?,
-        date_of_birth: req
-            .date_of_birth
-            .as_deref()
-            .map(|d| validate::birth_date("date_of_birth", d))
-            .transpose()?,
-        country: req
-            .country
-            .as_deref()
-            .map(|c| validate::country("country", c))
-            .transpose()?,
+        phone: req.phone.as_deref().map(|p| validate::phone("phone", p)).transpose()?,
+        date_of_birth: req.date_of_birth.as_deref().map(|d| validate::birth_date("date_of_birth", d)).transpose()?,
+        country: req.country.as_deref().map(|c| validate::country("country", c)).transpose()?,
         status: "ACTIVE".into(),
         created_at: now,
         updated_at: now,
@@ -61,38 +49,17 @@ pub async fn create_user(
 /// List the customer's users.
 #[utoipa::path(get, path = "/users", tag = "users", security(("api_key" = [])),
     responses((status = 200, body = Envelope<Vec<wire::User>>)))]
-pub async fn list_users(
-    State(ctx): State<ApiContext>,
-    owner: OwnerAuth,
-    f: Filters,
-) -> ApiResult<Response> {
+pub async fn list_users(State(ctx): State<ApiContext>, owner: OwnerAuth, f: Filters) -> ApiResult<Response> {
     let q = f.to_query(
-        &[
-            "user_type",
-            "email",
-            "first_name",
-            "last_name",
-            "phone",
-            "country",
-            "status",
-        ],
+        &["user_type", "email", "first_name", "last_name", "phone", "country", "status"],
         &["created_at", "updated_at", "email", "last_name"],
     )?;
     let page = ctx.store.list_users(&owner.customer_id, &q).await?;
-    Ok(list(
-        page.items.into_iter().map(user_view).collect(),
-        page.total,
-        q.limit,
-        q.skip,
-    ))
+    Ok(list(page.items.into_iter().map(user_view).collect(), page.total, q.limit, q.skip))
 }
 
 /// Load a user the caller may see (another tenant's user, or another user for a user token: 404).
-pub(crate) async fn load_user(
-    ctx: &ApiContext,
-    caller: &Caller,
-    user_id: &str,
-) -> ApiResult<sova_store::User> {
+pub(crate) async fn load_user(ctx: &ApiContext, caller: &Caller, user_id: &str) -> ApiResult<sova_store::User> {
     let id = validate::uuid_path(user_id, "user")?;
     caller.check_user(&id, "user")?;
     let user = match ctx.auth.users.get(id.as_str()) {
@@ -103,9 +70,7 @@ pub(crate) async fn load_user(
                 return Err(ApiError::not_found("user"));
             };
             let u = std::sync::Arc::new(u);
-            ctx.auth
-                .users
-                .insert_if(&ctx.auth, epoch, id.clone(), u.clone());
+            ctx.auth.users.insert_if(&ctx.auth, epoch, id.clone(), u.clone());
             u
         }
     };
@@ -139,36 +104,12 @@ pub async fn update_user(
 ) -> ApiResult<Response> {
     let id = validate::uuid_path(&user_id, "user")?;
     let patch = UserPatch {
-        email: req
-            .email
-            .as_deref()
-            .map(|v| validate::email("email", v))
-            .transpose()?,
-        first_name: req
-            .first_name
-            .as_deref()
-            .map(|v| validate::text("first_name", v, 100))
-            .transpose()?,
-        last_name: req
-            .last_name
-            .as_deref()
-            .map(|v| validate::text("last_name", v, 100))
-            .transpose()?,
-        phone: req
-            .phone
-            .as_deref()
-            .map(|v| validate::phone("phone", v))
-            .transpose()?,
-        date_of_birth: req
-            .date_of_birth
-            .as_deref()
-            .map(|v| validate::birth_date("date_of_birth", v))
-            .transpose()?,
-        country: req
-            .country
-            .as_deref()
-            .map(|v| validate::country("country", v))
-            .transpose()?,
+        email: req.email.as_deref().map(|v| validate::email("email", v)).transpose()?,
+        first_name: req.first_name.as_deref().map(|v| validate::text("first_name", v, 100)).transpose()?,
+        last_name: req.last_name.as_deref().map(|v| validate::text("last_name", v, 100)).transpose()?,
+        phone: req.phone.as_deref().map(|v| validate::phone("phone", v)).transpose()?,
+        date_of_birth: req.date_of_birth.as_deref().map(|v| validate::birth_date("date_of_birth", v)).transpose()?,
+        country: req.country.as_deref().map(|v| validate::country("country", v)).transpose()?,
         status: req
             .status
             .as_deref()
@@ -176,14 +117,10 @@ pub async fn update_user(
             .transpose()?
             .map(String::from),
     };
-    let u = ctx
-        .store
-        .update_user(&owner.customer_id, &id, &patch, now_ms())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("user"),
-            e => e.into(),
-        })?;
+    let u = ctx.store.update_user(&owner.customer_id, &id, &patch, now_ms()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("user"),
+        e => e.into(),
+    })?;
     broadcast_invalidation(&ctx, &format!("user:{id}")).await;
     Ok(ok(user_view(u)))
 }
@@ -211,21 +148,13 @@ pub async fn create_token(
     let caller = Caller::Owner(owner);
     let user = load_user(&ctx, &caller, &user_id).await?;
     if user.status != "ACTIVE" {
-        return Err(ApiError::conflict(
-            "user is suspended; reactivate it before minting tokens",
-        ));
+        return Err(ApiError::conflict("user is suspended; reactivate it before minting tokens"));
     }
     let ttl = req.expires_in.unwrap_or(3600);
     if !(60..=MAX_TOKEN_TTL).contains(&ttl) {
-        return Err(ApiError::validation(
-            "expires_in",
-            "`expires_in` must be 60 to 2592000 seconds",
-        ));
+        return Err(ApiError::validation("expires_in", "`expires_in` must be 60 to 2592000 seconds"));
     }
-    let token = format!(
-        "{USER_TOKEN_PREFIX}{}",
-        sova_auth::keys::random_base62(40).expose_secret()
-    );
+    let token = format!("{USER_TOKEN_PREFIX}{}", sova_auth::keys::random_base62(40).expose_secret());
     let now = now_ms();
     let row = UserTokenRow {
         id: uuid::Uuid::new_v4().to_string(),
@@ -250,17 +179,9 @@ pub async fn list_tokens(
 ) -> ApiResult<Response> {
     let caller = Caller::Owner(owner);
     let user = load_user(&ctx, &caller, &user_id).await?;
-    let rows = ctx
-        .store
-        .list_user_tokens(&user.customer_id, &user.user_id)
-        .await?;
+    let rows = ctx.store.list_user_tokens(&user.customer_id, &user.user_id).await?;
     let n = rows.len() as u64;
-    Ok(list(
-        rows.into_iter().map(|t| token_view(t, None)).collect(),
-        n,
-        n,
-        0,
-    ))
+    Ok(list(rows.into_iter().map(|t| token_view(t, None)).collect(), n, n, 0))
 }
 
 /// Read one of a user's tokens (never the token itself).
@@ -291,11 +212,8 @@ pub async fn revoke_token(
     owner: OwnerAuth,
     Path((user_id, token_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let row = ctx
-        .store
-        .revoke_user_token(&owner.customer_id, &user_id, &token_id, now_ms())
-        .await
-        .map_err(|e| match e {
+    let row =
+        ctx.store.revoke_user_token(&owner.customer_id, &user_id, &token_id, now_ms()).await.map_err(|e| match e {
             StoreError::NotFound => ApiError::not_found("token"),
             e => e.into(),
         })?;

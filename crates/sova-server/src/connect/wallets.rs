@@ -25,33 +25,20 @@ const WALLET_STATUSES: &[&str] = &["ACTIVE", "FROZEN"];
 const WALLET_FILTER: &[&str] = &["user_id", "name", "currency", "status"];
 const WALLET_SORT: &[&str] = &["created_at", "updated_at", "name"];
 const ADDRESS_FILTER: &[&str] = &["wallet_id", "currency", "network", "address", "status"];
-const DEPOSIT_FILTER: &[&str] = &[
-    "wallet_id",
-    "address",
-    "currency",
-    "network",
-    "status",
-    "tx_hash",
-];
+const DEPOSIT_FILTER: &[&str] = &["wallet_id", "address", "currency", "network", "status", "tx_hash"];
 const TIME_SORT: &[&str] = &["created_at", "updated_at"];
 
 fn currency(field: &str, v: &str) -> ApiResult<Currency> {
     Currency::parse(v).ok_or_else(|| {
         let all: Vec<&str> = Currency::all().iter().map(|c| c.as_str()).collect();
-        ApiError::validation(
-            field,
-            format!("unknown currency `{v}`; supported: {}", all.join(", ")),
-        )
+        ApiError::validation(field, format!("unknown currency `{v}`; supported: {}", all.join(", ")))
     })
 }
 
 fn network(field: &str, v: &str) -> ApiResult<Network> {
     Network::parse(v).ok_or_else(|| {
         let all: Vec<&str> = Network::all().iter().map(|n| n.as_str()).collect();
-        ApiError::validation(
-            field,
-            format!("unknown network `{v}`; supported: {}", all.join(", ")),
-        )
+        ApiError::validation(field, format!("unknown network `{v}`; supported: {}", all.join(", ")))
     })
 }
 
@@ -104,11 +91,7 @@ pub async fn create_wallet(
         updated_at: now,
     };
     ctx.store.create_wallet(&w).await?;
-    Ok(created(wallet_view(sova_store::WalletView {
-        wallet: w,
-        balance: "0".into(),
-        pending: "0".into(),
-    })))
+    Ok(created(wallet_view(sova_store::WalletView { wallet: w, balance: "0".into(), pending: "0".into() })))
 }
 
 /// A user's wallets.
@@ -122,50 +105,22 @@ pub async fn list_user_wallets(
 ) -> ApiResult<Response> {
     let user = load_user(&ctx, &caller, &user_id).await?;
     let q = f.to_query(WALLET_FILTER, WALLET_SORT)?;
-    let page = ctx
-        .store
-        .list_wallets(&user.customer_id, Some(&user.user_id), &q)
-        .await?;
-    Ok(list(
-        page.items.into_iter().map(wallet_view).collect(),
-        page.total,
-        q.limit,
-        q.skip,
-    ))
+    let page = ctx.store.list_wallets(&user.customer_id, Some(&user.user_id), &q).await?;
+    Ok(list(page.items.into_iter().map(wallet_view).collect(), page.total, q.limit, q.skip))
 }
 
 /// All wallets the caller can see.
 #[utoipa::path(get, path = "/wallets", tag = "wallets", security(("api_key" = []), ("user_token" = [])),
     responses((status = 200, body = Envelope<Vec<wire::Wallet>>)))]
-pub async fn list_wallets(
-    State(ctx): State<ApiContext>,
-    caller: Caller,
-    f: Filters,
-) -> ApiResult<Response> {
+pub async fn list_wallets(State(ctx): State<ApiContext>, caller: Caller, f: Filters) -> ApiResult<Response> {
     let q = f.to_query(WALLET_FILTER, WALLET_SORT)?;
-    let page = ctx
-        .store
-        .list_wallets(caller.customer_id(), caller.only_user(), &q)
-        .await?;
-    Ok(list(
-        page.items.into_iter().map(wallet_view).collect(),
-        page.total,
-        q.limit,
-        q.skip,
-    ))
+    let page = ctx.store.list_wallets(caller.customer_id(), caller.only_user(), &q).await?;
+    Ok(list(page.items.into_iter().map(wallet_view).collect(), page.total, q.limit, q.skip))
 }
 
-async fn load_wallet(
-    ctx: &ApiContext,
-    caller: &Caller,
-    wallet_id: &str,
-) -> ApiResult<sova_store::WalletView> {
+async fn load_wallet(ctx: &ApiContext, caller: &Caller, wallet_id: &str) -> ApiResult<sova_store::WalletView> {
     let id = validate::uuid_path(wallet_id, "wallet")?;
-    let w = ctx
-        .store
-        .wallet(caller.customer_id(), &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("wallet"))?;
+    let w = ctx.store.wallet(caller.customer_id(), &id).await?.ok_or_else(|| ApiError::not_found("wallet"))?;
     caller.check_user(&w.wallet.user_id, "wallet")?;
     Ok(w)
 }
@@ -178,9 +133,7 @@ pub async fn get_wallet(
     caller: Caller,
     Path(wallet_id): Path<String>,
 ) -> ApiResult<Response> {
-    Ok(ok(wallet_view(
-        load_wallet(&ctx, &caller, &wallet_id).await?,
-    )))
+    Ok(ok(wallet_view(load_wallet(&ctx, &caller, &wallet_id).await?)))
 }
 
 /// Rename or freeze a wallet (owner key).
@@ -195,11 +148,7 @@ pub async fn update_wallet(
 ) -> ApiResult<Response> {
     let id = validate::uuid_path(&wallet_id, "wallet")?;
     let patch = WalletPatch {
-        name: req
-            .name
-            .as_deref()
-            .map(|n| validate::text("name", n, 100))
-            .transpose()?,
+        name: req.name.as_deref().map(|n| validate::text("name", n, 100)).transpose()?,
         status: req
             .status
             .as_deref()
@@ -207,14 +156,10 @@ pub async fn update_wallet(
             .transpose()?
             .map(String::from),
     };
-    let w = ctx
-        .store
-        .update_wallet(&owner.customer_id, &id, &patch, now_ms())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("wallet"),
-            e => e.into(),
-        })?;
+    let w = ctx.store.update_wallet(&owner.customer_id, &id, &patch, now_ms()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("wallet"),
+        e => e.into(),
+    })?;
     Ok(ok(wallet_view(w)))
 }
 
@@ -234,22 +179,14 @@ pub async fn create_address(
     if cur.as_str() != w.wallet.currency {
         return Err(ApiError::validation(
             "currency",
-            format!(
-                "currency `{}` does not match the wallet's currency {}",
-                req.currency, w.wallet.currency
-            ),
+            format!("currency `{}` does not match the wallet's currency {}", req.currency, w.wallet.currency),
         ));
     }
     if !cur.supports(net) {
         let nets: Vec<&str> = cur.networks().iter().map(|n| n.as_str()).collect();
         return Err(ApiError::validation(
             "network",
-            format!(
-                "{} is not available on `{}`; use one of {}",
-                cur.as_str(),
-                req.network,
-                nets.join(", ")
-            ),
+            format!("{} is not available on `{}`; use one of {}", cur.as_str(), req.network, nets.join(", ")),
         ));
     }
     if w.wallet.status != "ACTIVE" {
@@ -266,24 +203,13 @@ pub async fn create_address(
         created_at: now_ms(),
     };
     let keys = &ctx.keys;
-    let derive = move |i: u32| {
-        keys.derive(net, i)
-            .map(|d| (d.address, d.path))
-            .map_err(|e| e.to_string())
-    };
-    let row = ctx
-        .store
-        .create_address(&new, &derive)
-        .await
-        .map_err(|e| match e {
-            StoreError::Derivation(m) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::ValidationError,
-                m,
-            )
-            .with_field("network"),
-            e => e.into(),
-        })?;
+    let derive = move |i: u32| keys.derive(net, i).map(|d| (d.address, d.path)).map_err(|e| e.to_string());
+    let row = ctx.store.create_address(&new, &derive).await.map_err(|e| match e {
+        StoreError::Derivation(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationError, m).with_field("network")
+        }
+        e => e.into(),
+    })?;
     Ok(created(address_view(row)))
 }
 
@@ -298,37 +224,17 @@ pub async fn list_wallet_addresses(
 ) -> ApiResult<Response> {
     let w = load_wallet(&ctx, &caller, &wallet_id).await?;
     let q = f.to_query(ADDRESS_FILTER, TIME_SORT)?;
-    let page = ctx
-        .store
-        .list_addresses(&w.wallet.customer_id, Some(&w.wallet.wallet_id), &q)
-        .await?;
-    Ok(list(
-        page.items.into_iter().map(address_view).collect(),
-        page.total,
-        q.limit,
-        q.skip,
-    ))
+    let page = ctx.store.list_addresses(&w.wallet.customer_id, Some(&w.wallet.wallet_id), &q).await?;
+    Ok(list(page.items.into_iter().map(address_view).collect(), page.total, q.limit, q.skip))
 }
 
 /// All deposit addresses of the customer (owner key).
 #[utoipa::path(get, path = "/addresses", tag = "addresses", security(("api_key" = [])),
     responses((status = 200, body = Envelope<Vec<wire::DepositAddress>>)))]
-pub async fn list_addresses(
-    State(ctx): State<ApiContext>,
-    owner: OwnerAuth,
-    f: Filters,
-) -> ApiResult<Response> {
+pub async fn list_addresses(State(ctx): State<ApiContext>, owner: OwnerAuth, f: Filters) -> ApiResult<Response> {
     let q = f.to_query(ADDRESS_FILTER, TIME_SORT)?;
-    let page = ctx
-        .store
-        .list_addresses(&owner.customer_id, None, &q)
-        .await?;
-    Ok(list(
-        page.items.into_iter().map(address_view).collect(),
-        page.total,
-        q.limit,
-        q.skip,
-    ))
+    let page = ctx.store.list_addresses(&owner.customer_id, None, &q).await?;
+    Ok(list(page.items.into_iter().map(address_view).collect(), page.total, q.limit, q.skip))
 }
 
 /// Read a deposit address.
@@ -340,11 +246,7 @@ pub async fn get_address(
     Path(address_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = validate::uuid_path(&address_id, "address")?;
-    let a = ctx
-        .store
-        .address(caller.customer_id(), &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("address"))?;
+    let a = ctx.store.address(caller.customer_id(), &id).await?.ok_or_else(|| ApiError::not_found("address"))?;
     caller.check_user(&a.user_id, "address")?;
     Ok(ok(address_view(a)))
 }
@@ -360,37 +262,17 @@ pub async fn list_wallet_deposits(
 ) -> ApiResult<Response> {
     let w = load_wallet(&ctx, &caller, &wallet_id).await?;
     let q = f.to_query(DEPOSIT_FILTER, TIME_SORT)?;
-    let page = ctx
-        .store
-        .list_deposits(&w.wallet.customer_id, Some(&w.wallet.wallet_id), &q)
-        .await?;
-    Ok(list(
-        page.items.into_iter().map(deposit_view).collect(),
-        page.total,
-        q.limit,
-        q.skip,
-    ))
+    let page = ctx.store.list_deposits(&w.wallet.customer_id, Some(&w.wallet.wallet_id), &q).await?;
+    Ok(list(page.items.into_iter().map(deposit_view).collect(), page.total, q.limit, q.skip))
 }
 
 /// All deposits of the customer (owner key).
 #[utoipa::path(get, path = "/deposits", tag = "deposits", security(("api_key" = [])),
     responses((status = 200, body = Envelope<Vec<wire::Deposit>>)))]
-pub async fn list_deposits(
-    State(ctx): State<ApiContext>,
-    owner: OwnerAuth,
-    f: Filters,
-) -> ApiResult<Response> {
+pub async fn list_deposits(State(ctx): State<ApiContext>, owner: OwnerAuth, f: Filters) -> ApiResult<Response> {
     let q = f.to_query(DEPOSIT_FILTER, TIME_SORT)?;
-    let page = ctx
-        .store
-        .list_deposits(&owner.customer_id, None, &q)
-        .await?;
-    Ok(list(
-        page.items.into_iter().map(deposit_view).collect(),
-        page.total,
-        q.limit,
-        q.skip,
-    ))
+    let page = ctx.store.list_deposits(&owner.customer_id, None, &q).await?;
+    Ok(list(page.items.into_iter().map(deposit_view).collect(), page.total, q.limit, q.skip))
 }
 
 /// Read a deposit.
@@ -402,14 +284,8 @@ pub async fn get_deposit(
     Path(deposit_id): Path<String>,
 ) -> ApiResult<Response> {
     let id = validate::uuid_path(&deposit_id, "deposit")?;
-    let d = ctx
-        .store
-        .deposit(caller.customer_id(), &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("deposit"))?;
-    load_wallet(&ctx, &caller, &d.wallet_id)
-        .await
-        .map_err(|_| ApiError::not_found("deposit"))?;
+    let d = ctx.store.deposit(caller.customer_id(), &id).await?.ok_or_else(|| ApiError::not_found("deposit"))?;
+    load_wallet(&ctx, &caller, &d.wallet_id).await.map_err(|_| ApiError::not_found("deposit"))?;
     Ok(ok(deposit_view(d)))
 }
 
@@ -475,15 +351,9 @@ pub async fn sandbox_deposit(
     let d = if req.pending == Some(true) {
         d
     } else {
-        ctx.store
-            .complete_deposit(&d.customer_id, &d.deposit_id, now_ms())
-            .await?
+        ctx.store.complete_deposit(&d.customer_id, &d.deposit_id, now_ms()).await?
     };
-    let d = ctx
-        .store
-        .deposit(&owner.customer_id, &d.deposit_id)
-        .await?
-        .unwrap_or(d);
+    let d = ctx.store.deposit(&owner.customer_id, &d.deposit_id).await?.unwrap_or(d);
     Ok(created(deposit_view(d)))
 }
 
@@ -497,17 +367,10 @@ pub async fn sandbox_complete_deposit(
 ) -> ApiResult<Response> {
     require_sandbox(&ctx)?;
     let id = validate::uuid_path(&deposit_id, "deposit")?;
-    ctx.store
-        .complete_deposit(&owner.customer_id, &id, now_ms())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("deposit"),
-            e => e.into(),
-        })?;
-    let d = ctx
-        .store
-        .deposit(&owner.customer_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("deposit"))?;
+    ctx.store.complete_deposit(&owner.customer_id, &id, now_ms()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("deposit"),
+        e => e.into(),
+    })?;
+    let d = ctx.store.deposit(&owner.customer_id, &id).await?.ok_or_else(|| ApiError::not_found("deposit"))?;
     Ok(ok(deposit_view(d)))
 }

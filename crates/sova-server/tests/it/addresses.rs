@@ -7,8 +7,7 @@ use sova_proto::connect as wire;
 use crate::common::*;
 use crate::on_both;
 
-const ABANDON: &str =
-    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+const ABANDON: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 
 /// EIP-55 recomputed here, independent of Sova's code.
 fn eip55_ok(addr: &str) -> bool {
@@ -57,40 +56,22 @@ async fn addresses_are_real(backend: Backend) {
         let w = owner
             .create_wallet(
                 &u.user_id,
-                &wire::CreateWalletRequest {
-                    name: format!("{cur} {net}"),
-                    currency: cur.into(),
-                },
+                &wire::CreateWalletRequest { name: format!("{cur} {net}"), currency: cur.into() },
             )
             .await
             .unwrap();
         for _ in 0..3 {
             let a = owner
-                .create_address(
-                    &w.wallet_id,
-                    &wire::CreateAddressRequest {
-                        currency: cur.into(),
-                        network: net.into(),
-                    },
-                )
+                .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: cur.into(), network: net.into() })
                 .await
                 .unwrap();
-            assert!(
-                seen.insert(a.address.clone()),
-                "address reused: {}",
-                a.address
-            );
+            assert!(seen.insert(a.address.clone()), "address reused: {}", a.address);
             first.entry(net).or_insert(a.address.clone());
             match net {
                 "bitcoin" | "bitcoin-testnet" => {
                     let (hrp, v, prog) = bech32::segwit::decode(&a.address).unwrap();
                     let want = if net == "bitcoin" { "bc" } else { "tb" };
-                    assert_eq!(
-                        (hrp.as_str(), v.to_u8(), prog.len()),
-                        (want, 0, 20),
-                        "{}",
-                        a.address
-                    );
+                    assert_eq!((hrp.as_str(), v.to_u8(), prog.len()), (want, 0, 20), "{}", a.address);
                 }
                 "ethereum" | "ethereum-sepolia" => assert!(eip55_ok(&a.address), "{}", a.address),
                 _ => {
@@ -101,22 +82,10 @@ async fn addresses_are_real(backend: Backend) {
         }
     }
     // Index 0 of each family is the published vector of the test mnemonic.
-    assert_eq!(
-        first["bitcoin"],
-        "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu"
-    );
-    assert_eq!(
-        first["bitcoin-testnet"],
-        "tb1q6rz28mcfaxtmd6v789l9rrlrusdprr9pqcpvkl"
-    );
-    assert_eq!(
-        first["ethereum"],
-        "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"
-    );
-    assert_eq!(
-        first["solana"],
-        "HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk"
-    );
+    assert_eq!(first["bitcoin"], "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu");
+    assert_eq!(first["bitcoin-testnet"], "tb1q6rz28mcfaxtmd6v789l9rrlrusdprr9pqcpvkl");
+    assert_eq!(first["ethereum"], "0x9858EfFD232B4033E47d90003D41EC34EcaEda94");
+    assert_eq!(first["solana"], "HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk");
     app.stop().await;
 }
 on_both!(addresses_are_real);
@@ -125,11 +94,7 @@ async fn sandbox_seed_is_private(backend: Backend) {
     let app = spawn_app(backend).await;
     use std::os::unix::fs::PermissionsExt;
     for f in ["sandbox-seed.txt", "server.key"] {
-        let mode = std::fs::metadata(app.dir.path().join(f))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
+        let mode = std::fs::metadata(app.dir.path().join(f)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{f}");
     }
     let words = std::fs::read_to_string(app.dir.path().join("sandbox-seed.txt")).unwrap();
@@ -143,13 +108,7 @@ async fn concurrent_addresses_get_unique_indices(backend: Backend) {
     let (_, owner) = app.customer("conc-addr").await;
     let u = owner.create_user(&user_req("c@example.com")).await.unwrap();
     let w = owner
-        .create_wallet(
-            &u.user_id,
-            &wire::CreateWalletRequest {
-                name: "eth".into(),
-                currency: "ETH".into(),
-            },
-        )
+        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "eth".into(), currency: "ETH".into() })
         .await
         .unwrap();
     let futs = (0..20).map(|_| {
@@ -159,10 +118,7 @@ async fn concurrent_addresses_get_unique_indices(backend: Backend) {
             owner
                 .create_address(
                     &wid,
-                    &wire::CreateAddressRequest {
-                        currency: "eth".into(),
-                        network: "ethereum".into(),
-                    },
+                    &wire::CreateAddressRequest { currency: "eth".into(), network: "ethereum".into() },
                 )
                 .await
         })

@@ -40,13 +40,8 @@ async fn counts(app: &TestApp, owner: &sova_client::Client, user_id: &str) -> (u
     let customers = ops.list_customers(&[]).await.unwrap().pagination.total;
     let users = owner.list_users(&[]).await.unwrap().pagination.total;
     let wallets = owner.list_wallets(&[]).await.unwrap().pagination.total;
-    let addrs = owner
-        .raw(Method::GET, "/addresses", None)
-        .await
-        .unwrap()
-        .json["meta"]["pagination"]["total"]
-        .as_u64()
-        .unwrap();
+    let addrs =
+        owner.raw(Method::GET, "/addresses", None).await.unwrap().json["meta"]["pagination"]["total"].as_u64().unwrap();
     let _ = user_id;
     (customers, users, wallets, addrs)
 }
@@ -55,18 +50,9 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, owner) = app.customer("bad-input-co").await;
     let ops = app.operator().await;
-    let u = owner
-        .create_user(&user_req("base@example.com"))
-        .await
-        .unwrap();
+    let u = owner.create_user(&user_req("base@example.com")).await.unwrap();
     let w = owner
-        .create_wallet(
-            &u.user_id,
-            &wire::CreateWalletRequest {
-                name: "btc".into(),
-                currency: "BTC".into(),
-            },
-        )
+        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "btc".into(), currency: "BTC".into() })
         .await
         .unwrap();
     let before = counts(&app, &owner, &u.user_id).await;
@@ -84,33 +70,9 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
     };
     use ErrorCode::*;
     let mut cases = vec![
-        c(
-            "malformed JSON",
-            Method::POST,
-            "/users",
-            "{\"email\":".into(),
-            400,
-            MalformedJson,
-            None,
-        ),
-        c(
-            "not an object",
-            Method::POST,
-            "/users",
-            "[]".into(),
-            400,
-            ValidationError,
-            None,
-        ),
-        c(
-            "empty body",
-            Method::POST,
-            "/users",
-            String::new(),
-            400,
-            MalformedJson,
-            None,
-        ),
+        c("malformed JSON", Method::POST, "/users", "{\"email\":".into(), 400, MalformedJson, None),
+        c("not an object", Method::POST, "/users", "[]".into(), 400, ValidationError, None),
+        c("empty body", Method::POST, "/users", String::new(), 400, MalformedJson, None),
         c(
             "unknown field",
             Method::POST,
@@ -255,33 +217,9 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
             ValidationError,
             Some("filter[where][password]"),
         ),
-        c(
-            "unknown route",
-            Method::GET,
-            "/nope",
-            String::new(),
-            404,
-            NotFound,
-            None,
-        ),
-        c(
-            "wrong method",
-            Method::PUT,
-            "/users",
-            String::new(),
-            405,
-            MethodNotAllowed,
-            None,
-        ),
-        c(
-            "malformed id",
-            Method::GET,
-            "/users/not-a-uuid",
-            String::new(),
-            404,
-            NotFound,
-            None,
-        ),
+        c("unknown route", Method::GET, "/nope", String::new(), 404, NotFound, None),
+        c("wrong method", Method::PUT, "/users", String::new(), 405, MethodNotAllowed, None),
+        c("malformed id", Method::GET, "/users/not-a-uuid", String::new(), 404, NotFound, None),
     ];
     cases.push(Case {
         what: "oversize body",
@@ -304,27 +242,13 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
         field: None,
     });
     for case in &cases {
-        let body =
-            (!case.body.is_empty()).then(|| (case.content_type, case.body.clone().into_bytes()));
-        let r = owner
-            .raw(case.method.clone(), &case.path, body)
-            .await
-            .unwrap();
+        let body = (!case.body.is_empty()).then(|| (case.content_type, case.body.clone().into_bytes()));
+        let r = owner.raw(case.method.clone(), &case.path, body).await.unwrap();
         assert_eq!(r.status, case.status, "{}: {}", case.what, r.json);
         assert_eq!(r.json["success"], false, "{}", case.what);
         let err = &r.json["errors"][0];
-        assert_eq!(
-            err["code"],
-            serde_json::to_value(case.code).unwrap(),
-            "{}: {}",
-            case.what,
-            r.json
-        );
-        assert!(
-            !err["message"].as_str().unwrap().is_empty(),
-            "{}",
-            case.what
-        );
+        assert_eq!(err["code"], serde_json::to_value(case.code).unwrap(), "{}: {}", case.what, r.json);
+        assert!(!err["message"].as_str().unwrap().is_empty(), "{}", case.what);
         if let Some(f) = case.field {
             assert_eq!(err["field"], f, "{}: {}", case.what, r.json);
         }
@@ -340,10 +264,7 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
         })
         .await
         .unwrap_err();
-    assert_eq!(
-        (dup.status(), dup.code(), dup.field()),
-        (Some(409), Some(Conflict), Some("customer_id"))
-    );
+    assert_eq!((dup.status(), dup.code(), dup.field()), (Some(409), Some(Conflict), Some("customer_id")));
     let bad = ops
         .create_customer(&wire::CreateCustomerRequest {
             email: "x@example.com".into(),
@@ -352,31 +273,18 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
         })
         .await
         .unwrap_err();
-    assert_eq!(
-        (bad.status(), bad.field()),
-        (Some(400), Some("customer_id"))
-    );
+    assert_eq!((bad.status(), bad.field()), (Some(400), Some("customer_id")));
     let nf = ops.create_credential("no-such-customer").await.unwrap_err();
     assert_eq!(nf.status(), Some(404));
 
     // Sandbox deposit with a bad amount or to an unknown address.
     let a = owner
-        .create_address(
-            &w.wallet_id,
-            &wire::CreateAddressRequest {
-                currency: "btc".into(),
-                network: "bitcoin".into(),
-            },
-        )
+        .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin".into() })
         .await
         .unwrap();
-    for (amount, field) in [
-        ("-1", "amount"),
-        ("0", "amount"),
-        ("1e3", "amount"),
-        ("0.000000001", "amount"),
-        ("abc", "amount"),
-    ] {
+    for (amount, field) in
+        [("-1", "amount"), ("0", "amount"), ("1e3", "amount"), ("0.000000001", "amount"), ("abc", "amount")]
+    {
         let e = owner
             .sandbox_deposit(&wire::SandboxDepositRequest {
                 address: a.address.clone(),
@@ -387,22 +295,10 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
             })
             .await
             .unwrap_err();
-        assert_eq!(
-            (e.status(), e.field()),
-            (Some(400), Some(field)),
-            "amount {amount}"
-        );
+        assert_eq!((e.status(), e.field()), (Some(400), Some(field)), "amount {amount}");
     }
     let after_addr = counts(&app, &owner, &u.user_id).await;
-    assert_eq!(
-        owner
-            .list_wallet_deposits(&w.wallet_id)
-            .await
-            .unwrap()
-            .pagination
-            .total,
-        0
-    );
+    assert_eq!(owner.list_wallet_deposits(&w.wallet_id).await.unwrap().pagination.total, 0);
     assert_eq!(owner.get_wallet(&w.wallet_id).await.unwrap().balance, "0");
     // Nothing was written by any refused request (the one address above is the only change).
     assert_eq!((before.0, before.1, before.2, before.3 + 1), after_addr);
@@ -414,49 +310,21 @@ async fn auth_errors(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, owner) = app.customer("auth-co").await;
     let none = app.client.list_users(&[]).await.unwrap_err();
-    assert_eq!(
-        (none.status(), none.code()),
-        (Some(401), Some(ErrorCode::Unauthorized))
-    );
-    let wrong = app
-        .client
-        .with_api_key("uiFkvaYbt1YfBO2NiXyi1txbdysIxa8H")
-        .list_users(&[])
-        .await
-        .unwrap_err();
-    assert_eq!(
-        (wrong.status(), wrong.code()),
-        (Some(401), Some(ErrorCode::Unauthorized))
-    );
-    let bad_login = app
-        .client
-        .login(OPERATOR_EMAIL, "wrong password")
-        .await
-        .unwrap_err();
+    assert_eq!((none.status(), none.code()), (Some(401), Some(ErrorCode::Unauthorized)));
+    let wrong = app.client.with_api_key("uiFkvaYbt1YfBO2NiXyi1txbdysIxa8H").list_users(&[]).await.unwrap_err();
+    assert_eq!((wrong.status(), wrong.code()), (Some(401), Some(ErrorCode::Unauthorized)));
+    let bad_login = app.client.login(OPERATOR_EMAIL, "wrong password").await.unwrap_err();
     assert_eq!(bad_login.status(), Some(401));
-    let unknown = app
-        .client
-        .login("nobody@example.com", "wrong password")
-        .await
-        .unwrap_err();
-    assert_eq!(
-        unknown.to_string(),
-        bad_login.to_string(),
-        "unknown email and wrong password look the same"
-    );
+    let unknown = app.client.login("nobody@example.com", "wrong password").await.unwrap_err();
+    assert_eq!(unknown.to_string(), bad_login.to_string(), "unknown email and wrong password look the same");
     // An owner key cannot manage customers, a session cannot call the user API.
     let e = owner.list_customers(&[]).await.unwrap_err();
     assert_eq!(e.status(), Some(401));
     let ops = app.operator().await;
     let e = ops.list_users(&[]).await.unwrap_err();
     assert_eq!(e.status(), Some(401));
-    let forged = app
-        .client
-        .with_session("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl");
-    assert_eq!(
-        forged.list_customers(&[]).await.unwrap_err().status(),
-        Some(401)
-    );
+    let forged = app.client.with_session("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl");
+    assert_eq!(forged.list_customers(&[]).await.unwrap_err().status(), Some(401));
     app.stop().await;
 }
 on_both!(auth_errors);

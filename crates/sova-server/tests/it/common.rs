@@ -38,32 +38,20 @@ pub enum Backend {
 }
 
 pub fn pg_url() -> Option<String> {
-    std::env::var("SOVA_TEST_DATABASE_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
+    std::env::var("SOVA_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())
 }
 
 /// A fresh PostgreSQL database; returns its URL.
 pub async fn fresh_pg_database() -> String {
     let admin = pg_url().expect("SOVA_TEST_DATABASE_URL");
     let name = format!("sova_t_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("connect to SOVA_TEST_DATABASE_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to SOVA_TEST_DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
     let base = match admin.rfind('/') {
-        Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap() + 2 => {
-            admin[..i].to_string()
-        }
+        Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap() + 2 => admin[..i].to_string(),
         _ => admin.clone(),
     };
-    let query = admin
-        .find('?')
-        .map(|q| admin[q..].to_string())
-        .unwrap_or_default();
+    let query = admin.find('?').map(|q| admin[q..].to_string()).unwrap_or_default();
     format!("{base}/{name}{query}")
 }
 
@@ -72,10 +60,7 @@ pub async fn drop_pg_database(url: &str) {
     let (Some(admin), Some(start)) = (pg_url(), url.find("/sova_t_")) else {
         return;
     };
-    let name: String = url[start + 1..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect();
+    let name: String = url[start + 1..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
     let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect");
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut conn)
@@ -109,11 +94,7 @@ impl TestApp {
 
     /// A logged-in operator client.
     pub async fn operator(&self) -> Client {
-        let s = self
-            .client
-            .login(OPERATOR_EMAIL, OPERATOR_PASSWORD)
-            .await
-            .expect("login");
+        let s = self.client.login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await.expect("login");
         self.client.with_session(&s.token)
     }
 
@@ -128,14 +109,8 @@ impl TestApp {
             })
             .await
             .expect("create customer");
-        let cred = ops
-            .create_credential(&c.customer_id)
-            .await
-            .expect("credential");
-        (
-            c.customer_id,
-            self.client.with_api_key(&cred.customer_secret),
-        )
+        let cred = ops.create_credential(&c.customer_id).await.expect("credential");
+        (c.customer_id, self.client.with_api_key(&cred.customer_secret))
     }
 }
 
@@ -167,24 +142,12 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
 /// A server on an existing database (a second replica), with its own data dir but the same server key.
 pub async fn spawn_replica(of: &TestApp) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(
-        of.dir.path().join("server.key"),
-        dir.path().join("server.key"),
-    )
-    .expect("copy key");
-    std::fs::copy(
-        of.dir.path().join("sandbox-seed.txt"),
-        dir.path().join("sandbox-seed.txt"),
-    )
-    .expect("copy seed");
+    std::fs::copy(of.dir.path().join("server.key"), dir.path().join("server.key")).expect("copy key");
+    std::fs::copy(of.dir.path().join("sandbox-seed.txt"), dir.path().join("sandbox-seed.txt")).expect("copy seed");
     spawn_on(dir, of.database_url.clone(), |_| {}).await
 }
 
-pub async fn spawn_on(
-    dir: tempfile::TempDir,
-    database_url: String,
-    tweak: impl FnOnce(&mut Config),
-) -> TestApp {
+pub async fn spawn_on(dir: tempfile::TempDir, database_url: String, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_path_buf(),
@@ -193,17 +156,8 @@ pub async fn spawn_on(
         ..Config::default()
     };
     tweak(&mut config);
-    let running = sova_server::start(config, std::future::pending())
-        .await
-        .expect("server starts");
-    if running
-        .ctx
-        .store
-        .operator_by_email(OPERATOR_EMAIL)
-        .await
-        .unwrap()
-        .is_none()
-    {
+    let running = sova_server::start(config, std::future::pending()).await.expect("server starts");
+    if running.ctx.store.operator_by_email(OPERATOR_EMAIL).await.unwrap().is_none() {
         let hash = sova_auth::password::hash_password(OPERATOR_PASSWORD).unwrap();
         let op = sova_store::Operator {
             id: uuid::Uuid::new_v4().to_string(),
@@ -214,23 +168,13 @@ pub async fn spawn_on(
         running.ctx.store.create_operator(&op).await.unwrap();
     }
     let client = Client::new(running.url());
-    TestApp {
-        running,
-        client,
-        dir,
-        database_url,
-    }
+    TestApp { running, client, dir, database_url }
 }
 
 /// Write a secret file with mode 0600.
 pub fn write_secret(path: &Path, text: &str) {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .unwrap();
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).unwrap();
     f.write_all(text.as_bytes()).unwrap();
 }

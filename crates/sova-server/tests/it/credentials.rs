@@ -20,46 +20,23 @@ async fn revoke_and_rotate(backend: Backend) {
     let revoked = ops.revoke_credential(&cid, &cred_id).await.unwrap();
     assert_eq!(revoked.status, "REVOKED");
     let e = owner.list_users(&[]).await.unwrap_err();
-    assert_eq!(
-        (e.status(), e.code()),
-        (Some(401), Some(ErrorCode::Unauthorized))
-    );
+    assert_eq!((e.status(), e.code()), (Some(401), Some(ErrorCode::Unauthorized)));
 
     // Rotate with a grace period: both work; rotate with none: the old one stops.
     let k1 = ops.create_credential(&cid).await.unwrap();
-    let k2 = ops
-        .rotate_credential(&cid, &k1.credential_id, Some(600))
-        .await
-        .unwrap();
+    let k2 = ops.rotate_credential(&cid, &k1.credential_id, Some(600)).await.unwrap();
     let c1 = app.client.with_api_key(&k1.customer_secret);
     let c2 = app.client.with_api_key(&k2.customer_secret);
     c1.list_users(&[]).await.unwrap();
     c2.list_users(&[]).await.unwrap();
     let listed = ops.list_credentials(&cid).await.unwrap();
-    let old = listed
-        .items
-        .iter()
-        .find(|c| c.credential_id == k1.credential_id)
-        .unwrap();
-    assert!(
-        old.expires_at.is_some(),
-        "the grace period shows as an expiry"
-    );
-    let k3 = ops
-        .rotate_credential(&cid, &k2.credential_id, Some(0))
-        .await
-        .unwrap();
+    let old = listed.items.iter().find(|c| c.credential_id == k1.credential_id).unwrap();
+    assert!(old.expires_at.is_some(), "the grace period shows as an expiry");
+    let k3 = ops.rotate_credential(&cid, &k2.credential_id, Some(0)).await.unwrap();
     assert_eq!(c2.list_users(&[]).await.unwrap_err().status(), Some(401));
-    app.client
-        .with_api_key(&k3.customer_secret)
-        .list_users(&[])
-        .await
-        .unwrap();
+    app.client.with_api_key(&k3.customer_secret).list_users(&[]).await.unwrap();
     // Rotating a revoked key is refused.
-    let e = ops
-        .rotate_credential(&cid, &k2.credential_id, None)
-        .await
-        .unwrap_err();
+    let e = ops.rotate_credential(&cid, &k2.credential_id, None).await.unwrap_err();
     assert_eq!(e.status(), Some(409));
     // last_used_at is recorded.
     let listed = ops.list_credentials(&cid).await.unwrap();
@@ -73,25 +50,13 @@ async fn suspended_customer_is_locked_out(backend: Backend) {
     let ops = app.operator().await;
     let (cid, owner) = app.customer("susp-co").await;
     owner.list_users(&[]).await.unwrap();
-    ops.update_customer(
-        &cid,
-        &wire::UpdateCustomerRequest {
-            status: Some("suspended".into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    ops.update_customer(&cid, &wire::UpdateCustomerRequest { status: Some("suspended".into()), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(owner.list_users(&[]).await.unwrap_err().status(), Some(403));
-    ops.update_customer(
-        &cid,
-        &wire::UpdateCustomerRequest {
-            status: Some("ACTIVE".into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    ops.update_customer(&cid, &wire::UpdateCustomerRequest { status: Some("ACTIVE".into()), ..Default::default() })
+        .await
+        .unwrap();
     owner.list_users(&[]).await.unwrap();
     app.stop().await;
 }
@@ -100,95 +65,47 @@ on_both!(suspended_customer_is_locked_out);
 async fn user_tokens(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, owner) = app.customer("tok-co").await;
-    let u1 = owner
-        .create_user(&user_req("one@example.com"))
-        .await
-        .unwrap();
-    let u2 = owner
-        .create_user(&user_req("two@example.com"))
-        .await
-        .unwrap();
-    let t = owner
-        .create_user_token(&u1.user_id, Some(600))
-        .await
-        .unwrap();
+    let u1 = owner.create_user(&user_req("one@example.com")).await.unwrap();
+    let u2 = owner.create_user(&user_req("two@example.com")).await.unwrap();
+    let t = owner.create_user_token(&u1.user_id, Some(600)).await.unwrap();
     let token = t.token.clone().unwrap();
     assert!(token.starts_with("sxu_"));
-    let read = owner
-        .get_user_token(&u1.user_id, &t.token_id)
-        .await
-        .unwrap();
+    let read = owner.get_user_token(&u1.user_id, &t.token_id).await.unwrap();
     assert!(read.token.is_none(), "the token is shown only once");
     let me = app.client.with_user_token(&token);
     assert_eq!(me.get_user(&u1.user_id).await.unwrap().user_id, u1.user_id);
     // Another user of the same customer is invisible to this token.
-    assert_eq!(
-        me.get_user(&u2.user_id).await.unwrap_err().status(),
-        Some(404)
-    );
+    assert_eq!(me.get_user(&u2.user_id).await.unwrap_err().status(), Some(404));
     // Owner-only calls are refused.
     assert_eq!(me.list_users(&[]).await.unwrap_err().status(), Some(403));
     // Its own wallets work.
     let w = me
-        .create_wallet(
-            &u1.user_id,
-            &wire::CreateWalletRequest {
-                name: "mine".into(),
-                currency: "SOL".into(),
-            },
-        )
+        .create_wallet(&u1.user_id, &wire::CreateWalletRequest { name: "mine".into(), currency: "SOL".into() })
         .await
         .unwrap();
     assert_eq!(me.list_wallets(&[]).await.unwrap().pagination.total, 1);
     me.create_address(
         &w.wallet_id,
-        &wire::CreateAddressRequest {
-            currency: "sol".into(),
-            network: "solana-devnet".into(),
-        },
+        &wire::CreateAddressRequest { currency: "sol".into(), network: "solana-devnet".into() },
     )
     .await
     .unwrap();
     let w2 = owner
-        .create_wallet(
-            &u2.user_id,
-            &wire::CreateWalletRequest {
-                name: "theirs".into(),
-                currency: "SOL".into(),
-            },
-        )
+        .create_wallet(&u2.user_id, &wire::CreateWalletRequest { name: "theirs".into(), currency: "SOL".into() })
         .await
         .unwrap();
-    assert_eq!(
-        me.get_wallet(&w2.wallet_id).await.unwrap_err().status(),
-        Some(404)
-    );
+    assert_eq!(me.get_wallet(&w2.wallet_id).await.unwrap_err().status(), Some(404));
     // Suspending the user kills the token; revoking it too.
     owner
-        .update_user(
-            &u1.user_id,
-            &wire::UpdateUserRequest {
-                status: Some("SUSPENDED".into()),
-                ..Default::default()
-            },
-        )
+        .update_user(&u1.user_id, &wire::UpdateUserRequest { status: Some("SUSPENDED".into()), ..Default::default() })
         .await
         .unwrap();
-    assert_eq!(
-        me.get_user(&u1.user_id).await.unwrap_err().status(),
-        Some(401)
-    );
+    assert_eq!(me.get_user(&u1.user_id).await.unwrap_err().status(), Some(401));
     let t2 = owner.create_user_token(&u2.user_id, None).await.unwrap();
     let them = app.client.with_user_token(t2.token.as_deref().unwrap());
     them.get_user(&u2.user_id).await.unwrap();
-    owner
-        .revoke_user_token(&u2.user_id, &t2.token_id)
-        .await
-        .unwrap();
-    assert_eq!(
-        them.get_user(&u2.user_id).await.unwrap_err().status(),
-        Some(401)
-    );
+    owner.revoke_user_token(&u2.user_id, &t2.token_id).await.unwrap();
+    assert_eq!(them.get_user(&u2.user_id).await.unwrap_err().status(), Some(401));
     app.stop().await;
 }
 on_both!(user_tokens);
@@ -210,14 +127,9 @@ async fn revocation_reaches_other_replicas() {
     let on_b = b.client.with_api_key(&key.customer_secret);
     on_a.list_users(&[]).await.unwrap();
     on_b.list_users(&[]).await.unwrap();
-    assert!(
-        !b.running.ctx.auth.is_empty(),
-        "replica B has the key cached"
-    );
+    assert!(!b.running.ctx.auth.is_empty(), "replica B has the key cached");
     // Revoke through replica A; B must stop accepting the key it has cached.
-    ops.revoke_credential(&cid, &key.credential_id)
-        .await
-        .unwrap();
+    ops.revoke_credential(&cid, &key.credential_id).await.unwrap();
     let mut refused = false;
     for _ in 0..50 {
         if on_b.list_users(&[]).await.is_err() {
@@ -234,15 +146,9 @@ async fn revocation_reaches_other_replicas() {
     let on_b = b.client.with_api_key(&key.customer_secret);
     let u = on_a.create_user(&user_req("r@example.com")).await.unwrap();
     assert_eq!(on_b.get_user(&u.user_id).await.unwrap().last_name, "Doe");
-    on_a.update_user(
-        &u.user_id,
-        &wire::UpdateUserRequest {
-            last_name: Some("Roe".into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    on_a.update_user(&u.user_id, &wire::UpdateUserRequest { last_name: Some("Roe".into()), ..Default::default() })
+        .await
+        .unwrap();
     let mut seen = false;
     for _ in 0..50 {
         if on_b.get_user(&u.user_id).await.unwrap().last_name == "Roe" {

@@ -24,20 +24,13 @@ async fn hmac_keys(app: &TestApp, customer_id: &str) -> Keys {
     let c = ops
         .create_credential_with(
             customer_id,
-            &wire::CreateCredentialRequest {
-                passphrase: Some(PASSPHRASE.into()),
-                ..Default::default()
-            },
+            &wire::CreateCredentialRequest { passphrase: Some(PASSPHRASE.into()), ..Default::default() },
         )
         .await
         .unwrap();
     Keys {
-        access_key: c
-            .access_key
-            .expect("access_key when a passphrase is chosen"),
-        secret_key: c
-            .secret_key
-            .expect("secret_key when a passphrase is chosen"),
+        access_key: c.access_key.expect("access_key when a passphrase is chosen"),
+        secret_key: c.secret_key.expect("secret_key when a passphrase is chosen"),
         credential_id: c.credential_id,
     }
 }
@@ -59,9 +52,7 @@ async fn send(
         rb = rb.header(*k, v);
     }
     if !body.is_empty() {
-        rb = rb
-            .header("content-type", "application/json")
-            .body(body.to_vec());
+        rb = rb.header("content-type", "application/json").body(body.to_vec());
     }
     let r = rb.send().await.unwrap();
     let status = r.status().as_u16();
@@ -82,10 +73,7 @@ fn sign(secret: &str, ts: i64, method: &str, target: &str, body: &[u8]) -> Strin
 }
 
 fn code(v: &serde_json::Value) -> String {
-    v["errors"][0]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+    v["errors"][0]["code"].as_str().unwrap_or_default().to_string()
 }
 
 async fn signed_requests_work(backend: Backend) {
@@ -99,48 +87,22 @@ async fn signed_requests_work(backend: Backend) {
     assert!(text.contains(&k.access_key) && !text.contains(&k.secret_key));
 
     // The SDK signs every request: GET, POST with a body, a query string.
-    let c = app
-        .client
-        .with_hmac(&k.access_key, &k.secret_key, PASSPHRASE);
+    let c = app.client.with_hmac(&k.access_key, &k.secret_key, PASSPHRASE);
     assert!(c.sync_clock().await.unwrap().abs() <= 1);
-    let u = c
-        .create_user(&user_req("signed@example.com"))
-        .await
-        .unwrap();
-    assert_eq!(
-        c.get_user(&u.user_id).await.unwrap().email,
-        "signed@example.com"
-    );
-    let page = c
-        .list_users(&[("filter[limit]", "5"), ("filter[sort]", "created_at DESC")])
-        .await
-        .unwrap();
+    let u = c.create_user(&user_req("signed@example.com")).await.unwrap();
+    assert_eq!(c.get_user(&u.user_id).await.unwrap().email, "signed@example.com");
+    let page = c.list_users(&[("filter[limit]", "5"), ("filter[sort]", "created_at DESC")]).await.unwrap();
     assert_eq!(page.pagination.total, 1);
     let w = c
-        .create_wallet(
-            &u.user_id,
-            &wire::CreateWalletRequest {
-                name: "w".into(),
-                currency: "BTC".into(),
-            },
-        )
+        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "w".into(), currency: "BTC".into() })
         .await
         .unwrap();
-    c.create_address(
-        &w.wallet_id,
-        &wire::CreateAddressRequest {
-            currency: "btc".into(),
-            network: "bitcoin".into(),
-        },
-    )
-    .await
-    .unwrap();
+    c.create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin".into() })
+        .await
+        .unwrap();
 
     // Python's hmac module, from the document alone.
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/it/independent/cs_hmac_client.py"
-    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/independent/cs_hmac_client.py");
     let out = Command::new("python3")
         .arg(script)
         .env("SOVA_URL", app.url())
@@ -149,16 +111,9 @@ async fn signed_requests_work(backend: Backend) {
         .env("CS_PASSPHRASE", PASSPHRASE)
         .output()
         .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 3);
     for l in &lines {
         assert!(l["status"] == 200 || l["status"] == 201, "{l}");
@@ -170,25 +125,11 @@ async fn signed_requests_work(backend: Backend) {
     let ts = now();
     let target = "/sovx/v1/users?filter[where][email]=py%40example.com";
     let prehash = format!("{ts}|GET|{target}|");
-    let sh = format!(
-        "printf '%s' '{prehash}' | openssl dgst -sha256 -hmac '{}' -binary | base64",
-        k.secret_key
-    );
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(&sh)
-        .output()
-        .expect("openssl runs");
+    let sh = format!("printf '%s' '{prehash}' | openssl dgst -sha256 -hmac '{}' -binary | base64", k.secret_key);
+    let out = Command::new("sh").arg("-c").arg(&sh).output().expect("openssl runs");
     assert!(out.status.success());
     let sig = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let (status, body) = send(
-        &app,
-        Method::GET,
-        target,
-        b"",
-        &cs_headers(&k, ts, sig, PASSPHRASE),
-    )
-    .await;
+    let (status, body) = send(&app, Method::GET, target, b"", &cs_headers(&k, ts, sig, PASSPHRASE)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["meta"]["pagination"]["total"], 1);
 
@@ -204,158 +145,67 @@ async fn every_mistake_has_its_code(backend: Backend) {
     let (cid, _) = app.customer("hmac-bad").await;
     let k = hmac_keys(&app, &cid).await;
     let target = "/sovx/v1/users?filter[limit]=5";
-    let body =
-        br#"{"user_type":"individual","email":"t@example.com","first_name":"T","last_name":"T"}"#;
+    let body = br#"{"user_type":"individual","email":"t@example.com","first_name":"T","last_name":"T"}"#;
     let ts = now();
     let good = sign(&k.secret_key, ts, "POST", "/sovx/v1/users", body);
 
     // Tampered body: signed one body, sent another (the same JSON re-serialized with a space).
-    let tampered =
-        br#"{"user_type":"individual", "email":"t@example.com","first_name":"T","last_name":"T"}"#;
-    let (s, b) = send(
-        &app,
-        Method::POST,
-        "/sovx/v1/users",
-        tampered,
-        &cs_headers(&k, ts, good.clone(), PASSPHRASE),
-    )
-    .await;
+    let tampered = br#"{"user_type":"individual", "email":"t@example.com","first_name":"T","last_name":"T"}"#;
+    let (s, b) =
+        send(&app, Method::POST, "/sovx/v1/users", tampered, &cs_headers(&k, ts, good.clone(), PASSPHRASE)).await;
     assert_eq!((s, code(&b).as_str()), (401, "INVALID_SIGNATURE"), "{b}");
     assert!(
-        b["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("|POST|/sovx/v1/users|"),
+        b["errors"][0]["message"].as_str().unwrap().contains("|POST|/sovx/v1/users|"),
         "the message shows the prehash"
     );
     // Tampered path and tampered query.
     let sig = sign(&k.secret_key, ts, "GET", target, b"");
-    let (s, b) = send(
-        &app,
-        Method::GET,
-        "/sovx/v1/wallets?filter[limit]=5",
-        b"",
-        &cs_headers(&k, ts, sig.clone(), PASSPHRASE),
-    )
-    .await;
+    let (s, b) =
+        send(&app, Method::GET, "/sovx/v1/wallets?filter[limit]=5", b"", &cs_headers(&k, ts, sig.clone(), PASSPHRASE))
+            .await;
     assert_eq!((s, code(&b).as_str()), (401, "INVALID_SIGNATURE"));
-    let (s, b) = send(
-        &app,
-        Method::GET,
-        "/sovx/v1/users?filter[limit]=6",
-        b"",
-        &cs_headers(&k, ts, sig.clone(), PASSPHRASE),
-    )
-    .await;
+    let (s, b) =
+        send(&app, Method::GET, "/sovx/v1/users?filter[limit]=6", b"", &cs_headers(&k, ts, sig.clone(), PASSPHRASE))
+            .await;
     assert_eq!((s, code(&b).as_str()), (401, "INVALID_SIGNATURE"));
     // Nothing was written by the refused POST.
-    let owner_view = app
-        .client
-        .with_hmac(&k.access_key, &k.secret_key, PASSPHRASE);
-    assert_eq!(
-        owner_view.list_users(&[]).await.unwrap().pagination.total,
-        0
-    );
+    let owner_view = app.client.with_hmac(&k.access_key, &k.secret_key, PASSPHRASE);
+    assert_eq!(owner_view.list_users(&[]).await.unwrap().pagination.total, 0);
 
     // The right request once, then its replay.
-    let (s, _) = send(
-        &app,
-        Method::GET,
-        target,
-        b"",
-        &cs_headers(&k, ts, sig.clone(), PASSPHRASE),
-    )
-    .await;
+    let (s, _) = send(&app, Method::GET, target, b"", &cs_headers(&k, ts, sig.clone(), PASSPHRASE)).await;
     assert_eq!(s, 200);
-    let (s, b) = send(
-        &app,
-        Method::GET,
-        target,
-        b"",
-        &cs_headers(&k, ts, sig, PASSPHRASE),
-    )
-    .await;
+    let (s, b) = send(&app, Method::GET, target, b"", &cs_headers(&k, ts, sig, PASSPHRASE)).await;
     assert_eq!((s, code(&b).as_str()), (401, "SIGNATURE_REPLAYED"));
 
     // Stale and future timestamps (the window is 30 s).
     for off in [-31, 31, -3600] {
         let t = ts + off;
         let sig = sign(&k.secret_key, t, "GET", target, b"");
-        let (s, b) = send(
-            &app,
-            Method::GET,
-            target,
-            b"",
-            &cs_headers(&k, t, sig, PASSPHRASE),
-        )
-        .await;
-        assert_eq!(
-            (s, code(&b).as_str()),
-            (401, "TIMESTAMP_SKEW"),
-            "offset {off}"
-        );
+        let (s, b) = send(&app, Method::GET, target, b"", &cs_headers(&k, t, sig, PASSPHRASE)).await;
+        assert_eq!((s, code(&b).as_str()), (401, "TIMESTAMP_SKEW"), "offset {off}");
         let msg = b["errors"][0]["message"].as_str().unwrap();
-        assert!(
-            msg.contains(&format!("{} s", off.abs())) && msg.contains("/sovx/v1/time"),
-            "{msg}"
-        );
+        assert!(msg.contains(&format!("{} s", off.abs())) && msg.contains("/sovx/v1/time"), "{msg}");
     }
     // Wrong passphrase (signature right).
     let sig = sign(&k.secret_key, ts, "GET", "/sovx/v1/users", b"");
-    let (s, b) = send(
-        &app,
-        Method::GET,
-        "/sovx/v1/users",
-        b"",
-        &cs_headers(&k, ts, sig, "wrong passphrase"),
-    )
-    .await;
+    let (s, b) = send(&app, Method::GET, "/sovx/v1/users", b"", &cs_headers(&k, ts, sig, "wrong passphrase")).await;
     assert_eq!((s, code(&b).as_str()), (401, "INVALID_PASSPHRASE"));
     // Unknown access key, and an existing key with both secrets wrong: the same answer, byte for byte.
-    let fake = Keys {
-        access_key: "0".repeat(32),
-        secret_key: "not the secret".into(),
-        credential_id: String::new(),
-    };
+    let fake = Keys { access_key: "0".repeat(32), secret_key: "not the secret".into(), credential_id: String::new() };
     let sig = sign(&fake.secret_key, ts, "GET", "/sovx/v1/users", b"");
-    let (s1, b1) = send(
-        &app,
-        Method::GET,
-        "/sovx/v1/users",
-        b"",
-        &cs_headers(&fake, ts, sig.clone(), "guess"),
-    )
-    .await;
-    let wrong_both = Keys {
-        access_key: k.access_key.clone(),
-        secret_key: fake.secret_key.clone(),
-        credential_id: String::new(),
-    };
-    let (s2, b2) = send(
-        &app,
-        Method::GET,
-        "/sovx/v1/users",
-        b"",
-        &cs_headers(&wrong_both, ts, sig, "guess"),
-    )
-    .await;
+    let (s1, b1) = send(&app, Method::GET, "/sovx/v1/users", b"", &cs_headers(&fake, ts, sig.clone(), "guess")).await;
+    let wrong_both =
+        Keys { access_key: k.access_key.clone(), secret_key: fake.secret_key.clone(), credential_id: String::new() };
+    let (s2, b2) = send(&app, Method::GET, "/sovx/v1/users", b"", &cs_headers(&wrong_both, ts, sig, "guess")).await;
     assert_eq!((s1, code(&b1).as_str()), (401, "UNKNOWN_ACCESS_KEY"));
-    assert_eq!(
-        (s2, &b2["errors"]),
-        (s1, &b1["errors"]),
-        "existence of a key is not revealed"
-    );
+    assert_eq!((s2, &b2["errors"]), (s1, &b1["errors"]), "existence of a key is not revealed");
     // Missing or malformed headers.
     let mut h = cs_headers(&k, ts, "x".into(), PASSPHRASE);
     h.remove(3);
     let (s, b) = send(&app, Method::GET, "/sovx/v1/users", b"", &h).await;
     assert_eq!((s, code(&b).as_str()), (401, "MALFORMED_SIGNATURE_HEADERS"));
-    assert!(
-        b["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Cs-Passphrase")
-    );
+    assert!(b["errors"][0]["message"].as_str().unwrap().contains("Cs-Passphrase"));
     let h = cs_headers(&k, ts, "not base64!".into(), PASSPHRASE);
     let (s, b) = send(&app, Method::GET, "/sovx/v1/users", b"", &h).await;
     assert_eq!((s, code(&b).as_str()), (401, "MALFORMED_SIGNATURE_HEADERS"));
@@ -372,16 +222,11 @@ async fn revocation_expiry_and_rotation(backend: Backend) {
     let ops = app.operator().await;
     let (cid, _) = app.customer("hmac-rot").await;
     let k = hmac_keys(&app, &cid).await;
-    let old = app
-        .client
-        .with_hmac(&k.access_key, &k.secret_key, PASSPHRASE);
+    let old = app.client.with_hmac(&k.access_key, &k.secret_key, PASSPHRASE);
     old.list_users(&[]).await.unwrap();
 
     // Rotation: new access key and secret, same passphrase; both work during the grace period.
-    let r = ops
-        .rotate_credential(&cid, &k.credential_id, Some(1))
-        .await
-        .unwrap();
+    let r = ops.rotate_credential(&cid, &k.credential_id, Some(1)).await.unwrap();
     let (nk, ns) = (r.access_key.clone().unwrap(), r.secret_key.clone().unwrap());
     assert_ne!(nk, k.access_key);
     let new = app.client.with_hmac(&nk, &ns, PASSPHRASE);
@@ -390,19 +235,13 @@ async fn revocation_expiry_and_rotation(backend: Backend) {
     // After the grace period the old key has expired.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let e = old.list_users(&[]).await.unwrap_err();
-    assert_eq!(
-        (e.status(), e.code()),
-        (Some(401), Some(ErrorCode::CredentialExpired))
-    );
+    assert_eq!((e.status(), e.code()), (Some(401), Some(ErrorCode::CredentialExpired)));
     new.list_users(&[]).await.unwrap();
 
     // Revocation: refused at once, as an unknown key.
     ops.revoke_credential(&cid, &r.credential_id).await.unwrap();
     let e = new.list_users(&[]).await.unwrap_err();
-    assert_eq!(
-        (e.status(), e.code()),
-        (Some(401), Some(ErrorCode::UnknownAccessKey))
-    );
+    assert_eq!((e.status(), e.code()), (Some(401), Some(ErrorCode::UnknownAccessKey)));
 
     // A credential minted without a passphrase has no HMAC keys.
     let plain = ops.create_credential(&cid).await.unwrap();
@@ -411,10 +250,7 @@ async fn revocation_expiry_and_rotation(backend: Backend) {
     let e = ops
         .create_credential_with(
             &cid,
-            &wire::CreateCredentialRequest {
-                passphrase: Some("short".into()),
-                ..Default::default()
-            },
+            &wire::CreateCredentialRequest { passphrase: Some("short".into()), ..Default::default() },
         )
         .await
         .unwrap_err();

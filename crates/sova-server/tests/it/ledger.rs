@@ -10,23 +10,11 @@ async fn concurrent_deposits_balance(backend: Backend) {
     let (_, owner) = app.customer("ledger-co").await;
     let u = owner.create_user(&user_req("l@example.com")).await.unwrap();
     let w = owner
-        .create_wallet(
-            &u.user_id,
-            &wire::CreateWalletRequest {
-                name: "usdc".into(),
-                currency: "USDC".into(),
-            },
-        )
+        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "usdc".into(), currency: "USDC".into() })
         .await
         .unwrap();
     let a = owner
-        .create_address(
-            &w.wallet_id,
-            &wire::CreateAddressRequest {
-                currency: "usdc".into(),
-                network: "solana".into(),
-            },
-        )
+        .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: "usdc".into(), network: "solana".into() })
         .await
         .unwrap();
     let futs = (1..=25).map(|i| {
@@ -48,10 +36,7 @@ async fn concurrent_deposits_balance(backend: Backend) {
         assert_eq!(r.unwrap().unwrap().status, "COMPLETED");
     }
     // 1+..+25 = 325, plus 25 * 0.000001
-    assert_eq!(
-        owner.get_wallet(&w.wallet_id).await.unwrap().balance,
-        "325.000025"
-    );
+    assert_eq!(owner.get_wallet(&w.wallet_id).await.unwrap().balance, "325.000025");
 
     // Completing one pending deposit twice at once credits it once.
     let d = owner
@@ -64,30 +49,19 @@ async fn concurrent_deposits_balance(backend: Backend) {
         })
         .await
         .unwrap();
-    let (r1, r2) = tokio::join!(
-        owner.complete_sandbox_deposit(&d.deposit_id),
-        owner.complete_sandbox_deposit(&d.deposit_id)
-    );
+    let (r1, r2) =
+        tokio::join!(owner.complete_sandbox_deposit(&d.deposit_id), owner.complete_sandbox_deposit(&d.deposit_id));
     let oks = [r1.is_ok(), r2.is_ok()].iter().filter(|x| **x).count();
     assert_eq!(oks, 1, "exactly one completion wins");
     let err = if let Err(e) = r1 { e } else { r2.unwrap_err() };
     assert_eq!(err.status(), Some(409));
-    assert_eq!(
-        owner.get_wallet(&w.wallet_id).await.unwrap().balance,
-        "335.000025"
-    );
+    assert_eq!(owner.get_wallet(&w.wallet_id).await.unwrap().balance, "335.000025");
 
     // The double-entry invariant: every currency's entries sum to zero.
     for (cur, sum) in app.running.ctx.store.ledger_totals().await.unwrap() {
         assert_eq!(sum, "0", "{cur} entries do not balance");
     }
-    let entries = app
-        .running
-        .ctx
-        .store
-        .ledger_entries(&sova_store::wallet_account(&w.wallet_id))
-        .await
-        .unwrap();
+    let entries = app.running.ctx.store.ledger_entries(&sova_store::wallet_account(&w.wallet_id)).await.unwrap();
     assert_eq!(entries.len(), 26);
     app.stop().await;
 }
@@ -105,58 +79,29 @@ async fn sandbox_endpoint_refused_in_production(backend: Backend) {
     let (_, owner) = app.customer("prod-co").await;
     let u = owner.create_user(&user_req("p@example.com")).await.unwrap();
     let w = owner
-        .create_wallet(
-            &u.user_id,
-            &wire::CreateWalletRequest {
-                name: "btc".into(),
-                currency: "BTC".into(),
-            },
-        )
+        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "btc".into(), currency: "BTC".into() })
         .await
         .unwrap();
     let a = owner
-        .create_address(
-            &w.wallet_id,
-            &wire::CreateAddressRequest {
-                currency: "btc".into(),
-                network: "bitcoin".into(),
-            },
-        )
+        .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin".into() })
         .await
         .unwrap();
     // Watch-only derivation from the xpub gives the published first address.
     assert_eq!(a.address, "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu");
     // No EVM key configured: a clear 422, nothing written.
     let we = owner
-        .create_wallet(
-            &u.user_id,
-            &wire::CreateWalletRequest {
-                name: "eth".into(),
-                currency: "ETH".into(),
-            },
-        )
+        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "eth".into(), currency: "ETH".into() })
         .await
         .unwrap();
     let e = owner
         .create_address(
             &we.wallet_id,
-            &wire::CreateAddressRequest {
-                currency: "eth".into(),
-                network: "ethereum".into(),
-            },
+            &wire::CreateAddressRequest { currency: "eth".into(), network: "ethereum".into() },
         )
         .await
         .unwrap_err();
     assert_eq!(e.status(), Some(422));
-    assert_eq!(
-        owner
-            .list_wallet_addresses(&we.wallet_id)
-            .await
-            .unwrap()
-            .pagination
-            .total,
-        0
-    );
+    assert_eq!(owner.list_wallet_addresses(&we.wallet_id).await.unwrap().pagination.total, 0);
     let e = owner
         .sandbox_deposit(&wire::SandboxDepositRequest {
             address: a.address,
@@ -167,10 +112,7 @@ async fn sandbox_endpoint_refused_in_production(backend: Backend) {
         })
         .await
         .unwrap_err();
-    assert_eq!(
-        (e.status(), e.code()),
-        (Some(403), Some(sova_proto::ErrorCode::SandboxOnly))
-    );
+    assert_eq!((e.status(), e.code()), (Some(403), Some(sova_proto::ErrorCode::SandboxOnly)));
     app.stop().await;
 }
 on_both!(sandbox_endpoint_refused_in_production);

@@ -12,17 +12,9 @@ async fn rate_limits(backend: Backend) {
         let r = owner.raw(Method::GET, "/users", None).await.unwrap();
         assert_eq!(r.status, 200);
         assert_eq!(r.headers["x-ratelimit-limit"], "5");
-        assert_eq!(
-            r.headers["x-ratelimit-remaining"],
-            left.to_string().as_str()
-        );
+        assert_eq!(r.headers["x-ratelimit-remaining"], left.to_string().as_str());
         assert_eq!(r.headers["ratelimit-policy"], "5;w=60");
-        assert!(
-            r.headers["ratelimit"]
-                .to_str()
-                .unwrap()
-                .starts_with("limit=5, remaining=")
-        );
+        assert!(r.headers["ratelimit"].to_str().unwrap().starts_with("limit=5, remaining="));
         assert!(r.headers.contains_key("x-ratelimit-reset"));
     }
     let r = owner.raw(Method::GET, "/users", None).await.unwrap();
@@ -32,10 +24,7 @@ async fn rate_limits(backend: Backend) {
     assert!((1..=60).contains(&retry));
     // Another credential has its own window.
     let (_, other) = app.customer("rl-other").await;
-    assert_eq!(
-        other.raw(Method::GET, "/users", None).await.unwrap().status,
-        200
-    );
+    assert_eq!(other.raw(Method::GET, "/users", None).await.unwrap().status, 200);
     app.stop().await;
 }
 on_both!(rate_limits);
@@ -43,32 +32,17 @@ on_both!(rate_limits);
 async fn trace_ids_and_metrics(backend: Backend) {
     let app = spawn_app(backend).await;
     let http = reqwest::Client::new();
-    let r = http
-        .get(format!("{}/sovx/v1/users", app.url()))
-        .header("x-request-id", "my-trace-42")
-        .send()
-        .await
-        .unwrap();
+    let r =
+        http.get(format!("{}/sovx/v1/users", app.url())).header("x-request-id", "my-trace-42").send().await.unwrap();
     assert_eq!(r.headers()["x-request-id"], "my-trace-42");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["meta"]["trace_id"], "my-trace-42");
     // A hostile id is replaced, not echoed.
-    let r = http
-        .get(format!("{}/sovx/v1/health", app.url()))
-        .header("x-request-id", "a b<script>")
-        .send()
-        .await
-        .unwrap();
+    let r =
+        http.get(format!("{}/sovx/v1/health", app.url())).header("x-request-id", "a b<script>").send().await.unwrap();
     assert_ne!(r.headers()["x-request-id"], "a b<script>");
 
-    let m = http
-        .get(format!("{}/metrics", app.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = http.get(format!("{}/metrics", app.url())).send().await.unwrap().text().await.unwrap();
     assert!(m.contains("sova_http_requests_total"), "{m}");
     assert!(m.contains("route=\"/sovx/v1/users\""), "{m}");
     assert!(m.contains("status=\"401\""), "{m}");
@@ -80,12 +54,8 @@ on_both!(trace_ids_and_metrics);
 #[tokio::test]
 async fn openapi_document_is_served_and_complete() {
     let app = spawn_app(Backend::Sqlite).await;
-    let doc: serde_json::Value = reqwest::get(format!("{}/sovx/v1/openapi.json", app.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: serde_json::Value =
+        reqwest::get(format!("{}/sovx/v1/openapi.json", app.url())).await.unwrap().json().await.unwrap();
     assert_eq!(doc, serde_json::to_value(sova_server::openapi()).unwrap());
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
@@ -101,20 +71,10 @@ async fn openapi_document_is_served_and_complete() {
         ("/sovx/v1/wallets/{wallet_id}/address", "post"),
         ("/sovx/v1/sandbox/deposits", "post"),
     ] {
-        assert!(
-            paths.get(path).and_then(|p| p.get(method)).is_some(),
-            "{method} {path} missing"
-        );
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
     }
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    for s in [
-        "CreateUserRequest",
-        "User",
-        "Wallet",
-        "DepositAddress",
-        "ErrorEnvelope",
-        "ErrorCode",
-    ] {
+    for s in ["CreateUserRequest", "User", "Wallet", "DepositAddress", "ErrorEnvelope", "ErrorCode"] {
         assert!(schemas.contains_key(s), "schema {s} missing");
     }
     app.stop().await;

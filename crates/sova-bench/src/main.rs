@@ -1,0 +1,183 @@
+//! `sova-load`: a closed-loop HTTP/1.1 load generator (like `wrk -t1`) for Sova's benchmarks, measuring several
+//! routes one after the other in one run. Unlike wrk it can sign every request with the `Cs-*` HMAC scheme, giving
+//! each a unique target (`?n=<i>`) so that no signature repeats (Sova accepts each signature once).
+//!
+//! ```text
+//! sova-load --url http://127.0.0.1:8080 --path /sovx/v1/users/<id> --api-key K \
+//!           --access-key AK --secret-key SK --passphrase P --routes health,api-key,hmac
+//! ```
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use clap::Parser;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Empty};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Server base URL (http only).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Authenticated path to read (e.g. /sovx/v1/users/<id>).
+    #[arg(long)]
+    path: String,
+    /// Owner key for the `api-key` route.
+    #[arg(long)]
+    api_key: Option<String>,
+    /// `Cs-Access-Key` for the `hmac` route.
+    #[arg(long)]
+    access_key: Option<String>,
+    /// HMAC secret key.
+    #[arg(long)]
+    secret_key: Option<String>,
+    /// `Cs-Passphrase`.
+    #[arg(long)]
+    passphrase: Option<String>,
+    /// Routes to measure, in order: health, api-key, hmac.
+    #[arg(long, value_delimiter = ',', default_value = "health,api-key,hmac")]
+    routes: Vec<String>,
+    /// Seconds per route.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+}
+
+#[derive(Clone)]
+enum Auth {
+    None,
+    ApiKey(String),
+    Hmac { access_key: String, secret_key: String, passphrase: String },
+}
+
+struct Stats {
+    hist: Histogram<u64>,
+    ok: u64,
+    bad: u64,
+}
+
+async fn connection(
+    host: String,
+    path: String,
+    auth: Auth,
+    id: usize,
+    deadline: Instant,
+    stats: Rc<RefCell<Stats>>,
+) -> anyhow::Result<()> {
+    let stream = tokio::net::TcpStream::connect(&host).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::task::spawn_local(conn);
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        let mut b = Request::get(match &auth {
+            Auth::Hmac { .. } => format!("{path}?n={id}-{n}"),
+            _ => path.clone(),
+        })
+        .header("host", &host);
+        match &auth {
+            Auth::None => {}
+            Auth::ApiKey(k) => b = b.header("x-api-key", k),
+            Auth::Hmac { access_key, secret_key, passphrase } => {
+                let target = b.uri_ref().map(|u| u.to_string()).unwrap_or_default();
+                let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs().to_string();
+                let sig = sova_auth::cs_hmac::sign(secret_key, &ts, "GET", &target, b"");
+                b = b
+                    .header("cs-access-key", access_key)
+                    .header("cs-signature", sig)
+                    .header("cs-timestamp", ts)
+                    .header("cs-passphrase", passphrase);
+            }
+        }
+        let req = b.body(Empty::<Bytes>::new())?;
+        let start = Instant::now();
+        let resp = sender.send_request(req).await?;
+        let status = resp.status();
+        resp.into_body().collect().await?;
+        let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let mut s = stats.borrow_mut();
+        let _ = s.hist.record(us.max(1));
+        if status.is_success() {
+            s.ok += 1;
+        } else {
+            s.bad += 1;
+        }
+        n += 1;
+    }
+    Ok(())
+}
+
+async fn measure(args: &Args, host: &str, route: &str) -> anyhow::Result<(f64, f64, f64, u64)> {
+    let (path, auth) = match route {
+        "health" => ("/sovx/v1/health".to_string(), Auth::None),
+        "api-key" => (args.path.clone(), Auth::ApiKey(args.api_key.clone().context("--api-key")?)),
+        "hmac" => (
+            args.path.clone(),
+            Auth::Hmac {
+                access_key: args.access_key.clone().context("--access-key")?,
+                secret_key: args.secret_key.clone().context("--secret-key")?,
+                passphrase: args.passphrase.clone().context("--passphrase")?,
+            },
+        ),
+        other => anyhow::bail!("unknown route {other}"),
+    };
+    let stats = Rc::new(RefCell::new(Stats { hist: Histogram::new(3)?, ok: 0, bad: 0 }));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.duration);
+    let mut tasks = Vec::new();
+    for id in 0..args.connections {
+        tasks.push(tokio::task::spawn_local(connection(
+            host.to_string(),
+            path.clone(),
+            auth.clone(),
+            id,
+            deadline,
+            stats.clone(),
+        )));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let s = stats.borrow();
+    let total = s.ok + s.bad;
+    Ok((
+        total as f64 / secs,
+        s.hist.value_at_quantile(0.5) as f64 / 1000.0,
+        s.hist.value_at_quantile(0.99) as f64 / 1000.0,
+        s.bad,
+    ))
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let host =
+        args.url.strip_prefix("http://").context("--url must be http://host:port")?.trim_end_matches('/').to_string();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async {
+        // Warm up every route briefly.
+        let warm = Args { duration: 1, connections: 8, ..Args::parse() };
+        for r in &args.routes {
+            measure(&warm, &host, r).await?;
+        }
+        println!("sova-load: {} connections, {} s per route, one client thread", args.connections, args.duration);
+        let mut first = None;
+        for r in &args.routes {
+            let (rps, p50, p99, bad) = measure(&args, &host, r).await?;
+            let base = *first.get_or_insert(rps);
+            println!(
+                "{r:<8} {rps:>10.0} req/s  p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  non-2xx {bad:<6} vs first {:.2}",
+                rps / base
+            );
+        }
+        Ok(())
+    })
+}
