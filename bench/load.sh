@@ -33,6 +33,12 @@ run_wrk() { # url, header... -> "req/s p99"
         awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s %s %s\n", rps, p99, (bad==""?0:bad)}'
 }
 
+run_wrk_lua() { # url, script args... -> "req/s p99 non2xx" (requests built by bench/cs_hmac.lua)
+    local url=$1; shift
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s bench/cs_hmac.lua "$url" -- "$@" |
+        awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s %s %s\n", rps, p99, (bad==""?0:bad)}'
+}
+
 bench_backend() {
     local backend=$1 dir url db_url=""
     dir=$(mktemp -d)
@@ -66,7 +72,12 @@ bench_backend() {
     local h u
     h=$(run_wrk "$url/health")
     u=$(run_wrk "$url/users/$user" "x-api-key: $key")
-    local secs=${DURATION%s}
+    # The same three routes through wrk's Lua request() path; the HMAC requests are pre-signed, each used once.
+    local lh lk lm secs=${DURATION%s}
+    lh=$(run_wrk_lua "$url/health")
+    lk=$(run_wrk_lua "$url/users/$user" x-api-key "$key")
+    "$LOAD" --path "/sovx/v1/users/$user" --secret-key "$sk" --emit $((secs * 90000)) --ts-ahead 20 >"$dir/signed.txt"
+    lm=$(run_wrk_lua "$url/users/$user" "$ak" "bench passphrase" "$dir/signed.txt")
     "$LOAD" --url "http://127.0.0.1:$PORT" --path "/sovx/v1/users/$user" --api-key "$key" --access-key "$ak" \
         --secret-key "$sk" --passphrase "bench passphrase" --duration "$secs" --connections "$CONNS" |
         sed "s/^/$backend    sova-load /"
@@ -78,6 +89,14 @@ bench_backend() {
     printf '%-9s %-28s %10s req/s  p99 %8s  non-2xx %s\n' "$backend" "GET /health" "$hr" "$hp" "$hb"
     printf '%-9s %-28s %10s req/s  p99 %8s  non-2xx %s\n' "$backend" "GET /users/{id} x-api-key" "$ur" "$up" "$ub"
     awk -v a="$ur" -v b="$hr" -v be="$backend" 'BEGIN {printf "%-9s authenticated / health = %.2f\n", be, a/b}'
+    read -r lhr lhp lhb <<<"$lh"
+    read -r lkr lkp lkb <<<"$lk"
+    read -r lmr lmp lmb <<<"$lm"
+    printf '%-9s %-28s %10s req/s  p99 %8s  non-2xx %s\n' "$backend" "lua GET /health" "$lhr" "$lhp" "$lhb"
+    printf '%-9s %-28s %10s req/s  p99 %8s  non-2xx %s\n' "$backend" "lua GET /users/{id} x-api-key" "$lkr" "$lkp" "$lkb"
+    printf '%-9s %-28s %10s req/s  p99 %8s  non-2xx %s\n' "$backend" "lua GET /users/{id} Cs-* HMAC" "$lmr" "$lmp" "$lmb"
+    awk -v h="$lhr" -v k="$lkr" -v m="$lmr" -v be="$backend" \
+        'BEGIN {printf "%-9s lua: x-api-key / health = %.2f, HMAC / health = %.2f\n", be, k/h, m/h}'
 }
 
 echo "wrk -t$THREADS -c$CONNS -d$DURATION, release build, $(nproc) cores"

@@ -74,9 +74,16 @@ impl KeyHasher {
         mac.finalize().into_bytes().into()
     }
 
-    /// Constant-time check that `secret` hashes to `expected`.
-    pub fn verify(&self, secret: &str, expected: &SecretHash) -> bool {
-        ct_eq(self.hash(secret).0.as_bytes(), expected.0.as_bytes())
+    /// Constant-time check that `secret` hashes to `expected` (hex), without allocating.
+    pub fn verify(&self, secret: &str, expected_hex: &str) -> bool {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.pepper.expose_secret())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(secret.as_bytes());
+        let mut hexed = [0u8; 64];
+        if hex::encode_to_slice(mac.finalize().into_bytes(), &mut hexed).is_err() {
+            return false;
+        }
+        ct_eq(&hexed, expected_hex.as_bytes())
     }
 }
 
@@ -106,8 +113,9 @@ mod tests {
         assert_eq!(s.expose_secret().len(), 32);
         assert!(s.expose_secret().bytes().all(|c| c.is_ascii_alphanumeric()));
         let hash = h.hash(s.expose_secret());
-        assert!(h.verify(s.expose_secret(), &hash));
-        assert!(!h.verify("other", &hash));
+        assert!(h.verify(s.expose_secret(), hash.as_str()));
+        assert!(!h.verify("other", hash.as_str()));
+        assert!(!h.verify(s.expose_secret(), ""));
         assert_ne!(random_base62(32).expose_secret(), s.expose_secret());
     }
 }

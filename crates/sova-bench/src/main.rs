@@ -48,6 +48,13 @@ struct Args {
     /// Concurrent connections.
     #[arg(long, default_value_t = 64)]
     connections: usize,
+    /// Instead of measuring, print this many pre-signed `Cs-*` requests for `bench/cs_hmac.lua` (wrk), one per line:
+    /// `target<TAB>timestamp<TAB>signature`, each target unique (`?n=<i>`), timestamped `--ts-ahead` seconds ahead.
+    #[arg(long)]
+    emit: Option<u64>,
+    /// With `--emit`: seconds ahead of now for the timestamps (the server accepts up to its window).
+    #[arg(long, default_value_t = 20)]
+    ts_ahead: u64,
 }
 
 #[derive(Clone)]
@@ -77,16 +84,15 @@ async fn connection(
     tokio::task::spawn_local(conn);
     let mut n = 0u64;
     while Instant::now() < deadline {
-        let mut b = Request::get(match &auth {
+        let target = match &auth {
             Auth::Hmac { .. } => format!("{path}?n={id}-{n}"),
             _ => path.clone(),
-        })
-        .header("host", &host);
+        };
+        let mut b = Request::get(target.as_str()).header("host", &host);
         match &auth {
             Auth::None => {}
             Auth::ApiKey(k) => b = b.header("x-api-key", k),
             Auth::Hmac { access_key, secret_key, passphrase } => {
-                let target = b.uri_ref().map(|u| u.to_string()).unwrap_or_default();
                 let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs().to_string();
                 let sig = sova_auth::cs_hmac::sign(secret_key, &ts, "GET", &target, b"");
                 b = b
@@ -156,8 +162,26 @@ async fn measure(args: &Args, host: &str, route: &str) -> anyhow::Result<(f64, f
     ))
 }
 
+/// Print pre-signed requests (see `--emit`).
+fn emit(args: &Args, count: u64) -> anyhow::Result<()> {
+    use std::io::Write;
+    let secret = args.secret_key.as_deref().context("--secret-key")?;
+    let ts =
+        (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() + args.ts_ahead).to_string();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for n in 0..count {
+        let target = format!("{}?n={n}", args.path);
+        let sig = sova_auth::cs_hmac::sign(secret, &ts, "GET", &target, b"");
+        writeln!(out, "{target}\t{ts}\t{sig}")?;
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(n) = args.emit {
+        return emit(&args, n);
+    }
     let host =
         args.url.strip_prefix("http://").context("--url must be http://host:port")?.trim_end_matches('/').to_string();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

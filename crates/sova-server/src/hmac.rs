@@ -81,7 +81,7 @@ impl ReplayGuard {
         let mut key = [0u8; 16];
         key.copy_from_slice(&sig[..16]);
         let shard = &self.shards[usize::from(sig[16]) % self.shards.len()];
-        shard.lock().entry(ts).or_default().insert(key)
+        shard.lock().entry(ts).or_insert_with(|| HashSet::with_capacity(1024)).insert(key)
     }
 }
 
@@ -171,7 +171,7 @@ pub async fn verify(
         None => (DUMMY_SECRET, ""),
     };
     let sig_ok = cs_hmac::verify(secret, &sig, timestamp, method, path, body).is_some();
-    let pass_ok = ctx.hasher.verify(passphrase, &sova_auth::keys::SecretHash(phash.to_string())) && key.is_some();
+    let pass_ok = ctx.hasher.verify(passphrase, phash) && key.is_some();
     let key = match (key, sig_ok, pass_ok) {
         (Some(k), true, true) => k,
         (_, false, false) | (None, _, _) => {
@@ -223,22 +223,28 @@ pub async fn middleware(State(ctx): State<ApiContext>, req: Request, next: Next)
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, ctx.config.body_limit_bytes).await {
-        Ok(b) => b,
-        Err(_) => {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::PayloadTooLarge,
-                "request body is too large",
-            )
-            .into_response();
+    // Requests without a body (most reads) pass their (empty) body through untouched.
+    let no_body = http_body::Body::size_hint(&body).exact() == Some(0);
+    let (bytes, body) = if no_body {
+        (axum::body::Bytes::new(), body)
+    } else {
+        match axum::body::to_bytes(body, ctx.config.body_limit_bytes).await {
+            Ok(b) => (b.clone(), Body::from(b)),
+            Err(_) => {
+                return ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorCode::PayloadTooLarge,
+                    "request body is too large",
+                )
+                .into_response();
+            }
         }
     };
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     match verify(&ctx, &parts.headers, parts.method.as_str(), path, &bytes).await {
         Ok(id) => {
             parts.extensions.insert(id);
-            next.run(Request::from_parts(parts, Body::from(bytes))).await
+            next.run(Request::from_parts(parts, body)).await
         }
         Err(e) => e.into_response(),
     }
