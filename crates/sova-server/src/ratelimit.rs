@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use parking_lot::Mutex;
 use sova_proto::ErrorCode;
 
@@ -28,16 +28,22 @@ pub struct RateInfo {
 impl RateInfo {
     /// Write the headers.
     pub fn apply(&self, h: &mut HeaderMap) {
-        let put = |h: &mut HeaderMap, k: &'static str, v: String| {
-            if let Ok(v) = HeaderValue::from_str(&v) {
-                h.insert(k, v);
-            }
-        };
-        put(h, "ratelimit-policy", format!("{};w={}", self.limit, self.window));
-        put(h, "ratelimit", format!("limit={}, remaining={}, reset={}", self.limit, self.remaining, self.reset));
-        put(h, "x-ratelimit-limit", self.limit.to_string());
-        put(h, "x-ratelimit-remaining", self.remaining.to_string());
-        put(h, "x-ratelimit-reset", self.reset.to_string());
+        // On every authenticated response: numbers go in without formatting where the header allows it.
+        static POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+        static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+        static LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+        static REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+        static RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+        if let Ok(v) = HeaderValue::from_str(&format!("{};w={}", self.limit, self.window)) {
+            h.insert(POLICY.clone(), v);
+        }
+        let draft = format!("limit={}, remaining={}, reset={}", self.limit, self.remaining, self.reset);
+        if let Ok(v) = HeaderValue::from_str(&draft) {
+            h.insert(RATELIMIT.clone(), v);
+        }
+        h.insert(LIMIT.clone(), HeaderValue::from(self.limit));
+        h.insert(REMAINING.clone(), HeaderValue::from(self.remaining));
+        h.insert(RESET.clone(), HeaderValue::from(self.reset));
     }
 }
 
