@@ -32,12 +32,17 @@
 //!
 //! Address strings can be checked with [`validate_address`] (checksums included)
 //! and classified with [`detect_chain`].
+//!
+//! [`solana`] decodes Solana wire transactions (legacy and v0), verifies their ed25519 signers, co-signs a
+//! fee-payer slot and derives associated token addresses (x402 payment verification).
 
 mod currency;
 mod derive;
 mod error;
 mod network;
 mod validate;
+
+pub mod solana;
 
 pub use currency::Currency;
 pub use derive::{DerivedAddress, KeySource, SandboxSeed, WatchKeys, Xpub};
