@@ -142,6 +142,8 @@ pub struct Caches {
     pub users: Cache<String, sova_store::User>,
     /// `Cs-*` keys by access key.
     pub hmac: Cache<String, CachedHmacKey>,
+    /// Intel `ak_` keys by keyed hash.
+    pub intel: Cache<String, crate::intel::meter::CachedIntelKey>,
 }
 
 impl Caches {
@@ -158,6 +160,8 @@ impl Caches {
             self.creds.remove(h);
         } else if let Some(k) = msg.strip_prefix("hmac:") {
             self.hmac.remove(k);
+        } else if let Some(k) = msg.strip_prefix("intel:") {
+            self.intel.remove(k);
         } else if let Some(h) = msg.strip_prefix("token:") {
             self.tokens.remove(h);
         } else if let Some(c) = msg.strip_prefix("customer:") {
@@ -173,12 +177,13 @@ impl Caches {
             self.tokens.clear();
             self.users.clear();
             self.hmac.clear();
+            self.intel.clear();
         }
     }
 
     /// Entries in all caches.
     pub fn len(&self) -> usize {
-        self.creds.len() + self.tokens.len() + self.users.len() + self.hmac.len()
+        self.creds.len() + self.tokens.len() + self.users.len() + self.hmac.len() + self.intel.len()
     }
 
     /// Whether all caches are empty.
