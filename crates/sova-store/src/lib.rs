@@ -196,6 +196,8 @@ pub trait Store: Send + Sync + 'static {
     async fn prune_payments(&self, before: i64) -> Result<u64>;
     /// Deposit addresses with this on-chain value (any network, any tenant), for wallet intelligence.
     async fn addresses_by_value(&self, address: &str) -> Result<Vec<AddressRow>>;
+    /// Every issued deposit address value (for the Intel API's in-memory index).
+    async fn all_address_values(&self) -> Result<Vec<String>>;
     /// Deposits to an address (any tenant), newest first.
     async fn deposits_to(&self, address: &str, limit: i64, skip: i64) -> Result<(Vec<DepositRow>, u64)>;
 

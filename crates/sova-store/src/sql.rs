@@ -1294,6 +1294,10 @@ impl Store for SqlStore {
         .await?)
     }
 
+    async fn all_address_values(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar::<Any, String>("SELECT DISTINCT address FROM addresses").fetch_all(&self.read).await?)
+    }
+
     async fn deposits_to(&self, address: &str, limit: i64, skip: i64) -> Result<(Vec<DepositRow>, u64)> {
         let total: i64 = sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM deposits WHERE address = $1")
             .bind(address.to_string())

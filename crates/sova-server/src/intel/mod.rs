@@ -55,6 +55,14 @@ fn normalise(address: &str) -> Result<(String, Chain), ApiError> {
     Ok((a.to_string(), chain))
 }
 
+fn chain_name(chain: Chain) -> &'static str {
+    match chain {
+        Chain::Bitcoin => "bitcoin",
+        Chain::Evm => "evm",
+        Chain::Solana => "solana",
+    }
+}
+
 async fn build_hud(ctx: &ApiContext, address: &str) -> ApiResult<wire::Hud> {
     let (addr, chain) = normalise(address)?;
     let networks: Vec<String> = Network::all()
@@ -62,6 +70,21 @@ async fn build_hud(ctx: &ApiContext, address: &str) -> ApiResult<wire::Hud> {
         .filter(|n| n.chain() == chain && sova_chain::validate_address(**n, &addr).is_ok())
         .map(|n| n.as_str().to_string())
         .collect();
+    // Most lookups are of addresses this Sova never issued: answer those without touching the database.
+    if !ctx.auth.addresses.contains(ctx.store.as_ref(), &addr).await? {
+        return Ok(wire::Hud {
+            chain: chain_name(chain).into(),
+            address: addr,
+            networks,
+            known: false,
+            wallets: Vec::new(),
+            deposits: wire::Flow::default(),
+            withdrawals: wire::Flow::default(),
+            exchange: None,
+            first_seen: None,
+            last_seen: None,
+        });
+    }
     let issued = ctx.store.addresses_by_value(&addr).await?;
     let mut wallets = Vec::new();
     for a in &issued {
@@ -85,12 +108,7 @@ async fn build_hud(ctx: &ApiContext, address: &str) -> ApiResult<wire::Hud> {
     let last = deposits.iter().map(|d| d.updated_at).chain(issued.iter().map(|a| a.created_at)).max();
     Ok(wire::Hud {
         address: addr,
-        chain: match chain {
-            Chain::Bitcoin => "bitcoin",
-            Chain::Evm => "evm",
-            Chain::Solana => "solana",
-        }
-        .into(),
+        chain: chain_name(chain).into(),
         networks,
         known: !issued.is_empty(),
         wallets,
@@ -126,6 +144,9 @@ pub async fn hud(State(ctx): State<ApiContext>, Path(address): Path<String>) -> 
 pub async fn activity(State(ctx): State<ApiContext>, Path(address): Path<String>, f: Filters) -> ApiResult<Response> {
     let (addr, _) = normalise(&address)?;
     let q = f.to_query(&[], &["created_at"])?;
+    if !ctx.auth.addresses.contains(ctx.store.as_ref(), &addr).await? {
+        return Ok(list(Vec::<wire::Activity>::new(), 0, q.limit, q.skip));
+    }
     let (rows, total) = ctx.store.deposits_to(&addr, q.limit as i64, q.skip as i64).await?;
     let items = rows
         .into_iter()

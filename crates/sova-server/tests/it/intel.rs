@@ -219,3 +219,39 @@ async fn hmac_customers_bill_their_account(backend: Backend) {
     app.stop().await;
 }
 on_both!(hmac_customers_bill_their_account);
+
+/// An address issued on one replica is known to the other's Intel API (the in-memory index hears of it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn address_index_spans_replicas() {
+    if pg_url().is_none() {
+        eprintln!("SOVA_TEST_DATABASE_URL not set: skipped");
+        return;
+    }
+    let a = spawn_app(Backend::Postgres).await;
+    let b = spawn_replica(&a).await;
+    let key = intel_key(&a, "replicas", 100).await;
+    let on_b = b.client.with_api_key(&key);
+    // B loads its index now (before the address exists).
+    assert!(!on_b.intel_hud("HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk").await.unwrap().known);
+    let (_, owner) = a.customer("idx-co").await;
+    let u = owner.create_user(&user_req("x@example.com")).await.unwrap();
+    let w = owner
+        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "s".into(), currency: "SOL".into() })
+        .await
+        .unwrap();
+    let addr = owner
+        .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: "sol".into(), network: "solana".into() })
+        .await
+        .unwrap();
+    let mut known = false;
+    for _ in 0..50 {
+        if on_b.intel_hud(&addr.address).await.unwrap().known {
+            known = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(known, "replica B does not know an address issued on A after 5 s");
+    b.stop_server().await;
+    a.stop().await;
+}
