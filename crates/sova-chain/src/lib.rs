@@ -33,6 +33,7 @@
 //! Address strings can be checked with [`validate_address`] (checksums included)
 //! and classified with [`detect_chain`].
 
+pub mod rpc;
 mod currency;
 mod derive;
 mod error;
