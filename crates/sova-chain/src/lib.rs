@@ -40,6 +40,7 @@ mod currency;
 mod derive;
 mod error;
 mod network;
+pub mod rpc;
 mod validate;
 
 pub mod solana;

@@ -217,7 +217,19 @@ impl Client {
         query: &[(&str, &str)],
         body: Option<(&str, Vec<u8>)>,
     ) -> reqwest::RequestBuilder {
-        let mut target = format!("/sovx/v1{path}");
+        self.build_at("/sovx/v1", method, path, query, body)
+    }
+
+    /// Like `build`, below another base path (`/api/v1/intel`).
+    fn build_at(
+        &self,
+        prefix: &str,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> reqwest::RequestBuilder {
+        let mut target = format!("{prefix}{path}");
         if !query.is_empty() {
             target.push('?');
             target.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(query).finish());
@@ -479,5 +491,46 @@ impl Client {
     /// `GET /wallets/{id}/deposits`.
     pub async fn list_wallet_deposits(&self, wallet_id: &str) -> Result<ListPage<wire::Deposit>> {
         self.list(&format!("/wallets/{}/deposits", enc(wallet_id)), &[]).await
+    }
+
+    /// Intel API: any request below `/api/v1/intel`, answered raw (status, headers, JSON). With `with_api_key`
+    /// the key goes in `X-Api-Key` (header names are case-insensitive).
+    pub async fn intel_raw(&self, method: Method, path: &str, body: Option<(&str, Vec<u8>)>) -> Result<RawResponse> {
+        let resp = self.build_at("/api/v1/intel", method, path, &[], body).send().await?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await?;
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        Ok(RawResponse { status, headers, json })
+    }
+
+    /// `GET /api/v1/intel/wallet/{address}/hud`.
+    pub async fn intel_hud(&self, address: &str) -> Result<sova_proto::intel::Hud> {
+        Ok(self
+            .send(self.build_at("/api/v1/intel", Method::GET, &format!("/wallet/{}/hud", enc(address)), &[], None))
+            .await?
+            .0)
+    }
+
+    /// `GET /api/v1/intel/wallet/{address}/activity`.
+    pub async fn intel_activity(
+        &self,
+        address: &str,
+        filters: &[(&str, &str)],
+    ) -> Result<ListPage<sova_proto::intel::Activity>> {
+        let path = format!("/wallet/{}/activity", enc(address));
+        let (items, p) = self.send(self.build_at("/api/v1/intel", Method::GET, &path, filters, None)).await?;
+        let pagination =
+            p.ok_or(ClientError::Decode { status: 200, message: "list without meta.pagination".into() })?;
+        Ok(ListPage { items, pagination })
+    }
+
+    /// `POST /api/v1/intel/wallets/hud`.
+    pub async fn intel_batch(&self, addresses: &[&str]) -> Result<Vec<sova_proto::intel::BatchHudItem>> {
+        let body = sova_proto::intel::BatchHudRequest { addresses: addresses.iter().map(|a| a.to_string()).collect() };
+        Ok(self
+            .send(self.build_at("/api/v1/intel", Method::POST, "/wallets/hud", &[], Self::json_body(&body)?))
+            .await?
+            .0)
     }
 }

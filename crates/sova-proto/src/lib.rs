@@ -6,5 +6,6 @@
 
 pub mod connect;
 pub mod error;
+pub mod intel;
 
 pub use error::ErrorCode;

@@ -130,6 +130,34 @@ pub struct CachedHmacKey {
     pub last_touch: std::sync::atomic::AtomicI64,
 }
 
+/// The set of deposit addresses this Sova has issued, so that lookups of any other address (most Intel calls) need
+/// no database read. Additions arrive locally and, from other replicas, as `addr:<address>` notifications; a lost
+/// notification connection (`*`) marks the set stale and the next lookup reloads it.
+#[derive(Default)]
+pub struct AddressIndex {
+    set: RwLock<std::collections::HashSet<String>>,
+    stale: std::sync::atomic::AtomicBool,
+    loaded: std::sync::atomic::AtomicBool,
+}
+
+impl AddressIndex {
+    /// Whether `address` was issued here (loading the set from the store on first use or after a gap).
+    pub async fn contains(&self, store: &dyn sova_store::Store, address: &str) -> sova_store::Result<bool> {
+        if !self.loaded.load(Ordering::Acquire) || self.stale.swap(false, Ordering::AcqRel) {
+            let all = store.all_address_values().await?;
+            let mut set = self.set.write();
+            set.extend(all);
+            self.loaded.store(true, Ordering::Release);
+        }
+        Ok(self.set.read().contains(address))
+    }
+
+    /// Record a new address.
+    pub fn insert(&self, address: &str) {
+        self.set.write().insert(address.to_string());
+    }
+}
+
 /// All caches of a server.
 #[derive(Default)]
 pub struct Caches {
@@ -142,6 +170,10 @@ pub struct Caches {
     pub users: Cache<String, sova_store::User>,
     /// `Cs-*` keys by access key.
     pub hmac: Cache<String, CachedHmacKey>,
+    /// Intel `ak_` keys by keyed hash.
+    pub intel: Cache<String, crate::intel::meter::CachedIntelKey>,
+    /// Issued deposit addresses.
+    pub addresses: AddressIndex,
 }
 
 impl Caches {
@@ -158,6 +190,10 @@ impl Caches {
             self.creds.remove(h);
         } else if let Some(k) = msg.strip_prefix("hmac:") {
             self.hmac.remove(k);
+        } else if let Some(k) = msg.strip_prefix("intel:") {
+            self.intel.remove(k);
+        } else if let Some(a) = msg.strip_prefix("addr:") {
+            self.addresses.insert(a);
         } else if let Some(h) = msg.strip_prefix("token:") {
             self.tokens.remove(h);
         } else if let Some(c) = msg.strip_prefix("customer:") {
@@ -173,12 +209,14 @@ impl Caches {
             self.tokens.clear();
             self.users.clear();
             self.hmac.clear();
+            self.intel.clear();
+            self.addresses.stale.store(true, Ordering::Release);
         }
     }
 
     /// Entries in all caches.
     pub fn len(&self) -> usize {
-        self.creds.len() + self.tokens.len() + self.users.len() + self.hmac.len()
+        self.creds.len() + self.tokens.len() + self.users.len() + self.hmac.len() + self.intel.len()
     }
 
     /// Whether all caches are empty.

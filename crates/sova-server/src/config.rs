@@ -1,7 +1,26 @@
 //! Server configuration, as the CLI assembles it from flags, `SOVA_*` environment variables and a TOML file.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+/// Price of an Intel endpoint: credits for key holders, USDC base units (6 decimals) for x402.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price {
+    /// Credits per successful call.
+    pub credits: i64,
+    /// USDC base units per call paid with x402.
+    pub usdc: u64,
+}
+
+/// How x402 payments are settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// Verify everything, record the payment in Sova's ledger, submit nothing (the embedded default).
+    Sandbox,
+    /// Co-sign and submit over Solana JSON-RPC.
+    Rpc,
+}
 
 /// Everything `sova serve` needs.
 #[derive(Debug, Clone)]
@@ -30,6 +49,18 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// Operator session lifetime in seconds.
     pub session_ttl_secs: u64,
+    /// Intel prices by endpoint key (`hud`, `activity`, `batch`).
+    pub intel_prices: BTreeMap<String, Price>,
+    /// x402 network: `solana-devnet` or `solana`.
+    pub x402_network: String,
+    /// x402 treasury wallet (the `payTo` owner address); sandbox default: generated in the data directory.
+    pub x402_pay_to: Option<String>,
+    /// Fee-payer keypair file (Solana CLI JSON format); sandbox default: generated in the data directory.
+    pub x402_fee_payer_keypair: Option<PathBuf>,
+    /// x402 settlement backend.
+    pub x402_settlement: Settlement,
+    /// Solana JSON-RPC URL (for `rpc` settlement).
+    pub solana_rpc_url: Option<String>,
     /// File holding the server secret (pepper for keyed hashes and the session signing key); replicas must share it.
     /// Default `<data_dir>/server.key`.
     pub server_key_file: Option<PathBuf>,
@@ -51,6 +82,16 @@ impl Default for Config {
             body_limit_bytes: 64 * 1024,
             session_ttl_secs: 3600,
             server_key_file: None,
+            intel_prices: BTreeMap::from([
+                ("hud".to_string(), Price { credits: 1, usdc: 15_000 }),
+                ("activity".to_string(), Price { credits: 1, usdc: 15_000 }),
+                ("batch".to_string(), Price { credits: 10, usdc: 100_000 }),
+            ]),
+            x402_network: "solana-devnet".into(),
+            x402_pay_to: None,
+            x402_fee_payer_keypair: None,
+            x402_settlement: Settlement::Sandbox,
+            solana_rpc_url: None,
         }
     }
 }
@@ -59,6 +100,15 @@ impl Config {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("sova.db").display()))
+    }
+
+    /// Price of an Intel endpoint key (unknown keys cost like `hud`).
+    pub fn intel_price(&self, key: &str) -> Price {
+        self.intel_prices
+            .get(key)
+            .or_else(|| self.intel_prices.get("hud"))
+            .copied()
+            .unwrap_or(Price { credits: 1, usdc: 15_000 })
     }
 
     /// Whether any production key is configured.

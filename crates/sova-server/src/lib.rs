@@ -14,6 +14,7 @@ pub mod error;
 pub mod extract;
 pub mod filters;
 pub mod hmac;
+pub mod intel;
 pub mod ratelimit;
 pub mod secrets;
 pub mod state;
@@ -80,11 +81,13 @@ pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
     let key_path = config.server_key_file.clone().unwrap_or_else(|| config.data_dir.join("server.key"));
     let server_key = secrets::server_key(&key_path)?;
     let keys = key_source(&config)?;
+    let x402 = intel::x402::X402::load(&config)?;
     let state = Arc::new(AppState::new(
         store,
         sova_auth::keys::KeyHasher::new(server_key.pepper),
         sova_auth::session::SessionKeys::new(&server_key.session),
         keys,
+        x402,
         config,
     ));
     auth::spawn_invalidation_listener(state.clone()).await?;
@@ -104,8 +107,11 @@ fn prometheus() -> &'static PrometheusHandle {
 
 /// The OpenAPI document and the router of every surface.
 pub fn app(ctx: ApiContext) -> Router {
-    let (router, api) =
-        OpenApiRouter::with_openapi(base_openapi()).nest("/sovx/v1", connect::router()).split_for_parts();
+    let intel = intel::router().route_layer(middleware::from_fn_with_state(ctx.clone(), intel::meter::meter));
+    let (router, api) = OpenApiRouter::with_openapi(base_openapi())
+        .nest("/sovx/v1", connect::router())
+        .nest("/api/v1/intel", intel)
+        .split_for_parts();
     let api = Arc::new(api);
     // Install the metrics recorder before the first request is counted.
     let _ = prometheus();
@@ -118,13 +124,17 @@ pub fn app(ctx: ApiContext) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(ctx.clone(), hmac::middleware))
+        .layer(middleware::from_fn(intel_cors))
         .layer(middleware::from_fn(request_context))
         .with_state(ctx)
 }
 
 /// The OpenAPI document alone (for tests and `sova openapi`).
 pub fn openapi() -> OpenApi {
-    OpenApiRouter::<ApiContext>::with_openapi(base_openapi()).nest("/sovx/v1", connect::router()).into_openapi()
+    OpenApiRouter::<ApiContext>::with_openapi(base_openapi())
+        .nest("/sovx/v1", connect::router())
+        .nest("/api/v1/intel", intel::router())
+        .into_openapi()
 }
 
 fn base_openapi() -> OpenApi {
@@ -144,6 +154,8 @@ fn base_openapi() -> OpenApi {
         "user_token",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
+    comps.add_security_scheme("intel_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))));
+    comps.add_security_scheme("x402", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("PAYMENT-SIGNATURE"))));
     api
 }
 
@@ -157,6 +169,32 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
         ErrorCode::MethodNotAllowed,
         format!("{method} is not allowed on {}", uri.path()),
     )
+}
+
+/// CORS for the Intel API (browsers and agents calling it directly, x402 headers exposed); the other surfaces are
+/// server-to-server and get no CORS headers. Applied before routing so preflights never reach a 405.
+async fn intel_cors(req: Request, next: Next) -> Response {
+    use tower::{Layer, ServiceExt};
+    use tower_http::cors::{Any, CorsLayer};
+    if !req.uri().path().starts_with("/api/v1/intel/") {
+        return next.run(req).await;
+    }
+    let h = http::HeaderName::from_static;
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([http::header::CONTENT_TYPE, h("x-api-key"), h("payment-signature"), h("x-payment")])
+        .expose_headers([
+            h("payment-required"),
+            h("payment-response"),
+            h("x-payment-response"),
+            h("x-credits-cost"),
+            h("x-credits-remaining"),
+        ]);
+    match cors.layer(next).oneshot(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
 }
 
 fn incoming_trace_id(req: &Request) -> Option<String> {

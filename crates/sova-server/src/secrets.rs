@@ -80,3 +80,27 @@ pub fn read_mnemonic(path: &Path) -> anyhow::Result<SecretString> {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?.trim().to_string(),
     ))
 }
+
+/// Write a new secret file with mode 0600 (fails if it exists).
+pub fn write_secret_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Read a secret file that must exist and be private.
+pub fn read_secret_file(path: &Path) -> anyhow::Result<SecretString> {
+    check_mode(path)?;
+    Ok(SecretString::from(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?))
+}

@@ -34,6 +34,10 @@ pub struct AppState {
     pub started: Instant,
     /// The configuration in effect.
     pub config: Config,
+    /// Intel credit billing (group commit).
+    pub biller: crate::intel::meter::Biller,
+    /// x402 settings and keys.
+    pub x402: crate::intel::x402::X402,
 }
 
 /// The axum state type.
@@ -46,8 +50,10 @@ impl AppState {
         hasher: KeyHasher,
         sessions: SessionKeys,
         keys: KeySource,
+        x402: crate::intel::x402::X402,
         config: Config,
     ) -> Self {
+        let biller = crate::intel::meter::Biller::start(store.clone());
         Self {
             store,
             hasher,
@@ -58,6 +64,8 @@ impl AppState {
             keys,
             sandbox: config.sandbox,
             started: Instant::now(),
+            biller,
+            x402,
             config,
         }
     }

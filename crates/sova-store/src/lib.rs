@@ -7,6 +7,7 @@
 //! arithmetic on them happens in Rust with `rust_decimal` inside the database transaction that holds the row.
 
 mod error;
+mod intel;
 mod ledger;
 mod list;
 mod model;
@@ -15,6 +16,7 @@ mod sql;
 use std::sync::Arc;
 
 pub use error::StoreError;
+pub use intel::{Charge, IntelAccount, IntelKeyRow, PaymentClaim, UsageRow, X402Payment};
 pub use ledger::{LedgerEntry, Posting};
 pub use list::{ListQuery, Page, SortDir, Where};
 pub use model::*;
@@ -160,6 +162,44 @@ pub trait Store: Send + Sync + 'static {
     async fn ledger_entries(&self, account: &str) -> Result<Vec<LedgerEntry>>;
     /// Sum of all entries per currency (must be zero everywhere: the double-entry invariant).
     async fn ledger_totals(&self) -> Result<Vec<(String, String)>>;
+
+    // intel
+    /// Create a key for `owner`'s account, creating the account (with `credits`) or adding `credits` to it.
+    async fn create_intel_key(&self, owner: &str, credits: i64, key: &IntelKeyRow, now: i64) -> Result<IntelAccount>;
+    /// Key by keyed hash, with its account.
+    async fn intel_key_by_hash(&self, hash: &str) -> Result<Option<(IntelKeyRow, IntelAccount)>>;
+    /// Key by id, with its account.
+    async fn intel_key(&self, id: &str) -> Result<Option<(IntelKeyRow, IntelAccount)>>;
+    /// Account by owner name.
+    async fn intel_account_by_owner(&self, owner: &str) -> Result<Option<IntelAccount>>;
+    /// Account by id.
+    async fn intel_account(&self, id: &str) -> Result<Option<IntelAccount>>;
+    /// Keys of an account.
+    async fn intel_keys(&self, account_id: &str) -> Result<Vec<IntelKeyRow>>;
+    /// Revoke a key (idempotent).
+    async fn revoke_intel_key(&self, id: &str, now: i64) -> Result<IntelKeyRow>;
+    /// Apply charges in order in one transaction; each answers the balance after it, or `Err(balance)` when a
+    /// positive charge exceeds the balance (and is then not applied). Usage rows are written for applied charges.
+    async fn apply_charges(&self, charges: &[Charge], now: i64) -> Result<Vec<std::result::Result<i64, i64>>>;
+    /// Usage of an account (newest first), optionally of one key.
+    async fn intel_usage(&self, account_id: &str, key_id: Option<&str>, limit: i64) -> Result<Vec<UsageRow>>;
+    /// Claim a payment for one request: first use takes a lock until `lock_until`; otherwise say why not.
+    async fn claim_payment(&self, p: &X402Payment) -> Result<PaymentClaim>;
+    /// Record a payment's outcome (`SETTLED`, `PENDING`, `FAILED`) or release it (`delete`, when it was refused
+    /// before submission, so the client may use it again).
+    async fn finish_payment(&self, message_hash: &str, status: &str, detail: Option<&str>, now: i64) -> Result<()>;
+    /// Forget a claimed payment (it was never submitted).
+    async fn release_payment(&self, message_hash: &str) -> Result<()>;
+    /// Payments by status (e.g. `PENDING`, to resolve them).
+    async fn payments_with_status(&self, status: &str) -> Result<Vec<X402Payment>>;
+    /// Drop payments older than `before` (the 24 h replay window).
+    async fn prune_payments(&self, before: i64) -> Result<u64>;
+    /// Deposit addresses with this on-chain value (any network, any tenant), for wallet intelligence.
+    async fn addresses_by_value(&self, address: &str) -> Result<Vec<AddressRow>>;
+    /// Every issued deposit address value (for the Intel API's in-memory index).
+    async fn all_address_values(&self) -> Result<Vec<String>>;
+    /// Deposits to an address (any tenant), newest first.
+    async fn deposits_to(&self, address: &str, limit: i64, skip: i64) -> Result<(Vec<DepositRow>, u64)>;
 
     // cross-replica notifications
     /// Tell other replicas that cached auth state for `key` changed (PostgreSQL NOTIFY; no-op on SQLite).

@@ -34,6 +34,10 @@ const ADDRESS_FILTER: &[&str] = &["wallet_id", "currency", "network", "address",
 const DEPOSIT_COLS: &str = "deposit_id, wallet_id, customer_id, address_id, address, currency, network, amount, \
                             status, tx_hash, sandbox, created_at, updated_at, completed_at";
 const DEPOSIT_FILTER: &[&str] = &["wallet_id", "address", "currency", "network", "status", "tx_hash"];
+const INTEL_ACCOUNT_COLS: &str = "id, owner, credits, created_at, updated_at";
+const INTEL_KEY_COLS: &str = "id, account_id, key_hash, prefix, created_at, revoked_at";
+const PAYMENT_COLS: &str = "message_hash, tx_signature, payer, amount, network, resource, status, locked_until, detail, \
+                            created_at, updated_at";
 const SORTABLE: &[&str] = &["created_at", "updated_at"];
 const CUSTOMER_SORT: &[&str] = &["created_at", "updated_at", "customer_id", "entity_name"];
 const USER_SORT: &[&str] = &["created_at", "updated_at", "email", "last_name"];
@@ -194,6 +198,17 @@ impl SqlStore {
         }
         let items = lq.fetch_all(&self.read).await?;
         Ok(Page { items, total: u64::try_from(total).unwrap_or(0) })
+    }
+
+    async fn with_account(&self, key: Option<IntelKeyRow>) -> Result<Option<(IntelKeyRow, IntelAccount)>> {
+        let Some(key) = key else { return Ok(None) };
+        let account = sqlx::query_as::<Any, IntelAccount>(&format!(
+            "SELECT {INTEL_ACCOUNT_COLS} FROM intel_accounts WHERE id = $1"
+        ))
+        .bind(key.account_id.clone())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(account.map(|a| (key, a)))
     }
 
     async fn post_tx(
@@ -971,6 +986,334 @@ impl Store for SqlStore {
         Ok(sums.into_iter().map(|(c, s)| (c, s.normalize().to_string())).collect())
     }
 
+    async fn create_intel_key(&self, owner: &str, credits: i64, key: &IntelKeyRow, now: i64) -> Result<IntelAccount> {
+        let mut tx = self.write.begin().await?;
+        let existing = sqlx::query_as::<Any, IntelAccount>(&format!(
+            "SELECT {INTEL_ACCOUNT_COLS} FROM intel_accounts WHERE owner = $1{}",
+            self.lock_suffix()
+        ))
+        .bind(owner.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let account_id = match existing {
+            Some(a) => {
+                if credits > 0 {
+                    let balance = a.credits + credits;
+                    sqlx::query("UPDATE intel_accounts SET credits = $1, updated_at = $2 WHERE id = $3")
+                        .bind(balance)
+                        .bind(now)
+                        .bind(a.id.clone())
+                        .execute(&mut *tx)
+                        .await?;
+                    insert_usage(&mut tx, &a.id, None, "topup", "", -credits, balance, "-", now).await?;
+                }
+                a.id
+            }
+            None => {
+                sqlx::query(&format!("INSERT INTO intel_accounts ({INTEL_ACCOUNT_COLS}) VALUES ($1, $2, $3, $4, $5)"))
+                    .bind(key.account_id.clone())
+                    .bind(owner.to_string())
+                    .bind(credits)
+                    .bind(now)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::unique(e, "intel account"))?;
+                if credits > 0 {
+                    insert_usage(&mut tx, &key.account_id, None, "topup", "", -credits, credits, "-", now).await?;
+                }
+                key.account_id.clone()
+            }
+        };
+        sqlx::query(&format!("INSERT INTO intel_keys ({INTEL_KEY_COLS}) VALUES ($1, $2, $3, $4, $5, $6)"))
+            .bind(key.id.clone())
+            .bind(account_id.clone())
+            .bind(key.key_hash.clone())
+            .bind(key.prefix.clone())
+            .bind(key.created_at)
+            .bind(key.revoked_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::unique(e, "intel key"))?;
+        let account = sqlx::query_as::<Any, IntelAccount>(&format!(
+            "SELECT {INTEL_ACCOUNT_COLS} FROM intel_accounts WHERE id = $1"
+        ))
+        .bind(account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    async fn intel_key_by_hash(&self, hash: &str) -> Result<Option<(IntelKeyRow, IntelAccount)>> {
+        let key =
+            sqlx::query_as::<Any, IntelKeyRow>(&format!("SELECT {INTEL_KEY_COLS} FROM intel_keys WHERE key_hash = $1"))
+                .bind(hash.to_string())
+                .fetch_optional(&self.read)
+                .await?;
+        self.with_account(key).await
+    }
+
+    async fn intel_key(&self, id: &str) -> Result<Option<(IntelKeyRow, IntelAccount)>> {
+        let key = sqlx::query_as::<Any, IntelKeyRow>(&format!("SELECT {INTEL_KEY_COLS} FROM intel_keys WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        self.with_account(key).await
+    }
+
+    async fn intel_account_by_owner(&self, owner: &str) -> Result<Option<IntelAccount>> {
+        Ok(sqlx::query_as::<Any, IntelAccount>(&format!(
+            "SELECT {INTEL_ACCOUNT_COLS} FROM intel_accounts WHERE owner = $1"
+        ))
+        .bind(owner.to_string())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    async fn intel_account(&self, id: &str) -> Result<Option<IntelAccount>> {
+        Ok(sqlx::query_as::<Any, IntelAccount>(&format!(
+            "SELECT {INTEL_ACCOUNT_COLS} FROM intel_accounts WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?)
+    }
+
+    async fn intel_keys(&self, account_id: &str) -> Result<Vec<IntelKeyRow>> {
+        Ok(sqlx::query_as::<Any, IntelKeyRow>(&format!(
+            "SELECT {INTEL_KEY_COLS} FROM intel_keys WHERE account_id = $1 ORDER BY seq DESC"
+        ))
+        .bind(account_id.to_string())
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn revoke_intel_key(&self, id: &str, now: i64) -> Result<IntelKeyRow> {
+        sqlx::query("UPDATE intel_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await?;
+        sqlx::query_as::<Any, IntelKeyRow>(&format!("SELECT {INTEL_KEY_COLS} FROM intel_keys WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.write)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn apply_charges(&self, charges: &[Charge], now: i64) -> Result<Vec<std::result::Result<i64, i64>>> {
+        if charges.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.write.begin().await?;
+        // Lock each account once, in a fixed order.
+        let mut balances: std::collections::BTreeMap<&str, i64> = Default::default();
+        for c in charges {
+            balances.entry(c.account_id.as_str()).or_default();
+        }
+        let select = format!("SELECT credits FROM intel_accounts WHERE id = $1{}", self.lock_suffix());
+        for (id, bal) in balances.iter_mut() {
+            *bal = sqlx::query_scalar::<Any, i64>(&select)
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        }
+        let mut results = Vec::with_capacity(charges.len());
+        let mut applied: Vec<(&Charge, i64)> = Vec::with_capacity(charges.len());
+        for c in charges {
+            let bal = balances.get_mut(c.account_id.as_str()).ok_or(StoreError::NotFound)?;
+            if c.cost > 0 && *bal < c.cost {
+                results.push(Err(*bal));
+                continue;
+            }
+            *bal -= c.cost;
+            results.push(Ok(*bal));
+            applied.push((c, *bal));
+        }
+        for (id, bal) in &balances {
+            sqlx::query("UPDATE intel_accounts SET credits = $1, updated_at = $2 WHERE id = $3")
+                .bind(*bal)
+                .bind(now)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Usage rows in multi-row INSERTs (8 values each; at most 200 rows per statement).
+        for chunk in applied.chunks(200) {
+            let mut sql = String::from(
+                "INSERT INTO intel_usage (account_id, key_id, kind, endpoint, cost, balance, trace_id, created_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 8;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
+                ));
+            }
+            let mut q = sqlx::query(&sql);
+            for (c, bal) in chunk {
+                q = q
+                    .bind(c.account_id.clone())
+                    .bind(c.key_id.clone())
+                    .bind(c.kind.to_string())
+                    .bind(c.endpoint.clone())
+                    .bind(c.cost)
+                    .bind(*bal)
+                    .bind(c.trace_id.clone())
+                    .bind(now);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    async fn intel_usage(&self, account_id: &str, key_id: Option<&str>, limit: i64) -> Result<Vec<UsageRow>> {
+        let cols = "account_id, key_id, kind, endpoint, cost, balance, trace_id, created_at";
+        let rows =
+            match key_id {
+                Some(k) => sqlx::query_as::<Any, UsageRow>(&format!(
+                    "SELECT {cols} FROM intel_usage WHERE account_id = $1 AND key_id = $2 ORDER BY seq DESC LIMIT $3"
+                ))
+                .bind(account_id.to_string())
+                .bind(k.to_string())
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?,
+                None => {
+                    sqlx::query_as::<Any, UsageRow>(&format!(
+                        "SELECT {cols} FROM intel_usage WHERE account_id = $1 ORDER BY seq DESC LIMIT $2"
+                    ))
+                    .bind(account_id.to_string())
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?
+                }
+            };
+        Ok(rows)
+    }
+
+    async fn claim_payment(&self, p: &X402Payment) -> Result<PaymentClaim> {
+        let mut tx = self.write.begin().await?;
+        let existing = sqlx::query_as::<Any, X402Payment>(&format!(
+            "SELECT {PAYMENT_COLS} FROM x402_payments WHERE message_hash = $1 OR tx_signature = $2{}",
+            self.lock_suffix()
+        ))
+        .bind(p.message_hash.clone())
+        .bind(p.tx_signature.clone())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(e) = existing {
+            return Ok(if e.status == "IN_FLIGHT" && e.locked_until > p.created_at {
+                PaymentClaim::InFlight
+            } else {
+                PaymentClaim::AlreadyUsed(e)
+            });
+        }
+        let r = sqlx::query(&format!(
+            "INSERT INTO x402_payments ({PAYMENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(p.message_hash.clone())
+        .bind(p.tx_signature.clone())
+        .bind(p.payer.clone())
+        .bind(p.amount)
+        .bind(p.network.clone())
+        .bind(p.resource.clone())
+        .bind(p.status.clone())
+        .bind(p.locked_until)
+        .bind(p.detail.clone())
+        .bind(p.created_at)
+        .bind(p.updated_at)
+        .execute(&mut *tx)
+        .await;
+        match r {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(PaymentClaim::Claimed)
+            }
+            // A concurrent claim on another connection won the race.
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(PaymentClaim::InFlight),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn finish_payment(&self, message_hash: &str, status: &str, detail: Option<&str>, now: i64) -> Result<()> {
+        sqlx::query("UPDATE x402_payments SET status = $1, detail = $2, updated_at = $3, locked_until = $3 WHERE message_hash = $4")
+            .bind(status.to_string())
+            .bind(detail.map(str::to_string))
+            .bind(now)
+            .bind(message_hash.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn release_payment(&self, message_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM x402_payments WHERE message_hash = $1 AND status = 'IN_FLIGHT'")
+            .bind(message_hash.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn payments_with_status(&self, status: &str) -> Result<Vec<X402Payment>> {
+        Ok(sqlx::query_as::<Any, X402Payment>(&format!(
+            "SELECT {PAYMENT_COLS} FROM x402_payments WHERE status = $1 ORDER BY created_at"
+        ))
+        .bind(status.to_string())
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn prune_payments(&self, before: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM x402_payments WHERE created_at < $1 AND status <> 'PENDING'")
+            .bind(before)
+            .execute(&self.write)
+            .await?
+            .rows_affected())
+    }
+
+    async fn addresses_by_value(&self, address: &str) -> Result<Vec<AddressRow>> {
+        Ok(sqlx::query_as::<Any, AddressRow>(&format!(
+            "SELECT {ADDRESS_COLS} FROM addresses WHERE address = $1 ORDER BY seq"
+        ))
+        .bind(address.to_string())
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn all_address_values(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar::<Any, String>("SELECT DISTINCT address FROM addresses").fetch_all(&self.read).await?)
+    }
+
+    async fn deposits_to(&self, address: &str, limit: i64, skip: i64) -> Result<(Vec<DepositRow>, u64)> {
+        let total: i64 = sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM deposits WHERE address = $1")
+            .bind(address.to_string())
+            .fetch_one(&self.read)
+            .await?;
+        let rows = sqlx::query_as::<Any, DepositRow>(&format!(
+            "SELECT {DEPOSIT_COLS} FROM deposits WHERE address = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(address.to_string())
+        .bind(limit)
+        .bind(skip)
+        .fetch_all(&self.read)
+        .await?;
+        Ok((rows, u64::try_from(total).unwrap_or(0)))
+    }
+
     async fn notify_auth_change(&self, key: &str) -> Result<()> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_notify($1, $2)")
@@ -1028,5 +1371,34 @@ where
     .execute(ex)
     .await
     .map_err(|e| StoreError::unique(e, "credential"))?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_usage(
+    tx: &mut Transaction<'_, Any>,
+    account_id: &str,
+    key_id: Option<&str>,
+    kind: &str,
+    endpoint: &str,
+    cost: i64,
+    balance: i64,
+    trace_id: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO intel_usage (account_id, key_id, kind, endpoint, cost, balance, trace_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(account_id.to_string())
+    .bind(key_id.map(str::to_string))
+    .bind(kind.to_string())
+    .bind(endpoint.to_string())
+    .bind(cost)
+    .bind(balance)
+    .bind(trace_id.to_string())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

@@ -28,6 +28,11 @@ enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
+    /// Manage Intel API keys (`ak_<hex>`) and their accounts' credits.
+    IntelKey {
+        #[command(subcommand)]
+        command: IntelKeyCommand,
+    },
     /// Print the OpenAPI document of the Connect API.
     Openapi,
     /// Call a running server's health endpoint.
@@ -48,6 +53,55 @@ enum OperatorCommand {
         /// Password (8 to 256 characters). Prefer SOVA_OPERATOR_PASSWORD to keep it out of shell history.
         #[arg(long, env = "SOVA_OPERATOR_PASSWORD", hide_env_values = true)]
         password: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IntelKeyCommand {
+    /// Create a key; its owner's account is created with the credits, or topped up by them.
+    Create {
+        /// Credits to add to the owner's account.
+        #[arg(long)]
+        credits: i64,
+        /// Owner of the account (a Connect customer id links that customer's Cs-* keys to it).
+        #[arg(long, default_value = "default")]
+        owner: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Show a key: its account's remaining credits.
+    Show {
+        /// The key (`ak_<hex>`).
+        key: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Add credits to a key's account.
+    Topup {
+        /// The key (`ak_<hex>`).
+        key: String,
+        /// Credits to add.
+        #[arg(long)]
+        credits: i64,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke a key.
+    Revoke {
+        /// The key (`ak_<hex>`).
+        key: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Show a key's recent usage.
+    Usage {
+        /// The key (`ak_<hex>`).
+        key: String,
+        /// Most rows.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -277,6 +331,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::json!({"id": op.id, "email": op.email}));
             Ok(())
         }
+        Command::IntelKey { command } => intel_key(command).await,
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&sova_server::openapi())?);
             Ok(())
@@ -287,4 +342,105 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Open the store and the keyed hasher (the server key in the data directory, created if missing) for CLI commands.
+async fn admin_context(
+    db: &DbArgs,
+) -> anyhow::Result<(std::sync::Arc<dyn sova_store::Store>, sova_auth::keys::KeyHasher)> {
+    let file = load_file(db.config.as_deref())?;
+    let c = db_config(db, &file);
+    std::fs::create_dir_all(&c.data_dir)?;
+    let store = sova_store::open(&c.database_url()).await?;
+    let key_path = file.server_key_file.clone().unwrap_or_else(|| c.data_dir.join("server.key"));
+    let server_key = sova_server::secrets::server_key(&key_path)?;
+    Ok((store, sova_auth::keys::KeyHasher::new(server_key.pepper)))
+}
+
+async fn key_row(
+    store: &dyn sova_store::Store,
+    hasher: &sova_auth::keys::KeyHasher,
+    key: &str,
+) -> anyhow::Result<(sova_store::IntelKeyRow, sova_store::IntelAccount)> {
+    store.intel_key_by_hash(hasher.hash(key.trim()).as_str()).await?.ok_or_else(|| anyhow::anyhow!("no such Intel key"))
+}
+
+fn key_json(k: &sova_store::IntelKeyRow, a: &sova_store::IntelAccount, key: Option<&str>) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "key_id": k.id,
+        "prefix": k.prefix,
+        "owner": a.owner,
+        "account_id": a.id,
+        "remaining": a.credits,
+        "status": if k.revoked_at.is_some() { "REVOKED" } else { "ACTIVE" },
+    });
+    if let Some(key) = key {
+        v["key"] = serde_json::Value::String(key.to_string());
+    }
+    v
+}
+
+async fn intel_key(cmd: IntelKeyCommand) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().timestamp_millis();
+    match cmd {
+        IntelKeyCommand::Create { credits, owner, db } => {
+            anyhow::ensure!(credits >= 0, "--credits must be 0 or more");
+            let owner = owner.trim().to_string();
+            anyhow::ensure!(!owner.is_empty() && owner.len() <= 100, "--owner must be 1 to 100 characters");
+            let (store, hasher) = admin_context(&db).await?;
+            let key = format!("ak_{}", hex::encode(sova_auth::keys::random_bytes::<16>()));
+            let row = sova_store::IntelKeyRow {
+                id: uuid::Uuid::new_v4().to_string(),
+                account_id: uuid::Uuid::new_v4().to_string(),
+                key_hash: hasher.hash(&key).0,
+                prefix: key[..9].to_string(),
+                created_at: now,
+                revoked_at: None,
+            };
+            let account = store.create_intel_key(&owner, credits, &row, now).await?;
+            println!("{}", key_json(&row, &account, Some(&key)));
+        }
+        IntelKeyCommand::Show { key, db } => {
+            let (store, hasher) = admin_context(&db).await?;
+            let (k, a) = key_row(store.as_ref(), &hasher, &key).await?;
+            println!("{}", key_json(&k, &a, None));
+        }
+        IntelKeyCommand::Topup { key, credits, db } => {
+            anyhow::ensure!(credits > 0, "--credits must be 1 or more");
+            let (store, hasher) = admin_context(&db).await?;
+            let (k, a) = key_row(store.as_ref(), &hasher, &key).await?;
+            let topup = sova_store::Charge {
+                account_id: a.id.clone(),
+                key_id: Some(k.id.clone()),
+                kind: "topup",
+                endpoint: String::new(),
+                cost: -credits,
+                trace_id: "cli".into(),
+            };
+            store.apply_charges(&[topup], now).await?;
+            let (k, a) = key_row(store.as_ref(), &hasher, &key).await?;
+            println!("{}", key_json(&k, &a, None));
+        }
+        IntelKeyCommand::Revoke { key, db } => {
+            let (store, hasher) = admin_context(&db).await?;
+            let (k, _) = key_row(store.as_ref(), &hasher, &key).await?;
+            store.revoke_intel_key(&k.id, now).await?;
+            // A running server learns of it through the store's notifications (PostgreSQL) or its own cache
+            // invalidation; on SQLite, restart the server or revoke through the operator API.
+            store.notify_auth_change(&format!("intel:{}", k.key_hash)).await?;
+            let (k, a) = key_row(store.as_ref(), &hasher, &key).await?;
+            println!("{}", key_json(&k, &a, None));
+        }
+        IntelKeyCommand::Usage { key, limit, db } => {
+            let (store, hasher) = admin_context(&db).await?;
+            let (k, a) = key_row(store.as_ref(), &hasher, &key).await?;
+            let rows = store.intel_usage(&a.id, Some(&k.id), limit.clamp(1, 1000)).await?;
+            let rows: Vec<serde_json::Value> = rows
+                .into_iter()
+                .map(|u| serde_json::json!({"kind": u.kind, "endpoint": u.endpoint, "cost": u.cost, "balance": u.balance, "trace_id": u.trace_id, "at": u.created_at}))
+                .collect();
+            println!("{}", serde_json::Value::Array(rows));
+        }
+    }
+    Ok(())
 }

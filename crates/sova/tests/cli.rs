@@ -117,3 +117,27 @@ async fn serve_banner_login_and_no_secrets_in_logs() {
     let first_word = seed.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
     assert!(!all.contains(&first_word), "the seed reached the output");
 }
+
+#[test]
+fn intel_key_create_show_topup_revoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(SOVA).args(args).arg("--data-dir").arg(dir.path()).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let created = run(&["intel-key", "create", "--credits", "25", "--owner", "acme"]);
+    let key = created["key"].as_str().unwrap().to_string();
+    assert!(key.starts_with("ak_") && key.len() == 35 && key[3..].bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(created["remaining"], 25);
+    let shown = run(&["intel-key", "show", &key]);
+    assert_eq!((shown["remaining"].as_i64(), shown["owner"].as_str()), (Some(25), Some("acme")));
+    assert!(shown.get("key").is_none(), "the key is printed only at creation");
+    // A second key for the same owner adds to the same account.
+    let second = run(&["intel-key", "create", "--credits", "5", "--owner", "acme"]);
+    assert_eq!(second["remaining"], 30);
+    assert_eq!(run(&["intel-key", "topup", &key, "--credits", "10"])["remaining"], 40);
+    assert_eq!(run(&["intel-key", "revoke", &key])["status"], "REVOKED");
+    let usage = run(&["intel-key", "usage", &key]);
+    assert_eq!(usage.as_array().unwrap().len(), 1, "the top-up made with this key");
+}

@@ -210,6 +210,7 @@ pub async fn create_address(
         }
         e => e.into(),
     })?;
+    crate::auth::broadcast_invalidation(&ctx, &format!("addr:{}", row.address)).await;
     Ok(created(address_view(row)))
 }
 

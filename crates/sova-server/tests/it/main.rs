@@ -9,6 +9,7 @@ mod addresses;
 mod bad_input;
 mod credentials;
 mod hmac;
+mod intel;
 mod isolation;
 mod ledger;
 mod observability;

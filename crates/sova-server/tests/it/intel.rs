@@ -1,0 +1,257 @@
+//! Intel API (seed 001): metered by credits (exact billing under concurrency), 402 offers, lookups.
+
+use base64::Engine;
+use reqwest::Method;
+use sova_proto::connect as wire;
+
+use crate::common::*;
+use crate::on_both;
+
+/// Create an `ak_` key with `credits` for `owner`, as `sova intel-key create` does.
+pub async fn intel_key(app: &TestApp, owner: &str, credits: i64) -> String {
+    let ctx = &app.running.ctx;
+    let key = format!("ak_{}", hex::encode(sova_auth::keys::random_bytes::<16>()));
+    let row = sova_store::IntelKeyRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        account_id: uuid::Uuid::new_v4().to_string(),
+        key_hash: ctx.hasher.hash(&key).0,
+        prefix: key[..9].to_string(),
+        created_at: 0,
+        revoked_at: None,
+    };
+    ctx.store.create_intel_key(owner, credits, &row, 0).await.unwrap();
+    key
+}
+
+fn header(r: &sova_client::RawResponse, name: &str) -> String {
+    r.headers.get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+async fn hud_and_billing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, owner) = app.customer("intel-co").await;
+    let u = owner.create_user(&user_req("i@example.com")).await.unwrap();
+    let w = owner
+        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "e".into(), currency: "ETH".into() })
+        .await
+        .unwrap();
+    let a = owner
+        .create_address(
+            &w.wallet_id,
+            &wire::CreateAddressRequest { currency: "eth".into(), network: "ethereum".into() },
+        )
+        .await
+        .unwrap();
+    owner
+        .sandbox_deposit(&wire::SandboxDepositRequest {
+            address: a.address.clone(),
+            currency: "ETH".into(),
+            network: "ethereum".into(),
+            amount: "2.5".into(),
+            pending: None,
+        })
+        .await
+        .unwrap();
+    let key = intel_key(&app, "intel-reader", 5).await;
+    let intel = app.client.with_api_key(&key);
+
+    // A known address (asked in lower case): ours, with its deposit and balance; billed 1 credit.
+    let r = intel.intel_raw(Method::GET, &format!("/wallet/{}/hud", a.address.to_lowercase()), None).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!((header(&r, "x-credits-cost").as_str(), header(&r, "x-credits-remaining").as_str()), ("1", "4"));
+    let hud: sova_proto::intel::Hud = serde_json::from_value(r.json["data"].clone()).unwrap();
+    assert_eq!((hud.chain.as_str(), hud.known, hud.address.as_str()), ("evm", true, a.address.as_str()));
+    assert!(hud.networks.contains(&"ethereum".to_string()) && hud.networks.contains(&"ethereum-sepolia".to_string()));
+    assert_eq!(hud.deposits.count, 1);
+    assert_eq!(hud.deposits.totals[0].amount, "2.5");
+    assert_eq!(hud.wallets[0].balance, "2.5");
+    assert!(hud.first_seen.is_some() && hud.exchange.is_none());
+
+    // An unknown but valid Bitcoin address.
+    let h = intel.intel_hud("bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu").await.unwrap();
+    assert_eq!((h.chain.as_str(), h.known, h.deposits.count), ("bitcoin", false, 0));
+    assert_eq!(h.networks, vec!["bitcoin".to_string()]);
+
+    // An invalid address: 400, and the credit comes back.
+    let r = intel.intel_raw(Method::GET, "/wallet/not-an-address/hud", None).await.unwrap();
+    assert_eq!(r.status, 400);
+    assert_eq!((header(&r, "x-credits-cost").as_str(), header(&r, "x-credits-remaining").as_str()), ("0", "3"));
+
+    // Activity and batch.
+    let act = intel.intel_activity(&a.address, &[("filter[limit]", "5")]).await.unwrap();
+    assert_eq!((act.pagination.total, act.items[0].amount.as_str()), (1, "2.5"));
+    let b = intel
+        .intel_raw(
+            Method::POST,
+            "/wallets/hud",
+            Some(("application/json", serde_json::json!({"addresses": [a.address, "xyz"]}).to_string().into_bytes())),
+        )
+        .await
+        .unwrap();
+    // 10 credits for a batch, only 2 left: 402 with an offer, nothing billed.
+    assert_eq!(b.status, 402);
+    assert_eq!((header(&b, "x-credits-cost").as_str(), header(&b, "x-credits-remaining").as_str()), ("0", "2"));
+
+    // Usage history, newest first: activity, the refunded invalid lookup, two lookups, the top-up.
+    let (k, acct) =
+        app.running.ctx.store.intel_key_by_hash(app.running.ctx.hasher.hash(&key).as_str()).await.unwrap().unwrap();
+    assert_eq!(acct.credits, 2);
+    let usage = app.running.ctx.store.intel_usage(&acct.id, None, 100).await.unwrap();
+    let kinds: Vec<&str> = usage.iter().map(|u| u.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["call", "refund", "call", "call", "call", "topup"]);
+    assert!(usage.iter().filter(|u| u.kind != "topup").all(|u| u.key_id.as_deref() == Some(k.id.as_str())));
+    app.stop().await;
+}
+on_both!(hud_and_billing);
+
+async fn offers_and_auth_errors(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // No credentials: 402 with PAYMENT-REQUIRED (base64 JSON), the same JSON in the body, no-store.
+    let r = app
+        .client
+        .intel_raw(Method::GET, "/wallet/bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu/hud", None)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 402);
+    assert_eq!(header(&r, "cache-control"), "no-store");
+    let decoded: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD.decode(header(&r, "payment-required")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(decoded, r.json);
+    assert_eq!(decoded["x402Version"], 2);
+    let offer = &decoded["accepts"][0];
+    assert_eq!(offer["scheme"], "exact");
+    assert_eq!(offer["network"], "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1");
+    assert_eq!(offer["asset"], "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU");
+    assert_eq!(offer["amount"], "15000");
+    assert_eq!(bs58::decode(offer["payTo"].as_str().unwrap()).into_vec().unwrap().len(), 32);
+    assert_eq!(bs58::decode(offer["extra"]["feePayer"].as_str().unwrap()).into_vec().unwrap().len(), 32);
+    // Unknown and revoked keys: 401 in the envelope.
+    let r = app
+        .client
+        .with_api_key("ak_00")
+        .intel_raw(Method::GET, "/wallet/bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu/hud", None)
+        .await
+        .unwrap();
+    assert_eq!((r.status, r.json["errors"][0]["code"].as_str()), (401, Some("UNAUTHORIZED")));
+    // A key without credits: 402 with an offer.
+    let key = intel_key(&app, "broke", 0).await;
+    let r = app
+        .client
+        .with_api_key(&key)
+        .intel_raw(Method::GET, "/wallet/bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu/hud", None)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 402);
+    assert!(r.json["error"].as_str().unwrap().contains("not enough credits"));
+    assert_eq!(header(&r, "x-credits-remaining"), "0");
+    // CORS preflight exposes the x402 headers.
+    let pre = reqwest::Client::new()
+        .request(Method::OPTIONS, format!("{}/api/v1/intel/wallet/x/hud", app.url()))
+        .header("origin", "https://agent.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "payment-signature")
+        .send()
+        .await
+        .unwrap();
+    let allow = pre
+        .headers()
+        .get("access-control-allow-headers")
+        .map(|v| v.to_str().unwrap().to_lowercase())
+        .unwrap_or_default();
+    assert!(allow.contains("payment-signature"), "{allow:?} {:?}", pre.headers());
+    app.stop().await;
+}
+on_both!(offers_and_auth_errors);
+
+/// Many concurrent calls on an account with fewer credits: exactly `credits` succeed, each billed once, the rest get
+/// 402, the balance ends at zero.
+async fn concurrent_billing_is_exact(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let key = intel_key(&app, "racer", 40).await;
+    let intel = app.client.with_api_key(&key);
+    let tasks = (0..100).map(|_| {
+        let c = intel.clone();
+        tokio::spawn(async move {
+            c.intel_raw(Method::GET, "/wallet/HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk/hud", None)
+                .await
+                .unwrap()
+                .status
+        })
+    });
+    let statuses: Vec<u16> = futures::future::join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 40);
+    assert_eq!(statuses.iter().filter(|s| **s == 402).count(), 60);
+    let (_, acct) =
+        app.running.ctx.store.intel_key_by_hash(app.running.ctx.hasher.hash(&key).as_str()).await.unwrap().unwrap();
+    assert_eq!(acct.credits, 0);
+    let usage = app.running.ctx.store.intel_usage(&acct.id, None, 1000).await.unwrap();
+    assert_eq!(usage.iter().filter(|u| u.kind == "call").count(), 40);
+    assert_eq!(usage.iter().map(|u| u.cost).sum::<i64>(), 0, "40 calls of 1 against a top-up of 40");
+    app.stop().await;
+}
+on_both!(concurrent_billing_is_exact);
+
+/// A Connect customer that owns an Intel account can call it with `Cs-*` signatures.
+async fn hmac_customers_bill_their_account(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (cid, _) = app.customer("intel-hmac").await;
+    intel_key(&app, &cid, 3).await;
+    let cred = app
+        .operator()
+        .await
+        .create_credential_with(
+            &cid,
+            &wire::CreateCredentialRequest { passphrase: Some("intel passphrase".into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    let signed = app.client.with_hmac(
+        cred.access_key.as_deref().unwrap(),
+        cred.secret_key.as_deref().unwrap(),
+        "intel passphrase",
+    );
+    let r =
+        signed.intel_raw(Method::GET, "/wallet/bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu/hud", None).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(header(&r, "x-credits-remaining"), "2");
+    app.stop().await;
+}
+on_both!(hmac_customers_bill_their_account);
+
+/// An address issued on one replica is known to the other's Intel API (the in-memory index hears of it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn address_index_spans_replicas() {
+    if pg_url().is_none() {
+        eprintln!("SOVA_TEST_DATABASE_URL not set: skipped");
+        return;
+    }
+    let a = spawn_app(Backend::Postgres).await;
+    let b = spawn_replica(&a).await;
+    let key = intel_key(&a, "replicas", 100).await;
+    let on_b = b.client.with_api_key(&key);
+    // B loads its index now (before the address exists).
+    assert!(!on_b.intel_hud("HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk").await.unwrap().known);
+    let (_, owner) = a.customer("idx-co").await;
+    let u = owner.create_user(&user_req("x@example.com")).await.unwrap();
+    let w = owner
+        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "s".into(), currency: "SOL".into() })
+        .await
+        .unwrap();
+    let addr = owner
+        .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: "sol".into(), network: "solana".into() })
+        .await
+        .unwrap();
+    let mut known = false;
+    for _ in 0..50 {
+        if on_b.intel_hud(&addr.address).await.unwrap().known {
+            known = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(known, "replica B does not know an address issued on A after 5 s");
+    b.stop_server().await;
+    a.stop().await;
+}
