@@ -91,6 +91,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
         config,
     ));
     auth::spawn_invalidation_listener(state.clone()).await?;
+    intel::x402::spawn_pending_resolver(state.clone());
+    intel::x402::spawn_blockhash_refresher(state.clone());
     Ok(state)
 }
 

@@ -13,8 +13,20 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::SigningKey;
 use secrecy::ExposeSecret;
 
+use sova_auth::x402::{PaymentRequired, PaymentRequirements, ResourceInfo, SettleResponse, Verified, VerifyPolicy};
+use sova_chain::rpc::{SolanaRpc, TxStatus};
+use sova_proto::ErrorCode;
+use sova_store::PaymentClaim;
+use std::time::Duration;
+
 use crate::config::{Config, Settlement};
+use crate::error::ApiError;
 use crate::state::ApiContext;
+
+/// How long a claimed payment is locked against concurrent use.
+const IN_FLIGHT_MS: i64 = 120_000;
+/// How long a payment is remembered against replay.
+const REPLAY_WINDOW_MS: i64 = 24 * 3600 * 1000;
 
 /// Mainnet CAIP-2 id.
 pub const SOLANA_MAINNET: &str = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp";
@@ -37,8 +49,12 @@ pub struct X402 {
     pub fee_payer: SigningKey,
     /// Settlement backend.
     pub settlement: Settlement,
-    /// Solana JSON-RPC URL.
-    pub rpc_url: Option<String>,
+    /// Solana JSON-RPC client (`rpc` settlement).
+    pub rpc: Option<SolanaRpc>,
+    /// Verification policy (fee payer, precomputed treasury token accounts).
+    pub policy: VerifyPolicy,
+    /// A recent blockhash to offer (`extra.recentBlockhash`), refreshed from the RPC node; a random one in sandbox.
+    pub blockhash: parking_lot::RwLock<Option<(String, u64)>>,
 }
 
 impl std::fmt::Debug for X402 {
@@ -92,13 +108,21 @@ impl X402 {
             }
             None => anyhow::bail!("--x402-settlement rpc needs --x402-pay-to (the treasury wallet)"),
         };
+        let fee_payer_key = sova_chain::solana::pubkey_of(&fee_payer);
+        let pay_to_key = sova_chain::solana::parse_pubkey(&pay_to).map_err(|e| anyhow::anyhow!("payTo: {e}"))?;
+        let mint = sova_chain::solana::parse_pubkey(asset).map_err(|e| anyhow::anyhow!("mint: {e}"))?;
+        let policy = VerifyPolicy::new([fee_payer_key]).with_destination(&pay_to_key, &mint);
+        // Sandbox: nothing is submitted, so any well-formed blockhash serves (it spares clients an RPC call).
+        let blockhash = sandbox.then(|| (bs58::encode(sova_auth::keys::random_bytes::<32>()).into_string(), u64::MAX / 2));
         Ok(Self {
             network,
             asset,
             pay_to,
             fee_payer,
             settlement: config.x402_settlement,
-            rpc_url: config.solana_rpc_url.clone(),
+            rpc: config.solana_rpc_url.as_deref().filter(|_| !sandbox).map(SolanaRpc::new),
+            policy,
+            blockhash: parking_lot::RwLock::new(blockhash),
         })
     }
 
@@ -109,51 +133,258 @@ impl X402 {
 }
 
 /// The `accepts[0]` offer for an endpoint.
-pub fn offer(ctx: &ApiContext, price_key: &str) -> serde_json::Value {
+pub fn offer(ctx: &ApiContext, price_key: &str) -> PaymentRequirements {
     let price = ctx.config.intel_price(price_key);
-    serde_json::json!({
-        "scheme": "exact",
-        "network": ctx.x402.network,
-        "amount": price.usdc.to_string(),
-        "asset": ctx.x402.asset,
-        "payTo": ctx.x402.pay_to,
-        "maxTimeoutSeconds": 60,
-        "extra": { "feePayer": ctx.x402.fee_payer_address() },
-    })
+    let offer =
+        PaymentRequirements::exact(ctx.x402.network, price.usdc, ctx.x402.asset, &ctx.x402.pay_to, 60, &ctx.x402.fee_payer_address());
+    match ctx.x402.blockhash.read().clone() {
+        Some((hash, height)) => offer.with_recent_blockhash(hash, height),
+        None => offer,
+    }
 }
 
-/// 402 with `PAYMENT-REQUIRED` (base64 JSON) and the same JSON in the body.
+fn resource(req_uri: &str, price_key: &str) -> ResourceInfo {
+    ResourceInfo {
+        url: req_uri.to_string(),
+        description: Some(format!("Sova Intel: {price_key}")),
+        mime_type: Some("application/json".into()),
+    }
+}
+
+/// 402 with `PAYMENT-REQUIRED` (base64 JSON), the same JSON in the body, `Cache-Control: no-store`.
 pub fn payment_required(ctx: &ApiContext, req: &Request, price_key: &str, error: String) -> Response {
-    let body = serde_json::json!({
-        "x402Version": 2,
-        "error": error,
-        "resource": {
-            "url": req.uri().to_string(),
-            "description": format!("Sova Intel: {price_key}"),
-            "mimeType": "application/json",
-        },
-        "accepts": [offer(ctx, price_key)],
-    });
-    let encoded = STANDARD.encode(body.to_string());
-    let mut resp = (StatusCode::PAYMENT_REQUIRED, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&encoded) {
+    payment_required_for(ctx, &req.uri().to_string(), price_key, error)
+}
+
+fn payment_required_for(ctx: &ApiContext, uri: &str, price_key: &str, error: String) -> Response {
+    let body = PaymentRequired::new(resource(uri, price_key), vec![offer(ctx, price_key)]).with_error(error);
+    let mut resp = (StatusCode::PAYMENT_REQUIRED, axum::Json(&body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&body.to_header()) {
         resp.headers_mut().insert("payment-required", v);
     }
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
-/// A call without credentials: pay per call with x402, or get the offer.
+fn with_settle_headers(resp: &mut Response, settle: &SettleResponse, tx_signature: Option<&str>) {
+    if let Ok(v) = HeaderValue::from_str(&settle.to_header()) {
+        resp.headers_mut().insert("payment-response", v);
+    }
+    if let Some(sig) = tx_signature.and_then(|s| HeaderValue::from_str(s).ok()) {
+        resp.headers_mut().insert("x-payment-response", sig);
+    }
+}
+
+/// How a settlement ended.
+enum Settled {
+    /// Final: the transaction id.
+    Done(String),
+    /// Submitted, not confirmed in time: resolved later, never charged twice.
+    Pending(String),
+    /// Refused or failed: nothing was taken.
+    Failed(String),
+}
+
+/// Record a settled payment in Sova's ledger: the outside world paid the treasury.
+async fn book(ctx: &ApiContext, v: &Verified) -> Result<(), sova_store::StoreError> {
+    let amount = rust_decimal::Decimal::from_i128_with_scale(i128::from(v.amount), 6);
+    let network = if ctx.x402.network == SOLANA_MAINNET { "solana" } else { "solana-devnet" };
+    let postings = [
+        sova_store::Posting {
+            account: sova_store::external_account(network, "USDC"),
+            currency: "USDC".into(),
+            amount: -amount,
+            may_go_negative: true,
+        },
+        sova_store::Posting {
+            account: format!("x402-treasury:{network}:USDC"),
+            currency: "USDC".into(),
+            amount,
+            may_go_negative: false,
+        },
+    ];
+    match ctx.store.post("x402", &v.message_hash_hex(), &postings, crate::envelope::now_ms()).await {
+        Ok(()) | Err(sova_store::StoreError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn settle(ctx: &ApiContext, v: &Verified) -> Settled {
+    let signed = match v.co_sign(&ctx.x402.fee_payer) {
+        Ok(s) => s,
+        Err(e) => return Settled::Failed(format!("transaction confirmation failed: {e}")),
+    };
+    match (ctx.x402.settlement, ctx.x402.rpc.as_ref()) {
+        (Settlement::Sandbox, _) | (Settlement::Rpc, None) => match book(ctx, v).await {
+            Ok(()) => Settled::Done(signed.signature),
+            Err(e) => Settled::Failed(format!("transaction confirmation failed: {e}")),
+        },
+        (Settlement::Rpc, Some(rpc)) => {
+            let tx = STANDARD.encode(&signed.transaction);
+            match rpc.simulate(&tx).await {
+                Ok(sim) if sim.err.is_some() => {
+                    return Settled::Failed(format!(
+                        "transaction simulation failed: {}",
+                        sim.err.map(|e| e.to_string()).unwrap_or_default()
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => return Settled::Failed(format!("transaction confirmation failed: {e}")),
+            }
+            let sig = match rpc.send(&tx).await {
+                Ok(s) => s,
+                Err(e) => return Settled::Failed(format!("transaction confirmation failed: {e}")),
+            };
+            match rpc.confirm(&sig, Duration::from_secs(30)).await {
+                Ok(TxStatus::Confirmed) => match book(ctx, v).await {
+                    Ok(()) => Settled::Done(sig),
+                    Err(e) => {
+                        tracing::error!(error = %e, signature = %sig, "settled on chain but not booked");
+                        Settled::Done(sig)
+                    }
+                },
+                Ok(TxStatus::Failed(e)) => Settled::Failed(format!("transaction confirmation failed: {e}")),
+                Ok(_) | Err(_) => Settled::Pending(sig),
+            }
+        }
+    }
+}
+
+/// A call without credentials: verify an x402 payment (official flow or the seed variant), run the call, settle it,
+/// or answer 402 with the offer and the reason.
 pub async fn pay_per_call(ctx: &ApiContext, req: Request, next: Next, price_key: &str) -> Response {
-    let has_payment = req.headers().contains_key("payment-signature") || req.headers().contains_key("x-payment");
-    if !has_payment {
-        return payment_required(
+    let uri = req.uri().to_string();
+    let raw = req.headers().get("payment-signature").or_else(|| req.headers().get("x-payment")).cloned();
+    let Some(raw) = raw else {
+        return payment_required_for(
             ctx,
-            &req,
+            &uri,
             price_key,
             "payment required: send X-Api-Key, or pay with an x402 PAYMENT-SIGNATURE".into(),
         );
+    };
+    let Ok(raw) = raw.to_str() else {
+        return ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, "PAYMENT-SIGNATURE must be ASCII base64")
+            .into_response();
+    };
+    let offers = [offer(ctx, price_key)];
+    let verified = match sova_auth::x402::verify_payment_header(raw, &offers, &ctx.x402.policy) {
+        Ok(v) => v,
+        Err(e) if e.is_malformed() => {
+            return ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, e.to_string()).into_response();
+        }
+        Err(e) => {
+            let mut resp = payment_required_for(ctx, &uri, price_key, e.to_string());
+            let settle = SettleResponse::failure(e.code(), ctx.x402.network.into(), None, String::new());
+            with_settle_headers(&mut resp, &settle, None);
+            return resp;
+        }
+    };
+    let now = crate::envelope::now_ms();
+    let claim = sova_store::X402Payment {
+        message_hash: verified.message_hash_hex(),
+        tx_signature: verified.client_signature.clone(),
+        payer: verified.payer.to_string(),
+        amount: i64::try_from(verified.amount).unwrap_or(i64::MAX),
+        network: verified.network.clone(),
+        resource: uri.clone(),
+        status: "IN_FLIGHT".into(),
+        locked_until: now + IN_FLIGHT_MS,
+        detail: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let payer = Some(verified.payer.to_string());
+    match ctx.store.claim_payment(&claim).await {
+        Ok(PaymentClaim::Claimed) => {}
+        Ok(PaymentClaim::InFlight) => {
+            let mut resp = payment_required_for(ctx, &uri, price_key, "payment is being processed by another request".into());
+            let settle = SettleResponse::failure("payment_in_flight", verified.network.clone(), payer, String::new());
+            with_settle_headers(&mut resp, &settle, None);
+            return resp;
+        }
+        Ok(PaymentClaim::AlreadyUsed(_)) => {
+            let mut resp = payment_required_for(ctx, &uri, price_key, "transaction already used (replay attack)".into());
+            let settle = SettleResponse::failure("replay", verified.network.clone(), payer, String::new());
+            with_settle_headers(&mut resp, &settle, None);
+            return resp;
+        }
+        Err(e) => return ApiError::from(e).into_response(),
     }
-    let _ = next;
-    payment_required(ctx, &req, price_key, "x402 payments are not accepted yet".into())
+    // Serve first, settle only if the call succeeded (nothing is taken for a failed call).
+    let mut resp = next.run(req).await;
+    if !resp.status().is_success() {
+        if let Err(e) = ctx.store.release_payment(&claim.message_hash).await {
+            tracing::error!(error = %e, "could not release an unused payment");
+        }
+        return resp;
+    }
+    let (status, detail, settle, sig) = match settle(ctx, &verified).await {
+        Settled::Done(sig) => (
+            "SETTLED",
+            None,
+            SettleResponse::success(sig.clone(), verified.network.clone(), verified.payer.to_string(), verified.amount),
+            Some(sig),
+        ),
+        Settled::Pending(sig) => (
+            "PENDING",
+            Some(format!("sig:{sig}")),
+            SettleResponse::failure("settlement_pending", verified.network.clone(), payer.clone(), sig.clone()),
+            Some(sig),
+        ),
+        Settled::Failed(reason) => {
+            let _ = ctx.store.finish_payment(&claim.message_hash, "FAILED", Some(&reason), crate::envelope::now_ms()).await;
+            let mut resp = payment_required_for(ctx, &uri, price_key, reason);
+            let settle = SettleResponse::failure("settlement_failed", verified.network.clone(), payer, String::new());
+            with_settle_headers(&mut resp, &settle, None);
+            return resp;
+        }
+    };
+    if let Err(e) = ctx.store.finish_payment(&claim.message_hash, status, detail.as_deref(), crate::envelope::now_ms()).await {
+        tracing::error!(error = %e, "could not record a payment's settlement");
+    }
+    with_settle_headers(&mut resp, &settle, sig.as_deref());
+    if ctx.x402.settlement == Settlement::Sandbox {
+        resp.headers_mut()
+            .insert("x-sova-settlement", HeaderValue::from_static("sandbox: verified and booked, not submitted to any chain"));
+    }
+    resp
+}
+
+/// Resolve `PENDING` settlements (RPC): confirmed ones are booked, failed ones marked, every 10 s.
+pub fn spawn_pending_resolver(ctx: ApiContext) {
+    let Some(rpc) = ctx.x402.rpc.clone() else { return };
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            let Ok(pending) = ctx.store.payments_with_status("PENDING").await else { continue };
+            for p in pending {
+                let Some(sig) = p.detail.as_deref().and_then(|d| d.strip_prefix("sig:")).map(str::to_string) else { continue };
+                match rpc.status(&sig).await {
+                    Ok(TxStatus::Confirmed) => {
+                        let _ = ctx.store.finish_payment(&p.message_hash, "SETTLED", Some(&format!("sig:{sig}")), crate::envelope::now_ms()).await;
+                    }
+                    Ok(TxStatus::Failed(e)) => {
+                        let _ = ctx.store.finish_payment(&p.message_hash, "FAILED", Some(&e), crate::envelope::now_ms()).await;
+                    }
+                    _ => {}
+                }
+            }
+            let _ = ctx.store.prune_payments(crate::envelope::now_ms() - REPLAY_WINDOW_MS).await;
+        }
+    });
+}
+
+/// Keep `extra.recentBlockhash` fresh from the RPC node (every 20 s), so clients need no RPC call of their own.
+pub fn spawn_blockhash_refresher(ctx: ApiContext) {
+    let Some(rpc) = ctx.x402.rpc.clone() else { return };
+    tokio::spawn(async move {
+        loop {
+            match rpc.latest_blockhash().await {
+                Ok(h) => *ctx.x402.blockhash.write() = Some(h),
+                Err(e) => tracing::warn!(error = %e, "could not refresh the recent blockhash"),
+            }
+            tokio::time::sleep(Duration::from_secs(20)).await;
+        }
+    });
 }

@@ -14,3 +14,4 @@ mod isolation;
 mod ledger;
 mod observability;
 mod quickstart;
+mod x402;
