@@ -113,7 +113,8 @@ impl X402 {
         let mint = sova_chain::solana::parse_pubkey(asset).map_err(|e| anyhow::anyhow!("mint: {e}"))?;
         let policy = VerifyPolicy::new([fee_payer_key]).with_destination(&pay_to_key, &mint);
         // Sandbox: nothing is submitted, so any well-formed blockhash serves (it spares clients an RPC call).
-        let blockhash = sandbox.then(|| (bs58::encode(sova_auth::keys::random_bytes::<32>()).into_string(), u64::MAX / 2));
+        let blockhash =
+            sandbox.then(|| (bs58::encode(sova_auth::keys::random_bytes::<32>()).into_string(), u64::MAX / 2));
         Ok(Self {
             network,
             asset,
@@ -135,8 +136,14 @@ impl X402 {
 /// The `accepts[0]` offer for an endpoint.
 pub fn offer(ctx: &ApiContext, price_key: &str) -> PaymentRequirements {
     let price = ctx.config.intel_price(price_key);
-    let offer =
-        PaymentRequirements::exact(ctx.x402.network, price.usdc, ctx.x402.asset, &ctx.x402.pay_to, 60, &ctx.x402.fee_payer_address());
+    let offer = PaymentRequirements::exact(
+        ctx.x402.network,
+        price.usdc,
+        ctx.x402.asset,
+        &ctx.x402.pay_to,
+        60,
+        &ctx.x402.fee_payer_address(),
+    );
     match ctx.x402.blockhash.read().clone() {
         Some((hash, height)) => offer.with_recent_blockhash(hash, height),
         None => offer,
@@ -264,8 +271,12 @@ pub async fn pay_per_call(ctx: &ApiContext, req: Request, next: Next, price_key:
         );
     };
     let Ok(raw) = raw.to_str() else {
-        return ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, "PAYMENT-SIGNATURE must be ASCII base64")
-            .into_response();
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::MalformedJson,
+            "PAYMENT-SIGNATURE must be ASCII base64",
+        )
+        .into_response();
     };
     let offers = [offer(ctx, price_key)];
     let verified = match sova_auth::x402::verify_payment_header(raw, &offers, &ctx.x402.policy) {
@@ -298,13 +309,15 @@ pub async fn pay_per_call(ctx: &ApiContext, req: Request, next: Next, price_key:
     match ctx.store.claim_payment(&claim).await {
         Ok(PaymentClaim::Claimed) => {}
         Ok(PaymentClaim::InFlight) => {
-            let mut resp = payment_required_for(ctx, &uri, price_key, "payment is being processed by another request".into());
+            let mut resp =
+                payment_required_for(ctx, &uri, price_key, "payment is being processed by another request".into());
             let settle = SettleResponse::failure("payment_in_flight", verified.network.clone(), payer, String::new());
             with_settle_headers(&mut resp, &settle, None);
             return resp;
         }
         Ok(PaymentClaim::AlreadyUsed(_)) => {
-            let mut resp = payment_required_for(ctx, &uri, price_key, "transaction already used (replay attack)".into());
+            let mut resp =
+                payment_required_for(ctx, &uri, price_key, "transaction already used (replay attack)".into());
             let settle = SettleResponse::failure("replay", verified.network.clone(), payer, String::new());
             with_settle_headers(&mut resp, &settle, None);
             return resp;
@@ -333,20 +346,25 @@ pub async fn pay_per_call(ctx: &ApiContext, req: Request, next: Next, price_key:
             Some(sig),
         ),
         Settled::Failed(reason) => {
-            let _ = ctx.store.finish_payment(&claim.message_hash, "FAILED", Some(&reason), crate::envelope::now_ms()).await;
+            let _ =
+                ctx.store.finish_payment(&claim.message_hash, "FAILED", Some(&reason), crate::envelope::now_ms()).await;
             let mut resp = payment_required_for(ctx, &uri, price_key, reason);
             let settle = SettleResponse::failure("settlement_failed", verified.network.clone(), payer, String::new());
             with_settle_headers(&mut resp, &settle, None);
             return resp;
         }
     };
-    if let Err(e) = ctx.store.finish_payment(&claim.message_hash, status, detail.as_deref(), crate::envelope::now_ms()).await {
+    if let Err(e) =
+        ctx.store.finish_payment(&claim.message_hash, status, detail.as_deref(), crate::envelope::now_ms()).await
+    {
         tracing::error!(error = %e, "could not record a payment's settlement");
     }
     with_settle_headers(&mut resp, &settle, sig.as_deref());
     if ctx.x402.settlement == Settlement::Sandbox {
-        resp.headers_mut()
-            .insert("x-sova-settlement", HeaderValue::from_static("sandbox: verified and booked, not submitted to any chain"));
+        resp.headers_mut().insert(
+            "x-sova-settlement",
+            HeaderValue::from_static("sandbox: verified and booked, not submitted to any chain"),
+        );
     }
     resp
 }
@@ -359,13 +377,26 @@ pub fn spawn_pending_resolver(ctx: ApiContext) {
             tokio::time::sleep(Duration::from_secs(10)).await;
             let Ok(pending) = ctx.store.payments_with_status("PENDING").await else { continue };
             for p in pending {
-                let Some(sig) = p.detail.as_deref().and_then(|d| d.strip_prefix("sig:")).map(str::to_string) else { continue };
+                let Some(sig) = p.detail.as_deref().and_then(|d| d.strip_prefix("sig:")).map(str::to_string) else {
+                    continue;
+                };
                 match rpc.status(&sig).await {
                     Ok(TxStatus::Confirmed) => {
-                        let _ = ctx.store.finish_payment(&p.message_hash, "SETTLED", Some(&format!("sig:{sig}")), crate::envelope::now_ms()).await;
+                        let _ = ctx
+                            .store
+                            .finish_payment(
+                                &p.message_hash,
+                                "SETTLED",
+                                Some(&format!("sig:{sig}")),
+                                crate::envelope::now_ms(),
+                            )
+                            .await;
                     }
                     Ok(TxStatus::Failed(e)) => {
-                        let _ = ctx.store.finish_payment(&p.message_hash, "FAILED", Some(&e), crate::envelope::now_ms()).await;
+                        let _ = ctx
+                            .store
+                            .finish_payment(&p.message_hash, "FAILED", Some(&e), crate::envelope::now_ms())
+                            .await;
                     }
                     _ => {}
                 }
