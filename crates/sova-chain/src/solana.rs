@@ -392,3 +392,69 @@ mod tests {
         assert_eq!(short_vec_len(0x4000), 3);
     }
 }
+
+/// The parameters of an x402 `exact` payment, as a server's offer gives them.
+#[derive(Debug, Clone)]
+pub struct ExactPayment {
+    /// The server's fee payer (`extra.feePayer`), left unsigned in slot 0.
+    pub fee_payer: Pubkey,
+    /// The treasury wallet (`payTo`); the transfer goes to its associated token account.
+    pub pay_to: Pubkey,
+    /// The token mint (`asset`).
+    pub mint: Pubkey,
+    /// Amount in base units.
+    pub amount: u64,
+    /// Token decimals (6 for USDC).
+    pub decimals: u8,
+    /// `extra.recentBlockhash`.
+    pub recent_blockhash: Hash,
+    /// `extra.memo`, or any unique text.
+    pub memo: String,
+}
+
+/// Build the transaction an official x402 SVM client builds for an `exact` offer (sponsored flow): a v0 message with
+/// the fee payer in slot 0, SetComputeUnitLimit, SetComputeUnitPrice, TransferChecked (from the payer's associated
+/// token account to `pay_to`'s, under the Token program) and a Memo, signed by `payer` only. Instruction data follow
+/// the programs' documented layouts (compute budget: tag 2 + u32, tag 3 + u64; TransferChecked: tag 12 + u64 amount
+/// + u8 decimals); the message is compiled and serialized by the Solana crates.
+pub fn build_exact_payment(payer: &SigningKey, p: &ExactPayment) -> Result<Vec<u8>, SolanaTxError> {
+    use solana_instruction::{AccountMeta, Instruction};
+    let authority = pubkey_of(payer);
+    let source = associated_token_address(&authority, &p.mint, &TOKEN_PROGRAM_ID);
+    let destination = associated_token_address(&p.pay_to, &p.mint, &TOKEN_PROGRAM_ID);
+    let mut limit = vec![2u8];
+    limit.extend_from_slice(&20_000u32.to_le_bytes());
+    let mut price = vec![3u8];
+    price.extend_from_slice(&1u64.to_le_bytes());
+    let mut transfer = vec![12u8];
+    transfer.extend_from_slice(&p.amount.to_le_bytes());
+    transfer.push(p.decimals);
+    let ixs = [
+        Instruction { program_id: COMPUTE_BUDGET_PROGRAM_ID, accounts: vec![], data: limit },
+        Instruction { program_id: COMPUTE_BUDGET_PROGRAM_ID, accounts: vec![], data: price },
+        Instruction {
+            program_id: TOKEN_PROGRAM_ID,
+            accounts: vec![
+                AccountMeta::new(source, false),
+                AccountMeta::new_readonly(p.mint, false),
+                AccountMeta::new(destination, false),
+                AccountMeta::new_readonly(authority, true),
+            ],
+            data: transfer,
+        },
+        Instruction { program_id: MEMO_PROGRAM_ID, accounts: vec![], data: p.memo.as_bytes().to_vec() },
+    ];
+    let message = solana_message::v0::Message::try_compile(&p.fee_payer, &ixs, &[], p.recent_blockhash.clone())
+        .map_err(|e| SolanaTxError::Decode(e.to_string()))?;
+    let message = VersionedMessage::V0(message);
+    let n = usize::from(message.header().num_required_signatures);
+    let tx = VersionedTransaction { signatures: vec![Signature::default(); n], message };
+    let mut wire = WireTransaction::from_transaction(tx)?;
+    let slot = wire
+        .account_keys()
+        .iter()
+        .position(|k| *k == authority)
+        .ok_or(SolanaTxError::NoSuchSigner { index: 0, count: n })?;
+    wire.sign(slot, payer)?;
+    Ok(wire.into_bytes())
+}

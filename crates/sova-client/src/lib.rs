@@ -10,12 +10,12 @@
 //! # Ok(()) }
 //! ```
 
-use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sova_proto::connect::{self as wire, ApiErrorItem, Envelope, Pagination};
 
+pub use reqwest::Method;
 pub use sova_proto;
 
 /// What a call can fail with.
@@ -93,6 +93,43 @@ pub struct RawResponse {
     pub json: serde_json::Value,
 }
 
+/// A payment in progress: resolves to the `PAYMENT-SIGNATURE` header value, or why it could not be made.
+pub type PaymentFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<String, String>> + Send>>;
+
+/// Builds an x402 payment for the offer a server made (the seed SDK's `buildPayment` callback).
+pub type PaymentBuilder = std::sync::Arc<dyn Fn(sova_auth::x402::PaymentRequirements) -> PaymentFuture + Send + Sync>;
+
+/// A [`PaymentBuilder`] that pays from a Solana wallet the way the official x402 SVM clients do (sponsored flow:
+/// the server's fee payer in slot 0, compute budget, TransferChecked to `payTo`'s token account, memo), signing with
+/// `payer`. It needs the server to offer `extra.recentBlockhash` (Sova does).
+pub fn solana_payer(payer: sova_chain::solana::SigningKey) -> PaymentBuilder {
+    std::sync::Arc::new(move |offer: sova_auth::x402::PaymentRequirements| {
+        let payer = payer.clone();
+        Box::pin(async move {
+            use sova_chain::solana;
+            let get = |k: &str| offer.extra.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            let key = |s: &str| solana::parse_pubkey(s).map_err(|e| e.to_string());
+            let blockhash = get("recentBlockhash").ok_or("the offer carries no extra.recentBlockhash")?;
+            let memo = get("memo")
+                .unwrap_or_else(|| sova_auth::keys::random_bytes::<16>().iter().map(|b| format!("{b:02x}")).collect());
+            let p = solana::ExactPayment {
+                fee_payer: key(&get("feePayer").ok_or("the offer names no extra.feePayer")?)?,
+                pay_to: key(&offer.pay_to)?,
+                mint: key(&offer.asset)?,
+                amount: offer.amount.parse().map_err(|_| format!("bad amount {}", offer.amount))?,
+                decimals: sova_auth::x402::USDC_DECIMALS,
+                recent_blockhash: solana::parse_hash(&blockhash).map_err(|e| e.to_string())?,
+                memo,
+            };
+            let tx = solana::build_exact_payment(&payer, &p).map_err(|e| e.to_string())?;
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(tx);
+            Ok(sova_auth::x402::PaymentPayload::v2(offer, b64, None).to_header())
+        })
+    })
+}
+
 #[derive(Clone)]
 enum Auth {
     None,
@@ -100,6 +137,7 @@ enum Auth {
     ApiKey(String),
     UserToken(String),
     Hmac { access_key: String, secret_key: String, passphrase: String },
+    X402(PaymentBuilder),
 }
 
 /// A Connect API client bound to a base URL and (optionally) a credential.
@@ -123,6 +161,7 @@ impl std::fmt::Debug for Client {
             Auth::ApiKey(_) => "api-key",
             Auth::UserToken(_) => "user-token",
             Auth::Hmac { .. } => "hmac",
+            Auth::X402(_) => "x402",
         };
         f.debug_struct("Client").field("base", &self.base).field("auth", &kind).finish()
     }
@@ -189,6 +228,11 @@ impl Client {
         })
     }
 
+    /// Same server; Intel calls that answer 402 are paid with `build` and retried once (x402 v2).
+    pub fn with_x402(&self, build: PaymentBuilder) -> Self {
+        self.with_auth(Auth::X402(build))
+    }
+
     /// Base URL.
     pub fn base(&self) -> &str {
         &self.base
@@ -238,7 +282,7 @@ impl Client {
             self.http.request(method.clone(), format!("{}{target}", self.base)).header("accept", "application/json");
         let body_bytes: &[u8] = body.as_ref().map(|(_, b)| b.as_slice()).unwrap_or(b"");
         rb = match &self.auth {
-            Auth::None => rb,
+            Auth::None | Auth::X402(_) => rb,
             Auth::Session(t) | Auth::UserToken(t) => rb.bearer_auth(t),
             Auth::ApiKey(k) => rb.header("x-api-key", k),
             Auth::Hmac { access_key, secret_key, passphrase } => {
@@ -278,7 +322,42 @@ impl Client {
     }
 
     async fn send<T: DeserializeOwned>(&self, rb: reqwest::RequestBuilder) -> Result<(T, Option<Pagination>)> {
-        let resp = rb.send().await?;
+        Self::parse(rb.send().await?).await
+    }
+
+    /// An Intel request; with x402 auth, a 402 is paid for and the request sent once more with `PAYMENT-SIGNATURE`.
+    async fn intel_send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<reqwest::Response> {
+        let first = self.build_at("/api/v1/intel", method.clone(), path, query, body.clone()).send().await?;
+        let Auth::X402(build) = &self.auth else { return Ok(first) };
+        if first.status().as_u16() != 402 {
+            return Ok(first);
+        }
+        let status = 402;
+        let offer = first
+            .headers()
+            .get("payment-required")
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ClientError::Decode { status, message: "402 without PAYMENT-REQUIRED".into() })
+            .and_then(|h| {
+                sova_auth::x402::decode_header::<sova_auth::x402::PaymentRequired>(h)
+                    .map_err(|e| ClientError::Decode { status, message: e.to_string() })
+            })?
+            .accepts
+            .into_iter()
+            .next()
+            .ok_or(ClientError::Decode { status, message: "PAYMENT-REQUIRED offers nothing".into() })?;
+        let payment = build(offer).await.map_err(|message| ClientError::Decode { status, message })?;
+        let rb = self.build_at("/api/v1/intel", method, path, query, body).header("PAYMENT-SIGNATURE", payment);
+        Ok(rb.send().await?)
+    }
+
+    async fn parse<T: DeserializeOwned>(resp: reqwest::Response) -> Result<(T, Option<Pagination>)> {
         let status = resp.status().as_u16();
         let trace_id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(String::from);
         let bytes = resp.bytes().await?;
@@ -496,7 +575,7 @@ impl Client {
     /// Intel API: any request below `/api/v1/intel`, answered raw (status, headers, JSON). With `with_api_key`
     /// the key goes in `X-Api-Key` (header names are case-insensitive).
     pub async fn intel_raw(&self, method: Method, path: &str, body: Option<(&str, Vec<u8>)>) -> Result<RawResponse> {
-        let resp = self.build_at("/api/v1/intel", method, path, &[], body).send().await?;
+        let resp = self.intel_send(method, path, &[], body).await?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await?;
@@ -506,8 +585,7 @@ impl Client {
 
     /// `GET /api/v1/intel/wallet/{address}/hud`.
     pub async fn intel_hud(&self, address: &str) -> Result<sova_proto::intel::Hud> {
-        Ok(self
-            .send(self.build_at("/api/v1/intel", Method::GET, &format!("/wallet/{}/hud", enc(address)), &[], None))
+        Ok(Self::parse(self.intel_send(Method::GET, &format!("/wallet/{}/hud", enc(address)), &[], None).await?)
             .await?
             .0)
     }
@@ -519,7 +597,7 @@ impl Client {
         filters: &[(&str, &str)],
     ) -> Result<ListPage<sova_proto::intel::Activity>> {
         let path = format!("/wallet/{}/activity", enc(address));
-        let (items, p) = self.send(self.build_at("/api/v1/intel", Method::GET, &path, filters, None)).await?;
+        let (items, p) = Self::parse(self.intel_send(Method::GET, &path, filters, None).await?).await?;
         let pagination =
             p.ok_or(ClientError::Decode { status: 200, message: "list without meta.pagination".into() })?;
         Ok(ListPage { items, pagination })
@@ -528,9 +606,6 @@ impl Client {
     /// `POST /api/v1/intel/wallets/hud`.
     pub async fn intel_batch(&self, addresses: &[&str]) -> Result<Vec<sova_proto::intel::BatchHudItem>> {
         let body = sova_proto::intel::BatchHudRequest { addresses: addresses.iter().map(|a| a.to_string()).collect() };
-        Ok(self
-            .send(self.build_at("/api/v1/intel", Method::POST, "/wallets/hud", &[], Self::json_body(&body)?))
-            .await?
-            .0)
+        Ok(Self::parse(self.intel_send(Method::POST, "/wallets/hud", &[], Self::json_body(&body)?).await?).await?.0)
     }
 }

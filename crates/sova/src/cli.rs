@@ -33,6 +33,20 @@ enum Command {
         #[command(subcommand)]
         command: IntelKeyCommand,
     },
+    /// Call the Intel API: with an `ak_` key, or paying per call with x402 from a Solana keypair.
+    Intel {
+        /// What Sova knows of this address.
+        address: String,
+        /// Base URL of the server.
+        #[arg(long, env = "SOVA_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Intel API key (`ak_<hex>`).
+        #[arg(long, env = "SOVA_INTEL_KEY", hide_env_values = true, conflicts_with = "keypair")]
+        api_key: Option<String>,
+        /// Solana keypair file (JSON array of 64 bytes) that pays per call with x402.
+        #[arg(long)]
+        keypair: Option<PathBuf>,
+    },
     /// Print the OpenAPI document of the Connect API.
     Openapi,
     /// Call a running server's health endpoint.
@@ -332,6 +346,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::IntelKey { command } => intel_key(command).await,
+        Command::Intel { address, url, api_key, keypair } => {
+            let client = sova_client::Client::new(url);
+            let client = match (api_key, keypair) {
+                (Some(k), _) => client.with_api_key(&k),
+                (None, Some(path)) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                    let bytes: Vec<u8> =
+                        serde_json::from_str(&text).context("the keypair file must be a JSON array of 64 bytes")?;
+                    let arr: [u8; 64] =
+                        bytes.try_into().map_err(|_| anyhow::anyhow!("the keypair file must hold 64 bytes"))?;
+                    let key =
+                        sova_chain::solana::SigningKey::from_keypair_bytes(&arr).context("not an ed25519 keypair")?;
+                    client.with_x402(sova_client::solana_payer(key))
+                }
+                (None, None) => anyhow::bail!("pass --api-key or --keypair"),
+            };
+            let path = format!("/wallet/{address}/hud");
+            let r = client.intel_raw(sova_client::Method::GET, &path, None).await?;
+            let header = |n: &str| r.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+            let settlement =
+                header("payment-response").and_then(|h| sova_auth::x402::decode_header::<serde_json::Value>(&h).ok());
+            println!(
+                "{}",
+                serde_json::json!({
+                    "status": r.status,
+                    "body": r.json,
+                    "credits_cost": header("x-credits-cost"),
+                    "credits_remaining": header("x-credits-remaining"),
+                    "settlement": settlement,
+                    "transaction": header("x-payment-response"),
+                })
+            );
+            anyhow::ensure!(r.status < 400, "the call failed with HTTP {}", r.status);
+            Ok(())
+        }
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&sova_server::openapi())?);
             Ok(())

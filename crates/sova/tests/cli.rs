@@ -141,3 +141,41 @@ fn intel_key_create_show_topup_revoke() {
     let usage = run(&["intel-key", "usage", &key]);
     assert_eq!(usage.as_array().unwrap().len(), 1, "the top-up made with this key");
 }
+
+/// `sova intel ADDRESS --keypair FILE`: one call paid with x402 from a Solana keypair against a sandbox server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intel_call_paid_with_x402() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = Command::new(SOVA)
+        .args(["serve", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/sovx/v1/health")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let key = sova_chain::solana::SigningKey::from_bytes(&[7u8; 32]);
+    let keypair = dir.path().join("payer.json");
+    std::fs::write(&keypair, serde_json::to_string(&key.to_keypair_bytes().to_vec()).unwrap()).unwrap();
+    let out = Command::new(SOVA)
+        .args(["intel", "HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk", "--url", &url, "--keypair"])
+        .arg(&keypair)
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["body"]["data"]["chain"], "solana");
+    assert_eq!(v["settlement"]["success"], true);
+    assert_eq!(v["settlement"]["payer"], sova_chain::solana::pubkey_of(&key).to_string());
+}

@@ -205,3 +205,18 @@ async fn concurrent_double_use(backend: Backend) {
     app.stop().await;
 }
 on_both!(concurrent_double_use);
+
+/// The SDK pays by itself: 402, build and sign the payment with the built-in Solana payer, retry.
+async fn sdk_pays_automatically(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let wallet = sova_chain::solana::SigningKey::from_bytes(&sova_auth::keys::random_bytes::<32>());
+    let client = app.client.with_x402(sova_client::solana_payer(wallet.clone()));
+    let hud = client.intel_hud("HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk").await.unwrap();
+    assert_eq!(hud.chain, "solana");
+    let r = client.intel_raw(Method::GET, HUD, None).await.unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(settle_response(&r)["payer"], sova_chain::solana::pubkey_of(&wallet).to_string());
+    assert_eq!(app.running.ctx.store.balance("x402-treasury:solana-devnet:USDC").await.unwrap(), "0.03");
+    app.stop().await;
+}
+on_both!(sdk_pays_automatically);
