@@ -39,7 +39,7 @@ struct Args {
     /// `Cs-Passphrase`.
     #[arg(long)]
     passphrase: Option<String>,
-    /// Routes to measure, in order: health, api-key, hmac.
+    /// Routes to measure, in order: health, api-key, hmac, x402 (`--path` must then be an Intel route).
     #[arg(long, value_delimiter = ',', default_value = "health,api-key,hmac")]
     routes: Vec<String>,
     /// Seconds per route.
@@ -61,7 +61,17 @@ struct Args {
 enum Auth {
     None,
     ApiKey(String),
-    Hmac { access_key: String, secret_key: String, passphrase: String },
+    Hmac {
+        access_key: String,
+        secret_key: String,
+        passphrase: String,
+    },
+    /// Pay every call with a fresh x402 payment for this offer (`accepts[0]` of the server's 402).
+    X402 {
+        offer: Rc<sova_auth::x402::PaymentRequirements>,
+        payment: Rc<sova_chain::solana::ExactPayment>,
+        payer: sova_chain::solana::SigningKey,
+    },
 }
 
 struct Stats {
@@ -92,6 +102,15 @@ async fn connection(
         match &auth {
             Auth::None => {}
             Auth::ApiKey(k) => b = b.header("x-api-key", k),
+            Auth::X402 { offer, payment, payer } => {
+                use base64::Engine;
+                let mut p = (**payment).clone();
+                p.memo = format!("sova-load {id}-{n}");
+                let tx = sova_chain::solana::build_exact_payment(payer, &p)?;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(tx);
+                let header = sova_auth::x402::PaymentPayload::v2((**offer).clone(), b64, None).to_header();
+                b = b.header("payment-signature", header);
+            }
             Auth::Hmac { access_key, secret_key, passphrase } => {
                 let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs().to_string();
                 let sig = sova_auth::cs_hmac::sign(secret_key, &ts, "GET", &target, b"");
@@ -132,6 +151,24 @@ async fn measure(args: &Args, host: &str, route: &str) -> anyhow::Result<(f64, f
                 passphrase: args.passphrase.clone().context("--passphrase")?,
             },
         ),
+        "x402" => {
+            // Fetch the offer once; each call then pays with its own transaction (a unique memo).
+            let resp = reqwest_offer(host, &args.path).await?;
+            let get = |k: &str| resp.extra.get(k).and_then(|v| v.as_str()).map(str::to_string).context(k.to_string());
+            let key = |s: &str| sova_chain::solana::parse_pubkey(s).map_err(|e| anyhow::anyhow!("{e}"));
+            let payment = sova_chain::solana::ExactPayment {
+                fee_payer: key(&get("feePayer")?)?,
+                pay_to: key(&resp.pay_to)?,
+                mint: key(&resp.asset)?,
+                amount: resp.amount.parse()?,
+                decimals: 6,
+                recent_blockhash: sova_chain::solana::parse_hash(&get("recentBlockhash")?)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
+                memo: String::new(),
+            };
+            let payer = sova_chain::solana::SigningKey::from_bytes(&sova_auth::keys::random_bytes::<32>());
+            (args.path.clone(), Auth::X402 { offer: Rc::new(resp), payment: Rc::new(payment), payer })
+        }
         other => anyhow::bail!("unknown route {other}"),
     };
     let stats = Rc::new(RefCell::new(Stats { hist: Histogram::new(3)?, ok: 0, bad: 0 }));
@@ -160,6 +197,18 @@ async fn measure(args: &Args, host: &str, route: &str) -> anyhow::Result<(f64, f
         s.hist.value_at_quantile(0.99) as f64 / 1000.0,
         s.bad,
     ))
+}
+
+/// The x402 offer of `path` (the server answers 402 without credentials).
+async fn reqwest_offer(host: &str, path: &str) -> anyhow::Result<sova_auth::x402::PaymentRequirements> {
+    let stream = tokio::net::TcpStream::connect(host).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::task::spawn_local(conn);
+    let resp = sender.send_request(Request::get(path).header("host", host).body(Empty::<Bytes>::new())?).await?;
+    let header =
+        resp.headers().get("payment-required").context("no PAYMENT-REQUIRED on the 402")?.to_str()?.to_string();
+    let required: sova_auth::x402::PaymentRequired = sova_auth::x402::decode_header(&header)?;
+    required.accepts.into_iter().next().context("the 402 offers nothing")
 }
 
 /// Print pre-signed requests (see `--emit`).
