@@ -444,7 +444,7 @@ pub fn build_exact_payment(payer: &SigningKey, p: &ExactPayment) -> Result<Vec<u
         },
         Instruction { program_id: MEMO_PROGRAM_ID, accounts: vec![], data: p.memo.as_bytes().to_vec() },
     ];
-    let message = solana_message::v0::Message::try_compile(&p.fee_payer, &ixs, &[], p.recent_blockhash.clone())
+    let message = solana_message::v0::Message::try_compile(&p.fee_payer, &ixs, &[], p.recent_blockhash)
         .map_err(|e| SolanaTxError::Decode(e.to_string()))?;
     let message = VersionedMessage::V0(message);
     let n = usize::from(message.header().num_required_signatures);

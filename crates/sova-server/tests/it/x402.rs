@@ -71,7 +71,7 @@ fn sponsored(o: &Offer, payer: &Keypair, destination: &Pubkey, amount: u64, memo
         transfer(o, payer, destination, amount),
         memo(memo_text),
     ];
-    let message = VersionedMessage::V0(v0::Message::try_compile(&o.fee_payer, &ixs, &[], o.blockhash.clone()).unwrap());
+    let message = VersionedMessage::V0(v0::Message::try_compile(&o.fee_payer, &ixs, &[], o.blockhash).unwrap());
     let bytes = message.serialize();
     let n = message.header().num_required_signatures as usize;
     let keys = message.static_account_keys().to_vec();
@@ -162,7 +162,7 @@ async fn pay_per_call(backend: Backend) {
 
     // The seed-document variant: legacy, the client pays its own fee, fully signed, just the transfer.
     let message = legacy::Message::new(&[transfer(&o, &payer, &treasury_ata, o.amount)], Some(&payer.pubkey()));
-    let tx = solana_transaction::Transaction::new(&[&payer], message, o.blockhash.clone());
+    let tx = solana_transaction::Transaction::new(&[&payer], message, o.blockhash);
     let bytes = wincode::serialize(&VersionedTransaction::from(tx)).unwrap();
     let seed = serde_json::json!({
         "x402Version": 2,
