@@ -59,8 +59,7 @@ fn setup() -> Setup {
         transfer.clone(),
         spl_memo_interface::instruction::build_memo(&MEMO_PROGRAM_ID, b"0123456789abcdef0123456789abcdef", &[]),
     ];
-    let message =
-        VersionedMessage::V0(v0::Message::try_compile(&fee_payer.pubkey(), &ixs, &[], blockhash.clone()).unwrap());
+    let message = VersionedMessage::V0(v0::Message::try_compile(&fee_payer.pubkey(), &ixs, &[], blockhash).unwrap());
     let mut signatures = vec![Signature::default(); 2];
     signatures[1] = client.sign_message(&message.serialize());
     let sponsored_tx = wincode::serialize(&VersionedTransaction { signatures, message }).unwrap();

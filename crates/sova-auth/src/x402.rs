@@ -835,7 +835,7 @@ fn verified(
         message_hash: Sha256::digest(tx.message_bytes()).into(),
         client_signature,
         needs_fee_payer_signature: flow == PaymentFlow::Sponsored,
-        recent_blockhash: tx.recent_blockhash().clone(),
+        recent_blockhash: *tx.recent_blockhash(),
         transaction: tx,
     }
 }
