@@ -175,6 +175,21 @@ struct ServeArgs {
     /// Log format.
     #[arg(long, env = "SOVA_LOG_FORMAT", value_parser = ["text", "json"])]
     log_format: Option<String>,
+    /// x402 network of the Intel API: solana-devnet (default) or solana.
+    #[arg(long, env = "SOVA_X402_NETWORK", value_parser = ["solana-devnet", "solana"])]
+    x402_network: Option<String>,
+    /// x402 treasury wallet (payTo); sandbox default: generated in the data directory.
+    #[arg(long, env = "SOVA_X402_PAY_TO")]
+    x402_pay_to: Option<String>,
+    /// x402 fee-payer keypair file (Solana CLI JSON); sandbox default: generated in the data directory.
+    #[arg(long, env = "SOVA_X402_FEE_PAYER_KEYPAIR")]
+    x402_fee_payer_keypair: Option<PathBuf>,
+    /// x402 settlement: sandbox (verify and book, submit nothing; the default) or rpc.
+    #[arg(long, env = "SOVA_X402_SETTLEMENT", value_parser = ["sandbox", "rpc"])]
+    x402_settlement: Option<String>,
+    /// Solana JSON-RPC URL for rpc settlement.
+    #[arg(long, env = "SOVA_SOLANA_RPC_URL")]
+    solana_rpc_url: Option<String>,
 }
 
 /// The TOML file: the same settings as the flags, snake_case.
@@ -195,6 +210,11 @@ struct FileConfig {
     session_ttl: Option<u64>,
     server_key_file: Option<PathBuf>,
     log_format: Option<String>,
+    x402_network: Option<String>,
+    x402_pay_to: Option<String>,
+    x402_fee_payer_keypair: Option<PathBuf>,
+    x402_settlement: Option<String>,
+    solana_rpc_url: Option<String>,
 }
 
 fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -235,6 +255,16 @@ fn serve_config(a: &ServeArgs, f: &FileConfig) -> Config {
     c.hmac_window_secs = a.hmac_window.or(f.hmac_window).unwrap_or(d.hmac_window_secs).max(1);
     c.session_ttl_secs = a.session_ttl.or(f.session_ttl).unwrap_or(d.session_ttl_secs);
     c.server_key_file = a.server_key_file.clone().or_else(|| f.server_key_file.clone());
+    if let Some(n) = a.x402_network.clone().or_else(|| f.x402_network.clone()) {
+        c.x402_network = n;
+    }
+    c.x402_pay_to = a.x402_pay_to.clone().or_else(|| f.x402_pay_to.clone());
+    c.x402_fee_payer_keypair = a.x402_fee_payer_keypair.clone().or_else(|| f.x402_fee_payer_keypair.clone());
+    c.x402_settlement = match a.x402_settlement.as_deref().or(f.x402_settlement.as_deref()) {
+        Some("rpc") => sova_server::config::Settlement::Rpc,
+        _ => sova_server::config::Settlement::Sandbox,
+    };
+    c.solana_rpc_url = a.solana_rpc_url.clone().or_else(|| f.solana_rpc_url.clone());
     c
 }
 

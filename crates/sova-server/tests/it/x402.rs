@@ -220,3 +220,83 @@ async fn sdk_pays_automatically(backend: Backend) {
     app.stop().await;
 }
 on_both!(sdk_pays_automatically);
+
+/// A local Solana JSON-RPC node for the `rpc` settlement backend: it checks that what it is sent is fully signed.
+async fn mock_rpc() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::{Json, Router, routing::post};
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = sent.clone();
+    let app = Router::new().route(
+        "/",
+        post(move |Json(req): Json<serde_json::Value>| {
+            let seen = seen.clone();
+            async move {
+                let result = match req["method"].as_str().unwrap_or("") {
+                    "getLatestBlockhash" => serde_json::json!({"context": {"slot": 1}, "value": {
+                        "blockhash": bs58::encode([9u8; 32]).into_string(), "lastValidBlockHeight": 100}}),
+                    "simulateTransaction" => {
+                        serde_json::json!({"context": {"slot": 1}, "value": {"err": null, "logs": []}})
+                    }
+                    "sendTransaction" => {
+                        let bytes = STANDARD.decode(req["params"][0].as_str().unwrap()).unwrap();
+                        let tx = sova_chain::solana::WireTransaction::decode(&bytes).unwrap();
+                        tx.verify_signatures(false).expect("the node only gets fully signed transactions");
+                        let sig = tx.signature_base58(0).unwrap();
+                        seen.lock().unwrap().push(sig.clone());
+                        serde_json::json!(sig)
+                    }
+                    "getSignatureStatuses" => serde_json::json!({"context": {"slot": 1}, "value": [
+                        {"slot": 1, "confirmations": null, "err": null, "confirmationStatus": "confirmed"}]}),
+                    other => panic!("unexpected RPC method {other}"),
+                };
+                Json(serde_json::json!({"jsonrpc": "2.0", "id": req["id"], "result": result}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, sent)
+}
+
+/// `rpc` settlement: the server co-signs, simulates, sends and confirms over JSON-RPC.
+async fn rpc_settlement(backend: Backend) {
+    let (rpc_url, sent) = mock_rpc().await;
+    let dir = tempfile::tempdir().unwrap();
+    let fee_payer = sova_chain::solana::SigningKey::from_bytes(&[5u8; 32]);
+    let keypair = dir.path().join("fee-payer.json");
+    write_secret(&keypair, &serde_json::to_string(&fee_payer.to_keypair_bytes().to_vec()).unwrap());
+    let treasury = sova_chain::solana::pubkey_of(&sova_chain::solana::SigningKey::from_bytes(&[6u8; 32])).to_string();
+    let app = spawn_app_with(backend, |c| {
+        c.x402_settlement = sova_server::config::Settlement::Rpc;
+        c.solana_rpc_url = Some(rpc_url);
+        c.x402_fee_payer_keypair = Some(keypair);
+        c.x402_pay_to = Some(treasury.clone());
+    })
+    .await;
+    // The offer carries the node's blockhash once the refresher has run.
+    let mut offered = false;
+    for _ in 0..50 {
+        let o = offer(&app).await;
+        if o.blockhash.to_string() == bs58::encode([9u8; 32]).into_string() {
+            assert_eq!(o.pay_to.to_string(), treasury);
+            offered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(offered, "the RPC node's blockhash is offered");
+    let payer = sova_chain::solana::SigningKey::from_bytes(&[8u8; 32]);
+    let client = app.client.with_x402(sova_client::solana_payer(payer));
+    let r = client.intel_raw(Method::GET, HUD, None).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.json);
+    let s = settle_response(&r);
+    assert_eq!(s["success"], true);
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(s["transaction"], sent[0]);
+    assert_eq!(r.headers["x-payment-response"].to_str().unwrap(), sent[0]);
+    assert!(r.headers.get("x-sova-settlement").is_none(), "rpc settlement is real");
+    app.stop().await;
+}
+on_both!(rpc_settlement);
