@@ -200,6 +200,62 @@ impl SqlStore {
         Ok(Page { items, total: u64::try_from(total).unwrap_or(0) })
     }
 
+    /// The common case on PostgreSQL, in one statement (one round trip, one commit): debits only, one account, and
+    /// enough credits for all of them. The balance update and the usage rows are one data-modifying CTE; if the
+    /// credits do not cover the group, nothing is written and `None` sends the caller to the general path.
+    async fn debit_in_one_statement(
+        &self,
+        charges: &[Charge],
+        now: i64,
+    ) -> Result<Option<Vec<std::result::Result<i64, i64>>>> {
+        let account = charges[0].account_id.as_str();
+        if charges.len() > 1000 || charges.iter().any(|c| c.cost <= 0 || c.account_id != account) {
+            return Ok(None);
+        }
+        let total: i64 = charges.iter().map(|c| c.cost).sum();
+        let mut sql = String::from(
+            "WITH upd AS (UPDATE intel_accounts SET credits = credits - $1, updated_at = $2 \
+             WHERE id = $3 AND credits >= $1 RETURNING credits), \
+             rows (key_id, kind, endpoint, cost, off, trace_id) AS (VALUES ",
+        );
+        for i in 0..charges.len() {
+            let b = 4 + i * 6;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${b}::text, ${}::text, ${}::text, ${}::bigint, ${}::bigint, ${}::text)",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            ));
+        }
+        sql.push_str(
+            ") INSERT INTO intel_usage (account_id, key_id, kind, endpoint, cost, balance, trace_id, created_at) \
+             SELECT $3, rows.key_id, rows.kind, rows.endpoint, rows.cost, upd.credits + rows.off, rows.trace_id, $2 \
+             FROM rows, upd RETURNING balance",
+        );
+        let mut q = sqlx::query_scalar::<Any, i64>(&sql).bind(total).bind(now).bind(account.to_string());
+        let mut cum = 0i64;
+        let mut offsets = Vec::with_capacity(charges.len());
+        for c in charges {
+            cum += c.cost;
+            offsets.push(total - cum);
+            q = q
+                .bind(c.key_id.clone())
+                .bind(c.kind.to_string())
+                .bind(c.endpoint.clone())
+                .bind(c.cost)
+                .bind(total - cum)
+                .bind(c.trace_id.clone());
+        }
+        let balances = q.fetch_all(&self.write).await?;
+        let Some(final_balance) = balances.iter().min().copied() else { return Ok(None) };
+        Ok(Some(offsets.into_iter().map(|off| Ok(final_balance + off)).collect()))
+    }
+
     async fn with_account(&self, key: Option<IntelKeyRow>) -> Result<Option<(IntelKeyRow, IntelAccount)>> {
         let Some(key) = key else { return Ok(None) };
         let account = sqlx::query_as::<Any, IntelAccount>(&format!(
@@ -1105,6 +1161,11 @@ impl Store for SqlStore {
     async fn apply_charges(&self, charges: &[Charge], now: i64) -> Result<Vec<std::result::Result<i64, i64>>> {
         if charges.is_empty() {
             return Ok(Vec::new());
+        }
+        if self.backend == Backend::Postgres {
+            if let Some(results) = self.debit_in_one_statement(charges, now).await? {
+                return Ok(results);
+            }
         }
         let mut tx = self.write.begin().await?;
         // Lock each account once, in a fixed order.

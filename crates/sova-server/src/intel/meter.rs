@@ -22,6 +22,8 @@ use crate::state::ApiContext;
 
 /// Largest group of charges in one transaction.
 const MAX_GROUP: usize = 512;
+/// Billing workers on PostgreSQL (groups committing concurrently).
+const PG_WORKERS: usize = 2;
 
 type Reply = oneshot::Sender<Result<Result<i64, i64>, String>>;
 
@@ -34,10 +36,24 @@ pub struct Biller {
 impl Biller {
     /// Start the biller's task.
     pub fn start(store: Arc<dyn Store>) -> Self {
-        let (tx, mut rx) = mpsc::channel::<(Charge, Reply)>(16 * MAX_GROUP);
+        let (tx, rx) = mpsc::channel::<(Charge, Reply)>(16 * MAX_GROUP);
+        // On PostgreSQL two workers: while one group commits, the other collects and commits the next. SQLite has one
+        // writer connection, so a second worker would only wait for it.
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let workers = if store.backend() == sova_store::Backend::Postgres { PG_WORKERS } else { 1 };
+        for _ in 0..workers {
+            Self::worker(store.clone(), rx.clone());
+        }
+        Self { tx }
+    }
+
+    fn worker(store: Arc<dyn Store>, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<(Charge, Reply)>>>) {
         tokio::spawn(async move {
             let mut group = Vec::with_capacity(MAX_GROUP);
-            while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+            loop {
+                if rx.lock().await.recv_many(&mut group, MAX_GROUP).await == 0 {
+                    break;
+                }
                 let charges: Vec<Charge> = group.iter().map(|(c, _)| c.clone()).collect();
                 let now = crate::envelope::now_ms();
                 match store.apply_charges(&charges, now).await {
@@ -55,7 +71,6 @@ impl Biller {
                 }
             }
         });
-        Self { tx }
     }
 
     /// Apply one charge (waits for its group to commit): `Ok(balance)` or `Err(balance)` when credits are short.
