@@ -1162,10 +1162,10 @@ impl Store for SqlStore {
         if charges.is_empty() {
             return Ok(Vec::new());
         }
-        if self.backend == Backend::Postgres {
-            if let Some(results) = self.debit_in_one_statement(charges, now).await? {
-                return Ok(results);
-            }
+        if self.backend == Backend::Postgres
+            && let Some(results) = self.debit_in_one_statement(charges, now).await?
+        {
+            return Ok(results);
         }
         let mut tx = self.write.begin().await?;
         // Lock each account once, in a fixed order.
