@@ -300,3 +300,53 @@ async fn rpc_settlement(backend: Backend) {
     app.stop().await;
 }
 on_both!(rpc_settlement);
+
+/// The official clients pay Sova over HTTP: npm `@x402/fetch` + `@x402/svm` 2.27 and PyPI `x402` 2.25
+/// (`tests/interop/`). Skipped with a message when their runtime or packages are missing, unless
+/// `SOVA_REQUIRE_INTEROP=1` (as in CI, which installs them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_clients_pay_sova() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop");
+    let require = std::env::var("SOVA_REQUIRE_INTEROP").is_ok_and(|v| v == "1");
+    let app = spawn_app(Backend::Sqlite).await;
+    let runs: [(&str, Vec<&str>, bool); 2] = [
+        ("node", vec!["pay.mjs"], std::path::Path::new(dir).join("node_modules/@x402/fetch").exists()),
+        (
+            "python3",
+            vec!["pay.py"],
+            std::process::Command::new("python3")
+                .args(["-c", "import x402.http.clients.httpx"])
+                .output()
+                .is_ok_and(|o| o.status.success()),
+        ),
+    ];
+    for (program, args, available) in runs {
+        if !available {
+            assert!(
+                !require,
+                "{program} client packages missing (npm ci / pip install -r tests/interop/requirements.txt)"
+            );
+            eprintln!("SKIPPED: {program} official x402 client not installed");
+            continue;
+        }
+        let url = app.url();
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(program)
+                .args(&args)
+                .arg(url)
+                .arg("bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu")
+                .current_dir(dir)
+                .output()
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(out.status.success(), "{program}: {}", String::from_utf8_lossy(&out.stderr));
+        let line = String::from_utf8(out.stdout).unwrap();
+        let v: serde_json::Value = serde_json::from_str(line.lines().last().unwrap()).unwrap();
+        assert_eq!(v["status"], 200, "{program}: {v}");
+        assert_eq!(v["paymentResponse"]["success"], true, "{program}: {v}");
+        assert_eq!(v["paymentResponse"]["payer"], v["payer"], "{program}: {v}");
+    }
+    app.stop().await;
+}
