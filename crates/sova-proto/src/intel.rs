@@ -151,6 +151,8 @@ pub struct Usage {
     pub endpoint: String,
     /// Credits taken (negative: given back or added).
     pub cost: i64,
+    /// Calls the row stands for.
+    pub calls: i64,
     /// Balance after.
     pub balance: i64,
     /// Request trace id.

@@ -63,11 +63,13 @@ pub struct UsageRow {
     pub kind: String,
     /// Endpoint.
     pub endpoint: String,
-    /// Credits taken (negative: given).
+    /// Credits taken (negative: given), for all `calls`.
     pub cost: i64,
+    /// Calls this row stands for (a billing group's calls with the same key, kind and endpoint share one row).
+    pub calls: i64,
     /// Balance after.
     pub balance: i64,
-    /// Trace id.
+    /// Trace id (of the last call the row stands for).
     pub trace_id: String,
     /// Time.
     pub created_at: i64,

@@ -213,46 +213,56 @@ impl SqlStore {
             return Ok(None);
         }
         let total: i64 = charges.iter().map(|c| c.cost).sum();
+        // Balances relative to the final one: after charge i, `final + (total - cum_i)`.
+        let mut cum = 0i64;
+        let offsets: Vec<i64> = charges
+            .iter()
+            .map(|c| {
+                cum += c.cost;
+                total - cum
+            })
+            .collect();
+        let rows = aggregate(charges.iter().zip(&offsets).map(|(c, off)| (c, *off)));
         let mut sql = String::from(
             "WITH upd AS (UPDATE intel_accounts SET credits = credits - $1, updated_at = $2 \
              WHERE id = $3 AND credits >= $1 RETURNING credits), \
-             rows (key_id, kind, endpoint, cost, off, trace_id) AS (VALUES ",
+             rows (key_id, kind, endpoint, cost, calls, off, trace_id) AS (VALUES ",
         );
-        for i in 0..charges.len() {
-            let b = 4 + i * 6;
+        for i in 0..rows.len() {
+            let b = 4 + i * 7;
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!(
-                "(${b}::text, ${}::text, ${}::text, ${}::bigint, ${}::bigint, ${}::text)",
+                "(${b}::text, ${}::text, ${}::text, ${}::bigint, ${}::bigint, ${}::bigint, ${}::text)",
                 b + 1,
                 b + 2,
                 b + 3,
                 b + 4,
-                b + 5
+                b + 5,
+                b + 6
             ));
         }
         sql.push_str(
-            ") INSERT INTO intel_usage (account_id, key_id, kind, endpoint, cost, balance, trace_id, created_at) \
-             SELECT $3, rows.key_id, rows.kind, rows.endpoint, rows.cost, upd.credits + rows.off, rows.trace_id, $2 \
-             FROM rows, upd RETURNING balance",
+            ") INSERT INTO intel_usage (account_id, key_id, kind, endpoint, cost, calls, balance, trace_id, created_at) \
+             SELECT $3, rows.key_id, rows.kind, rows.endpoint, rows.cost, rows.calls, upd.credits + rows.off, \
+             rows.trace_id, $2 FROM rows, upd RETURNING balance",
         );
         let mut q = sqlx::query_scalar::<Any, i64>(&sql).bind(total).bind(now).bind(account.to_string());
-        let mut cum = 0i64;
-        let mut offsets = Vec::with_capacity(charges.len());
-        for c in charges {
-            cum += c.cost;
-            offsets.push(total - cum);
+        for r in &rows {
             q = q
-                .bind(c.key_id.clone())
-                .bind(c.kind.to_string())
-                .bind(c.endpoint.clone())
-                .bind(c.cost)
-                .bind(total - cum)
-                .bind(c.trace_id.clone());
+                .bind(r.key_id.clone())
+                .bind(r.kind.clone())
+                .bind(r.endpoint.clone())
+                .bind(r.cost)
+                .bind(r.calls)
+                .bind(r.balance)
+                .bind(r.trace_id.clone());
         }
         let balances = q.fetch_all(&self.write).await?;
         let Some(final_balance) = balances.iter().min().copied() else { return Ok(None) };
+        let last_off = rows.iter().map(|r| r.balance).min().unwrap_or(0);
+        let final_balance = final_balance - last_off;
         Ok(Some(offsets.into_iter().map(|off| Ok(final_balance + off)).collect()))
     }
 
@@ -1201,38 +1211,31 @@ impl Store for SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        // Usage rows in multi-row INSERTs (8 values each; at most 200 rows per statement).
-        for chunk in applied.chunks(200) {
+        // One usage row per (account, key, kind, endpoint) of the group, in multi-row INSERTs.
+        let rows = aggregate(applied.iter().map(|(c, bal)| (*c, *bal)));
+        for chunk in rows.chunks(200) {
             let mut sql = String::from(
-                "INSERT INTO intel_usage (account_id, key_id, kind, endpoint, cost, balance, trace_id, created_at) VALUES ",
+                "INSERT INTO intel_usage (account_id, key_id, kind, endpoint, cost, calls, balance, trace_id, created_at) VALUES ",
             );
             for i in 0..chunk.len() {
-                let b = i * 8;
+                let b = i * 9;
                 if i > 0 {
                     sql.push_str(", ");
                 }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                ));
+                let ps: Vec<String> = (1..=9).map(|k| format!("${}", b + k)).collect();
+                sql.push_str(&format!("({})", ps.join(", ")));
             }
             let mut q = sqlx::query(&sql);
-            for (c, bal) in chunk {
+            for r in chunk {
                 q = q
-                    .bind(c.account_id.clone())
-                    .bind(c.key_id.clone())
-                    .bind(c.kind.to_string())
-                    .bind(c.endpoint.clone())
-                    .bind(c.cost)
-                    .bind(*bal)
-                    .bind(c.trace_id.clone())
+                    .bind(r.account_id.clone())
+                    .bind(r.key_id.clone())
+                    .bind(r.kind.clone())
+                    .bind(r.endpoint.clone())
+                    .bind(r.cost)
+                    .bind(r.calls)
+                    .bind(r.balance)
+                    .bind(r.trace_id.clone())
                     .bind(now);
             }
             q.execute(&mut *tx).await?;
@@ -1242,7 +1245,7 @@ impl Store for SqlStore {
     }
 
     async fn intel_usage(&self, account_id: &str, key_id: Option<&str>, limit: i64) -> Result<Vec<UsageRow>> {
-        let cols = "account_id, key_id, kind, endpoint, cost, balance, trace_id, created_at";
+        let cols = "account_id, key_id, kind, endpoint, cost, calls, balance, trace_id, created_at";
         let rows =
             match key_id {
                 Some(k) => sqlx::query_as::<Any, UsageRow>(&format!(
@@ -1462,4 +1465,46 @@ async fn insert_usage(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// A usage row in the making: consecutive charges of one group with the same account, key, kind and endpoint.
+struct UsageAgg {
+    account_id: String,
+    key_id: Option<String>,
+    kind: String,
+    endpoint: String,
+    cost: i64,
+    calls: i64,
+    /// Balance after the row's last charge (or, on the one-statement path, its offset from the final balance).
+    balance: i64,
+    trace_id: String,
+}
+
+/// Fold charges (with the balance, or offset, after each) into usage rows, one per run of equal
+/// (account, key, kind, endpoint).
+fn aggregate<'a>(charges: impl Iterator<Item = (&'a Charge, i64)>) -> Vec<UsageAgg> {
+    let mut rows: Vec<UsageAgg> = Vec::new();
+    for (c, balance) in charges {
+        match rows.iter_mut().find(|r| {
+            r.account_id == c.account_id && r.key_id == c.key_id && r.kind == c.kind && r.endpoint == c.endpoint
+        }) {
+            Some(r) => {
+                r.cost += c.cost;
+                r.calls += 1;
+                r.balance = balance;
+                r.trace_id.clone_from(&c.trace_id);
+            }
+            None => rows.push(UsageAgg {
+                account_id: c.account_id.clone(),
+                key_id: c.key_id.clone(),
+                kind: c.kind.to_string(),
+                endpoint: c.endpoint.clone(),
+                cost: c.cost,
+                calls: 1,
+                balance,
+                trace_id: c.trace_id.clone(),
+            }),
+        }
+    }
+    rows
 }

@@ -516,7 +516,7 @@ async fn intel_key(cmd: IntelKeyCommand) -> anyhow::Result<()> {
             let rows = store.intel_usage(&a.id, Some(&k.id), limit.clamp(1, 1000)).await?;
             let rows: Vec<serde_json::Value> = rows
                 .into_iter()
-                .map(|u| serde_json::json!({"kind": u.kind, "endpoint": u.endpoint, "cost": u.cost, "balance": u.balance, "trace_id": u.trace_id, "at": u.created_at}))
+                .map(|u| serde_json::json!({"kind": u.kind, "endpoint": u.endpoint, "cost": u.cost, "calls": u.calls, "balance": u.balance, "trace_id": u.trace_id, "at": u.created_at}))
                 .collect();
             println!("{}", serde_json::Value::Array(rows));
         }
