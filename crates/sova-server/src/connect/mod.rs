@@ -2,6 +2,7 @@
 //! tokens, wallets, deposit addresses, deposits and balances.
 
 mod customers;
+mod intel_keys;
 mod users;
 mod wallets;
 
@@ -42,6 +43,10 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(wallets::get_deposit))
         .routes(routes!(wallets::sandbox_deposit))
         .routes(routes!(wallets::sandbox_complete_deposit))
+        .routes(routes!(intel_keys::create_key))
+        .routes(routes!(intel_keys::get_key, intel_keys::revoke_key))
+        .routes(routes!(intel_keys::topup))
+        .routes(routes!(intel_keys::usage))
 }
 
 /// Connectivity check; no authentication. The one response that is not enveloped.

@@ -255,3 +255,37 @@ async fn address_index_spans_replicas() {
     b.stop_server().await;
     a.stop().await;
 }
+
+/// The operator API issues, tops up, reports and revokes Intel keys; a revoked key stops at once.
+async fn operator_api_for_intel_keys(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ops = app.operator().await;
+    let json = |v: serde_json::Value| Some(("application/json", v.to_string().into_bytes()));
+    let r = ops
+        .raw(Method::POST, "/intel/keys", json(serde_json::json!({"owner": "ops-made", "credits": 2})))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", r.json);
+    let key = r.json["data"]["key"].as_str().unwrap().to_string();
+    let id = r.json["data"]["key_id"].as_str().unwrap().to_string();
+    assert_eq!(r.json["data"]["remaining"], 2);
+    let intel = app.client.with_api_key(&key);
+    intel.intel_hud("bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu").await.unwrap();
+    let r = ops
+        .raw(Method::POST, &format!("/intel/keys/{id}/topup"), json(serde_json::json!({"credits": 5})))
+        .await
+        .unwrap();
+    assert_eq!(r.json["data"]["remaining"], 6);
+    let r = ops.raw(Method::GET, &format!("/intel/keys/{id}/usage"), None).await.unwrap();
+    let kinds: Vec<&str> = r.json["data"].as_array().unwrap().iter().map(|u| u["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["topup", "call"]);
+    let r = ops.raw(Method::DELETE, &format!("/intel/keys/{id}"), None).await.unwrap();
+    assert_eq!(r.json["data"]["status"], "REVOKED");
+    let r = intel.intel_raw(Method::GET, "/wallet/bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu/hud", None).await.unwrap();
+    assert_eq!(r.status, 401);
+    // Owner keys cannot use the operator API.
+    let r = intel.raw(Method::GET, &format!("/intel/keys/{id}"), None).await.unwrap();
+    assert_eq!(r.status, 401);
+    app.stop().await;
+}
+on_both!(operator_api_for_intel_keys);

@@ -1,0 +1,139 @@
+//! Operator API for Intel keys (`/sovx/v1/intel/keys`, account session): the HTTP twin of `sova intel-key`.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use sova_proto::connect::Envelope;
+use sova_proto::intel as wire;
+use sova_store::{Charge, IntelAccount, IntelKeyRow, StoreError};
+
+use crate::auth::{OperatorAuth, broadcast_invalidation};
+use crate::envelope::{created, iso, list, now_ms, ok, trace_id};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
+use crate::state::ApiContext;
+use crate::validate;
+
+fn view(k: &IntelKeyRow, a: &IntelAccount, key: Option<String>) -> wire::IntelKey {
+    wire::IntelKey {
+        key_id: k.id.clone(),
+        key,
+        prefix: k.prefix.clone(),
+        owner: a.owner.clone(),
+        remaining: a.credits,
+        status: if k.revoked_at.is_some() { "REVOKED" } else { "ACTIVE" }.into(),
+        created_at: iso(k.created_at),
+    }
+}
+
+async fn load(ctx: &ApiContext, key_id: &str) -> ApiResult<(IntelKeyRow, IntelAccount)> {
+    ctx.store.intel_key(key_id).await?.ok_or_else(|| ApiError::not_found("Intel key"))
+}
+
+/// Issue an Intel key (`ak_<hex>`, shown once) for `owner`'s account, creating it or adding `credits` to it.
+#[utoipa::path(post, path = "/intel/keys", tag = "intel-keys", security(("session" = [])),
+    request_body = wire::CreateIntelKeyRequest, responses((status = 201, body = Envelope<wire::IntelKey>)))]
+pub async fn create_key(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    JsonBody(req): JsonBody<wire::CreateIntelKeyRequest>,
+) -> ApiResult<Response> {
+    let owner = validate::text("owner", &req.owner, 100)?;
+    if req.credits < 0 {
+        return Err(ApiError::validation("credits", "`credits` must be 0 or more"));
+    }
+    let key = format!("ak_{}", hex::encode(sova_auth::keys::random_bytes::<16>()));
+    let now = now_ms();
+    let row = IntelKeyRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        account_id: uuid::Uuid::new_v4().to_string(),
+        key_hash: ctx.hasher.hash(&key).0,
+        prefix: key[..9].to_string(),
+        created_at: now,
+        revoked_at: None,
+    };
+    let account = ctx.store.create_intel_key(&owner, req.credits, &row, now).await?;
+    let row = IntelKeyRow { account_id: account.id.clone(), ..row };
+    Ok(created(view(&row, &account, Some(key))))
+}
+
+/// Read a key: its account's remaining credits.
+#[utoipa::path(get, path = "/intel/keys/{key_id}", tag = "intel-keys", security(("session" = [])),
+    params(("key_id" = String, Path)), responses((status = 200, body = Envelope<wire::IntelKey>)))]
+pub async fn get_key(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path(key_id): Path<String>,
+) -> ApiResult<Response> {
+    let (k, a) = load(&ctx, &key_id).await?;
+    Ok(ok(view(&k, &a, None)))
+}
+
+/// Revoke a key (idempotent); every replica stops accepting it.
+#[utoipa::path(delete, path = "/intel/keys/{key_id}", tag = "intel-keys", security(("session" = [])),
+    params(("key_id" = String, Path)), responses((status = 200, body = Envelope<wire::IntelKey>)))]
+pub async fn revoke_key(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path(key_id): Path<String>,
+) -> ApiResult<Response> {
+    load(&ctx, &key_id).await?;
+    let k = ctx.store.revoke_intel_key(&key_id, now_ms()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("Intel key"),
+        e => e.into(),
+    })?;
+    broadcast_invalidation(&ctx, &format!("intel:{}", k.key_hash)).await;
+    let (k, a) = load(&ctx, &key_id).await?;
+    Ok(ok(view(&k, &a, None)))
+}
+
+/// Add credits to a key's account.
+#[utoipa::path(post, path = "/intel/keys/{key_id}/topup", tag = "intel-keys", security(("session" = [])),
+    params(("key_id" = String, Path)), request_body = wire::TopUpRequest, responses((status = 200, body = Envelope<wire::IntelKey>)))]
+pub async fn topup(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path(key_id): Path<String>,
+    JsonBody(req): JsonBody<wire::TopUpRequest>,
+) -> ApiResult<Response> {
+    if req.credits < 1 {
+        return Err(ApiError::validation("credits", "`credits` must be 1 or more"));
+    }
+    let (k, a) = load(&ctx, &key_id).await?;
+    let charge = Charge {
+        account_id: a.id.clone(),
+        key_id: Some(k.id.clone()),
+        kind: "topup",
+        endpoint: String::new(),
+        cost: -req.credits,
+        trace_id: trace_id(),
+    };
+    ctx.biller.charge(charge).await?.map_err(|_| ApiError::internal("top-up refused"))?;
+    let (k, a) = load(&ctx, &key_id).await?;
+    Ok(ok(view(&k, &a, None)))
+}
+
+/// A key's usage, newest first (calls, refunds, top-ups).
+#[utoipa::path(get, path = "/intel/keys/{key_id}/usage", tag = "intel-keys", security(("session" = [])),
+    params(("key_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::Usage>>)))]
+pub async fn usage(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path(key_id): Path<String>,
+) -> ApiResult<Response> {
+    let (k, a) = load(&ctx, &key_id).await?;
+    let rows = ctx.store.intel_usage(&a.id, Some(&k.id), 100).await?;
+    let n = rows.len() as u64;
+    let items: Vec<wire::Usage> = rows
+        .into_iter()
+        .map(|u| wire::Usage {
+            kind: u.kind,
+            endpoint: u.endpoint,
+            cost: u.cost,
+            calls: u.calls,
+            balance: u.balance,
+            trace_id: u.trace_id,
+            at: iso(u.created_at),
+        })
+        .collect();
+    Ok(list(items, n, 100, 0))
+}
