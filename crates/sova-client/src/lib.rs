@@ -130,6 +130,17 @@ pub fn solana_payer(payer: sova_chain::solana::SigningKey) -> PaymentBuilder {
     })
 }
 
+impl RawResponse {
+    /// Status, headers and the body as JSON (`Null` when it is not JSON).
+    async fn read(resp: reqwest::Response) -> Result<Self> {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await?;
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        Ok(Self { status, headers, json })
+    }
+}
+
 #[derive(Clone)]
 enum Auth {
     None,
@@ -390,12 +401,7 @@ impl Client {
     /// Any request, answered raw (status, headers, JSON), with this client's credential. `path` is below
     /// `/sovx/v1` and may carry its own `?query` (sent and signed as given).
     pub async fn raw(&self, method: Method, path: &str, body: Option<(&str, Vec<u8>)>) -> Result<RawResponse> {
-        let resp = self.build(method, path, &[], body).send().await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await?;
-        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        Ok(RawResponse { status, headers, json })
+        RawResponse::read(self.build(method, path, &[], body).send().await?).await
     }
 
     /// `GET /health` (not enveloped).
@@ -575,12 +581,7 @@ impl Client {
     /// Intel API: any request below `/api/v1/intel`, answered raw (status, headers, JSON). With `with_api_key`
     /// the key goes in `X-Api-Key` (header names are case-insensitive).
     pub async fn intel_raw(&self, method: Method, path: &str, body: Option<(&str, Vec<u8>)>) -> Result<RawResponse> {
-        let resp = self.intel_send(method, path, &[], body).await?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await?;
-        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        Ok(RawResponse { status, headers, json })
+        RawResponse::read(self.intel_send(method, path, &[], body).await?).await
     }
 
     /// `GET /api/v1/intel/wallet/{address}/hud`.

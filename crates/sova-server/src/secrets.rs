@@ -9,25 +9,10 @@ use secrecy::{ExposeSecret, SecretString};
 /// Read a secret file, or create it with `make()` (mode 0600) when it does not exist.
 fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> anyhow::Result<SecretString> {
     if path.exists() {
-        check_mode(path)?;
-        let s = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        return Ok(SecretString::from(s.trim().to_string()));
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        return read_trimmed(path);
     }
     let value = make();
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(value.as_bytes())?;
-    f.write_all(b"\n")?;
-    f.sync_all()?;
+    write_secret_file(path, &format!("{value}\n"))?;
     Ok(SecretString::from(value))
 }
 
@@ -75,10 +60,12 @@ pub fn sandbox_mnemonic(path: &Path) -> anyhow::Result<SecretString> {
 
 /// Read a mnemonic file that must exist.
 pub fn read_mnemonic(path: &Path) -> anyhow::Result<SecretString> {
-    check_mode(path)?;
-    Ok(SecretString::from(
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?.trim().to_string(),
-    ))
+    read_trimmed(path)
+}
+
+/// A private secret file's content without surrounding white space.
+fn read_trimmed(path: &Path) -> anyhow::Result<SecretString> {
+    Ok(SecretString::from(read_secret_file(path)?.expose_secret().trim().to_string()))
 }
 
 /// Write a new secret file with mode 0600 (fails if it exists).

@@ -467,15 +467,7 @@ async fn intel_key(cmd: IntelKeyCommand) -> anyhow::Result<()> {
             let owner = owner.trim().to_string();
             anyhow::ensure!(!owner.is_empty() && owner.len() <= 100, "--owner must be 1 to 100 characters");
             let (store, hasher) = admin_context(&db).await?;
-            let key = format!("ak_{}", hex::encode(sova_auth::keys::random_bytes::<16>()));
-            let row = sova_store::IntelKeyRow {
-                id: uuid::Uuid::new_v4().to_string(),
-                account_id: uuid::Uuid::new_v4().to_string(),
-                key_hash: hasher.hash(&key).0,
-                prefix: key[..9].to_string(),
-                created_at: now,
-                revoked_at: None,
-            };
+            let (key, row) = sova_server::intel::meter::mint_key(&hasher, now);
             let account = store.create_intel_key(&owner, credits, &row, now).await?;
             println!("{}", key_json(&row, &account, Some(&key)));
         }

@@ -41,16 +41,8 @@ pub async fn create_key(
     if req.credits < 0 {
         return Err(ApiError::validation("credits", "`credits` must be 0 or more"));
     }
-    let key = format!("ak_{}", hex::encode(sova_auth::keys::random_bytes::<16>()));
     let now = now_ms();
-    let row = IntelKeyRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        account_id: uuid::Uuid::new_v4().to_string(),
-        key_hash: ctx.hasher.hash(&key).0,
-        prefix: key[..9].to_string(),
-        created_at: now,
-        revoked_at: None,
-    };
+    let (key, row) = crate::intel::meter::mint_key(&ctx.hasher, now);
     let account = ctx.store.create_intel_key(&owner, req.credits, &row, now).await?;
     let row = IntelKeyRow { account_id: account.id.clone(), ..row };
     Ok(created(view(&row, &account, Some(key))))

@@ -68,6 +68,21 @@ impl Biller {
     }
 }
 
+/// A new Intel key (`ak_` + 32 hex characters) and its row (stored by keyed hash; `account_id` is the id a new
+/// account gets, the store keeps an existing owner's). The key itself is shown once.
+pub fn mint_key(hasher: &sova_auth::keys::KeyHasher, now: i64) -> (String, sova_store::IntelKeyRow) {
+    let key = format!("ak_{}", hex::encode(sova_auth::keys::random_bytes::<16>()));
+    let row = sova_store::IntelKeyRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        account_id: uuid::Uuid::new_v4().to_string(),
+        key_hash: hasher.hash(&key).0,
+        prefix: key[..9].to_string(),
+        created_at: now,
+        revoked_at: None,
+    };
+    (key, row)
+}
+
 /// A verified `ak_` key, as cached.
 #[derive(Debug)]
 pub struct CachedIntelKey {

@@ -35,14 +35,13 @@ fn user_body(patch: serde_json::Value) -> String {
     v.to_string()
 }
 
-async fn counts(app: &TestApp, owner: &sova_client::Client, user_id: &str) -> (u64, u64, u64, u64) {
+async fn counts(app: &TestApp, owner: &sova_client::Client) -> (u64, u64, u64, u64) {
     let ops = app.operator().await;
     let customers = ops.list_customers(&[]).await.unwrap().pagination.total;
     let users = owner.list_users(&[]).await.unwrap().pagination.total;
     let wallets = owner.list_wallets(&[]).await.unwrap().pagination.total;
     let addrs =
         owner.raw(Method::GET, "/addresses", None).await.unwrap().json["meta"]["pagination"]["total"].as_u64().unwrap();
-    let _ = user_id;
     (customers, users, wallets, addrs)
 }
 
@@ -55,7 +54,7 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
         .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "btc".into(), currency: "BTC".into() })
         .await
         .unwrap();
-    let before = counts(&app, &owner, &u.user_id).await;
+    let before = counts(&app, &owner).await;
     let wallet_path = format!("/users/{}/wallets", u.user_id);
     let addr_path = format!("/wallets/{}/address", w.wallet_id);
     let c = |what, method: Method, path: &str, body: String, status, code, field| Case {
@@ -297,7 +296,7 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
             .unwrap_err();
         assert_eq!((e.status(), e.field()), (Some(400), Some(field)), "amount {amount}");
     }
-    let after_addr = counts(&app, &owner, &u.user_id).await;
+    let after_addr = counts(&app, &owner).await;
     assert_eq!(owner.list_wallet_deposits(&w.wallet_id).await.unwrap().pagination.total, 0);
     assert_eq!(owner.get_wallet(&w.wallet_id).await.unwrap().balance, "0");
     // Nothing was written by any refused request (the one address above is the only change).

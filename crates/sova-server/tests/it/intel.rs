@@ -10,15 +10,7 @@ use crate::on_both;
 /// Create an `ak_` key with `credits` for `owner`, as `sova intel-key create` does.
 pub async fn intel_key(app: &TestApp, owner: &str, credits: i64) -> String {
     let ctx = &app.running.ctx;
-    let key = format!("ak_{}", hex::encode(sova_auth::keys::random_bytes::<16>()));
-    let row = sova_store::IntelKeyRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        account_id: uuid::Uuid::new_v4().to_string(),
-        key_hash: ctx.hasher.hash(&key).0,
-        prefix: key[..9].to_string(),
-        created_at: 0,
-        revoked_at: None,
-    };
+    let (key, row) = sova_server::intel::meter::mint_key(&ctx.hasher, 0);
     ctx.store.create_intel_key(owner, credits, &row, 0).await.unwrap();
     key
 }
