@@ -10,6 +10,8 @@
 //! # Ok(()) }
 //! ```
 
+pub mod exchange;
+
 use reqwest::header::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -64,6 +64,8 @@ pub struct Config {
     /// File holding the server secret (pepper for keyed hashes and the session signing key); replicas must share it.
     /// Default `<data_dir>/server.key`.
     pub server_key_file: Option<PathBuf>,
+    /// Exchange: chain id, coins, markets.
+    pub exchange: crate::exchange::ExchangeConfig,
 }
 
 impl Default for Config {
@@ -92,6 +94,7 @@ impl Default for Config {
             x402_fee_payer_keypair: None,
             x402_settlement: Settlement::Sandbox,
             solana_rpc_url: None,
+            exchange: Default::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod connect;
 pub mod envelope;
 pub mod error;
+pub mod exchange;
 pub mod extract;
 pub mod filters;
 pub mod hmac;
@@ -82,12 +83,14 @@ pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
     let server_key = secrets::server_key(&key_path)?;
     let keys = key_source(&config)?;
     let x402 = intel::x402::X402::load(&config)?;
+    let exchange = exchange::Exchange::start(store.clone(), &config.exchange).await?;
     let state = Arc::new(AppState::new(
         store,
         sova_auth::keys::KeyHasher::new(server_key.pepper),
         sova_auth::session::SessionKeys::new(&server_key.session),
         keys,
         x402,
+        exchange,
         config,
     ));
     auth::spawn_invalidation_listener(state.clone()).await?;
@@ -122,6 +125,7 @@ pub fn app(ctx: ApiContext) -> Router {
     router
         .route("/sovx/v1/openapi.json", get(move || async move { axum::Json(spec.as_ref().clone()) }))
         .route("/metrics", get(|| async { prometheus().render() }))
+        .merge(exchange::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

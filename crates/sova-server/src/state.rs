@@ -38,6 +38,8 @@ pub struct AppState {
     pub biller: crate::intel::meter::Biller,
     /// x402 settings and keys.
     pub x402: crate::intel::x402::X402,
+    /// The exchange's sequencer.
+    pub exchange: Arc<crate::exchange::Exchange>,
 }
 
 /// The axum state type.
@@ -51,6 +53,7 @@ impl AppState {
         sessions: SessionKeys,
         keys: KeySource,
         x402: crate::intel::x402::X402,
+        exchange: Arc<crate::exchange::Exchange>,
         config: Config,
     ) -> Self {
         let biller = crate::intel::meter::Biller::start(store.clone());
@@ -66,6 +69,7 @@ impl AppState {
             started: Instant::now(),
             biller,
             x402,
+            exchange,
             config,
         }
     }

@@ -7,6 +7,7 @@
 //! arithmetic on them happens in Rust with `rust_decimal` inside the database transaction that holds the row.
 
 mod error;
+mod exchange;
 mod intel;
 mod ledger;
 mod list;
@@ -16,6 +17,7 @@ mod sql;
 use std::sync::Arc;
 
 pub use error::StoreError;
+pub use exchange::{ExAccount, ExApiKey, ExApply, ExLogRow, ExWrites, ExchangeStore, NonceRows};
 pub use intel::{Charge, IntelAccount, IntelKeyRow, PaymentClaim, UsageRow, X402Payment};
 pub use ledger::{LedgerEntry, Posting};
 pub use list::{ListQuery, Page, SortDir, Where};
@@ -44,7 +46,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
 
 /// Every persistent operation of Sova. Implementations must make each method atomic.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ExchangeStore + Send + Sync + 'static {
     /// Which backend this is.
     fn backend(&self) -> Backend;
     /// Cheap liveness probe.

@@ -190,6 +190,9 @@ struct ServeArgs {
     /// Solana JSON-RPC URL for rpc settlement.
     #[arg(long, env = "SOVA_SOLANA_RPC_URL")]
     solana_rpc_url: Option<String>,
+    /// EIP-712 chain id of the exchange: 286623 (mainnet, default) or 138565 (testnet).
+    #[arg(long, env = "SOVA_CHAIN_ID", value_parser = ["286623", "138565"])]
+    chain_id: Option<String>,
 }
 
 /// The TOML file: the same settings as the flags, snake_case.
@@ -215,6 +218,9 @@ struct FileConfig {
     x402_fee_payer_keypair: Option<PathBuf>,
     x402_settlement: Option<String>,
     solana_rpc_url: Option<String>,
+    chain_id: Option<u64>,
+    /// `[exchange]`: chain_id, `[[exchange.coins]]`, `[[exchange.markets]]`.
+    exchange: Option<sova_server::exchange::ExchangeConfig>,
 }
 
 fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -265,6 +271,12 @@ fn serve_config(a: &ServeArgs, f: &FileConfig) -> Config {
         _ => sova_server::config::Settlement::Sandbox,
     };
     c.solana_rpc_url = a.solana_rpc_url.clone().or_else(|| f.solana_rpc_url.clone());
+    if let Some(ex) = f.exchange.clone() {
+        c.exchange = ex;
+    }
+    if let Some(id) = a.chain_id.as_deref().and_then(|s| s.parse().ok()).or(f.chain_id) {
+        c.exchange.chain_id = id;
+    }
     c
 }
 
@@ -316,12 +328,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let mode = if config.sandbox { "sandbox" } else { "production" };
             let db = sova_store::redact_url(&config.database_url());
             let data_dir = config.data_dir.display().to_string();
+            let chain_id = config.exchange.chain_id;
             let running = sova_server::start(config, shutdown_signal()).await?;
             let url = running.url();
             let has_operator = running.ctx.store.operator_count().await.unwrap_or(0) > 0;
             tracing::info!(%url, mode, "listening");
             println!("Sova {} listening on {url} ({mode} mode)", env!("CARGO_PKG_VERSION"));
             println!("  API       {url}/sovx/v1   (health: {url}/sovx/v1/health, OpenAPI: {url}/sovx/v1/openapi.json)");
+            println!(
+                "  exchange  {url}/api/v1/spot   (WebSocket: ws://{}/ws/spot, chain id {})",
+                url.trim_start_matches("http://"),
+                chain_id
+            );
             println!("  metrics   {url}/metrics");
             println!("  database  {db}");
             println!("  data dir  {data_dir}");

@@ -8,6 +8,7 @@ mod common;
 mod addresses;
 mod bad_input;
 mod credentials;
+mod exchange;
 mod hmac;
 mod intel;
 mod isolation;

@@ -1,0 +1,223 @@
+//! Coins and markets of the exchange: configured (TOML `[[exchange.coins]]`, `[[exchange.markets]]`) or the
+//! sandbox defaults BTC/USDC, ETH/USDC, SOL/USDC; turned into the engine's fixed-point configuration.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sova_engine::{CoinConfig, MarketConfig, MarketSpec};
+
+/// A coin as configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoinDef {
+    /// `coinID`.
+    pub id: u32,
+    /// Symbol, e.g. `USDC`.
+    pub symbol: String,
+    /// Fixed-point decimals of the engine for this coin (balances are whole multiples of 10^-decimals).
+    pub decimals: u8,
+}
+
+/// A market as configured; sizes and fees are decimal strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketDef {
+    /// `symbolID`.
+    pub id: u32,
+    /// Base coin symbol.
+    pub base: String,
+    /// Quote coin symbol.
+    pub quote: String,
+    /// Price increment, e.g. `0.01`.
+    pub tick_size: String,
+    /// Quantity increment in base coin, e.g. `0.0001`.
+    pub lot_size: String,
+    /// Smallest order value in quote coin, e.g. `5`.
+    pub min_notional: String,
+    /// Maker fee rate, e.g. `0.0001`.
+    pub maker_fee: String,
+    /// Taker fee rate, e.g. `0.0004`.
+    pub taker_fee: String,
+}
+
+/// The exchange's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeConfig {
+    /// EIP-712 chain id: 286623 (mainnet) or 138565 (testnet).
+    #[serde(default = "default_chain_id")]
+    pub chain_id: u64,
+    /// Coins.
+    #[serde(default = "default_coins")]
+    pub coins: Vec<CoinDef>,
+    /// Markets.
+    #[serde(default = "default_markets")]
+    pub markets: Vec<MarketDef>,
+}
+
+fn default_chain_id() -> u64 {
+    sova_auth::exchange::MAINNET_CHAIN_ID
+}
+
+fn default_coins() -> Vec<CoinDef> {
+    let c = |id, symbol: &str, decimals| CoinDef { id, symbol: symbol.into(), decimals };
+    vec![c(1, "USDC", 6), c(2, "BTC", 8), c(3, "ETH", 9), c(4, "SOL", 9)]
+}
+
+fn default_markets() -> Vec<MarketDef> {
+    let m = |id, base: &str, tick: &str, lot: &str| MarketDef {
+        id,
+        base: base.into(),
+        quote: "USDC".into(),
+        tick_size: tick.into(),
+        lot_size: lot.into(),
+        min_notional: "1".into(),
+        maker_fee: "0.0001".into(),
+        taker_fee: "0.0004".into(),
+    };
+    vec![m(1, "BTC", "0.01", "0.0001"), m(2, "ETH", "0.01", "0.001"), m(3, "SOL", "0.001", "0.01")]
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        Self { chain_id: default_chain_id(), coins: default_coins(), markets: default_markets() }
+    }
+}
+
+/// Resolved coins and markets (immutable for the life of the server).
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// Coins in id order.
+    pub coins: Vec<CoinConfig>,
+    /// Markets in id order.
+    pub markets: Vec<MarketSpec>,
+    by_symbol: HashMap<String, u32>,
+    coin_by_symbol: HashMap<String, u32>,
+}
+
+fn decimals_of(s: &str) -> u8 {
+    s.split_once('.').map(|(_, f)| f.trim_end_matches('0').len()).unwrap_or(0) as u8
+}
+
+/// Parse a non-negative decimal to an integer scaled by 10^decimals (exact, else an error naming `what`).
+fn scaled(s: &str, decimals: u8, what: &str) -> anyhow::Result<u64> {
+    sova_engine::parse_decimal(s, decimals)
+        .ok_or_else(|| anyhow::anyhow!("{what} {s:?} is not a decimal with at most {decimals} fractional digits"))
+}
+
+impl Catalog {
+    /// Validate a configuration and build the engine's units. Errors say which market or coin is wrong.
+    pub fn new(cfg: &ExchangeConfig) -> anyhow::Result<Catalog> {
+        let mut coins: Vec<CoinConfig> = Vec::new();
+        let mut coin_by_symbol = HashMap::new();
+        for c in &cfg.coins {
+            if c.decimals > 18 {
+                anyhow::bail!("coin {}: decimals {} above 18", c.symbol, c.decimals);
+            }
+            if coin_by_symbol.insert(c.symbol.to_uppercase(), c.id).is_some() || coins.iter().any(|x| x.id == c.id) {
+                anyhow::bail!("coin {} (id {}) is configured twice", c.symbol, c.id);
+            }
+            coins.push(CoinConfig { id: c.id, symbol: c.symbol.to_uppercase(), decimals: c.decimals });
+        }
+        coins.sort_by_key(|c| c.id);
+        let mut markets = Vec::new();
+        let mut by_symbol = HashMap::new();
+        for m in &cfg.markets {
+            let coin = |s: &str| {
+                coins
+                    .iter()
+                    .find(|c| c.symbol.eq_ignore_ascii_case(s))
+                    .ok_or_else(|| anyhow::anyhow!("market {}: unknown coin {s}", m.id))
+            };
+            let (base, quote) = (coin(&m.base)?, coin(&m.quote)?);
+            let name = format!("{}/{}", base.symbol, quote.symbol);
+            let price_decimals = decimals_of(&m.tick_size);
+            let tick_size = scaled(&m.tick_size, price_decimals, "tick_size")?;
+            let lot_size = scaled(&m.lot_size, base.decimals, "lot_size")?;
+            let min_notional = scaled(&m.min_notional, quote.decimals, "min_notional")?;
+            let ppm = |s: &str, what| -> anyhow::Result<u32> {
+                let v = scaled(s, 6, what)?;
+                u32::try_from(v).ok().filter(|v| *v <= 1_000_000).ok_or_else(|| anyhow::anyhow!("{what} {s} above 1"))
+            };
+            let config = MarketConfig {
+                id: m.id,
+                name: name.clone(),
+                base: base.id,
+                quote: quote.id,
+                price_decimals,
+                tick_size,
+                lot_size,
+                min_notional,
+                maker_fee_ppm: ppm(&m.maker_fee, "maker_fee")?,
+                taker_fee_ppm: ppm(&m.taker_fee, "taker_fee")?,
+            };
+            let spec = MarketSpec::new(config, base.decimals, quote.decimals).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "market {name}: tick_size x lot_size must be a whole number of {} atoms (10^-{})",
+                    quote.symbol,
+                    quote.decimals
+                )
+            })?;
+            if by_symbol.insert(name.clone(), m.id).is_some()
+                || markets.iter().any(|x: &MarketSpec| x.config.id == m.id)
+            {
+                anyhow::bail!("market {name} (id {}) is configured twice", m.id);
+            }
+            by_symbol.insert(name.replace('/', "_"), m.id);
+            by_symbol.insert(name.replace('/', "-"), m.id);
+            markets.push(spec);
+        }
+        markets.sort_by_key(|m| m.config.id);
+        Ok(Catalog { coins, markets, by_symbol, coin_by_symbol })
+    }
+
+    /// Market by `symbolID`.
+    pub fn market(&self, id: u64) -> Option<&MarketSpec> {
+        self.markets.iter().find(|m| u64::from(m.config.id) == id)
+    }
+
+    /// Market by name: `BTC/USDC`, `BTC_USDC`, `BTC-USDC` (any case), or its numeric id.
+    pub fn market_by_name(&self, name: &str) -> Option<&MarketSpec> {
+        if let Ok(id) = name.parse::<u64>() {
+            return self.market(id);
+        }
+        let id = self.by_symbol.get(&name.to_uppercase())?;
+        self.market(u64::from(*id))
+    }
+
+    /// Coin by id.
+    pub fn coin(&self, id: u64) -> Option<&CoinConfig> {
+        self.coins.iter().find(|c| u64::from(c.id) == id)
+    }
+
+    /// Coin by symbol (any case).
+    pub fn coin_by_symbol(&self, symbol: &str) -> Option<&CoinConfig> {
+        let id = self.coin_by_symbol.get(&symbol.to_uppercase())?;
+        self.coin(u64::from(*id))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Catalog::new(&ExchangeConfig::default()).expect("default catalog");
+        assert_eq!(c.markets.len(), 3);
+        let btc = c.market_by_name("btc_usdc").expect("BTC_USDC");
+        assert_eq!(btc.config.name, "BTC/USDC");
+        assert_eq!(btc.parse_price("50000.01"), Ok(5_000_001));
+        assert_eq!(btc.parse_quantity("0.0001"), Ok(1));
+        assert_eq!(c.coin_by_symbol("usdc").map(|c| c.id), Some(1));
+    }
+
+    #[test]
+    fn bad_market_is_explained() {
+        let mut cfg = ExchangeConfig::default();
+        cfg.markets[0].lot_size = "0.00000001".into();
+        let e = Catalog::new(&cfg).expect_err("sub-atom notional");
+        assert!(e.to_string().contains("whole number"), "{e}");
+    }
+}

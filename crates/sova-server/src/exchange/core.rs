@@ -1,0 +1,724 @@
+//! The sequencer's state and the synchronous part of its work: authorize a verified request, consume its nonce,
+//! turn it into engine commands, apply them, and say what to write and answer. No I/O here: the sequencer runs
+//! [`Core::run`] inside the store transaction that persists its outcome ([`sova_store::ExchangeStore::ex_commit`]).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use alloy_primitives::Address;
+use serde_json::{Value, json};
+use sova_auth::exchange::{
+    self as ex, Action as ExAction, ApiKeyRecord, KeyName, KeySelector, NonceScope, NonceSet, Params, TransferType,
+    VerifiedAction, VerifiedAddApiKey,
+};
+use sova_engine::{
+    AccountId, Action, CancelItem, ClOrdId, Command, Engine, EngineConfig, Event, ItemResult, MarketSpec, NewOrder,
+    OrderRef, OrderType, Output, ReplaceItem, Side, StpMode, TimeInForce,
+};
+use sova_store::{ExAccount, ExApiKey, ExLogRow, ExWrites, NonceRows};
+
+use super::catalog::Catalog;
+use super::error::ExError;
+use super::views::{Views, status_name};
+
+/// What the sequencer knows of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountInfo {
+    /// The master wallet.
+    pub master: Address,
+    /// `None` for a master account.
+    pub master_id: Option<u64>,
+}
+
+/// A registered key, as kept in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRow {
+    /// Name, address, expiry.
+    pub record: ApiKeyRecord,
+    /// The account id it was added with.
+    pub account_id: u64,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// One request for the sequencer.
+#[derive(Debug)]
+pub enum Request {
+    /// A verified `ExchangeAction`.
+    Action(Box<VerifiedAction>),
+    /// A verified `addAPIKey`.
+    AddKey(Box<VerifiedAddApiKey>),
+    /// Sandbox faucet: credit `amount` atoms of `coin`.
+    Faucet {
+        /// The account (created by the caller in the store).
+        account: ExAccount,
+        /// Coin id.
+        coin: u32,
+        /// Atoms.
+        amount: u64,
+    },
+    /// A new account (sub-account) to know about.
+    Account(ExAccount),
+    /// Advance time (fires due dead-man switches).
+    Tick,
+}
+
+impl Request {
+    /// The nonce row this request reads and writes.
+    pub fn scope(&self) -> Option<String> {
+        match self {
+            Request::Action(a) => Some(a.nonce_scope().to_string()),
+            Request::AddKey(a) => Some(a.nonce_scope().to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// The answer to one request.
+pub type Reply = Result<Value, ExError>;
+
+/// What changed, for the WebSocket feeds (computed after the commit).
+#[derive(Debug, Default)]
+pub struct Touched {
+    /// Events in order.
+    pub events: Vec<Event>,
+    /// Markets whose book or trades changed.
+    pub markets: BTreeSet<u32>,
+    /// Accounts whose balances changed.
+    pub accounts: BTreeSet<AccountId>,
+}
+
+/// The sequencer's state.
+pub struct Core {
+    /// The matching engine.
+    pub engine: Engine,
+    /// Coins and markets.
+    pub catalog: Arc<Catalog>,
+    /// Accounts by id.
+    pub accounts: HashMap<u64, AccountInfo>,
+    /// Master account id by master address.
+    pub masters: HashMap<Address, u64>,
+    /// API keys by master address.
+    pub keys: HashMap<Address, Vec<KeyRow>>,
+    /// History, candles.
+    pub views: Views,
+    /// Last log position written.
+    pub seq: i64,
+    /// Last command timestamp.
+    pub last_ts: u64,
+    out: Output,
+}
+
+fn parse_addr(s: &str) -> Option<Address> {
+    s.parse::<Address>().ok()
+}
+
+fn nonce_set(row: Option<&String>) -> NonceSet {
+    row.map(|r| r.split(',').filter_map(|n| n.parse::<u64>().ok()).collect()).unwrap_or_default()
+}
+
+fn nonce_row(set: &NonceSet) -> String {
+    set.as_slice().iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
+impl Core {
+    /// An empty core for `catalog`.
+    pub fn new(catalog: Arc<Catalog>) -> Core {
+        Core {
+            engine: Engine::new(EngineConfig::default()),
+            catalog,
+            accounts: HashMap::new(),
+            masters: HashMap::new(),
+            keys: HashMap::new(),
+            views: Views::default(),
+            seq: 0,
+            last_ts: 0,
+            out: Output::default(),
+        }
+    }
+
+    /// Learn an account.
+    pub fn add_account(&mut self, a: &ExAccount) {
+        let (Some(master), Ok(id)) = (parse_addr(&a.address), u64::try_from(a.account_id)) else { return };
+        let master_id = a.master_id.and_then(|m| u64::try_from(m).ok());
+        self.accounts.insert(id, AccountInfo { master, master_id });
+        if master_id.is_none() {
+            self.masters.insert(master, id);
+        }
+    }
+
+    /// Learn a stored API key.
+    pub fn add_key(&mut self, k: &ExApiKey) {
+        let (Some(master), Some(public_key), Some(name)) =
+            (parse_addr(&k.master), parse_addr(&k.public_key), KeyName::parse(&k.name))
+        else {
+            return;
+        };
+        self.keys.entry(master).or_default().push(KeyRow {
+            record: ApiKeyRecord { name, public_key, expires_at: u64::try_from(k.expires_at).unwrap_or(0) },
+            account_id: u64::try_from(k.account_id).unwrap_or(0),
+            created_at: k.created_at,
+        });
+    }
+
+    /// Replay one logged command's events.
+    pub fn replay(&mut self, row: &ExLogRow) -> Result<(), String> {
+        let events: Vec<Event> =
+            serde_json::from_str(&row.events).map_err(|e| format!("event log row {}: {e}", row.seq))?;
+        for ev in &events {
+            self.engine.apply_event(ev).map_err(|e| format!("event log row {}: {e}", row.seq))?;
+            self.views.apply(ev);
+        }
+        self.seq = row.seq;
+        self.last_ts = self.last_ts.max(u64::try_from(row.ts).unwrap_or(0));
+        Ok(())
+    }
+
+    /// Commands that add the configured coins and markets the log does not have yet.
+    pub fn setup_commands(&self) -> Vec<Action> {
+        let mut v = Vec::new();
+        for c in &self.catalog.coins {
+            if self.engine.coin(c.id).is_none() {
+                v.push(Action::AddCoin(c.clone()));
+            }
+        }
+        for m in &self.catalog.markets {
+            if self.engine.market(m.config.id).is_none() {
+                v.push(Action::AddMarket(m.config.clone()));
+            }
+        }
+        v
+    }
+
+    fn next_ts(&mut self, now: u64) -> u64 {
+        self.last_ts = self.last_ts.max(now);
+        self.last_ts
+    }
+
+    /// Apply one engine command; log it if it changed anything.
+    fn exec(&mut self, action: Action, now: u64, writes: &mut ExWrites, touched: &mut Touched) -> Vec<ItemResult> {
+        let ts = self.next_ts(now);
+        let cmd = Command::new(ts, action);
+        let mut out = std::mem::take(&mut self.out);
+        self.engine.apply_into(&cmd, &mut out);
+        if !out.events.is_empty() {
+            self.seq += 1;
+            writes.log.push(ExLogRow {
+                seq: self.seq,
+                ts: i64::try_from(ts).unwrap_or(i64::MAX),
+                events: serde_json::to_string(&out.events).unwrap_or_else(|_| "[]".into()),
+            });
+            for ev in &out.events {
+                self.views.apply(ev);
+                note(ev, touched);
+            }
+            touched.events.extend(out.events.iter().cloned());
+        }
+        let results = out.results.clone();
+        self.out = out;
+        results
+    }
+
+    /// Run a group of requests: the store calls this inside the transaction, with the nonce rows locked.
+    pub fn run(
+        &mut self,
+        requests: &[Request],
+        rows: &mut NonceRows,
+        now: u64,
+        replies: &mut Vec<Reply>,
+        touched: &mut Touched,
+    ) -> ExWrites {
+        let mut writes = ExWrites::default();
+        if self.seq == 0 || !self.setup_commands().is_empty() {
+            for a in self.setup_commands() {
+                self.exec(a, now, &mut writes, touched);
+            }
+        }
+        for r in requests {
+            let reply = match r {
+                Request::Action(a) => self.action(a, rows, now, &mut writes, touched),
+                Request::AddKey(a) => self.add_api_key(a, rows, now, &mut writes),
+                Request::Faucet { account, coin, amount } => {
+                    self.add_account(account);
+                    let id = u64::try_from(account.account_id).unwrap_or(0);
+                    let action = Action::Deposit { account: id, coin: *coin, amount: *amount };
+                    match self.exec(action, now, &mut writes, touched).first() {
+                        Some(Ok(_)) => Ok(json!({"accountID": id})),
+                        Some(Err(r)) => Err(ExError::from(*r)),
+                        None => Err(ExError::unavailable("the engine gave no result")),
+                    }
+                }
+                Request::Account(a) => {
+                    self.add_account(a);
+                    Ok(Value::Null)
+                }
+                Request::Tick => {
+                    self.exec(Action::Tick, now, &mut writes, touched);
+                    Ok(Value::Null)
+                }
+            };
+            replies.push(reply);
+        }
+        writes
+    }
+
+    /// The account a request acts for, and its info.
+    fn account(&self, id: u64) -> Result<AccountInfo, ExError> {
+        self.accounts.get(&id).copied().ok_or_else(|| {
+            ExError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "UNKNOWN_ACCOUNT",
+                format!("account {id} does not exist (GET /api/v1/spot/accounts/{{address}}/state gives yours)"),
+            )
+        })
+    }
+
+    fn consume_nonce(&self, scope: NonceScope, nonce: u64, rows: &mut NonceRows, now: u64) -> Result<(), ExError> {
+        let key = scope.to_string();
+        let mut set = nonce_set(rows.get(&key));
+        set.try_insert(nonce, now)?;
+        rows.insert(key, nonce_row(&set));
+        Ok(())
+    }
+
+    fn action(
+        &mut self,
+        a: &VerifiedAction,
+        rows: &mut NonceRows,
+        now: u64,
+        writes: &mut ExWrites,
+        touched: &mut Touched,
+    ) -> Reply {
+        let account_id = account_of(&a.params);
+        let info = self.account(account_id)?;
+        let stored = match &a.key {
+            KeySelector::Named(name) => {
+                self.keys.get(&info.master).and_then(|ks| ks.iter().find(|k| &k.record.name == name)).map(|k| &k.record)
+            }
+            KeySelector::Master => None,
+        };
+        ex::authorize(a.action, &a.key, a.signer, info.master, stored, now)?;
+        // Valid signature of an authorized signer: the nonce is consumed from here on, whatever the action does.
+        self.consume_nonce(a.nonce_scope(), a.nonce, rows, now)?;
+        self.execute(a, account_id, info, now, writes, touched)
+    }
+
+    fn execute(
+        &mut self,
+        a: &VerifiedAction,
+        account: u64,
+        info: AccountInfo,
+        now: u64,
+        writes: &mut ExWrites,
+        touched: &mut Touched,
+    ) -> Reply {
+        match &a.params {
+            Params::SpotNewOrder(p) => {
+                let (m, order) = self.new_order(
+                    p.symbol_id,
+                    &p.cl_ord_id,
+                    p.side,
+                    p.order_type,
+                    p.time_in_force,
+                    [&p.price, &p.quantity, &p.funds],
+                )?;
+                let r = self.exec(Action::NewOrder { account, order }, now, writes, touched);
+                one(r, |ack| ack_json(&m, ack.order_id, Some(p.cl_ord_id.as_str()), ack.status))
+            }
+            Params::SpotBatchNewOrder(p) => {
+                let mut orders = Vec::new();
+                let mut pre: Vec<Option<ExError>> = Vec::new();
+                for it in &p.orders {
+                    match self.new_order(
+                        it.symbol_id,
+                        &it.cl_ord_id,
+                        it.side,
+                        it.order_type,
+                        it.time_in_force,
+                        [&it.price, &it.quantity, &it.funds],
+                    ) {
+                        Ok((_, o)) => {
+                            orders.push(o);
+                            pre.push(None);
+                        }
+                        Err(e) => pre.push(Some(e)),
+                    }
+                }
+                let results = if orders.is_empty() {
+                    Vec::new()
+                } else {
+                    self.exec(Action::BatchNew { account, orders }, now, writes, touched)
+                };
+                let mut results = results.into_iter();
+                let items: Vec<Value> = p
+                    .orders
+                    .iter()
+                    .zip(pre)
+                    .map(|(it, e)| match e {
+                        Some(e) => item_error(Some(it.cl_ord_id.as_str()), &e),
+                        None => match results.next() {
+                            Some(Ok(ack)) => json!({"clOrdID": it.cl_ord_id.as_str(), "orderID": ack.order_id, "status": ack.status.map(status_name)}),
+                            Some(Err(r)) => item_error(Some(it.cl_ord_id.as_str()), &ExError::from(r)),
+                            None => item_error(Some(it.cl_ord_id.as_str()), &ExError::unavailable("no result")),
+                        },
+                    })
+                    .collect();
+                Ok(Value::Array(items))
+            }
+            Params::SpotCancelOrder(p) => {
+                let cancel = self.cancel_item(p.symbol_id, p.order_id, p.orig_cl_ord_id.as_ref())?;
+                let r = self.exec(Action::Cancel { account, cancel }, now, writes, touched);
+                one(
+                    r,
+                    |ack| json!({"orderID": ack.order_id, "clOrdID": p.cl_ord_id.as_str(), "status": ack.status.map(status_name)}),
+                )
+            }
+            Params::SpotBatchCancelOrder(p) => {
+                let mut cancels = Vec::new();
+                let mut pre = Vec::new();
+                for it in &p.cancels {
+                    match self.cancel_item(it.symbol_id, it.order_id, it.orig_cl_ord_id.as_ref()) {
+                        Ok(c) => {
+                            cancels.push(c);
+                            pre.push(None);
+                        }
+                        Err(e) => pre.push(Some(e)),
+                    }
+                }
+                let results = if cancels.is_empty() {
+                    Vec::new()
+                } else {
+                    self.exec(Action::BatchCancel { account, cancels }, now, writes, touched)
+                };
+                let mut results = results.into_iter();
+                let items = p
+                    .cancels
+                    .iter()
+                    .zip(pre)
+                    .map(|(it, e)| match e {
+                        Some(e) => item_error(Some(it.cl_ord_id.as_str()), &e),
+                        None => match results.next() {
+                            Some(Ok(ack)) => json!({"clOrdID": it.cl_ord_id.as_str(), "orderID": ack.order_id, "status": ack.status.map(status_name)}),
+                            Some(Err(r)) => item_error(Some(it.cl_ord_id.as_str()), &ExError::from(r)),
+                            None => item_error(Some(it.cl_ord_id.as_str()), &ExError::unavailable("no result")),
+                        },
+                    })
+                    .collect();
+                Ok(Value::Array(items))
+            }
+            Params::ReplaceOrder(p) => {
+                let mut items = Vec::new();
+                let mut pre = Vec::new();
+                for it in &p.orders {
+                    match self.replace_item(it) {
+                        Ok(r) => {
+                            items.push(r);
+                            pre.push(None);
+                        }
+                        Err(e) => pre.push(Some(e)),
+                    }
+                }
+                let results = if items.is_empty() {
+                    Vec::new()
+                } else {
+                    self.exec(Action::BatchReplace { account, items }, now, writes, touched)
+                };
+                let mut results = results.into_iter();
+                let out = p
+                    .orders
+                    .iter()
+                    .zip(pre)
+                    .map(|(it, e)| match e {
+                        Some(e) => item_error(Some(it.cl_ord_id.as_str()), &e),
+                        None => match results.next() {
+                            Some(Ok(ack)) => json!({"clOrdID": it.cl_ord_id.as_str(), "orderID": ack.order_id, "status": ack.status.map(status_name)}),
+                            Some(Err(r)) => item_error(Some(it.cl_ord_id.as_str()), &ExError::from(r)),
+                            None => item_error(Some(it.cl_ord_id.as_str()), &ExError::unavailable("no result")),
+                        },
+                    })
+                    .collect();
+                Ok(Value::Array(out))
+            }
+            Params::ScheduleCancel(p) => {
+                let r = self.exec(
+                    Action::ScheduleCancel { account, deadline: p.scheduled_timestamp },
+                    now,
+                    writes,
+                    touched,
+                );
+                one(r, |_| json!({"accountID": account, "scheduledTimestamp": p.scheduled_timestamp}))
+            }
+            Params::TransferAsset(p) => {
+                if p.transfer_type != TransferType::Internal {
+                    return Err(ExError::bad(
+                        "UNSUPPORTED_TRANSFER",
+                        format!(
+                            "transfer type {} is not available here: only INTERNAL (4) transfers between exchange \
+                             accounts (deposits and withdrawals go through the Connect API)",
+                            p.transfer_type.wire()
+                        ),
+                    ));
+                }
+                let to = self.account(p.to_account_id)?;
+                if to.master != info.master {
+                    return Err(ExError::new(
+                        axum::http::StatusCode::FORBIDDEN,
+                        "MASTER_MISMATCH",
+                        format!(
+                            "account {} belongs to another master wallet; internal transfers stay under one master",
+                            p.to_account_id
+                        ),
+                    ));
+                }
+                let coin =
+                    u32::try_from(p.coin_id).ok().and_then(|c| self.catalog.coin(u64::from(c))).ok_or_else(|| {
+                        ExError::bad("UNKNOWN_COIN", format!("coinID {} is not listed (GET /markets/coins)", p.coin_id))
+                    })?;
+                let amount = sova_engine::parse_decimal(p.amount.as_str(), coin.decimals)
+                    .filter(|a| *a > 0)
+                    .ok_or_else(|| {
+                        ExError::bad(
+                            "INVALID_AMOUNT",
+                            format!(
+                                "amount must be positive with at most {} decimals for {}",
+                                coin.decimals, coin.symbol
+                            ),
+                        )
+                    })?;
+                let coin_id = coin.id;
+                let r = self.exec(
+                    Action::Transfer { from: p.from_account_id, to: p.to_account_id, coin: coin_id, amount },
+                    now,
+                    writes,
+                    touched,
+                );
+                one(r, |_| json!({"id": p.id, "fromAccountID": p.from_account_id, "toAccountID": p.to_account_id}))
+            }
+            Params::RevokeApiKey(p) => {
+                let keys = self.keys.entry(info.master).or_default();
+                let records: Vec<ApiKeyRecord> = keys.iter().map(|k| k.record.clone()).collect();
+                ex::check_revoke(&p.name, &records)?;
+                keys.retain(|k| k.record.name != p.name);
+                writes.keys_removed.push((format!("{:#x}", info.master), p.name.as_str().to_string()));
+                Ok(json!({"accountID": account, "name": p.name.as_str()}))
+            }
+            Params::PerpsNewOrder(_)
+            | Params::PerpsCancelOrder(_)
+            | Params::PerpsModifyOrder(_)
+            | Params::UpdateLeverage(_)
+            | Params::UpdateMargin(_) => Err(ExError::new(
+                axum::http::StatusCode::NOT_IMPLEMENTED,
+                "PERPS_NOT_AVAILABLE",
+                "the perps engine is not available yet; the signature verified and the nonce was consumed",
+            )),
+        }
+    }
+
+    fn market(&self, symbol_id: u64) -> Result<MarketSpec, ExError> {
+        self.catalog.market(symbol_id).cloned().ok_or_else(|| {
+            ExError::bad(
+                "UNKNOWN_MARKET",
+                format!("symbolID {symbol_id} is not listed (GET /api/v1/spot/markets/symbols)"),
+            )
+        })
+    }
+
+    fn new_order(
+        &self,
+        symbol_id: u64,
+        cl: &ex::ClOrdId,
+        side: ex::Side,
+        order_type: ex::OrderType,
+        tif: ex::TimeInForce,
+        [price, quantity, funds]: [&Option<ex::Decimal>; 3],
+    ) -> Result<(MarketSpec, NewOrder), ExError> {
+        let m = self.market(symbol_id)?;
+        let price = price.as_ref().map(|p| m.parse_price(p.as_str())).transpose()?;
+        let quantity = quantity.as_ref().map(|q| m.parse_quantity(q.as_str())).transpose()?;
+        let funds = funds.as_ref().map(|f| m.parse_funds(f.as_str())).transpose()?;
+        let order = NewOrder {
+            market: m.config.id,
+            cl_ord_id: Some(ClOrdId::new(cl.as_str())?),
+            side: match side {
+                ex::Side::Buy => Side::Buy,
+                ex::Side::Sell => Side::Sell,
+            },
+            order_type: match order_type {
+                ex::OrderType::Limit => OrderType::Limit,
+                ex::OrderType::Market => OrderType::Market,
+            },
+            time_in_force: match tif {
+                ex::TimeInForce::Gtc => TimeInForce::Gtc,
+                ex::TimeInForce::Fok => TimeInForce::Fok,
+                ex::TimeInForce::Ioc => TimeInForce::Ioc,
+                ex::TimeInForce::Gtx => TimeInForce::Gtx,
+            },
+            price,
+            quantity,
+            funds,
+            stp: StpMode::default(),
+        };
+        Ok((m, order))
+    }
+
+    fn cancel_item(
+        &self,
+        symbol_id: u64,
+        order_id: Option<u64>,
+        orig: Option<&ex::ClOrdId>,
+    ) -> Result<CancelItem, ExError> {
+        let m = self.market(symbol_id)?;
+        let target = match (order_id, orig) {
+            (Some(id), _) => OrderRef::Id(id),
+            (None, Some(c)) => OrderRef::ClOrdId(ClOrdId::new(c.as_str())?),
+            (None, None) => {
+                return Err(ExError::bad("INVALID_FIELD", "give orderID or origClOrdID of the order to cancel"));
+            }
+        };
+        Ok(CancelItem { market: m.config.id, target })
+    }
+
+    fn replace_item(&self, it: &ex::ReplaceItem) -> Result<ReplaceItem, ExError> {
+        let m = self.market(it.symbol_id)?;
+        let orig = match (it.orig_order_id, it.orig_cl_ord_id.as_ref()) {
+            (Some(id), _) => OrderRef::Id(id),
+            (None, Some(c)) => OrderRef::ClOrdId(ClOrdId::new(c.as_str())?),
+            (None, None) => {
+                return Err(ExError::bad("INVALID_FIELD", "give origOrderID or origClOrdID of the order to replace"));
+            }
+        };
+        Ok(ReplaceItem {
+            market: m.config.id,
+            orig,
+            cl_ord_id: Some(ClOrdId::new(it.cl_ord_id.as_str())?),
+            price: it.price.as_ref().map(|p| m.parse_price(p.as_str())).transpose()?,
+            quantity: it.quantity.as_ref().map(|q| m.parse_quantity(q.as_str())).transpose()?,
+        })
+    }
+
+    fn add_api_key(&mut self, a: &VerifiedAddApiKey, rows: &mut NonceRows, now: u64, writes: &mut ExWrites) -> Reply {
+        let info = self.account(a.request.account_id)?;
+        ex::authorize(ExAction::AddApiKey, &a.key, a.signer, info.master, None, now)?;
+        self.consume_nonce(a.nonce_scope(), a.nonce, rows, now)?;
+        let keys = self.keys.entry(info.master).or_default();
+        let records: Vec<ApiKeyRecord> = keys.iter().map(|k| k.record.clone()).collect();
+        ex::check_add(&a.request, &records, now)?;
+        let master = format!("{:#x}", info.master);
+        // An expired key of the same name is replaced.
+        if keys.iter().any(|k| k.record.name == a.request.name) {
+            keys.retain(|k| k.record.name != a.request.name);
+            writes.keys_removed.push((master.clone(), a.request.name.as_str().to_string()));
+        }
+        let row = KeyRow {
+            record: ApiKeyRecord {
+                name: a.request.name.clone(),
+                public_key: a.request.public_key,
+                expires_at: a.request.expires_at,
+            },
+            account_id: a.request.account_id,
+            created_at: i64::try_from(now).unwrap_or(0),
+        };
+        writes.keys_added.push(ExApiKey {
+            master,
+            name: a.request.name.as_str().to_string(),
+            key_type: i64::from(a.request.key_type.wire()),
+            public_key: format!("{:#x}", a.request.public_key),
+            account_id: i64::try_from(a.request.account_id).unwrap_or(0),
+            expires_at: i64::try_from(a.request.expires_at).unwrap_or(i64::MAX),
+            created_at: row.created_at,
+        });
+        let v = key_json(&row);
+        keys.push(row);
+        Ok(v)
+    }
+
+    /// The master account's keys as JSON.
+    pub fn keys_json(&self, master: &Address, now: u64) -> Vec<Value> {
+        self.keys
+            .get(master)
+            .map(|ks| ks.iter().filter(|k| !k.record.is_expired(now)).map(key_json).collect())
+            .unwrap_or_default()
+    }
+
+    /// Seconds until the earliest dead-man switch, if any is set (for the sequencer's ticker).
+    pub fn has_deadlines(&self) -> bool {
+        self.accounts.keys().any(|a| self.engine.schedule_cancel(*a).is_some())
+    }
+}
+
+/// The `accountID` a request's params act for.
+pub fn account_of(p: &Params) -> u64 {
+    match p {
+        Params::SpotNewOrder(p) => p.account_id,
+        Params::SpotCancelOrder(p) => p.account_id,
+        Params::SpotBatchNewOrder(p) => p.account_id,
+        Params::SpotBatchCancelOrder(p) => p.account_id,
+        Params::PerpsNewOrder(p) => p.account_id,
+        Params::PerpsCancelOrder(p) => p.account_id,
+        Params::PerpsModifyOrder(p) => p.account_id,
+        Params::UpdateLeverage(p) => p.account_id,
+        Params::UpdateMargin(p) => p.account_id,
+        Params::ReplaceOrder(p) => p.account_id,
+        Params::ScheduleCancel(p) => p.account_id,
+        Params::TransferAsset(p) => p.from_account_id,
+        Params::RevokeApiKey(p) => p.account_id,
+    }
+}
+
+fn key_json(k: &KeyRow) -> Value {
+    json!({
+        "name": k.record.name.as_str(),
+        "type": 1,
+        "publicKey": format!("{:#x}", k.record.public_key),
+        "accountID": k.account_id,
+        "expiresAt": k.record.expires_at,
+        "createdAt": k.created_at,
+    })
+}
+
+fn ack_json(
+    m: &MarketSpec,
+    order_id: Option<u64>,
+    cl: Option<&str>,
+    status: Option<sova_engine::OrderStatus>,
+) -> Value {
+    json!({"orderID": order_id, "clOrdID": cl, "symbolID": m.config.id, "status": status.map(status_name)})
+}
+
+fn item_error(cl: Option<&str>, e: &ExError) -> Value {
+    json!({"clOrdID": cl, "code": e.code(), "reason": e.reason, "error": e.message})
+}
+
+fn one(results: Vec<ItemResult>, ok: impl FnOnce(&sova_engine::Ack) -> Value) -> Reply {
+    match results.first() {
+        Some(Ok(ack)) => Ok(ok(ack)),
+        Some(Err(r)) => Err(ExError::from(*r)),
+        None => Err(ExError::unavailable("the engine gave no result")),
+    }
+}
+
+fn note(ev: &Event, t: &mut Touched) {
+    match ev {
+        Event::Deposited { account, .. } | Event::Withdrawn { account, .. } => {
+            t.accounts.insert(*account);
+        }
+        Event::Transferred { from, to, .. } => {
+            t.accounts.insert(*from);
+            t.accounts.insert(*to);
+        }
+        Event::OrderAccepted(a) => {
+            t.accounts.insert(a.account);
+            t.markets.insert(a.market);
+        }
+        Event::Trade(tr) => {
+            t.accounts.insert(tr.maker_account);
+            t.accounts.insert(tr.taker_account);
+            t.markets.insert(tr.market);
+        }
+        Event::OrderClosed(c) => {
+            t.accounts.insert(c.account);
+            t.markets.insert(c.market);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,561 @@
+//! REST handlers of the exchange: signed writes, market and account reads, time, sandbox faucet.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use alloy_primitives::Address;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sova_auth::exchange::{Action, Domain, check_nonce_window};
+
+use super::core::{Core, Request};
+use super::error::{ExError, ok};
+use super::sequencer::{balances_json, book_json, book_ticker_json, ticker_json};
+use super::views;
+use crate::envelope::now_ms;
+use crate::state::ApiContext;
+
+type Answer = Result<Value, ExError>;
+
+fn respond(a: Answer) -> Response {
+    match a {
+        Ok(v) => ok(v),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn now() -> u64 {
+    u64::try_from(now_ms()).unwrap_or(0)
+}
+
+/// The handler of every signed write in `domain`.
+#[allow(clippy::type_complexity)]
+pub fn signed(
+    domain: Domain,
+) -> impl Fn(
+    State<ApiContext>,
+    Method,
+    Uri,
+    HeaderMap,
+    Result<Bytes, BytesRejection>,
+) -> Pin<Box<dyn Future<Output = Response> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |State(ctx), method, uri, headers, body| {
+        Box::pin(async move { respond(signed_write(domain, &ctx, &method, &uri, &headers, body).await) })
+    }
+}
+
+fn body_error(e: BytesRejection) -> ExError {
+    let status = e.status();
+    let reason = if status == StatusCode::PAYLOAD_TOO_LARGE { "BODY_TOO_LARGE" } else { "BAD_REQUEST" };
+    ExError::new(status, reason, e.body_text())
+}
+
+async fn signed_write(
+    domain: Domain,
+    ctx: &ApiContext,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer {
+    let body = body.map_err(body_error)?;
+    let ex = &ctx.exchange;
+    let path = uri.path();
+    let (rel, path_master) = match domain {
+        Domain::Spot => (path.strip_prefix("/api/v1/spot").unwrap_or(path).to_string(), None),
+        Domain::Futures => (path.strip_prefix("/api/v1/perps").unwrap_or(path).to_string(), None),
+        Domain::Universal => {
+            let rest = path.strip_prefix("/api/v1/user/").unwrap_or(path);
+            let (addr, tail) = rest.split_once('/').unwrap_or((rest, ""));
+            (format!("/{tail}"), Some(parse_address(addr)?))
+        }
+    };
+    let action = Action::for_route(domain, method.as_str(), &rel).ok_or_else(|| {
+        ExError::bad(
+            "UNSUPPORTED_ACTION",
+            format!("{method} {path} is not a signed action of the {} domain", domain.name()),
+        )
+    })?;
+    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let sh = ex.verifier.parse_headers(h("x-api-sign"), h("x-api-key"), h("x-api-nonce"), h("x-api-chain"))?;
+    check_nonce_window(sh.nonce, now())?;
+    let (request, signer) = if action == Action::AddApiKey {
+        let v = ex.verifier.verify_add_api_key(&body, &sh)?;
+        let s = v.signer;
+        (Request::AddKey(Box::new(v)), s)
+    } else {
+        let v = ex.verifier.verify_action(domain, action, &body, &sh)?;
+        let s = v.signer;
+        (Request::Action(Box::new(v)), s)
+    };
+    if let Some(master) = path_master
+        && master != signer
+    {
+        return Err(ExError::new(
+            StatusCode::FORBIDDEN,
+            "MASTER_MISMATCH",
+            format!("the path names master wallet {master:#x} but the signature recovers to {signer:#x}"),
+        ));
+    }
+    ex.submit(request).await
+}
+
+fn parse_address(s: &str) -> Result<Address, ExError> {
+    let ok = s.len() == 42 && s.starts_with("0x") && s[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    ok.then(|| s.parse::<Address>().ok())
+        .flatten()
+        .ok_or_else(|| ExError::bad("INVALID_ADDRESS", format!("{s:?} is not an EVM address (0x and 40 hex digits)")))
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ExError> {
+    q.map(|Query(t)| t).map_err(|e| ExError::bad("INVALID_PARAMETER", e.body_text()))
+}
+
+/// `GET /api/v1/time`: server time in Unix ms (use it for `X-API-Nonce`).
+pub async fn time() -> Response {
+    ok(now_ms())
+}
+
+/// Query of the account reads.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountQuery {
+    #[serde(rename = "accountID")]
+    account_id: Option<u64>,
+    symbol: Option<String>,
+    limit: Option<usize>,
+}
+
+/// The account an account read is about: `accountID` if given (it must belong to `address`), else the master.
+fn resolve(core: &Core, address: &Address, account_id: Option<u64>) -> Result<u64, ExError> {
+    let unknown = || {
+        ExError::not_found(format!(
+            "no exchange account for {address:#x}{} (the sandbox faucet creates one)",
+            account_id.map(|a| format!(" with accountID {a}")).unwrap_or_default()
+        ))
+    };
+    match account_id {
+        Some(id) => match core.accounts.get(&id) {
+            Some(info) if &info.master == address => Ok(id),
+            _ => Err(unknown()),
+        },
+        None => core.masters.get(address).copied().ok_or_else(unknown),
+    }
+}
+
+async fn account_read(
+    ctx: &ApiContext,
+    address: &str,
+    q: Result<Query<AccountQuery>, QueryRejection>,
+    f: impl FnOnce(&Core, Address, u64, &AccountQuery) -> Answer + Send + 'static,
+) -> Response {
+    let run = async {
+        let address = parse_address(address)?;
+        let q = query(q)?;
+        ctx.exchange
+            .read(move |core| {
+                let id = resolve(core, &address, q.account_id)?;
+                f(core, address, id, &q)
+            })
+            .await?
+    };
+    respond(run.await)
+}
+
+/// `GET /accounts/{address}/state`.
+pub async fn state(
+    State(ctx): State<ApiContext>,
+    Path(address): Path<String>,
+    q: Result<Query<AccountQuery>, QueryRejection>,
+) -> Response {
+    account_read(&ctx, &address, q, |core, master, id, _| {
+        let info = core.accounts.get(&id).copied();
+        let mut subs: Vec<u64> = core
+            .accounts
+            .iter()
+            .filter(|(_, a)| a.master == master && a.master_id.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        subs.sort_unstable();
+        let balances = balances_json(core, id);
+        Ok(json!({
+            "aid": id,
+            "address": format!("{master:#x}"),
+            "masterAccountID": info.and_then(|i| i.master_id).unwrap_or(id),
+            "isSubAccount": info.is_some_and(|i| i.master_id.is_some()),
+            "subAccounts": subs,
+            "balances": balances["balances"],
+            "openOrders": core.engine.open_orders(id, None).len(),
+            "scheduledCancel": core.engine.schedule_cancel(id),
+        }))
+    })
+    .await
+}
+
+/// `GET /accounts/{address}/balances`.
+pub async fn balances(
+    State(ctx): State<ApiContext>,
+    Path(address): Path<String>,
+    q: Result<Query<AccountQuery>, QueryRejection>,
+) -> Response {
+    account_read(&ctx, &address, q, |core, _, id, _| Ok(balances_json(core, id)["balances"].clone())).await
+}
+
+fn market_filter(core: &Core, symbol: Option<&str>) -> Result<Option<u32>, ExError> {
+    symbol
+        .map(|s| {
+            core.catalog
+                .market_by_name(s)
+                .map(|m| m.config.id)
+                .ok_or_else(|| ExError::bad("UNKNOWN_SYMBOL", format!("symbol {s:?} is not listed")))
+        })
+        .transpose()
+}
+
+/// `GET /accounts/{address}/orders`: open orders.
+pub async fn open_orders(
+    State(ctx): State<ApiContext>,
+    Path(address): Path<String>,
+    q: Result<Query<AccountQuery>, QueryRejection>,
+) -> Response {
+    account_read(&ctx, &address, q, |core, _, id, q| {
+        let market = market_filter(core, q.symbol.as_deref())?;
+        let items: Vec<Value> = core
+            .engine
+            .open_orders(id, market)
+            .iter()
+            .filter_map(|o| core.catalog.market(u64::from(o.market)).map(|m| views::order_json(m, o)))
+            .collect();
+        Ok(Value::Array(items))
+    })
+    .await
+}
+
+/// `GET /accounts/{address}/orders/history`: closed orders, newest first.
+pub async fn order_history(
+    State(ctx): State<ApiContext>,
+    Path(address): Path<String>,
+    q: Result<Query<AccountQuery>, QueryRejection>,
+) -> Response {
+    account_read(&ctx, &address, q, |core, _, id, q| {
+        let market = market_filter(core, q.symbol.as_deref())?;
+        let limit = q.limit.unwrap_or(100).min(views::HISTORY_PER_ACCOUNT);
+        let items: Vec<Value> = core
+            .views
+            .closed_orders(id, views::HISTORY_PER_ACCOUNT)
+            .into_iter()
+            .filter(|c| market.is_none_or(|m| c.accepted.market == m))
+            .take(limit)
+            .filter_map(|c| core.catalog.market(u64::from(c.accepted.market)).map(|m| views::closed_json(m, c)))
+            .collect();
+        Ok(Value::Array(items))
+    })
+    .await
+}
+
+/// `GET /accounts/{address}/trades`: the account's fills, newest first.
+pub async fn account_trades(
+    State(ctx): State<ApiContext>,
+    Path(address): Path<String>,
+    q: Result<Query<AccountQuery>, QueryRejection>,
+) -> Response {
+    account_read(&ctx, &address, q, |core, _, id, q| {
+        let market = market_filter(core, q.symbol.as_deref())?;
+        let limit = q.limit.unwrap_or(100).min(views::HISTORY_PER_ACCOUNT);
+        let items: Vec<Value> = core
+            .views
+            .account_trades(id, views::HISTORY_PER_ACCOUNT)
+            .into_iter()
+            .filter(|t| market.is_none_or(|m| t.market == m))
+            .take(limit)
+            .filter_map(|t| {
+                core.catalog.market(u64::from(t.market)).map(|m| views::account_trade_json(m, &core.catalog, t, id))
+            })
+            .collect();
+        Ok(Value::Array(items))
+    })
+    .await
+}
+
+/// `GET /accounts/{address}/api-keys` and `GET /api/v1/user/{address}/api-keys`.
+pub async fn api_keys(
+    State(ctx): State<ApiContext>,
+    Path(address): Path<String>,
+    q: Result<Query<AccountQuery>, QueryRejection>,
+) -> Response {
+    account_read(&ctx, &address, q, |core, master, _, _| Ok(Value::Array(core.keys_json(&master, now())))).await
+}
+
+/// `GET /accounts/{address}/fee-rate`.
+pub async fn fee_rate(
+    State(ctx): State<ApiContext>,
+    Path(address): Path<String>,
+    q: Result<Query<AccountQuery>, QueryRejection>,
+) -> Response {
+    account_read(&ctx, &address, q, |core, _, id, _| {
+        let items: Vec<Value> = core
+            .catalog
+            .markets
+            .iter()
+            .map(|m| {
+                json!({
+                    "accountID": id,
+                    "symbolID": m.config.id,
+                    "symbol": m.config.name,
+                    "makerFee": sova_engine::format_decimal(u64::from(m.config.maker_fee_ppm), 6),
+                    "takerFee": sova_engine::format_decimal(u64::from(m.config.taker_fee_ppm), 6),
+                })
+            })
+            .collect();
+        Ok(Value::Array(items))
+    })
+    .await
+}
+
+/// `GET /markets/symbols`.
+pub async fn symbols(State(ctx): State<ApiContext>) -> Response {
+    let c = &ctx.exchange.catalog;
+    let items: Vec<Value> = c
+        .markets
+        .iter()
+        .map(|m| {
+            let coin = |id: u32| c.coin(u64::from(id)).map(|c| c.symbol.clone()).unwrap_or_default();
+            json!({
+                "symbolID": m.config.id,
+                "symbol": m.config.name,
+                "baseCoin": coin(m.config.base),
+                "quoteCoin": coin(m.config.quote),
+                "baseCoinID": m.config.base,
+                "quoteCoinID": m.config.quote,
+                "tickSize": m.format_price(1),
+                "lotSize": m.format_quantity(1),
+                "minNotional": m.format_quote(m.config.min_notional),
+                "pricePrecision": m.config.price_decimals,
+                "quantityPrecision": m.format_quantity(1).split_once('.').map(|(_, f)| f.len()).unwrap_or(0),
+                "makerFee": sova_engine::format_decimal(u64::from(m.config.maker_fee_ppm), 6),
+                "takerFee": sova_engine::format_decimal(u64::from(m.config.taker_fee_ppm), 6),
+                "status": "TRADING",
+            })
+        })
+        .collect();
+    ok(items)
+}
+
+/// `GET /markets/coins`.
+pub async fn coins(State(ctx): State<ApiContext>) -> Response {
+    let items: Vec<Value> = ctx
+        .exchange
+        .catalog
+        .coins
+        .iter()
+        .map(|c| json!({"coinID": c.id, "coin": c.symbol, "name": c.symbol, "decimals": c.decimals}))
+        .collect();
+    ok(items)
+}
+
+async fn per_market(ctx: &ApiContext, f: fn(&Core, u32, u64) -> Value) -> Response {
+    let ids: Vec<u32> = ctx.exchange.catalog.markets.iter().map(|m| m.config.id).collect();
+    let now = now();
+    respond(ctx.exchange.read(move |core| Value::Array(ids.iter().map(|id| f(core, *id, now)).collect())).await)
+}
+
+/// `GET /markets/tickers` (also `miniTickers`).
+pub async fn tickers(State(ctx): State<ApiContext>) -> Response {
+    per_market(&ctx, ticker_json).await
+}
+
+/// `GET /markets/bookTickers`.
+pub async fn book_tickers(State(ctx): State<ApiContext>) -> Response {
+    per_market(&ctx, |core, id, _| book_ticker_json(core, id)).await
+}
+
+/// Query of the market reads.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketQuery {
+    limit: Option<usize>,
+    interval: Option<String>,
+    #[serde(rename = "startTime")]
+    start_time: Option<u64>,
+    #[serde(rename = "endTime")]
+    end_time: Option<u64>,
+}
+
+fn market_id(ctx: &ApiContext, symbol: &str) -> Result<u32, ExError> {
+    ctx.exchange.catalog.market_by_name(symbol).map(|m| m.config.id).ok_or_else(|| {
+        ExError::bad("UNKNOWN_SYMBOL", format!("symbol {symbol:?} is not listed (GET /api/v1/spot/markets/symbols)"))
+    })
+}
+
+/// `GET /markets/{symbol}/orderbook?limit=`.
+pub async fn orderbook(
+    State(ctx): State<ApiContext>,
+    Path(symbol): Path<String>,
+    q: Result<Query<MarketQuery>, QueryRejection>,
+) -> Response {
+    let run = async {
+        let q = query(q)?;
+        let id = market_id(&ctx, &symbol)?;
+        let limit = q.limit.unwrap_or(20).clamp(1, 500);
+        ctx.exchange.read(move |core| book_json(core, id, limit)).await
+    };
+    respond(run.await)
+}
+
+/// `GET /markets/{symbol}/trades?limit=`: newest first.
+pub async fn trades(
+    State(ctx): State<ApiContext>,
+    Path(symbol): Path<String>,
+    q: Result<Query<MarketQuery>, QueryRejection>,
+) -> Response {
+    let run = async {
+        let q = query(q)?;
+        let id = market_id(&ctx, &symbol)?;
+        let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+        ctx.exchange
+            .read(move |core| {
+                let Some(m) = core.catalog.market(u64::from(id)) else { return Value::Null };
+                Value::Array(core.engine.recent_trades(id, limit).iter().map(|t| views::trade_json(m, t)).collect())
+            })
+            .await
+    };
+    respond(run.await)
+}
+
+/// `GET /markets/{symbol}/klines?interval=1m&startTime=&endTime=&limit=`.
+pub async fn klines(
+    State(ctx): State<ApiContext>,
+    Path(symbol): Path<String>,
+    q: Result<Query<MarketQuery>, QueryRejection>,
+) -> Response {
+    let run = async {
+        let q = query(q)?;
+        let id = market_id(&ctx, &symbol)?;
+        let interval = q.interval.as_deref().unwrap_or("1m");
+        let ms = views::interval_ms(interval).ok_or_else(|| {
+            ExError::bad("INVALID_PARAMETER", format!("interval {interval:?}: use 1m 3m 5m 15m 30m 1h 2h 4h 12h 1d 1w"))
+        })?;
+        let end = q.end_time.unwrap_or_else(now);
+        let start = q.start_time.unwrap_or(0);
+        let limit = q.limit.unwrap_or(500).clamp(1, 1500);
+        ctx.exchange
+            .read(move |core| {
+                let Some(m) = core.catalog.market(u64::from(id)) else { return Value::Null };
+                let candles = core.views.klines(id, ms, start, end, limit);
+                Value::Array(candles.iter().map(|c| views::candle_json(m, c, ms)).collect())
+            })
+            .await
+    };
+    respond(run.await)
+}
+
+/// Body of `POST /api/v1/sandbox/faucet`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaucetBody {
+    address: String,
+    coin: String,
+    amount: String,
+    #[serde(rename = "accountID", default)]
+    account_id: Option<u64>,
+}
+
+/// Body of `POST /api/v1/sandbox/sub-accounts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubAccountBody {
+    address: String,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+fn sandbox_only(ctx: &ApiContext) -> Result<(), ExError> {
+    if ctx.sandbox {
+        Ok(())
+    } else {
+        Err(ExError::new(StatusCode::FORBIDDEN, "SANDBOX_ONLY", "the faucet exists only in sandbox mode"))
+    }
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ExError> {
+    let body = body.map_err(body_error)?;
+    let de = &mut serde_json::Deserializer::from_slice(&body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." { String::new() } else { format!(" at {path}") };
+        ExError::bad("INVALID_JSON", format!("request body{at}: {}", e.inner()))
+    })
+}
+
+async fn master_account(ctx: &ApiContext, address: &str) -> Result<(Address, sova_store::ExAccount), ExError> {
+    let addr = parse_address(address)?;
+    let (account, _) = ctx
+        .store
+        .ex_master_account(&format!("{addr:#x}"), now_ms())
+        .await
+        .map_err(|e| ExError::unavailable(format!("storing the account failed: {e}")))?;
+    Ok((addr, account))
+}
+
+/// `POST /api/v1/sandbox/faucet` `{"address","coin","amount"[,"accountID"]}`: credit coins, creating the master
+/// account on first use; answers `data.accountID`.
+pub async fn faucet(State(ctx): State<ApiContext>, body: Result<Bytes, BytesRejection>) -> Response {
+    let run = async {
+        sandbox_only(&ctx)?;
+        let b: FaucetBody = json_body(body)?;
+        let coin = ctx.exchange.catalog.coin_by_symbol(&b.coin).cloned().ok_or_else(|| {
+            ExError::bad(
+                "UNKNOWN_COIN_SYMBOL",
+                format!("coin {:?} is not listed (GET /api/v1/spot/markets/coins)", b.coin),
+            )
+        })?;
+        let amount = sova_engine::parse_decimal(&b.amount, coin.decimals).filter(|a| *a > 0).ok_or_else(|| {
+            ExError::bad(
+                "INVALID_AMOUNT",
+                format!("amount must be a positive decimal string with at most {} decimals", coin.decimals),
+            )
+        })?;
+        let (addr, master) = master_account(&ctx, &b.address).await?;
+        let account = match b.account_id {
+            None => master,
+            Some(id) if u64::try_from(master.account_id).ok() == Some(id) => master,
+            Some(id) => {
+                let known = ctx.exchange.read(move |core| resolve(core, &addr, Some(id))).await??;
+                sova_store::ExAccount {
+                    account_id: i64::try_from(known).unwrap_or(0),
+                    master_id: Some(master.account_id),
+                    ..master
+                }
+            }
+        };
+        ctx.exchange.submit(Request::Faucet { account, coin: coin.id, amount }).await
+    };
+    respond(run.await)
+}
+
+/// `POST /api/v1/sandbox/sub-accounts` `{"address"[,"label"]}`: a new sub-account of the master.
+pub async fn sub_account(State(ctx): State<ApiContext>, body: Result<Bytes, BytesRejection>) -> Response {
+    let run = async {
+        sandbox_only(&ctx)?;
+        let b: SubAccountBody = json_body(body)?;
+        let (_, master) = master_account(&ctx, &b.address).await?;
+        ctx.exchange.submit(Request::Account(master.clone())).await?;
+        let sub = ctx
+            .store
+            .ex_create_sub_account(master.account_id, b.label.as_deref(), now_ms())
+            .await
+            .map_err(|e| ExError::unavailable(format!("storing the sub-account failed: {e}")))?;
+        ctx.exchange.submit(Request::Account(sub.clone())).await?;
+        Ok(json!({"accountID": sub.account_id, "masterAccountID": master.account_id, "label": sub.label}))
+    };
+    respond(run.await)
+}

@@ -1,0 +1,329 @@
+//! Exchange surface (seed 002) end to end: faucet, API keys, signed orders matched by the engine, reads, the
+//! nonce rule, bad input with its codes, restart replay, WebSocket feeds.
+
+use serde_json::{Value, json};
+use sova_client::Method;
+use sova_client::exchange::{ExResponse, ExchangeClient, types as ex};
+
+use crate::common::{Backend, TestApp, spawn_app, spawn_on};
+use crate::on_both;
+
+const CHAIN: u64 = 286_623;
+
+fn key(byte: u8) -> [u8; 32] {
+    [byte; 32]
+}
+
+fn client(app: &TestApp, byte: u8) -> ExchangeClient {
+    ExchangeClient::new(&app.url(), CHAIN, key(byte)).unwrap()
+}
+
+fn ok(r: &ExResponse) -> &Value {
+    assert!(r.is_ok(), "expected success, got HTTP {}: {}", r.status, r.json);
+    r.data()
+}
+
+fn refused(r: &ExResponse, status: u16, reason: &str) {
+    assert_eq!((r.status, r.reason()), (status, reason), "{}", r.json);
+    assert_ne!(r.code(), 0);
+    assert!(r.json["error"].as_str().is_some_and(|e| !e.is_empty()), "{}", r.json);
+    assert!(r.json["timestamp"].as_i64().is_some());
+}
+
+async fn funded(c: &ExchangeClient, coin: &str, amount: &str) -> u64 {
+    let r = c.faucet(coin, amount).await.unwrap();
+    ok(&r)["accountID"].as_u64().unwrap()
+}
+
+fn limit(account: u64, cl: &str, side: u8, price: &str, qty: &str) -> Value {
+    json!({"accountID": account, "symbolID": 1, "clOrdID": cl, "side": side, "type": 1, "timeInForce": 1,
+           "price": price, "quantity": qty})
+}
+
+fn order(v: Value) -> ex::SpotNewOrder {
+    serde_json::from_value(v).unwrap()
+}
+
+async fn balance(c: &ExchangeClient, coin: &str) -> (String, String) {
+    let r = c.get(&format!("/api/v1/spot/accounts/{:#x}/balances", c.address())).await.unwrap();
+    let b = ok(&r).as_array().unwrap().iter().find(|b| b["coin"] == coin).unwrap().clone();
+    (b["available"].as_str().unwrap().to_string(), b["locked"].as_str().unwrap().to_string())
+}
+
+async fn trading(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = client(&app, 0xa1);
+    let bob = client(&app, 0xb0);
+
+    let r = alice.get("/api/v1/spot/markets/symbols").await.unwrap();
+    let symbols = ok(&r).as_array().unwrap().clone();
+    assert!(symbols.iter().any(|s| s["symbolID"] == 1 && s["symbol"] == "BTC/USDC"), "{symbols:?}");
+    assert!(ok(&alice.get("/api/v1/time").await.unwrap()).as_i64().unwrap() > 1_700_000_000_000);
+
+    let a = funded(&alice, "USDC", "100000").await;
+    let b = funded(&bob, "BTC", "2").await;
+    assert_ne!(a, b);
+    assert_eq!(funded(&alice, "USDC", "1").await, a, "the faucet reuses the account");
+    let r = alice.get(&format!("/api/v1/spot/accounts/{:#x}/state", alice.address())).await.unwrap();
+    assert_eq!(ok(&r)["aid"], a);
+
+    // Alice registers an API key (master signs AddAPIKey) and trades with it.
+    let bot_secret = key(0x77);
+    let bot_addr = sova_auth::exchange::address_of(&bot_secret).unwrap();
+    let add: ex::AddApiKey = serde_json::from_value(json!({
+        "accountID": a, "name": "bot-1", "type": 1, "publicKey": format!("{bot_addr:#x}"), "expiresAt": 0
+    }))
+    .unwrap();
+    let r = alice.add_api_key(&add).await.unwrap();
+    assert_eq!(ok(&r)["name"], "bot-1");
+    let r = alice.get(&format!("/api/v1/spot/accounts/{:#x}/api-keys", alice.address())).await.unwrap();
+    assert_eq!(ok(&r).as_array().unwrap().len(), 1);
+    let bot = ExchangeClient::new(&app.url(), CHAIN, bot_secret).unwrap().with_key_name("bot-1");
+
+    // Alice's bot bids 0.5 BTC at 50000; USDC is locked.
+    let r = bot.spot_new_order(&order(limit(a, "bid-1", 1, "50000", "0.5"))).await.unwrap();
+    let bid_id = ok(&r)["orderID"].as_u64().unwrap();
+    assert_eq!(ok(&r)["status"], "NEW");
+    assert_eq!(balance(&alice, "USDC").await, ("75001".into(), "25000".into()));
+    let r = bob.get("/api/v1/spot/markets/BTC_USDC/orderbook?limit=5").await.unwrap();
+    assert_eq!(ok(&r)["bids"], json!([["50000", "0.5"]]));
+
+    // Bob (master key) sells 0.2 at 49000: fills at the maker's 50000.
+    let r = bob.spot_new_order(&order(limit(b, "ask-1", 2, "49000", "0.2"))).await.unwrap();
+    assert_eq!(ok(&r)["status"], "FILLED");
+    // Alice paid 0.2 x 50000 = 10000 USDC and received 0.2 BTC less the maker fee (0.01%).
+    assert_eq!(balance(&alice, "USDC").await, ("75001".into(), "15000".into()));
+    assert_eq!(balance(&alice, "BTC").await, ("0.19998".into(), "0".into()));
+    // Bob received 10000 USDC less the taker fee (0.04%).
+    assert_eq!(balance(&bob, "USDC").await, ("9996".into(), "0".into()));
+    let r = bob.get("/api/v1/spot/markets/BTC_USDC/trades").await.unwrap();
+    assert_eq!(ok(&r)[0]["price"], "50000");
+    assert_eq!(ok(&r)[0]["quantity"], "0.2");
+    let r = alice.get(&format!("/api/v1/spot/accounts/{:#x}/trades", alice.address())).await.unwrap();
+    assert_eq!(ok(&r)[0]["isMaker"], true);
+    let r = alice.get("/api/v1/spot/markets/tickers").await.unwrap();
+    assert!(ok(&r).as_array().unwrap().iter().any(|t| t["symbolID"] == 1 && t["lastPrice"] == "50000"));
+    let r = alice.get("/api/v1/spot/markets/BTC_USDC/klines?interval=1m").await.unwrap();
+    assert_eq!(ok(&r)[0]["n"], 1);
+
+    // Cancel the rest by client id: the lock is released.
+    let cancel: ex::SpotCancelOrder =
+        serde_json::from_value(json!({"accountID": a, "symbolID": 1, "clOrdID": "cx-1", "origClOrdID": "bid-1"}))
+            .unwrap();
+    let r = bot.spot_cancel_order(&cancel).await.unwrap();
+    assert_eq!(ok(&r)["status"], "CANCELED");
+    assert_eq!(ok(&r)["orderID"], bid_id);
+    assert_eq!(balance(&alice, "USDC").await, ("90001".into(), "0".into()));
+    let r = alice.get(&format!("/api/v1/spot/accounts/{:#x}/orders/history", alice.address())).await.unwrap();
+    assert_eq!(ok(&r)[0]["status"], "CANCELED");
+    assert_eq!(ok(&r)[0]["executedQty"], "0.2");
+    let r = alice.get(&format!("/api/v1/spot/accounts/{:#x}/orders", alice.address())).await.unwrap();
+    assert_eq!(ok(&r).as_array().unwrap().len(), 0);
+
+    // Insufficient balance: refused, nothing changes, but the nonce is consumed.
+    let body = serde_json::to_vec(&order(limit(a, "big", 1, "50000", "100"))).unwrap();
+    let nonce = bot.next_nonce();
+    let r = bot
+        .send_signed(
+            ex::Domain::Spot,
+            ex::Action::NewOrder,
+            Method::POST,
+            "/api/v1/spot/trade/orders",
+            body.clone(),
+            nonce,
+        )
+        .await
+        .unwrap();
+    refused(&r, 400, "INSUFFICIENT_BALANCE");
+    let r = bot
+        .send_signed(ex::Domain::Spot, ex::Action::NewOrder, Method::POST, "/api/v1/spot/trade/orders", body, nonce)
+        .await
+        .unwrap();
+    refused(&r, 400, "NONCE_REUSED");
+    assert_eq!(balance(&alice, "USDC").await, ("90001".into(), "0".into()));
+
+    // Internal transfer to a sub-account of the same master; another master's account is refused.
+    let r = alice
+        .raw(
+            Method::POST,
+            "/api/v1/sandbox/sub-accounts",
+            vec![],
+            Some(json!({"address": format!("{:#x}", alice.address())}).to_string().into_bytes()),
+        )
+        .await
+        .unwrap();
+    let sub = ok(&r)["accountID"].as_u64().unwrap();
+    let t = |to: u64, id: u64| -> ex::TransferAsset {
+        serde_json::from_value(
+            json!({"id": id, "fromAccountID": a, "toAccountID": to, "coinID": 1, "amount": "1", "type": 4}),
+        )
+        .unwrap()
+    };
+    let r = alice.signed(ex::Domain::Spot, Method::POST, "/api/v1/spot/accounts/transfers", &t(sub, 1)).await.unwrap();
+    ok(&r);
+    let r = alice.get(&format!("/api/v1/spot/accounts/{:#x}/balances?accountID={sub}", alice.address())).await.unwrap();
+    assert_eq!(ok(&r)[0]["available"], "1");
+    let r = alice.signed(ex::Domain::Spot, Method::POST, "/api/v1/spot/accounts/transfers", &t(b, 2)).await.unwrap();
+    refused(&r, 403, "MASTER_MISMATCH");
+
+    // Revoke the key: its next order is refused as an unknown key.
+    let revoke: ex::RevokeApiKey = serde_json::from_value(json!({"accountID": a, "name": "bot-1"})).unwrap();
+    ok(&alice.revoke_api_key(&revoke).await.unwrap());
+    let r = bot.spot_new_order(&order(limit(a, "bid-2", 1, "50000", "0.1"))).await.unwrap();
+    refused(&r, 401, "UNKNOWN_API_KEY");
+
+    app.stop().await;
+}
+on_both!(trading);
+
+async fn bad_input(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = client(&app, 0xa2);
+    let mallory = client(&app, 0xee);
+    let a = funded(&alice, "USDC", "1000").await;
+    funded(&mallory, "USDC", "1000").await;
+    let path = "/api/v1/spot/trade/orders";
+    let body = serde_json::to_vec(&order(limit(a, "o-1", 1, "100", "0.01"))).unwrap();
+    let send = |headers: Vec<(&'static str, String)>, body: Vec<u8>| {
+        let alice = &alice;
+        async move { alice.raw(Method::POST, path, headers, Some(body)).await.unwrap() }
+    };
+    let good = |nonce: u64, body: &[u8]| -> String {
+        alice
+            .verifier()
+            .sign_action(alice.secret(), ex::Domain::Spot, ex::Action::NewOrder, body, nonce)
+            .unwrap()
+            .to_header()
+    };
+    let with = |sign: String, nonce: u64| alice.signature_headers(sign, nonce);
+
+    // Signature shape.
+    let n = alice.next_nonce();
+    let sig = good(n, &body);
+    refused(&send(vec![("x-api-nonce", n.to_string())], body.clone()).await, 401, "MISSING_SIGNATURE");
+    let wrong_type = format!("0x02{}", &sig[4..]);
+    refused(&send(with(wrong_type, n), body.clone()).await, 401, "SIGNATURE_TYPE_MISMATCH");
+    refused(&send(with(sig[..sig.len() - 2].to_string(), n), body.clone()).await, 401, "SIGNATURE_LENGTH");
+    let v27 = format!("{}1b", &sig[..sig.len() - 2]);
+    refused(&send(with(v27, n), body.clone()).await, 401, "SIGNATURE_RECOVERY_ID");
+    ok(&send(with(sig.clone(), n), body.clone()).await);
+
+    // Nonces.
+    refused(&send(with(sig.clone(), n), body.clone()).await, 400, "NONCE_REUSED");
+    let old = n - 3 * 86_400_000;
+    refused(&send(with(good(old, &body), old), body.clone()).await, 400, "NONCE_OUT_OF_WINDOW");
+
+    // Body: trailing zeros, unknown enum, unknown field.
+    let zeros = format!(
+        r#"{{"accountID":{a},"symbolID":1,"clOrdID":"o-2","side":1,"type":1,"timeInForce":1,"price":"100.0","quantity":"0.01"}}"#
+    )
+    .into_bytes();
+    let n = alice.next_nonce();
+    refused(&send(with(good(n, &zeros), n), zeros).await, 400, "INVALID_DECIMAL");
+    // Keys out of the vendor's order.
+    let reordered = format!(
+        r#"{{"symbolID":1,"accountID":{a},"clOrdID":"o-2","side":1,"type":1,"timeInForce":1,"price":"100","quantity":"0.01"}}"#
+    )
+    .into_bytes();
+    let n = alice.next_nonce();
+    refused(&send(with(good(n, &reordered), n), reordered).await, 400, "NON_CANONICAL_BODY");
+    let e = format!(
+        r#"{{"accountID":{a},"symbolID":1,"clOrdID":"o-3","side":7,"type":1,"timeInForce":1,"price":"100","quantity":"0.01"}}"#
+    )
+    .into_bytes();
+    let n = alice.next_nonce();
+    refused(&send(with(good(n, &e), n), e).await, 400, "INVALID_ENUM");
+
+    // Unknown key name; another master's account.
+    let named = ExchangeClient::new(&app.url(), CHAIN, key(0xa2)).unwrap().with_key_name("nope");
+    refused(&named.spot_new_order(&order(limit(a, "o-4", 1, "100", "0.01"))).await.unwrap(), 401, "UNKNOWN_API_KEY");
+    refused(&mallory.spot_new_order(&order(limit(a, "o-5", 1, "100", "0.01"))).await.unwrap(), 401, "SIGNER_MISMATCH");
+    // Unknown account, unknown market, off-tick price.
+    refused(
+        &alice.spot_new_order(&order(limit(999_999, "o-6", 1, "100", "0.01"))).await.unwrap(),
+        404,
+        "UNKNOWN_ACCOUNT",
+    );
+    let mut m = limit(a, "o-7", 1, "100", "0.01");
+    m["symbolID"] = json!(99);
+    refused(&alice.spot_new_order(&order(m)).await.unwrap(), 400, "UNKNOWN_MARKET");
+    refused(&alice.spot_new_order(&order(limit(a, "o-8", 1, "100.001", "0.01"))).await.unwrap(), 400, "INVALID_PRICE");
+
+    // Expired API key.
+    let bot_secret = key(0x78);
+    let bot_addr = sova_auth::exchange::address_of(&bot_secret).unwrap();
+    let soon = alice.next_nonce() + 1500;
+    let add: ex::AddApiKey = serde_json::from_value(json!({
+        "accountID": a, "name": "short", "type": 1, "publicKey": format!("{bot_addr:#x}"), "expiresAt": soon
+    }))
+    .unwrap();
+    ok(&alice.add_api_key(&add).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let bot = ExchangeClient::new(&app.url(), CHAIN, bot_secret).unwrap().with_key_name("short");
+    refused(&bot.spot_new_order(&order(limit(a, "o-9", 1, "100", "0.01"))).await.unwrap(), 401, "API_KEY_EXPIRED");
+
+    // Faucet and reads.
+    let r = alice
+        .raw(Method::POST, "/api/v1/sandbox/faucet", vec![], Some(b"{\"address\":\"0x12\"".to_vec()))
+        .await
+        .unwrap();
+    refused(&r, 400, "INVALID_JSON");
+    let body = json!({"address": "0xzz", "coin": "USDC", "amount": "1"}).to_string().into_bytes();
+    refused(
+        &alice.raw(Method::POST, "/api/v1/sandbox/faucet", vec![], Some(body)).await.unwrap(),
+        400,
+        "INVALID_ADDRESS",
+    );
+    let body =
+        json!({"address": format!("{:#x}", alice.address()), "coin": "DOGE", "amount": "1"}).to_string().into_bytes();
+    refused(
+        &alice.raw(Method::POST, "/api/v1/sandbox/faucet", vec![], Some(body)).await.unwrap(),
+        400,
+        "UNKNOWN_COIN_SYMBOL",
+    );
+    let stranger = client(&app, 0x5a);
+    refused(
+        &stranger.get(&format!("/api/v1/spot/accounts/{:#x}/state", stranger.address())).await.unwrap(),
+        404,
+        "NOT_FOUND",
+    );
+    let r =
+        alice.get(&format!("/api/v1/spot/accounts/{:#x}/balances?accountID={}", alice.address(), a + 1)).await.unwrap();
+    refused(&r, 404, "NOT_FOUND");
+
+    // Nothing above changed the balance.
+    assert_eq!(balance(&alice, "USDC").await, ("999".into(), "1".into()));
+    app.stop().await;
+}
+on_both!(bad_input);
+
+async fn restart_replays(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = client(&app, 0xa3);
+    let bob = client(&app, 0xb3);
+    let a = funded(&alice, "USDC", "50000").await;
+    let b = funded(&bob, "BTC", "1").await;
+    for (i, p) in ["100", "101", "102"].iter().enumerate() {
+        ok(&alice.spot_new_order(&order(limit(a, &format!("b{i}"), 1, p, "0.5"))).await.unwrap());
+    }
+    ok(&bob.spot_new_order(&order(limit(b, "s0", 2, "101", "0.7"))).await.unwrap());
+    ok(&bob.spot_new_order(&order(limit(b, "s1", 2, "150", "0.1"))).await.unwrap());
+    let before = app.running.ctx.exchange.read(|c| (c.engine.digest(), c.engine.snapshot())).await.unwrap();
+    let book = bob.get("/api/v1/spot/markets/BTC_USDC/orderbook").await.unwrap().json["data"].clone();
+
+    // Kill and restart on the same database and data directory.
+    let TestApp { running, dir, database_url, .. } = app;
+    running.stop().await.unwrap();
+    let app = spawn_on(dir, database_url, |_| {}).await;
+    let after = app.running.ctx.exchange.read(|c| (c.engine.digest(), c.engine.snapshot())).await.unwrap();
+    assert_eq!(before.0, after.0, "engine digest after restart");
+    assert_eq!(before.1, after.1);
+    let alice = client(&app, 0xa3);
+    let again = alice.get("/api/v1/spot/markets/BTC_USDC/orderbook").await.unwrap().json["data"].clone();
+    assert_eq!(book, again);
+    // Trading continues with fresh ids and the old nonces stay consumed.
+    let r = alice.spot_new_order(&order(limit(a, "b9", 1, "150", "0.1"))).await.unwrap();
+    assert_eq!(ok(&r)["status"], "FILLED");
+    app.stop().await;
+}
+on_both!(restart_replays);
