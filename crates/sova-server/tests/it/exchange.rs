@@ -327,3 +327,129 @@ async fn restart_replays(backend: Backend) {
     app.stop().await;
 }
 on_both!(restart_replays);
+
+async fn websocket_feeds(backend: Backend) {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = spawn_app(backend).await;
+    let alice = client(&app, 0xa4);
+    let bob = client(&app, 0xb4);
+    let a = funded(&alice, "USDC", "1000").await;
+    let b = funded(&bob, "BTC", "1").await;
+    let url = format!("{}/ws/spot", app.url().replace("http://", "ws://"));
+    async fn ws_next(
+        ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    ) -> Option<Value> {
+        match ws.next().await? {
+            Ok(Message::Text(t)) => serde_json::from_str(&t).ok(),
+            _ => None,
+        }
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let send = |v: Value| Message::Text(v.to_string().into());
+    ws.send(send(json!({"op": "ping"}))).await.unwrap();
+    assert_eq!(ws_next(&mut ws).await.unwrap(), json!({"op": "pong"}));
+    ws.send(send(json!({"op": "subscribe", "params": {"channel": "nope", "symbol": "BTC/USDC"}}))).await.unwrap();
+    assert_eq!(ws_next(&mut ws).await.unwrap()["success"], false);
+    ws.send(send(json!({"op": "subscribe", "params": {"channel": "l2Book", "symbol": "BTC/USDC"}}))).await.unwrap();
+    assert_eq!(ws_next(&mut ws).await.unwrap()["success"], true);
+    let snap = ws_next(&mut ws).await.unwrap();
+    assert_eq!((snap["channel"].as_str(), snap["type"].as_str()), (Some("l2Book"), Some("snapshot")));
+    assert_eq!(snap["data"]["bids"], json!([]));
+    let user = format!("{:#x}", alice.address());
+    for ch in ["accountOrderUpdate", "accountUpdate", "accountTrade"] {
+        ws.send(send(json!({"op": "subscribe", "params": {"channel": ch, "user": user}}))).await.unwrap();
+        assert_eq!(ws_next(&mut ws).await.unwrap()["success"], true);
+        assert_eq!(ws_next(&mut ws).await.unwrap()["type"], "snapshot");
+    }
+    ws.send(send(json!({"op": "subscribe", "params": {"channel": "trade", "symbols": ["BTC_USDC"]}}))).await.unwrap();
+    assert_eq!(ws_next(&mut ws).await.unwrap()["success"], true);
+    assert_eq!(ws_next(&mut ws).await.unwrap()["data"], json!([]));
+
+    ok(&alice.spot_new_order(&order(limit(a, "w1", 1, "100", "1"))).await.unwrap());
+    ok(&bob.spot_new_order(&order(limit(b, "w2", 2, "100", "0.4"))).await.unwrap());
+    let mut seen: Vec<Value> = Vec::new();
+    let wanted = |seen: &Vec<Value>| {
+        let has = |ch: &str, f: &dyn Fn(&Value) -> bool| seen.iter().any(|m| m["channel"] == ch && f(&m["data"]));
+        has("l2Book", &|d| d["bids"] == json!([["100", "0.6"]]))
+            && has("trade", &|d| d["price"] == "100" && d["quantity"] == "0.4")
+            && has("accountOrderUpdate", &|d| d["clOrdID"] == "w1")
+            && has("accountTrade", &|d| d["isMaker"] == true)
+            && has("accountUpdate", &|d| d["balances"][0]["locked"] == "60")
+    };
+    while !wanted(&seen) {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(5), ws_next(&mut ws))
+            .await
+            .unwrap_or_else(|_| panic!("missing pushes; got {seen:#?}"))
+            .unwrap();
+        assert_eq!(m["type"], "update", "{m}");
+        seen.push(m);
+    }
+    ws.send(send(json!({"op": "unsubscribe", "params": {"channel": "l2Book", "symbol": "BTC/USDC"}}))).await.unwrap();
+    app.stop().await;
+}
+on_both!(websocket_feeds);
+
+async fn dead_man_switch_fires(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = client(&app, 0xa5);
+    let a = funded(&alice, "USDC", "1000").await;
+    ok(&alice.spot_new_order(&order(limit(a, "d1", 1, "100", "1"))).await.unwrap());
+    let at = alice.next_nonce() + 300;
+    let p: ex::ScheduleCancel = serde_json::from_value(json!({"accountID": a, "scheduledTimestamp": at})).unwrap();
+    ok(&alice.signed(ex::Domain::Spot, Method::POST, "/api/v1/spot/trade/orders/schedule-cancel", &p).await.unwrap());
+    // No further request: the sequencer's ticker fires it.
+    let orders = format!("/api/v1/spot/accounts/{:#x}/orders", alice.address());
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if ok(&alice.get(&orders).await.unwrap()).as_array().unwrap().is_empty() {
+            break;
+        }
+    }
+    assert_eq!(ok(&alice.get(&orders).await.unwrap()).as_array().unwrap().len(), 0, "the switch fired");
+    assert_eq!(balance(&alice, "USDC").await, ("1000".into(), "0".into()));
+    let h = ok(&alice.get(&format!("{orders}/history")).await.unwrap()).clone();
+    assert_eq!(h[0]["status"], "CANCELED");
+    app.stop().await;
+}
+on_both!(dead_man_switch_fires);
+
+/// Requests built and signed by Python `eth-account` (no shared code) are accepted over HTTP.
+async fn eth_account_client(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = client(&app, 0xa6);
+    let a = funded(&alice, "USDC", "1000").await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/independent/exchange_trader.py");
+    let out = match std::process::Command::new("python3")
+        .arg(script)
+        .env("SOVA_URL", app.url())
+        .env("CHAIN_ID", CHAIN.to_string())
+        .env("MASTER_KEY", format!("0x{}", hex::encode(key(0xa6))))
+        .env("ACCOUNT_ID", a.to_string())
+        .output()
+    {
+        Ok(o) if o.status.code() != Some(3) => o,
+        other => {
+            assert!(std::env::var("SOVA_REQUIRE_INTEROP").is_err(), "python3 with eth-account is required: {other:?}");
+            eprintln!("SKIPPED eth_account_client: python3 with eth-account is not available");
+            app.stop().await;
+            return;
+        }
+    };
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let steps: Vec<&str> = lines.iter().map(|l| l["step"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["addAPIKey", "newOrder", "cancelOrder", "revokeAPIKey"]);
+    for l in &lines {
+        assert_eq!((l["status"].as_u64(), l["body"]["code"].as_i64()), (Some(200), Some(0)), "{l}");
+    }
+    assert_eq!(lines[1]["body"]["data"]["status"], "NEW");
+    assert_eq!(lines[2]["body"]["data"]["status"], "CANCELED");
+    let r = alice.get(&format!("/api/v1/spot/accounts/{:#x}/api-keys", alice.address())).await.unwrap();
+    assert_eq!(ok(&r).as_array().unwrap().len(), 0);
+    assert_eq!(balance(&alice, "USDC").await, ("1000".into(), "0".into()));
+    app.stop().await;
+}
+on_both!(eth_account_client);
