@@ -25,7 +25,7 @@ struct Args {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
     /// Authenticated path to read (e.g. /sovx/v1/users/<id>).
-    #[arg(long)]
+    #[arg(long, default_value = "/sovx/v1/health")]
     path: String,
     /// Owner key for the `api-key` route.
     #[arg(long)]
@@ -39,9 +39,19 @@ struct Args {
     /// `Cs-Passphrase`.
     #[arg(long)]
     passphrase: Option<String>,
-    /// Routes to measure, in order: health, api-key, hmac, x402 (`--path` must then be an Intel route).
+    /// Routes to measure, in order: health, api-key, hmac, x402 (`--path` must then be an Intel route), and for the
+    /// exchange ex-recover (signature recovery alone, sandbox route) and ex-order (accepted signed spot orders).
     #[arg(long, value_delimiter = ',', default_value = "health,api-key,hmac")]
     routes: Vec<String>,
+    /// Exchange routes: chain id the server runs with.
+    #[arg(long, default_value_t = 286_623)]
+    chain_id: u64,
+    /// Exchange routes: signing accounts (each funded by the sandbox faucet).
+    #[arg(long, default_value_t = 32)]
+    signers: u64,
+    /// Exchange routes: pre-signed requests per second of `--duration` (signing happens before the clock starts).
+    #[arg(long, default_value_t = 30_000)]
+    presign_rate: u64,
     /// Seconds per route.
     #[arg(long, default_value_t = 10)]
     duration: u64,
@@ -72,6 +82,19 @@ enum Auth {
         payment: Rc<sova_chain::solana::ExactPayment>,
         payer: sova_chain::solana::SigningKey,
     },
+    /// POST pre-built signed exchange requests, each once (or cycling when `cycle`).
+    Presigned {
+        reqs: Rc<Vec<Presigned>>,
+        next: Rc<std::cell::Cell<usize>>,
+        cycle: bool,
+    },
+}
+
+/// One signed exchange request.
+struct Presigned {
+    sign: String,
+    nonce: String,
+    body: Bytes,
 }
 
 struct Stats {
@@ -94,13 +117,31 @@ async fn connection(
     tokio::task::spawn_local(conn);
     let mut n = 0u64;
     while Instant::now() < deadline {
+        if let Auth::Presigned { reqs, next, cycle } = &auth {
+            let i = next.get();
+            next.set(i + 1);
+            let Some(r) = reqs.get(if *cycle { i % reqs.len().max(1) } else { i }) else { break };
+            let req = Request::post(path.as_str())
+                .header("host", &host)
+                .header("content-type", "application/json")
+                .header("x-api-sign", &r.sign)
+                .header("x-api-nonce", &r.nonce)
+                .body(http_body_util::Full::new(r.body.clone()))?;
+            let start = Instant::now();
+            let resp = sender.send_request(req).await?;
+            let status = resp.status();
+            resp.into_body().collect().await?;
+            record(&stats, start, status.is_success());
+            n += 1;
+            continue;
+        }
         let target = match &auth {
             Auth::Hmac { .. } => format!("{path}?n={id}-{n}"),
             _ => path.clone(),
         };
         let mut b = Request::get(target.as_str()).header("host", &host);
         match &auth {
-            Auth::None => {}
+            Auth::None | Auth::Presigned { .. } => {}
             Auth::ApiKey(k) => b = b.header("x-api-key", k),
             Auth::X402 { offer, payment, payer } => {
                 use base64::Engine;
@@ -121,22 +162,79 @@ async fn connection(
                     .header("cs-passphrase", passphrase);
             }
         }
-        let req = b.body(Empty::<Bytes>::new())?;
+        let req = b.body(http_body_util::Full::new(Bytes::new()))?;
         let start = Instant::now();
         let resp = sender.send_request(req).await?;
         let status = resp.status();
         resp.into_body().collect().await?;
-        let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let mut s = stats.borrow_mut();
-        let _ = s.hist.record(us.max(1));
-        if status.is_success() {
-            s.ok += 1;
-        } else {
-            s.bad += 1;
-        }
+        record(&stats, start, status.is_success());
         n += 1;
     }
     Ok(())
+}
+
+fn record(stats: &Rc<RefCell<Stats>>, start: Instant, ok: bool) {
+    let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let mut s = stats.borrow_mut();
+    let _ = s.hist.record(us.max(1));
+    if ok {
+        s.ok += 1;
+    } else {
+        s.bad += 1;
+    }
+}
+
+async fn post_json(host: &str, path: &str, body: String) -> anyhow::Result<serde_json::Value> {
+    let stream = tokio::net::TcpStream::connect(host).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::task::spawn_local(conn);
+    let req = Request::post(path)
+        .header("host", host)
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(Bytes::from(body)))?;
+    let resp = sender.send_request(req).await?;
+    let bytes = resp.into_body().collect().await?.to_bytes();
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// Fund `--signers` accounts through the sandbox faucet and sign `count` spot orders round-robin over them:
+/// alternately buying and selling 0.0001 BTC at 50000, so they trade with each other and the book stays small.
+async fn presign_orders(args: &Args, host: &str, count: u64) -> anyhow::Result<Vec<Presigned>> {
+    use sova_auth::exchange::{Action, Domain, Verifier, address_of};
+    let verifier = Verifier::new(args.chain_id);
+    let mut signers = Vec::new();
+    for k in 0..args.signers {
+        let mut secret = [0x5au8; 32];
+        secret[..8].copy_from_slice(&(k + 1).to_be_bytes());
+        let addr = address_of(&secret).map_err(|_| anyhow::anyhow!("bad key"))?;
+        let mut account = 0;
+        for (coin, amount) in [("USDC", "1000000000"), ("BTC", "100000")] {
+            let body = serde_json::json!({"address": format!("{addr:#x}"), "coin": coin, "amount": amount});
+            let v = post_json(host, "/api/v1/sandbox/faucet", body.to_string()).await?;
+            account = v["data"]["accountID"].as_u64().with_context(|| format!("faucet answered {v}"))?;
+        }
+        signers.push((secret, account));
+    }
+    // Nonces continue above those of an earlier run in this process (each signer keeps its 100 highest).
+    static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+    let n = signers.len() as u64;
+    let start = now.max(LAST.load(std::sync::atomic::Ordering::Relaxed) + 1);
+    LAST.store(start + count / n + 1, std::sync::atomic::Ordering::Relaxed);
+    let mut out = Vec::with_capacity(count as usize);
+    for j in 0..count {
+        let (secret, account) = signers[(j % n) as usize];
+        let side = if (j / n) % 2 == 0 { 1 } else { 2 };
+        let body = format!(
+            r#"{{"accountID":{account},"symbolID":1,"clOrdID":"L{start}-{j}","side":{side},"type":1,"timeInForce":1,"price":"50000","quantity":"0.0001"}}"#
+        );
+        let nonce = start + j / n;
+        let sig = verifier
+            .sign_action(&secret, Domain::Spot, Action::NewOrder, body.as_bytes(), nonce)
+            .map_err(|_| anyhow::anyhow!("bad key"))?;
+        out.push(Presigned { sign: sig.to_header(), nonce: nonce.to_string(), body: Bytes::from(body) });
+    }
+    Ok(out)
 }
 
 async fn measure(args: &Args, host: &str, route: &str) -> anyhow::Result<(f64, f64, f64, u64)> {
@@ -168,6 +266,17 @@ async fn measure(args: &Args, host: &str, route: &str) -> anyhow::Result<(f64, f
             };
             let payer = sova_chain::solana::SigningKey::from_bytes(&sova_auth::keys::random_bytes::<32>());
             (args.path.clone(), Auth::X402 { offer: Rc::new(resp), payment: Rc::new(payment), payer })
+        }
+        "ex-recover" | "ex-order" => {
+            let count = if route == "ex-recover" { 10_000 } else { args.presign_rate * (args.duration + 1) };
+            let reqs = presign_orders(args, host, count).await?;
+            let path = if route == "ex-recover" {
+                "/api/v1/sandbox/recover/spot/trade/orders"
+            } else {
+                "/api/v1/spot/trade/orders"
+            };
+            let cycle = route == "ex-recover";
+            (path.to_string(), Auth::Presigned { reqs: Rc::new(reqs), next: Rc::new(std::cell::Cell::new(0)), cycle })
         }
         other => anyhow::bail!("unknown route {other}"),
     };

@@ -195,25 +195,17 @@ impl Core {
         self.last_ts
     }
 
-    /// Apply one engine command; log it if it changed anything.
-    fn exec(&mut self, action: Action, now: u64, writes: &mut ExWrites, touched: &mut Touched) -> Vec<ItemResult> {
+    /// Apply one engine command; its events join the group's log row.
+    fn exec(&mut self, action: Action, now: u64, touched: &mut Touched) -> Vec<ItemResult> {
         let ts = self.next_ts(now);
         let cmd = Command::new(ts, action);
         let mut out = std::mem::take(&mut self.out);
         self.engine.apply_into(&cmd, &mut out);
-        if !out.events.is_empty() {
-            self.seq += 1;
-            writes.log.push(ExLogRow {
-                seq: self.seq,
-                ts: i64::try_from(ts).unwrap_or(i64::MAX),
-                events: serde_json::to_string(&out.events).unwrap_or_else(|_| "[]".into()),
-            });
-            for ev in &out.events {
-                self.views.apply(ev);
-                note(ev, touched);
-            }
-            touched.events.extend(out.events.iter().cloned());
+        for ev in &out.events {
+            self.views.apply(ev);
+            note(ev, touched);
         }
+        touched.events.extend(out.events.iter().cloned());
         let results = out.results.clone();
         self.out = out;
         results
@@ -231,7 +223,7 @@ impl Core {
         let mut writes = ExWrites::default();
         if self.seq == 0 || !self.setup_commands().is_empty() {
             for a in self.setup_commands() {
-                self.exec(a, now, &mut writes, touched);
+                self.exec(a, now, touched);
             }
         }
         for r in requests {
@@ -242,7 +234,7 @@ impl Core {
                     self.add_account(account);
                     let id = u64::try_from(account.account_id).unwrap_or(0);
                     let action = Action::Deposit { account: id, coin: *coin, amount: *amount };
-                    match self.exec(action, now, &mut writes, touched).first() {
+                    match self.exec(action, now, touched).first() {
                         Some(Ok(_)) => Ok(json!({"accountID": id})),
                         Some(Err(r)) => Err(ExError::from(*r)),
                         None => Err(ExError::unavailable("the engine gave no result")),
@@ -253,11 +245,20 @@ impl Core {
                     Ok(Value::Null)
                 }
                 Request::Tick => {
-                    self.exec(Action::Tick, now, &mut writes, touched);
+                    self.exec(Action::Tick, now, touched);
                     Ok(Value::Null)
                 }
             };
             replies.push(reply);
+        }
+        // One log row per group: its events in order (each carries its own timestamp).
+        if !touched.events.is_empty() {
+            self.seq += 1;
+            writes.log.push(ExLogRow {
+                seq: self.seq,
+                ts: i64::try_from(self.last_ts).unwrap_or(i64::MAX),
+                events: serde_json::to_string(&touched.events).unwrap_or_else(|_| "[]".into()),
+            });
         }
         writes
     }
@@ -322,7 +323,7 @@ impl Core {
                     p.time_in_force,
                     [&p.price, &p.quantity, &p.funds],
                 )?;
-                let r = self.exec(Action::NewOrder { account, order }, now, writes, touched);
+                let r = self.exec(Action::NewOrder { account, order }, now, touched);
                 one(r, |ack| ack_json(&m, ack.order_id, Some(p.cl_ord_id.as_str()), ack.status))
             }
             Params::SpotBatchNewOrder(p) => {
@@ -347,7 +348,7 @@ impl Core {
                 let results = if orders.is_empty() {
                     Vec::new()
                 } else {
-                    self.exec(Action::BatchNew { account, orders }, now, writes, touched)
+                    self.exec(Action::BatchNew { account, orders }, now, touched)
                 };
                 let mut results = results.into_iter();
                 let items: Vec<Value> = p
@@ -367,7 +368,7 @@ impl Core {
             }
             Params::SpotCancelOrder(p) => {
                 let cancel = self.cancel_item(p.symbol_id, p.order_id, p.orig_cl_ord_id.as_ref())?;
-                let r = self.exec(Action::Cancel { account, cancel }, now, writes, touched);
+                let r = self.exec(Action::Cancel { account, cancel }, now, touched);
                 one(
                     r,
                     |ack| json!({"orderID": ack.order_id, "clOrdID": p.cl_ord_id.as_str(), "status": ack.status.map(status_name)}),
@@ -388,7 +389,7 @@ impl Core {
                 let results = if cancels.is_empty() {
                     Vec::new()
                 } else {
-                    self.exec(Action::BatchCancel { account, cancels }, now, writes, touched)
+                    self.exec(Action::BatchCancel { account, cancels }, now, touched)
                 };
                 let mut results = results.into_iter();
                 let items = p
@@ -421,7 +422,7 @@ impl Core {
                 let results = if items.is_empty() {
                     Vec::new()
                 } else {
-                    self.exec(Action::BatchReplace { account, items }, now, writes, touched)
+                    self.exec(Action::BatchReplace { account, items }, now, touched)
                 };
                 let mut results = results.into_iter();
                 let out = p
@@ -440,12 +441,7 @@ impl Core {
                 Ok(Value::Array(out))
             }
             Params::ScheduleCancel(p) => {
-                let r = self.exec(
-                    Action::ScheduleCancel { account, deadline: p.scheduled_timestamp },
-                    now,
-                    writes,
-                    touched,
-                );
+                let r = self.exec(Action::ScheduleCancel { account, deadline: p.scheduled_timestamp }, now, touched);
                 one(r, |_| json!({"accountID": account, "scheduledTimestamp": p.scheduled_timestamp}))
             }
             Params::TransferAsset(p) => {
@@ -489,7 +485,6 @@ impl Core {
                 let r = self.exec(
                     Action::Transfer { from: p.from_account_id, to: p.to_account_id, coin: coin_id, amount },
                     now,
-                    writes,
                     touched,
                 );
                 one(r, |_| json!({"id": p.id, "fromAccountID": p.from_account_id, "toAccountID": p.to_account_id}))

@@ -68,5 +68,6 @@ pub fn router() -> Router<ApiContext> {
         .route("/api/v1/time", get(rest::time))
         .route("/api/v1/sandbox/faucet", post(rest::faucet))
         .route("/api/v1/sandbox/sub-accounts", post(rest::sub_account))
+        .route("/api/v1/sandbox/recover/{*route}", post(rest::recover).delete(rest::recover))
         .route("/ws/spot", get(ws::spot))
 }

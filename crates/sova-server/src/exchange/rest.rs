@@ -68,8 +68,21 @@ async fn signed_write(
     body: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let body = body.map_err(body_error)?;
+    let (request, _) = verify(ctx, domain, method, uri.path(), headers, &body)?;
+    ctx.exchange.submit(request).await
+}
+
+/// Everything about a signed request that needs no state: route, headers, nonce window, canonical body,
+/// signature recovery, and (universal domain) the path's master against the signer.
+fn verify(
+    ctx: &ApiContext,
+    domain: Domain,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Request, Address), ExError> {
     let ex = &ctx.exchange;
-    let path = uri.path();
     let (rel, path_master) = match domain {
         Domain::Spot => (path.strip_prefix("/api/v1/spot").unwrap_or(path).to_string(), None),
         Domain::Futures => (path.strip_prefix("/api/v1/perps").unwrap_or(path).to_string(), None),
@@ -89,11 +102,11 @@ async fn signed_write(
     let sh = ex.verifier.parse_headers(h("x-api-sign"), h("x-api-key"), h("x-api-nonce"), h("x-api-chain"))?;
     check_nonce_window(sh.nonce, now())?;
     let (request, signer) = if action == Action::AddApiKey {
-        let v = ex.verifier.verify_add_api_key(&body, &sh)?;
+        let v = ex.verifier.verify_add_api_key(body, &sh)?;
         let s = v.signer;
         (Request::AddKey(Box::new(v)), s)
     } else {
-        let v = ex.verifier.verify_action(domain, action, &body, &sh)?;
+        let v = ex.verifier.verify_action(domain, action, body, &sh)?;
         let s = v.signer;
         (Request::Action(Box::new(v)), s)
     };
@@ -106,7 +119,51 @@ async fn signed_write(
             format!("the path names master wallet {master:#x} but the signature recovers to {signer:#x}"),
         ));
     }
-    ex.submit(request).await
+    Ok((request, signer))
+}
+
+/// `POST|DELETE /api/v1/sandbox/recover/{spot|perps|user/{address}}/...` (sandbox only): check a signed request
+/// exactly like its real route would, without consuming the nonce or acting; answers the recovered signer and the
+/// payload hash. A debugging aid for client authors, and the recovery-only baseline of the benchmark.
+pub async fn recover(
+    State(ctx): State<ApiContext>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let run = async {
+        sandbox_only(&ctx)?;
+        let body = body.map_err(body_error)?;
+        let rest = uri.path().strip_prefix("/api/v1/sandbox/recover").unwrap_or_default();
+        let domain = if rest.starts_with("/spot/") {
+            Domain::Spot
+        } else if rest.starts_with("/perps/") {
+            Domain::Futures
+        } else if rest.starts_with("/user/") {
+            Domain::Universal
+        } else {
+            return Err(ExError::bad(
+                "UNSUPPORTED_ACTION",
+                "recover/ must be followed by spot/, perps/ or user/{address}/",
+            ));
+        };
+        let real = format!("/api/v1{rest}");
+        let (request, signer) = verify(&ctx, domain, &method, &real, &headers, &body)?;
+        let (action, payload_hash, nonce) = match &request {
+            Request::Action(a) => (a.action.name(), Some(format!("{:#x}", a.payload_hash)), a.nonce),
+            Request::AddKey(a) => ("addAPIKey", None, a.nonce),
+            _ => ("", None, 0),
+        };
+        Ok(json!({
+            "signer": format!("{signer:#x}"),
+            "domain": domain.name(),
+            "action": action,
+            "payloadHash": payload_hash,
+            "nonce": nonce,
+        }))
+    };
+    respond(run.await)
 }
 
 fn parse_address(s: &str) -> Result<Address, ExError> {
