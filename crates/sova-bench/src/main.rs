@@ -224,7 +224,7 @@ async fn presign_orders(args: &Args, host: &str, count: u64) -> anyhow::Result<V
     let mut out = Vec::with_capacity(count as usize);
     for j in 0..count {
         let (secret, account) = signers[(j % n) as usize];
-        let side = if (j / n) % 2 == 0 { 1 } else { 2 };
+        let side = if (j / n).is_multiple_of(2) { 1 } else { 2 };
         let body = format!(
             r#"{{"accountID":{account},"symbolID":1,"clOrdID":"L{start}-{j}","side":{side},"type":1,"timeInForce":1,"price":"50000","quantity":"0.0001"}}"#
         );
