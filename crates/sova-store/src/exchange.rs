@@ -2,11 +2,9 @@
 //! sets and the matching engine's event log.
 //!
 //! The engine itself lives in memory (one sequencer); what it needs to survive a restart is its event log, written
-//! together with the nonces consumed and the API keys changed by the same group of commands in ONE transaction
-//! ([`ExchangeStore::ex_commit`]). The nonce rows are read and locked inside that transaction, so the nonce rule
-//! holds across replicas sharing the database.
-
-use std::collections::HashMap;
+//! together with the nonces consumed and the API keys changed by the same group of commands atomically
+//! ([`ExchangeStore::ex_commit`]; on PostgreSQL one statement when no key changed). The nonce table's primary key
+//! refuses a nonce accepted twice, whoever accepted it first.
 
 use sqlx::{Any, FromRow};
 
@@ -63,18 +61,38 @@ pub struct ExLogRow {
 pub struct ExWrites {
     /// Event-log rows to append.
     pub log: Vec<ExLogRow>,
+    /// Nonces accepted: (scope, nonce).
+    pub nonces_added: Vec<(String, i64)>,
+    /// Nonces that left their scope's 100 highest: (scope, nonce).
+    pub nonces_dropped: Vec<(String, i64)>,
     /// API keys to insert (after `keys_removed` are deleted).
     pub keys_added: Vec<ExApiKey>,
     /// API keys to delete: (master, name).
     pub keys_removed: Vec<(String, String)>,
 }
 
-/// Nonce sets by scope, as stored (comma-separated ascending); a scope without a row is absent.
-pub type NonceRows = HashMap<String, String>;
+impl ExWrites {
+    /// Nothing to write?
+    pub fn is_empty(&self) -> bool {
+        self.log.is_empty()
+            && self.nonces_added.is_empty()
+            && self.nonces_dropped.is_empty()
+            && self.keys_added.is_empty()
+            && self.keys_removed.is_empty()
+    }
 
-/// The group of commands, run inside the transaction once the nonce rows of `scopes` are read and locked. It
-/// changes the rows in place (every row present afterwards is written) and returns the other writes.
-pub type ExApply<'a> = &'a mut (dyn FnMut(&mut NonceRows) -> ExWrites + Send);
+    /// Drop a nonce added and dropped within the same group from both lists (it never needs to be stored).
+    pub fn net_nonces(&mut self) {
+        if self.nonces_dropped.is_empty() {
+            return;
+        }
+        let added: std::collections::HashSet<(String, i64)> = self.nonces_added.iter().cloned().collect();
+        let both: std::collections::HashSet<(String, i64)> =
+            self.nonces_dropped.iter().filter(|d| added.contains(*d)).cloned().collect();
+        self.nonces_added.retain(|a| !both.contains(a));
+        self.nonces_dropped.retain(|d| !both.contains(d));
+    }
+}
 
 /// Exchange persistence.
 #[async_trait::async_trait]
@@ -89,8 +107,11 @@ pub trait ExchangeStore: Send + Sync {
     async fn ex_api_keys(&self) -> Result<Vec<ExApiKey>>;
     /// Up to `limit` log rows after `after_seq`, in order.
     async fn ex_log_after(&self, after_seq: i64, limit: i64) -> Result<Vec<ExLogRow>>;
-    /// One atomic group: lock the nonce rows of `scopes`, run `apply`, write the rows, the log and the keys.
-    async fn ex_commit(&self, scopes: &[String], apply: ExApply<'_>) -> Result<ExWrites>;
+    /// The stored nonces of `scopes`: (scope, nonce) pairs, at most 100 per scope.
+    async fn ex_nonces(&self, scopes: &[String]) -> Result<Vec<(String, i64)>>;
+    /// Write one group atomically. `Conflict` if a nonce was already stored (accepted elsewhere) or the log
+    /// position is taken (another sequencer wrote it).
+    async fn ex_commit(&self, w: &ExWrites) -> Result<()>;
 }
 
 const ACCOUNT_COLS: &str = "account_id, address, master_id, label, created_at";
@@ -178,55 +199,75 @@ impl ExchangeStore for SqlStore {
             .await?)
     }
 
-    async fn ex_commit(&self, scopes: &[String], apply: ExApply<'_>) -> Result<ExWrites> {
-        let mut tx = self.write.begin().await?;
-        let mut rows = NonceRows::new();
-        let lock = match self.backend {
-            Backend::Postgres => " ORDER BY scope FOR UPDATE",
-            Backend::Sqlite => "",
-        };
+    async fn ex_nonces(&self, scopes: &[String]) -> Result<Vec<(String, i64)>> {
+        let mut out = Vec::new();
         for chunk in scopes.chunks(200) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT scope, nonces FROM ex_nonces WHERE scope IN ({}){lock}", marks.join(", "));
-            let mut q = sqlx::query_as::<Any, (String, String)>(&sql);
+            let sql = format!("SELECT scope, nonce FROM ex_nonces WHERE scope IN ({})", marks.join(", "));
+            let mut q = sqlx::query_as::<Any, (String, i64)>(&sql);
             for s in chunk {
                 q = q.bind(s.clone());
             }
-            rows.extend(q.fetch_all(&mut *tx).await?);
+            out.extend(q.fetch_all(&self.write).await?);
         }
-        let writes = apply(&mut rows);
-        let mut upserts: Vec<(&String, &String)> = rows.iter().collect();
-        upserts.sort();
-        for chunk in upserts.chunks(200) {
-            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
-            let sql = format!(
-                "INSERT INTO ex_nonces (scope, nonces) VALUES {} ON CONFLICT (scope) DO UPDATE SET nonces = excluded.nonces",
-                marks.join(", ")
-            );
+        Ok(out)
+    }
+
+    async fn ex_commit(&self, w: &ExWrites) -> Result<()> {
+        if w.is_empty() {
+            return Ok(());
+        }
+        let conflict = |e| StoreError::unique(e, "nonce or event-log position");
+        if self.backend == Backend::Postgres && w.keys_added.is_empty() && w.keys_removed.is_empty() {
+            // The common case in one statement (one round trip, atomic by itself).
+            let (sql, binds) = group_statement(w);
+            let mut q = sqlx::query(&sql);
+            for b in binds {
+                q = match b {
+                    Bind::I(v) => q.bind(v),
+                    Bind::S(v) => q.bind(v),
+                };
+            }
+            q.execute(&self.write).await.map_err(conflict)?;
+            return Ok(());
+        }
+        let mut tx = self.write.begin().await?;
+        for chunk in w.nonces_dropped.chunks(400) {
+            let marks: Vec<String> =
+                (0..chunk.len()).map(|i| format!("(scope = ${} AND nonce = ${})", 2 * i + 1, 2 * i + 2)).collect();
+            let sql = format!("DELETE FROM ex_nonces WHERE {}", marks.join(" OR "));
             let mut q = sqlx::query(&sql);
             for (s, n) in chunk {
-                q = q.bind(s.to_string()).bind(n.to_string());
+                q = q.bind(s.clone()).bind(*n);
             }
             q.execute(&mut *tx).await?;
         }
-        for chunk in writes.log.chunks(300) {
-            let marks: Vec<String> =
-                (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3)).collect();
-            let sql = format!("INSERT INTO ex_log (seq, ts, events) VALUES {}", marks.join(", "));
+        for chunk in w.nonces_added.chunks(400) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
+            let sql = format!("INSERT INTO ex_nonces (scope, nonce) VALUES {}", marks.join(", "));
             let mut q = sqlx::query(&sql);
-            for r in chunk {
-                q = q.bind(r.seq).bind(r.ts).bind(r.events.clone());
+            for (s, n) in chunk {
+                q = q.bind(s.clone()).bind(*n);
             }
-            q.execute(&mut *tx).await.map_err(|e| StoreError::unique(e, "event log position"))?;
+            q.execute(&mut *tx).await.map_err(conflict)?;
         }
-        for (master, name) in &writes.keys_removed {
+        for r in &w.log {
+            sqlx::query("INSERT INTO ex_log (seq, ts, events) VALUES ($1, $2, $3)")
+                .bind(r.seq)
+                .bind(r.ts)
+                .bind(r.events.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(conflict)?;
+        }
+        for (master, name) in &w.keys_removed {
             sqlx::query("DELETE FROM ex_api_keys WHERE master = $1 AND name = $2")
                 .bind(master.clone())
                 .bind(name.clone())
                 .execute(&mut *tx)
                 .await?;
         }
-        for k in &writes.keys_added {
+        for k in &w.keys_added {
             let sql = format!("INSERT INTO ex_api_keys ({KEY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
             sqlx::query(&sql)
                 .bind(k.master.clone())
@@ -241,6 +282,59 @@ impl ExchangeStore for SqlStore {
                 .map_err(|e| StoreError::unique(e, "API key name"))?;
         }
         tx.commit().await?;
-        Ok(writes)
+        Ok(())
     }
+}
+
+enum Bind {
+    I(i64),
+    S(String),
+}
+
+/// PostgreSQL: the nonce and log writes of a group as one data-modifying statement.
+fn group_statement(w: &ExWrites) -> (String, Vec<Bind>) {
+    let mut binds = Vec::new();
+    let mark = |b: Bind, binds: &mut Vec<Bind>| {
+        binds.push(b);
+        format!("${}", binds.len())
+    };
+    let mut parts = Vec::new();
+    if !w.nonces_dropped.is_empty() {
+        let conds: Vec<String> = w
+            .nonces_dropped
+            .iter()
+            .map(|(s, n)| {
+                let a = mark(Bind::S(s.clone()), &mut binds);
+                let b = mark(Bind::I(*n), &mut binds);
+                format!("({a}, {b})")
+            })
+            .collect();
+        parts.push(format!("d AS (DELETE FROM ex_nonces WHERE (scope, nonce) IN ({}))", conds.join(", ")));
+    }
+    if !w.nonces_added.is_empty() {
+        let rows: Vec<String> = w
+            .nonces_added
+            .iter()
+            .map(|(s, n)| {
+                let a = mark(Bind::S(s.clone()), &mut binds);
+                let b = mark(Bind::I(*n), &mut binds);
+                format!("({a}, {b})")
+            })
+            .collect();
+        parts.push(format!("n AS (INSERT INTO ex_nonces (scope, nonce) VALUES {})", rows.join(", ")));
+    }
+    if !w.log.is_empty() {
+        let rows: Vec<String> = w
+            .log
+            .iter()
+            .map(|r| {
+                let a = mark(Bind::I(r.seq), &mut binds);
+                let b = mark(Bind::I(r.ts), &mut binds);
+                let c = mark(Bind::S(r.events.clone()), &mut binds);
+                format!("({a}, {b}, {c})")
+            })
+            .collect();
+        parts.push(format!("l AS (INSERT INTO ex_log (seq, ts, events) VALUES {})", rows.join(", ")));
+    }
+    (format!("WITH {} SELECT 1", parts.join(", ")), binds)
 }

@@ -17,7 +17,7 @@ mod sql;
 use std::sync::Arc;
 
 pub use error::StoreError;
-pub use exchange::{ExAccount, ExApiKey, ExApply, ExLogRow, ExWrites, ExchangeStore, NonceRows};
+pub use exchange::{ExAccount, ExApiKey, ExLogRow, ExWrites, ExchangeStore};
 pub use intel::{Charge, IntelAccount, IntelKeyRow, PaymentClaim, UsageRow, X402Payment};
 pub use ledger::{LedgerEntry, Posting};
 pub use list::{ListQuery, Page, SortDir, Where};

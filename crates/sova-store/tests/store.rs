@@ -122,3 +122,55 @@ async fn no_negative_under_concurrency_postgres() {
     no_negative_under_concurrency(db.store.clone()).await;
     db.close().await;
 }
+
+/// Exchange groups: atomic (a refused group writes nothing), a nonce stored once, the log position taken once.
+async fn exchange_commit_rules(store: &dyn Store) {
+    use sova_store::{ExLogRow, ExWrites};
+    let (a, created) = store.ex_master_account("0xabc", 1).await.unwrap();
+    assert!(created);
+    assert_eq!(a.account_id, 1001);
+    assert_eq!(store.ex_master_account("0xabc", 2).await.unwrap(), (a.clone(), false));
+    let sub = store.ex_create_sub_account(a.account_id, Some("bot"), 3).await.unwrap();
+    assert_eq!((sub.account_id, sub.master_id), (1002, Some(1001)));
+
+    let row = |seq| ExLogRow { seq, ts: seq, events: "[]".into() };
+    let w = ExWrites {
+        log: vec![row(1)],
+        nonces_added: vec![("spot:0xabc".into(), 10), ("spot:0xabc".into(), 11)],
+        ..Default::default()
+    };
+    store.ex_commit(&w).await.unwrap();
+    // The same nonce again (as another sequencer would): refused, and the log row of that group is not written.
+    let again = ExWrites { log: vec![row(2)], nonces_added: vec![("spot:0xabc".into(), 11)], ..Default::default() };
+    assert!(matches!(store.ex_commit(&again).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.ex_log_after(0, 10).await.unwrap(), vec![row(1)]);
+    // A taken log position: refused, and the group's nonce is not stored.
+    let taken = ExWrites { log: vec![row(1)], nonces_added: vec![("spot:0xabc".into(), 12)], ..Default::default() };
+    assert!(matches!(store.ex_commit(&taken).await, Err(StoreError::Conflict(_))));
+    // Dropping a nonce out of the 100 highest deletes it.
+    let drop = ExWrites {
+        log: vec![row(2)],
+        nonces_added: vec![("spot:0xabc".into(), 13)],
+        nonces_dropped: vec![("spot:0xabc".into(), 10)],
+        ..Default::default()
+    };
+    store.ex_commit(&drop).await.unwrap();
+    let mut n = store.ex_nonces(&["spot:0xabc".into(), "spot:0xdef".into()]).await.unwrap();
+    n.sort();
+    assert_eq!(n, vec![("spot:0xabc".to_string(), 11), ("spot:0xabc".to_string(), 13)]);
+    assert_eq!(store.ex_log_after(1, 10).await.unwrap(), vec![row(2)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchange_commit_rules_sqlite() {
+    let db = sqlite().await;
+    exchange_commit_rules(db.store.as_ref()).await;
+    db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exchange_commit_rules_postgres() {
+    let Some(db) = postgres().await else { return };
+    exchange_commit_rules(db.store.as_ref()).await;
+    db.close().await;
+}

@@ -15,7 +15,7 @@ use sova_engine::{
     AccountId, Action, CancelItem, ClOrdId, Command, Engine, EngineConfig, Event, ItemResult, MarketSpec, NewOrder,
     OrderRef, OrderType, Output, ReplaceItem, Side, StpMode, TimeInForce,
 };
-use sova_store::{ExAccount, ExApiKey, ExLogRow, ExWrites, NonceRows};
+use sova_store::{ExAccount, ExApiKey, ExLogRow, ExWrites};
 
 use super::catalog::Catalog;
 use super::error::ExError;
@@ -106,19 +106,14 @@ pub struct Core {
     pub seq: i64,
     /// Last command timestamp.
     pub last_ts: u64,
+    /// Nonce sets by scope (`spot:0xabc...`), loaded from the store on first use (the store's copy is the truth;
+    /// this is its cache in the one sequencer).
+    pub nonces: HashMap<String, NonceSet>,
     out: Output,
 }
 
 fn parse_addr(s: &str) -> Option<Address> {
     s.parse::<Address>().ok()
-}
-
-fn nonce_set(row: Option<&String>) -> NonceSet {
-    row.map(|r| r.split(',').filter_map(|n| n.parse::<u64>().ok()).collect()).unwrap_or_default()
-}
-
-fn nonce_row(set: &NonceSet) -> String {
-    set.as_slice().iter().map(u64::to_string).collect::<Vec<_>>().join(",")
 }
 
 impl Core {
@@ -133,6 +128,7 @@ impl Core {
             views: Views::default(),
             seq: 0,
             last_ts: 0,
+            nonces: HashMap::new(),
             out: Output::default(),
         }
     }
@@ -211,15 +207,30 @@ impl Core {
         results
     }
 
-    /// Run a group of requests: the store calls this inside the transaction, with the nonce rows locked.
-    pub fn run(
-        &mut self,
-        requests: &[Request],
-        rows: &mut NonceRows,
-        now: u64,
-        replies: &mut Vec<Reply>,
-        touched: &mut Touched,
-    ) -> ExWrites {
+    /// Scopes of `requests` whose nonce sets are not loaded yet.
+    pub fn missing_scopes(&self, requests: &[Request]) -> Vec<String> {
+        let mut v: Vec<String> =
+            requests.iter().filter_map(Request::scope).filter(|s| !self.nonces.contains_key(s)).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Install loaded nonce sets (`rows` as stored; a scope without rows has none).
+    pub fn load_nonces(&mut self, scopes: &[String], rows: Vec<(String, i64)>) {
+        let mut sets: HashMap<String, Vec<u64>> = scopes.iter().map(|s| (s.clone(), Vec::new())).collect();
+        for (s, n) in rows {
+            if let (Some(v), Ok(n)) = (sets.get_mut(&s), u64::try_from(n)) {
+                v.push(n);
+            }
+        }
+        for (s, v) in sets {
+            self.nonces.insert(s, NonceSet::from(v));
+        }
+    }
+
+    /// Run a group of requests (their nonce sets loaded): apply them and say what to write and answer.
+    pub fn run(&mut self, requests: &[Request], now: u64, replies: &mut Vec<Reply>, touched: &mut Touched) -> ExWrites {
         let mut writes = ExWrites::default();
         if self.seq == 0 || !self.setup_commands().is_empty() {
             for a in self.setup_commands() {
@@ -228,8 +239,8 @@ impl Core {
         }
         for r in requests {
             let reply = match r {
-                Request::Action(a) => self.action(a, rows, now, &mut writes, touched),
-                Request::AddKey(a) => self.add_api_key(a, rows, now, &mut writes),
+                Request::Action(a) => self.action(a, now, &mut writes, touched),
+                Request::AddKey(a) => self.add_api_key(a, now, &mut writes),
                 Request::Faucet { account, coin, amount } => {
                     self.add_account(account);
                     let id = u64::try_from(account.account_id).unwrap_or(0);
@@ -260,6 +271,7 @@ impl Core {
                 events: serde_json::to_string(&touched.events).unwrap_or_else(|_| "[]".into()),
             });
         }
+        writes.net_nonces();
         writes
     }
 
@@ -274,22 +286,19 @@ impl Core {
         })
     }
 
-    fn consume_nonce(&self, scope: NonceScope, nonce: u64, rows: &mut NonceRows, now: u64) -> Result<(), ExError> {
+    fn consume_nonce(&mut self, scope: NonceScope, nonce: u64, now: u64, writes: &mut ExWrites) -> Result<(), ExError> {
         let key = scope.to_string();
-        let mut set = nonce_set(rows.get(&key));
-        set.try_insert(nonce, now)?;
-        rows.insert(key, nonce_row(&set));
+        let set = self.nonces.entry(key.clone()).or_default();
+        let dropped = set.try_insert(nonce, now)?;
+        let i = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        if let Some(d) = dropped {
+            writes.nonces_dropped.push((key.clone(), i(d)));
+        }
+        writes.nonces_added.push((key, i(nonce)));
         Ok(())
     }
 
-    fn action(
-        &mut self,
-        a: &VerifiedAction,
-        rows: &mut NonceRows,
-        now: u64,
-        writes: &mut ExWrites,
-        touched: &mut Touched,
-    ) -> Reply {
+    fn action(&mut self, a: &VerifiedAction, now: u64, writes: &mut ExWrites, touched: &mut Touched) -> Reply {
         let account_id = account_of(&a.params);
         let info = self.account(account_id)?;
         let stored = match &a.key {
@@ -300,7 +309,7 @@ impl Core {
         };
         ex::authorize(a.action, &a.key, a.signer, info.master, stored, now)?;
         // Valid signature of an authorized signer: the nonce is consumed from here on, whatever the action does.
-        self.consume_nonce(a.nonce_scope(), a.nonce, rows, now)?;
+        self.consume_nonce(a.nonce_scope(), a.nonce, now, writes)?;
         self.execute(a, account_id, info, now, writes, touched)
     }
 
@@ -591,10 +600,10 @@ impl Core {
         })
     }
 
-    fn add_api_key(&mut self, a: &VerifiedAddApiKey, rows: &mut NonceRows, now: u64, writes: &mut ExWrites) -> Reply {
+    fn add_api_key(&mut self, a: &VerifiedAddApiKey, now: u64, writes: &mut ExWrites) -> Reply {
         let info = self.account(a.request.account_id)?;
         ex::authorize(ExAction::AddApiKey, &a.key, a.signer, info.master, None, now)?;
-        self.consume_nonce(a.nonce_scope(), a.nonce, rows, now)?;
+        self.consume_nonce(a.nonce_scope(), a.nonce, now, writes)?;
         let keys = self.keys.entry(info.master).or_default();
         let records: Vec<ApiKeyRecord> = keys.iter().map(|k| k.record.clone()).collect();
         ex::check_add(&a.request, &records, now)?;

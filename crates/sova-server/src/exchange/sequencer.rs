@@ -1,6 +1,6 @@
 //! The sequencer: one task owns the engine ([`Core`]) and applies requests in arrival order, in groups. Each group
-//! runs inside one store transaction (nonce rows locked, events appended, API keys changed) and is answered only
-//! after that transaction committed, so an acknowledged order survives a crash and a restart replays exactly the
+//! is written atomically (nonces accepted and dropped, one event-log row, API-key changes; one statement on
+//! PostgreSQL) and answered only after that write committed, so an acknowledged order survives a crash and a restart replays exactly the
 //! acknowledged history. Signature recovery happens before, on the request's own worker thread, in parallel.
 //!
 //! If a commit fails, the group is answered `ENGINE_UNAVAILABLE` and the engine is rebuilt from the log, so memory
@@ -128,48 +128,47 @@ impl Exchange {
     }
 }
 
-/// Run one group in one transaction. Returns per-request replies (or the one error for all) and what changed.
+/// Run one group: load the nonce sets it needs, apply it, write it atomically. Returns per-request replies (or
+/// the one error for all) and what changed.
 async fn commit(
     store: &Arc<dyn Store>,
     core: &mut Core,
     requests: Vec<Request>,
 ) -> (Result<Vec<Reply>, ExError>, Touched) {
-    let mut scopes: Vec<String> = requests.iter().filter_map(Request::scope).collect();
-    scopes.sort();
-    scopes.dedup();
+    let unavailable =
+        || ExError::unavailable("the exchange could not commit this request; nothing was applied, retry it");
+    let missing = core.missing_scopes(&requests);
+    if !missing.is_empty() {
+        match store.ex_nonces(&missing).await {
+            Ok(rows) => core.load_nonces(&missing, rows),
+            Err(e) => {
+                tracing::error!(error = %e, "exchange: loading nonces failed");
+                return (Err(unavailable()), Touched::default());
+            }
+        }
+    }
     let now = u64::try_from(now_ms()).unwrap_or(0);
     let mut replies = Vec::with_capacity(requests.len());
     let mut touched = Touched::default();
-    let mut ran = false;
-    let result = store
-        .ex_commit(&scopes, &mut |rows| {
-            ran = true;
-            core.run(&requests, rows, now, &mut replies, &mut touched)
-        })
-        .await;
-    match result {
-        Ok(_) => (Ok(replies), touched),
+    let writes = core.run(&requests, now, &mut replies, &mut touched);
+    match store.ex_commit(&writes).await {
+        Ok(()) => (Ok(replies), touched),
         Err(e) => {
             tracing::error!(error = %e, "exchange: group commit failed; rebuilding the engine from the log");
-            if ran {
-                // Memory moved ahead of the database: rebuild it from what committed.
-                loop {
-                    match load(store, core.catalog.clone()).await {
-                        Ok(c) => {
-                            *core = c;
-                            break;
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "exchange: rebuilding failed; retrying in 1 s");
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                        }
+            // Memory moved ahead of the database: rebuild it from what committed.
+            loop {
+                match load(store, core.catalog.clone()).await {
+                    Ok(c) => {
+                        *core = c;
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "exchange: rebuilding failed; retrying in 1 s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }
             }
-            (
-                Err(ExError::unavailable("the exchange could not commit this request; nothing was applied, retry it")),
-                Touched::default(),
-            )
+            (Err(unavailable()), Touched::default())
         }
     }
 }

@@ -303,6 +303,13 @@ async fn restart_replays(backend: Backend) {
     let bob = client(&app, 0xb3);
     let a = funded(&alice, "USDC", "50000").await;
     let b = funded(&bob, "BTC", "1").await;
+    let used = alice.next_nonce();
+    let signed_once = serde_json::to_vec(&order(limit(a, "n0", 1, "10", "0.1"))).unwrap();
+    async fn resend(c: &ExchangeClient, body: &[u8], nonce: u64) -> ExResponse {
+        let path = "/api/v1/spot/trade/orders";
+        c.send_signed(ex::Domain::Spot, ex::Action::NewOrder, Method::POST, path, body.to_vec(), nonce).await.unwrap()
+    }
+    ok(&resend(&alice, &signed_once, used).await);
     for (i, p) in ["100", "101", "102"].iter().enumerate() {
         ok(&alice.spot_new_order(&order(limit(a, &format!("b{i}"), 1, p, "0.5"))).await.unwrap());
     }
@@ -321,7 +328,8 @@ async fn restart_replays(backend: Backend) {
     let alice = client(&app, 0xa3);
     let again = alice.get("/api/v1/spot/markets/BTC_USDC/orderbook").await.unwrap().json["data"].clone();
     assert_eq!(book, again);
-    // Trading continues with fresh ids and the old nonces stay consumed.
+    // The old nonces stay consumed; trading continues with fresh ids.
+    refused(&resend(&alice, &signed_once, used).await, 400, "NONCE_REUSED");
     let r = alice.spot_new_order(&order(limit(a, "b9", 1, "150", "0.1"))).await.unwrap();
     assert_eq!(ok(&r)["status"], "FILLED");
     app.stop().await;

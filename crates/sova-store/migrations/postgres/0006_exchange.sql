@@ -24,13 +24,15 @@ CREATE TABLE ex_api_keys (
     PRIMARY KEY (master, name)
 );
 
--- The 100 highest accepted nonces per (signer, domain), comma-separated ascending.
+-- The 100 highest accepted nonces per (signer, domain) scope (`spot:0xabc...`): a nonce is inserted when accepted
+-- and deleted when it drops out of its scope's 100 highest. The primary key refuses a second acceptance.
 CREATE TABLE ex_nonces (
-    scope  TEXT PRIMARY KEY,
-    nonces TEXT NOT NULL
+    scope TEXT NOT NULL,
+    nonce BIGINT NOT NULL,
+    PRIMARY KEY (scope, nonce)
 );
 
--- The engine's events, one row per command that changed state, in sequencer order. Replaying them rebuilds the
+-- The engine's events, one row per committed group of commands, in sequencer order. Replaying them rebuilds the
 -- books and balances exactly.
 CREATE TABLE ex_log (
     seq    BIGINT PRIMARY KEY,
