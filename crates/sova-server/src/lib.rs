@@ -125,7 +125,7 @@ pub fn app(ctx: ApiContext) -> Router {
     router
         .route("/sovx/v1/openapi.json", get(move || async move { axum::Json(spec.as_ref().clone()) }))
         .route("/metrics", get(|| async { prometheus().render() }))
-        .merge(exchange::router())
+        .merge(exchange::router(ctx.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -165,16 +165,22 @@ fn base_openapi() -> OpenApi {
     api
 }
 
-async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("no route for {method} {}", uri.path()))
+async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
+    use axum::response::IntoResponse;
+    let message = format!("no route for {method} {}", uri.path());
+    if exchange::owns(uri.path()) {
+        return exchange::ExError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message).into_response();
+    }
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message).into_response()
 }
 
-async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::MethodNotAllowed,
-        format!("{method} is not allowed on {}", uri.path()),
-    )
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
+    use axum::response::IntoResponse;
+    let message = format!("{method} is not allowed on {}", uri.path());
+    if exchange::owns(uri.path()) {
+        return exchange::ExError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", message).into_response();
+    }
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, message).into_response()
 }
 
 /// CORS for the Intel API (browsers and agents calling it directly, x402 headers exposed); the other surfaces are

@@ -23,8 +23,55 @@ pub use sequencer::Exchange;
 
 use crate::state::ApiContext;
 
-/// Every exchange route (absolute paths).
-pub fn router() -> Router<ApiContext> {
+/// Is `path` on the exchange surface (answered in its envelope)?
+pub fn owns(path: &str) -> bool {
+    ["/api/v1/spot", "/api/v1/perps", "/api/v1/user/", "/api/v1/sandbox/", "/api/v1/time", "/ws/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+}
+
+/// Per-IP request budget of the exchange's REST routes (`--rate-limit` per minute, the vendor's 1200 by default;
+/// 0 = unlimited): 429 `RATE_LIMITED` with `Retry-After` past it.
+pub async fn ip_limit(
+    axum::extract::State(ctx): axum::extract::State<ApiContext>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::extract::ConnectInfo;
+    use axum::response::IntoResponse;
+    let ip = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+    let Some(ip) = ip.filter(|_| ctx.config.rate_limit_per_minute > 0) else { return next.run(req).await };
+    match ctx.limiter.check(&format!("ip:{ip}")) {
+        Ok(info) => {
+            let mut resp = next.run(req).await;
+            info.apply(resp.headers_mut());
+            resp
+        }
+        Err((_, info)) => {
+            let mut resp = ExError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                format!(
+                    "more than {} requests in a minute from this address; retry after {} s",
+                    info.limit, info.reset
+                ),
+            )
+            .into_response();
+            info.apply(resp.headers_mut());
+            if let Ok(v) = axum::http::HeaderValue::from_str(&info.reset.to_string()) {
+                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+            resp
+        }
+    }
+}
+
+/// Every exchange route (absolute paths), behind the per-IP limit.
+pub fn router(ctx: ApiContext) -> Router<ApiContext> {
+    routes().route_layer(axum::middleware::from_fn_with_state(ctx, ip_limit))
+}
+
+fn routes() -> Router<ApiContext> {
     use sova_auth::exchange::Domain;
     let writes = |prefix: &str, domain: Domain| {
         let w = move || axum::routing::post(rest::signed(domain)).delete(rest::signed(domain));

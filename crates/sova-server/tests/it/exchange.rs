@@ -461,3 +461,18 @@ async fn eth_account_client(backend: Backend) {
     app.stop().await;
 }
 on_both!(eth_account_client);
+
+/// Per-IP request budget, and the exchange's envelope on unknown routes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ip_budget_and_unknown_routes() {
+    let app = crate::common::spawn_app_with(Backend::Sqlite, |c| c.rate_limit_per_minute = 5).await;
+    let alice = client(&app, 0xa7);
+    for _ in 0..5 {
+        ok(&alice.get("/api/v1/spot/markets/coins").await.unwrap());
+    }
+    let r = alice.get("/api/v1/spot/markets/coins").await.unwrap();
+    refused(&r, 429, "RATE_LIMITED");
+    let r = alice.get("/api/v1/spot/nope").await.unwrap();
+    refused(&r, 404, "NOT_FOUND");
+    app.stop().await;
+}
