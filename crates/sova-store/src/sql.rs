@@ -87,9 +87,9 @@ const WALLET_JOINED_COLS: &str =
 
 /// Store over `sqlx::Any`: SQLite (one writer connection, a pool of readers) or PostgreSQL (one pool).
 pub struct SqlStore {
-    write: AnyPool,
-    read: AnyPool,
-    backend: Backend,
+    pub(crate) write: AnyPool,
+    pub(crate) read: AnyPool,
+    pub(crate) backend: Backend,
     url: String,
 }
 
@@ -156,7 +156,7 @@ impl SqlStore {
         }
     }
 
-    fn lock_suffix(&self) -> &'static str {
+    pub(crate) fn lock_suffix(&self) -> &'static str {
         match self.backend {
             Backend::Postgres => " FOR UPDATE",
             Backend::Sqlite => "",
