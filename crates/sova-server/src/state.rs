@@ -38,6 +38,8 @@ pub struct AppState {
     pub biller: crate::intel::meter::Biller,
     /// x402 settings and keys.
     pub x402: crate::intel::x402::X402,
+    /// SIWX: the public origin and the contract-wallet RPC client.
+    pub siwx: crate::siwx::SiwxState,
 }
 
 /// The axum state type.
@@ -66,6 +68,7 @@ impl AppState {
             started: Instant::now(),
             biller,
             x402,
+            siwx: crate::siwx::SiwxState::new(&config),
             config,
         }
     }
