@@ -5,7 +5,8 @@
 //!   runs gets `409 IDEMPOTENCY_KEY_IN_FLIGHT`; after it finished, the same request (method, path and body digest)
 //!   gets the stored answer again with `Idempotent-Replayed: true`, and a different one `422 IDEMPOTENCY_KEY_REUSED`.
 //!   Keys are kept 24 h.
-//! - Final answers (2xx, and 4xx other than 429) are recorded; 5xx and 429 release the key so a retry runs again.
+//! - Final answers (2xx, and 4xx other than 401, 403, 429) are recorded; the others (5xx too) release the key so a
+//!   retry runs again.
 //! - Where the handler changes state, the answer is recorded in the same database transaction as the change
 //!   ([`Claim::done`] handed to the store), so a crash can never leave a change without its recorded answer.
 //!   [`connect_layer`] (the Connect API's mutating POSTs, where the key is optional) records the answer right after
@@ -95,9 +96,11 @@ impl StoredResponse {
         Self { status, headers, body: body.into() }
     }
 
-    /// Whether this answer is final (recorded) rather than one a retry may change (5xx, 429).
+    /// Whether this answer is final (recorded) rather than one a retry may change: 5xx, 429, and the credential
+    /// refusals 401 and 403 (which say nothing about the operation) are not.
     pub fn is_final(&self) -> bool {
-        !(self.status.is_server_error() || self.status == StatusCode::TOO_MANY_REQUESTS)
+        !(self.status.is_server_error()
+            || matches!(self.status, StatusCode::TOO_MANY_REQUESTS | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN))
     }
 }
 

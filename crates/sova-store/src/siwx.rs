@@ -420,7 +420,7 @@ impl SiwxStore for SqlStore {
     }
 
     async fn prune_siwx(&self, now: i64) -> Result<u64> {
-        let a = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at < $1 AND status = 'COMPLETED'")
+        let a = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at < $1")
             .bind(now)
             .execute(&self.write)
             .await?
