@@ -225,3 +225,25 @@ fn unix_now() -> i64 {
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+/// Signing-key management on the Connect API (operator session).
+impl crate::Client {
+    /// `POST /customers/{customer_id}/signing-keys`: register an RFC 9421 key for the SIWX API.
+    pub async fn create_signing_key(
+        &self,
+        customer_id: &str,
+        req: &wire::CreateSigningKeyRequest,
+    ) -> Result<wire::SigningKey> {
+        self.call_json(Method::POST, &format!("/customers/{customer_id}/signing-keys"), req).await
+    }
+
+    /// `GET /customers/{customer_id}/signing-keys`.
+    pub async fn list_signing_keys(&self, customer_id: &str) -> Result<Vec<wire::SigningKey>> {
+        self.call(Method::GET, &format!("/customers/{customer_id}/signing-keys")).await
+    }
+
+    /// `DELETE /customers/{customer_id}/signing-keys/{keyid}`.
+    pub async fn revoke_signing_key(&self, customer_id: &str, keyid: &str) -> Result<wire::SigningKey> {
+        self.call(Method::DELETE, &format!("/customers/{customer_id}/signing-keys/{keyid}")).await
+    }
+}

@@ -200,7 +200,9 @@ async fn challenge_rules(store: Arc<dyn Store>) {
     let tasks: Vec<_> = (0..6)
         .map(|i| {
             let s = store.clone();
-            tokio::spawn(async move { s.verify_siwx_customer("t", "c1", "n2", &user(&format!("u{i}")), 10, None).await })
+            tokio::spawn(
+                async move { s.verify_siwx_customer("t", "c1", "n2", &user(&format!("u{i}")), 10, None).await },
+            )
         })
         .collect();
     let mut ok = 0;

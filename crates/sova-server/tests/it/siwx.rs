@@ -58,15 +58,13 @@ async fn tenant(app: &TestApp, slug: &str) -> Tenant {
     Tenant { id: c.customer_id, secret: cred.customer_secret, client }
 }
 
-async fn register(app: &TestApp, tenant: &str, keyid: &str, alg: &str, key: &str) -> sova_client::RawResponse {
+async fn register(app: &TestApp, tenant: &str, keyid: &str, alg: &str, key: &str) {
     let ops = app.operator().await;
-    let body = serde_json::to_vec(&json!({"keyid": keyid, "alg": alg, "key": key})).unwrap();
-    let r = ops
-        .raw(Method::POST, &format!("/customers/{tenant}/signing-keys"), Some(("application/json", body)))
-        .await
-        .unwrap();
-    assert!(r.status == 201 || r.status == 409, "{}: {}", r.status, r.json);
-    r
+    let req = sova_proto::siwx::CreateSigningKeyRequest { keyid: keyid.into(), alg: alg.into(), key: key.into() };
+    let k = ops.create_signing_key(tenant, &req).await.unwrap();
+    assert_eq!((k.keyid.as_str(), k.status.as_str()), (keyid, "ACTIVE"));
+    let listed = ops.list_signing_keys(tenant).await.unwrap();
+    assert!(listed.iter().any(|k| k.keyid == keyid));
 }
 
 fn wallet(seed: u8) -> ([u8; 32], String) {
@@ -451,8 +449,8 @@ async fn policy_violations(backend: Backend) {
 
     // A revoked key stops working at once.
     let ops = app.operator().await;
-    let r = ops.raw(Method::DELETE, &format!("/customers/{}/signing-keys/{KEYID}", t.id), None).await.unwrap();
-    assert_eq!((r.status, r.json["data"]["status"].as_str()), (200, Some("REVOKED")));
+    let revoked = ops.revoke_signing_key(&t.id, KEYID).await.unwrap();
+    assert_eq!((revoked.status.as_str(), revoked.revoked_at.is_some()), ("REVOKED", true));
     let r = send_raw(&app, Method::GET, &get_target, get(params(&all, now), &key), None).await;
     expect("revoked key", r, 401, "HTTPSIG_UNKNOWN_KEYID");
     app.stop().await;
