@@ -879,3 +879,59 @@ async fn openapi_documents_the_siwx_surface() {
     }
     let _ = HeaderName::from_static("signature");
 }
+
+/// Two replicas on one PostgreSQL database behind one public origin: idempotency keys, signature nonces and key
+/// revocations hold across them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_idempotency_nonces_and_revocations() {
+    if pg_url().is_none() {
+        eprintln!("SOVA_TEST_DATABASE_URL not set: skipped");
+        return;
+    }
+    const ORIGIN: &str = "https://api.example.com";
+    let a = spawn_app_with(Backend::Postgres, |c| c.public_origin = Some(ORIGIN.into())).await;
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["server.key", "sandbox-seed.txt"] {
+        std::fs::copy(a.dir.path().join(f), dir.path().join(f)).unwrap();
+    }
+    let b = spawn_on(dir, a.database_url.clone(), |c| c.public_origin = Some(ORIGIN.into())).await;
+    let t = tenant(&a, "acme").await;
+    let on_a = t.client.clone().with_public_origin(ORIGIN).unwrap();
+    let on_b = SiwxClient::new(&b.url(), &t.secret, KEYID, ed25519(7)).with_public_origin(ORIGIN).unwrap();
+
+    // The same idempotency key on the other replica replays the answer.
+    let (_, account) = wallet(30);
+    let body = serde_json::to_vec(&json!({"chainId": account, "externalId": "r"})).unwrap();
+    let key = uuid::Uuid::new_v4().to_string();
+    let first = on_a.send(Method::POST, "/siwx/v1/customers", Some(body.clone()), Some(&key)).await.unwrap();
+    let again = on_b.send(Method::POST, "/siwx/v1/customers", Some(body), Some(&key)).await.unwrap();
+    assert_eq!((first.status, again.status), (201, 201));
+    assert_eq!(again.headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    assert_eq!(again.json["data"], first.json["data"]);
+
+    // A nonce used on A is refused on B.
+    let target = format!("/siwx/v1/customers/{}", first.json["data"]["id"].as_str().unwrap());
+    let h = on_a.signed_headers("GET", &target, None, None).unwrap();
+    let r = send_raw(&a, Method::GET, &target, h.clone(), None).await;
+    assert_eq!(r.0, 200, "{}", r.1);
+    let r = send_raw(&b, Method::GET, &target, h, None).await;
+    assert_eq!((r.0, r.1["errors"][0]["code"].as_str()), (401, Some("HTTPSIG_REPLAYED_NONCE")));
+
+    // B has the key cached; revoking it through A stops B within moments.
+    on_b.get_customer(first.json["data"]["id"].as_str().unwrap()).await.unwrap();
+    assert!(b.running.ctx.auth.httpsig.get(&format!("acme/{KEYID}")).is_some(), "B caches the key");
+    a.operator().await.revoke_signing_key("acme", KEYID).await.unwrap();
+    let mut refused = false;
+    for _ in 0..50 {
+        match on_b.get_customer(first.json["data"]["id"].as_str().unwrap()).await {
+            Err(e) if e.code() == Some(ErrorCode::HttpsigUnknownKeyid) => {
+                refused = true;
+                break;
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    assert!(refused, "replica B still accepts a revoked signing key after 5 s");
+    b.stop_server().await;
+    a.stop().await;
+}
