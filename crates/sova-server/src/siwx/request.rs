@@ -28,6 +28,9 @@ use crate::error::ApiError;
 use crate::idempotency::{self, Begin, Claim};
 use crate::state::ApiContext;
 
+/// The longest signature `nonce` accepted (they are stored until the signature expires).
+pub const MAX_NONCE_LEN: usize = 128;
+
 /// A SIWX request that passed every check.
 pub struct SiwxRequest {
     /// The tenant (Connect customer id).
@@ -128,6 +131,11 @@ async fn check(ctx: &ApiContext, req: Request) -> Result<Result<SiwxRequest, Res
     let mut policy = Policy::sova(now, !body.is_empty() || parts.method == Method::POST);
     policy.max_skew_secs = ctx.config.httpsig_max_skew_secs;
     let sig = httpsig::prepare(&msg, &policy).map_err(httpsig_error)?;
+    if sig.nonce.as_ref().is_some_and(|n| n.is_empty() || n.len() > MAX_NONCE_LEN) {
+        return Err(httpsig_error(HttpSigError::MalformedSignatureInput(format!(
+            "nonce must be 1 to {MAX_NONCE_LEN} characters"
+        ))));
+    }
     let keyid = sig.keyid.clone().unwrap_or_default();
     let key =
         load_key(ctx, &tenant, &keyid).await?.ok_or_else(|| httpsig_error(HttpSigError::UnknownKey(keyid.clone())))?;

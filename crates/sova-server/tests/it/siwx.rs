@@ -354,6 +354,14 @@ async fn policy_violations(backend: Backend) {
     let h = get(params(&all, now), &key);
     assert_eq!(send_raw(&app, Method::GET, &get_target, h.clone(), None).await.0, 200);
     expect("replayed nonce", send_raw(&app, Method::GET, &get_target, h, None).await, 401, "HTTPSIG_REPLAYED_NONCE");
+    // Overlong nonces are refused before anything is stored.
+    let r = get(SignatureParams { nonce: Some("n".repeat(200)), ..params(&all, now) }, &key);
+    expect(
+        "long nonce",
+        send_raw(&app, Method::GET, &get_target, r, None).await,
+        401,
+        "HTTPSIG_MALFORMED_SIGNATURE_INPUT",
+    );
     // Signed against another origin (the public origin decides @authority, never Host).
     let mut h = base_headers();
     let elsewhere = PublicOrigin::parse("https://evil.example").unwrap();
