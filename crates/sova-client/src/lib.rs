@@ -17,6 +17,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sova_proto::connect::{self as wire, ApiErrorItem, Envelope, Pagination};
 
+pub mod siwx;
+
 pub use reqwest::Method;
 pub use sova_proto;
 

@@ -9,3 +9,4 @@ pub mod error;
 pub mod intel;
 
 pub use error::ErrorCode;
+pub mod siwx;

@@ -50,7 +50,7 @@ pub async fn spawn_invalidation_listener(ctx: ApiContext) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -108,7 +108,7 @@ pub struct OwnerAuth {
     pub credential_id: String,
 }
 
-async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiError> {
+pub(crate) async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiError> {
     let invalid = || ApiError::unauthorized("invalid API key: check the `x-api-key` value (the customer_secret)");
     if key.is_empty() || key.len() > 256 {
         return Err(invalid());

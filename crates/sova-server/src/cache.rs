@@ -174,6 +174,8 @@ pub struct Caches {
     pub intel: Cache<String, crate::intel::meter::CachedIntelKey>,
     /// Issued deposit addresses.
     pub addresses: AddressIndex,
+    /// Tenants' active RFC 9421 signing keys by `<tenant>/<keyid>` (SIWX).
+    pub httpsig: Cache<String, sova_auth::httpsig::VerifyingKey>,
 }
 
 impl Caches {
@@ -192,6 +194,8 @@ impl Caches {
             self.hmac.remove(k);
         } else if let Some(k) = msg.strip_prefix("intel:") {
             self.intel.remove(k);
+        } else if let Some(k) = msg.strip_prefix("httpsig:") {
+            self.httpsig.remove(k);
         } else if let Some(a) = msg.strip_prefix("addr:") {
             self.addresses.insert(a);
         } else if let Some(h) = msg.strip_prefix("token:") {
@@ -201,6 +205,8 @@ impl Caches {
             self.tokens.retain(|_, v| v.customer_id != c);
             self.users.retain(|_, v| v.customer_id != c);
             self.hmac.retain(|_, v| v.customer_id != c);
+            let prefix = format!("{c}/");
+            self.httpsig.retain(|k, _| !k.starts_with(&prefix));
         } else if let Some(u) = msg.strip_prefix("user:") {
             self.tokens.retain(|_, v| v.user_id != u);
             self.users.remove(u);
@@ -210,6 +216,7 @@ impl Caches {
             self.users.clear();
             self.hmac.clear();
             self.intel.clear();
+            self.httpsig.clear();
             self.addresses.stale.store(true, Ordering::Release);
         }
     }

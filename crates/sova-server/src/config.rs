@@ -66,6 +66,13 @@ pub struct Config {
     pub server_key_file: Option<PathBuf>,
     /// Exchange: chain id, coins, markets.
     pub exchange: crate::exchange::ExchangeConfig,
+    /// The public origin `scheme://host[:port]` clients sign against (RFC 9421 `@authority`/`@target-uri`) and the
+    /// SIWX challenges' domain and URI; `None`: `http://<listen address>`.
+    pub public_origin: Option<String>,
+    /// Allowed `|now - created|` of RFC 9421 signatures, in seconds.
+    pub httpsig_max_skew_secs: i64,
+    /// EVM JSON-RPC URLs by chain id, for contract-wallet (ERC-1271 / ERC-6492) SIWX signatures.
+    pub evm_rpc_urls: BTreeMap<u64, String>,
 }
 
 impl Default for Config {
@@ -95,6 +102,9 @@ impl Default for Config {
             x402_settlement: Settlement::Sandbox,
             solana_rpc_url: None,
             exchange: Default::default(),
+            public_origin: None,
+            httpsig_max_skew_secs: sova_auth::httpsig::DEFAULT_MAX_SKEW_SECS,
+            evm_rpc_urls: BTreeMap::new(),
         }
     }
 }

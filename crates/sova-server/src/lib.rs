@@ -15,9 +15,11 @@ pub mod exchange;
 pub mod extract;
 pub mod filters;
 pub mod hmac;
+pub mod idempotency;
 pub mod intel;
 pub mod ratelimit;
 pub mod secrets;
+pub mod siwx;
 pub mod state;
 pub mod validate;
 
@@ -84,6 +86,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
     let keys = key_source(&config)?;
     let x402 = intel::x402::X402::load(&config)?;
     let exchange = exchange::Exchange::start(store.clone(), &config.exchange).await?;
+    siwx::public_origin(&config).context("--public-origin must be scheme://host[:port]")?;
     let state = Arc::new(AppState::new(
         store,
         sova_auth::keys::KeyHasher::new(server_key.pepper),
@@ -96,6 +99,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
     auth::spawn_invalidation_listener(state.clone()).await?;
     intel::x402::spawn_pending_resolver(state.clone());
     intel::x402::spawn_blockhash_refresher(state.clone());
+    siwx::spawn_pruner(state.clone());
     Ok(state)
 }
 
@@ -114,8 +118,12 @@ fn prometheus() -> &'static PrometheusHandle {
 pub fn app(ctx: ApiContext) -> Router {
     let intel = intel::router().route_layer(middleware::from_fn_with_state(ctx.clone(), intel::meter::meter));
     let (router, api) = OpenApiRouter::with_openapi(base_openapi())
-        .nest("/sovx/v1", connect::router())
+        .nest(
+            "/sovx/v1",
+            connect::router().route_layer(middleware::from_fn_with_state(ctx.clone(), idempotency::connect_layer)),
+        )
         .nest("/api/v1/intel", intel)
+        .nest("/siwx/v1", siwx::router())
         .split_for_parts();
     let api = Arc::new(api);
     // Install the metrics recorder before the first request is counted.
@@ -140,6 +148,7 @@ pub fn openapi() -> OpenApi {
     OpenApiRouter::<ApiContext>::with_openapi(base_openapi())
         .nest("/sovx/v1", connect::router())
         .nest("/api/v1/intel", intel::router())
+        .nest("/siwx/v1", siwx::router())
         .into_openapi()
 }
 
@@ -161,6 +170,12 @@ fn base_openapi() -> OpenApi {
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
     comps.add_security_scheme("intel_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))));
+    comps.add_security_scheme(
+        "tenant_bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("customer_secret").build(),
+        ),
+    );
     comps.add_security_scheme("x402", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("PAYMENT-SIGNATURE"))));
     api
 }
@@ -282,13 +297,17 @@ impl Running {
 
 /// Bind `config.listen` (port 0 picks one) and serve until [`Running::stop`] or `shutdown` resolves.
 pub async fn start(
-    config: Config,
+    mut config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
     let listen = config.listen;
-    let ctx = build_state(config).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("binding {listen}"))?;
     let addr = listener.local_addr()?;
+    // Without --public-origin, requests are signed against the address actually bound (port 0 picks one).
+    if config.public_origin.is_none() {
+        config.public_origin = Some(format!("http://{addr}"));
+    }
+    let ctx = build_state(config).await?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = app(ctx.clone());
     let task = tokio::spawn(async move {

@@ -40,6 +40,8 @@ pub struct AppState {
     pub x402: crate::intel::x402::X402,
     /// The exchange's sequencer.
     pub exchange: Arc<crate::exchange::Exchange>,
+    /// SIWX: the public origin and the contract-wallet RPC client.
+    pub siwx: crate::siwx::SiwxState,
 }
 
 /// The axum state type.
@@ -70,6 +72,7 @@ impl AppState {
             biller,
             x402,
             exchange,
+            siwx: crate::siwx::SiwxState::new(&config),
             config,
         }
     }

@@ -12,6 +12,7 @@ mod intel;
 mod ledger;
 mod list;
 mod model;
+mod siwx;
 mod sql;
 
 use std::sync::Arc;
@@ -22,6 +23,9 @@ pub use intel::{Charge, IntelAccount, IntelKeyRow, PaymentClaim, UsageRow, X402P
 pub use ledger::{LedgerEntry, Posting};
 pub use list::{ListQuery, Page, SortDir, Where};
 pub use model::*;
+pub use siwx::{
+    IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord, NewChallenge, SigningKeyRow, SiwxCustomerRow, SiwxStore,
+};
 pub use sql::{SqlStore, redact as redact_url};
 
 /// Which database a store talks to.
@@ -46,7 +50,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
 
 /// Every persistent operation of Sova. Implementations must make each method atomic.
 #[async_trait::async_trait]
-pub trait Store: ExchangeStore + Send + Sync + 'static {
+pub trait Store: ExchangeStore + SiwxStore + Send + Sync + 'static {
     /// Which backend this is.
     fn backend(&self) -> Backend;
     /// Cheap liveness probe.

@@ -156,7 +156,7 @@ impl SqlStore {
         }
     }
 
-    fn lock_suffix(&self) -> &'static str {
+    pub(crate) fn lock_suffix(&self) -> &'static str {
         match self.backend {
             Backend::Postgres => " FOR UPDATE",
             Backend::Sqlite => "",

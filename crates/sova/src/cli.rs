@@ -193,6 +193,17 @@ struct ServeArgs {
     /// EIP-712 chain id of the exchange: 286623 (mainnet, default) or 138565 (testnet).
     #[arg(long, env = "SOVA_CHAIN_ID", value_parser = ["286623", "138565"])]
     chain_id: Option<String>,
+    /// Public origin `https://host[:port]` clients sign SIWX requests against (RFC 9421 @authority/@target-uri) and
+    /// the SIWX challenges' domain and URI; default http://<listen address>.
+    #[arg(long, env = "SOVA_PUBLIC_ORIGIN")]
+    public_origin: Option<String>,
+    /// Allowed distance in seconds between an RFC 9421 signature's `created` and the server clock (default 60).
+    #[arg(long, env = "SOVA_HTTPSIG_SKEW")]
+    httpsig_skew: Option<i64>,
+    /// EVM JSON-RPC URL for contract-wallet SIWX signatures (ERC-1271/6492), as CHAIN_ID=URL; repeatable
+    /// (env: comma-separated).
+    #[arg(long, env = "SOVA_EVM_RPC_URL", value_delimiter = ',')]
+    evm_rpc_url: Vec<String>,
 }
 
 /// The TOML file: the same settings as the flags, snake_case.
@@ -221,6 +232,10 @@ struct FileConfig {
     chain_id: Option<u64>,
     /// `[exchange]`: chain_id, `[[exchange.coins]]`, `[[exchange.markets]]`.
     exchange: Option<sova_server::exchange::ExchangeConfig>,
+    public_origin: Option<String>,
+    httpsig_skew: Option<i64>,
+    #[serde(default)]
+    evm_rpc_url: Vec<String>,
 }
 
 fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -277,6 +292,16 @@ fn serve_config(a: &ServeArgs, f: &FileConfig) -> Config {
     if let Some(id) = a.chain_id.as_deref().and_then(|s| s.parse().ok()).or(f.chain_id) {
         c.exchange.chain_id = id;
     }
+    c.public_origin = a.public_origin.clone().or_else(|| f.public_origin.clone());
+    c.httpsig_max_skew_secs = a.httpsig_skew.or(f.httpsig_skew).unwrap_or(d.httpsig_max_skew_secs).max(1);
+    let rpc = if a.evm_rpc_url.is_empty() { &f.evm_rpc_url } else { &a.evm_rpc_url };
+    c.evm_rpc_urls = rpc
+        .iter()
+        .filter_map(|s| {
+            let (chain, url) = s.split_once('=')?;
+            Some((chain.trim().parse().ok()?, url.trim().to_string()))
+        })
+        .collect();
     c
 }
 
@@ -324,6 +349,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(a) => {
             let file = load_file(a.db.config.as_deref())?;
             let config = serve_config(&a, &file);
+            let rpc = if a.evm_rpc_url.is_empty() { &file.evm_rpc_url } else { &a.evm_rpc_url };
+            if rpc.len() != config.evm_rpc_urls.len() {
+                anyhow::bail!("--evm-rpc-url takes CHAIN_ID=URL, e.g. 8453=https://mainnet.base.org; got {rpc:?}");
+            }
             init_logging(a.log_format.as_deref().or(file.log_format.as_deref()).unwrap_or("text"));
             let mode = if config.sandbox { "sandbox" } else { "production" };
             let db = sova_store::redact_url(&config.database_url());

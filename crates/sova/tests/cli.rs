@@ -179,3 +179,22 @@ async fn intel_call_paid_with_x402() {
     assert_eq!(v["settlement"]["success"], true);
     assert_eq!(v["settlement"]["payer"], sova_chain::solana::pubkey_of(&key).to_string());
 }
+
+#[test]
+fn serve_refuses_a_bad_public_origin_or_rpc_url() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value, says) in [
+        ("--public-origin", "not a url", "--public-origin must be scheme://host[:port]"),
+        ("--public-origin", "https://host/path", "--public-origin must be scheme://host[:port]"),
+        ("--evm-rpc-url", "https://rpc.example", "--evm-rpc-url takes CHAIN_ID=URL"),
+    ] {
+        let out = Command::new(SOVA)
+            .args(["serve", "--listen", "127.0.0.1:0", flag, value, "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag} {value} must be refused");
+        assert!(stderr.contains(says), "{flag} {value}: {stderr}");
+    }
+}

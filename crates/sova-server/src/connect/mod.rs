@@ -3,6 +3,7 @@
 
 mod customers;
 mod intel_keys;
+pub mod signing_keys;
 mod users;
 mod wallets;
 
@@ -47,6 +48,8 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(intel_keys::get_key, intel_keys::revoke_key))
         .routes(routes!(intel_keys::topup))
         .routes(routes!(intel_keys::usage))
+        .routes(routes!(signing_keys::create_signing_key, signing_keys::list_signing_keys))
+        .routes(routes!(signing_keys::revoke_signing_key))
 }
 
 /// Connectivity check; no authentication. The one response that is not enveloped.

@@ -15,4 +15,5 @@ mod isolation;
 mod ledger;
 mod observability;
 mod quickstart;
+mod siwx;
 mod x402;

@@ -1,0 +1,206 @@
+//! A tenant's RFC 9421 signing keys for the SIWX API (`/sovx/v1/customers/{customer_id}/signing-keys`, account
+//! session): register, list, revoke.
+//!
+//! Public keys are stored as registered. An `hmac-sha256` secret must stay usable for verification, so it cannot be
+//! hashed; it is stored encrypted under keys derived from the server key (see [`seal_secret`]): the database alone
+//! reveals no secret, the server key plus the database reveal them (as with the `Cs-*` HMAC keys). It is never
+//! returned after creation, and never logged.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sova_auth::httpsig::{Algorithm, HttpSigError, VerifyingKey};
+use sova_proto::ErrorCode;
+use sova_proto::connect::Envelope;
+use sova_proto::siwx as wire;
+use sova_store::{SigningKeyRow, StoreError};
+use zeroize::Zeroizing;
+
+use crate::auth::{OperatorAuth, broadcast_invalidation};
+use crate::envelope::{created, iso, now_ms, ok};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
+use crate::state::ApiContext;
+
+/// Most keys a tenant may hold (active and revoked).
+pub const MAX_KEYS: usize = 100;
+const SEAL_PREFIX: &str = "sealed:v1:";
+const STREAM_LABEL: &str = "sova/httpsig-hmac-stream/v1";
+const TAG_LABEL: &str = "sova/httpsig-hmac-tag/v1";
+
+/// Whether `keyid` is acceptable: 1 to 128 of `A-Z a-z 0-9 . _ - : @ / + =`.
+pub fn valid_keyid(keyid: &str) -> bool {
+    (1..=128).contains(&keyid.len()) && keyid.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:@/+=".contains(&b))
+}
+
+/// The cache key (and invalidation suffix) of a tenant's key.
+pub fn cache_key(tenant_id: &str, keyid: &str) -> String {
+    format!("{tenant_id}/{keyid}")
+}
+
+fn keystream_xor(ctx: &ApiContext, salt: &[u8], data: &[u8]) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(data.len()));
+    for (i, chunk) in data.chunks(32).enumerate() {
+        let mut input = salt.to_vec();
+        input.extend_from_slice(&u32::try_from(i).unwrap_or(u32::MAX).to_be_bytes());
+        let block = Zeroizing::new(ctx.hasher.derive(STREAM_LABEL, &input));
+        out.extend(chunk.iter().zip(block.iter()).map(|(a, b)| a ^ b));
+    }
+    out
+}
+
+fn seal_tag(ctx: &ApiContext, tenant_id: &str, keyid: &str, salt: &[u8], ciphertext: &[u8]) -> [u8; 32] {
+    let mut input = Vec::with_capacity(tenant_id.len() + keyid.len() + salt.len() + ciphertext.len() + 2);
+    for part in [tenant_id.as_bytes(), keyid.as_bytes()] {
+        input.extend_from_slice(part);
+        input.push(0);
+    }
+    input.extend_from_slice(salt);
+    input.extend_from_slice(ciphertext);
+    ctx.hasher.derive(TAG_LABEL, &input)
+}
+
+/// Encrypt an HMAC secret for storage: a random 16-byte salt; the secret XORed with the keystream
+/// `HMAC-SHA256(server key, STREAM_LABEL || salt || counter)` (HMAC as a PRF in counter mode); and the tag
+/// `HMAC-SHA256(server key, TAG_LABEL || tenant || keyid || salt || ciphertext)` (encrypt-then-MAC, bound to the
+/// tenant and keyid, so a row copied to another key does not open). Stored as `sealed:v1:<salt>:<ct>:<tag>` (Base64).
+pub fn seal_secret(ctx: &ApiContext, tenant_id: &str, keyid: &str, secret: &[u8]) -> String {
+    let salt = sova_auth::keys::random_bytes::<16>();
+    let ct = keystream_xor(ctx, &salt, secret);
+    let tag = seal_tag(ctx, tenant_id, keyid, &salt, &ct);
+    format!("{SEAL_PREFIX}{}:{}:{}", STANDARD.encode(salt), STANDARD.encode(&*ct), STANDARD.encode(tag))
+}
+
+/// Decrypt a value made by [`seal_secret`]; `None` if it was not made for this tenant and keyid with this server key.
+pub fn open_secret(ctx: &ApiContext, tenant_id: &str, keyid: &str, sealed: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let rest = sealed.strip_prefix(SEAL_PREFIX)?;
+    let mut parts = rest.split(':');
+    let (salt, ct, tag) = (parts.next()?, parts.next()?, parts.next()?);
+    let (salt, ct, tag) = (STANDARD.decode(salt).ok()?, STANDARD.decode(ct).ok()?, STANDARD.decode(tag).ok()?);
+    let expected = seal_tag(ctx, tenant_id, keyid, &salt, &ct);
+    if !sova_auth::keys::ct_eq(&expected, &tag) {
+        return None;
+    }
+    Some(keystream_xor(ctx, &salt, &ct))
+}
+
+/// The verifying key of a stored row.
+pub fn verifying_key(ctx: &ApiContext, row: &SigningKeyRow) -> ApiResult<VerifyingKey> {
+    let alg = Algorithm::from_name(&row.alg)
+        .ok_or_else(|| ApiError::internal(format!("signing key {} has unknown alg {}", row.keyid, row.alg)))?;
+    let key = if alg == Algorithm::HmacSha256 {
+        let secret = open_secret(ctx, &row.tenant_id, &row.keyid, &row.key_material).ok_or_else(|| {
+            ApiError::internal(format!(
+                "signing key {} of {} cannot be decrypted (was the server key changed?)",
+                row.keyid, row.tenant_id
+            ))
+        })?;
+        VerifyingKey::HmacSha256(secret)
+    } else {
+        VerifyingKey::from_registration(alg, &row.key_material)
+            .map_err(|e| ApiError::internal(format!("stored signing key {} unreadable: {e}", row.keyid)))?
+    };
+    Ok(key)
+}
+
+fn view(k: &SigningKeyRow) -> wire::SigningKey {
+    wire::SigningKey {
+        keyid: k.keyid.clone(),
+        alg: k.alg.clone(),
+        public_key: (k.alg != Algorithm::HmacSha256.name()).then(|| k.key_material.clone()),
+        status: if k.revoked_at.is_some() { "REVOKED" } else { "ACTIVE" }.into(),
+        created_at: iso(k.created_at),
+        revoked_at: k.revoked_at.map(iso),
+    }
+}
+
+async fn tenant(ctx: &ApiContext, customer_id: &str) -> ApiResult<String> {
+    match ctx.store.customer(customer_id).await? {
+        Some(c) => Ok(c.customer_id),
+        None => Err(ApiError::not_found("customer")),
+    }
+}
+
+fn invalid_key(e: HttpSigError) -> ApiError {
+    ApiError::new(axum::http::StatusCode::BAD_REQUEST, ErrorCode::HttpsigInvalidKey, e.to_string()).with_field("key")
+}
+
+/// Register an RFC 9421 key the tenant signs SIWX requests with. An `hmac-sha256` secret is never shown again.
+#[utoipa::path(post, path = "/customers/{customer_id}/signing-keys", tag = "signing-keys", security(("session" = [])),
+    params(("customer_id" = String, Path)), request_body = wire::CreateSigningKeyRequest,
+    responses((status = 201, body = Envelope<wire::SigningKey>), (status = 400, body = sova_proto::connect::ErrorEnvelope),
+        (status = 409, body = sova_proto::connect::ErrorEnvelope)))]
+pub async fn create_signing_key(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path(customer_id): Path<String>,
+    JsonBody(req): JsonBody<wire::CreateSigningKeyRequest>,
+) -> ApiResult<Response> {
+    let tenant_id = tenant(&ctx, &customer_id).await?;
+    let keyid = req.keyid.trim();
+    if !valid_keyid(keyid) {
+        return Err(ApiError::validation("keyid", "`keyid` must be 1 to 128 of A-Z a-z 0-9 . _ - : @ / + ="));
+    }
+    let alg = Algorithm::from_name(req.alg.trim()).ok_or_else(|| {
+        ApiError::validation("alg", "`alg` must be ed25519, ecdsa-p256-sha256, hmac-sha256 or rsa-pss-sha512")
+    })?;
+    if req.key.len() > 16 * 1024 {
+        return Err(ApiError::validation("key", "`key` is too long (16 KiB at most)"));
+    }
+    let parsed = VerifyingKey::from_registration(alg, &req.key).map_err(invalid_key)?;
+    let material = match &parsed {
+        VerifyingKey::HmacSha256(secret) => seal_secret(&ctx, &tenant_id, keyid, secret),
+        _ => req.key.trim().to_string(),
+    };
+    if ctx.store.signing_keys(&tenant_id).await?.len() >= MAX_KEYS {
+        return Err(ApiError::conflict(format!("a customer holds at most {MAX_KEYS} signing keys")));
+    }
+    let row = SigningKeyRow {
+        tenant_id: tenant_id.clone(),
+        keyid: keyid.to_string(),
+        alg: alg.name().to_string(),
+        key_material: material,
+        created_at: now_ms(),
+        revoked_at: None,
+    };
+    ctx.store.create_signing_key(&row).await.map_err(|e| match e {
+        StoreError::Conflict(_) => ApiError::conflict(format!(
+            "keyid `{keyid}` is already registered (or was, and is revoked) for this customer; choose another keyid"
+        ))
+        .with_field("keyid"),
+        e => e.into(),
+    })?;
+    Ok(created(view(&row)))
+}
+
+/// List the tenant's signing keys (revoked ones too).
+#[utoipa::path(get, path = "/customers/{customer_id}/signing-keys", tag = "signing-keys", security(("session" = [])),
+    params(("customer_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::SigningKey>>)))]
+pub async fn list_signing_keys(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path(customer_id): Path<String>,
+) -> ApiResult<Response> {
+    let tenant_id = tenant(&ctx, &customer_id).await?;
+    let keys = ctx.store.signing_keys(&tenant_id).await?;
+    Ok(ok(keys.iter().map(view).collect::<Vec<_>>()))
+}
+
+/// Revoke a signing key: requests signed with it are refused at once on every replica.
+#[utoipa::path(delete, path = "/customers/{customer_id}/signing-keys/{keyid}", tag = "signing-keys",
+    security(("session" = [])), params(("customer_id" = String, Path), ("keyid" = String, Path)),
+    responses((status = 200, body = Envelope<wire::SigningKey>), (status = 404, body = sova_proto::connect::ErrorEnvelope)))]
+pub async fn revoke_signing_key(
+    State(ctx): State<ApiContext>,
+    _op: OperatorAuth,
+    Path((customer_id, keyid)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let tenant_id = tenant(&ctx, &customer_id).await?;
+    let row = ctx.store.revoke_signing_key(&tenant_id, &keyid, now_ms()).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("signing key"),
+        e => e.into(),
+    })?;
+    broadcast_invalidation(&ctx, &format!("httpsig:{}", cache_key(&tenant_id, &keyid))).await;
+    Ok(ok(view(&row)))
+}
