@@ -2,7 +2,8 @@
 //! session): register, list, revoke.
 //!
 //! Public keys are stored as registered. An `hmac-sha256` secret must stay usable for verification, so it cannot be
-//! hashed; it is stored encrypted under keys derived from the server key (see [`seal_secret`]): the database alone
+//! hashed; it is stored encrypted (XChaCha20-Poly1305) under a key derived from the server key (see
+//! [`seal_secret`]): the database alone
 //! reveals no secret, the server key plus the database reveal them (as with the `Cs-*` HMAC keys). It is never
 //! returned after creation, and never logged.
 
@@ -15,6 +16,8 @@ use sova_proto::ErrorCode;
 use sova_proto::connect::Envelope;
 use sova_proto::siwx as wire;
 use sova_store::{SigningKeyRow, StoreError};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use zeroize::Zeroizing;
 
 use crate::auth::{OperatorAuth, broadcast_invalidation};
@@ -25,9 +28,8 @@ use crate::state::ApiContext;
 
 /// Most keys a tenant may hold (active and revoked).
 pub const MAX_KEYS: usize = 100;
-const SEAL_PREFIX: &str = "sealed:v1:";
-const STREAM_LABEL: &str = "sova/httpsig-hmac-stream/v1";
-const TAG_LABEL: &str = "sova/httpsig-hmac-tag/v1";
+const SEAL_PREFIX: &str = "sealed:v2:";
+const SEAL_KEY_LABEL: &str = "sova/httpsig-hmac-seal/v2";
 
 /// Whether `keyid` is acceptable: 1 to 128 of `A-Z a-z 0-9 . _ - : @ / + =`.
 pub fn valid_keyid(keyid: &str) -> bool {
@@ -39,50 +41,34 @@ pub fn cache_key(tenant_id: &str, keyid: &str) -> String {
     format!("{tenant_id}/{keyid}")
 }
 
-fn keystream_xor(ctx: &ApiContext, salt: &[u8], data: &[u8]) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(data.len()));
-    for (i, chunk) in data.chunks(32).enumerate() {
-        let mut input = salt.to_vec();
-        input.extend_from_slice(&u32::try_from(i).unwrap_or(u32::MAX).to_be_bytes());
-        let block = Zeroizing::new(ctx.hasher.derive(STREAM_LABEL, &input));
-        out.extend(chunk.iter().zip(block.iter()).map(|(a, b)| a ^ b));
-    }
-    out
+fn cipher(ctx: &ApiContext) -> XChaCha20Poly1305 {
+    let key = Zeroizing::new(ctx.hasher.derive(SEAL_KEY_LABEL, b""));
+    XChaCha20Poly1305::new(&Key::from(*key))
 }
 
-fn seal_tag(ctx: &ApiContext, tenant_id: &str, keyid: &str, salt: &[u8], ciphertext: &[u8]) -> [u8; 32] {
-    let mut input = Vec::with_capacity(tenant_id.len() + keyid.len() + salt.len() + ciphertext.len() + 2);
-    for part in [tenant_id.as_bytes(), keyid.as_bytes()] {
-        input.extend_from_slice(part);
-        input.push(0);
-    }
-    input.extend_from_slice(salt);
-    input.extend_from_slice(ciphertext);
-    ctx.hasher.derive(TAG_LABEL, &input)
+/// The associated data binding a sealed secret to its tenant and keyid (a row copied to another key does not open).
+fn seal_aad(tenant_id: &str, keyid: &str) -> Vec<u8> {
+    [tenant_id.as_bytes(), b"\0", keyid.as_bytes()].concat()
 }
 
-/// Encrypt an HMAC secret for storage: a random 16-byte salt; the secret XORed with the keystream
-/// `HMAC-SHA256(server key, STREAM_LABEL || salt || counter)` (HMAC as a PRF in counter mode); and the tag
-/// `HMAC-SHA256(server key, TAG_LABEL || tenant || keyid || salt || ciphertext)` (encrypt-then-MAC, bound to the
-/// tenant and keyid, so a row copied to another key does not open). Stored as `sealed:v1:<salt>:<ct>:<tag>` (Base64).
+/// Encrypt an HMAC secret for storage with XChaCha20-Poly1305 (RustCrypto `chacha20poly1305`): the key is derived
+/// from the server key (keyed hash with a fixed label), the nonce random (24 bytes), the tenant and keyid are the
+/// associated data. Stored as `sealed:v2:<nonce>:<ciphertext+tag>` (Base64).
 pub fn seal_secret(ctx: &ApiContext, tenant_id: &str, keyid: &str, secret: &[u8]) -> String {
-    let salt = sova_auth::keys::random_bytes::<16>();
-    let ct = keystream_xor(ctx, &salt, secret);
-    let tag = seal_tag(ctx, tenant_id, keyid, &salt, &ct);
-    format!("{SEAL_PREFIX}{}:{}:{}", STANDARD.encode(salt), STANDARD.encode(&*ct), STANDARD.encode(tag))
+    let nonce = XNonce::from(sova_auth::keys::random_bytes::<24>());
+    let aad = seal_aad(tenant_id, keyid);
+    // Encryption into a Vec cannot fail for inputs this small.
+    let ct = cipher(ctx).encrypt(&nonce, Payload { msg: secret, aad: &aad }).unwrap_or_default();
+    format!("{SEAL_PREFIX}{}:{}", STANDARD.encode(nonce), STANDARD.encode(ct))
 }
 
 /// Decrypt a value made by [`seal_secret`]; `None` if it was not made for this tenant and keyid with this server key.
 pub fn open_secret(ctx: &ApiContext, tenant_id: &str, keyid: &str, sealed: &str) -> Option<Zeroizing<Vec<u8>>> {
-    let rest = sealed.strip_prefix(SEAL_PREFIX)?;
-    let mut parts = rest.split(':');
-    let (salt, ct, tag) = (parts.next()?, parts.next()?, parts.next()?);
-    let (salt, ct, tag) = (STANDARD.decode(salt).ok()?, STANDARD.decode(ct).ok()?, STANDARD.decode(tag).ok()?);
-    let expected = seal_tag(ctx, tenant_id, keyid, &salt, &ct);
-    if !sova_auth::keys::ct_eq(&expected, &tag) {
-        return None;
-    }
-    Some(keystream_xor(ctx, &salt, &ct))
+    let (nonce, ct) = sealed.strip_prefix(SEAL_PREFIX)?.split_once(':')?;
+    let nonce: [u8; 24] = STANDARD.decode(nonce).ok()?.try_into().ok()?;
+    let ct = STANDARD.decode(ct).ok()?;
+    let aad = seal_aad(tenant_id, keyid);
+    cipher(ctx).decrypt(&XNonce::from(nonce), Payload { msg: &ct, aad: &aad }).ok().map(Zeroizing::new)
 }
 
 /// The verifying key of a stored row.

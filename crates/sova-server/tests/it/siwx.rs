@@ -506,7 +506,7 @@ async fn signing_keys_api(backend: Backend) {
     assert!(!list.json.to_string().contains(&STANDARD.encode([5u8; 32])), "no HMAC secret in listings");
     // The secret is not stored in the clear either.
     let row = app.running.ctx.store.signing_key(&t.id, "mac").await.unwrap().unwrap();
-    assert!(row.key_material.starts_with("sealed:v1:") && !row.key_material.contains(&STANDARD.encode([5u8; 32])));
+    assert!(row.key_material.starts_with("sealed:v2:") && !row.key_material.contains(&STANDARD.encode([5u8; 32])));
 
     // Refusals name the field.
     let r = post(json!({"keyid": "k", "alg": "ed448", "key": "x"})).await;
