@@ -635,6 +635,8 @@ async fn idempotency(backend: Backend) {
                 rb = rb.header("idempotency-key", k);
             }
             let r = rb.body(b).send().await.unwrap();
+            // A replay is counted against the key's rate limit like any call (its headers say so).
+            assert!(r.headers().contains_key("x-ratelimit-remaining"), "{:?}", r.headers());
             let replayed = r.headers().contains_key("idempotent-replayed");
             (r.status().as_u16(), replayed, r.json::<Value>().await.unwrap())
         }
