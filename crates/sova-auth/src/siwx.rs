@@ -712,9 +712,12 @@ fn decode_signature(s: &str, len: Option<usize>, base58: bool) -> Result<Vec<u8>
     {
         return Ok(bytes);
     }
-    if s.starts_with("0x") || s.starts_with("0X") {
-        let bytes = hex::decode(hex_body(s).ok_or_else(bad)?).map_err(|_| bad())?;
-        return if fits(&bytes) { Ok(bytes) } else { Err(bad()) };
+    // `0x` hex; but Base64 may start with `0x` too (about one signature in 4096), so a string that is not hex of
+    // the right length falls through to Base64.
+    if (s.starts_with("0x") || s.starts_with("0X"))
+        && let Some(bytes) = hex_body(s).and_then(|h| hex::decode(h).ok()).filter(|b| fits(b))
+    {
+        return Ok(bytes);
     }
     let bytes = STANDARD.decode(s).or_else(|_| STANDARD_NO_PAD.decode(s)).map_err(|_| bad())?;
     // Base64 of the hex text ("0x…"), as a literal reading of "encode a HEX signature as Base64" produces.

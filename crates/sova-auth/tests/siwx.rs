@@ -457,3 +457,23 @@ fn solana_profile() {
     assert_eq!(m.address, "GwAF45zjfyGzUbd3i3hXxzGeuchzEZXwpRYHZM5912F1");
     assert_eq!(m.resources.len(), 2);
 }
+
+#[test]
+fn base64_signatures_starting_with_0x_are_base64() {
+    // About one Base64 signature in 4096 starts with "0x"; it must not be taken for hex (found by the load test).
+    let secret = [0x42u8; 32];
+    let want = evm_account(secret).evm_address().unwrap();
+    let (message, sig) = (0u32..200_000)
+        .map(|i| format!("message {i}"))
+        .map(|m| {
+            let s = sign_eip191(secret, m.as_bytes());
+            (m, s)
+        })
+        .find(|(_, s)| s.starts_with("0x"))
+        .expect("a Base64 signature starting with 0x");
+    assert_eq!(verify_eip191(message.as_bytes(), &sig).unwrap(), want);
+    assert_eq!(siwx::decode_signature_bytes(&sig).unwrap(), STANDARD.decode(&sig).unwrap());
+    // Real hex still wins.
+    let hex_sig = format!("0x{}", hex::encode(STANDARD.decode(&sig).unwrap()));
+    assert_eq!(verify_eip191(message.as_bytes(), &hex_sig).unwrap(), want);
+}

@@ -39,8 +39,22 @@ struct Args {
     /// `Cs-Passphrase`.
     #[arg(long)]
     passphrase: Option<String>,
-    /// Routes to measure, in order: health, api-key, hmac, x402 (`--path` must then be an Intel route), and for the
-    /// exchange ex-recover (signature recovery alone, sandbox route) and ex-order (accepted signed spot orders).
+    /// SIWX: the tenant's `customer_secret` (sent as `Authorization: Bearer`).
+    #[arg(long)]
+    siwx_secret: Option<String>,
+    /// SIWX: keyid of the tenant's ed25519 key (`ed25519` key = 32 bytes of `--siwx-seed`).
+    #[arg(long, default_value = "bench-ed25519")]
+    siwx_ed25519_keyid: String,
+    /// SIWX: keyid of the tenant's P-256 key (scalar = 32 bytes of `--siwx-seed`).
+    #[arg(long, default_value = "bench-p256")]
+    siwx_p256_keyid: String,
+    /// SIWX: the byte the benchmark keys are made of (`siwx-keys` prints their public halves).
+    #[arg(long, default_value_t = 7)]
+    siwx_seed: u8,
+    /// Routes to measure, in order: health, api-key, hmac, x402 (`--path` must then be an Intel route),
+    /// ex-recover (exchange signature recovery alone, sandbox route), ex-order (accepted signed spot orders),
+    /// siwx-ed25519, siwx-p256 (RFC 9421-signed GET of `--path`), siwx-ed25519-nonce (with a nonce, recorded in the
+    /// database), siwx-sign (a full onboarding round trip: create a customer, EIP-191-sign its challenge, submit it).
     #[arg(long, value_delimiter = ',', default_value = "health,api-key,hmac")]
     routes: Vec<String>,
     /// Exchange routes: chain id the server runs with.
@@ -76,6 +90,8 @@ enum Auth {
         secret_key: String,
         passphrase: String,
     },
+    /// RFC 9421-sign every request (SIWX).
+    Siwx(Rc<Siwx>),
     /// Pay every call with a fresh x402 payment for this offer (`accepts[0]` of the server's 402).
     X402 {
         offer: Rc<sova_auth::x402::PaymentRequirements>,
@@ -95,6 +111,171 @@ struct Presigned {
     sign: String,
     nonce: String,
     body: Bytes,
+}
+
+struct Siwx {
+    secret: String,
+    keyid: String,
+    key: sova_auth::httpsig::SigningKey,
+    origin: sova_auth::httpsig::PublicOrigin,
+    nonce: bool,
+    /// Onboarding round trips instead of signed reads.
+    onboard: bool,
+}
+
+fn siwx_keys(seed: u8) -> anyhow::Result<(sova_auth::httpsig::SigningKey, sova_auth::httpsig::SigningKey)> {
+    use sova_auth::httpsig::SigningKey;
+    let ed = SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[seed; 32]));
+    let p256 = SigningKey::EcdsaP256Sha256(p256::ecdsa::SigningKey::from_slice(&[seed; 32])?);
+    Ok((ed, p256))
+}
+
+impl Siwx {
+    /// The headers of a signed request.
+    fn headers(
+        &self,
+        method: &str,
+        target: &str,
+        body: Option<&[u8]>,
+        tag: &str,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        use sova_auth::httpsig::{Message, SignatureParams};
+        let mut h = http::HeaderMap::new();
+        h.insert("authorization", http::HeaderValue::from_str(&format!("Bearer {}", self.secret))?);
+        let mut components = vec!["@method".to_string(), "@target-uri".into(), "authorization".into()];
+        if let Some(b) = body {
+            h.insert("content-type", http::HeaderValue::from_static("application/json"));
+            h.insert("content-digest", http::HeaderValue::from_str(&sova_auth::digest::content_digest_sha256(b))?);
+            h.insert("idempotency-key", http::HeaderValue::from_str(&uuid_like(tag))?);
+            components.extend(["content-digest".into(), "content-type".into(), "idempotency-key".into()]);
+        }
+        let created = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let params = SignatureParams {
+            components,
+            created: Some(i64::try_from(created)?),
+            keyid: Some(self.keyid.clone()),
+            alg: Some(self.key.algorithm()),
+            nonce: self.nonce.then(|| tag.to_string()),
+            ..Default::default()
+        };
+        let signed =
+            sova_auth::httpsig::sign(&Message::request(&self.origin, method, target, &h), "sig1", &params, &self.key)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut out: Vec<(String, String)> =
+            h.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string())).collect();
+        out.push(("signature-input".into(), signed.signature_input));
+        out.push(("signature".into(), signed.signature));
+        Ok(out)
+    }
+}
+
+/// A UUID-shaped idempotency key unique per run, connection and request.
+fn uuid_like(tag: &str) -> String {
+    use sha2::Digest;
+    let h = hex::encode(sha2::Sha256::digest(tag.as_bytes()));
+    format!("{}-{}-4{}-8{}-{}", &h[..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+}
+
+async fn send(
+    sender: &mut hyper::client::conn::http1::SendRequest<http_body_util::Full<Bytes>>,
+    host: &str,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+) -> anyhow::Result<(u16, Bytes)> {
+    let mut b = Request::builder().method(method).uri(target).header("host", host);
+    for (k, v) in headers {
+        b = b.header(k, v);
+    }
+    let resp = sender.send_request(b.body(http_body_util::Full::new(Bytes::from(body)))?).await?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.into_body().collect().await?.to_bytes()))
+}
+
+/// One SIWX connection: signed reads of `path`, or onboarding round trips (create, sign the challenge, submit).
+async fn siwx_connection(
+    host: String,
+    path: String,
+    s: Rc<Siwx>,
+    id: usize,
+    deadline: Instant,
+    stats: Rc<RefCell<Stats>>,
+) -> anyhow::Result<()> {
+    let stream = tokio::net::TcpStream::connect(&host).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::task::spawn_local(conn);
+    let run = sova_auth::keys::random_bytes::<8>().iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut n = 0u64;
+    // Signed reads without a nonce may repeat within a second (the server verifies every one anyway), so the
+    // generator signs once per second per connection: what is measured is the server, not the client's signing.
+    let mut cached: Option<(u64, Vec<(String, String)>)> = None;
+    while Instant::now() < deadline {
+        let tag = format!("{run}-{id}-{n}");
+        let start = Instant::now();
+        let ok = if s.onboard {
+            let wallet = sova_auth::keys::random_bytes::<32>();
+            let address = sova_auth::exchange::address_of(&wallet).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let account = format!("eip155:1:{}", address.to_checksum(None));
+            let body = serde_json::to_vec(&serde_json::json!({"chainId": account, "externalId": tag}))?;
+            let h = s.headers("POST", "/siwx/v1/customers", Some(&body), &format!("c{tag}"))?;
+            let (status, resp) = send(&mut sender, &host, "POST", "/siwx/v1/customers", &h, body).await?;
+            if status != 201 {
+                eprintln!("sova-load: create {status} {}", String::from_utf8_lossy(&resp));
+                false
+            } else {
+                let v: serde_json::Value = serde_json::from_slice(&resp)?;
+                let cid = v["data"]["id"].as_str().context("id")?.to_string();
+                let ch = v["data"]["challenge"].as_str().context("challenge")?.to_string();
+                use base64::Engine;
+                let text = base64::engine::general_purpose::STANDARD.decode(&ch)?;
+                let digest = sova_auth::siwx::eip191_hash(&text).into();
+                let sig =
+                    sova_auth::exchange::sign_digest(&wallet, &digest, sova_auth::exchange::SignatureType::Universal)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let mut raw = sig.r.to_vec();
+                raw.extend_from_slice(sig.s.as_slice());
+                raw.push(sig.v + 27);
+                let signature = base64::engine::general_purpose::STANDARD.encode(raw);
+                let body = serde_json::to_vec(
+                    &serde_json::json!({"ownerId": account, "challenge": ch, "signature": signature}),
+                )?;
+                let target = format!("/siwx/v1/customers/{cid}/challenge/sign");
+                let h = s.headers("POST", &target, Some(&body), &format!("s{tag}"))?;
+                let (status, resp) = send(&mut sender, &host, "POST", &target, &h, body).await?;
+                if status != 204 {
+                    eprintln!("sova-load: sign {status} {}", String::from_utf8_lossy(&resp));
+                }
+                status == 204
+            }
+        } else {
+            let sec = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+            let h = match &cached {
+                Some((at, h)) if *at == sec && !s.nonce => h.clone(),
+                _ => {
+                    let h = s.headers("GET", &path, None, &tag)?;
+                    cached = Some((sec, h.clone()));
+                    h
+                }
+            };
+            let (status, body) = send(&mut sender, &host, "GET", &path, &h, Vec::new()).await?;
+            if !(200..300).contains(&status) && n < 2 {
+                eprintln!("sova-load: {status} {}", String::from_utf8_lossy(&body));
+            }
+            (200..300).contains(&status)
+        };
+        let us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let mut st = stats.borrow_mut();
+        let _ = st.hist.record(us.max(1));
+        if ok {
+            st.ok += 1;
+        } else {
+            st.bad += 1;
+        }
+        n += 1;
+    }
+    Ok(())
 }
 
 struct Stats {
@@ -141,7 +322,7 @@ async fn connection(
         };
         let mut b = Request::get(target.as_str()).header("host", &host);
         match &auth {
-            Auth::None | Auth::Presigned { .. } => {}
+            Auth::None | Auth::Presigned { .. } | Auth::Siwx(_) => {}
             Auth::ApiKey(k) => b = b.header("x-api-key", k),
             Auth::X402 { offer, payment, payer } => {
                 use base64::Engine;
@@ -278,6 +459,25 @@ async fn measure(args: &Args, host: &str, route: &str) -> anyhow::Result<(f64, f
             let cycle = route == "ex-recover";
             (path.to_string(), Auth::Presigned { reqs: Rc::new(reqs), next: Rc::new(std::cell::Cell::new(0)), cycle })
         }
+        "siwx-ed25519" | "siwx-p256" | "siwx-ed25519-nonce" | "siwx-sign" => {
+            let (ed, p256) = siwx_keys(args.siwx_seed)?;
+            let (keyid, key) = if route == "siwx-p256" {
+                (args.siwx_p256_keyid.clone(), p256)
+            } else {
+                (args.siwx_ed25519_keyid.clone(), ed)
+            };
+            let origin = sova_auth::httpsig::PublicOrigin::parse(&format!("http://{host}"))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let s = Siwx {
+                secret: args.siwx_secret.clone().context("--siwx-secret")?,
+                keyid,
+                key,
+                origin,
+                nonce: route == "siwx-ed25519-nonce",
+                onboard: route == "siwx-sign",
+            };
+            (args.path.clone(), Auth::Siwx(Rc::new(s)))
+        }
         other => anyhow::bail!("unknown route {other}"),
     };
     let stats = Rc::new(RefCell::new(Stats { hist: Histogram::new(3)?, ok: 0, bad: 0 }));
@@ -285,6 +485,11 @@ async fn measure(args: &Args, host: &str, route: &str) -> anyhow::Result<(f64, f
     let deadline = start + Duration::from_secs(args.duration);
     let mut tasks = Vec::new();
     for id in 0..args.connections {
+        if let Auth::Siwx(s) = &auth {
+            let c = siwx_connection(host.to_string(), path.clone(), s.clone(), id, deadline, stats.clone());
+            tasks.push(tokio::task::spawn_local(c));
+            continue;
+        }
         tasks.push(tokio::task::spawn_local(connection(
             host.to_string(),
             path.clone(),
@@ -337,6 +542,23 @@ fn emit(args: &Args, count: u64) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.routes.iter().any(|r| r == "siwx-keys") {
+        // The public halves to register (POST /sovx/v1/customers/{id}/signing-keys).
+        use base64::Engine;
+        let (ed, p256) = siwx_keys(args.siwx_seed)?;
+        for (keyid, k) in [(&args.siwx_ed25519_keyid, ed), (&args.siwx_p256_keyid, p256)] {
+            let public = match &k {
+                sova_auth::httpsig::SigningKey::Ed25519(k) => k.verifying_key().to_bytes().to_vec(),
+                sova_auth::httpsig::SigningKey::EcdsaP256Sha256(k) => {
+                    k.verifying_key().to_encoded_point(false).as_bytes().to_vec()
+                }
+                _ => Vec::new(),
+            };
+            let b64 = base64::engine::general_purpose::STANDARD.encode(public);
+            println!("{keyid}\t{}\t{b64}", k.algorithm());
+        }
+        return Ok(());
+    }
     if let Some(n) = args.emit {
         return emit(&args, n);
     }
@@ -356,7 +578,7 @@ fn main() -> anyhow::Result<()> {
             let (rps, p50, p99, bad) = measure(&args, &host, r).await?;
             let base = *first.get_or_insert(rps);
             println!(
-                "{r:<8} {rps:>10.0} req/s  p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  non-2xx {bad:<6} vs first {:.2}",
+                "{r:<18} {rps:>10.0} req/s  p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  non-2xx {bad:<6} vs first {:.2}",
                 rps / base
             );
         }

@@ -61,7 +61,7 @@ fn api_key(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Count the request against `key`'s window and remember the state for the response headers.
-fn rate_limit(ctx: &ApiContext, key: &str) -> Result<(), ApiError> {
+pub(crate) fn rate_limit(ctx: &ApiContext, key: &str) -> Result<(), ApiError> {
     let res = ctx.limiter.check(key);
     let info = match &res {
         Ok(i) => *i,

@@ -176,6 +176,8 @@ pub struct Caches {
     pub addresses: AddressIndex,
     /// Tenants' active RFC 9421 signing keys by `<tenant>/<keyid>` (SIWX).
     pub httpsig: Cache<String, sova_auth::httpsig::VerifyingKey>,
+    /// SIWX customers by id.
+    pub siwx: Cache<String, sova_store::SiwxCustomerRow>,
 }
 
 impl Caches {
@@ -196,6 +198,8 @@ impl Caches {
             self.intel.remove(k);
         } else if let Some(k) = msg.strip_prefix("httpsig:") {
             self.httpsig.remove(k);
+        } else if let Some(id) = msg.strip_prefix("siwx:") {
+            self.siwx.remove(id);
         } else if let Some(a) = msg.strip_prefix("addr:") {
             self.addresses.insert(a);
         } else if let Some(h) = msg.strip_prefix("token:") {
@@ -207,6 +211,7 @@ impl Caches {
             self.hmac.retain(|_, v| v.customer_id != c);
             let prefix = format!("{c}/");
             self.httpsig.retain(|k, _| !k.starts_with(&prefix));
+            self.siwx.retain(|_, v| v.tenant_id != c);
         } else if let Some(u) = msg.strip_prefix("user:") {
             self.tokens.retain(|_, v| v.user_id != u);
             self.users.remove(u);
@@ -217,6 +222,7 @@ impl Caches {
             self.hmac.clear();
             self.intel.clear();
             self.httpsig.clear();
+            self.siwx.clear();
             self.addresses.stale.store(true, Ordering::Release);
         }
     }

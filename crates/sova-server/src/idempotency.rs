@@ -236,27 +236,28 @@ pub async fn begin(ctx: &ApiContext, scope: String, key: String, fingerprint: St
     }
 }
 
-/// The tenant scope of a Connect request, from its credential (without counting it against the rate limit: the
-/// route's own extractor does that). `None` when it carries no valid credential (the route then answers 401).
-async fn connect_scope(ctx: &ApiContext, req: &axum::http::request::Parts) -> Option<String> {
+/// The tenant scope of a Connect request, from its credential, and the credential's rate-limit window (counted only
+/// for replays: otherwise the route's own extractor counts the request). `None` when it carries no valid credential
+/// (the route then answers 401).
+async fn connect_scope(ctx: &ApiContext, req: &axum::http::request::Parts) -> Option<(String, String)> {
     if let Some(id) = req.extensions.get::<crate::hmac::HmacIdentity>() {
-        return Some(format!("connect:{}", id.customer_id));
+        return Some((format!("connect:{}", id.customer_id), format!("cred:{}", id.credential_id)));
     }
     if let Some(k) = req.headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim) {
         let hash = ctx.hasher.hash(k);
         if let Some(c) = ctx.auth.creds.get(hash.as_str()) {
-            return (!c.revoked).then(|| format!("connect:{}", c.customer_id));
+            return (!c.revoked).then(|| (format!("connect:{}", c.customer_id), format!("cred:{}", c.id)));
         }
         let (row, _) = ctx.store.credential_by_hash(hash.as_str()).await.ok()??;
-        return row.revoked_at.is_none().then(|| format!("connect:{}", row.customer_id));
+        return row.revoked_at.is_none().then(|| (format!("connect:{}", row.customer_id), format!("cred:{}", row.id)));
     }
     let token = crate::auth::bearer(&req.headers)?;
     if token.starts_with(crate::auth::USER_TOKEN_PREFIX) {
         let row = ctx.store.user_token_by_hash(ctx.hasher.hash(token).as_str()).await.ok()??;
-        return Some(format!("connect:{}", row.customer_id));
+        return Some((format!("connect:{}", row.customer_id), format!("token:{}", row.id)));
     }
     let claims = ctx.sessions.verify(token, now_ms() / 1000).ok()?;
-    Some(format!("connect-operator:{}", claims.sub))
+    Some((format!("connect-operator:{}", claims.sub), format!("op:{}", claims.sub)))
 }
 
 /// Middleware for the Connect API: a mutating POST carrying `Idempotency-Key` gets the full semantics (the key is
@@ -265,24 +266,27 @@ pub async fn connect_layer(State(ctx): State<ApiContext>, req: Request, next: Ne
     if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
         return next.run(req).await;
     }
-    let key = match key_of(req.headers()) {
-        Ok(Some(k)) => k,
-        Ok(None) => return next.run(req).await,
-        Err(e) => return e.into_response(),
-    };
     let (parts, body) = req.into_parts();
-    let Some(scope) = connect_scope(&ctx, &parts).await else {
+    let Some((scope, window)) = connect_scope(&ctx, &parts).await else {
+        // No valid credential: the route answers 401 (the key is not looked at).
         return next.run(Request::from_parts(parts, body)).await;
+    };
+    // Answers given here run no extractor: count them against the credential's window like any call.
+    let early = |resp: Response| match crate::auth::rate_limit(&ctx, &window) {
+        Ok(()) => resp,
+        Err(e) => e.into_response(),
+    };
+    let key = match key_of(&parts.headers) {
+        Ok(Some(k)) => k,
+        Ok(None) => return next.run(Request::from_parts(parts, body)).await,
+        Err(e) => return early(e.into_response()),
     };
     let bytes = match axum::body::to_bytes(body, ctx.config.body_limit_bytes).await {
         Ok(b) => b,
         Err(_) => {
-            return ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::PayloadTooLarge,
-                "request body is too large",
-            )
-            .into_response();
+            let e =
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "request body is too large");
+            return early(e.into_response());
         }
     };
     let path = parts
@@ -292,8 +296,8 @@ pub async fn connect_layer(State(ctx): State<ApiContext>, req: Request, next: Ne
         .unwrap_or_else(|| parts.uri.to_string());
     let fp = fingerprint(parts.method.as_str(), &path, &bytes);
     match begin(&ctx, scope, key, fp).await {
-        Ok(Begin::Answer(resp)) => resp,
-        Err(e) => e.into_response(),
+        Ok(Begin::Answer(resp)) => early(resp),
+        Err(e) => early(e.into_response()),
         Ok(Begin::Proceed(claim)) => {
             let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
             let stored = StoredResponse::from_response(resp).await;

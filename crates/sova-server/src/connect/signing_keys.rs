@@ -11,13 +11,13 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use sova_auth::httpsig::{Algorithm, HttpSigError, VerifyingKey};
 use sova_proto::ErrorCode;
 use sova_proto::connect::Envelope;
 use sova_proto::siwx as wire;
 use sova_store::{SigningKeyRow, StoreError};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use zeroize::Zeroizing;
 
 use crate::auth::{OperatorAuth, broadcast_invalidation};

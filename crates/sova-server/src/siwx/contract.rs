@@ -98,8 +98,10 @@ fn is_magic(ret: &str) -> bool {
 impl EvmRpc {
     async fn call(&self, url: &str, method: &str, params: Value) -> Result<Value, RpcFailure> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let resp = self.http.post(url).json(&body).send().await.map_err(|e| RpcFailure(format!("{method}: {e}")))?;
-        let v: Value = resp.json().await.map_err(|e| RpcFailure(format!("{method}: {e}")))?;
+        // Errors never carry the URL: RPC URLs often embed an API key, and these messages are logged.
+        let fail = |e: reqwest::Error| RpcFailure(format!("{method}: {}", e.without_url()));
+        let resp = self.http.post(url).json(&body).send().await.map_err(fail)?;
+        let v: Value = resp.json().await.map_err(fail)?;
         if let Some(err) = v.get("error") {
             // A revert is a verdict (the contract refused); other errors are failures to check.
             let msg = err.get("message").and_then(Value::as_str).unwrap_or("");

@@ -152,9 +152,22 @@ fn already_verified() -> ApiError {
     )
 }
 
+/// A tenant's customer, through the cache (filled epoch-guarded; every change invalidates it on every replica, see
+/// [`changed`]). Another tenant's customer is not found.
 async fn load(ctx: &ApiContext, tenant: &str, id: &str) -> Result<SiwxCustomerRow, ApiError> {
     let id = crate::validate::uuid_path(id, "customer")?;
-    ctx.store.siwx_customer(tenant, &id).await?.ok_or_else(|| ApiError::not_found("customer"))
+    if let Some(row) = ctx.auth.siwx.get(&id) {
+        return if row.tenant_id == tenant { Ok((*row).clone()) } else { Err(ApiError::not_found("customer")) };
+    }
+    let epoch = ctx.auth.epoch();
+    let row = ctx.store.siwx_customer(tenant, &id).await?.ok_or_else(|| ApiError::not_found("customer"))?;
+    ctx.auth.siwx.insert_if(&ctx.auth, epoch, id, std::sync::Arc::new(row.clone()));
+    Ok(row)
+}
+
+/// A customer changed (or may have changed under us): drop it from every replica's cache.
+async fn changed(ctx: &ApiContext, id: &str) {
+    crate::auth::broadcast_invalidation(ctx, &format!("siwx:{id}")).await;
 }
 
 /// Answer a POST: an answer already recorded with its state change is returned as is; any other is recorded now
@@ -267,7 +280,10 @@ pub async fn get_challenge(
         }
         let account = AccountId::parse(&row.account).map_err(ApiError::internal)?;
         let (_, new) = issue(&ctx, &account, now)?;
-        if ctx.store.replace_siwx_challenge(&req.tenant, &row.id, nonce, &new, now.timestamp_millis(), None).await? {
+        let replaced =
+            ctx.store.replace_siwx_challenge(&req.tenant, &row.id, nonce, &new, now.timestamp_millis(), None).await?;
+        changed(&ctx, &row.id).await;
+        if replaced {
             return Ok(ok(wire::SiwxChallenge {
                 challenge: b64(&new.text),
                 issued_at: iso(new.issued_at),
@@ -361,11 +377,12 @@ async fn sign_inner(
             let resp = StoredResponse::no_content();
             let done = req.claim.as_ref().map(|c| c.done(&resp));
             let user = link_user(&req.tenant, &account, now.timestamp_millis());
-            match ctx
+            let verified = ctx
                 .store
                 .verify_siwx_customer(&req.tenant, &row.id, nonce, &user, now.timestamp_millis(), done.as_ref())
-                .await
-            {
+                .await;
+            changed(ctx, &row.id).await;
+            match verified {
                 Ok(_) => Ok((resp, true)),
                 Err(StoreError::InvalidState(m)) => {
                     Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::SiwxChallengeMismatch, m))
@@ -391,15 +408,12 @@ async fn sign_inner(
             let (_, new) = issue(ctx, &account, now)?;
             let resp = StoredResponse::from_error(api.clone()).await;
             let done = req.claim.as_ref().map(|c| c.done(&resp));
-            if ctx
+            let replaced = ctx
                 .store
                 .replace_siwx_challenge(&req.tenant, &row.id, nonce, &new, now.timestamp_millis(), done.as_ref())
-                .await?
-            {
-                Ok((resp, true))
-            } else {
-                Err(api)
-            }
+                .await;
+            changed(ctx, &row.id).await;
+            if replaced? { Ok((resp, true)) } else { Err(api) }
         }
     }
 }

@@ -99,7 +99,8 @@ async fn tenant_of(ctx: &ApiContext, headers: &axum::http::HeaderMap) -> Result<
     };
     match crate::auth::verify_owner_key(ctx, token).await {
         Ok(owner) => Ok(owner.customer_id),
-        Err(e) if e.status == StatusCode::UNAUTHORIZED && e.code == ErrorCode::Unauthorized => {
+        // The Connect wording names `x-api-key`; here the same secret travels as a bearer token.
+        Err(e) if e.code == ErrorCode::Unauthorized && e.message.starts_with("invalid API key") => {
             Err(ApiError::unauthorized(
                 "invalid bearer token: send `Authorization: Bearer <customer_secret>` with an active owner API key",
             ))

@@ -227,6 +227,8 @@ async fn challenge_failures(backend: Backend) {
         None,
     );
     assert!(replaced.await.unwrap());
+    // As another replica's change would: the cached row is invalidated (by NOTIFY there).
+    app.running.ctx.auth.invalidate(&format!("siwx:{}", c.id));
     let old_b64 = expired.text_base64();
     let e = t.client.sign_challenge(&c.id, &account, &old_b64, &sign_challenge_evm(&old_b64, &sk).unwrap()).await;
     let e = e.unwrap_err();
@@ -245,6 +247,7 @@ async fn challenge_failures(backend: Backend) {
             .await
             .unwrap()
     );
+    app.running.ctx.auth.invalidate(&format!("siwx:{}", c.id));
     let got = t.client.get_challenge(&c.id).await.unwrap();
     assert_ne!(got.challenge, expired2.text_base64());
     // And the fresh one verifies.
@@ -632,6 +635,8 @@ async fn idempotency(backend: Backend) {
                 rb = rb.header("idempotency-key", k);
             }
             let r = rb.body(b).send().await.unwrap();
+            // A replay is counted against the key's rate limit like any call (its headers say so).
+            assert!(r.headers().contains_key("x-ratelimit-remaining"), "{:?}", r.headers());
             let replayed = r.headers().contains_key("idempotent-replayed");
             (r.status().as_u16(), replayed, r.json::<Value>().await.unwrap())
         }
@@ -924,6 +929,23 @@ async fn replicas_share_idempotency_nonces_and_revocations() {
     assert_eq!(r.0, 200, "{}", r.1);
     let r = send_raw(&b, Method::GET, &target, h, None).await;
     assert_eq!((r.0, r.1["errors"][0]["code"].as_str()), (401, Some("HTTPSIG_REPLAYED_NONCE")));
+
+    // B caches a pending customer; verifying it through A shows on B within moments.
+    let (sk, acc) = wallet(31);
+    let c = on_a.create_customer(&acc, "r2").await.unwrap();
+    assert_eq!(on_b.get_customer(&c.id).await.unwrap().status, "PENDING");
+    assert!(b.running.ctx.auth.siwx.get(&c.id).is_some(), "B caches the customer");
+    let ch = c.challenge.unwrap();
+    on_a.sign_challenge(&c.id, &acc, &ch, &sign_challenge_evm(&ch, &sk).unwrap()).await.unwrap();
+    let mut seen = false;
+    for _ in 0..50 {
+        if on_b.get_customer(&c.id).await.unwrap().status == "VERIFIED" {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen, "replica B still shows the customer pending after 5 s");
 
     // B has the key cached; revoking it through A stops B within moments.
     on_b.get_customer(first.json["data"]["id"].as_str().unwrap()).await.unwrap();
