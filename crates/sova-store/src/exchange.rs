@@ -52,8 +52,8 @@ pub struct ExLogRow {
     pub seq: i64,
     /// The sequencer's timestamp of the command (Unix ms).
     pub ts: i64,
-    /// The command's events, as JSON.
-    pub events: String,
+    /// The group's events, encoded by the exchange (opaque here).
+    pub events: Vec<u8>,
 }
 
 /// What one group of commands writes.
@@ -226,6 +226,7 @@ impl ExchangeStore for SqlStore {
                 q = match b {
                     Bind::I(v) => q.bind(v),
                     Bind::S(v) => q.bind(v),
+                    Bind::B(v) => q.bind(v),
                 };
             }
             q.execute(&self.write).await.map_err(conflict)?;
@@ -289,6 +290,7 @@ impl ExchangeStore for SqlStore {
 enum Bind {
     I(i64),
     S(String),
+    B(Vec<u8>),
 }
 
 /// PostgreSQL: the nonce and log writes of a group as one data-modifying statement.
@@ -330,7 +332,7 @@ fn group_statement(w: &ExWrites) -> (String, Vec<Bind>) {
             .map(|r| {
                 let a = mark(Bind::I(r.seq), &mut binds);
                 let b = mark(Bind::I(r.ts), &mut binds);
-                let c = mark(Bind::S(r.events.clone()), &mut binds);
+                let c = mark(Bind::B(r.events.clone()), &mut binds);
                 format!("({a}, {b}, {c})")
             })
             .collect();

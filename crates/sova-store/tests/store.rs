@@ -133,7 +133,7 @@ async fn exchange_commit_rules(store: &dyn Store) {
     let sub = store.ex_create_sub_account(a.account_id, Some("bot"), 3).await.unwrap();
     assert_eq!((sub.account_id, sub.master_id), (1002, Some(1001)));
 
-    let row = |seq| ExLogRow { seq, ts: seq, events: "[]".into() };
+    let row = |seq| ExLogRow { seq, ts: seq, events: vec![1, 2, 3] };
     let w = ExWrites {
         log: vec![row(1)],
         nonces_added: vec![("spot:0xabc".into(), 10), ("spot:0xabc".into(), 11)],

@@ -159,8 +159,7 @@ impl Core {
 
     /// Replay one logged command's events.
     pub fn replay(&mut self, row: &ExLogRow) -> Result<(), String> {
-        let events: Vec<Event> =
-            serde_json::from_str(&row.events).map_err(|e| format!("event log row {}: {e}", row.seq))?;
+        let events = decode_events(&row.events).map_err(|e| format!("event log row {}: {e}", row.seq))?;
         for ev in &events {
             self.engine.apply_event(ev).map_err(|e| format!("event log row {}: {e}", row.seq))?;
             self.views.apply(ev);
@@ -268,7 +267,7 @@ impl Core {
             writes.log.push(ExLogRow {
                 seq: self.seq,
                 ts: i64::try_from(self.last_ts).unwrap_or(i64::MAX),
-                events: serde_json::to_string(&touched.events).unwrap_or_else(|_| "[]".into()),
+                events: encode_events(&touched.events),
             });
         }
         writes.net_nonces();
@@ -647,6 +646,26 @@ impl Core {
     /// Seconds until the earliest dead-man switch, if any is set (for the sequencer's ticker).
     pub fn has_deadlines(&self) -> bool {
         self.accounts.keys().any(|a| self.engine.schedule_cancel(*a).is_some())
+    }
+}
+
+/// Format byte of an event-log row: postcard (compact, serde) of `Vec<Event>`.
+const LOG_POSTCARD: u8 = 1;
+
+/// Encode a group's events for the log.
+pub fn encode_events(events: &[Event]) -> Vec<u8> {
+    let mut out = vec![LOG_POSTCARD];
+    // Encoding into a Vec cannot fail for these types.
+    out.extend(postcard::to_allocvec(events).unwrap_or_default());
+    out
+}
+
+/// Decode a log row.
+pub fn decode_events(bytes: &[u8]) -> Result<Vec<Event>, String> {
+    match bytes.split_first() {
+        Some((&LOG_POSTCARD, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+        Some((other, _)) => Err(format!("unknown event-log format {other}")),
+        None => Err("empty event-log row".into()),
     }
 }
 

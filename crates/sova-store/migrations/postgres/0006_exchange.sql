@@ -37,5 +37,5 @@ CREATE TABLE ex_nonces (
 CREATE TABLE ex_log (
     seq    BIGINT PRIMARY KEY,
     ts     BIGINT NOT NULL,
-    events TEXT NOT NULL
+    events BYTEA NOT NULL
 );
