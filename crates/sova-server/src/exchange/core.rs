@@ -298,7 +298,7 @@ impl Core {
     }
 
     fn action(&mut self, a: &VerifiedAction, now: u64, writes: &mut ExWrites, touched: &mut Touched) -> Reply {
-        let account_id = account_of(&a.params);
+        let account_id = a.params.account_id();
         let info = self.account(account_id)?;
         let stored = match &a.key {
             KeySelector::Named(name) => {
@@ -334,46 +334,24 @@ impl Core {
                 let r = self.exec(Action::NewOrder { account, order }, now, touched);
                 one(r, |ack| ack_json(&m, ack.order_id, Some(p.cl_ord_id.as_str()), ack.status))
             }
-            Params::SpotBatchNewOrder(p) => {
-                let mut orders = Vec::new();
-                let mut pre: Vec<Option<ExError>> = Vec::new();
-                for it in &p.orders {
-                    match self.new_order(
+            Params::SpotBatchNewOrder(p) => self.batch(
+                &p.orders,
+                |it| it.cl_ord_id.as_str(),
+                |me, it| {
+                    let (_, o) = me.new_order(
                         it.symbol_id,
                         &it.cl_ord_id,
                         it.side,
                         it.order_type,
                         it.time_in_force,
                         [&it.price, &it.quantity, &it.funds],
-                    ) {
-                        Ok((_, o)) => {
-                            orders.push(o);
-                            pre.push(None);
-                        }
-                        Err(e) => pre.push(Some(e)),
-                    }
-                }
-                let results = if orders.is_empty() {
-                    Vec::new()
-                } else {
-                    self.exec(Action::BatchNew { account, orders }, now, touched)
-                };
-                let mut results = results.into_iter();
-                let items: Vec<Value> = p
-                    .orders
-                    .iter()
-                    .zip(pre)
-                    .map(|(it, e)| match e {
-                        Some(e) => item_error(Some(it.cl_ord_id.as_str()), &e),
-                        None => match results.next() {
-                            Some(Ok(ack)) => json!({"clOrdID": it.cl_ord_id.as_str(), "orderID": ack.order_id, "status": ack.status.map(status_name)}),
-                            Some(Err(r)) => item_error(Some(it.cl_ord_id.as_str()), &ExError::from(r)),
-                            None => item_error(Some(it.cl_ord_id.as_str()), &ExError::unavailable("no result")),
-                        },
-                    })
-                    .collect();
-                Ok(Value::Array(items))
-            }
+                    )?;
+                    Ok(o)
+                },
+                |orders| Action::BatchNew { account, orders },
+                now,
+                touched,
+            ),
             Params::SpotCancelOrder(p) => {
                 let cancel = self.cancel_item(p.symbol_id, p.order_id, p.orig_cl_ord_id.as_ref())?;
                 let r = self.exec(Action::Cancel { account, cancel }, now, touched);
@@ -382,72 +360,22 @@ impl Core {
                     |ack| json!({"orderID": ack.order_id, "clOrdID": p.cl_ord_id.as_str(), "status": ack.status.map(status_name)}),
                 )
             }
-            Params::SpotBatchCancelOrder(p) => {
-                let mut cancels = Vec::new();
-                let mut pre = Vec::new();
-                for it in &p.cancels {
-                    match self.cancel_item(it.symbol_id, it.order_id, it.orig_cl_ord_id.as_ref()) {
-                        Ok(c) => {
-                            cancels.push(c);
-                            pre.push(None);
-                        }
-                        Err(e) => pre.push(Some(e)),
-                    }
-                }
-                let results = if cancels.is_empty() {
-                    Vec::new()
-                } else {
-                    self.exec(Action::BatchCancel { account, cancels }, now, touched)
-                };
-                let mut results = results.into_iter();
-                let items = p
-                    .cancels
-                    .iter()
-                    .zip(pre)
-                    .map(|(it, e)| match e {
-                        Some(e) => item_error(Some(it.cl_ord_id.as_str()), &e),
-                        None => match results.next() {
-                            Some(Ok(ack)) => json!({"clOrdID": it.cl_ord_id.as_str(), "orderID": ack.order_id, "status": ack.status.map(status_name)}),
-                            Some(Err(r)) => item_error(Some(it.cl_ord_id.as_str()), &ExError::from(r)),
-                            None => item_error(Some(it.cl_ord_id.as_str()), &ExError::unavailable("no result")),
-                        },
-                    })
-                    .collect();
-                Ok(Value::Array(items))
-            }
-            Params::ReplaceOrder(p) => {
-                let mut items = Vec::new();
-                let mut pre = Vec::new();
-                for it in &p.orders {
-                    match self.replace_item(it) {
-                        Ok(r) => {
-                            items.push(r);
-                            pre.push(None);
-                        }
-                        Err(e) => pre.push(Some(e)),
-                    }
-                }
-                let results = if items.is_empty() {
-                    Vec::new()
-                } else {
-                    self.exec(Action::BatchReplace { account, items }, now, touched)
-                };
-                let mut results = results.into_iter();
-                let out = p
-                    .orders
-                    .iter()
-                    .zip(pre)
-                    .map(|(it, e)| match e {
-                        Some(e) => item_error(Some(it.cl_ord_id.as_str()), &e),
-                        None => match results.next() {
-                            Some(Ok(ack)) => json!({"clOrdID": it.cl_ord_id.as_str(), "orderID": ack.order_id, "status": ack.status.map(status_name)}),
-                            Some(Err(r)) => item_error(Some(it.cl_ord_id.as_str()), &ExError::from(r)),
-                            None => item_error(Some(it.cl_ord_id.as_str()), &ExError::unavailable("no result")),
-                        },
-                    })
-                    .collect();
-                Ok(Value::Array(out))
-            }
+            Params::SpotBatchCancelOrder(p) => self.batch(
+                &p.cancels,
+                |it| it.cl_ord_id.as_str(),
+                |me, it| me.cancel_item(it.symbol_id, it.order_id, it.orig_cl_ord_id.as_ref()),
+                |cancels| Action::BatchCancel { account, cancels },
+                now,
+                touched,
+            ),
+            Params::ReplaceOrder(p) => self.batch(
+                &p.orders,
+                |it| it.cl_ord_id.as_str(),
+                |me, it| me.replace_item(it),
+                |items| Action::BatchReplace { account, items },
+                now,
+                touched,
+            ),
             Params::ScheduleCancel(p) => {
                 let r = self.exec(Action::ScheduleCancel { account, deadline: p.scheduled_timestamp }, now, touched);
                 one(r, |_| json!({"accountID": account, "scheduledTimestamp": p.scheduled_timestamp}))
@@ -515,6 +443,48 @@ impl Core {
                 "the perps engine is not available yet; the signature verified and the nonce was consumed",
             )),
         }
+    }
+
+    /// A batch action: each item converted (a refused conversion answers that item alone), the others applied in
+    /// one engine command; one result per item, in order.
+    fn batch<I, T>(
+        &mut self,
+        items: &[I],
+        cl: impl Fn(&I) -> &str,
+        convert: impl Fn(&Self, &I) -> Result<T, ExError>,
+        action: impl FnOnce(Vec<T>) -> Action,
+        now: u64,
+        touched: &mut Touched,
+    ) -> Reply {
+        let converted: Vec<Result<T, ExError>> = items.iter().map(|it| convert(self, it)).collect();
+        let mut refused = Vec::with_capacity(items.len());
+        let mut good = Vec::new();
+        for c in converted {
+            match c {
+                Ok(t) => {
+                    good.push(t);
+                    refused.push(None);
+                }
+                Err(e) => refused.push(Some(e)),
+            }
+        }
+        let results = if good.is_empty() { Vec::new() } else { self.exec(action(good), now, touched) };
+        let mut results = results.into_iter();
+        let out = items
+            .iter()
+            .zip(refused)
+            .map(|(it, e)| {
+                let cl = Some(cl(it));
+                match e.map(Err).or_else(|| results.next().map(|r| r.map_err(ExError::from))) {
+                    Some(Ok(ack)) => {
+                        json!({"clOrdID": cl, "orderID": ack.order_id, "status": ack.status.map(status_name)})
+                    }
+                    Some(Err(e)) => item_error(cl, &e),
+                    None => item_error(cl, &ExError::unavailable("no result")),
+                }
+            })
+            .collect();
+        Ok(Value::Array(out))
     }
 
     fn market(&self, symbol_id: u64) -> Result<MarketSpec, ExError> {
@@ -666,25 +636,6 @@ pub fn decode_events(bytes: &[u8]) -> Result<Vec<Event>, String> {
         Some((&LOG_POSTCARD, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
         Some((other, _)) => Err(format!("unknown event-log format {other}")),
         None => Err("empty event-log row".into()),
-    }
-}
-
-/// The `accountID` a request's params act for.
-pub fn account_of(p: &Params) -> u64 {
-    match p {
-        Params::SpotNewOrder(p) => p.account_id,
-        Params::SpotCancelOrder(p) => p.account_id,
-        Params::SpotBatchNewOrder(p) => p.account_id,
-        Params::SpotBatchCancelOrder(p) => p.account_id,
-        Params::PerpsNewOrder(p) => p.account_id,
-        Params::PerpsCancelOrder(p) => p.account_id,
-        Params::PerpsModifyOrder(p) => p.account_id,
-        Params::UpdateLeverage(p) => p.account_id,
-        Params::UpdateMargin(p) => p.account_id,
-        Params::ReplaceOrder(p) => p.account_id,
-        Params::ScheduleCancel(p) => p.account_id,
-        Params::TransferAsset(p) => p.from_account_id,
-        Params::RevokeApiKey(p) => p.account_id,
     }
 }
 

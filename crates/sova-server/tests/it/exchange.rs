@@ -476,3 +476,48 @@ async fn ip_budget_and_unknown_routes() {
     refused(&r, 404, "NOT_FOUND");
     app.stop().await;
 }
+
+/// batchNewOrder, replaceOrder and batchCancelOrder: one result per item, a refused item alone.
+async fn batches(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = client(&app, 0xa8);
+    let a = funded(&alice, "USDC", "1000").await;
+    let item = |cl: &str, price: &str| json!({"symbolID": 1, "clOrdID": cl, "side": 1, "type": 1, "timeInForce": 1, "price": price, "quantity": "0.02"});
+    let batch: ex::SpotBatchNewOrder = serde_json::from_value(
+        json!({"accountID": a, "orders": [item("k1", "100"), item("k2", "100.001"), item("k3", "90")]}),
+    )
+    .unwrap();
+    let r = alice.signed(ex::Domain::Spot, Method::POST, "/api/v1/spot/trade/orders/batch", &batch).await.unwrap();
+    let items = ok(&r).as_array().unwrap().clone();
+    assert_eq!(items.len(), 3);
+    assert_eq!((items[0]["clOrdID"].as_str(), items[0]["status"].as_str()), (Some("k1"), Some("NEW")));
+    assert_eq!((items[1]["clOrdID"].as_str(), items[1]["reason"].as_str()), (Some("k2"), Some("INVALID_PRICE")));
+    assert_eq!(items[2]["status"], "NEW", "{items:?}");
+    let replace: ex::ReplaceOrder = serde_json::from_value(json!({"accountID": a, "orders": [
+        {"symbolID": 1, "clOrdID": "k1b", "origClOrdID": "k1", "price": "95"},
+        {"symbolID": 1, "clOrdID": "k9b", "origClOrdID": "k9", "price": "95"}
+    ]}))
+    .unwrap();
+    let r = alice.signed(ex::Domain::Spot, Method::POST, "/api/v1/spot/trade/orders/replace", &replace).await.unwrap();
+    let items = ok(&r).as_array().unwrap().clone();
+    assert_eq!(items[0]["status"], "NEW", "{items:?}");
+    assert_eq!(items[1]["reason"], "UNKNOWN_ORDER");
+    let orders = format!("/api/v1/spot/accounts/{:#x}/orders", alice.address());
+    let open = ok(&alice.get(&orders).await.unwrap()).clone();
+    let prices: Vec<&str> = open.as_array().unwrap().iter().map(|o| o["price"].as_str().unwrap()).collect();
+    assert_eq!(prices, ["90", "95"]);
+    let cancel: ex::SpotBatchCancelOrder = serde_json::from_value(json!({"accountID": a, "cancels": [
+        {"symbolID": 1, "clOrdID": "c1", "origClOrdID": "k1b"},
+        {"symbolID": 1, "clOrdID": "c2", "origClOrdID": "k3"},
+        {"symbolID": 1, "clOrdID": "c3"}
+    ]}))
+    .unwrap();
+    let r = alice.signed(ex::Domain::Spot, Method::DELETE, "/api/v1/spot/trade/orders/batch", &cancel).await.unwrap();
+    let items = ok(&r).as_array().unwrap().clone();
+    assert_eq!((items[0]["status"].as_str(), items[1]["status"].as_str()), (Some("CANCELED"), Some("CANCELED")));
+    assert_eq!(items[2]["reason"], "INVALID_FIELD");
+    assert_eq!(ok(&alice.get(&orders).await.unwrap()).as_array().unwrap().len(), 0);
+    assert_eq!(balance(&alice, "USDC").await, ("1000".into(), "0".into()));
+    app.stop().await;
+}
+on_both!(batches);
