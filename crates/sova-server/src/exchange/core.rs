@@ -1,6 +1,7 @@
 //! The sequencer's state and the synchronous part of its work: authorize a verified request, consume its nonce,
-//! turn it into engine commands, apply them, and say what to write and answer. No I/O here: the sequencer runs
-//! [`Core::run`] inside the store transaction that persists its outcome ([`sova_store::ExchangeStore::ex_commit`]).
+//! turn it into engine commands, apply them, and say what to write and answer. No I/O here: the sequencer loads
+//! the nonce sets a group needs, runs [`Core::run`], and writes what it returns with
+//! [`sova_store::ExchangeStore::ex_commit`] before answering.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -77,7 +78,7 @@ impl Request {
 /// The answer to one request.
 pub type Reply = Result<Value, ExError>;
 
-/// What changed, for the WebSocket feeds (computed after the commit).
+/// What a group changed: its events (the log row) and, for the WebSocket feeds, the markets and accounts touched.
 #[derive(Debug, Default)]
 pub struct Touched {
     /// Events in order.
@@ -170,7 +171,7 @@ impl Core {
     }
 
     /// Commands that add the configured coins and markets the log does not have yet.
-    pub fn setup_commands(&self) -> Vec<Action> {
+    fn setup_commands(&self) -> Vec<Action> {
         let mut v = Vec::new();
         for c in &self.catalog.coins {
             if self.engine.coin(c.id).is_none() {
@@ -228,14 +229,32 @@ impl Core {
         }
     }
 
+    /// Add the configured coins and markets the log does not have yet (once, at start): what to write.
+    pub fn setup(&mut self, now: u64) -> ExWrites {
+        let mut touched = Touched::default();
+        for a in self.setup_commands() {
+            self.exec(a, now, &mut touched);
+        }
+        let mut writes = ExWrites::default();
+        self.log_group(&touched, &mut writes);
+        writes
+    }
+
+    /// The group's events as one log row.
+    fn log_group(&mut self, touched: &Touched, writes: &mut ExWrites) {
+        if !touched.events.is_empty() {
+            self.seq += 1;
+            writes.log.push(ExLogRow {
+                seq: self.seq,
+                ts: i64::try_from(self.last_ts).unwrap_or(i64::MAX),
+                events: encode_events(&touched.events),
+            });
+        }
+    }
+
     /// Run a group of requests (their nonce sets loaded): apply them and say what to write and answer.
     pub fn run(&mut self, requests: &[Request], now: u64, replies: &mut Vec<Reply>, touched: &mut Touched) -> ExWrites {
         let mut writes = ExWrites::default();
-        if self.seq == 0 || !self.setup_commands().is_empty() {
-            for a in self.setup_commands() {
-                self.exec(a, now, touched);
-            }
-        }
         for r in requests {
             let reply = match r {
                 Request::Action(a) => self.action(a, now, &mut writes, touched),
@@ -262,14 +281,7 @@ impl Core {
             replies.push(reply);
         }
         // One log row per group: its events in order (each carries its own timestamp).
-        if !touched.events.is_empty() {
-            self.seq += 1;
-            writes.log.push(ExLogRow {
-                seq: self.seq,
-                ts: i64::try_from(self.last_ts).unwrap_or(i64::MAX),
-                events: encode_events(&touched.events),
-            });
-        }
+        self.log_group(touched, &mut writes);
         writes.net_nonces();
         writes
     }
@@ -323,7 +335,7 @@ impl Core {
     ) -> Reply {
         match &a.params {
             Params::SpotNewOrder(p) => {
-                let (m, order) = self.new_order(
+                let order = self.new_order(
                     p.symbol_id,
                     &p.cl_ord_id,
                     p.side,
@@ -332,21 +344,20 @@ impl Core {
                     [&p.price, &p.quantity, &p.funds],
                 )?;
                 let r = self.exec(Action::NewOrder { account, order }, now, touched);
-                one(r, |ack| ack_json(&m, ack.order_id, Some(p.cl_ord_id.as_str()), ack.status))
+                one(r, |ack| ack_json(order.market, ack.order_id, Some(p.cl_ord_id.as_str()), ack.status))
             }
             Params::SpotBatchNewOrder(p) => self.batch(
                 &p.orders,
                 |it| it.cl_ord_id.as_str(),
                 |me, it| {
-                    let (_, o) = me.new_order(
+                    me.new_order(
                         it.symbol_id,
                         &it.cl_ord_id,
                         it.side,
                         it.order_type,
                         it.time_in_force,
                         [&it.price, &it.quantity, &it.funds],
-                    )?;
-                    Ok(o)
+                    )
                 },
                 |orders| Action::BatchNew { account, orders },
                 now,
@@ -487,8 +498,8 @@ impl Core {
         Ok(Value::Array(out))
     }
 
-    fn market(&self, symbol_id: u64) -> Result<MarketSpec, ExError> {
-        self.catalog.market(symbol_id).cloned().ok_or_else(|| {
+    fn market(&self, symbol_id: u64) -> Result<&MarketSpec, ExError> {
+        self.catalog.market(symbol_id).ok_or_else(|| {
             ExError::bad(
                 "UNKNOWN_MARKET",
                 format!("symbolID {symbol_id} is not listed (GET /api/v1/spot/markets/symbols)"),
@@ -504,7 +515,7 @@ impl Core {
         order_type: ex::OrderType,
         tif: ex::TimeInForce,
         [price, quantity, funds]: [&Option<ex::Decimal>; 3],
-    ) -> Result<(MarketSpec, NewOrder), ExError> {
+    ) -> Result<NewOrder, ExError> {
         let m = self.market(symbol_id)?;
         let price = price.as_ref().map(|p| m.parse_price(p.as_str())).transpose()?;
         let quantity = quantity.as_ref().map(|q| m.parse_quantity(q.as_str())).transpose()?;
@@ -531,7 +542,7 @@ impl Core {
             funds,
             stp: StpMode::default(),
         };
-        Ok((m, order))
+        Ok(order)
     }
 
     fn cancel_item(
@@ -613,9 +624,9 @@ impl Core {
             .unwrap_or_default()
     }
 
-    /// Seconds until the earliest dead-man switch, if any is set (for the sequencer's ticker).
+    /// Whether any dead-man switch is set (the sequencer then ticks so that it fires without traffic).
     pub fn has_deadlines(&self) -> bool {
-        self.accounts.keys().any(|a| self.engine.schedule_cancel(*a).is_some())
+        self.views.has_deadlines()
     }
 }
 
@@ -650,13 +661,8 @@ fn key_json(k: &KeyRow) -> Value {
     })
 }
 
-fn ack_json(
-    m: &MarketSpec,
-    order_id: Option<u64>,
-    cl: Option<&str>,
-    status: Option<sova_engine::OrderStatus>,
-) -> Value {
-    json!({"orderID": order_id, "clOrdID": cl, "symbolID": m.config.id, "status": status.map(status_name)})
+fn ack_json(market: u32, order_id: Option<u64>, cl: Option<&str>, status: Option<sova_engine::OrderStatus>) -> Value {
+    json!({"orderID": order_id, "clOrdID": cl, "symbolID": market, "status": status.map(status_name)})
 }
 
 fn item_error(cl: Option<&str>, e: &ExError) -> Value {

@@ -1,7 +1,7 @@
 //! The sequencer: one task owns the engine ([`Core`]) and applies requests in arrival order, in groups. Each group
 //! is written atomically (nonces accepted and dropped, one event-log row, API-key changes; one statement on
-//! PostgreSQL) and answered only after that write committed, so an acknowledged order survives a crash and a restart replays exactly the
-//! acknowledged history. Signature recovery happens before, on the request's own worker thread, in parallel.
+//! PostgreSQL) and answered only after that write committed, so an acknowledged order survives a crash and a
+//! restart replays exactly the acknowledged history. Signature recovery happens before, on the request's own worker thread, in parallel.
 //!
 //! If a commit fails, the group is answered `ENGINE_UNAVAILABLE` and the engine is rebuilt from the log, so memory
 //! never holds an effect the database does not.
@@ -98,10 +98,8 @@ impl Exchange {
         let mut core = load(&store, catalog.clone()).await?;
         let (feed, _) = broadcast::channel(1024);
         // Commit the configured coins and markets before the first request.
-        let (replies, _) = commit(&store, &mut core, Vec::new()).await;
-        if let Err(e) = replies {
-            anyhow::bail!("exchange: writing the market setup failed: {}", e.message);
-        }
+        let setup = core.setup(u64::try_from(now_ms()).unwrap_or(0));
+        store.ex_commit(&setup).await.map_err(|e| anyhow::anyhow!("exchange: writing the market setup failed: {e}"))?;
         let (tx, rx) = mpsc::channel(8192);
         tokio::spawn(run(store, core, rx, feed.clone()));
         Ok(Arc::new(Exchange { tx, verifier: sova_auth::exchange::Verifier::new(cfg.chain_id), catalog, feed }))

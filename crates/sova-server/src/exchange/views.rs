@@ -68,12 +68,24 @@ pub struct Views {
     closed: HashMap<AccountId, VecDeque<ClosedOrder>>,
     trades: HashMap<AccountId, VecDeque<Trade>>,
     candles: HashMap<MarketId, BTreeMap<u64, Candle>>,
+    deadlines: HashMap<AccountId, u64>,
 }
 
 impl Views {
     /// Fold one event in.
     pub fn apply(&mut self, ev: &Event) {
         match ev {
+            Event::ScheduleCancelSet { account, deadline, .. } => match deadline {
+                Some(d) => {
+                    self.deadlines.insert(*account, *d);
+                }
+                None => {
+                    self.deadlines.remove(account);
+                }
+            },
+            Event::ScheduleCancelFired { account, .. } => {
+                self.deadlines.remove(account);
+            }
             Event::OrderAccepted(a) => {
                 self.open.insert(a.order_id, *a);
             }
@@ -125,6 +137,11 @@ impl Views {
             }
             _ => {}
         }
+    }
+
+    /// Whether any account has a dead-man switch set.
+    pub fn has_deadlines(&self) -> bool {
+        !self.deadlines.is_empty()
     }
 
     /// Closed orders of an account, newest first.
