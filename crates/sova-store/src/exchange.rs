@@ -296,46 +296,32 @@ enum Bind {
 /// PostgreSQL: the nonce and log writes of a group as one data-modifying statement.
 fn group_statement(w: &ExWrites) -> (String, Vec<Bind>) {
     let mut binds = Vec::new();
-    let mark = |b: Bind, binds: &mut Vec<Bind>| {
-        binds.push(b);
-        format!("${}", binds.len())
+    // `(scope, nonce)` tuples as placeholders, their values pushed to `binds`.
+    let tuples = |pairs: &[(String, i64)], binds: &mut Vec<Bind>| -> String {
+        let mut out = Vec::with_capacity(pairs.len());
+        for (s, n) in pairs {
+            binds.push(Bind::S(s.clone()));
+            binds.push(Bind::I(*n));
+            out.push(format!("(${}, ${})", binds.len() - 1, binds.len()));
+        }
+        out.join(", ")
     };
     let mut parts = Vec::new();
     if !w.nonces_dropped.is_empty() {
-        let conds: Vec<String> = w
-            .nonces_dropped
-            .iter()
-            .map(|(s, n)| {
-                let a = mark(Bind::S(s.clone()), &mut binds);
-                let b = mark(Bind::I(*n), &mut binds);
-                format!("({a}, {b})")
-            })
-            .collect();
-        parts.push(format!("d AS (DELETE FROM ex_nonces WHERE (scope, nonce) IN ({}))", conds.join(", ")));
+        let t = tuples(&w.nonces_dropped, &mut binds);
+        parts.push(format!("d AS (DELETE FROM ex_nonces WHERE (scope, nonce) IN ({t}))"));
     }
     if !w.nonces_added.is_empty() {
-        let rows: Vec<String> = w
-            .nonces_added
-            .iter()
-            .map(|(s, n)| {
-                let a = mark(Bind::S(s.clone()), &mut binds);
-                let b = mark(Bind::I(*n), &mut binds);
-                format!("({a}, {b})")
-            })
-            .collect();
-        parts.push(format!("n AS (INSERT INTO ex_nonces (scope, nonce) VALUES {})", rows.join(", ")));
+        let t = tuples(&w.nonces_added, &mut binds);
+        parts.push(format!("n AS (INSERT INTO ex_nonces (scope, nonce) VALUES {t})"));
     }
     if !w.log.is_empty() {
-        let rows: Vec<String> = w
-            .log
-            .iter()
-            .map(|r| {
-                let a = mark(Bind::I(r.seq), &mut binds);
-                let b = mark(Bind::I(r.ts), &mut binds);
-                let c = mark(Bind::B(r.events.clone()), &mut binds);
-                format!("({a}, {b}, {c})")
-            })
-            .collect();
+        let mut rows = Vec::with_capacity(w.log.len());
+        for r in &w.log {
+            binds.extend([Bind::I(r.seq), Bind::I(r.ts), Bind::B(r.events.clone())]);
+            let n = binds.len();
+            rows.push(format!("(${}, ${}, ${n})", n - 2, n - 1));
+        }
         parts.push(format!("l AS (INSERT INTO ex_log (seq, ts, events) VALUES {})", rows.join(", ")));
     }
     (format!("WITH {} SELECT 1", parts.join(", ")), binds)
