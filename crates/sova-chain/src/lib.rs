@@ -49,4 +49,4 @@ pub use currency::Currency;
 pub use derive::{DerivedAddress, KeySource, SandboxSeed, WatchKeys, Xpub};
 pub use error::ChainError;
 pub use network::{Chain, Network};
-pub use validate::{detect_chain, eip55_checksum, validate_address};
+pub use validate::{address_networks, detect_chain, eip55_checksum, validate_address};

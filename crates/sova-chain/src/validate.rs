@@ -41,8 +41,7 @@ fn validate_bitcoin(network: Network, address: &str) -> Result<(), ChainError> {
     let parsed: bitcoin::Address<NetworkUnchecked> = address
         .parse()
         .map_err(|e: bitcoin::address::ParseError| ChainError::invalid_address(network, error_chain(&e)))?;
-    let required = if network == Network::Bitcoin { bitcoin::Network::Bitcoin } else { bitcoin::Network::Testnet };
-    if !parsed.is_valid_for_network(required) {
+    if !parsed.is_valid_for_network(bitcoin_network(network)) {
         return Err(ChainError::invalid_address(network, "address belongs to a different Bitcoin network"));
     }
     let checked = parsed.assume_checked();
@@ -102,18 +101,37 @@ fn validate_solana(network: Network, address: &str) -> Result<(), ChainError> {
 /// is valid (see [`validate_address`]) on at least one network of that family.
 /// Surrounding whitespace is ignored.
 pub fn detect_chain(address: &str) -> Option<Chain> {
-    let address = address.trim();
+    address_networks(address.trim()).first().map(Network::chain)
+}
+
+/// Every network on which `address` is valid (exactly the networks [`validate_address`] accepts it for), decoding
+/// the string once rather than once per network: the answer to "what is this address?" on a hot path. Empty when
+/// it is valid nowhere.
+pub fn address_networks(address: &str) -> Vec<Network> {
+    let of = |chain: Chain| Network::all().iter().copied().filter(|n| n.chain() == chain).collect();
+    if address.is_empty() || address.trim() != address {
+        return Vec::new();
+    }
     if address.starts_with("0x") {
-        return validate_address(Network::Ethereum, address).is_ok().then_some(Chain::Evm);
+        return if validate_evm(Network::Ethereum, address).is_ok() { of(Chain::Evm) } else { Vec::new() };
     }
-    if validate_address(Network::Bitcoin, address).is_ok() || validate_address(Network::BitcoinTestnet, address).is_ok()
-    {
-        return Some(Chain::Bitcoin);
+    if let Ok(parsed) = address.parse::<bitcoin::Address<NetworkUnchecked>>() {
+        let supported = matches!(
+            parsed.assume_checked_ref().address_type(),
+            Some(AddressType::P2pkh | AddressType::P2sh | AddressType::P2wpkh | AddressType::P2wsh | AddressType::P2tr)
+        );
+        return Network::all()
+            .iter()
+            .copied()
+            .filter(|n| n.chain() == Chain::Bitcoin && supported && parsed.is_valid_for_network(bitcoin_network(*n)))
+            .collect();
     }
-    if validate_address(Network::Solana, address).is_ok() {
-        return Some(Chain::Solana);
-    }
-    None
+    if validate_solana(Network::Solana, address).is_ok() { of(Chain::Solana) } else { Vec::new() }
+}
+
+/// The `bitcoin` crate's network an address of `network` must be valid for.
+fn bitcoin_network(network: Network) -> bitcoin::Network {
+    if network == Network::Bitcoin { bitcoin::Network::Bitcoin } else { bitcoin::Network::Testnet }
 }
 
 /// EIP-55 mixed-case checksum encoding (`0x…`) of a 20-byte EVM address.

@@ -1,7 +1,7 @@
 //! Address validation and chain detection tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use sova_chain::{Chain, ChainError, Network, detect_chain, eip55_checksum, validate_address};
+use sova_chain::{Chain, ChainError, Network, address_networks, detect_chain, eip55_checksum, validate_address};
 
 fn ok(network: Network, address: &str) {
     if let Err(e) = validate_address(network, address) {
@@ -183,6 +183,64 @@ fn detection() {
         "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb",
     ] {
         assert_eq!(detect_chain(junk), None, "{junk:?}");
+    }
+}
+
+/// `address_networks` (one decode) names exactly the networks `validate_address` (one decode per network) accepts.
+#[test]
+fn address_networks_agree_with_validation() {
+    let program = [0x42u8; 32];
+    let mut corpus: Vec<String> = [
+        "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu",
+        "bc1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3qccfmv3",
+        "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
+        "BC1QCR8TE4KR609GCAWUTMRZA0J4XV80JY8Z306FYU",
+        "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306FYU",
+        "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyv",
+        "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306f",
+        "bc1zw508d6qejxtdg4y5r3zarvaryvaxxpcs",
+        "BC1SW50QGDZ25J",
+        "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa",
+        "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb",
+        "tb1q6rz28mcfaxtmd6v789l9rrlrusdprr9pqcpvkl",
+        "tb1q6rz28mcfaxtmd6v789l9rrlrusdprr9pqcpvkm",
+        "tb1qrp33g0q5c5txsp9arysrx4k6zdkfs4nce4xj0gdcccefvpysxf3q0sl5k7",
+        "0x9858EfFD232B4033E47d90003D41EC34EcaEda94",
+        "0x9858effd232b4033e47d90003d41ec34ecaeda94",
+        "0x9858EFFD232B4033E47D90003D41EC34ECAEDA94",
+        "0x9858efFD232B4033E47d90003D41EC34EcaEda94",
+        "0x1234",
+        "HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpqk",
+        "HAgk14JpMQLgt6rVgv7cBQFJWFto5Dqxi472uT3DKpql",
+        "11111111111111111111111111111111",
+        "",
+        "hello",
+        " bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    corpus.push(regtest_address());
+    for v in [0x00, 0x05, 0x6f, 0xc4, 0x42] {
+        for len in [19, 20, 21, 32] {
+            corpus.push(base58check(v, &program[..len]));
+        }
+    }
+    for hrp in ["bc", "tb", "bcrt"] {
+        let hrp = bech32::Hrp::parse(hrp).unwrap();
+        for (version, len) in [
+            (bech32::segwit::VERSION_0, 20),
+            (bech32::segwit::VERSION_0, 32),
+            (bech32::segwit::VERSION_1, 32),
+            (bech32::segwit::VERSION_1, 20),
+        ] {
+            corpus.push(bech32::segwit::encode(hrp, version, &program[..len]).unwrap());
+        }
+    }
+    for a in &corpus {
+        let expected: Vec<Network> =
+            Network::all().iter().copied().filter(|n| validate_address(*n, a).is_ok()).collect();
+        assert_eq!(address_networks(a), expected, "{a:?}");
     }
 }
 

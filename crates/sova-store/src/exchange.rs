@@ -217,74 +217,88 @@ impl ExchangeStore for SqlStore {
         if w.is_empty() {
             return Ok(());
         }
-        let conflict = |e| StoreError::unique(e, "nonce or event-log position");
-        if self.backend == Backend::Postgres && w.keys_added.is_empty() && w.keys_removed.is_empty() {
-            // The common case in one statement (one round trip, atomic by itself).
-            let (sql, binds) = group_statement(w);
-            let mut q = sqlx::query(&sql);
-            for b in binds {
-                q = match b {
-                    Bind::I(v) => q.bind(v),
-                    Bind::S(v) => q.bind(v),
-                    Bind::B(v) => q.bind(v),
-                };
+        if self.backend == Backend::Postgres {
+            let mut pinned = self.sequencer.take(&self.write).await?;
+            if w.keys_added.is_empty() && w.keys_removed.is_empty() {
+                // The common case in one statement (one round trip, atomic by itself).
+                let (sql, binds) = group_statement(w);
+                let mut q = sqlx::query(&sql);
+                for b in binds {
+                    q = match b {
+                        Bind::I(v) => q.bind(v),
+                        Bind::S(v) => q.bind(v),
+                        Bind::B(v) => q.bind(v),
+                    };
+                }
+                q.execute(pinned.conn()).await.map_err(log_conflict)?;
+            } else {
+                let tx = sqlx::Connection::begin(pinned.conn()).await?;
+                commit_in_transaction(tx, w).await?;
             }
-            q.execute(&self.write).await.map_err(conflict)?;
+            pinned.keep();
             return Ok(());
         }
-        let mut tx = self.write.begin().await?;
-        for chunk in w.nonces_dropped.chunks(400) {
-            let marks: Vec<String> =
-                (0..chunk.len()).map(|i| format!("(scope = ${} AND nonce = ${})", 2 * i + 1, 2 * i + 2)).collect();
-            let sql = format!("DELETE FROM ex_nonces WHERE {}", marks.join(" OR "));
-            let mut q = sqlx::query(&sql);
-            for (s, n) in chunk {
-                q = q.bind(s.clone()).bind(*n);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        for chunk in w.nonces_added.chunks(400) {
-            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
-            let sql = format!("INSERT INTO ex_nonces (scope, nonce) VALUES {}", marks.join(", "));
-            let mut q = sqlx::query(&sql);
-            for (s, n) in chunk {
-                q = q.bind(s.clone()).bind(*n);
-            }
-            q.execute(&mut *tx).await.map_err(conflict)?;
-        }
-        for r in &w.log {
-            sqlx::query("INSERT INTO ex_log (seq, ts, events) VALUES ($1, $2, $3)")
-                .bind(r.seq)
-                .bind(r.ts)
-                .bind(r.events.clone())
-                .execute(&mut *tx)
-                .await
-                .map_err(conflict)?;
-        }
-        for (master, name) in &w.keys_removed {
-            sqlx::query("DELETE FROM ex_api_keys WHERE master = $1 AND name = $2")
-                .bind(master.clone())
-                .bind(name.clone())
-                .execute(&mut *tx)
-                .await?;
-        }
-        for k in &w.keys_added {
-            let sql = format!("INSERT INTO ex_api_keys ({KEY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
-            sqlx::query(&sql)
-                .bind(k.master.clone())
-                .bind(k.name.clone())
-                .bind(k.key_type)
-                .bind(k.public_key.clone())
-                .bind(k.account_id)
-                .bind(k.expires_at)
-                .bind(k.created_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| StoreError::unique(e, "API key name"))?;
-        }
-        tx.commit().await?;
-        Ok(())
+        commit_in_transaction(self.write.begin().await?, w).await
     }
+}
+
+fn log_conflict(e: sqlx::Error) -> StoreError {
+    StoreError::unique(e, "nonce or event-log position")
+}
+
+/// One group's writes in one transaction (SQLite, and PostgreSQL groups that change API keys).
+async fn commit_in_transaction(mut tx: sqlx::Transaction<'_, Any>, w: &ExWrites) -> Result<()> {
+    for chunk in w.nonces_dropped.chunks(400) {
+        let marks: Vec<String> =
+            (0..chunk.len()).map(|i| format!("(scope = ${} AND nonce = ${})", 2 * i + 1, 2 * i + 2)).collect();
+        let sql = format!("DELETE FROM ex_nonces WHERE {}", marks.join(" OR "));
+        let mut q = sqlx::query(&sql);
+        for (s, n) in chunk {
+            q = q.bind(s.clone()).bind(*n);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for chunk in w.nonces_added.chunks(400) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
+        let sql = format!("INSERT INTO ex_nonces (scope, nonce) VALUES {}", marks.join(", "));
+        let mut q = sqlx::query(&sql);
+        for (s, n) in chunk {
+            q = q.bind(s.clone()).bind(*n);
+        }
+        q.execute(&mut *tx).await.map_err(log_conflict)?;
+    }
+    for r in &w.log {
+        sqlx::query("INSERT INTO ex_log (seq, ts, events) VALUES ($1, $2, $3)")
+            .bind(r.seq)
+            .bind(r.ts)
+            .bind(r.events.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(log_conflict)?;
+    }
+    for (master, name) in &w.keys_removed {
+        sqlx::query("DELETE FROM ex_api_keys WHERE master = $1 AND name = $2")
+            .bind(master.clone())
+            .bind(name.clone())
+            .execute(&mut *tx)
+            .await?;
+    }
+    for k in &w.keys_added {
+        let sql = format!("INSERT INTO ex_api_keys ({KEY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        sqlx::query(&sql)
+            .bind(k.master.clone())
+            .bind(k.name.clone())
+            .bind(k.key_type)
+            .bind(k.public_key.clone())
+            .bind(k.account_id)
+            .bind(k.expires_at)
+            .bind(k.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::unique(e, "API key name"))?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 enum Bind {

@@ -91,6 +91,45 @@ pub struct SqlStore {
     pub(crate) read: AnyPool,
     pub(crate) backend: Backend,
     url: String,
+    /// PostgreSQL connection held for the Intel biller's groups.
+    pub(crate) billing: Pinned,
+    /// PostgreSQL connection held for the exchange sequencer's groups.
+    pub(crate) sequencer: Pinned,
+}
+
+/// A connection kept out of the pool for one serial caller that writes a group per round trip (the Intel biller,
+/// the exchange sequencer). sqlx pings every connection it takes back into the pool, a second round trip per
+/// statement; a pinned connection is neither acquired nor released per group. After a failed statement the
+/// connection is let go (the pool tests it and drops it if broken) and the next group takes another.
+#[derive(Default)]
+pub(crate) struct Pinned(tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<Any>>>);
+
+/// The pinned connection while one caller uses it; [`PinnedConn::keep`] puts it back after a success.
+pub(crate) struct PinnedConn<'a> {
+    slot: tokio::sync::MutexGuard<'a, Option<sqlx::pool::PoolConnection<Any>>>,
+    conn: sqlx::pool::PoolConnection<Any>,
+}
+
+impl Pinned {
+    pub(crate) async fn take(&self, pool: &AnyPool) -> Result<PinnedConn<'_>> {
+        let mut slot = self.0.lock().await;
+        let conn = match slot.take() {
+            Some(c) => c,
+            None => pool.acquire().await?,
+        };
+        Ok(PinnedConn { slot, conn })
+    }
+}
+
+impl PinnedConn<'_> {
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.conn
+    }
+
+    /// The statement succeeded: keep the connection for the next group.
+    pub(crate) fn keep(mut self) {
+        *self.slot = Some(self.conn);
+    }
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -110,15 +149,20 @@ fn backend_of(url: &str) -> Option<Backend> {
 }
 
 fn sqlite_pool(max: u32) -> AnyPoolOptions {
-    AnyPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10)).after_connect(|conn, _| {
-        Box::pin(async move {
-            conn.execute("PRAGMA journal_mode = WAL").await?;
-            conn.execute("PRAGMA synchronous = NORMAL").await?;
-            conn.execute("PRAGMA foreign_keys = ON").await?;
-            conn.execute("PRAGMA busy_timeout = 10000").await?;
-            Ok(())
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        // An embedded file does not go stale in the pool (sqlx tests it on release anyway).
+        .test_before_acquire(false)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute("PRAGMA busy_timeout = 10000").await?;
+                Ok(())
+            })
         })
-    })
 }
 
 impl SqlStore {
@@ -142,7 +186,7 @@ impl SqlStore {
                 let write = sqlite_pool(1).connect(&url).await?;
                 SQLITE_MIGRATIONS.run(&write).await?;
                 let read = sqlite_pool(8).connect(&url).await?;
-                Ok(Self { write, read, backend, url })
+                Ok(Self { write, read, backend, url, billing: Pinned::default(), sequencer: Pinned::default() })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -151,7 +195,14 @@ impl SqlStore {
                     .connect(url)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
-                Ok(Self { write: pool.clone(), read: pool, backend, url: url.to_string() })
+                Ok(Self {
+                    write: pool.clone(),
+                    read: pool,
+                    backend,
+                    url: url.to_string(),
+                    billing: Pinned::default(),
+                    sequencer: Pinned::default(),
+                })
             }
         }
     }
@@ -204,7 +255,7 @@ impl SqlStore {
     /// enough credits for all of them. The balance update and the usage rows are one data-modifying CTE; if the
     /// credits do not cover the group, nothing is written and `None` sends the caller to the general path.
     async fn debit_in_one_statement(
-        &self,
+        conn: &mut sqlx::AnyConnection,
         charges: &[Charge],
         now: i64,
     ) -> Result<Option<Vec<std::result::Result<i64, i64>>>> {
@@ -259,11 +310,84 @@ impl SqlStore {
                 .bind(r.balance)
                 .bind(r.trace_id.clone());
         }
-        let balances = q.fetch_all(&self.write).await?;
+        let balances = q.fetch_all(conn).await?;
         let Some(final_balance) = balances.iter().min().copied() else { return Ok(None) };
         let last_off = rows.iter().map(|r| r.balance).min().unwrap_or(0);
         let final_balance = final_balance - last_off;
         Ok(Some(offsets.into_iter().map(|off| Ok(final_balance + off)).collect()))
+    }
+
+    /// Charges in one transaction, locking each account once in a fixed order (any mix of accounts, debits and
+    /// refunds; a debit the balance cannot cover is refused and the rest go on).
+    async fn charge_in_transaction(
+        &self,
+        mut tx: Transaction<'_, Any>,
+        charges: &[Charge],
+        now: i64,
+    ) -> Result<Vec<std::result::Result<i64, i64>>> {
+        let mut balances: std::collections::BTreeMap<&str, i64> = Default::default();
+        for c in charges {
+            balances.entry(c.account_id.as_str()).or_default();
+        }
+        let select = format!("SELECT credits FROM intel_accounts WHERE id = $1{}", self.lock_suffix());
+        for (id, bal) in balances.iter_mut() {
+            *bal = sqlx::query_scalar::<Any, i64>(&select)
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        }
+        let mut results = Vec::with_capacity(charges.len());
+        let mut applied: Vec<(&Charge, i64)> = Vec::with_capacity(charges.len());
+        for c in charges {
+            let bal = balances.get_mut(c.account_id.as_str()).ok_or(StoreError::NotFound)?;
+            if c.cost > 0 && *bal < c.cost {
+                results.push(Err(*bal));
+                continue;
+            }
+            *bal -= c.cost;
+            results.push(Ok(*bal));
+            applied.push((c, *bal));
+        }
+        for (id, bal) in &balances {
+            sqlx::query("UPDATE intel_accounts SET credits = $1, updated_at = $2 WHERE id = $3")
+                .bind(*bal)
+                .bind(now)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        // One usage row per (account, key, kind, endpoint) of the group, in multi-row INSERTs.
+        let rows = aggregate(applied.iter().map(|(c, bal)| (*c, *bal)));
+        for chunk in rows.chunks(200) {
+            let mut sql = String::from(
+                "INSERT INTO intel_usage (account_id, key_id, kind, endpoint, cost, calls, balance, trace_id, created_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 9;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let ps: Vec<String> = (1..=9).map(|k| format!("${}", b + k)).collect();
+                sql.push_str(&format!("({})", ps.join(", ")));
+            }
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(r.account_id.clone())
+                    .bind(r.key_id.clone())
+                    .bind(r.kind.clone())
+                    .bind(r.endpoint.clone())
+                    .bind(r.cost)
+                    .bind(r.calls)
+                    .bind(r.balance)
+                    .bind(r.trace_id.clone())
+                    .bind(now);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(results)
     }
 
     async fn with_account(&self, key: Option<IntelKeyRow>) -> Result<Option<(IntelKeyRow, IntelAccount)>> {
@@ -1172,76 +1296,20 @@ impl Store for SqlStore {
         if charges.is_empty() {
             return Ok(Vec::new());
         }
-        if self.backend == Backend::Postgres
-            && let Some(results) = self.debit_in_one_statement(charges, now).await?
-        {
+        if self.backend == Backend::Postgres {
+            let mut pinned = self.billing.take(&self.write).await?;
+            let results = match Self::debit_in_one_statement(pinned.conn(), charges, now).await? {
+                Some(results) => results,
+                None => {
+                    let tx = sqlx::Connection::begin(pinned.conn()).await?;
+                    self.charge_in_transaction(tx, charges, now).await?
+                }
+            };
+            pinned.keep();
             return Ok(results);
         }
-        let mut tx = self.write.begin().await?;
-        // Lock each account once, in a fixed order.
-        let mut balances: std::collections::BTreeMap<&str, i64> = Default::default();
-        for c in charges {
-            balances.entry(c.account_id.as_str()).or_default();
-        }
-        let select = format!("SELECT credits FROM intel_accounts WHERE id = $1{}", self.lock_suffix());
-        for (id, bal) in balances.iter_mut() {
-            *bal = sqlx::query_scalar::<Any, i64>(&select)
-                .bind(id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-        }
-        let mut results = Vec::with_capacity(charges.len());
-        let mut applied: Vec<(&Charge, i64)> = Vec::with_capacity(charges.len());
-        for c in charges {
-            let bal = balances.get_mut(c.account_id.as_str()).ok_or(StoreError::NotFound)?;
-            if c.cost > 0 && *bal < c.cost {
-                results.push(Err(*bal));
-                continue;
-            }
-            *bal -= c.cost;
-            results.push(Ok(*bal));
-            applied.push((c, *bal));
-        }
-        for (id, bal) in &balances {
-            sqlx::query("UPDATE intel_accounts SET credits = $1, updated_at = $2 WHERE id = $3")
-                .bind(*bal)
-                .bind(now)
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?;
-        }
-        // One usage row per (account, key, kind, endpoint) of the group, in multi-row INSERTs.
-        let rows = aggregate(applied.iter().map(|(c, bal)| (*c, *bal)));
-        for chunk in rows.chunks(200) {
-            let mut sql = String::from(
-                "INSERT INTO intel_usage (account_id, key_id, kind, endpoint, cost, calls, balance, trace_id, created_at) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let b = i * 9;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                let ps: Vec<String> = (1..=9).map(|k| format!("${}", b + k)).collect();
-                sql.push_str(&format!("({})", ps.join(", ")));
-            }
-            let mut q = sqlx::query(&sql);
-            for r in chunk {
-                q = q
-                    .bind(r.account_id.clone())
-                    .bind(r.key_id.clone())
-                    .bind(r.kind.clone())
-                    .bind(r.endpoint.clone())
-                    .bind(r.cost)
-                    .bind(r.calls)
-                    .bind(r.balance)
-                    .bind(r.trace_id.clone())
-                    .bind(now);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(results)
+        let tx = self.write.begin().await?;
+        self.charge_in_transaction(tx, charges, now).await
     }
 
     async fn intel_usage(&self, account_id: &str, key_id: Option<&str>, limit: i64) -> Result<Vec<UsageRow>> {
