@@ -21,12 +21,53 @@ pub struct Hud {
     pub deposits: Flow,
     /// Withdrawals seen from the address (none until withdrawals exist).
     pub withdrawals: Flow,
-    /// Exchange activity of the address (null until the exchange exists).
-    pub exchange: Option<serde_json::Value>,
+    /// The address's spot-exchange accounts, when it is a master wallet there (EVM addresses only).
+    pub exchange: Option<HudExchange>,
     /// First activity (ISO 8601), if any.
     pub first_seen: Option<String>,
     /// Last activity (ISO 8601), if any.
     pub last_seen: Option<String>,
+}
+
+/// An address's activity on the exchange (`/api/v1/spot`): its master account and sub-accounts.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct HudExchange {
+    /// The master account's id.
+    pub master_account_id: u64,
+    /// API keys (agent wallets) the master has registered.
+    pub api_keys: u64,
+    /// The master account first, then its sub-accounts by id.
+    pub accounts: Vec<HudExchangeAccount>,
+}
+
+/// One exchange account in a HUD.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct HudExchangeAccount {
+    /// Account id.
+    pub account_id: u64,
+    /// Whether it is a sub-account of the master.
+    pub sub_account: bool,
+    /// Coins with a non-zero balance (decimal strings).
+    pub balances: Vec<HudExchangeBalance>,
+    /// Orders resting on the books.
+    pub open_orders: u64,
+    /// Trades in the recent history Sova keeps (the newest 1000 per account).
+    pub recent_trades: u64,
+    /// The newest trade (ISO 8601), if any.
+    pub last_trade_at: Option<String>,
+}
+
+/// One coin of an exchange account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct HudExchangeBalance {
+    /// Coin symbol (`USDC`, `BTC`, ...).
+    pub coin: String,
+    /// Available plus locked.
+    pub total: String,
+    /// Free to trade or transfer.
+    pub available: String,
+    /// Held by open orders.
+    pub locked: String,
 }
 
 /// A Sova wallet behind an address.

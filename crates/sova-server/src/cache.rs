@@ -172,6 +172,9 @@ pub struct Caches {
     pub hmac: Cache<String, CachedHmacKey>,
     /// Intel `ak_` keys by keyed hash.
     pub intel: Cache<String, crate::intel::meter::CachedIntelKey>,
+    /// Intel account ids by owner (Connect customer id), for `Cs-*` callers. An account never changes owner, so
+    /// only a found account is cached and nothing invalidates it but a full clear.
+    pub intel_owners: Cache<String, String>,
     /// Issued deposit addresses.
     pub addresses: AddressIndex,
     /// Tenants' active RFC 9421 signing keys by `<tenant>/<keyid>` (SIWX).
@@ -221,6 +224,7 @@ impl Caches {
             self.users.clear();
             self.hmac.clear();
             self.intel.clear();
+            self.intel_owners.clear();
             self.httpsig.clear();
             self.siwx.clear();
             self.addresses.stale.store(true, Ordering::Release);

@@ -24,7 +24,7 @@ pub mod state;
 pub mod validate;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -203,22 +203,25 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
 async fn intel_cors(req: Request, next: Next) -> Response {
     use tower::{Layer, ServiceExt};
     use tower_http::cors::{Any, CorsLayer};
+    // Built once: the header lists are joined into header values at construction.
+    static CORS: LazyLock<CorsLayer> = LazyLock::new(|| {
+        let h = http::HeaderName::from_static;
+        CorsLayer::new()
+            .allow_origin(Any)
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers([http::header::CONTENT_TYPE, h("x-api-key"), h("payment-signature"), h("x-payment")])
+            .expose_headers([
+                h("payment-required"),
+                h("payment-response"),
+                h("x-payment-response"),
+                h("x-credits-cost"),
+                h("x-credits-remaining"),
+            ])
+    });
     if !req.uri().path().starts_with("/api/v1/intel/") {
         return next.run(req).await;
     }
-    let h = http::HeaderName::from_static;
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([http::header::CONTENT_TYPE, h("x-api-key"), h("payment-signature"), h("x-payment")])
-        .expose_headers([
-            h("payment-required"),
-            h("payment-response"),
-            h("x-payment-response"),
-            h("x-credits-cost"),
-            h("x-credits-remaining"),
-        ]);
-    match cors.layer(next).oneshot(req).await {
+    match CORS.layer(next).oneshot(req).await {
         Ok(r) => r,
         Err(never) => match never {},
     }

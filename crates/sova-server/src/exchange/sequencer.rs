@@ -338,3 +338,46 @@ pub fn balances_json(core: &Core, account: u64) -> Value {
         .collect();
     json!({"accountID": account, "balances": items})
 }
+
+/// What the exchange knows of a master wallet, for the Intel HUD, with the time of its newest trade (ms): `None`
+/// when the address has no account here.
+pub fn hud(core: &Core, master: &alloy_primitives::Address) -> Option<(sova_proto::intel::HudExchange, Option<i64>)> {
+    use sova_proto::intel::{HudExchange, HudExchangeAccount, HudExchangeBalance};
+    let master_id = *core.masters.get(master)?;
+    let mut subs: Vec<u64> =
+        core.accounts.iter().filter(|(_, a)| a.master_id == Some(master_id)).map(|(id, _)| *id).collect();
+    subs.sort_unstable();
+    let account = |id: u64| {
+        let balances = core
+            .catalog
+            .coins
+            .iter()
+            .filter_map(|c| {
+                let b = core.engine.balance(id, c.id);
+                (b.total() > 0).then(|| HudExchangeBalance {
+                    coin: c.symbol.clone(),
+                    total: sova_engine::format_decimal(b.total(), c.decimals),
+                    available: sova_engine::format_decimal(b.available, c.decimals),
+                    locked: sova_engine::format_decimal(b.locked, c.decimals),
+                })
+            })
+            .collect();
+        let trades = core.views.account_trades(id, views::HISTORY_PER_ACCOUNT);
+        HudExchangeAccount {
+            account_id: id,
+            sub_account: id != master_id,
+            balances,
+            open_orders: core.engine.open_orders(id, None).len() as u64,
+            recent_trades: trades.len() as u64,
+            last_trade_at: trades.first().map(|t| crate::envelope::iso(t.ts as i64)),
+        }
+    };
+    let ids: Vec<u64> = std::iter::once(master_id).chain(subs).collect();
+    let newest = ids.iter().filter_map(|id| core.views.account_trades(*id, 1).first().map(|t| t.ts as i64)).max();
+    let hud = HudExchange {
+        master_account_id: master_id,
+        api_keys: core.keys.get(master).map_or(0, |k| k.len() as u64),
+        accounts: ids.into_iter().map(account).collect(),
+    };
+    Some((hud, newest))
+}

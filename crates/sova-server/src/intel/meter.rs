@@ -40,17 +40,17 @@ impl Biller {
         tokio::spawn(async move {
             let mut group = Vec::with_capacity(MAX_GROUP);
             while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-                let charges: Vec<Charge> = group.iter().map(|(c, _)| c.clone()).collect();
+                let (charges, replies): (Vec<Charge>, Vec<Reply>) = group.drain(..).unzip();
                 let now = crate::envelope::now_ms();
                 match store.apply_charges(&charges, now).await {
                     Ok(results) => {
-                        for ((_, reply), r) in group.drain(..).zip(results) {
+                        for (reply, r) in replies.into_iter().zip(results) {
                             let _ = reply.send(Ok(r));
                         }
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "billing transaction failed");
-                        for (_, reply) in group.drain(..) {
+                        for reply in replies {
                             let _ = reply.send(Err(e.to_string()));
                         }
                     }
@@ -132,11 +132,16 @@ pub async fn payer(
     hmac: Option<&HmacIdentity>,
 ) -> Result<Option<Payer>, ApiError> {
     if let Some(id) = hmac {
+        if let Some(account_id) = ctx.auth.intel_owners.get(id.customer_id.as_str()) {
+            return Ok(Some(Payer::Credits { account_id: account_id.as_ref().clone(), key_id: None }));
+        }
+        let epoch = ctx.auth.epoch();
         let account = ctx.store.intel_account_by_owner(&id.customer_id).await?.ok_or_else(|| {
             ApiError::forbidden(
                 "this customer has no Intel account; ask the operator for one, or pay per call with x402",
             )
         })?;
+        ctx.auth.intel_owners.insert_if(&ctx.auth, epoch, id.customer_id.clone(), Arc::new(account.id.clone()));
         return Ok(Some(Payer::Credits { account_id: account.id, key_id: None }));
     }
     match headers.get("x-api-key").map(|v| v.to_str()) {

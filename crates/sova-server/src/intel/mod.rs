@@ -31,15 +31,12 @@ pub fn router() -> OpenApiRouter<ApiContext> {
     OpenApiRouter::new().routes(routes!(hud)).routes(routes!(activity)).routes(routes!(batch_hud))
 }
 
-/// Normalise an address for lookup: EVM addresses to their EIP-55 form (Sova stores them so), others as given.
-fn normalise(address: &str) -> Result<(String, Chain), ApiError> {
+/// Normalise an address for lookup: EVM addresses to their EIP-55 form (Sova stores them so), others as given; with
+/// its chain and the networks it is valid on (one decode of the string).
+fn normalise(address: &str) -> Result<(String, Chain, Vec<Network>), ApiError> {
     let a = address.trim();
-    let chain = sova_chain::detect_chain(a).or_else(|| {
-        // An all-lower/upper-case EVM address is valid too; detect_chain is strict about mixed case.
-        let hex = a.strip_prefix("0x")?;
-        (hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(Chain::Evm)
-    });
-    let Some(chain) = chain else {
+    let networks = sova_chain::address_networks(a);
+    let Some(chain) = networks.first().map(Network::chain) else {
         return Err(ApiError::validation(
             "address",
             format!("`{a}` is not a Bitcoin, EVM or Solana address (checksums are verified)"),
@@ -50,9 +47,9 @@ fn normalise(address: &str) -> Result<(String, Chain), ApiError> {
         if hex::decode_to_slice(&a[2..], &mut raw).is_err() {
             return Err(ApiError::validation("address", "EVM addresses are 0x and 40 hex digits"));
         }
-        return Ok((sova_chain::eip55_checksum(&raw), chain));
+        return Ok((sova_chain::eip55_checksum(&raw), chain, networks));
     }
-    Ok((a.to_string(), chain))
+    Ok((a.to_string(), chain, networks))
 }
 
 fn chain_name(chain: Chain) -> &'static str {
@@ -63,13 +60,23 @@ fn chain_name(chain: Chain) -> &'static str {
     }
 }
 
+/// The exchange accounts of an EVM address (a master wallet there) and its newest trade (ms), read between the
+/// sequencer's groups.
+async fn exchange_hud(ctx: &ApiContext, addr: &str) -> ApiResult<Option<(wire::HudExchange, Option<i64>)>> {
+    let Ok(master) = addr.parse::<alloy_primitives::Address>() else { return Ok(None) };
+    ctx.exchange
+        .read(move |core| crate::exchange::sequencer::hud(core, &master))
+        .await
+        .map_err(|e| ApiError::internal(format!("exchange read: {}", e.message)))
+}
+
 async fn build_hud(ctx: &ApiContext, address: &str) -> ApiResult<wire::Hud> {
-    let (addr, chain) = normalise(address)?;
-    let networks: Vec<String> = Network::all()
-        .iter()
-        .filter(|n| n.chain() == chain && sova_chain::validate_address(**n, &addr).is_ok())
-        .map(|n| n.as_str().to_string())
-        .collect();
+    let (addr, chain, networks) = normalise(address)?;
+    let networks: Vec<String> = networks.iter().map(|n| n.as_str().to_string()).collect();
+    let (exchange, traded) = match chain {
+        Chain::Evm => exchange_hud(ctx, &addr).await?.map_or((None, None), |(x, t)| (Some(x), t)),
+        _ => (None, None),
+    };
     // Most lookups are of addresses this Sova never issued: answer those without touching the database.
     if !ctx.auth.addresses.contains(ctx.store.as_ref(), &addr).await? {
         return Ok(wire::Hud {
@@ -80,9 +87,9 @@ async fn build_hud(ctx: &ApiContext, address: &str) -> ApiResult<wire::Hud> {
             wallets: Vec::new(),
             deposits: wire::Flow::default(),
             withdrawals: wire::Flow::default(),
-            exchange: None,
+            exchange,
             first_seen: None,
-            last_seen: None,
+            last_seen: traded.map(iso),
         });
     }
     let issued = ctx.store.addresses_by_value(&addr).await?;
@@ -105,7 +112,7 @@ async fn build_hud(ctx: &ApiContext, address: &str) -> ApiResult<wire::Hud> {
             Decimal::from_str(&d.amount).unwrap_or_default();
     }
     let first = deposits.iter().map(|d| d.created_at).chain(issued.iter().map(|a| a.created_at)).min();
-    let last = deposits.iter().map(|d| d.updated_at).chain(issued.iter().map(|a| a.created_at)).max();
+    let last = deposits.iter().map(|d| d.updated_at).chain(issued.iter().map(|a| a.created_at)).chain(traded).max();
     Ok(wire::Hud {
         address: addr,
         chain: chain_name(chain).into(),
@@ -124,7 +131,7 @@ async fn build_hud(ctx: &ApiContext, address: &str) -> ApiResult<wire::Hud> {
                 .collect(),
         },
         withdrawals: wire::Flow::default(),
-        exchange: None,
+        exchange,
         first_seen: first.map(iso),
         last_seen: last.map(iso),
     })
@@ -142,7 +149,7 @@ pub async fn hud(State(ctx): State<ApiContext>, Path(address): Path<String>) -> 
 #[utoipa::path(get, path = "/wallet/{address}/activity", tag = "intel", params(("address" = String, Path)),
     security(("intel_key" = []), ("x402" = [])), responses((status = 200, body = Envelope<Vec<wire::Activity>>)))]
 pub async fn activity(State(ctx): State<ApiContext>, Path(address): Path<String>, f: Filters) -> ApiResult<Response> {
-    let (addr, _) = normalise(&address)?;
+    let (addr, ..) = normalise(&address)?;
     let q = f.to_query(&[], &["created_at"])?;
     if !ctx.auth.addresses.contains(ctx.store.as_ref(), &addr).await? {
         return Ok(list(Vec::<wire::Activity>::new(), 0, q.limit, q.skip));

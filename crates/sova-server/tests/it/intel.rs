@@ -96,6 +96,48 @@ async fn hud_and_billing(backend: Backend) {
 }
 on_both!(hud_and_billing);
 
+/// A master wallet of the exchange: its HUD names its accounts, balances, open orders and trades.
+async fn hud_shows_exchange_accounts(backend: Backend) {
+    use sova_client::exchange::ExchangeClient;
+    let app = spawn_app(backend).await;
+    let alice = ExchangeClient::new(&app.url(), 286_623, [0xa1; 32]).unwrap();
+    let bob = ExchangeClient::new(&app.url(), 286_623, [0xb0; 32]).unwrap();
+    let a = alice.faucet("USDC", "1000").await.unwrap().data()["accountID"].as_u64().unwrap();
+    let b = bob.faucet("BTC", "1").await.unwrap().data()["accountID"].as_u64().unwrap();
+    let order = |account: u64, cl: &str, side: u8, qty: &str| {
+        serde_json::from_value::<sova_client::exchange::types::SpotNewOrder>(serde_json::json!({
+            "accountID": account, "symbolID": 1, "clOrdID": cl, "side": side, "type": 1, "timeInForce": 1,
+            "price": "1000", "quantity": qty}))
+        .unwrap()
+    };
+    assert!(alice.spot_new_order(&order(a, "bid", 1, "0.5")).await.unwrap().is_ok());
+    assert!(bob.spot_new_order(&order(b, "ask", 2, "0.1")).await.unwrap().is_ok());
+
+    let key = intel_key(&app, "intel-reader", 10).await;
+    let intel = app.client.with_api_key(&key);
+    let hud = intel.intel_hud(&format!("{:#x}", alice.address())).await.unwrap();
+    assert_eq!((hud.chain.as_str(), hud.known), ("evm", false));
+    let x = hud.exchange.expect("alice trades on the exchange");
+    assert_eq!((x.master_account_id, x.api_keys, x.accounts.len()), (a, 0, 1));
+    let acct = &x.accounts[0];
+    assert_eq!((acct.account_id, acct.sub_account, acct.open_orders, acct.recent_trades), (a, false, 1, 1));
+    let coins: Vec<(&str, &str, &str)> =
+        acct.balances.iter().map(|b| (b.coin.as_str(), b.available.as_str(), b.locked.as_str())).collect();
+    // 0.1 BTC bought at 1000 (maker fee 0.01%: 0.00001 BTC); 0.4 x 1000 still locked by the resting bid.
+    assert_eq!(coins, vec![("USDC", "500", "400"), ("BTC", "0.09999", "0")]);
+    assert_eq!(hud.last_seen, acct.last_trade_at);
+    assert!(hud.last_seen.is_some() && hud.first_seen.is_none());
+
+    // An address that never traded has no exchange section; a mixed-case address with a bad EIP-55 checksum is
+    // refused (and not billed).
+    let other = intel.intel_hud("0x9858effd232b4033e47d90003d41ec34ecaeda94").await.unwrap();
+    assert!(other.exchange.is_none());
+    let r = intel.intel_raw(Method::GET, "/wallet/0x9858efFD232B4033E47d90003D41EC34EcaEda94/hud", None).await.unwrap();
+    assert_eq!(r.status, 400, "{}", r.json);
+    app.stop().await;
+}
+on_both!(hud_shows_exchange_accounts);
+
 async fn offers_and_auth_errors(backend: Backend) {
     let app = spawn_app(backend).await;
     // No credentials: 402 with PAYMENT-REQUIRED (base64 JSON), the same JSON in the body, no-store.
