@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -46,17 +45,32 @@ pub fn meta(pagination: Option<Pagination>) -> Meta {
     Meta { timestamp: iso(now_ms()), version: API_VERSION.into(), trace_id: trace_id(), pagination }
 }
 
+/// A JSON answer serialized into one buffer sized for a typical envelope (axum's `Json` starts at 128 bytes and
+/// grows by copying).
+fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let mut buf = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut buf, body) {
+        Ok(()) => (
+            status,
+            [(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"))],
+            buf,
+        )
+            .into_response(),
+        Err(e) => crate::error::ApiError::internal(format!("serializing the answer: {e}")).into_response(),
+    }
+}
+
 /// 200 with `{success:true, data, meta}`.
 pub fn ok<T: Serialize>(data: T) -> Response {
-    Json(Envelope { success: true, data, meta: meta(None) }).into_response()
+    json(StatusCode::OK, &Envelope { success: true, data, meta: meta(None) })
 }
 
 /// 201 with the envelope.
 pub fn created<T: Serialize>(data: T) -> Response {
-    (StatusCode::CREATED, Json(Envelope { success: true, data, meta: meta(None) })).into_response()
+    json(StatusCode::CREATED, &Envelope { success: true, data, meta: meta(None) })
 }
 
 /// 200 with a list and `meta.pagination`.
 pub fn list<T: Serialize>(items: Vec<T>, total: u64, limit: u64, skip: u64) -> Response {
-    Json(Envelope { success: true, data: items, meta: meta(Some(Pagination { total, limit, skip })) }).into_response()
+    json(StatusCode::OK, &Envelope { success: true, data: items, meta: meta(Some(Pagination { total, limit, skip })) })
 }

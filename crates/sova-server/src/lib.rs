@@ -221,6 +221,13 @@ async fn intel_cors(req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with("/api/v1/intel/") {
         return next.run(req).await;
     }
+    // Only browsers need CORS headers, and they always send `Origin` on a cross-origin call; agents and SDKs do not,
+    // so their answers skip the layer and carry only `Vary: Origin` (a shared cache keeps the two kinds apart).
+    if req.method() != Method::OPTIONS && !req.headers().contains_key(http::header::ORIGIN) {
+        let mut resp = next.run(req).await;
+        resp.headers_mut().append(http::header::VARY, HeaderValue::from_static("origin"));
+        return resp;
+    }
     match CORS.layer(next).oneshot(req).await {
         Ok(r) => r,
         Err(never) => match never {},

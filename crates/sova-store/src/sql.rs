@@ -91,33 +91,34 @@ pub struct SqlStore {
     pub(crate) read: AnyPool,
     pub(crate) backend: Backend,
     url: String,
-    /// PostgreSQL connection held for the Intel biller's groups.
+    /// PostgreSQL connections held for the Intel biller's groups.
     pub(crate) billing: Pinned,
     /// PostgreSQL connection held for the exchange sequencer's groups.
     pub(crate) sequencer: Pinned,
 }
 
-/// A connection kept out of the pool for one serial caller that writes a group per round trip (the Intel biller,
-/// the exchange sequencer). sqlx pings every connection it takes back into the pool, a second round trip per
-/// statement; a pinned connection is neither acquired nor released per group. After a failed statement the
-/// connection is let go (the pool tests it and drops it if broken) and the next group takes another.
+/// Connections kept out of the pool for callers that write a group per round trip (the Intel biller, the exchange
+/// sequencer). sqlx pings every connection it takes back into the pool, a second round trip per statement; a pinned
+/// connection is neither acquired nor released per group. Each concurrent caller takes one (there are as many as
+/// callers ever ran at once); after a failed statement the connection is let go (the pool tests it and drops it if
+/// broken) and the next group takes another.
 #[derive(Default)]
-pub(crate) struct Pinned(tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<Any>>>);
+pub(crate) struct Pinned(std::sync::Mutex<Vec<sqlx::pool::PoolConnection<Any>>>);
 
-/// The pinned connection while one caller uses it; [`PinnedConn::keep`] puts it back after a success.
+/// A pinned connection while one caller uses it; [`PinnedConn::keep`] puts it back after a success.
 pub(crate) struct PinnedConn<'a> {
-    slot: tokio::sync::MutexGuard<'a, Option<sqlx::pool::PoolConnection<Any>>>,
+    home: &'a Pinned,
     conn: sqlx::pool::PoolConnection<Any>,
 }
 
 impl Pinned {
     pub(crate) async fn take(&self, pool: &AnyPool) -> Result<PinnedConn<'_>> {
-        let mut slot = self.0.lock().await;
-        let conn = match slot.take() {
+        let idle = self.0.lock().map_or(None, |mut v| v.pop());
+        let conn = match idle {
             Some(c) => c,
             None => pool.acquire().await?,
         };
-        Ok(PinnedConn { slot, conn })
+        Ok(PinnedConn { home: self, conn })
     }
 }
 
@@ -127,8 +128,10 @@ impl PinnedConn<'_> {
     }
 
     /// The statement succeeded: keep the connection for the next group.
-    pub(crate) fn keep(mut self) {
-        *self.slot = Some(self.conn);
+    pub(crate) fn keep(self) {
+        if let Ok(mut v) = self.home.0.lock() {
+            v.push(self.conn);
+        }
     }
 }
 

@@ -195,6 +195,17 @@ async fn offers_and_auth_errors(backend: Backend) {
         .map(|v| v.to_str().unwrap().to_lowercase())
         .unwrap_or_default();
     assert!(allow.contains("payment-signature"), "{allow:?} {:?}", pre.headers());
+    // A browser's call gets the CORS headers; a call without `Origin` (agents, SDKs) only `Vary: Origin`.
+    let url = format!("{}/api/v1/intel/wallet/bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu/hud", app.url());
+    let browser = reqwest::Client::new().get(&url).header("origin", "https://agent.example").send().await.unwrap();
+    assert_eq!(browser.status(), 402);
+    assert_eq!(browser.headers()["access-control-allow-origin"], "*");
+    let exposed = browser.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase();
+    assert!(exposed.contains("payment-required") && exposed.contains("x-credits-remaining"), "{exposed}");
+    let agent = reqwest::Client::new().get(&url).send().await.unwrap();
+    assert_eq!(agent.status(), 402);
+    assert!(agent.headers().get("access-control-allow-origin").is_none());
+    assert!(agent.headers().get_all("vary").iter().any(|v| v.to_str().unwrap().to_lowercase().contains("origin")));
     app.stop().await;
 }
 on_both!(offers_and_auth_errors);
