@@ -101,9 +101,13 @@ pub struct SqlStore {
 /// sequencer). sqlx pings every connection it takes back into the pool, a second round trip per statement; a pinned
 /// connection is neither acquired nor released per group. Each concurrent caller takes one (there are as many as
 /// callers ever ran at once); after a failed statement the connection is let go (the pool tests it and drops it if
-/// broken) and the next group takes another.
+/// broken) and the next group takes another. Like the pool's test on acquire, a connection that sat unused for
+/// [`PINNED_IDLE_CHECK`] is pinged before use, so a database restart during a quiet spell costs no failed group.
 #[derive(Default)]
-pub(crate) struct Pinned(std::sync::Mutex<Vec<sqlx::pool::PoolConnection<Any>>>);
+pub(crate) struct Pinned(std::sync::Mutex<Vec<(sqlx::pool::PoolConnection<Any>, std::time::Instant)>>);
+
+/// How long a pinned connection may sit unused before it is tested.
+const PINNED_IDLE_CHECK: Duration = Duration::from_secs(10);
 
 /// A pinned connection while one caller uses it; [`PinnedConn::keep`] puts it back after a success.
 pub(crate) struct PinnedConn<'a> {
@@ -114,11 +118,13 @@ pub(crate) struct PinnedConn<'a> {
 impl Pinned {
     pub(crate) async fn take(&self, pool: &AnyPool) -> Result<PinnedConn<'_>> {
         let idle = self.0.lock().map_or(None, |mut v| v.pop());
-        let conn = match idle {
-            Some(c) => c,
-            None => pool.acquire().await?,
-        };
-        Ok(PinnedConn { home: self, conn })
+        if let Some((mut conn, since)) = idle {
+            if since.elapsed() < PINNED_IDLE_CHECK || sqlx::Connection::ping(&mut *conn).await.is_ok() {
+                return Ok(PinnedConn { home: self, conn });
+            }
+            // Broken while idle: let the pool test and drop it; take a fresh one.
+        }
+        Ok(PinnedConn { home: self, conn: pool.acquire().await? })
     }
 }
 
@@ -130,7 +136,7 @@ impl PinnedConn<'_> {
     /// The statement succeeded: keep the connection for the next group.
     pub(crate) fn keep(self) {
         if let Ok(mut v) = self.home.0.lock() {
-            v.push(self.conn);
+            v.push((self.conn, std::time::Instant::now()));
         }
     }
 }

@@ -144,3 +144,85 @@ async fn exchange_commit_rules_postgres() {
     exchange_commit_rules(db.store.as_ref()).await;
     db.close().await;
 }
+
+fn intel_key(id: &str) -> sova_store::IntelKeyRow {
+    sova_store::IntelKeyRow {
+        id: id.into(),
+        account_id: format!("acct-{id}"),
+        key_hash: format!("hash-{id}"),
+        prefix: "ak_000000".into(),
+        created_at: 1,
+        revoked_at: None,
+    }
+}
+
+fn charge(account: &str, cost: i64) -> sova_store::Charge {
+    sova_store::Charge {
+        account_id: account.into(),
+        key_id: None,
+        kind: if cost < 0 { "refund" } else { "call" },
+        endpoint: "/wallet/{address}/hud".into(),
+        cost,
+        trace_id: "t".into(),
+    }
+}
+
+/// Intel billing groups: each charge applied once, in order; a debit the balance cannot cover is refused (with the
+/// balance) and the rest go on; refunds; several accounts in one group; usage counts every call.
+async fn charge_rules(store: &dyn Store) {
+    let a = store.create_intel_key("owner-a", 3, &intel_key("ka"), 1).await.unwrap().id;
+    let b = store.create_intel_key("owner-b", 1, &intel_key("kb"), 1).await.unwrap().id;
+    // The common case: one account, all covered.
+    assert_eq!(store.apply_charges(&[charge(&a, 1), charge(&a, 1)], 2).await.unwrap(), vec![Ok(2), Ok(1)]);
+    // Not covered: the general path refuses that one debit only.
+    let r = store.apply_charges(&[charge(&a, 1), charge(&a, 1), charge(&b, 1), charge(&a, -1)], 3).await.unwrap();
+    assert_eq!(r, vec![Ok(0), Err(0), Ok(0), Ok(1)]);
+    assert_eq!(store.intel_account(&a).await.unwrap().unwrap().credits, 1);
+    assert_eq!(store.intel_account(&b).await.unwrap().unwrap().credits, 0);
+    let usage = store.intel_usage(&a, None, 100).await.unwrap();
+    let calls: i64 = usage.iter().filter(|u| u.kind == "call").map(|u| u.calls).sum();
+    assert_eq!(calls, 3, "{usage:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charge_rules_sqlite() {
+    let db = sqlite().await;
+    charge_rules(db.store.as_ref()).await;
+    db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charge_rules_postgres() {
+    let Some(db) = postgres().await else { return };
+    charge_rules(db.store.as_ref()).await;
+    db.close().await;
+}
+
+/// The biller's pinned PostgreSQL connection is killed under it: at most the group in flight fails (and writes
+/// nothing), the next one runs on a fresh connection, and the balance counts exactly the groups that succeeded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn billing_outlives_a_killed_connection_postgres() {
+    let Some(db) = postgres().await else { return };
+    let store = db.store.as_ref();
+    let a = store.create_intel_key("owner-a", 10, &intel_key("ka"), 1).await.unwrap().id;
+    assert_eq!(store.apply_charges(&[charge(&a, 1)], 2).await.unwrap(), vec![Ok(9)]);
+    // Kill every other session on this database, the pinned one included.
+    let admin = std::env::var("SOVA_TEST_DATABASE_URL").unwrap();
+    let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap();
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(db.pg_name().unwrap())
+    .execute(&mut c)
+    .await
+    .unwrap();
+    let mut ok = 1;
+    for _ in 0..3 {
+        if store.apply_charges(&[charge(&a, 1)], 3).await.is_ok() {
+            ok += 1;
+        }
+    }
+    assert!(ok >= 3, "at most one group fails after the kill, {ok} succeeded");
+    assert_eq!(store.intel_account(&a).await.unwrap().unwrap().credits, 10 - ok);
+    db.close().await;
+}

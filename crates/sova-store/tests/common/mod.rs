@@ -14,6 +14,11 @@ pub struct Db {
 }
 
 impl Db {
+    /// The PostgreSQL database's name (none on SQLite).
+    pub fn pg_name(&self) -> Option<&str> {
+        self.drop_pg.as_ref().map(|(_, name)| name.as_str())
+    }
+
     pub async fn close(self) {
         if let Some((admin, name)) = self.drop_pg {
             drop(self.store);
