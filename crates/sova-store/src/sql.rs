@@ -118,11 +118,11 @@ pub(crate) struct PinnedConn<'a> {
 impl Pinned {
     pub(crate) async fn take(&self, pool: &AnyPool) -> Result<PinnedConn<'_>> {
         let idle = self.0.lock().map_or(None, |mut v| v.pop());
-        if let Some((mut conn, since)) = idle {
-            if since.elapsed() < PINNED_IDLE_CHECK || sqlx::Connection::ping(&mut *conn).await.is_ok() {
-                return Ok(PinnedConn { home: self, conn });
-            }
-            // Broken while idle: let the pool test and drop it; take a fresh one.
+        // A connection broken while idle is let go (the pool tests and drops it) for a fresh one.
+        if let Some((mut conn, since)) = idle
+            && (since.elapsed() < PINNED_IDLE_CHECK || sqlx::Connection::ping(&mut *conn).await.is_ok())
+        {
+            return Ok(PinnedConn { home: self, conn });
         }
         Ok(PinnedConn { home: self, conn: pool.acquire().await? })
     }
