@@ -347,6 +347,7 @@ pub fn hud(core: &Core, master: &alloy_primitives::Address) -> Option<(sova_prot
     let mut subs: Vec<u64> =
         core.accounts.iter().filter(|(_, a)| a.master_id == Some(master_id)).map(|(id, _)| *id).collect();
     subs.sort_unstable();
+    // Each account with the time of its newest trade (ms).
     let account = |id: u64| {
         let balances = core
             .catalog
@@ -363,21 +364,23 @@ pub fn hud(core: &Core, master: &alloy_primitives::Address) -> Option<(sova_prot
             })
             .collect();
         let trades = core.views.account_trades(id, views::HISTORY_PER_ACCOUNT);
-        HudExchangeAccount {
+        let newest = trades.first().map(|t| t.ts as i64);
+        let acct = HudExchangeAccount {
             account_id: id,
             sub_account: id != master_id,
             balances,
             open_orders: core.engine.open_orders(id, None).len() as u64,
             recent_trades: trades.len() as u64,
-            last_trade_at: trades.first().map(|t| crate::envelope::iso(t.ts as i64)),
-        }
+            last_trade_at: newest.map(crate::envelope::iso),
+        };
+        (acct, newest)
     };
-    let ids: Vec<u64> = std::iter::once(master_id).chain(subs).collect();
-    let newest = ids.iter().filter_map(|id| core.views.account_trades(*id, 1).first().map(|t| t.ts as i64)).max();
+    let (accounts, newest): (Vec<HudExchangeAccount>, Vec<Option<i64>>) =
+        std::iter::once(master_id).chain(subs).map(account).unzip();
     let hud = HudExchange {
         master_account_id: master_id,
         api_keys: core.keys.get(master).map_or(0, |k| k.len() as u64),
-        accounts: ids.into_iter().map(account).collect(),
+        accounts,
     };
-    Some((hud, newest))
+    Some((hud, newest.into_iter().flatten().max()))
 }
