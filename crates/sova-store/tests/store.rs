@@ -209,13 +209,14 @@ async fn billing_outlives_a_killed_connection_postgres() {
     // Kill every other session on this database, the pinned one included.
     let admin = std::env::var("SOVA_TEST_DATABASE_URL").unwrap();
     let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.unwrap();
-    sqlx::query(
+    let killed: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
     )
     .bind(db.pg_name().unwrap())
-    .execute(&mut c)
+    .fetch_all(&mut c)
     .await
     .unwrap();
+    assert!(killed.contains(&true), "the store's connections were terminated");
     let mut ok = 1;
     for _ in 0..3 {
         if store.apply_charges(&[charge(&a, 1)], 3).await.is_ok() {
