@@ -9,15 +9,17 @@ use sova_auth::session::SessionClaims;
 use sova_proto::connect::{self as wire, Envelope, LoginEnvelope};
 use sova_store::{CredentialRow, CustomerPatch, StoreError};
 
+use super::Ctx;
 use super::{credential_view, customer_view};
-use crate::auth::{OperatorAuth, broadcast_invalidation};
-use crate::envelope::{created, iso, list, meta, now_ms, ok};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, OptionalJsonBody};
-use crate::filters::Filters;
-use crate::hmac::derive_secret_key;
-use crate::state::ApiContext;
-use crate::validate;
+use sova_http::auth::OperatorAuth;
+use sova_http::context::meta;
+use sova_http::envelope::{created, list, ok};
+use sova_http::error::{ApiError, ApiResult};
+use sova_http::extract::{JsonBody, OptionalJsonBody};
+use sova_http::filters::Filters;
+use sova_http::hmac::derive_secret_key;
+use sova_http::time::{iso, now_ms};
+use sova_http::validate;
 
 const CUSTOMER_STATUSES: &[&str] = &["ACTIVE", "SUSPENDED"];
 /// Length of a customer_secret (base62), as in the document's example.
@@ -28,7 +30,7 @@ const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
 /// Log in with an operator account; answers a Bearer session token.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = wire::LoginRequest,
     responses((status = 200, body = LoginEnvelope), (status = 401, body = wire::ErrorEnvelope)))]
-pub async fn login(State(ctx): State<ApiContext>, JsonBody(req): JsonBody<wire::LoginRequest>) -> ApiResult<Response> {
+pub async fn login(State(ctx): State<Ctx>, JsonBody(req): JsonBody<wire::LoginRequest>) -> ApiResult<Response> {
     let email = req.email.trim().to_lowercase();
     if email.is_empty() {
         return Err(ApiError::validation("email", "`email` is required"));
@@ -36,10 +38,7 @@ pub async fn login(State(ctx): State<ApiContext>, JsonBody(req): JsonBody<wire::
     if req.password.is_empty() {
         return Err(ApiError::validation("password", "`password` is required"));
     }
-    let limited = ctx.limiter.check(&format!("login:{email}"));
-    if let Err((e, _)) = limited {
-        return Err(e);
-    }
+    ctx.access.limiter.check(&format!("login:{email}"))?;
     let op = ctx.store.operator_by_email(&email).await?;
     // argon2 takes ~20 ms: run it off the async workers, and equally for unknown emails.
     let pw = req.password.clone();
@@ -57,9 +56,9 @@ pub async fn login(State(ctx): State<ApiContext>, JsonBody(req): JsonBody<wire::
         return Err(ApiError::unauthorized("email or password is wrong"));
     };
     let now = now_ms() / 1000;
-    let exp = now + i64::try_from(ctx.config.session_ttl_secs).unwrap_or(3600);
+    let exp = now + i64::try_from(ctx.session_ttl_secs).unwrap_or(3600);
     let claims = SessionClaims { sub: op.id, sid: uuid::Uuid::new_v4().to_string(), iat: now, exp, iss: "sova".into() };
-    let token = ctx.sessions.issue(&claims).map_err(ApiError::internal)?;
+    let token = ctx.access.sessions.issue(&claims).map_err(ApiError::internal)?;
     let expires = iso(exp * 1000);
     Ok(Json(LoginEnvelope {
         success: true,
@@ -76,7 +75,7 @@ pub async fn login(State(ctx): State<ApiContext>, JsonBody(req): JsonBody<wire::
     security(("session" = [])),
     responses((status = 201, body = Envelope<wire::Customer>), (status = 409, body = wire::ErrorEnvelope)))]
 pub async fn create_customer(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     op: OperatorAuth,
     JsonBody(req): JsonBody<wire::CreateCustomerRequest>,
 ) -> ApiResult<Response> {
@@ -103,7 +102,7 @@ pub async fn create_customer(
 /// List customers.
 #[utoipa::path(get, path = "/customers", tag = "customers", security(("session" = [])),
     responses((status = 200, body = Envelope<Vec<wire::Customer>>)))]
-pub async fn list_customers(State(ctx): State<ApiContext>, _op: OperatorAuth, f: Filters) -> ApiResult<Response> {
+pub async fn list_customers(State(ctx): State<Ctx>, _op: OperatorAuth, f: Filters) -> ApiResult<Response> {
     let q = f.to_query(
         &["customer_id", "email", "entity_name", "status"],
         &["created_at", "updated_at", "customer_id", "entity_name"],
@@ -112,7 +111,7 @@ pub async fn list_customers(State(ctx): State<ApiContext>, _op: OperatorAuth, f:
     Ok(list(page.items.into_iter().map(customer_view).collect(), page.total, q.limit, q.skip))
 }
 
-async fn load_customer(ctx: &ApiContext, customer_id: &str) -> ApiResult<sova_store::Customer> {
+async fn load_customer(ctx: &Ctx, customer_id: &str) -> ApiResult<sova_store::Customer> {
     ctx.store.customer(customer_id).await?.ok_or_else(|| ApiError::not_found("customer"))
 }
 
@@ -120,7 +119,7 @@ async fn load_customer(ctx: &ApiContext, customer_id: &str) -> ApiResult<sova_st
 #[utoipa::path(get, path = "/customers/{customer_id}", tag = "customers", security(("session" = [])),
     params(("customer_id" = String, Path)), responses((status = 200, body = Envelope<wire::Customer>)))]
 pub async fn get_customer(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     _op: OperatorAuth,
     Path(customer_id): Path<String>,
 ) -> ApiResult<Response> {
@@ -132,7 +131,7 @@ pub async fn get_customer(
     params(("customer_id" = String, Path)), request_body = wire::UpdateCustomerRequest,
     responses((status = 200, body = Envelope<wire::Customer>)))]
 pub async fn update_customer(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     _op: OperatorAuth,
     Path(customer_id): Path<String>,
     JsonBody(req): JsonBody<wire::UpdateCustomerRequest>,
@@ -152,7 +151,7 @@ pub async fn update_customer(
         e => e.into(),
     })?;
     if patch.status.is_some() {
-        broadcast_invalidation(&ctx, &format!("customer:{}", c.customer_id)).await;
+        ctx.access.broadcast(&format!("customer:{}", c.customer_id)).await;
     }
     Ok(ok(customer_view(c)))
 }
@@ -172,7 +171,7 @@ struct Minted {
     secret_key: Option<String>,
 }
 
-fn passphrase_hash(ctx: &ApiContext, passphrase: &str) -> ApiResult<String> {
+fn passphrase_hash(ctx: &Ctx, passphrase: &str) -> ApiResult<String> {
     let ok = (8..=128).contains(&passphrase.len())
         && passphrase.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
         && !passphrase.starts_with(' ')
@@ -183,10 +182,10 @@ fn passphrase_hash(ctx: &ApiContext, passphrase: &str) -> ApiResult<String> {
             "`passphrase` must be 8 to 128 printable ASCII characters (it travels in the Cs-Passphrase header)",
         ));
     }
-    Ok(ctx.hasher.hash(passphrase).0)
+    Ok(ctx.access.hasher.hash(passphrase).0)
 }
 
-fn mint(ctx: &ApiContext, customer_id: &str, new: NewCredential) -> ApiResult<Minted> {
+fn mint(ctx: &Ctx, customer_id: &str, new: NewCredential) -> ApiResult<Minted> {
     let now = now_ms();
     let expires_at = match new.expires_in {
         None => None,
@@ -204,7 +203,7 @@ fn mint(ctx: &ApiContext, customer_id: &str, new: NewCredential) -> ApiResult<Mi
         Some(_) => {
             let access_key = hex::encode(sova_auth::keys::random_bytes::<16>());
             let salt = hex::encode(sova_auth::keys::random_bytes::<16>());
-            let secret_key = derive_secret_key(ctx, &id, &salt).expose_secret().to_string();
+            let secret_key = derive_secret_key(&ctx.access.hasher, &id, &salt).expose_secret().to_string();
             (Some(access_key), Some(salt), Some(secret_key))
         }
         None => (None, None, None),
@@ -214,7 +213,7 @@ fn mint(ctx: &ApiContext, customer_id: &str, new: NewCredential) -> ApiResult<Mi
         customer_id: customer_id.to_string(),
         name: new.name,
         prefix: s[..PREFIX_LEN].to_string(),
-        secret_hash: ctx.hasher.hash(&s).0,
+        secret_hash: ctx.access.hasher.hash(&s).0,
         created_at: now,
         last_used_at: None,
         expires_at,
@@ -240,10 +239,10 @@ fn secret_view(m: Minted) -> wire::CredentialSecret {
 }
 
 /// Tell every replica to forget a credential (both of its schemes).
-async fn forget(ctx: &ApiContext, row: &CredentialRow) {
-    broadcast_invalidation(ctx, &format!("cred:{}", row.secret_hash)).await;
+async fn forget(ctx: &Ctx, row: &CredentialRow) {
+    ctx.access.broadcast(&format!("cred:{}", row.secret_hash)).await;
     if let Some(k) = &row.access_key {
-        broadcast_invalidation(ctx, &format!("hmac:{k}")).await;
+        ctx.access.broadcast(&format!("hmac:{k}")).await;
     }
 }
 
@@ -253,7 +252,7 @@ async fn forget(ctx: &ApiContext, row: &CredentialRow) {
     params(("customer_id" = String, Path)), request_body(content = Option<wire::CreateCredentialRequest>),
     responses((status = 201, body = Envelope<wire::CredentialSecret>)))]
 pub async fn create_credential(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     _op: OperatorAuth,
     Path(customer_id): Path<String>,
     OptionalJsonBody(req): OptionalJsonBody<wire::CreateCredentialRequest>,
@@ -270,7 +269,7 @@ pub async fn create_credential(
 #[utoipa::path(get, path = "/customers/{customer_id}/credentials", tag = "credentials", security(("session" = [])),
     params(("customer_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::Credential>>)))]
 pub async fn list_credentials(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     _op: OperatorAuth,
     Path(customer_id): Path<String>,
     f: Filters,
@@ -286,7 +285,7 @@ pub async fn list_credentials(
     security(("session" = [])), params(("customer_id" = String, Path), ("credential_id" = String, Path)),
     responses((status = 200, body = Envelope<wire::Credential>)))]
 pub async fn get_credential(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     _op: OperatorAuth,
     Path((customer_id, credential_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
@@ -300,7 +299,7 @@ pub async fn get_credential(
     security(("session" = [])), params(("customer_id" = String, Path), ("credential_id" = String, Path)),
     responses((status = 200, body = Envelope<wire::Credential>)))]
 pub async fn revoke_credential(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     _op: OperatorAuth,
     Path((customer_id, credential_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
@@ -319,7 +318,7 @@ pub async fn revoke_credential(
     request_body(content = Option<wire::RotateCredentialRequest>),
     responses((status = 201, body = Envelope<wire::CredentialSecret>)))]
 pub async fn rotate_credential(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     _op: OperatorAuth,
     Path((customer_id, credential_id)): Path<(String, String)>,
     OptionalJsonBody(req): OptionalJsonBody<wire::RotateCredentialRequest>,

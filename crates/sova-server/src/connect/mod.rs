@@ -2,23 +2,78 @@
 //! tokens, wallets, deposit addresses, deposits and balances.
 
 mod customers;
-mod intel_keys;
-pub mod signing_keys;
 mod users;
 mod wallets;
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Response};
 use sova_proto::connect::{self as wire, Envelope};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::envelope::{iso, now_ms, ok};
-use crate::state::ApiContext;
+use sova_chain::KeySource;
+use sova_http::access::Access;
+use sova_http::cache::{Cache, Invalidations};
+use sova_http::envelope::ok;
+use sova_http::time::{iso, now_ms};
+use sova_store::Store;
+
+/// What the Connect handlers reach.
+pub struct ConnectState {
+    /// Authentication, limits, the invalidation bus.
+    pub access: Arc<Access>,
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// HD keys for deposit addresses.
+    pub keys: KeySource,
+    /// Sandbox mode (sandbox deposits).
+    pub sandbox: bool,
+    /// Process start (health's uptime).
+    pub started: Instant,
+    /// Operator session lifetime in seconds.
+    pub session_ttl_secs: u64,
+    /// Users by id (dropped by `user:<id>` and `customer:<id>`).
+    pub users: Cache<sova_store::User>,
+}
+
+impl ConnectState {
+    /// Build, registering the Connect caches on the bus.
+    pub fn new(
+        access: Arc<Access>,
+        bus: &Arc<Invalidations>,
+        keys: KeySource,
+        sandbox: bool,
+        session_ttl_secs: u64,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store: access.store.clone(),
+            access,
+            keys,
+            sandbox,
+            started: Instant::now(),
+            session_ttl_secs,
+            users: Cache::builder("users")
+                .customer(|_, u: &sova_store::User, c| u.customer_id == c)
+                .user(|id, _, u| id == u)
+                .build(bus),
+        })
+    }
+}
+
+/// The state type of the Connect routes.
+pub type Ctx = Arc<ConnectState>;
 
 /// The Connect routes, relative to `/sovx/v1`, with their OpenAPI descriptions.
-pub fn router() -> OpenApiRouter<ApiContext> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Ctx: FromRef<S>,
+    Arc<Access>: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(health))
         .routes(routes!(time))
@@ -44,17 +99,11 @@ pub fn router() -> OpenApiRouter<ApiContext> {
         .routes(routes!(wallets::get_deposit))
         .routes(routes!(wallets::sandbox_deposit))
         .routes(routes!(wallets::sandbox_complete_deposit))
-        .routes(routes!(intel_keys::create_key))
-        .routes(routes!(intel_keys::get_key, intel_keys::revoke_key))
-        .routes(routes!(intel_keys::topup))
-        .routes(routes!(intel_keys::usage))
-        .routes(routes!(signing_keys::create_signing_key, signing_keys::list_signing_keys))
-        .routes(routes!(signing_keys::revoke_signing_key))
 }
 
 /// Connectivity check; no authentication. The one response that is not enveloped.
 #[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, body = wire::Health)))]
-async fn health(State(ctx): State<ApiContext>) -> impl IntoResponse {
+async fn health(State(ctx): State<Ctx>) -> impl IntoResponse {
     Json(wire::Health {
         status: "ok".into(),
         timestamp: iso(now_ms()),

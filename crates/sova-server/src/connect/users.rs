@@ -6,14 +6,15 @@ use secrecy::ExposeSecret;
 use sova_proto::connect::{self as wire, Envelope};
 use sova_store::{StoreError, UserPatch, UserTokenRow};
 
+use super::Ctx;
 use super::user_view;
-use crate::auth::{Caller, OwnerAuth, USER_TOKEN_PREFIX, broadcast_invalidation};
-use crate::envelope::{created, iso, list, now_ms, ok};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, OptionalJsonBody};
-use crate::filters::Filters;
-use crate::state::ApiContext;
-use crate::validate;
+use sova_http::auth::{Caller, OwnerAuth, USER_TOKEN_PREFIX};
+use sova_http::envelope::{created, list, ok};
+use sova_http::error::{ApiError, ApiResult};
+use sova_http::extract::{JsonBody, OptionalJsonBody};
+use sova_http::filters::Filters;
+use sova_http::time::{iso, now_ms};
+use sova_http::validate;
 
 const USER_TYPES: &[&str] = &["individual", "business"];
 const USER_STATUSES: &[&str] = &["ACTIVE", "SUSPENDED"];
@@ -23,7 +24,7 @@ const MAX_TOKEN_TTL: u64 = 30 * 24 * 3600;
 #[utoipa::path(post, path = "/users", tag = "users", security(("api_key" = [])), request_body = wire::CreateUserRequest,
     responses((status = 201, body = Envelope<wire::User>), (status = 400, body = wire::ErrorEnvelope)))]
 pub async fn create_user(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     owner: OwnerAuth,
     JsonBody(req): JsonBody<wire::CreateUserRequest>,
 ) -> ApiResult<Response> {
@@ -49,7 +50,7 @@ pub async fn create_user(
 /// List the customer's users.
 #[utoipa::path(get, path = "/users", tag = "users", security(("api_key" = [])),
     responses((status = 200, body = Envelope<Vec<wire::User>>)))]
-pub async fn list_users(State(ctx): State<ApiContext>, owner: OwnerAuth, f: Filters) -> ApiResult<Response> {
+pub async fn list_users(State(ctx): State<Ctx>, owner: OwnerAuth, f: Filters) -> ApiResult<Response> {
     let q = f.to_query(
         &["user_type", "email", "first_name", "last_name", "phone", "country", "status"],
         &["created_at", "updated_at", "email", "last_name"],
@@ -59,18 +60,18 @@ pub async fn list_users(State(ctx): State<ApiContext>, owner: OwnerAuth, f: Filt
 }
 
 /// Load a user the caller may see (another tenant's user, or another user for a user token: 404).
-pub(crate) async fn load_user(ctx: &ApiContext, caller: &Caller, user_id: &str) -> ApiResult<sova_store::User> {
+pub(crate) async fn load_user(ctx: &Ctx, caller: &Caller, user_id: &str) -> ApiResult<sova_store::User> {
     let id = validate::uuid_path(user_id, "user")?;
     caller.check_user(&id, "user")?;
-    let user = match ctx.auth.users.get(id.as_str()) {
+    let user = match ctx.users.get(id.as_str()) {
         Some(u) => u,
         None => {
-            let epoch = ctx.auth.epoch();
+            let epoch = ctx.access.bus.epoch();
             let Some(u) = ctx.store.user(caller.customer_id(), &id).await? else {
                 return Err(ApiError::not_found("user"));
             };
             let u = std::sync::Arc::new(u);
-            ctx.auth.users.insert_if(&ctx.auth, epoch, id.clone(), u.clone());
+            ctx.users.insert_if(epoch, id.clone(), u.clone());
             u
         }
     };
@@ -84,11 +85,7 @@ pub(crate) async fn load_user(ctx: &ApiContext, caller: &Caller, user_id: &str) 
 /// Read a user (owner key, or that user's own token).
 #[utoipa::path(get, path = "/users/{user_id}", tag = "users", security(("api_key" = []), ("user_token" = [])),
     params(("user_id" = String, Path)), responses((status = 200, body = Envelope<wire::User>), (status = 404, body = wire::ErrorEnvelope)))]
-pub async fn get_user(
-    State(ctx): State<ApiContext>,
-    caller: Caller,
-    Path(user_id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn get_user(State(ctx): State<Ctx>, caller: Caller, Path(user_id): Path<String>) -> ApiResult<Response> {
     Ok(ok(user_view(load_user(&ctx, &caller, &user_id).await?)))
 }
 
@@ -97,7 +94,7 @@ pub async fn get_user(
     params(("user_id" = String, Path)), request_body = wire::UpdateUserRequest,
     responses((status = 200, body = Envelope<wire::User>)))]
 pub async fn update_user(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     owner: OwnerAuth,
     Path(user_id): Path<String>,
     JsonBody(req): JsonBody<wire::UpdateUserRequest>,
@@ -121,7 +118,7 @@ pub async fn update_user(
         StoreError::NotFound => ApiError::not_found("user"),
         e => e.into(),
     })?;
-    broadcast_invalidation(&ctx, &format!("user:{id}")).await;
+    ctx.access.broadcast(&format!("user:{id}")).await;
     Ok(ok(user_view(u)))
 }
 
@@ -140,7 +137,7 @@ fn token_view(t: UserTokenRow, token: Option<String>) -> wire::UserToken {
     params(("user_id" = String, Path)), request_body(content = Option<wire::CreateUserTokenRequest>),
     responses((status = 201, body = Envelope<wire::UserToken>)))]
 pub async fn create_token(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     owner: OwnerAuth,
     Path(user_id): Path<String>,
     OptionalJsonBody(req): OptionalJsonBody<wire::CreateUserTokenRequest>,
@@ -160,7 +157,7 @@ pub async fn create_token(
         id: uuid::Uuid::new_v4().to_string(),
         user_id: user.user_id,
         customer_id: user.customer_id,
-        token_hash: ctx.hasher.hash(&token).0,
+        token_hash: ctx.access.hasher.hash(&token).0,
         created_at: now,
         expires_at: now + i64::try_from(ttl * 1000).unwrap_or(0),
         revoked_at: None,
@@ -172,11 +169,7 @@ pub async fn create_token(
 /// List a user's tokens (never the tokens themselves).
 #[utoipa::path(get, path = "/users/{user_id}/tokens", tag = "users", security(("api_key" = [])),
     params(("user_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::UserToken>>)))]
-pub async fn list_tokens(
-    State(ctx): State<ApiContext>,
-    owner: OwnerAuth,
-    Path(user_id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn list_tokens(State(ctx): State<Ctx>, owner: OwnerAuth, Path(user_id): Path<String>) -> ApiResult<Response> {
     let caller = Caller::Owner(owner);
     let user = load_user(&ctx, &caller, &user_id).await?;
     let rows = ctx.store.list_user_tokens(&user.customer_id, &user.user_id).await?;
@@ -188,7 +181,7 @@ pub async fn list_tokens(
 #[utoipa::path(get, path = "/users/{user_id}/tokens/{token_id}", tag = "users", security(("api_key" = [])),
     params(("user_id" = String, Path), ("token_id" = String, Path)), responses((status = 200, body = Envelope<wire::UserToken>)))]
 pub async fn get_token(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     owner: OwnerAuth,
     Path((user_id, token_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
@@ -208,7 +201,7 @@ pub async fn get_token(
 #[utoipa::path(delete, path = "/users/{user_id}/tokens/{token_id}", tag = "users", security(("api_key" = [])),
     params(("user_id" = String, Path), ("token_id" = String, Path)), responses((status = 200, body = Envelope<wire::UserToken>)))]
 pub async fn revoke_token(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     owner: OwnerAuth,
     Path((user_id, token_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
@@ -217,6 +210,6 @@ pub async fn revoke_token(
             StoreError::NotFound => ApiError::not_found("token"),
             e => e.into(),
         })?;
-    broadcast_invalidation(&ctx, &format!("token:{}", row.token_hash)).await;
+    ctx.access.broadcast(&format!("token:{}", row.token_hash)).await;
     Ok(ok(token_view(row, None)))
 }

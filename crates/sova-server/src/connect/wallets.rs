@@ -11,15 +11,16 @@ use sova_proto::ErrorCode;
 use sova_proto::connect::{self as wire, Envelope};
 use sova_store::{DepositRow, NewAddress, StoreError, WalletPatch};
 
+use super::Ctx;
 use super::users::load_user;
 use super::{address_view, deposit_view, wallet_view};
-use crate::auth::{Caller, OwnerAuth};
-use crate::envelope::{created, list, now_ms, ok};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::JsonBody;
-use crate::filters::Filters;
-use crate::state::ApiContext;
-use crate::validate;
+use sova_http::auth::{Caller, OwnerAuth};
+use sova_http::envelope::{created, list, ok};
+use sova_http::error::{ApiError, ApiResult};
+use sova_http::extract::JsonBody;
+use sova_http::filters::Filters;
+use sova_http::time::now_ms;
+use sova_http::validate;
 
 const WALLET_STATUSES: &[&str] = &["ACTIVE", "FROZEN"];
 const WALLET_FILTER: &[&str] = &["user_id", "name", "currency", "status"];
@@ -68,7 +69,7 @@ fn amount(field: &str, v: &str, decimals: u32) -> ApiResult<Decimal> {
     params(("user_id" = String, Path)), request_body = wire::CreateWalletRequest,
     responses((status = 201, body = Envelope<wire::Wallet>), (status = 400, body = wire::ErrorEnvelope)))]
 pub async fn create_wallet(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     caller: Caller,
     Path(user_id): Path<String>,
     JsonBody(req): JsonBody<wire::CreateWalletRequest>,
@@ -98,7 +99,7 @@ pub async fn create_wallet(
 #[utoipa::path(get, path = "/users/{user_id}/wallets", tag = "wallets", security(("api_key" = []), ("user_token" = [])),
     params(("user_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::Wallet>>)))]
 pub async fn list_user_wallets(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     caller: Caller,
     Path(user_id): Path<String>,
     f: Filters,
@@ -112,13 +113,13 @@ pub async fn list_user_wallets(
 /// All wallets the caller can see.
 #[utoipa::path(get, path = "/wallets", tag = "wallets", security(("api_key" = []), ("user_token" = [])),
     responses((status = 200, body = Envelope<Vec<wire::Wallet>>)))]
-pub async fn list_wallets(State(ctx): State<ApiContext>, caller: Caller, f: Filters) -> ApiResult<Response> {
+pub async fn list_wallets(State(ctx): State<Ctx>, caller: Caller, f: Filters) -> ApiResult<Response> {
     let q = f.to_query(WALLET_FILTER, WALLET_SORT)?;
     let page = ctx.store.list_wallets(caller.customer_id(), caller.only_user(), &q).await?;
     Ok(list(page.items.into_iter().map(wallet_view).collect(), page.total, q.limit, q.skip))
 }
 
-async fn load_wallet(ctx: &ApiContext, caller: &Caller, wallet_id: &str) -> ApiResult<sova_store::WalletView> {
+async fn load_wallet(ctx: &Ctx, caller: &Caller, wallet_id: &str) -> ApiResult<sova_store::WalletView> {
     let id = validate::uuid_path(wallet_id, "wallet")?;
     let w = ctx.store.wallet(caller.customer_id(), &id).await?.ok_or_else(|| ApiError::not_found("wallet"))?;
     caller.check_user(&w.wallet.user_id, "wallet")?;
@@ -128,11 +129,7 @@ async fn load_wallet(ctx: &ApiContext, caller: &Caller, wallet_id: &str) -> ApiR
 /// Read a wallet with its balance (`data.balance`, decimal string).
 #[utoipa::path(get, path = "/wallets/{wallet_id}", tag = "wallets", security(("api_key" = []), ("user_token" = [])),
     params(("wallet_id" = String, Path)), responses((status = 200, body = Envelope<wire::Wallet>)))]
-pub async fn get_wallet(
-    State(ctx): State<ApiContext>,
-    caller: Caller,
-    Path(wallet_id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn get_wallet(State(ctx): State<Ctx>, caller: Caller, Path(wallet_id): Path<String>) -> ApiResult<Response> {
     Ok(ok(wallet_view(load_wallet(&ctx, &caller, &wallet_id).await?)))
 }
 
@@ -141,7 +138,7 @@ pub async fn get_wallet(
     params(("wallet_id" = String, Path)), request_body = wire::UpdateWalletRequest,
     responses((status = 200, body = Envelope<wire::Wallet>)))]
 pub async fn update_wallet(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     owner: OwnerAuth,
     Path(wallet_id): Path<String>,
     JsonBody(req): JsonBody<wire::UpdateWalletRequest>,
@@ -168,7 +165,7 @@ pub async fn update_wallet(
     params(("wallet_id" = String, Path)), request_body = wire::CreateAddressRequest,
     responses((status = 201, body = Envelope<wire::DepositAddress>), (status = 400, body = wire::ErrorEnvelope)))]
 pub async fn create_address(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     caller: Caller,
     Path(wallet_id): Path<String>,
     JsonBody(req): JsonBody<wire::CreateAddressRequest>,
@@ -210,7 +207,7 @@ pub async fn create_address(
         }
         e => e.into(),
     })?;
-    crate::auth::broadcast_invalidation(&ctx, &format!("addr:{}", row.address)).await;
+    ctx.access.broadcast(&format!("addr:{}", row.address)).await;
     Ok(created(address_view(row)))
 }
 
@@ -218,7 +215,7 @@ pub async fn create_address(
 #[utoipa::path(get, path = "/wallets/{wallet_id}/addresses", tag = "addresses", security(("api_key" = []), ("user_token" = [])),
     params(("wallet_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::DepositAddress>>)))]
 pub async fn list_wallet_addresses(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     caller: Caller,
     Path(wallet_id): Path<String>,
     f: Filters,
@@ -232,7 +229,7 @@ pub async fn list_wallet_addresses(
 /// All deposit addresses of the customer (owner key).
 #[utoipa::path(get, path = "/addresses", tag = "addresses", security(("api_key" = [])),
     responses((status = 200, body = Envelope<Vec<wire::DepositAddress>>)))]
-pub async fn list_addresses(State(ctx): State<ApiContext>, owner: OwnerAuth, f: Filters) -> ApiResult<Response> {
+pub async fn list_addresses(State(ctx): State<Ctx>, owner: OwnerAuth, f: Filters) -> ApiResult<Response> {
     let q = f.to_query(ADDRESS_FILTER, TIME_SORT)?;
     let page = ctx.store.list_addresses(&owner.customer_id, None, &q).await?;
     Ok(list(page.items.into_iter().map(address_view).collect(), page.total, q.limit, q.skip))
@@ -242,7 +239,7 @@ pub async fn list_addresses(State(ctx): State<ApiContext>, owner: OwnerAuth, f: 
 #[utoipa::path(get, path = "/addresses/{address_id}", tag = "addresses", security(("api_key" = []), ("user_token" = [])),
     params(("address_id" = String, Path)), responses((status = 200, body = Envelope<wire::DepositAddress>)))]
 pub async fn get_address(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     caller: Caller,
     Path(address_id): Path<String>,
 ) -> ApiResult<Response> {
@@ -256,7 +253,7 @@ pub async fn get_address(
 #[utoipa::path(get, path = "/wallets/{wallet_id}/deposits", tag = "deposits", security(("api_key" = []), ("user_token" = [])),
     params(("wallet_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::Deposit>>)))]
 pub async fn list_wallet_deposits(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     caller: Caller,
     Path(wallet_id): Path<String>,
     f: Filters,
@@ -270,7 +267,7 @@ pub async fn list_wallet_deposits(
 /// All deposits of the customer (owner key).
 #[utoipa::path(get, path = "/deposits", tag = "deposits", security(("api_key" = [])),
     responses((status = 200, body = Envelope<Vec<wire::Deposit>>)))]
-pub async fn list_deposits(State(ctx): State<ApiContext>, owner: OwnerAuth, f: Filters) -> ApiResult<Response> {
+pub async fn list_deposits(State(ctx): State<Ctx>, owner: OwnerAuth, f: Filters) -> ApiResult<Response> {
     let q = f.to_query(DEPOSIT_FILTER, TIME_SORT)?;
     let page = ctx.store.list_deposits(&owner.customer_id, None, &q).await?;
     Ok(list(page.items.into_iter().map(deposit_view).collect(), page.total, q.limit, q.skip))
@@ -280,7 +277,7 @@ pub async fn list_deposits(State(ctx): State<ApiContext>, owner: OwnerAuth, f: F
 #[utoipa::path(get, path = "/deposits/{deposit_id}", tag = "deposits", security(("api_key" = []), ("user_token" = [])),
     params(("deposit_id" = String, Path)), responses((status = 200, body = Envelope<wire::Deposit>)))]
 pub async fn get_deposit(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     caller: Caller,
     Path(deposit_id): Path<String>,
 ) -> ApiResult<Response> {
@@ -290,7 +287,7 @@ pub async fn get_deposit(
     Ok(ok(deposit_view(d)))
 }
 
-fn require_sandbox(ctx: &ApiContext) -> ApiResult<()> {
+fn require_sandbox(ctx: &Ctx) -> ApiResult<()> {
     if ctx.sandbox {
         Ok(())
     } else {
@@ -316,7 +313,7 @@ fn sandbox_tx_hash(net: Network) -> String {
     request_body = wire::SandboxDepositRequest,
     responses((status = 201, body = Envelope<wire::Deposit>), (status = 403, body = wire::ErrorEnvelope)))]
 pub async fn sandbox_deposit(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     owner: OwnerAuth,
     JsonBody(req): JsonBody<wire::SandboxDepositRequest>,
 ) -> ApiResult<Response> {
@@ -362,7 +359,7 @@ pub async fn sandbox_deposit(
 #[utoipa::path(post, path = "/sandbox/deposits/{deposit_id}/complete", tag = "sandbox", security(("api_key" = [])),
     params(("deposit_id" = String, Path)), responses((status = 200, body = Envelope<wire::Deposit>)))]
 pub async fn sandbox_complete_deposit(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     owner: OwnerAuth,
     Path(deposit_id): Path<String>,
 ) -> ApiResult<Response> {

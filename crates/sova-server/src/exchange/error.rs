@@ -9,7 +9,7 @@ use serde_json::json;
 use sova_auth::exchange::{ApiKeyError, NonceError, VerifyError};
 use sova_engine::Reject;
 
-use crate::envelope::now_ms;
+use sova_http::time::now_ms;
 
 /// `{"code":0,"timestamp":..,"data":..}`.
 pub fn ok<T: Serialize>(data: T) -> Response {

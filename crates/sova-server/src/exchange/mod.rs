@@ -14,6 +14,8 @@ pub mod sequencer;
 pub mod views;
 pub mod ws;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::routing::{get, post};
 
@@ -21,7 +23,22 @@ pub use catalog::{Catalog, ExchangeConfig};
 pub use error::ExError;
 pub use sequencer::Exchange;
 
-use crate::state::ApiContext;
+/// What the exchange handlers reach.
+pub struct ExchangeState {
+    /// The sequencer and its read side.
+    pub exchange: Arc<Exchange>,
+    /// Persistence (accounts of the sandbox routes).
+    pub store: std::sync::Arc<dyn sova_store::Store>,
+    /// The server's limiter (the per-IP budget is keyed `ip:<address>`).
+    pub access: Arc<sova_http::access::Access>,
+    /// Requests per minute per IP (0: unlimited).
+    pub rate_limit_per_minute: u64,
+    /// Sandbox mode (faucet, sub-accounts, recovery).
+    pub sandbox: bool,
+}
+
+/// The state type of the exchange routes.
+pub type Ctx = Arc<ExchangeState>;
 
 /// Is `path` on the exchange surface (answered in its envelope)?
 pub fn owns(path: &str) -> bool {
@@ -33,21 +50,21 @@ pub fn owns(path: &str) -> bool {
 /// Per-IP request budget of the exchange's REST routes (`--rate-limit` per minute, the vendor's 1200 by default;
 /// 0 = unlimited): 429 `RATE_LIMITED` with `Retry-After` past it.
 pub async fn ip_limit(
-    axum::extract::State(ctx): axum::extract::State<ApiContext>,
+    axum::extract::State(ctx): axum::extract::State<Ctx>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::extract::ConnectInfo;
     use axum::response::IntoResponse;
     let ip = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
-    let Some(ip) = ip.filter(|_| ctx.config.rate_limit_per_minute > 0) else { return next.run(req).await };
-    match ctx.limiter.check(&format!("ip:{ip}")) {
+    let Some(ip) = ip.filter(|_| ctx.rate_limit_per_minute > 0) else { return next.run(req).await };
+    match ctx.access.limiter.check(&format!("ip:{ip}")) {
         Ok(info) => {
             let mut resp = next.run(req).await;
             info.apply(resp.headers_mut());
             resp
         }
-        Err((_, info)) => {
+        Err(sova_http::ratelimit::Limited { info }) => {
             let mut resp = ExError::new(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
                 "RATE_LIMITED",
@@ -67,11 +84,19 @@ pub async fn ip_limit(
 }
 
 /// Every exchange route (absolute paths), behind the per-IP limit.
-pub fn router(ctx: ApiContext) -> Router<ApiContext> {
+pub fn router<S>(ctx: Ctx) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Ctx: axum::extract::FromRef<S>,
+{
     routes().route_layer(axum::middleware::from_fn_with_state(ctx, ip_limit))
 }
 
-fn routes() -> Router<ApiContext> {
+fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Ctx: axum::extract::FromRef<S>,
+{
     use sova_auth::exchange::Domain;
     let writes = |prefix: &str, domain: Domain| {
         let w = move || axum::routing::post(rest::signed(domain)).delete(rest::signed(domain));

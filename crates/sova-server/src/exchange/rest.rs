@@ -13,12 +13,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sova_auth::exchange::{Action, Domain, check_nonce_window};
 
+use super::Ctx;
 use super::core::{Core, Request};
 use super::error::{ExError, ok};
 use super::sequencer::{balances_json, book_json, book_ticker_json, ticker_json};
 use super::views;
-use crate::envelope::now_ms;
-use crate::state::ApiContext;
+use sova_http::time::now_ms;
 
 type Answer = Result<Value, ExError>;
 
@@ -38,7 +38,7 @@ fn now() -> u64 {
 pub fn signed(
     domain: Domain,
 ) -> impl Fn(
-    State<ApiContext>,
+    State<Ctx>,
     Method,
     Uri,
     HeaderMap,
@@ -61,7 +61,7 @@ fn body_error(e: BytesRejection) -> ExError {
 
 async fn signed_write(
     domain: Domain,
-    ctx: &ApiContext,
+    ctx: &Ctx,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -75,7 +75,7 @@ async fn signed_write(
 /// Everything about a signed request that needs no state: route, headers, nonce window, canonical body,
 /// signature recovery, and (universal domain) the path's master against the signer.
 fn verify(
-    ctx: &ApiContext,
+    ctx: &Ctx,
     domain: Domain,
     method: &Method,
     path: &str,
@@ -126,7 +126,7 @@ fn verify(
 /// exactly like its real route would, without consuming the nonce or acting; answers the recovered signer and the
 /// payload hash. A debugging aid for client authors, and the recovery-only baseline of the benchmark.
 pub async fn recover(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -210,7 +210,7 @@ fn resolve(core: &Core, address: &Address, account_id: Option<u64>) -> Result<u6
 }
 
 async fn account_read(
-    ctx: &ApiContext,
+    ctx: &Ctx,
     address: &str,
     q: Result<Query<AccountQuery>, QueryRejection>,
     f: impl FnOnce(&Core, Address, u64, &AccountQuery) -> Answer + Send + 'static,
@@ -230,7 +230,7 @@ async fn account_read(
 
 /// `GET /accounts/{address}/state`.
 pub async fn state(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
@@ -260,7 +260,7 @@ pub async fn state(
 
 /// `GET /accounts/{address}/balances`.
 pub async fn balances(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
@@ -280,7 +280,7 @@ fn market_filter(core: &Core, symbol: Option<&str>) -> Result<Option<u32>, ExErr
 
 /// `GET /accounts/{address}/orders`: open orders.
 pub async fn open_orders(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
@@ -299,7 +299,7 @@ pub async fn open_orders(
 
 /// `GET /accounts/{address}/orders/history`: closed orders, newest first.
 pub async fn order_history(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
@@ -321,7 +321,7 @@ pub async fn order_history(
 
 /// `GET /accounts/{address}/trades`: the account's fills, newest first.
 pub async fn account_trades(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
@@ -345,7 +345,7 @@ pub async fn account_trades(
 
 /// `GET /accounts/{address}/api-keys` and `GET /api/v1/user/{address}/api-keys`.
 pub async fn api_keys(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
@@ -354,7 +354,7 @@ pub async fn api_keys(
 
 /// `GET /accounts/{address}/fee-rate`.
 pub async fn fee_rate(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
@@ -379,7 +379,7 @@ pub async fn fee_rate(
 }
 
 /// `GET /markets/symbols`.
-pub async fn symbols(State(ctx): State<ApiContext>) -> Response {
+pub async fn symbols(State(ctx): State<Ctx>) -> Response {
     let c = &ctx.exchange.catalog;
     let items: Vec<Value> = c
         .markets
@@ -408,7 +408,7 @@ pub async fn symbols(State(ctx): State<ApiContext>) -> Response {
 }
 
 /// `GET /markets/coins`.
-pub async fn coins(State(ctx): State<ApiContext>) -> Response {
+pub async fn coins(State(ctx): State<Ctx>) -> Response {
     let items: Vec<Value> = ctx
         .exchange
         .catalog
@@ -419,19 +419,19 @@ pub async fn coins(State(ctx): State<ApiContext>) -> Response {
     ok(items)
 }
 
-async fn per_market(ctx: &ApiContext, f: fn(&Core, u32, u64) -> Value) -> Response {
+async fn per_market(ctx: &Ctx, f: fn(&Core, u32, u64) -> Value) -> Response {
     let ids: Vec<u32> = ctx.exchange.catalog.markets.iter().map(|m| m.config.id).collect();
     let now = now();
     respond(ctx.exchange.read(move |core| Value::Array(ids.iter().map(|id| f(core, *id, now)).collect())).await)
 }
 
 /// `GET /markets/tickers` (also `miniTickers`).
-pub async fn tickers(State(ctx): State<ApiContext>) -> Response {
+pub async fn tickers(State(ctx): State<Ctx>) -> Response {
     per_market(&ctx, ticker_json).await
 }
 
 /// `GET /markets/bookTickers`.
-pub async fn book_tickers(State(ctx): State<ApiContext>) -> Response {
+pub async fn book_tickers(State(ctx): State<Ctx>) -> Response {
     per_market(&ctx, |core, id, _| book_ticker_json(core, id)).await
 }
 
@@ -447,7 +447,7 @@ pub struct MarketQuery {
     end_time: Option<u64>,
 }
 
-fn market_id(ctx: &ApiContext, symbol: &str) -> Result<u32, ExError> {
+fn market_id(ctx: &Ctx, symbol: &str) -> Result<u32, ExError> {
     ctx.exchange.catalog.market_by_name(symbol).map(|m| m.config.id).ok_or_else(|| {
         ExError::bad("UNKNOWN_SYMBOL", format!("symbol {symbol:?} is not listed (GET /api/v1/spot/markets/symbols)"))
     })
@@ -455,7 +455,7 @@ fn market_id(ctx: &ApiContext, symbol: &str) -> Result<u32, ExError> {
 
 /// `GET /markets/{symbol}/orderbook?limit=`.
 pub async fn orderbook(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     Path(symbol): Path<String>,
     q: Result<Query<MarketQuery>, QueryRejection>,
 ) -> Response {
@@ -470,7 +470,7 @@ pub async fn orderbook(
 
 /// `GET /markets/{symbol}/trades?limit=`: newest first.
 pub async fn trades(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     Path(symbol): Path<String>,
     q: Result<Query<MarketQuery>, QueryRejection>,
 ) -> Response {
@@ -490,7 +490,7 @@ pub async fn trades(
 
 /// `GET /markets/{symbol}/klines?interval=1m&startTime=&endTime=&limit=`.
 pub async fn klines(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     Path(symbol): Path<String>,
     q: Result<Query<MarketQuery>, QueryRejection>,
 ) -> Response {
@@ -535,7 +535,7 @@ struct SubAccountBody {
     label: Option<String>,
 }
 
-fn sandbox_only(ctx: &ApiContext) -> Result<(), ExError> {
+fn sandbox_only(ctx: &Ctx) -> Result<(), ExError> {
     if ctx.sandbox {
         Ok(())
     } else {
@@ -553,7 +553,7 @@ fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>
     })
 }
 
-async fn master_account(ctx: &ApiContext, address: &str) -> Result<(Address, sova_store::ExAccount), ExError> {
+async fn master_account(ctx: &Ctx, address: &str) -> Result<(Address, sova_store::ExAccount), ExError> {
     let addr = parse_address(address)?;
     let (account, _) = ctx
         .store
@@ -565,7 +565,7 @@ async fn master_account(ctx: &ApiContext, address: &str) -> Result<(Address, sov
 
 /// `POST /api/v1/sandbox/faucet` `{"address","coin","amount"[,"accountID"]}`: credit coins, creating the master
 /// account on first use; answers `data.accountID`.
-pub async fn faucet(State(ctx): State<ApiContext>, body: Result<Bytes, BytesRejection>) -> Response {
+pub async fn faucet(State(ctx): State<Ctx>, body: Result<Bytes, BytesRejection>) -> Response {
     let run = async {
         sandbox_only(&ctx)?;
         let b: FaucetBody = json_body(body)?;
@@ -600,7 +600,7 @@ pub async fn faucet(State(ctx): State<ApiContext>, body: Result<Bytes, BytesReje
 }
 
 /// `POST /api/v1/sandbox/sub-accounts` `{"address"[,"label"]}`: a new sub-account of the master.
-pub async fn sub_account(State(ctx): State<ApiContext>, body: Result<Bytes, BytesRejection>) -> Response {
+pub async fn sub_account(State(ctx): State<Ctx>, body: Result<Bytes, BytesRejection>) -> Response {
     let run = async {
         sandbox_only(&ctx)?;
         let b: SubAccountBody = json_body(body)?;

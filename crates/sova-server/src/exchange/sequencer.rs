@@ -17,7 +17,7 @@ use super::catalog::{Catalog, ExchangeConfig};
 use super::core::{Core, Reply, Request, Touched};
 use super::error::ExError;
 use super::views;
-use crate::envelope::now_ms;
+use sova_http::time::now_ms;
 
 /// Most requests handled in one group (one transaction).
 const MAX_GROUP: usize = 512;
@@ -371,7 +371,7 @@ pub fn hud(core: &Core, master: &alloy_primitives::Address) -> Option<(sova_prot
             balances,
             open_orders: core.engine.open_orders(id, None).len() as u64,
             recent_trades: trades.len() as u64,
-            last_trade_at: newest.map(crate::envelope::iso),
+            last_trade_at: newest.map(sova_http::time::iso),
         };
         (acct, newest)
     };

@@ -15,11 +15,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
+use super::Ctx;
 use super::core::Core;
 use super::sequencer::{BOOK_DEPTH, balances_json, book_json, book_ticker_json, ticker_json};
 use super::views;
-use crate::envelope::now_ms;
-use crate::state::ApiContext;
+use sova_http::time::now_ms;
 
 /// Idle time after which the server closes the connection.
 pub const IDLE: Duration = Duration::from_secs(60);
@@ -51,7 +51,7 @@ struct Params {
 }
 
 /// `GET /ws/spot` (upgrade).
-pub async fn spot(State(ctx): State<ApiContext>, ws: WebSocketUpgrade) -> Response {
+pub async fn spot(State(ctx): State<Ctx>, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| session(ctx, socket))
 }
 
@@ -60,7 +60,7 @@ async fn send(socket: &mut WebSocket, v: &Value) -> bool {
 }
 
 /// The (channel, key) pairs a subscription names, or why not.
-async fn keys_of(ctx: &ApiContext, p: &Params) -> Result<Vec<(&'static str, u64)>, String> {
+async fn keys_of(ctx: &Ctx, p: &Params) -> Result<Vec<(&'static str, u64)>, String> {
     if let Some(ch) = MARKET_CHANNELS.iter().find(|c| **c == p.channel) {
         let mut names: Vec<String> = p.symbols.clone().unwrap_or_default();
         names.extend(p.symbol.clone());
@@ -136,7 +136,7 @@ fn snapshot(core: &Core, channel: &str, key: u64) -> Value {
     }
 }
 
-async fn session(ctx: ApiContext, mut socket: WebSocket) {
+async fn session(ctx: Ctx, mut socket: WebSocket) {
     let mut feed = ctx.exchange.feed.subscribe();
     let mut subs: HashSet<(&'static str, u64)> = HashSet::new();
     let mut deadline = tokio::time::Instant::now() + IDLE;
@@ -189,7 +189,7 @@ async fn session(ctx: ApiContext, mut socket: WebSocket) {
 }
 
 /// Handle one client message; `false` closes the connection.
-async fn handle(ctx: &ApiContext, socket: &mut WebSocket, subs: &mut HashSet<(&'static str, u64)>, text: &str) -> bool {
+async fn handle(ctx: &Ctx, socket: &mut WebSocket, subs: &mut HashSet<(&'static str, u64)>, text: &str) -> bool {
     let msg: ClientMsg = match serde_json::from_str(text) {
         Ok(m) => m,
         Err(e) => {

@@ -15,10 +15,10 @@ use axum::response::{IntoResponse, Response};
 use sova_store::{Charge, Store};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::envelope::trace_id;
-use crate::error::ApiError;
-use crate::hmac::HmacIdentity;
-use crate::state::ApiContext;
+use super::Ctx;
+use sova_http::context::trace_id;
+use sova_http::error::ApiError;
+use sova_http::hmac::HmacIdentity;
 
 /// Largest group of charges in one transaction.
 const MAX_GROUP: usize = 512;
@@ -42,7 +42,7 @@ impl Biller {
             let mut group = Vec::with_capacity(MAX_GROUP);
             while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
                 let (charges, replies): (Vec<Charge>, Vec<Reply>) = group.drain(..).unzip();
-                let now = crate::envelope::now_ms();
+                let now = sova_http::time::now_ms();
                 match store.apply_charges(&charges, now).await {
                     Ok(results) => {
                         for (reply, r) in replies.into_iter().zip(results) {
@@ -107,42 +107,38 @@ pub enum Payer {
     },
 }
 
-async fn key_account(ctx: &ApiContext, key: &str) -> Result<Arc<CachedIntelKey>, ApiError> {
+async fn key_account(ctx: &Ctx, key: &str) -> Result<Arc<CachedIntelKey>, ApiError> {
     let invalid =
         || ApiError::unauthorized("invalid Intel API key: send `X-Api-Key: ak_<hex>` as issued by the operator");
     if !key.starts_with("ak_") || key.len() > 128 {
         return Err(invalid());
     }
-    let hash = ctx.hasher.hash(key);
-    if let Some(k) = ctx.auth.intel.get(hash.as_str()) {
+    let hash = ctx.access.hasher.hash(key);
+    if let Some(k) = ctx.keys.get(hash.as_str()) {
         return if k.revoked { Err(invalid()) } else { Ok(k) };
     }
-    let epoch = ctx.auth.epoch();
+    let epoch = ctx.access.bus.epoch();
     let Some((row, _account)) = ctx.store.intel_key_by_hash(hash.as_str()).await? else {
         return Err(invalid());
     };
     let k = Arc::new(CachedIntelKey { key_id: row.id, account_id: row.account_id, revoked: row.revoked_at.is_some() });
-    ctx.auth.intel.insert_if(&ctx.auth, epoch, hash.0, k.clone());
+    ctx.keys.insert_if(epoch, hash.0, k.clone());
     if k.revoked { Err(invalid()) } else { Ok(k) }
 }
 
 /// Identify the payer of a request from its credentials; `None` when it carries none (then x402 applies).
-pub async fn payer(
-    ctx: &ApiContext,
-    headers: &HeaderMap,
-    hmac: Option<&HmacIdentity>,
-) -> Result<Option<Payer>, ApiError> {
+pub async fn payer(ctx: &Ctx, headers: &HeaderMap, hmac: Option<&HmacIdentity>) -> Result<Option<Payer>, ApiError> {
     if let Some(id) = hmac {
-        if let Some(account_id) = ctx.auth.intel_owners.get(id.customer_id.as_str()) {
+        if let Some(account_id) = ctx.owners.get(id.customer_id.as_str()) {
             return Ok(Some(Payer::Credits { account_id: account_id.as_ref().clone(), key_id: None }));
         }
-        let epoch = ctx.auth.epoch();
+        let epoch = ctx.access.bus.epoch();
         let account = ctx.store.intel_account_by_owner(&id.customer_id).await?.ok_or_else(|| {
             ApiError::forbidden(
                 "this customer has no Intel account; ask the operator for one, or pay per call with x402",
             )
         })?;
-        ctx.auth.intel_owners.insert_if(&ctx.auth, epoch, id.customer_id.clone(), Arc::new(account.id.clone()));
+        ctx.owners.insert_if(epoch, id.customer_id.clone(), Arc::new(account.id.clone()));
         return Ok(Some(Payer::Credits { account_id: account.id, key_id: None }));
     }
     match headers.get("x-api-key").map(|v| v.to_str()) {
@@ -172,7 +168,7 @@ fn credit_headers(resp: &mut Response, cost: i64, remaining: i64) {
 }
 
 /// Middleware on the Intel routes: credits, or x402, or 402.
-pub async fn meter(State(ctx): State<ApiContext>, req: Request, next: Next) -> Response {
+pub async fn meter(State(ctx): State<Ctx>, req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
     let key = price_key(&route);
     let price = ctx.config.intel_price(key);

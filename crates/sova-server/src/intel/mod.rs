@@ -2,13 +2,18 @@
 //! (`X-Api-Key: ak_<hex>`, or `Cs-*` signatures of a customer that owns an Intel account) or paid per call with
 //! x402 v2 (Solana USDC). See [`meter`] and [`x402`].
 
+mod addresses;
+pub mod keys;
 pub mod meter;
 pub mod x402;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, Request, State};
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
 use axum::response::Response;
 use rust_decimal::Decimal;
 use sova_chain::{Chain, Network};
@@ -17,17 +22,79 @@ use sova_proto::intel as wire;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::envelope::{iso, list, ok};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::JsonBody;
-use crate::filters::Filters;
-use crate::state::ApiContext;
+use sova_http::access::Access;
+use sova_http::cache::{Cache, Invalidations};
+use sova_http::envelope::{list, ok};
+use sova_http::error::{ApiError, ApiResult};
+use sova_http::extract::JsonBody;
+use sova_http::filters::Filters;
+use sova_http::time::iso;
+use sova_store::Store;
+
+use crate::config::Config;
+use crate::exchange::Exchange;
+
+/// What the Intel handlers reach.
+pub struct IntelState {
+    /// Authentication, limits, the invalidation bus.
+    pub access: Arc<Access>,
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Prices and settings.
+    pub config: Arc<Config>,
+    /// Credit billing (group commit).
+    pub biller: meter::Biller,
+    /// x402 settings and keys.
+    pub x402: x402::X402,
+    /// The exchange, for the HUD's exchange section.
+    pub exchange: Arc<Exchange>,
+    /// `ak_` keys by keyed hash.
+    pub keys: Cache<meter::CachedIntelKey>,
+    /// Intel account ids by owner (Connect customer id), for `Cs-*` callers. An account never changes owner, so
+    /// only a found account is cached and nothing invalidates it but a full clear.
+    pub owners: Cache<String>,
+    /// Issued deposit addresses.
+    pub addresses: Arc<addresses::AddressIndex>,
+}
+
+impl IntelState {
+    /// Build (starting the biller), registering the Intel caches on the bus.
+    pub fn new(
+        access: Arc<Access>,
+        bus: &Arc<Invalidations>,
+        config: Arc<Config>,
+        x402: x402::X402,
+        exchange: Arc<Exchange>,
+    ) -> Arc<Self> {
+        let addresses = Arc::new(addresses::AddressIndex::default());
+        bus.register(addresses.clone());
+        Arc::new(Self {
+            store: access.store.clone(),
+            biller: meter::Biller::start(access.store.clone()),
+            access,
+            config,
+            x402,
+            exchange,
+            keys: Cache::builder("intel").build(bus),
+            owners: Cache::builder("intel-owner").build(bus),
+            addresses,
+        })
+    }
+}
+
+/// The state type of the Intel routes.
+pub type Ctx = Arc<IntelState>;
 
 /// Most addresses in one batch lookup.
 pub const MAX_BATCH: usize = 25;
 
 /// The Intel routes, relative to `/api/v1/intel` (metering is layered on by the app).
-pub fn router() -> OpenApiRouter<ApiContext> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Ctx: FromRef<S>,
+    Arc<Access>: FromRef<S>,
+{
     OpenApiRouter::new().routes(routes!(hud)).routes(routes!(activity)).routes(routes!(batch_hud))
 }
 
@@ -62,7 +129,7 @@ fn chain_name(chain: Chain) -> &'static str {
 
 /// The exchange accounts of an EVM address (a master wallet there) and its newest trade (ms), read between the
 /// sequencer's groups.
-async fn exchange_hud(ctx: &ApiContext, addr: &str) -> ApiResult<Option<(wire::HudExchange, Option<i64>)>> {
+async fn exchange_hud(ctx: &Ctx, addr: &str) -> ApiResult<Option<(wire::HudExchange, Option<i64>)>> {
     let Ok(master) = addr.parse::<alloy_primitives::Address>() else { return Ok(None) };
     ctx.exchange
         .read(move |core| crate::exchange::sequencer::hud(core, &master))
@@ -70,7 +137,7 @@ async fn exchange_hud(ctx: &ApiContext, addr: &str) -> ApiResult<Option<(wire::H
         .map_err(|e| ApiError::internal(format!("exchange read: {}", e.message)))
 }
 
-async fn build_hud(ctx: &ApiContext, address: &str) -> ApiResult<wire::Hud> {
+async fn build_hud(ctx: &Ctx, address: &str) -> ApiResult<wire::Hud> {
     let (addr, chain, networks) = normalise(address)?;
     let networks: Vec<String> = networks.iter().map(|n| n.as_str().to_string()).collect();
     let (exchange, traded) = match chain {
@@ -78,7 +145,7 @@ async fn build_hud(ctx: &ApiContext, address: &str) -> ApiResult<wire::Hud> {
         _ => (None, None),
     };
     // Most lookups are of addresses this Sova never issued: answer those without touching the database.
-    if !ctx.auth.addresses.contains(ctx.store.as_ref(), &addr).await? {
+    if !ctx.addresses.contains(ctx.store.as_ref(), &addr).await? {
         return Ok(wire::Hud {
             chain: chain_name(chain).into(),
             address: addr,
@@ -141,17 +208,17 @@ async fn build_hud(ctx: &ApiContext, address: &str) -> ApiResult<wire::Hud> {
 #[utoipa::path(get, path = "/wallet/{address}/hud", tag = "intel", params(("address" = String, Path)),
     security(("intel_key" = []), ("x402" = [])),
     responses((status = 200, body = Envelope<wire::Hud>), (status = 400), (status = 401), (status = 402)))]
-pub async fn hud(State(ctx): State<ApiContext>, Path(address): Path<String>) -> ApiResult<Response> {
+pub async fn hud(State(ctx): State<Ctx>, Path(address): Path<String>) -> ApiResult<Response> {
     Ok(ok(build_hud(&ctx, &address).await?))
 }
 
 /// An address's activity, newest first (`filter[limit]`, `filter[skip]`).
 #[utoipa::path(get, path = "/wallet/{address}/activity", tag = "intel", params(("address" = String, Path)),
     security(("intel_key" = []), ("x402" = [])), responses((status = 200, body = Envelope<Vec<wire::Activity>>)))]
-pub async fn activity(State(ctx): State<ApiContext>, Path(address): Path<String>, f: Filters) -> ApiResult<Response> {
+pub async fn activity(State(ctx): State<Ctx>, Path(address): Path<String>, f: Filters) -> ApiResult<Response> {
     let (addr, ..) = normalise(&address)?;
     let q = f.to_query(&[], &["created_at"])?;
-    if !ctx.auth.addresses.contains(ctx.store.as_ref(), &addr).await? {
+    if !ctx.addresses.contains(ctx.store.as_ref(), &addr).await? {
         return Ok(list(Vec::<wire::Activity>::new(), 0, q.limit, q.skip));
     }
     let (rows, total) = ctx.store.deposits_to(&addr, q.limit as i64, q.skip as i64).await?;
@@ -173,10 +240,7 @@ pub async fn activity(State(ctx): State<ApiContext>, Path(address): Path<String>
 /// Look up 1 to 25 addresses at once; an invalid address gets an error in its item, not a failed call.
 #[utoipa::path(post, path = "/wallets/hud", tag = "intel", request_body = wire::BatchHudRequest,
     security(("intel_key" = []), ("x402" = [])), responses((status = 200, body = Envelope<Vec<wire::BatchHudItem>>)))]
-pub async fn batch_hud(
-    State(ctx): State<ApiContext>,
-    JsonBody(req): JsonBody<wire::BatchHudRequest>,
-) -> ApiResult<Response> {
+pub async fn batch_hud(State(ctx): State<Ctx>, JsonBody(req): JsonBody<wire::BatchHudRequest>) -> ApiResult<Response> {
     if req.addresses.is_empty() || req.addresses.len() > MAX_BATCH {
         return Err(ApiError::validation("addresses", format!("send 1 to {MAX_BATCH} addresses")));
     }
@@ -191,4 +255,40 @@ pub async fn batch_hud(
         }
     }
     Ok(ok(out))
+}
+
+/// CORS for the Intel API (browsers and agents calling it directly, x402 headers exposed); the other surfaces are
+/// server-to-server and get no CORS headers. The app applies it before routing so preflights never reach a 405.
+pub async fn cors(req: Request, next: Next) -> Response {
+    use tower::{Layer, ServiceExt};
+    use tower_http::cors::{Any, CorsLayer};
+    // Built once: the header lists are joined into header values at construction.
+    static CORS: std::sync::LazyLock<CorsLayer> = std::sync::LazyLock::new(|| {
+        let h = axum::http::HeaderName::from_static;
+        CorsLayer::new()
+            .allow_origin(Any)
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers([axum::http::header::CONTENT_TYPE, h("x-api-key"), h("payment-signature"), h("x-payment")])
+            .expose_headers([
+                h("payment-required"),
+                h("payment-response"),
+                h("x-payment-response"),
+                h("x-credits-cost"),
+                h("x-credits-remaining"),
+            ])
+    });
+    if !req.uri().path().starts_with("/api/v1/intel/") {
+        return next.run(req).await;
+    }
+    // Only browsers need CORS headers, and they always send `Origin` on a cross-origin call; agents and SDKs do not,
+    // so their answers skip the layer and carry only `Vary: Origin` (a shared cache keeps the two kinds apart).
+    if req.method() != Method::OPTIONS && !req.headers().contains_key(axum::http::header::ORIGIN) {
+        let mut resp = next.run(req).await;
+        resp.headers_mut().append(axum::http::header::VARY, HeaderValue::from_static("origin"));
+        return resp;
+    }
+    match CORS.layer(next).oneshot(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
 }

@@ -19,9 +19,9 @@ use sova_proto::ErrorCode;
 use sova_store::PaymentClaim;
 use std::time::Duration;
 
+use super::Ctx;
 use crate::config::{Config, Settlement};
-use crate::error::ApiError;
-use crate::state::ApiContext;
+use sova_http::error::ApiError;
 
 /// How long a claimed payment is locked against concurrent use.
 const IN_FLIGHT_MS: i64 = 120_000;
@@ -134,7 +134,7 @@ impl X402 {
 }
 
 /// The `accepts[0]` offer for an endpoint.
-pub fn offer(ctx: &ApiContext, price_key: &str) -> PaymentRequirements {
+pub fn offer(ctx: &Ctx, price_key: &str) -> PaymentRequirements {
     let price = ctx.config.intel_price(price_key);
     let offer = PaymentRequirements::exact(
         ctx.x402.network,
@@ -159,11 +159,11 @@ fn resource(req_uri: &str, price_key: &str) -> ResourceInfo {
 }
 
 /// 402 with `PAYMENT-REQUIRED` (base64 JSON), the same JSON in the body, `Cache-Control: no-store`.
-pub fn payment_required(ctx: &ApiContext, req: &Request, price_key: &str, error: String) -> Response {
+pub fn payment_required(ctx: &Ctx, req: &Request, price_key: &str, error: String) -> Response {
     payment_required_for(ctx, &req.uri().to_string(), price_key, error)
 }
 
-fn payment_required_for(ctx: &ApiContext, uri: &str, price_key: &str, error: String) -> Response {
+fn payment_required_for(ctx: &Ctx, uri: &str, price_key: &str, error: String) -> Response {
     let body = PaymentRequired::new(resource(uri, price_key), vec![offer(ctx, price_key)]).with_error(error);
     let mut resp = (StatusCode::PAYMENT_REQUIRED, axum::Json(&body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&body.to_header()) {
@@ -193,7 +193,7 @@ enum Settled {
 }
 
 /// Record a settled payment in Sova's ledger: the outside world paid the treasury.
-async fn book(ctx: &ApiContext, v: &Verified) -> Result<(), sova_store::StoreError> {
+async fn book(ctx: &Ctx, v: &Verified) -> Result<(), sova_store::StoreError> {
     let amount = rust_decimal::Decimal::from_i128_with_scale(i128::from(v.amount), 6);
     let network = if ctx.x402.network == SOLANA_MAINNET { "solana" } else { "solana-devnet" };
     let postings = [
@@ -210,13 +210,13 @@ async fn book(ctx: &ApiContext, v: &Verified) -> Result<(), sova_store::StoreErr
             may_go_negative: false,
         },
     ];
-    match ctx.store.post("x402", &v.message_hash_hex(), &postings, crate::envelope::now_ms()).await {
+    match ctx.store.post("x402", &v.message_hash_hex(), &postings, sova_http::time::now_ms()).await {
         Ok(()) | Err(sova_store::StoreError::Conflict(_)) => Ok(()),
         Err(e) => Err(e),
     }
 }
 
-async fn settle(ctx: &ApiContext, v: &Verified) -> Settled {
+async fn settle(ctx: &Ctx, v: &Verified) -> Settled {
     let signed = match v.co_sign(&ctx.x402.fee_payer) {
         Ok(s) => s,
         Err(e) => return Settled::Failed(format!("transaction confirmation failed: {e}")),
@@ -259,7 +259,7 @@ async fn settle(ctx: &ApiContext, v: &Verified) -> Settled {
 
 /// A call without credentials: verify an x402 payment (official flow or the seed variant), run the call, settle it,
 /// or answer 402 with the offer and the reason.
-pub async fn pay_per_call(ctx: &ApiContext, req: Request, next: Next, price_key: &str) -> Response {
+pub async fn pay_per_call(ctx: &Ctx, req: Request, next: Next, price_key: &str) -> Response {
     let uri = req.uri().to_string();
     let raw = req.headers().get("payment-signature").or_else(|| req.headers().get("x-payment")).cloned();
     let Some(raw) = raw else {
@@ -291,7 +291,7 @@ pub async fn pay_per_call(ctx: &ApiContext, req: Request, next: Next, price_key:
             return resp;
         }
     };
-    let now = crate::envelope::now_ms();
+    let now = sova_http::time::now_ms();
     let claim = sova_store::X402Payment {
         message_hash: verified.message_hash_hex(),
         tx_signature: verified.client_signature.clone(),
@@ -347,7 +347,7 @@ pub async fn pay_per_call(ctx: &ApiContext, req: Request, next: Next, price_key:
         ),
         Settled::Failed(reason) => {
             let _ =
-                ctx.store.finish_payment(&claim.message_hash, "FAILED", Some(&reason), crate::envelope::now_ms()).await;
+                ctx.store.finish_payment(&claim.message_hash, "FAILED", Some(&reason), sova_http::time::now_ms()).await;
             let mut resp = payment_required_for(ctx, &uri, price_key, reason);
             let settle = SettleResponse::failure("settlement_failed", verified.network.clone(), payer, String::new());
             with_settle_headers(&mut resp, &settle, None);
@@ -355,7 +355,7 @@ pub async fn pay_per_call(ctx: &ApiContext, req: Request, next: Next, price_key:
         }
     };
     if let Err(e) =
-        ctx.store.finish_payment(&claim.message_hash, status, detail.as_deref(), crate::envelope::now_ms()).await
+        ctx.store.finish_payment(&claim.message_hash, status, detail.as_deref(), sova_http::time::now_ms()).await
     {
         tracing::error!(error = %e, "could not record a payment's settlement");
     }
@@ -370,7 +370,7 @@ pub async fn pay_per_call(ctx: &ApiContext, req: Request, next: Next, price_key:
 }
 
 /// Resolve `PENDING` settlements (RPC): confirmed ones are booked, failed ones marked, every 10 s.
-pub fn spawn_pending_resolver(ctx: ApiContext) {
+pub fn spawn_pending_resolver(ctx: Ctx) {
     let Some(rpc) = ctx.x402.rpc.clone() else { return };
     tokio::spawn(async move {
         loop {
@@ -388,26 +388,26 @@ pub fn spawn_pending_resolver(ctx: ApiContext) {
                                 &p.message_hash,
                                 "SETTLED",
                                 Some(&format!("sig:{sig}")),
-                                crate::envelope::now_ms(),
+                                sova_http::time::now_ms(),
                             )
                             .await;
                     }
                     Ok(TxStatus::Failed(e)) => {
                         let _ = ctx
                             .store
-                            .finish_payment(&p.message_hash, "FAILED", Some(&e), crate::envelope::now_ms())
+                            .finish_payment(&p.message_hash, "FAILED", Some(&e), sova_http::time::now_ms())
                             .await;
                     }
                     _ => {}
                 }
             }
-            let _ = ctx.store.prune_payments(crate::envelope::now_ms() - REPLAY_WINDOW_MS).await;
+            let _ = ctx.store.prune_payments(sova_http::time::now_ms() - REPLAY_WINDOW_MS).await;
         }
     });
 }
 
 /// Keep `extra.recentBlockhash` fresh from the RPC node (every 20 s), so clients need no RPC call of their own.
-pub fn spawn_blockhash_refresher(ctx: ApiContext) {
+pub fn spawn_blockhash_refresher(ctx: Ctx) {
     let Some(rpc) = ctx.x402.rpc.clone() else { return };
     tokio::spawn(async move {
         loop {

@@ -11,8 +11,11 @@
 
 pub mod contract;
 pub mod request;
+pub mod signing_keys;
 
-use axum::extract::{Path, State};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -26,11 +29,16 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::Config;
-use crate::envelope::{iso, meta, now_ms, ok};
-use crate::error::ApiError;
-use crate::extract::parse_json;
-use crate::idempotency::{Claim, StoredResponse};
-use crate::state::ApiContext;
+use sova_http::access::Access;
+use sova_http::cache::{Cache, Invalidations};
+use sova_http::context::meta;
+use sova_http::envelope::ok;
+use sova_http::error::ApiError;
+use sova_http::extract::parse_json;
+use sova_http::idempotency::{Claim, StoredResponse};
+use sova_http::time::{iso, now_ms};
+use sova_store::Store;
+
 pub use request::SiwxRequest;
 
 /// The statement of every challenge.
@@ -38,14 +46,26 @@ pub const STATEMENT: &str = "Sign in to prove that you control this account.";
 /// Longest `externalId`.
 pub const MAX_EXTERNAL_ID: usize = 128;
 
-/// SIWX settings derived from the configuration.
-#[derive(Debug)]
+/// What the SIWX handlers reach.
 pub struct SiwxState {
+    /// Authentication, limits, the invalidation bus.
+    pub access: Arc<Access>,
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Settings (RFC 9421 skew, contract-wallet RPC URLs, body limit).
+    pub config: Arc<Config>,
     /// The origin clients sign against, and the challenges' domain and URI.
     pub origin: PublicOrigin,
     /// Contract-wallet checks.
     pub rpc: contract::EvmRpc,
+    /// Tenants' active RFC 9421 signing keys by `<tenant>/<keyid>`.
+    pub httpsig: Cache<sova_auth::httpsig::VerifyingKey>,
+    /// SIWX customers by id.
+    pub customers: Cache<SiwxCustomerRow>,
 }
+
+/// The state type of the SIWX routes.
+pub type Ctx = Arc<SiwxState>;
 
 /// The public origin in effect: `--public-origin`, else `http://<listen address>`.
 pub fn public_origin(config: &Config) -> Result<PublicOrigin, sova_auth::httpsig::HttpSigError> {
@@ -56,17 +76,31 @@ pub fn public_origin(config: &Config) -> Result<PublicOrigin, sova_auth::httpsig
 }
 
 impl SiwxState {
-    /// From the configuration (the origin was validated at start; see [`public_origin`]).
-    pub fn new(config: &Config) -> Self {
-        let origin = public_origin(config).unwrap_or_else(|_| {
-            PublicOrigin::parse("http://127.0.0.1").unwrap_or_else(|_| unreachable!("a valid literal origin"))
-        });
-        Self { origin, rpc: contract::EvmRpc::default() }
+    /// From the configuration, registering the SIWX caches on the bus.
+    pub fn new(access: Arc<Access>, bus: &Arc<Invalidations>, config: Arc<Config>) -> anyhow::Result<Arc<Self>> {
+        use anyhow::Context;
+        let origin = public_origin(&config).context("--public-origin must be scheme://host[:port]")?;
+        Ok(Arc::new(Self {
+            store: access.store.clone(),
+            access,
+            config,
+            origin,
+            rpc: contract::EvmRpc::default(),
+            httpsig: Cache::builder("httpsig")
+                .customer(|k, _, c| k.strip_prefix(c).is_some_and(|r| r.starts_with('/')))
+                .build(bus),
+            customers: Cache::builder("siwx").customer(|_, v: &SiwxCustomerRow, c| v.tenant_id == c).build(bus),
+        }))
     }
 }
 
 /// The SIWX routes, relative to `/siwx/v1`.
-pub fn router() -> OpenApiRouter<ApiContext> {
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Ctx: FromRef<S>,
+    Arc<Access>: FromRef<S>,
+{
     OpenApiRouter::new()
         .routes(routes!(create_customer))
         .routes(routes!(get_customer))
@@ -75,7 +109,7 @@ pub fn router() -> OpenApiRouter<ApiContext> {
 }
 
 /// Drop expired idempotency keys and signature nonces every ten minutes (they are ignored once expired anyway).
-pub fn spawn_pruner(ctx: ApiContext) {
+pub fn spawn_pruner(ctx: Ctx) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
@@ -109,8 +143,8 @@ fn envelope<T: serde::Serialize>(status: StatusCode, data: T) -> Result<StoredRe
 }
 
 /// Issue a challenge for `account` now.
-fn issue(ctx: &ApiContext, account: &AccountId, now: DateTime<Utc>) -> Result<(Challenge, NewChallenge), ApiError> {
-    let origin = &ctx.siwx.origin;
+fn issue(ctx: &Ctx, account: &AccountId, now: DateTime<Utc>) -> Result<(Challenge, NewChallenge), ApiError> {
+    let origin = &ctx.origin;
     let ch = Challenge::new(origin.authority(), account, Some(STATEMENT), &origin.to_string(), &siwx::new_nonce(), now)
         .map_err(|e| ApiError::internal(format!("cannot issue a challenge: {e}")))?;
     let new = NewChallenge {
@@ -154,31 +188,31 @@ fn already_verified() -> ApiError {
 
 /// A tenant's customer, through the cache (filled epoch-guarded; every change invalidates it on every replica, see
 /// [`changed`]). Another tenant's customer is not found.
-async fn load(ctx: &ApiContext, tenant: &str, id: &str) -> Result<SiwxCustomerRow, ApiError> {
-    let id = crate::validate::uuid_path(id, "customer")?;
-    if let Some(row) = ctx.auth.siwx.get(&id) {
+async fn load(ctx: &Ctx, tenant: &str, id: &str) -> Result<SiwxCustomerRow, ApiError> {
+    let id = sova_http::validate::uuid_path(id, "customer")?;
+    if let Some(row) = ctx.customers.get(&id) {
         return if row.tenant_id == tenant { Ok((*row).clone()) } else { Err(ApiError::not_found("customer")) };
     }
-    let epoch = ctx.auth.epoch();
+    let epoch = ctx.access.bus.epoch();
     let row = ctx.store.siwx_customer(tenant, &id).await?.ok_or_else(|| ApiError::not_found("customer"))?;
-    ctx.auth.siwx.insert_if(&ctx.auth, epoch, id, std::sync::Arc::new(row.clone()));
+    ctx.customers.insert_if(epoch, id, std::sync::Arc::new(row.clone()));
     Ok(row)
 }
 
 /// A customer changed (or may have changed under us): drop it from every replica's cache.
-async fn changed(ctx: &ApiContext, id: &str) {
-    crate::auth::broadcast_invalidation(ctx, &format!("siwx:{id}")).await;
+async fn changed(ctx: &Ctx, id: &str) {
+    ctx.access.broadcast(&format!("siwx:{id}")).await;
 }
 
 /// Answer a POST: an answer already recorded with its state change is returned as is; any other is recorded now
 /// (final answers) or the key released (5xx, 429).
-async fn conclude(ctx: &ApiContext, claim: Option<Claim>, r: Result<(StoredResponse, bool), ApiError>) -> Response {
+async fn conclude(ctx: &Ctx, claim: Option<Claim>, r: Result<(StoredResponse, bool), ApiError>) -> Response {
     let (resp, recorded) = match r {
         Ok(x) => x,
         Err(e) => (StoredResponse::from_error(e).await, false),
     };
     match claim {
-        Some(c) if !recorded => c.finish(ctx, resp).await,
+        Some(c) if !recorded => c.finish(&ctx.access, resp).await,
         _ => resp.into_response(),
     }
 }
@@ -190,12 +224,12 @@ async fn conclude(ctx: &ApiContext, claim: Option<Claim>, r: Result<(StoredRespo
         ("Idempotency-Key" = String, Header), ("Content-Digest" = String, Header)),
     responses((status = 201, body = Envelope<wire::SiwxCustomer>), (status = 400, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn create_customer(State(ctx): State<ApiContext>, req: SiwxRequest) -> Response {
+pub async fn create_customer(State(ctx): State<Ctx>, req: SiwxRequest) -> Response {
     let r = create_inner(&ctx, &req).await;
     conclude(&ctx, req.claim, r).await
 }
 
-async fn create_inner(ctx: &ApiContext, req: &SiwxRequest) -> Result<(StoredResponse, bool), ApiError> {
+async fn create_inner(ctx: &Ctx, req: &SiwxRequest) -> Result<(StoredResponse, bool), ApiError> {
     let body: wire::CreateSiwxCustomerRequest = json_body(req)?;
     let account = AccountId::parse(body.chain_id.trim()).map_err(|e| siwx_error(&e).with_field("chainId"))?;
     let external_id = body.external_id.trim();
@@ -242,7 +276,7 @@ async fn create_inner(ctx: &ApiContext, req: &SiwxRequest) -> Result<(StoredResp
     responses((status = 200, body = Envelope<wire::SiwxCustomer>), (status = 401, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope)))]
 pub async fn get_customer(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     Path(customer_id): Path<String>,
     req: SiwxRequest,
 ) -> Result<Response, ApiError> {
@@ -256,7 +290,7 @@ pub async fn get_customer(
     responses((status = 200, body = Envelope<wire::SiwxChallenge>), (status = 401, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn get_challenge(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     Path(customer_id): Path<String>,
     req: SiwxRequest,
 ) -> Result<Response, ApiError> {
@@ -326,20 +360,12 @@ fn contract_may_accept(e: &SiwxError) -> bool {
         ("Idempotency-Key" = String, Header), ("Content-Digest" = String, Header)),
     responses((status = 204, description = "verified"), (status = 400, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
-pub async fn sign_challenge(
-    State(ctx): State<ApiContext>,
-    Path(customer_id): Path<String>,
-    req: SiwxRequest,
-) -> Response {
+pub async fn sign_challenge(State(ctx): State<Ctx>, Path(customer_id): Path<String>, req: SiwxRequest) -> Response {
     let r = sign_inner(&ctx, &customer_id, &req).await;
     conclude(&ctx, req.claim, r).await
 }
 
-async fn sign_inner(
-    ctx: &ApiContext,
-    customer_id: &str,
-    req: &SiwxRequest,
-) -> Result<(StoredResponse, bool), ApiError> {
+async fn sign_inner(ctx: &Ctx, customer_id: &str, req: &SiwxRequest) -> Result<(StoredResponse, bool), ApiError> {
     let body: wire::SignChallengeRequest = json_body(req)?;
     let row = load(ctx, &req.tenant, customer_id).await?;
     if row.status != "PENDING" {
@@ -358,7 +384,7 @@ async fn sign_inner(
         && account.namespace() == Namespace::Eip155
         && let Some(url) = account.eip155_chain_id().and_then(|c| ctx.config.evm_rpc_urls.get(&c))
     {
-        match ctx.siwx.rpc.verify(url, &account, issued.as_bytes(), &body.signature).await {
+        match ctx.rpc.verify(url, &account, issued.as_bytes(), &body.signature).await {
             Ok(true) => result = Ok(()),
             Ok(false) => {}
             Err(failure) => {

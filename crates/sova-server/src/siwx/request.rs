@@ -15,18 +15,18 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, OriginalUri, Request};
+use axum::extract::{FromRef, FromRequest, OriginalUri, Request};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sova_auth::digest::{DigestError, verify_content_digest};
 use sova_auth::httpsig::{self, HttpSigError, Message, Policy, VerifyingKey};
 use sova_proto::ErrorCode;
 
-use crate::connect::signing_keys::{cache_key, valid_keyid, verifying_key};
-use crate::envelope::now_ms;
-use crate::error::ApiError;
-use crate::idempotency::{self, Begin, Claim};
-use crate::state::ApiContext;
+use super::Ctx;
+use super::signing_keys::{cache_key, valid_keyid, verifying_key};
+use sova_http::error::ApiError;
+use sova_http::idempotency::{self, Begin, Claim};
+use sova_http::time::now_ms;
 
 /// The longest signature `nonce` accepted (they are stored until the signature expires).
 pub const MAX_NONCE_LEN: usize = 128;
@@ -71,15 +71,15 @@ fn digest_error(e: DigestError) -> ApiError {
 }
 
 /// The tenant's active key `keyid` (cached; revocation invalidates on every replica).
-pub async fn load_key(ctx: &ApiContext, tenant: &str, keyid: &str) -> Result<Option<Arc<VerifyingKey>>, ApiError> {
+pub async fn load_key(ctx: &Ctx, tenant: &str, keyid: &str) -> Result<Option<Arc<VerifyingKey>>, ApiError> {
     if !valid_keyid(keyid) {
         return Ok(None);
     }
     let ck = cache_key(tenant, keyid);
-    if let Some(k) = ctx.auth.httpsig.get(&ck) {
+    if let Some(k) = ctx.httpsig.get(&ck) {
         return Ok(Some(k));
     }
-    let epoch = ctx.auth.epoch();
+    let epoch = ctx.access.bus.epoch();
     let Some(row) = ctx.store.signing_key(tenant, keyid).await? else {
         return Ok(None);
     };
@@ -87,17 +87,17 @@ pub async fn load_key(ctx: &ApiContext, tenant: &str, keyid: &str) -> Result<Opt
         return Ok(None);
     }
     let key = Arc::new(verifying_key(ctx, &row)?);
-    ctx.auth.httpsig.insert_if(&ctx.auth, epoch, ck, key.clone());
+    ctx.httpsig.insert_if(epoch, ck, key.clone());
     Ok(Some(key))
 }
 
-async fn tenant_of(ctx: &ApiContext, headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
-    let Some(token) = crate::auth::bearer(headers) else {
+async fn tenant_of(ctx: &Ctx, headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+    let Some(token) = sova_http::auth::bearer(headers) else {
         return Err(ApiError::unauthorized(
             "missing credentials: send `Authorization: Bearer <customer_secret>` (an owner API key of your Sova customer)",
         ));
     };
-    match crate::auth::verify_owner_key(ctx, token).await {
+    match sova_http::auth::verify_owner_key(&ctx.access, token).await {
         Ok(owner) => Ok(owner.customer_id),
         // The Connect wording names `x-api-key`; here the same secret travels as a bearer token.
         Err(e) if e.code == ErrorCode::Unauthorized && e.message.starts_with("invalid API key") => {
@@ -109,7 +109,7 @@ async fn tenant_of(ctx: &ApiContext, headers: &axum::http::HeaderMap) -> Result<
     }
 }
 
-async fn check(ctx: &ApiContext, req: Request) -> Result<Result<SiwxRequest, Response>, ApiError> {
+async fn check(ctx: &Ctx, req: Request) -> Result<Result<SiwxRequest, Response>, ApiError> {
     let (parts, body) = req.into_parts();
     let tenant = tenant_of(ctx, &parts.headers).await?;
     // A POST without a usable Idempotency-Key is refused before anything else is checked.
@@ -117,7 +117,7 @@ async fn check(ctx: &ApiContext, req: Request) -> Result<Result<SiwxRequest, Res
         Method::POST => Some(idempotency::key_of(&parts.headers)?.ok_or_else(idempotency::missing)?),
         _ => None,
     };
-    let body = axum::body::to_bytes(body, ctx.config.body_limit_bytes).await.map_err(|_| {
+    let body = axum::body::to_bytes(body, ctx.access.body_limit).await.map_err(|_| {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "request body is too large")
     })?;
     let target = parts
@@ -127,7 +127,7 @@ async fn check(ctx: &ApiContext, req: Request) -> Result<Result<SiwxRequest, Res
         .unwrap_or_else(|| parts.uri.to_string());
 
     // RFC 9421.
-    let msg = Message::request(&ctx.siwx.origin, parts.method.as_str(), &target, &parts.headers);
+    let msg = Message::request(&ctx.origin, parts.method.as_str(), &target, &parts.headers);
     let now = now_ms() / 1000;
     let mut policy = Policy::sova(now, !body.is_empty() || parts.method == Method::POST);
     policy.max_skew_secs = ctx.config.httpsig_max_skew_secs;
@@ -161,7 +161,7 @@ async fn check(ctx: &ApiContext, req: Request) -> Result<Result<SiwxRequest, Res
     let mut claim = None;
     if let Some(key) = idem_key {
         let fp = idempotency::fingerprint(parts.method.as_str(), &target, &body);
-        match idempotency::begin(ctx, format!("siwx:{tenant}"), key, fp).await? {
+        match idempotency::begin(&ctx.access, format!("siwx:{tenant}"), key, fp).await? {
             Begin::Answer(resp) => return Ok(Err(resp)),
             Begin::Proceed(c) => claim = Some(c),
         }
@@ -169,10 +169,14 @@ async fn check(ctx: &ApiContext, req: Request) -> Result<Result<SiwxRequest, Res
     Ok(Ok(SiwxRequest { tenant, body, claim }))
 }
 
-impl FromRequest<ApiContext> for SiwxRequest {
+impl<S: Send + Sync> FromRequest<S> for SiwxRequest
+where
+    Ctx: FromRef<S>,
+{
     type Rejection = Response;
 
-    async fn from_request(req: Request, ctx: &ApiContext) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = &Ctx::from_ref(state);
         match check(ctx, req).await {
             Ok(Ok(r)) => Ok(r),
             Ok(Err(replay)) => Err(replay),

@@ -127,7 +127,7 @@ async fn revocation_reaches_other_replicas() {
     let on_b = b.client.with_api_key(&key.customer_secret);
     on_a.list_users(&[]).await.unwrap();
     on_b.list_users(&[]).await.unwrap();
-    assert!(!b.running.ctx.auth.is_empty(), "replica B has the key cached");
+    assert!(!b.running.ctx.access.creds.is_empty(), "replica B has the key cached");
     // Revoke through replica A; B must stop accepting the key it has cached.
     ops.revoke_credential(&cid, &key.credential_id).await.unwrap();
     let mut refused = false;

@@ -315,14 +315,14 @@ async fn restart_replays(backend: Backend) {
     }
     ok(&bob.spot_new_order(&order(limit(b, "s0", 2, "101", "0.7"))).await.unwrap());
     ok(&bob.spot_new_order(&order(limit(b, "s1", 2, "150", "0.1"))).await.unwrap());
-    let before = app.running.ctx.exchange.read(|c| (c.engine.digest(), c.engine.snapshot())).await.unwrap();
+    let before = app.running.ctx.exchange.exchange.read(|c| (c.engine.digest(), c.engine.snapshot())).await.unwrap();
     let book = bob.get("/api/v1/spot/markets/BTC_USDC/orderbook").await.unwrap().json["data"].clone();
 
     // Kill and restart on the same database and data directory.
     let TestApp { running, dir, database_url, .. } = app;
     running.stop().await.unwrap();
     let app = spawn_on(dir, database_url, |_| {}).await;
-    let after = app.running.ctx.exchange.read(|c| (c.engine.digest(), c.engine.snapshot())).await.unwrap();
+    let after = app.running.ctx.exchange.exchange.read(|c| (c.engine.digest(), c.engine.snapshot())).await.unwrap();
     assert_eq!(before.0, after.0, "engine digest after restart");
     assert_eq!(before.1, after.1);
     let alice = client(&app, 0xa3);

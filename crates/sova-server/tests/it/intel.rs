@@ -10,7 +10,7 @@ use crate::on_both;
 /// Create an `ak_` key with `credits` for `owner`, as `sova intel-key create` does.
 pub async fn intel_key(app: &TestApp, owner: &str, credits: i64) -> String {
     let ctx = &app.running.ctx;
-    let (key, row) = sova_server::intel::meter::mint_key(&ctx.hasher, 0);
+    let (key, row) = sova_server::intel::meter::mint_key(&ctx.access.hasher, 0);
     ctx.store.create_intel_key(owner, credits, &row, 0).await.unwrap();
     key
 }
@@ -85,8 +85,14 @@ async fn hud_and_billing(backend: Backend) {
     assert_eq!((header(&b, "x-credits-cost").as_str(), header(&b, "x-credits-remaining").as_str()), ("0", "2"));
 
     // Usage history, newest first: activity, the refunded invalid lookup, two lookups, the top-up.
-    let (k, acct) =
-        app.running.ctx.store.intel_key_by_hash(app.running.ctx.hasher.hash(&key).as_str()).await.unwrap().unwrap();
+    let (k, acct) = app
+        .running
+        .ctx
+        .store
+        .intel_key_by_hash(app.running.ctx.access.hasher.hash(&key).as_str())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(acct.credits, 2);
     let usage = app.running.ctx.store.intel_usage(&acct.id, None, 100).await.unwrap();
     let kinds: Vec<&str> = usage.iter().map(|u| u.kind.as_str()).collect();
@@ -228,8 +234,14 @@ async fn concurrent_billing_is_exact(backend: Backend) {
     let statuses: Vec<u16> = futures::future::join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 40);
     assert_eq!(statuses.iter().filter(|s| **s == 402).count(), 60);
-    let (_, acct) =
-        app.running.ctx.store.intel_key_by_hash(app.running.ctx.hasher.hash(&key).as_str()).await.unwrap().unwrap();
+    let (_, acct) = app
+        .running
+        .ctx
+        .store
+        .intel_key_by_hash(app.running.ctx.access.hasher.hash(&key).as_str())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(acct.credits, 0);
     let usage = app.running.ctx.store.intel_usage(&acct.id, None, 1000).await.unwrap();
     assert_eq!(usage.iter().filter(|u| u.kind == "call").map(|u| u.calls).sum::<i64>(), 40);

@@ -228,7 +228,7 @@ async fn challenge_failures(backend: Backend) {
     );
     assert!(replaced.await.unwrap());
     // As another replica's change would: the cached row is invalidated (by NOTIFY there).
-    app.running.ctx.auth.invalidate(&format!("siwx:{}", c.id));
+    app.running.ctx.bus.invalidate(&format!("siwx:{}", c.id));
     let old_b64 = expired.text_base64();
     let e = t.client.sign_challenge(&c.id, &account, &old_b64, &sign_challenge_evm(&old_b64, &sk).unwrap()).await;
     let e = e.unwrap_err();
@@ -247,7 +247,7 @@ async fn challenge_failures(backend: Backend) {
             .await
             .unwrap()
     );
-    app.running.ctx.auth.invalidate(&format!("siwx:{}", c.id));
+    app.running.ctx.bus.invalidate(&format!("siwx:{}", c.id));
     let got = t.client.get_challenge(&c.id).await.unwrap();
     assert_ne!(got.challenge, expired2.text_base64());
     // And the fresh one verifies.
@@ -934,7 +934,7 @@ async fn replicas_share_idempotency_nonces_and_revocations() {
     let (sk, acc) = wallet(31);
     let c = on_a.create_customer(&acc, "r2").await.unwrap();
     assert_eq!(on_b.get_customer(&c.id).await.unwrap().status, "PENDING");
-    assert!(b.running.ctx.auth.siwx.get(&c.id).is_some(), "B caches the customer");
+    assert!(b.running.ctx.siwx.customers.get(&c.id).is_some(), "B caches the customer");
     let ch = c.challenge.unwrap();
     on_a.sign_challenge(&c.id, &acc, &ch, &sign_challenge_evm(&ch, &sk).unwrap()).await.unwrap();
     let mut seen = false;
@@ -949,7 +949,7 @@ async fn replicas_share_idempotency_nonces_and_revocations() {
 
     // B has the key cached; revoking it through A stops B within moments.
     on_b.get_customer(first.json["data"]["id"].as_str().unwrap()).await.unwrap();
-    assert!(b.running.ctx.auth.httpsig.get(&format!("acme/{KEYID}")).is_some(), "B caches the key");
+    assert!(b.running.ctx.siwx.httpsig.get(&format!("acme/{KEYID}")).is_some(), "B caches the key");
     a.operator().await.revoke_signing_key("acme", KEYID).await.unwrap();
     let mut refused = false;
     for _ in 0..50 {

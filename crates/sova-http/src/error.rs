@@ -1,4 +1,4 @@
-//! Every error of the Connect API, and the one place where domain errors become HTTP statuses.
+//! The one error type of every surface, and the one place where domain errors become HTTP statuses.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -6,7 +6,8 @@ use sova_proto::ErrorCode;
 use sova_proto::connect::{ApiErrorItem, ErrorEnvelope};
 use sova_store::StoreError;
 
-use crate::envelope::meta;
+use crate::context::meta;
+use crate::ratelimit::Limited;
 
 /// An error answer: status, stable code, a message that says what to fix, optionally the field at fault.
 #[derive(Debug, Clone)]
@@ -112,6 +113,14 @@ impl IntoResponse for ApiError {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         resp
+    }
+}
+
+impl From<Limited> for ApiError {
+    fn from(l: Limited) -> Self {
+        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, l.message());
+        e.retry_after = Some(l.info.reset);
+        e
     }
 }
 

@@ -18,13 +18,31 @@ use sova_proto::ErrorCode;
 use sova_proto::connect::Envelope;
 use sova_proto::siwx as wire;
 use sova_store::{SigningKeyRow, StoreError};
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use sova_http::access::Access;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use zeroize::Zeroizing;
 
-use crate::auth::{OperatorAuth, broadcast_invalidation};
-use crate::envelope::{created, iso, now_ms, ok};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::JsonBody;
-use crate::state::ApiContext;
+use super::Ctx;
+use sova_http::auth::OperatorAuth;
+use sova_http::envelope::{created, ok};
+use sova_http::error::{ApiError, ApiResult};
+use sova_http::extract::JsonBody;
+use sova_http::time::{iso, now_ms};
+
+/// The signing-key routes, relative to `/sovx/v1` (the SIWX surface owns them; the app mounts them beside the
+/// Connect API's).
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Ctx: FromRef<S>,
+    Arc<Access>: FromRef<S>,
+{
+    OpenApiRouter::new().routes(routes!(create_signing_key, list_signing_keys)).routes(routes!(revoke_signing_key))
+}
 
 /// Most keys a tenant may hold (active and revoked).
 pub const MAX_KEYS: usize = 100;
@@ -41,8 +59,8 @@ pub fn cache_key(tenant_id: &str, keyid: &str) -> String {
     format!("{tenant_id}/{keyid}")
 }
 
-fn cipher(ctx: &ApiContext) -> XChaCha20Poly1305 {
-    let key = Zeroizing::new(ctx.hasher.derive(SEAL_KEY_LABEL, b""));
+fn cipher(ctx: &Ctx) -> XChaCha20Poly1305 {
+    let key = Zeroizing::new(ctx.access.hasher.derive(SEAL_KEY_LABEL, b""));
     XChaCha20Poly1305::new(&Key::from(*key))
 }
 
@@ -54,7 +72,7 @@ fn seal_aad(tenant_id: &str, keyid: &str) -> Vec<u8> {
 /// Encrypt an HMAC secret for storage with XChaCha20-Poly1305 (RustCrypto `chacha20poly1305`): the key is derived
 /// from the server key (keyed hash with a fixed label), the nonce random (24 bytes), the tenant and keyid are the
 /// associated data. Stored as `sealed:v2:<nonce>:<ciphertext+tag>` (Base64).
-pub fn seal_secret(ctx: &ApiContext, tenant_id: &str, keyid: &str, secret: &[u8]) -> String {
+pub fn seal_secret(ctx: &Ctx, tenant_id: &str, keyid: &str, secret: &[u8]) -> String {
     let nonce = XNonce::from(sova_auth::keys::random_bytes::<24>());
     let aad = seal_aad(tenant_id, keyid);
     // Encryption into a Vec cannot fail for inputs this small.
@@ -63,7 +81,7 @@ pub fn seal_secret(ctx: &ApiContext, tenant_id: &str, keyid: &str, secret: &[u8]
 }
 
 /// Decrypt a value made by [`seal_secret`]; `None` if it was not made for this tenant and keyid with this server key.
-pub fn open_secret(ctx: &ApiContext, tenant_id: &str, keyid: &str, sealed: &str) -> Option<Zeroizing<Vec<u8>>> {
+pub fn open_secret(ctx: &Ctx, tenant_id: &str, keyid: &str, sealed: &str) -> Option<Zeroizing<Vec<u8>>> {
     let (nonce, ct) = sealed.strip_prefix(SEAL_PREFIX)?.split_once(':')?;
     let nonce: [u8; 24] = STANDARD.decode(nonce).ok()?.try_into().ok()?;
     let ct = STANDARD.decode(ct).ok()?;
@@ -72,7 +90,7 @@ pub fn open_secret(ctx: &ApiContext, tenant_id: &str, keyid: &str, sealed: &str)
 }
 
 /// The verifying key of a stored row.
-pub fn verifying_key(ctx: &ApiContext, row: &SigningKeyRow) -> ApiResult<VerifyingKey> {
+pub fn verifying_key(ctx: &Ctx, row: &SigningKeyRow) -> ApiResult<VerifyingKey> {
     let alg = Algorithm::from_name(&row.alg)
         .ok_or_else(|| ApiError::internal(format!("signing key {} has unknown alg {}", row.keyid, row.alg)))?;
     let key = if alg == Algorithm::HmacSha256 {
@@ -101,7 +119,7 @@ fn view(k: &SigningKeyRow) -> wire::SigningKey {
     }
 }
 
-async fn tenant(ctx: &ApiContext, customer_id: &str) -> ApiResult<String> {
+async fn tenant(ctx: &Ctx, customer_id: &str) -> ApiResult<String> {
     match ctx.store.customer(customer_id).await? {
         Some(c) => Ok(c.customer_id),
         None => Err(ApiError::not_found("customer")),
@@ -118,7 +136,7 @@ fn invalid_key(e: HttpSigError) -> ApiError {
     responses((status = 201, body = Envelope<wire::SigningKey>), (status = 400, body = sova_proto::connect::ErrorEnvelope),
         (status = 409, body = sova_proto::connect::ErrorEnvelope)))]
 pub async fn create_signing_key(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     _op: OperatorAuth,
     Path(customer_id): Path<String>,
     JsonBody(req): JsonBody<wire::CreateSigningKeyRequest>,
@@ -164,7 +182,7 @@ pub async fn create_signing_key(
 #[utoipa::path(get, path = "/customers/{customer_id}/signing-keys", tag = "signing-keys", security(("session" = [])),
     params(("customer_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::SigningKey>>)))]
 pub async fn list_signing_keys(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     _op: OperatorAuth,
     Path(customer_id): Path<String>,
 ) -> ApiResult<Response> {
@@ -178,7 +196,7 @@ pub async fn list_signing_keys(
     security(("session" = [])), params(("customer_id" = String, Path), ("keyid" = String, Path)),
     responses((status = 200, body = Envelope<wire::SigningKey>), (status = 404, body = sova_proto::connect::ErrorEnvelope)))]
 pub async fn revoke_signing_key(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     _op: OperatorAuth,
     Path((customer_id, keyid)): Path<(String, String)>,
 ) -> ApiResult<Response> {
@@ -187,6 +205,6 @@ pub async fn revoke_signing_key(
         StoreError::NotFound => ApiError::not_found("signing key"),
         e => e.into(),
     })?;
-    broadcast_invalidation(&ctx, &format!("httpsig:{}", cache_key(&tenant_id, &keyid))).await;
+    ctx.access.broadcast(&format!("httpsig:{}", cache_key(&tenant_id, &keyid))).await;
     Ok(ok(view(&row)))
 }

@@ -8,9 +8,8 @@
 //! caller who got one of the two right learns which one is wrong. Then revocation, expiry, replay (a signature is
 //! accepted once), and the customer's status.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -18,15 +17,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use parking_lot::Mutex;
 use secrecy::{ExposeSecret, SecretString};
 use sova_auth::cs_hmac::{self, HmacError};
+use sova_auth::keys::KeyHasher;
 use sova_proto::ErrorCode;
 
-use crate::cache::CachedHmacKey;
-use crate::envelope::now_ms;
+use crate::access::{Access, CachedHmacKey, touch_later};
 use crate::error::ApiError;
-use crate::state::ApiContext;
+use crate::time::now_ms;
 
 /// Header names (HTTP headers are case-insensitive; these are the document's spellings).
 pub const ACCESS_KEY: &str = "cs-access-key";
@@ -51,38 +49,9 @@ pub struct HmacIdentity {
 
 /// The HMAC secret key of a credential: derived from the server key and the credential's stored salt, so the
 /// database never holds it. Base64url without padding (43 characters), used as the HMAC key's bytes.
-pub fn derive_secret_key(ctx: &ApiContext, credential_id: &str, salt: &str) -> SecretString {
-    let raw = ctx.hasher.derive(SECRET_LABEL, format!("{credential_id}:{salt}").as_bytes());
+pub fn derive_secret_key(hasher: &KeyHasher, credential_id: &str, salt: &str) -> SecretString {
+    let raw = hasher.derive(SECRET_LABEL, format!("{credential_id}:{salt}").as_bytes());
     SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
-}
-
-/// Signatures seen within the window, by timestamp, so each is accepted once. Sharded to keep lock hold short.
-pub struct ReplayGuard {
-    shards: Vec<Mutex<HashMap<i64, HashSet<[u8; 16]>>>>,
-    last_prune: AtomicI64,
-}
-
-impl Default for ReplayGuard {
-    fn default() -> Self {
-        Self { shards: (0..16).map(|_| Mutex::new(HashMap::new())).collect(), last_prune: AtomicI64::new(0) }
-    }
-}
-
-impl ReplayGuard {
-    /// Record `sig` (signed at `ts`); false if it was already recorded.
-    pub fn first_use(&self, sig: &[u8; 32], ts: i64, now: i64, window: i64) -> bool {
-        let cutoff = now - window - 1;
-        let last = self.last_prune.load(Ordering::Relaxed);
-        if now > last && self.last_prune.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
-            for shard in &self.shards {
-                shard.lock().retain(|t, _| *t >= cutoff);
-            }
-        }
-        let mut key = [0u8; 16];
-        key.copy_from_slice(&sig[..16]);
-        let shard = &self.shards[usize::from(sig[16]) % self.shards.len()];
-        shard.lock().entry(ts).or_insert_with(|| HashSet::with_capacity(1024)).insert(key)
-    }
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &'static str) -> Result<&'a str, ApiError> {
@@ -117,14 +86,14 @@ pub fn is_signed(h: &HeaderMap) -> bool {
     [ACCESS_KEY, SIGNATURE, TIMESTAMP, PASSPHRASE].iter().any(|n| h.contains_key(*n))
 }
 
-async fn load_key(ctx: &ApiContext, access_key: &str) -> Result<Option<Arc<CachedHmacKey>>, ApiError> {
-    if let Some(k) = ctx.auth.hmac.get(access_key) {
+async fn load_key(ctx: &Access, access_key: &str) -> Result<Option<Arc<CachedHmacKey>>, ApiError> {
+    if let Some(k) = ctx.hmac.get(access_key) {
         return Ok(Some(k));
     }
     if access_key.is_empty() || access_key.len() > 128 {
         return Ok(None);
     }
-    let epoch = ctx.auth.epoch();
+    let epoch = ctx.bus.epoch();
     let Some((row, customer_status)) = ctx.store.credential_by_access_key(access_key).await? else {
         return Ok(None);
     };
@@ -134,20 +103,20 @@ async fn load_key(ctx: &ApiContext, access_key: &str) -> Result<Option<Arc<Cache
     let k = Arc::new(CachedHmacKey {
         credential_id: row.id.clone(),
         customer_id: row.customer_id.clone(),
-        secret: derive_secret_key(ctx, &row.id, salt),
+        secret: derive_secret_key(&ctx.hasher, &row.id, salt),
         passphrase_hash,
         expires_at: row.expires_at,
         revoked: row.revoked_at.is_some(),
         customer_active: customer_status == "ACTIVE",
         last_touch: AtomicI64::new(row.last_used_at.unwrap_or(0)),
     });
-    ctx.auth.hmac.insert_if(&ctx.auth, epoch, access_key.to_string(), k.clone());
+    ctx.hmac.insert_if(epoch, access_key.to_string(), k.clone());
     Ok(Some(k))
 }
 
 /// Verify a signed request over the exact bytes received.
 pub async fn verify(
-    ctx: &ApiContext,
+    ctx: &Access,
     headers: &HeaderMap,
     method: &str,
     path: &str,
@@ -161,7 +130,7 @@ pub async fn verify(
     let ts = cs_hmac::parse_timestamp(timestamp).map_err(as_malformed)?;
     let sig = cs_hmac::decode_signature(signature).map_err(as_malformed)?;
     let now = now_ms() / 1000;
-    let window = ctx.config.hmac_window_secs;
+    let window = ctx.hmac_window_secs;
     cs_hmac::check_skew(ts, now, window).map_err(|e| refuse(ErrorCode::TimestampSkew, e.to_string()))?;
 
     let key = load_key(ctx, access_key).await?;
@@ -213,12 +182,12 @@ pub async fn verify(
     if !key.customer_active {
         return Err(ApiError::forbidden("customer is suspended"));
     }
-    crate::auth::touch_later(ctx, &key.last_touch, &key.credential_id);
+    touch_later(ctx, &key.last_touch, &key.credential_id);
     Ok(HmacIdentity { customer_id: key.customer_id.clone(), credential_id: key.credential_id.clone() })
 }
 
 /// Middleware: verify `Cs-*` requests (buffering the body within the body limit) and attach the identity.
-pub async fn middleware(State(ctx): State<ApiContext>, req: Request, next: Next) -> Response {
+pub async fn middleware(State(ctx): State<Arc<Access>>, req: Request, next: Next) -> Response {
     if !is_signed(req.headers()) {
         return next.run(req).await;
     }
@@ -228,7 +197,7 @@ pub async fn middleware(State(ctx): State<ApiContext>, req: Request, next: Next)
     let (bytes, body) = if no_body {
         (axum::body::Bytes::new(), body)
     } else {
-        match axum::body::to_bytes(body, ctx.config.body_limit_bytes).await {
+        match axum::body::to_bytes(body, ctx.body_limit).await {
             Ok(b) => (b.clone(), Body::from(b)),
             Err(_) => {
                 return ApiError::new(
@@ -247,22 +216,5 @@ pub async fn middleware(State(ctx): State<ApiContext>, req: Request, next: Next)
             next.run(Request::from_parts(parts, body)).await
         }
         Err(e) => e.into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replay_guard_accepts_once_and_forgets_after_the_window() {
-        let g = ReplayGuard::default();
-        let sig = [7u8; 32];
-        assert!(g.first_use(&sig, 100, 100, 30));
-        assert!(!g.first_use(&sig, 100, 101, 30));
-        let other = [8u8; 32];
-        assert!(g.first_use(&other, 100, 101, 30));
-        // Long after the window the entry is pruned (the timestamp check refuses such a request anyway).
-        assert!(g.first_use(&sig, 100, 200, 30));
     }
 }

@@ -6,11 +6,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use parking_lot::Mutex;
-use sova_proto::ErrorCode;
-
-use crate::error::ApiError;
 
 /// What a response reports about its credential's window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +44,23 @@ impl RateInfo {
     }
 }
 
+/// A request over its credential's limit: the window's state, for the 429 answer and its headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limited {
+    /// The window (remaining 0).
+    pub info: RateInfo,
+}
+
+impl Limited {
+    /// What the 429 says.
+    pub fn message(&self) -> String {
+        format!(
+            "rate limit of {} requests per {} s exceeded; retry after {} s",
+            self.info.limit, self.info.window, self.info.reset
+        )
+    }
+}
+
 struct Window {
     start: Instant,
     count: u64,
@@ -66,7 +80,7 @@ impl RateLimiter {
     }
 
     /// Count one request for `key`; an error (429 with `Retry-After`) when the window is used up.
-    pub fn check(&self, key: &str) -> Result<RateInfo, (ApiError, RateInfo)> {
+    pub fn check(&self, key: &str) -> Result<RateInfo, Limited> {
         let wsecs = self.window.as_secs().max(1);
         if self.limit == 0 {
             return Ok(RateInfo { limit: u64::MAX, remaining: u64::MAX, reset: 0, window: wsecs });
@@ -86,14 +100,7 @@ impl RateLimiter {
         }
         let reset = self.window.saturating_sub(now.duration_since(w.start)).as_secs().max(1);
         if w.count >= self.limit {
-            let info = RateInfo { limit: self.limit, remaining: 0, reset, window: wsecs };
-            let mut e = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::RateLimited,
-                format!("rate limit of {} requests per {wsecs} s exceeded; retry after {reset} s", self.limit),
-            );
-            e.retry_after = Some(reset);
-            return Err((e, info));
+            return Err(Limited { info: RateInfo { limit: self.limit, remaining: 0, reset, window: wsecs } });
         }
         w.count += 1;
         Ok(RateInfo { limit: self.limit, remaining: self.limit - w.count, reset, window: wsecs })
@@ -109,10 +116,10 @@ mod tests {
         let rl = RateLimiter::new(2, Duration::from_secs(60));
         assert_eq!(rl.check("a").map(|i| i.remaining).ok(), Some(1));
         assert_eq!(rl.check("a").map(|i| i.remaining).ok(), Some(0));
-        let Err((e, info)) = rl.check("a") else { panic!("third call must be limited") };
-        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
-        assert!(e.retry_after.unwrap_or(0) >= 1);
-        assert_eq!(info.remaining, 0);
+        let Err(limited) = rl.check("a") else { panic!("third call must be limited") };
+        assert!(limited.info.reset >= 1);
+        assert_eq!(limited.info.remaining, 0);
+        assert!(limited.message().contains("rate limit of 2 requests per 60 s"));
         assert!(rl.check("b").is_ok());
     }
 }

@@ -1,17 +1,40 @@
-//! Operator API for Intel keys (`/sovx/v1/intel/keys`, account session): the HTTP twin of `sova intel-key`.
+//! Operator API for Intel keys (`/sovx/v1/intel/keys`, account session): the HTTP twin of `sova intel-key`. The
+//! Intel surface owns these routes; the app mounts them beside the Connect API's.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
 use sova_proto::connect::Envelope;
 use sova_proto::intel as wire;
 use sova_store::{Charge, IntelAccount, IntelKeyRow, StoreError};
+use std::sync::Arc;
 
-use crate::auth::{OperatorAuth, broadcast_invalidation};
-use crate::envelope::{created, iso, list, now_ms, ok, trace_id};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::JsonBody;
-use crate::state::ApiContext;
-use crate::validate;
+use axum::extract::FromRef;
+use sova_http::access::Access;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::Ctx;
+use sova_http::auth::OperatorAuth;
+use sova_http::context::trace_id;
+use sova_http::envelope::{created, list, ok};
+use sova_http::error::{ApiError, ApiResult};
+use sova_http::extract::JsonBody;
+use sova_http::time::{iso, now_ms};
+use sova_http::validate;
+
+/// The key-management routes, relative to `/sovx/v1`.
+pub fn router<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Ctx: FromRef<S>,
+    Arc<Access>: FromRef<S>,
+{
+    OpenApiRouter::new()
+        .routes(routes!(create_key))
+        .routes(routes!(get_key, revoke_key))
+        .routes(routes!(topup))
+        .routes(routes!(usage))
+}
 
 fn view(k: &IntelKeyRow, a: &IntelAccount, key: Option<String>) -> wire::IntelKey {
     wire::IntelKey {
@@ -25,7 +48,7 @@ fn view(k: &IntelKeyRow, a: &IntelAccount, key: Option<String>) -> wire::IntelKe
     }
 }
 
-async fn load(ctx: &ApiContext, key_id: &str) -> ApiResult<(IntelKeyRow, IntelAccount)> {
+async fn load(ctx: &Ctx, key_id: &str) -> ApiResult<(IntelKeyRow, IntelAccount)> {
     ctx.store.intel_key(key_id).await?.ok_or_else(|| ApiError::not_found("Intel key"))
 }
 
@@ -33,7 +56,7 @@ async fn load(ctx: &ApiContext, key_id: &str) -> ApiResult<(IntelKeyRow, IntelAc
 #[utoipa::path(post, path = "/intel/keys", tag = "intel-keys", security(("session" = [])),
     request_body = wire::CreateIntelKeyRequest, responses((status = 201, body = Envelope<wire::IntelKey>)))]
 pub async fn create_key(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     _op: OperatorAuth,
     JsonBody(req): JsonBody<wire::CreateIntelKeyRequest>,
 ) -> ApiResult<Response> {
@@ -42,7 +65,7 @@ pub async fn create_key(
         return Err(ApiError::validation("credits", "`credits` must be 0 or more"));
     }
     let now = now_ms();
-    let (key, row) = crate::intel::meter::mint_key(&ctx.hasher, now);
+    let (key, row) = super::meter::mint_key(&ctx.access.hasher, now);
     let account = ctx.store.create_intel_key(&owner, req.credits, &row, now).await?;
     let row = IntelKeyRow { account_id: account.id.clone(), ..row };
     Ok(created(view(&row, &account, Some(key))))
@@ -51,11 +74,7 @@ pub async fn create_key(
 /// Read a key: its account's remaining credits.
 #[utoipa::path(get, path = "/intel/keys/{key_id}", tag = "intel-keys", security(("session" = [])),
     params(("key_id" = String, Path)), responses((status = 200, body = Envelope<wire::IntelKey>)))]
-pub async fn get_key(
-    State(ctx): State<ApiContext>,
-    _op: OperatorAuth,
-    Path(key_id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn get_key(State(ctx): State<Ctx>, _op: OperatorAuth, Path(key_id): Path<String>) -> ApiResult<Response> {
     let (k, a) = load(&ctx, &key_id).await?;
     Ok(ok(view(&k, &a, None)))
 }
@@ -63,17 +82,13 @@ pub async fn get_key(
 /// Revoke a key (idempotent); every replica stops accepting it.
 #[utoipa::path(delete, path = "/intel/keys/{key_id}", tag = "intel-keys", security(("session" = [])),
     params(("key_id" = String, Path)), responses((status = 200, body = Envelope<wire::IntelKey>)))]
-pub async fn revoke_key(
-    State(ctx): State<ApiContext>,
-    _op: OperatorAuth,
-    Path(key_id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn revoke_key(State(ctx): State<Ctx>, _op: OperatorAuth, Path(key_id): Path<String>) -> ApiResult<Response> {
     load(&ctx, &key_id).await?;
     let k = ctx.store.revoke_intel_key(&key_id, now_ms()).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::not_found("Intel key"),
         e => e.into(),
     })?;
-    broadcast_invalidation(&ctx, &format!("intel:{}", k.key_hash)).await;
+    ctx.access.broadcast(&format!("intel:{}", k.key_hash)).await;
     let (k, a) = load(&ctx, &key_id).await?;
     Ok(ok(view(&k, &a, None)))
 }
@@ -82,7 +97,7 @@ pub async fn revoke_key(
 #[utoipa::path(post, path = "/intel/keys/{key_id}/topup", tag = "intel-keys", security(("session" = [])),
     params(("key_id" = String, Path)), request_body = wire::TopUpRequest, responses((status = 200, body = Envelope<wire::IntelKey>)))]
 pub async fn topup(
-    State(ctx): State<ApiContext>,
+    State(ctx): State<Ctx>,
     _op: OperatorAuth,
     Path(key_id): Path<String>,
     JsonBody(req): JsonBody<wire::TopUpRequest>,
@@ -107,11 +122,7 @@ pub async fn topup(
 /// A key's usage, newest first (calls, refunds, top-ups).
 #[utoipa::path(get, path = "/intel/keys/{key_id}/usage", tag = "intel-keys", security(("session" = [])),
     params(("key_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::Usage>>)))]
-pub async fn usage(
-    State(ctx): State<ApiContext>,
-    _op: OperatorAuth,
-    Path(key_id): Path<String>,
-) -> ApiResult<Response> {
+pub async fn usage(State(ctx): State<Ctx>, _op: OperatorAuth, Path(key_id): Path<String>) -> ApiResult<Response> {
     let (k, a) = load(&ctx, &key_id).await?;
     let rows = ctx.store.intel_usage(&a.id, Some(&k.id), 100).await?;
     let n = rows.len() as u64;

@@ -9,9 +9,11 @@
 //!   retry runs again.
 //! - Where the handler changes state, the answer is recorded in the same database transaction as the change
 //!   ([`Claim::done`] handed to the store), so a crash can never leave a change without its recorded answer.
-//!   [`connect_layer`] (the Connect API's mutating POSTs, where the key is optional) records the answer right after
+//!   [`optional_key_layer`] (the Connect API's mutating POSTs, where the key is optional) records the answer right after
 //!   the handler; there a crash between the two leaves the key in flight until the lock lapses, after which the same
 //!   request runs again.
+
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, Request, State};
@@ -24,9 +26,10 @@ use sha2::{Digest, Sha256};
 use sova_proto::ErrorCode;
 use sova_store::{IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord};
 
-use crate::envelope::now_ms;
+use crate::access::Access;
+use crate::auth::{identify, rate_limit};
 use crate::error::ApiError;
-use crate::state::ApiContext;
+use crate::time::now_ms;
 
 /// The request header.
 pub const HEADER: &str = "idempotency-key";
@@ -132,7 +135,7 @@ impl Claim {
     }
 
     /// Record a final answer (or release the key for a retryable one) and return it.
-    pub async fn finish(self, ctx: &ApiContext, resp: StoredResponse) -> Response {
+    pub async fn finish(self, ctx: &Access, resp: StoredResponse) -> Response {
         let res = if resp.is_final() {
             ctx.store.complete_idempotency_key(&self.done(&resp)).await.map(|_| ())
         } else {
@@ -146,7 +149,7 @@ impl Claim {
     }
 
     /// Release the key (the answer is not final).
-    pub async fn release(self, ctx: &ApiContext) {
+    pub async fn release(self, ctx: &Access) {
         if let Err(e) = ctx.store.release_idempotency_key(&self.scope, &self.key, &self.token).await {
             tracing::error!(error = %e, "could not release an idempotency key");
         }
@@ -202,7 +205,7 @@ pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
 }
 
 /// Claim `key` in `scope` for a request with `fingerprint`.
-pub async fn begin(ctx: &ApiContext, scope: String, key: String, fingerprint: String) -> Result<Begin, ApiError> {
+pub async fn begin(ctx: &Access, scope: String, key: String, fingerprint: String) -> Result<Begin, ApiError> {
     let now = now_ms();
     let token = uuid::Uuid::new_v4().to_string();
     let claim = IdemClaim {
@@ -236,43 +239,20 @@ pub async fn begin(ctx: &ApiContext, scope: String, key: String, fingerprint: St
     }
 }
 
-/// The tenant scope of a Connect request, from its credential, and the credential's rate-limit window (counted only
-/// for replays: otherwise the route's own extractor counts the request). `None` when it carries no valid credential
-/// (the route then answers 401).
-async fn connect_scope(ctx: &ApiContext, req: &axum::http::request::Parts) -> Option<(String, String)> {
-    if let Some(id) = req.extensions.get::<crate::hmac::HmacIdentity>() {
-        return Some((format!("connect:{}", id.customer_id), format!("cred:{}", id.credential_id)));
-    }
-    if let Some(k) = req.headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim) {
-        let hash = ctx.hasher.hash(k);
-        if let Some(c) = ctx.auth.creds.get(hash.as_str()) {
-            return (!c.revoked).then(|| (format!("connect:{}", c.customer_id), format!("cred:{}", c.id)));
-        }
-        let (row, _) = ctx.store.credential_by_hash(hash.as_str()).await.ok()??;
-        return row.revoked_at.is_none().then(|| (format!("connect:{}", row.customer_id), format!("cred:{}", row.id)));
-    }
-    let token = crate::auth::bearer(&req.headers)?;
-    if token.starts_with(crate::auth::USER_TOKEN_PREFIX) {
-        let row = ctx.store.user_token_by_hash(ctx.hasher.hash(token).as_str()).await.ok()??;
-        return Some((format!("connect:{}", row.customer_id), format!("token:{}", row.id)));
-    }
-    let claims = ctx.sessions.verify(token, now_ms() / 1000).ok()?;
-    Some((format!("connect-operator:{}", claims.sub), format!("op:{}", claims.sub)))
-}
-
-/// Middleware for the Connect API: a mutating POST carrying `Idempotency-Key` gets the full semantics (the key is
-/// optional there).
-pub async fn connect_layer(State(ctx): State<ApiContext>, req: Request, next: Next) -> Response {
+/// Middleware for routes where the key is optional (the Connect API): a mutating POST carrying `Idempotency-Key`
+/// gets the full semantics, scoped to the caller's tenant. A request without a valid credential passes through
+/// (its route answers 401) without its key being looked at.
+pub async fn optional_key_layer(State(ctx): State<Arc<Access>>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
-    let Some((scope, window)) = connect_scope(&ctx, &parts).await else {
-        // No valid credential: the route answers 401 (the key is not looked at).
+    let Some(identity) = identify(&ctx, &parts).await else {
         return next.run(Request::from_parts(parts, body)).await;
     };
+    let (scope, window) = (identity.scope(), identity.window());
     // Answers given here run no extractor: count them against the credential's window like any call.
-    let early = |resp: Response| match crate::auth::rate_limit(&ctx, &window) {
+    let early = |resp: Response| match rate_limit(&ctx, &window) {
         Ok(()) => resp,
         Err(e) => e.into_response(),
     };
@@ -281,7 +261,7 @@ pub async fn connect_layer(State(ctx): State<ApiContext>, req: Request, next: Ne
         Ok(None) => return next.run(Request::from_parts(parts, body)).await,
         Err(e) => return early(e.into_response()),
     };
-    let bytes = match axum::body::to_bytes(body, ctx.config.body_limit_bytes).await {
+    let bytes = match axum::body::to_bytes(body, ctx.body_limit).await {
         Ok(b) => b,
         Err(_) => {
             let e =

@@ -1,56 +1,34 @@
-//! Authentication extractors for the Connect API's three audiences, and the cache that keeps key verification
-//! off the database.
+//! Who is calling: the authentication every surface shares, and its state ([`Access`]).
 //!
 //! - [`OperatorAuth`]: `Authorization: Bearer <session JWT>` from `/auth/login` (verified by signature, no I/O).
-//! - [`OwnerAuth`]: `x-api-key: <customer_secret>`.
+//! - [`OwnerAuth`]: `x-api-key: <customer_secret>`, or a request signed with the `Cs-*` headers.
 //! - [`Caller`]: an owner key, or `Authorization: Bearer sxu_...` (a user token, which reaches only its user).
 //!
-//! Secrets are looked up by their keyed hash ([`sova_auth::keys::KeyHasher`]). A verified credential stays in
-//! the [`Caches`](crate::cache::Caches) until it is revoked, rotated, or its customer changes; each such change removes it there and is
-//! broadcast to other replicas through the store (PostgreSQL `NOTIFY`), so a revoked key stops working everywhere.
+//! Secrets are looked up by their keyed hash ([`sova_auth::keys::KeyHasher`]). A verified credential stays cached
+//! until it is revoked, rotated, or its customer changes; each such change is broadcast on the
+//! [`Invalidations`](crate::cache::Invalidations) bus (and through the store to the other replicas), so a revoked key stops working everywhere.
+//! [`identify`] is the one path that decides who a caller is; the extractors add the rate limit on top.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::AtomicI64;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use sova_auth::session::SessionError;
 use sova_proto::ErrorCode;
 
-use crate::cache::{CachedCredential, CachedUserToken};
-use crate::envelope::{REQUEST, now_ms};
+use crate::access::{Access, CachedCredential, CachedUserToken, touch_later};
+use crate::context::set_rate;
 use crate::error::ApiError;
-use crate::state::ApiContext;
+use crate::hmac::HmacIdentity;
+use crate::time::now_ms;
 
 /// Prefix of user tokens.
 pub const USER_TOKEN_PREFIX: &str = "sxu_";
 
-/// How often `last_used_at` is written for a busy credential.
-const TOUCH_EVERY_MS: i64 = 60_000;
-
-/// Invalidate locally and tell the other replicas.
-pub async fn broadcast_invalidation(ctx: &ApiContext, msg: &str) {
-    ctx.auth.invalidate(msg);
-    if let Err(e) = ctx.store.notify_auth_change(msg).await {
-        tracing::error!(error = %e, "could not broadcast auth invalidation; other replicas may serve a stale key");
-    }
-}
-
-/// Spawn the task that applies other replicas' invalidations (PostgreSQL only).
-pub async fn spawn_invalidation_listener(ctx: ApiContext) -> anyhow::Result<()> {
-    use futures::StreamExt;
-    if let Some(mut stream) = ctx.store.listen_auth_changes().await? {
-        tokio::spawn(async move {
-            while let Some(msg) = stream.next().await {
-                ctx.auth.invalidate(&msg);
-            }
-        });
-    }
-    Ok(())
-}
-
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The bearer token of `Authorization`, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -61,14 +39,17 @@ fn api_key(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Count the request against `key`'s window and remember the state for the response headers.
-pub(crate) fn rate_limit(ctx: &ApiContext, key: &str) -> Result<(), ApiError> {
-    let res = ctx.limiter.check(key);
-    let info = match &res {
-        Ok(i) => *i,
-        Err((_, i)) => *i,
-    };
-    let _ = REQUEST.try_with(|r| *r.rate.lock() = Some(info));
-    res.map(|_| ()).map_err(|(e, _)| e)
+pub fn rate_limit(ctx: &Access, key: &str) -> Result<(), ApiError> {
+    match ctx.limiter.check(key) {
+        Ok(info) => {
+            set_rate(info);
+            Ok(())
+        }
+        Err(limited) => {
+            set_rate(limited.info);
+            Err(limited.into())
+        }
+    }
 }
 
 /// An operator, authenticated by a session token.
@@ -78,10 +59,14 @@ pub struct OperatorAuth {
     pub operator_id: String,
 }
 
-impl FromRequestParts<ApiContext> for OperatorAuth {
+impl<S: Send + Sync> FromRequestParts<S> for OperatorAuth
+where
+    Arc<Access>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = &*Arc::<Access>::from_ref(state);
         let Some(token) = bearer(&parts.headers) else {
             return Err(ApiError::unauthorized(
                 "missing session: send `Authorization: Bearer <token>` with the token from POST /sovx/v1/auth/login",
@@ -90,13 +75,19 @@ impl FromRequestParts<ApiContext> for OperatorAuth {
         if token.starts_with(USER_TOKEN_PREFIX) {
             return Err(ApiError::forbidden("a user token cannot manage customers; use an account session token"));
         }
-        let claims = ctx.sessions.verify(token, now_ms() / 1000).map_err(|e| match e {
-            SessionError::Expired => ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::TokenExpired, e.to_string()),
-            SessionError::Invalid => ApiError::unauthorized("session token is not valid; log in again"),
-        })?;
-        rate_limit(ctx, &format!("op:{}", claims.sub))?;
-        Ok(OperatorAuth { operator_id: claims.sub })
+        let op = operator_session(ctx, token)?;
+        rate_limit(ctx, &format!("op:{}", op.operator_id))?;
+        Ok(op)
     }
+}
+
+/// The operator a session token belongs to (a signature check, no I/O).
+fn operator_session(ctx: &Access, token: &str) -> Result<OperatorAuth, ApiError> {
+    let claims = ctx.sessions.verify(token, now_ms() / 1000).map_err(|e| match e {
+        SessionError::Expired => ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::TokenExpired, e.to_string()),
+        SessionError::Invalid => ApiError::unauthorized("session token is not valid; log in again"),
+    })?;
+    Ok(OperatorAuth { operator_id: claims.sub })
 }
 
 /// A customer, authenticated by an owner key (`x-api-key`).
@@ -108,16 +99,31 @@ pub struct OwnerAuth {
     pub credential_id: String,
 }
 
-pub(crate) async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<OwnerAuth, ApiError> {
+impl OwnerAuth {
+    /// The rate-limit window it counts against.
+    pub fn window(&self) -> String {
+        format!("cred:{}", self.credential_id)
+    }
+}
+
+/// Verify an owner key and count the request against its window.
+pub async fn verify_owner_key(ctx: &Access, key: &str) -> Result<OwnerAuth, ApiError> {
+    let owner = owner_key(ctx, key).await?;
+    rate_limit(ctx, &owner.window())?;
+    Ok(owner)
+}
+
+/// Who an owner key belongs to (through the cache), without counting the request.
+async fn owner_key(ctx: &Access, key: &str) -> Result<OwnerAuth, ApiError> {
     let invalid = || ApiError::unauthorized("invalid API key: check the `x-api-key` value (the customer_secret)");
     if key.is_empty() || key.len() > 256 {
         return Err(invalid());
     }
     let hash = ctx.hasher.hash(key);
-    let cred = match ctx.auth.creds.get(hash.as_str()) {
+    let cred = match ctx.creds.get(hash.as_str()) {
         Some(c) => c,
         None => {
-            let epoch = ctx.auth.epoch();
+            let epoch = ctx.bus.epoch();
             let Some((row, customer_status)) = ctx.store.credential_by_hash(hash.as_str()).await? else {
                 return Err(invalid());
             };
@@ -127,9 +133,9 @@ pub(crate) async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<Owne
                 expires_at: row.expires_at,
                 revoked: row.revoked_at.is_some(),
                 customer_active: customer_status == "ACTIVE",
-                last_touch: std::sync::atomic::AtomicI64::new(row.last_used_at.unwrap_or(0)),
+                last_touch: AtomicI64::new(row.last_used_at.unwrap_or(0)),
             });
-            ctx.auth.creds.insert_if(&ctx.auth, epoch, hash.0.clone(), c.clone());
+            ctx.creds.insert_if(epoch, hash.0.clone(), c.clone());
             c
         }
     };
@@ -148,45 +154,38 @@ pub(crate) async fn verify_owner_key(ctx: &ApiContext, key: &str) -> Result<Owne
         return Err(ApiError::forbidden("customer is suspended"));
     }
     touch_later(ctx, &cred.last_touch, &cred.id);
-    rate_limit(ctx, &format!("cred:{}", cred.id))?;
     Ok(OwnerAuth { customer_id: cred.customer_id.clone(), credential_id: cred.id.clone() })
 }
 
-/// Record a credential's use in the background, at most once a minute per credential.
-pub fn touch_later(ctx: &ApiContext, last_touch: &std::sync::atomic::AtomicI64, credential_id: &str) {
-    let now = now_ms();
-    let last = last_touch.load(Ordering::Relaxed);
-    if now - last > TOUCH_EVERY_MS
-        && last_touch.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
-    {
-        let (store, id) = (ctx.store.clone(), credential_id.to_string());
-        tokio::spawn(async move {
-            if let Err(e) = store.touch_credential(&id, now).await {
-                tracing::warn!(error = %e, "could not record credential use");
-            }
-        });
-    }
+/// The owner identity of a request already verified by the `Cs-*` middleware.
+fn signed_owner(parts: &Parts) -> Option<OwnerAuth> {
+    let id = parts.extensions.get::<HmacIdentity>()?;
+    Some(OwnerAuth { customer_id: id.customer_id.clone(), credential_id: id.credential_id.clone() })
 }
 
-/// A request already verified by the `Cs-*` middleware: the owner identity it carries.
-fn hmac_owner(ctx: &ApiContext, parts: &Parts) -> Option<Result<OwnerAuth, ApiError>> {
-    let id = parts.extensions.get::<crate::hmac::HmacIdentity>()?;
-    Some(
-        rate_limit(ctx, &format!("cred:{}", id.credential_id))
-            .map(|_| OwnerAuth { customer_id: id.customer_id.clone(), credential_id: id.credential_id.clone() }),
-    )
+/// The same, counted against its window.
+fn hmac_owner(ctx: &Access, parts: &Parts) -> Option<Result<OwnerAuth, ApiError>> {
+    let owner = signed_owner(parts)?;
+    Some(rate_limit(ctx, &owner.window()).map(|_| owner))
 }
 
-async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiError> {
+async fn verify_user_token(ctx: &Access, token: &str) -> Result<Caller, ApiError> {
+    let (caller, window) = user_token(ctx, token).await?;
+    rate_limit(ctx, &window)?;
+    Ok(caller)
+}
+
+/// Who a user token belongs to (through the cache), and its rate-limit window, without counting the request.
+async fn user_token(ctx: &Access, token: &str) -> Result<(Caller, String), ApiError> {
     let invalid = || ApiError::unauthorized("invalid user token: mint one with POST /sovx/v1/users/{user_id}/tokens");
     if token.len() > 256 {
         return Err(invalid());
     }
     let hash = ctx.hasher.hash(token);
-    let t = match ctx.auth.tokens.get(hash.as_str()) {
+    let t = match ctx.tokens.get(hash.as_str()) {
         Some(t) => t,
         None => {
-            let epoch = ctx.auth.epoch();
+            let epoch = ctx.bus.epoch();
             let Some(row) = ctx.store.user_token_by_hash(hash.as_str()).await? else {
                 return Err(invalid());
             };
@@ -200,7 +199,7 @@ async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiE
                 expires_at: row.expires_at,
                 revoked: row.revoked_at.is_some() || !user_ok || !cust_ok,
             });
-            ctx.auth.tokens.insert_if(&ctx.auth, epoch, hash.0.clone(), t.clone());
+            ctx.tokens.insert_if(epoch, hash.0.clone(), t.clone());
             t
         }
     };
@@ -214,14 +213,17 @@ async fn verify_user_token(ctx: &ApiContext, token: &str) -> Result<Caller, ApiE
             "user token has expired; mint a new one",
         ));
     }
-    rate_limit(ctx, &format!("token:{}", t.id))?;
-    Ok(Caller::User { customer_id: t.customer_id.clone(), user_id: t.user_id.clone() })
+    Ok((Caller::User { customer_id: t.customer_id.clone(), user_id: t.user_id.clone() }, format!("token:{}", t.id)))
 }
 
-impl FromRequestParts<ApiContext> for OwnerAuth {
+impl<S: Send + Sync> FromRequestParts<S> for OwnerAuth
+where
+    Arc<Access>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = &*Arc::<Access>::from_ref(state);
         if let Some(r) = hmac_owner(ctx, parts) {
             return r;
         }
@@ -285,10 +287,14 @@ impl Caller {
     }
 }
 
-impl FromRequestParts<ApiContext> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    Arc<Access>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, ctx: &ApiContext) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = &*Arc::<Access>::from_ref(state);
         if let Some(r) = hmac_owner(ctx, parts) {
             return r.map(Caller::Owner);
         }
@@ -305,4 +311,57 @@ impl FromRequestParts<ApiContext> for Caller {
             )),
         }
     }
+}
+
+/// Who a request comes from, whichever credential it carries: the one path the extractors above and the
+/// idempotency layer share.
+#[derive(Debug, Clone)]
+pub enum Identity {
+    /// An owner key (`x-api-key` or `Cs-*`).
+    Owner(OwnerAuth),
+    /// A user token.
+    User {
+        /// Customer.
+        customer_id: String,
+        /// Its rate-limit window.
+        window: String,
+    },
+    /// An operator session.
+    Operator(OperatorAuth),
+}
+
+impl Identity {
+    /// The tenant an idempotency key is scoped to (`connect:<customer>` or `connect-operator:<operator>`).
+    pub fn scope(&self) -> String {
+        match self {
+            Identity::Owner(o) => format!("connect:{}", o.customer_id),
+            Identity::User { customer_id, .. } => format!("connect:{customer_id}"),
+            Identity::Operator(op) => format!("connect-operator:{}", op.operator_id),
+        }
+    }
+
+    /// The rate-limit window the request counts against.
+    pub fn window(&self) -> String {
+        match self {
+            Identity::Owner(o) => o.window(),
+            Identity::User { window, .. } => window.clone(),
+            Identity::Operator(op) => format!("op:{}", op.operator_id),
+        }
+    }
+}
+
+/// Identify the caller of a request without counting it; `None` when it carries no valid credential.
+pub async fn identify(ctx: &Access, parts: &Parts) -> Option<Identity> {
+    if let Some(o) = signed_owner(parts) {
+        return Some(Identity::Owner(o));
+    }
+    if let Some(k) = api_key(&parts.headers) {
+        return owner_key(ctx, k).await.ok().map(Identity::Owner);
+    }
+    let token = bearer(&parts.headers)?;
+    if token.starts_with(USER_TOKEN_PREFIX) {
+        let (caller, window) = user_token(ctx, token).await.ok()?;
+        return Some(Identity::User { customer_id: caller.customer_id().to_string(), window });
+    }
+    operator_session(ctx, token).ok().map(Identity::Operator)
 }

@@ -1,0 +1,13 @@
+//! Time as the wire shows it: Unix milliseconds and ISO 8601 UTC.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// Format Unix milliseconds as ISO 8601 UTC with milliseconds (`2026-03-12T00:00:00.000Z`).
+pub fn iso(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Current Unix milliseconds.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}

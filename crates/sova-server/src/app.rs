@@ -1,0 +1,225 @@
+//! The app: the one module that names every surface. It builds each surface's state (axum `FromRef` substates of
+//! [`AppState`]), mounts their routes with the shared middleware, and answers what no route does.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{Method, StatusCode};
+use axum::middleware;
+use axum::response::Response;
+use axum::routing::get;
+use secrecy::ExposeSecret;
+use sova_http::ApiError;
+use sova_http::access::{Access, AccessSettings};
+use sova_http::cache::Invalidations;
+use sova_http::context::request_context;
+use sova_proto::ErrorCode;
+use sova_store::Store;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{InfoBuilder, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Config;
+use crate::{connect, exchange, intel, secrets, siwx};
+
+/// The server's state: the shared parts and one substate per surface (each handler extracts only its own).
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration in effect.
+    pub config: Arc<Config>,
+    /// Persistence.
+    pub store: Arc<dyn Store>,
+    /// Authentication, limits.
+    pub access: Arc<Access>,
+    /// The invalidation bus every cache is registered on.
+    pub bus: Arc<Invalidations>,
+    /// Connect API.
+    pub connect: connect::Ctx,
+    /// Intel API.
+    pub intel: intel::Ctx,
+    /// SIWX API.
+    pub siwx: siwx::Ctx,
+    /// Exchange.
+    pub exchange: exchange::Ctx,
+}
+
+/// The axum state type.
+pub type ApiContext = AppState;
+
+macro_rules! substate {
+    ($($field:ident: $ty:ty),* $(,)?) => {$(
+        impl FromRef<AppState> for $ty {
+            fn from_ref(app: &AppState) -> Self {
+                app.$field.clone()
+            }
+        }
+    )*};
+}
+substate!(access: Arc<Access>, connect: connect::Ctx, intel: intel::Ctx, siwx: siwx::Ctx, exchange: exchange::Ctx);
+
+/// Build the key source for deposit addresses from the configuration (sandbox seed, or production xpubs).
+pub fn key_source(config: &Config) -> anyhow::Result<sova_chain::KeySource> {
+    if config.sandbox {
+        let path = config.data_dir.join("sandbox-seed.txt");
+        let words = secrets::sandbox_mnemonic(&path)?;
+        let seed = sova_chain::SandboxSeed::from_mnemonic(words.expose_secret())
+            .with_context(|| format!("{} does not hold a valid BIP-39 mnemonic", path.display()))?;
+        return Ok(sova_chain::KeySource::Sandbox(seed));
+    }
+    let parse = |v: &Option<String>, f: fn(&str) -> Result<sova_chain::Xpub, sova_chain::ChainError>, name: &str| {
+        v.as_deref().map(|s| f(s).with_context(|| format!("--{name} is not a valid extended public key"))).transpose()
+    };
+    let sol_seed = match &config.solana_mnemonic_file {
+        Some(p) => Some(sova_chain::SandboxSeed::from_mnemonic(secrets::read_mnemonic(p)?.expose_secret())?),
+        None => None,
+    };
+    Ok(sova_chain::KeySource::Watch(sova_chain::WatchKeys {
+        btc: parse(&config.btc_xpub, sova_chain::WatchKeys::parse_btc, "btc-xpub")?,
+        btc_test: parse(&config.btc_testnet_xpub, sova_chain::WatchKeys::parse_btc_test, "btc-testnet-xpub")?,
+        evm: parse(&config.evm_xpub, sova_chain::WatchKeys::parse_evm, "evm-xpub")?,
+        sol_seed,
+    }))
+}
+
+/// Open the store, load the keys, and assemble the shared state.
+pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
+    if !config.sandbox && !config.has_production_keys() {
+        anyhow::bail!("production mode needs at least one of --btc-xpub, --btc-testnet-xpub, --evm-xpub");
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let url = config.database_url();
+    let store =
+        sova_store::open(&url).await.with_context(|| format!("opening database {}", sova_store::redact_url(&url)))?;
+    let key_path = config.server_key_file.clone().unwrap_or_else(|| config.data_dir.join("server.key"));
+    let server_key = secrets::server_key(&key_path)?;
+    let keys = key_source(&config)?;
+    let x402 = intel::x402::X402::load(&config)?;
+    let engine = exchange::Exchange::start(store.clone(), &config.exchange).await?;
+    let config = Arc::new(config);
+    let bus = Invalidations::new(store.clone());
+    let access = Access::new(
+        store.clone(),
+        sova_auth::keys::KeyHasher::new(server_key.pepper),
+        sova_auth::session::SessionKeys::new(&server_key.session),
+        bus.clone(),
+        AccessSettings {
+            rate_limit_per_minute: config.rate_limit_per_minute,
+            hmac_window_secs: config.hmac_window_secs,
+            body_limit: config.body_limit_bytes,
+        },
+    );
+    let state = AppState {
+        connect: connect::ConnectState::new(access.clone(), &bus, keys, config.sandbox, config.session_ttl_secs),
+        intel: intel::IntelState::new(access.clone(), &bus, config.clone(), x402, engine.clone()),
+        siwx: siwx::SiwxState::new(access.clone(), &bus, config.clone())?,
+        exchange: Arc::new(exchange::ExchangeState {
+            exchange: engine,
+            store: store.clone(),
+            access: access.clone(),
+            rate_limit_per_minute: config.rate_limit_per_minute,
+            sandbox: config.sandbox,
+        }),
+        config,
+        store,
+        access,
+        bus: bus.clone(),
+    };
+    if let Some(listener) = bus.listener().await? {
+        tokio::spawn(listener);
+    }
+    intel::x402::spawn_pending_resolver(state.intel.clone());
+    intel::x402::spawn_blockhash_refresher(state.intel.clone());
+    siwx::spawn_pruner(state.siwx.clone());
+    Ok(state)
+}
+
+/// The OpenAPI document and the router of every surface.
+pub fn app(ctx: ApiContext) -> Router {
+    let intel = intel::router().route_layer(middleware::from_fn_with_state(ctx.intel.clone(), intel::meter::meter));
+    let idempotent = middleware::from_fn_with_state(ctx.access.clone(), sova_http::idempotency::optional_key_layer);
+    let (router, api) = OpenApiRouter::with_openapi(base_openapi())
+        .nest("/sovx/v1", sovx_routes().route_layer(idempotent))
+        .nest("/api/v1/intel", intel)
+        .nest("/siwx/v1", siwx::router())
+        .split_for_parts();
+    let api = Arc::new(api);
+    // Install the metrics recorder before the first request is counted.
+    let _ = sova_http::metrics::prometheus();
+    let body_limit = ctx.config.body_limit_bytes;
+    let spec = api.clone();
+    router
+        .route("/sovx/v1/openapi.json", get(move || async move { axum::Json(spec.as_ref().clone()) }))
+        .route("/metrics", get(|| async { sova_http::metrics::render() }))
+        .merge(exchange::router(ctx.exchange.clone()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(ctx.access.clone(), sova_http::hmac::middleware))
+        .layer(middleware::from_fn(intel::cors))
+        .layer(middleware::from_fn(request_context))
+        .with_state(ctx)
+}
+
+/// Everything under `/sovx/v1`: the Connect API, and the management routes other surfaces keep beside it (Intel
+/// keys, SIWX signing keys).
+fn sovx_routes() -> OpenApiRouter<ApiContext> {
+    connect::router().merge(intel::keys::router()).merge(siwx::signing_keys::router())
+}
+
+/// The OpenAPI document alone (for tests and `sova openapi`).
+pub fn openapi() -> OpenApi {
+    OpenApiRouter::<ApiContext>::with_openapi(base_openapi())
+        .nest("/sovx/v1", sovx_routes())
+        .nest("/api/v1/intel", intel::router())
+        .nest("/siwx/v1", siwx::router())
+        .into_openapi()
+}
+
+fn base_openapi() -> OpenApi {
+    let mut api = OpenApi::default();
+    api.info = InfoBuilder::new()
+        .title("Sova Connect API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some("Self-hosted crypto platform backend: the Connect API (SovX-compatible), `/sovx/v1`."))
+        .build();
+    let comps = api.components.get_or_insert_with(Default::default);
+    comps.add_security_scheme(
+        "session",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    );
+    comps.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))));
+    comps.add_security_scheme(
+        "user_token",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    comps.add_security_scheme("intel_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))));
+    comps.add_security_scheme(
+        "tenant_bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("customer_secret").build(),
+        ),
+    );
+    comps.add_security_scheme("x402", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("PAYMENT-SIGNATURE"))));
+    api
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
+    use axum::response::IntoResponse;
+    let message = format!("no route for {method} {}", uri.path());
+    if exchange::owns(uri.path()) {
+        return exchange::ExError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message).into_response();
+    }
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message).into_response()
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
+    use axum::response::IntoResponse;
+    let message = format!("{method} is not allowed on {}", uri.path());
+    if exchange::owns(uri.path()) {
+        return exchange::ExError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", message).into_response();
+    }
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, message).into_response()
+}
