@@ -11,9 +11,10 @@ use sova_auth::keys::KeyHasher;
 use sova_auth::session::SessionKeys;
 use sova_store::Store;
 
+use sova_runtime::{Clock, Jobs};
+
 use crate::cache::{Cache, Invalidations};
 use crate::ratelimit::RateLimiter;
-use crate::time::now_ms;
 
 /// How often `last_used_at` is written for a busy credential.
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -42,10 +43,14 @@ pub struct Access {
     pub hmac_window_secs: i64,
     /// Largest accepted request body in bytes.
     pub body_limit: usize,
+    /// The time that decides expiries and windows.
+    pub clock: Clock,
+    /// Background work (recording credential use).
+    pub jobs: Jobs,
 }
 
 /// Settings of [`Access`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct AccessSettings {
     /// Requests per minute per credential (0: unlimited).
     pub rate_limit_per_minute: u64,
@@ -53,6 +58,10 @@ pub struct AccessSettings {
     pub hmac_window_secs: i64,
     /// Largest accepted request body in bytes.
     pub body_limit: usize,
+    /// The server's clock.
+    pub clock: Clock,
+    /// The server's background jobs.
+    pub jobs: Jobs,
 }
 
 impl Access {
@@ -79,6 +88,8 @@ impl Access {
             replay: ReplayGuard::default(),
             hmac_window_secs: settings.hmac_window_secs,
             body_limit: settings.body_limit,
+            clock: settings.clock,
+            jobs: settings.jobs,
         })
     }
 
@@ -171,13 +182,13 @@ impl ReplayGuard {
 
 /// Record a credential's use in the background, at most once a minute per credential.
 pub fn touch_later(ctx: &Access, last_touch: &AtomicI64, credential_id: &str) {
-    let now = now_ms();
+    let now = ctx.clock.now_ms();
     let last = last_touch.load(Ordering::Relaxed);
     if now - last > TOUCH_EVERY_MS
         && last_touch.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
     {
         let (store, id) = (ctx.store.clone(), credential_id.to_string());
-        tokio::spawn(async move {
+        ctx.jobs.spawn("touch-credential", async move {
             if let Err(e) = store.touch_credential(&id, now).await {
                 tracing::warn!(error = %e, "could not record credential use");
             }

@@ -22,7 +22,6 @@ use crate::access::{Access, CachedCredential, CachedUserToken, touch_later};
 use crate::context::set_rate;
 use crate::error::ApiError;
 use crate::hmac::HmacIdentity;
-use crate::time::now_ms;
 
 /// Prefix of user tokens.
 pub const USER_TOKEN_PREFIX: &str = "sxu_";
@@ -83,7 +82,7 @@ where
 
 /// The operator a session token belongs to (a signature check, no I/O).
 fn operator_session(ctx: &Access, token: &str) -> Result<OperatorAuth, ApiError> {
-    let claims = ctx.sessions.verify(token, now_ms() / 1000).map_err(|e| match e {
+    let claims = ctx.sessions.verify(token, ctx.clock.now_ms() / 1000).map_err(|e| match e {
         SessionError::Expired => ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::TokenExpired, e.to_string()),
         SessionError::Invalid => ApiError::unauthorized("session token is not valid; log in again"),
     })?;
@@ -139,7 +138,7 @@ async fn owner_key(ctx: &Access, key: &str) -> Result<OwnerAuth, ApiError> {
             c
         }
     };
-    let now = now_ms();
+    let now = ctx.clock.now_ms();
     if cred.revoked {
         return Err(invalid());
     }
@@ -206,7 +205,7 @@ async fn user_token(ctx: &Access, token: &str) -> Result<(Caller, String), ApiEr
     if t.revoked {
         return Err(invalid());
     }
-    if t.expires_at <= now_ms() {
+    if t.expires_at <= ctx.clock.now_ms() {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             ErrorCode::TokenExpired,

@@ -24,7 +24,6 @@ use sova_proto::ErrorCode;
 
 use crate::access::{Access, CachedHmacKey, touch_later};
 use crate::error::ApiError;
-use crate::time::now_ms;
 
 /// Header names (HTTP headers are case-insensitive; these are the document's spellings).
 pub const ACCESS_KEY: &str = "cs-access-key";
@@ -129,7 +128,7 @@ pub async fn verify(
     let as_malformed = |e: HmacError| malformed(e.to_string());
     let ts = cs_hmac::parse_timestamp(timestamp).map_err(as_malformed)?;
     let sig = cs_hmac::decode_signature(signature).map_err(as_malformed)?;
-    let now = now_ms() / 1000;
+    let now = ctx.clock.now_ms() / 1000;
     let window = ctx.hmac_window_secs;
     cs_hmac::check_skew(ts, now, window).map_err(|e| refuse(ErrorCode::TimestampSkew, e.to_string()))?;
 
@@ -170,7 +169,7 @@ pub async fn verify(
     if key.revoked {
         return Err(refuse(ErrorCode::UnknownAccessKey, "this access key has been revoked"));
     }
-    if key.expires_at.is_some_and(|e| e <= now_ms()) {
+    if key.expires_at.is_some_and(|e| e <= ctx.clock.now_ms()) {
         return Err(refuse(ErrorCode::CredentialExpired, "this access key has expired; ask for a new one"));
     }
     if !ctx.replay.first_use(&sig, ts, now, window) {

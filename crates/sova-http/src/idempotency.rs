@@ -29,7 +29,6 @@ use sova_store::{IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord};
 use crate::access::Access;
 use crate::auth::{identify, rate_limit};
 use crate::error::ApiError;
-use crate::time::now_ms;
 
 /// The request header.
 pub const HEADER: &str = "idempotency-key";
@@ -206,7 +205,7 @@ pub fn fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
 
 /// Claim `key` in `scope` for a request with `fingerprint`.
 pub async fn begin(ctx: &Access, scope: String, key: String, fingerprint: String) -> Result<Begin, ApiError> {
-    let now = now_ms();
+    let now = ctx.clock.now_ms();
     let token = uuid::Uuid::new_v4().to_string();
     let claim = IdemClaim {
         scope: scope.clone(),

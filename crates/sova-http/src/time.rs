@@ -7,7 +7,8 @@ pub fn iso(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Current Unix milliseconds.
+/// Current Unix milliseconds of the system clock: for what only shows the time (an envelope's `meta.timestamp`).
+/// Whatever time decides (expiries, windows) reads the server's injectable [`sova_runtime::Clock`] instead.
 pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }

@@ -43,6 +43,10 @@ pub struct AppState {
     pub siwx: siwx::Ctx,
     /// Exchange.
     pub exchange: exchange::Ctx,
+    /// The time that decides behaviour (expiries, windows): the system clock, or a manual one in tests.
+    pub clock: sova_runtime::Clock,
+    /// Background jobs, stopped and awaited at shutdown.
+    pub jobs: sova_runtime::Jobs,
 }
 
 /// The axum state type.
@@ -85,6 +89,11 @@ pub fn key_source(config: &Config) -> anyhow::Result<sova_chain::KeySource> {
 
 /// Open the store, load the keys, and assemble the shared state.
 pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
+    build_state_with(config, sova_runtime::Clock::system()).await
+}
+
+/// [`build_state`] on a given clock (tests move a manual one).
+pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> anyhow::Result<ApiContext> {
     if !config.sandbox && !config.has_production_keys() {
         anyhow::bail!("production mode needs at least one of --btc-xpub, --btc-testnet-xpub, --evm-xpub");
     }
@@ -100,6 +109,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
     let engine = exchange::Exchange::start(store.clone(), &config.exchange).await?;
     let config = Arc::new(config);
     let bus = Invalidations::new(store.clone());
+    let jobs = sova_runtime::Jobs::new();
     let access = Access::new(
         store.clone(),
         sova_auth::keys::KeyHasher::new(server_key.pepper),
@@ -109,6 +119,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
             rate_limit_per_minute: config.rate_limit_per_minute,
             hmac_window_secs: config.hmac_window_secs,
             body_limit: config.body_limit_bytes,
+            clock: clock.clone(),
+            jobs: jobs.clone(),
         },
     );
     let state = AppState {
@@ -126,9 +138,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
         store,
         access,
         bus: bus.clone(),
+        clock,
+        jobs: jobs.clone(),
     };
     if let Some(listener) = bus.listener().await? {
-        tokio::spawn(listener);
+        jobs.spawn("invalidation-listener", listener);
     }
     intel::x402::spawn_pending_resolver(state.intel.clone());
     intel::x402::spawn_blockhash_refresher(state.intel.clone());

@@ -58,7 +58,19 @@ impl Running {
 
 /// Bind `config.listen` (port 0 picks one) and serve until [`Running::stop`] or `shutdown` resolves.
 pub async fn start(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Running> {
+    start_with(config, sova_runtime::Clock::system(), shutdown).await
+}
+
+/// How long background jobs get to stop once the server has stopped serving.
+const JOBS_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// [`start`] on a given clock (tests move a manual one).
+pub async fn start_with(
     mut config: Config,
+    clock: sova_runtime::Clock,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Running> {
     let listen = config.listen;
@@ -68,18 +80,24 @@ pub async fn start(
     if config.public_origin.is_none() {
         config.public_origin = Some(format!("http://{addr}"));
     }
-    let ctx = build_state(config).await?;
+    let ctx = app::build_state_with(config, clock).await?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = app(ctx.clone());
+    let jobs = ctx.jobs.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 tokio::select! {
                     _ = rx => {},
                     _ = shutdown => {},
                 }
             })
-            .await
+            .await;
+        // In-flight requests are done: stop the background jobs (listeners, sweeps, group writers) and wait for them.
+        if !jobs.shutdown(JOBS_GRACE).await {
+            tracing::warn!(running = jobs.len(), "background jobs still running after the grace period");
+        }
+        served
     });
     Ok(Running { addr, ctx, shutdown: tx, task })
 }

@@ -18,7 +18,7 @@ use sova_http::error::{ApiError, ApiResult};
 use sova_http::extract::{JsonBody, OptionalJsonBody};
 use sova_http::filters::Filters;
 use sova_http::hmac::derive_secret_key;
-use sova_http::time::{iso, now_ms};
+use sova_http::time::iso;
 use sova_http::validate;
 
 const CUSTOMER_STATUSES: &[&str] = &["ACTIVE", "SUSPENDED"];
@@ -55,7 +55,7 @@ pub async fn login(State(ctx): State<Ctx>, JsonBody(req): JsonBody<wire::LoginRe
     let Some(op) = op.filter(|_| valid) else {
         return Err(ApiError::unauthorized("email or password is wrong"));
     };
-    let now = now_ms() / 1000;
+    let now = ctx.clock.now_ms() / 1000;
     let exp = now + i64::try_from(ctx.session_ttl_secs).unwrap_or(3600);
     let claims = SessionClaims { sub: op.id, sid: uuid::Uuid::new_v4().to_string(), iat: now, exp, iss: "sova".into() };
     let token = ctx.access.sessions.issue(&claims).map_err(ApiError::internal)?;
@@ -79,7 +79,7 @@ pub async fn create_customer(
     op: OperatorAuth,
     JsonBody(req): JsonBody<wire::CreateCustomerRequest>,
 ) -> ApiResult<Response> {
-    let now = now_ms();
+    let now = ctx.clock.now_ms();
     let c = sova_store::Customer {
         customer_id: validate::slug("customer_id", &req.customer_id)?,
         email: validate::email("email", &req.email)?,
@@ -146,7 +146,7 @@ pub async fn update_customer(
             .transpose()?
             .map(String::from),
     };
-    let c = ctx.store.update_customer(&customer_id, &patch, now_ms()).await.map_err(|e| match e {
+    let c = ctx.store.update_customer(&customer_id, &patch, ctx.clock.now_ms()).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::not_found("customer"),
         e => e.into(),
     })?;
@@ -186,7 +186,7 @@ fn passphrase_hash(ctx: &Ctx, passphrase: &str) -> ApiResult<String> {
 }
 
 fn mint(ctx: &Ctx, customer_id: &str, new: NewCredential) -> ApiResult<Minted> {
-    let now = now_ms();
+    let now = ctx.clock.now_ms();
     let expires_at = match new.expires_in {
         None => None,
         Some(s) if (60..=10 * 365 * 24 * 3600).contains(&s) => {
@@ -277,7 +277,12 @@ pub async fn list_credentials(
     load_customer(&ctx, &customer_id).await?;
     let q = f.to_query(&["name", "prefix"], &["created_at"])?;
     let page = ctx.store.list_credentials(&customer_id, &q).await?;
-    Ok(list(page.items.into_iter().map(credential_view).collect(), page.total, q.limit, q.skip))
+    Ok(list(
+        page.items.into_iter().map(|c| credential_view(c, ctx.clock.now_ms())).collect(),
+        page.total,
+        q.limit,
+        q.skip,
+    ))
 }
 
 /// Read one credential.
@@ -291,7 +296,7 @@ pub async fn get_credential(
 ) -> ApiResult<Response> {
     let row =
         ctx.store.credential(&customer_id, &credential_id).await?.ok_or_else(|| ApiError::not_found("credential"))?;
-    Ok(ok(credential_view(row)))
+    Ok(ok(credential_view(row, ctx.clock.now_ms())))
 }
 
 /// Revoke a credential at once (idempotent). Every replica stops accepting it, in both schemes.
@@ -303,12 +308,13 @@ pub async fn revoke_credential(
     _op: OperatorAuth,
     Path((customer_id, credential_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let row = ctx.store.revoke_credential(&customer_id, &credential_id, now_ms()).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("credential"),
-        e => e.into(),
-    })?;
+    let row =
+        ctx.store.revoke_credential(&customer_id, &credential_id, ctx.clock.now_ms()).await.map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("credential"),
+            e => e.into(),
+        })?;
     forget(&ctx, &row).await;
-    Ok(ok(credential_view(row)))
+    Ok(ok(credential_view(row, ctx.clock.now_ms())))
 }
 
 /// Rotate: mint new secrets (and a new access key if the credential has the HMAC scheme); the old ones keep working
@@ -333,9 +339,9 @@ pub async fn rotate_credential(
         Some(p) => Some(passphrase_hash(&ctx, p)?),
         None => old.passphrase_hash.clone(),
     };
-    let remaining = old.expires_at.map(|e| u64::try_from((e - now_ms()) / 1000).unwrap_or(60).max(60));
+    let remaining = old.expires_at.map(|e| u64::try_from((e - ctx.clock.now_ms()) / 1000).unwrap_or(60).max(60));
     let m = mint(&ctx, &customer_id, NewCredential { name: old.name.clone(), expires_in: remaining, passphrase_hash })?;
-    let now = now_ms();
+    let now = ctx.clock.now_ms();
     let old_expires = (grace > 0).then(|| now + i64::try_from(grace * 1000).unwrap_or(0));
     let old = ctx.store.rotate_credential(&customer_id, &credential_id, &m.row, old_expires, now).await.map_err(
         |e| match e {

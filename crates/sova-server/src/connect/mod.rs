@@ -19,7 +19,7 @@ use sova_chain::KeySource;
 use sova_http::access::Access;
 use sova_http::cache::{Cache, Invalidations};
 use sova_http::envelope::ok;
-use sova_http::time::{iso, now_ms};
+use sova_http::time::iso;
 use sova_store::Store;
 
 /// What the Connect handlers reach.
@@ -38,6 +38,8 @@ pub struct ConnectState {
     pub session_ttl_secs: u64,
     /// Users by id (dropped by `user:<id>` and `customer:<id>`).
     pub users: Cache<sova_store::User>,
+    /// The time that decides expiries.
+    pub clock: sova_runtime::Clock,
 }
 
 impl ConnectState {
@@ -50,6 +52,7 @@ impl ConnectState {
         session_ttl_secs: u64,
     ) -> Arc<Self> {
         Arc::new(Self {
+            clock: access.clock.clone(),
             store: access.store.clone(),
             access,
             keys,
@@ -106,15 +109,15 @@ where
 async fn health(State(ctx): State<Ctx>) -> impl IntoResponse {
     Json(wire::Health {
         status: "ok".into(),
-        timestamp: iso(now_ms()),
+        timestamp: iso(ctx.clock.now_ms()),
         uptime: u64::try_from(ctx.started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
 }
 
 /// The server clock, for clients that sign requests (`Cs-Timestamp` must be within the window of `epoch`).
 #[utoipa::path(get, path = "/time", tag = "health", responses((status = 200, body = Envelope<wire::ServerTime>)))]
-async fn time() -> Response {
-    let now = now_ms();
+async fn time(State(ctx): State<Ctx>) -> Response {
+    let now = ctx.clock.now_ms();
     ok(wire::ServerTime { epoch: now.div_euclid(1000), iso: iso(now) })
 }
 
@@ -133,8 +136,8 @@ pub(crate) fn customer_view(c: sova_store::Customer) -> wire::Customer {
     }
 }
 
-pub(crate) fn credential_view(c: sova_store::CredentialRow) -> wire::Credential {
-    let status = c.status(now_ms()).to_string();
+pub(crate) fn credential_view(c: sova_store::CredentialRow, now: i64) -> wire::Credential {
+    let status = c.status(now).to_string();
     wire::Credential {
         credential_id: c.id,
         customer_id: c.customer_id,

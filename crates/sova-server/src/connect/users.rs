@@ -13,7 +13,7 @@ use sova_http::envelope::{created, list, ok};
 use sova_http::error::{ApiError, ApiResult};
 use sova_http::extract::{JsonBody, OptionalJsonBody};
 use sova_http::filters::Filters;
-use sova_http::time::{iso, now_ms};
+use sova_http::time::iso;
 use sova_http::validate;
 
 const USER_TYPES: &[&str] = &["individual", "business"];
@@ -28,7 +28,7 @@ pub async fn create_user(
     owner: OwnerAuth,
     JsonBody(req): JsonBody<wire::CreateUserRequest>,
 ) -> ApiResult<Response> {
-    let now = now_ms();
+    let now = ctx.clock.now_ms();
     let u = sova_store::User {
         user_id: uuid::Uuid::new_v4().to_string(),
         customer_id: owner.customer_id,
@@ -114,7 +114,7 @@ pub async fn update_user(
             .transpose()?
             .map(String::from),
     };
-    let u = ctx.store.update_user(&owner.customer_id, &id, &patch, now_ms()).await.map_err(|e| match e {
+    let u = ctx.store.update_user(&owner.customer_id, &id, &patch, ctx.clock.now_ms()).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::not_found("user"),
         e => e.into(),
     })?;
@@ -152,7 +152,7 @@ pub async fn create_token(
         return Err(ApiError::validation("expires_in", "`expires_in` must be 60 to 2592000 seconds"));
     }
     let token = format!("{USER_TOKEN_PREFIX}{}", sova_auth::keys::random_base62(40).expose_secret());
-    let now = now_ms();
+    let now = ctx.clock.now_ms();
     let row = UserTokenRow {
         id: uuid::Uuid::new_v4().to_string(),
         user_id: user.user_id,
@@ -205,11 +205,12 @@ pub async fn revoke_token(
     owner: OwnerAuth,
     Path((user_id, token_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let row =
-        ctx.store.revoke_user_token(&owner.customer_id, &user_id, &token_id, now_ms()).await.map_err(|e| match e {
+    let row = ctx.store.revoke_user_token(&owner.customer_id, &user_id, &token_id, ctx.clock.now_ms()).await.map_err(
+        |e| match e {
             StoreError::NotFound => ApiError::not_found("token"),
             e => e.into(),
-        })?;
+        },
+    )?;
     ctx.access.broadcast(&format!("token:{}", row.token_hash)).await;
     Ok(ok(token_view(row, None)))
 }

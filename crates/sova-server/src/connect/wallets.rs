@@ -19,7 +19,6 @@ use sova_http::envelope::{created, list, ok};
 use sova_http::error::{ApiError, ApiResult};
 use sova_http::extract::JsonBody;
 use sova_http::filters::Filters;
-use sova_http::time::now_ms;
 use sova_http::validate;
 
 const WALLET_STATUSES: &[&str] = &["ACTIVE", "FROZEN"];
@@ -80,7 +79,7 @@ pub async fn create_wallet(
     if user.status != "ACTIVE" {
         return Err(ApiError::conflict("user is suspended"));
     }
-    let now = now_ms();
+    let now = ctx.clock.now_ms();
     let w = sova_store::Wallet {
         wallet_id: uuid::Uuid::new_v4().to_string(),
         customer_id: user.customer_id,
@@ -153,10 +152,11 @@ pub async fn update_wallet(
             .transpose()?
             .map(String::from),
     };
-    let w = ctx.store.update_wallet(&owner.customer_id, &id, &patch, now_ms()).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("wallet"),
-        e => e.into(),
-    })?;
+    let w =
+        ctx.store.update_wallet(&owner.customer_id, &id, &patch, ctx.clock.now_ms()).await.map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("wallet"),
+            e => e.into(),
+        })?;
     Ok(ok(wallet_view(w)))
 }
 
@@ -197,7 +197,7 @@ pub async fn create_address(
         currency: cur.as_str().to_string(),
         network: net.as_str().to_string(),
         family: net.derivation_family().to_string(),
-        created_at: now_ms(),
+        created_at: ctx.clock.now_ms(),
     };
     let keys = &ctx.keys;
     let derive = move |i: u32| keys.derive(net, i).map(|d| (d.address, d.path)).map_err(|e| e.to_string());
@@ -328,7 +328,7 @@ pub async fn sandbox_deposit(
         .await?
         .filter(|a| a.customer_id == owner.customer_id)
         .ok_or_else(|| ApiError::not_found("deposit address").with_field("address"))?;
-    let now = now_ms();
+    let now = ctx.clock.now_ms();
     let d = DepositRow {
         deposit_id: uuid::Uuid::new_v4().to_string(),
         wallet_id: a.wallet_id.clone(),
@@ -349,7 +349,7 @@ pub async fn sandbox_deposit(
     let d = if req.pending == Some(true) {
         d
     } else {
-        ctx.store.complete_deposit(&d.customer_id, &d.deposit_id, now_ms()).await?
+        ctx.store.complete_deposit(&d.customer_id, &d.deposit_id, ctx.clock.now_ms()).await?
     };
     let d = ctx.store.deposit(&owner.customer_id, &d.deposit_id).await?.unwrap_or(d);
     Ok(created(deposit_view(d)))
@@ -365,7 +365,7 @@ pub async fn sandbox_complete_deposit(
 ) -> ApiResult<Response> {
     require_sandbox(&ctx)?;
     let id = validate::uuid_path(&deposit_id, "deposit")?;
-    ctx.store.complete_deposit(&owner.customer_id, &id, now_ms()).await.map_err(|e| match e {
+    ctx.store.complete_deposit(&owner.customer_id, &id, ctx.clock.now_ms()).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::not_found("deposit"),
         e => e.into(),
     })?;

@@ -19,7 +19,7 @@ use sova_http::context::trace_id;
 use sova_http::envelope::{created, list, ok};
 use sova_http::error::{ApiError, ApiResult};
 use sova_http::extract::JsonBody;
-use sova_http::time::{iso, now_ms};
+use sova_http::time::iso;
 use sova_http::validate;
 
 /// The key-management routes, relative to `/sovx/v1`.
@@ -64,7 +64,7 @@ pub async fn create_key(
     if req.credits < 0 {
         return Err(ApiError::validation("credits", "`credits` must be 0 or more"));
     }
-    let now = now_ms();
+    let now = ctx.clock.now_ms();
     let (key, row) = super::meter::mint_key(&ctx.access.hasher, now);
     let account = ctx.store.create_intel_key(&owner, req.credits, &row, now).await?;
     let row = IntelKeyRow { account_id: account.id.clone(), ..row };
@@ -84,7 +84,7 @@ pub async fn get_key(State(ctx): State<Ctx>, _op: OperatorAuth, Path(key_id): Pa
     params(("key_id" = String, Path)), responses((status = 200, body = Envelope<wire::IntelKey>)))]
 pub async fn revoke_key(State(ctx): State<Ctx>, _op: OperatorAuth, Path(key_id): Path<String>) -> ApiResult<Response> {
     load(&ctx, &key_id).await?;
-    let k = ctx.store.revoke_intel_key(&key_id, now_ms()).await.map_err(|e| match e {
+    let k = ctx.store.revoke_intel_key(&key_id, ctx.clock.now_ms()).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::not_found("Intel key"),
         e => e.into(),
     })?;

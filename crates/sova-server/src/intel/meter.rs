@@ -33,16 +33,16 @@ pub struct Biller {
 
 impl Biller {
     /// Start the biller's task.
-    pub fn start(store: Arc<dyn Store>) -> Self {
+    pub fn start(store: Arc<dyn Store>, jobs: &sova_runtime::Jobs, clock: sova_runtime::Clock) -> Self {
         let (tx, mut rx) = mpsc::channel::<(Charge, Reply)>(16 * MAX_GROUP);
         // One group in flight: while it commits the next accumulates. (Two billers with their own queues, and one
         // queue with two groups in flight on PostgreSQL, were both measured slower: smaller groups, and the second
         // waits on the account row lock of the first.)
-        tokio::spawn(async move {
+        jobs.spawn("intel-biller", async move {
             let mut group = Vec::with_capacity(MAX_GROUP);
             while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
                 let (charges, replies): (Vec<Charge>, Vec<Reply>) = group.drain(..).unzip();
-                let now = sova_http::time::now_ms();
+                let now = clock.now_ms();
                 match store.apply_charges(&charges, now).await {
                     Ok(results) => {
                         for (reply, r) in replies.into_iter().zip(results) {

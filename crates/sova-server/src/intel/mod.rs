@@ -55,6 +55,8 @@ pub struct IntelState {
     pub owners: Cache<String>,
     /// Issued deposit addresses.
     pub addresses: Arc<addresses::AddressIndex>,
+    /// The time that decides payment windows.
+    pub clock: sova_runtime::Clock,
 }
 
 impl IntelState {
@@ -70,7 +72,8 @@ impl IntelState {
         bus.register(addresses.clone());
         Arc::new(Self {
             store: access.store.clone(),
-            biller: meter::Biller::start(access.store.clone()),
+            biller: meter::Biller::start(access.store.clone(), &access.jobs, access.clock.clone()),
+            clock: access.clock.clone(),
             access,
             config,
             x402,

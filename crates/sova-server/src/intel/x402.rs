@@ -210,7 +210,7 @@ async fn book(ctx: &Ctx, v: &Verified) -> Result<(), sova_store::StoreError> {
             may_go_negative: false,
         },
     ];
-    match ctx.store.post("x402", &v.message_hash_hex(), &postings, sova_http::time::now_ms()).await {
+    match ctx.store.post("x402", &v.message_hash_hex(), &postings, ctx.clock.now_ms()).await {
         Ok(()) | Err(sova_store::StoreError::Conflict(_)) => Ok(()),
         Err(e) => Err(e),
     }
@@ -291,7 +291,7 @@ pub async fn pay_per_call(ctx: &Ctx, req: Request, next: Next, price_key: &str) 
             return resp;
         }
     };
-    let now = sova_http::time::now_ms();
+    let now = ctx.clock.now_ms();
     let claim = sova_store::X402Payment {
         message_hash: verified.message_hash_hex(),
         tx_signature: verified.client_signature.clone(),
@@ -346,17 +346,14 @@ pub async fn pay_per_call(ctx: &Ctx, req: Request, next: Next, price_key: &str) 
             Some(sig),
         ),
         Settled::Failed(reason) => {
-            let _ =
-                ctx.store.finish_payment(&claim.message_hash, "FAILED", Some(&reason), sova_http::time::now_ms()).await;
+            let _ = ctx.store.finish_payment(&claim.message_hash, "FAILED", Some(&reason), ctx.clock.now_ms()).await;
             let mut resp = payment_required_for(ctx, &uri, price_key, reason);
             let settle = SettleResponse::failure("settlement_failed", verified.network.clone(), payer, String::new());
             with_settle_headers(&mut resp, &settle, None);
             return resp;
         }
     };
-    if let Err(e) =
-        ctx.store.finish_payment(&claim.message_hash, status, detail.as_deref(), sova_http::time::now_ms()).await
-    {
+    if let Err(e) = ctx.store.finish_payment(&claim.message_hash, status, detail.as_deref(), ctx.clock.now_ms()).await {
         tracing::error!(error = %e, "could not record a payment's settlement");
     }
     with_settle_headers(&mut resp, &settle, sig.as_deref());
@@ -372,7 +369,8 @@ pub async fn pay_per_call(ctx: &Ctx, req: Request, next: Next, price_key: &str) 
 /// Resolve `PENDING` settlements (RPC): confirmed ones are booked, failed ones marked, every 10 s.
 pub fn spawn_pending_resolver(ctx: Ctx) {
     let Some(rpc) = ctx.x402.rpc.clone() else { return };
-    tokio::spawn(async move {
+    let jobs = ctx.access.jobs.clone();
+    jobs.spawn("x402-pending-resolver", async move {
         loop {
             tokio::time::sleep(Duration::from_secs(10)).await;
             let Ok(pending) = ctx.store.payments_with_status("PENDING").await else { continue };
@@ -384,24 +382,16 @@ pub fn spawn_pending_resolver(ctx: Ctx) {
                     Ok(TxStatus::Confirmed) => {
                         let _ = ctx
                             .store
-                            .finish_payment(
-                                &p.message_hash,
-                                "SETTLED",
-                                Some(&format!("sig:{sig}")),
-                                sova_http::time::now_ms(),
-                            )
+                            .finish_payment(&p.message_hash, "SETTLED", Some(&format!("sig:{sig}")), ctx.clock.now_ms())
                             .await;
                     }
                     Ok(TxStatus::Failed(e)) => {
-                        let _ = ctx
-                            .store
-                            .finish_payment(&p.message_hash, "FAILED", Some(&e), sova_http::time::now_ms())
-                            .await;
+                        let _ = ctx.store.finish_payment(&p.message_hash, "FAILED", Some(&e), ctx.clock.now_ms()).await;
                     }
                     _ => {}
                 }
             }
-            let _ = ctx.store.prune_payments(sova_http::time::now_ms() - REPLAY_WINDOW_MS).await;
+            let _ = ctx.store.prune_payments(ctx.clock.now_ms() - REPLAY_WINDOW_MS).await;
         }
     });
 }
@@ -409,7 +399,8 @@ pub fn spawn_pending_resolver(ctx: Ctx) {
 /// Keep `extra.recentBlockhash` fresh from the RPC node (every 20 s), so clients need no RPC call of their own.
 pub fn spawn_blockhash_refresher(ctx: Ctx) {
     let Some(rpc) = ctx.x402.rpc.clone() else { return };
-    tokio::spawn(async move {
+    let jobs = ctx.access.jobs.clone();
+    jobs.spawn("x402-blockhash-refresher", async move {
         loop {
             match rpc.latest_blockhash().await {
                 Ok(h) => *ctx.x402.blockhash.write() = Some(h),

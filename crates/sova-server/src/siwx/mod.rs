@@ -36,7 +36,7 @@ use sova_http::envelope::ok;
 use sova_http::error::ApiError;
 use sova_http::extract::parse_json;
 use sova_http::idempotency::{Claim, StoredResponse};
-use sova_http::time::{iso, now_ms};
+use sova_http::time::iso;
 use sova_store::Store;
 
 pub use request::SiwxRequest;
@@ -62,6 +62,8 @@ pub struct SiwxState {
     pub httpsig: Cache<sova_auth::httpsig::VerifyingKey>,
     /// SIWX customers by id.
     pub customers: Cache<SiwxCustomerRow>,
+    /// The time that decides challenge and signature windows.
+    pub clock: sova_runtime::Clock,
 }
 
 /// The state type of the SIWX routes.
@@ -81,6 +83,7 @@ impl SiwxState {
         use anyhow::Context;
         let origin = public_origin(&config).context("--public-origin must be scheme://host[:port]")?;
         Ok(Arc::new(Self {
+            clock: access.clock.clone(),
             store: access.store.clone(),
             access,
             config,
@@ -110,11 +113,12 @@ where
 
 /// Drop expired idempotency keys and signature nonces every ten minutes (they are ignored once expired anyway).
 pub fn spawn_pruner(ctx: Ctx) {
-    tokio::spawn(async move {
+    let jobs = ctx.access.jobs.clone();
+    jobs.spawn("siwx-pruner", async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
-            if let Err(e) = ctx.store.prune_siwx(now_ms()).await {
+            if let Err(e) = ctx.store.prune_siwx(ctx.clock.now_ms()).await {
                 tracing::warn!(error = %e, "could not prune idempotency keys and signature nonces");
             }
         }

@@ -26,7 +26,6 @@ use super::Ctx;
 use super::signing_keys::{cache_key, valid_keyid, verifying_key};
 use sova_http::error::ApiError;
 use sova_http::idempotency::{self, Begin, Claim};
-use sova_http::time::now_ms;
 
 /// The longest signature `nonce` accepted (they are stored until the signature expires).
 pub const MAX_NONCE_LEN: usize = 128;
@@ -128,7 +127,7 @@ async fn check(ctx: &Ctx, req: Request) -> Result<Result<SiwxRequest, Response>,
 
     // RFC 9421.
     let msg = Message::request(&ctx.origin, parts.method.as_str(), &target, &parts.headers);
-    let now = now_ms() / 1000;
+    let now = ctx.clock.now_ms() / 1000;
     let mut policy = Policy::sova(now, !body.is_empty() || parts.method == Method::POST);
     policy.max_skew_secs = ctx.config.httpsig_max_skew_secs;
     let sig = httpsig::prepare(&msg, &policy).map_err(httpsig_error)?;
@@ -152,7 +151,7 @@ async fn check(ctx: &Ctx, req: Request) -> Result<Result<SiwxRequest, Response>,
     if let Some(nonce) = &verified.nonce {
         let until_ms =
             verified.replay_until.unwrap_or(now + policy.max_skew_secs).saturating_add(1).saturating_mul(1000);
-        if !ctx.store.use_signature_nonce(&tenant, &keyid, nonce, until_ms, now_ms()).await? {
+        if !ctx.store.use_signature_nonce(&tenant, &keyid, nonce, until_ms, ctx.clock.now_ms()).await? {
             return Err(httpsig_error(HttpSigError::ReplayedNonce));
         }
     }

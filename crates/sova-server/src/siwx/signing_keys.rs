@@ -31,7 +31,7 @@ use sova_http::auth::OperatorAuth;
 use sova_http::envelope::{created, ok};
 use sova_http::error::{ApiError, ApiResult};
 use sova_http::extract::JsonBody;
-use sova_http::time::{iso, now_ms};
+use sova_http::time::iso;
 
 /// The signing-key routes, relative to `/sovx/v1` (the SIWX surface owns them; the app mounts them beside the
 /// Connect API's).
@@ -165,7 +165,7 @@ pub async fn create_signing_key(
         keyid: keyid.to_string(),
         alg: alg.name().to_string(),
         key_material: material,
-        created_at: now_ms(),
+        created_at: ctx.clock.now_ms(),
         revoked_at: None,
     };
     ctx.store.create_signing_key(&row).await.map_err(|e| match e {
@@ -201,7 +201,7 @@ pub async fn revoke_signing_key(
     Path((customer_id, keyid)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let tenant_id = tenant(&ctx, &customer_id).await?;
-    let row = ctx.store.revoke_signing_key(&tenant_id, &keyid, now_ms()).await.map_err(|e| match e {
+    let row = ctx.store.revoke_signing_key(&tenant_id, &keyid, ctx.clock.now_ms()).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::not_found("signing key"),
         e => e.into(),
     })?;
