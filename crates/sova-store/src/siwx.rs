@@ -1,10 +1,9 @@
 //! Persistence of SIWX onboarding (seed 003): tenants' RFC 9421 signing keys, seen signature nonces, SIWX customers
-//! with their challenges, the account → Connect user link, and the generic idempotency store used by every surface.
+//! with their challenges, and the account → Connect user link.
 //!
 //! Atomicity rules:
-//! - An idempotency key is claimed in its own transaction (the first claim inserts an `IN_FLIGHT` row holding a lock
-//!   token); the state change that answers the request and the recording of its response commit in ONE transaction
-//!   ([`IdemDone`] passed to the state-changing call), conditional on still holding the lock.
+//! - A state change that answers an idempotent request records the answer in its own transaction
+//!   ([`IdemDone`] passed to the state-changing call, see [`crate::IdempotencyStore`]).
 //! - A challenge is consumed or replaced with a conditional update on its nonce, so two concurrent signatures of one
 //!   challenge verify the customer once.
 //! - Signature nonces are recorded with an insert that succeeds once per `(tenant, keyid, nonce)` while unexpired.
@@ -12,7 +11,7 @@
 use sqlx::{Any, FromRow, Transaction};
 
 use crate::sql::SqlStore;
-use crate::{Result, StoreError, User};
+use crate::{IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord, IdempotencyStore, Result, StoreError, User};
 
 /// A tenant's RFC 9421 signing key.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -75,65 +74,9 @@ pub struct NewChallenge {
     pub expires_at: i64,
 }
 
-/// A response kept for an idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdemRecord {
-    /// HTTP status.
-    pub status: i64,
-    /// Headers to replay, as the caller encodes them (JSON).
-    pub headers: String,
-    /// Body, as the caller encodes it (Base64).
-    pub body: String,
-}
-
-/// Claiming an idempotency key for one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdemClaim {
-    /// Surface and tenant, e.g. `siwx:<tenant>`.
-    pub scope: String,
-    /// The client's key.
-    pub key: String,
-    /// Hash of what makes two requests the same (method, path, body).
-    pub fingerprint: String,
-    /// A random token proving this request holds the lock.
-    pub token: String,
-    /// Now (ms).
-    pub now: i64,
-    /// The lock lapses at this time (ms) if the request never finishes (crash).
-    pub locked_until: i64,
-    /// The key is forgotten at this time (ms).
-    pub expires_at: i64,
-}
-
-/// The outcome of [`SiwxStore::claim_idempotency_key`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdemClaimOutcome {
-    /// First use (or a lapsed lock taken over): proceed, then record the response with [`IdemDone`].
-    Claimed,
-    /// The same request finished before: answer this.
-    Replay(IdemRecord),
-    /// The key was used for a different request.
-    Mismatch,
-    /// The same key is being processed by another request right now.
-    InFlight,
-}
-
-/// The response to record for a claimed key, committed with the state change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdemDone {
-    /// Scope of the claim.
-    pub scope: String,
-    /// Key of the claim.
-    pub key: String,
-    /// Lock token of the claim.
-    pub token: String,
-    /// The response.
-    pub record: IdemRecord,
-}
-
-/// SIWX, signing-key and idempotency persistence. Implementations must make each method atomic.
+/// SIWX and signing-key persistence. Implementations must make each method atomic.
 #[async_trait::async_trait]
-pub trait SiwxStore: Send + Sync + 'static {
+pub trait SiwxStore: Send + Sync {
     // signing keys
     /// Insert; `Conflict("keyid")` if the tenant already has (or had) this keyid.
     async fn create_signing_key(&self, k: &SigningKeyRow) -> Result<()>;
@@ -153,13 +96,7 @@ pub trait SiwxStore: Send + Sync + 'static {
         now: i64,
     ) -> Result<bool>;
 
-    // idempotency
-    /// Claim a key for one request (see [`IdemClaimOutcome`]). A key past its `expires_at` counts as unused.
-    async fn claim_idempotency_key(&self, c: &IdemClaim) -> Result<IdemClaimOutcome>;
-    /// Record the response of a claimed key (when no state change goes with it); false if the lock was lost.
-    async fn complete_idempotency_key(&self, done: &IdemDone) -> Result<bool>;
-    /// Give a claimed key up (the request failed in a way a retry may fix, e.g. a 5xx).
-    async fn release_idempotency_key(&self, scope: &str, key: &str, token: &str) -> Result<()>;
+    // housekeeping
     /// Drop idempotency keys and signature nonces that expired before `now`.
     async fn prune_siwx(&self, now: i64) -> Result<u64>;
 
@@ -386,39 +323,6 @@ impl SiwxStore for SqlStore {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn claim_idempotency_key(&self, c: &IdemClaim) -> Result<IdemClaimOutcome> {
-        // Two first uses racing on PostgreSQL: the loser's insert fails on the primary key; it then sees the
-        // winner's row (in flight or completed) on the next attempt.
-        let mut attempt = 0;
-        loop {
-            match self.try_claim(c).await {
-                Ok(o) => return Ok(o),
-                Err(e) if is_unique(&e) && attempt < 3 => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    async fn complete_idempotency_key(&self, done: &IdemDone) -> Result<bool> {
-        let mut tx = self.write.begin().await?;
-        let ok = complete_in(&mut tx, done).await?;
-        tx.commit().await?;
-        Ok(ok)
-    }
-
-    async fn release_idempotency_key(&self, scope: &str, key: &str, token: &str) -> Result<()> {
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2 AND lock_token = $3 \
-             AND status = 'IN_FLIGHT'",
-        )
-        .bind(scope.to_string())
-        .bind(key.to_string())
-        .bind(token.to_string())
-        .execute(&self.write)
-        .await?;
-        Ok(())
-    }
-
     async fn prune_siwx(&self, now: i64) -> Result<u64> {
         let a = sqlx::query("DELETE FROM idempotency_keys WHERE expires_at < $1")
             .bind(now)
@@ -598,5 +502,41 @@ impl SiwxStore for SqlStore {
             .bind(account.to_string())
             .fetch_optional(&self.read)
             .await?)
+    }
+}
+
+#[async_trait::async_trait]
+impl IdempotencyStore for SqlStore {
+    async fn claim_idempotency_key(&self, c: &IdemClaim) -> Result<IdemClaimOutcome> {
+        // Two first uses racing on PostgreSQL: the loser's insert fails on the primary key; it then sees the
+        // winner's row (in flight or completed) on the next attempt.
+        let mut attempt = 0;
+        loop {
+            match self.try_claim(c).await {
+                Ok(o) => return Ok(o),
+                Err(e) if is_unique(&e) && attempt < 3 => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn complete_idempotency_key(&self, done: &IdemDone) -> Result<bool> {
+        let mut tx = self.write.begin().await?;
+        let ok = complete_in(&mut tx, done).await?;
+        tx.commit().await?;
+        Ok(ok)
+    }
+
+    async fn release_idempotency_key(&self, scope: &str, key: &str, token: &str) -> Result<()> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2 AND lock_token = $3 \
+             AND status = 'IN_FLIGHT'",
+        )
+        .bind(scope.to_string())
+        .bind(key.to_string())
+        .bind(token.to_string())
+        .execute(&self.write)
+        .await?;
+        Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! The SQL implementation of [`Store`] for SQLite and PostgreSQL.
+//! The SQL implementation of the store traits for SQLite and PostgreSQL.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -496,7 +496,7 @@ fn dec(s: &str) -> Result<Decimal> {
 }
 
 #[async_trait::async_trait]
-impl Store for SqlStore {
+impl BaseStore for SqlStore {
     fn backend(&self) -> Backend {
         self.backend
     }
@@ -505,7 +505,10 @@ impl Store for SqlStore {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
+}
 
+#[async_trait::async_trait]
+impl OperatorStore for SqlStore {
     async fn create_operator(&self, op: &Operator) -> Result<()> {
         sqlx::query("INSERT INTO operators (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
             .bind(op.id.clone())
@@ -538,7 +541,10 @@ impl Store for SqlStore {
         let n: i64 = sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM operators").fetch_one(&self.read).await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
 
+#[async_trait::async_trait]
+impl CustomerStore for SqlStore {
     async fn create_customer(&self, c: &Customer) -> Result<()> {
         sqlx::query(&format!("INSERT INTO customers ({CUSTOMER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
             .bind(c.customer_id.clone())
@@ -715,7 +721,10 @@ impl Store for SqlStore {
             .await?;
         Ok(())
     }
+}
 
+#[async_trait::async_trait]
+impl UserStore for SqlStore {
     async fn create_user(&self, u: &User) -> Result<()> {
         sqlx::query(&format!(
             "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
@@ -834,7 +843,10 @@ impl Store for SqlStore {
         .await?
         .ok_or(StoreError::NotFound)
     }
+}
 
+#[async_trait::async_trait]
+impl WalletStore for SqlStore {
     async fn create_wallet(&self, w: &Wallet) -> Result<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query(&format!("INSERT INTO wallets ({WALLET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
@@ -1149,6 +1161,38 @@ impl Store for SqlStore {
         }
     }
 
+    async fn addresses_by_value(&self, address: &str) -> Result<Vec<AddressRow>> {
+        Ok(sqlx::query_as::<Any, AddressRow>(&format!(
+            "SELECT {ADDRESS_COLS} FROM addresses WHERE address = $1 ORDER BY seq"
+        ))
+        .bind(address.to_string())
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn all_address_values(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar::<Any, String>("SELECT DISTINCT address FROM addresses").fetch_all(&self.read).await?)
+    }
+
+    async fn deposits_to(&self, address: &str, limit: i64, skip: i64) -> Result<(Vec<DepositRow>, u64)> {
+        let total: i64 = sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM deposits WHERE address = $1")
+            .bind(address.to_string())
+            .fetch_one(&self.read)
+            .await?;
+        let rows = sqlx::query_as::<Any, DepositRow>(&format!(
+            "SELECT {DEPOSIT_COLS} FROM deposits WHERE address = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(address.to_string())
+        .bind(limit)
+        .bind(skip)
+        .fetch_all(&self.read)
+        .await?;
+        Ok((rows, u64::try_from(total).unwrap_or(0)))
+    }
+}
+
+#[async_trait::async_trait]
+impl LedgerStore for SqlStore {
     async fn post(&self, kind: &str, reference: &str, postings: &[Posting], now: i64) -> Result<()> {
         let mut tx = self.write.begin().await?;
         self.post_tx(&mut tx, kind, reference, postings, now).await?;
@@ -1184,7 +1228,10 @@ impl Store for SqlStore {
         }
         Ok(sums.into_iter().map(|(c, s)| (c, s.normalize().to_string())).collect())
     }
+}
 
+#[async_trait::async_trait]
+impl IntelStore for SqlStore {
     async fn create_intel_key(&self, owner: &str, credits: i64, key: &IntelKeyRow, now: i64) -> Result<IntelAccount> {
         let mut tx = self.write.begin().await?;
         let existing = sqlx::query_as::<Any, IntelAccount>(&format!(
@@ -1345,7 +1392,10 @@ impl Store for SqlStore {
             };
         Ok(rows)
     }
+}
 
+#[async_trait::async_trait]
+impl X402Store for SqlStore {
     async fn claim_payment(&self, p: &X402Payment) -> Result<PaymentClaim> {
         let mut tx = self.write.begin().await?;
         let existing = sqlx::query_as::<Any, X402Payment>(&format!(
@@ -1425,36 +1475,10 @@ impl Store for SqlStore {
             .await?
             .rows_affected())
     }
+}
 
-    async fn addresses_by_value(&self, address: &str) -> Result<Vec<AddressRow>> {
-        Ok(sqlx::query_as::<Any, AddressRow>(&format!(
-            "SELECT {ADDRESS_COLS} FROM addresses WHERE address = $1 ORDER BY seq"
-        ))
-        .bind(address.to_string())
-        .fetch_all(&self.read)
-        .await?)
-    }
-
-    async fn all_address_values(&self) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar::<Any, String>("SELECT DISTINCT address FROM addresses").fetch_all(&self.read).await?)
-    }
-
-    async fn deposits_to(&self, address: &str, limit: i64, skip: i64) -> Result<(Vec<DepositRow>, u64)> {
-        let total: i64 = sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM deposits WHERE address = $1")
-            .bind(address.to_string())
-            .fetch_one(&self.read)
-            .await?;
-        let rows = sqlx::query_as::<Any, DepositRow>(&format!(
-            "SELECT {DEPOSIT_COLS} FROM deposits WHERE address = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3"
-        ))
-        .bind(address.to_string())
-        .bind(limit)
-        .bind(skip)
-        .fetch_all(&self.read)
-        .await?;
-        Ok((rows, u64::try_from(total).unwrap_or(0)))
-    }
-
+#[async_trait::async_trait]
+impl NotifyStore for SqlStore {
     async fn notify_auth_change(&self, key: &str) -> Result<()> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_notify($1, $2)")
