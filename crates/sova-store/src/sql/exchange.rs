@@ -1,8 +1,8 @@
 //! The exchange: accounts, API keys, nonces and the event log.
 
-use sqlx::Any;
+use sqlx::{Any, AnyPool};
 
-use super::SqlStore;
+use super::{Pinned, SqlStore};
 use crate::{Backend, ExAccount, ExApiKey, ExLogRow, ExWrites, ExchangeStore, Result, StoreError};
 
 const ACCOUNT_COLS: &str = "account_id, address, master_id, label, created_at";
@@ -105,11 +105,30 @@ impl ExchangeStore for SqlStore {
     }
 
     async fn ex_commit(&self, w: &ExWrites) -> Result<()> {
+        self.exchange.commit(w).await
+    }
+}
+
+/// The exchange sequencer's writer: it commits the sequencer's groups, one at a time, on PostgreSQL over a connection
+/// pinned to it (see [`Pinned`]).
+pub(super) struct ExchangeWriter {
+    pool: AnyPool,
+    backend: Backend,
+    pinned: Pinned,
+}
+
+impl ExchangeWriter {
+    pub(super) fn new(pool: &AnyPool, backend: Backend) -> Self {
+        Self { pool: pool.clone(), backend, pinned: Pinned::default() }
+    }
+
+    /// One group's writes (see [`ExchangeStore::ex_commit`]).
+    pub(super) async fn commit(&self, w: &ExWrites) -> Result<()> {
         if w.is_empty() {
             return Ok(());
         }
         if self.backend == Backend::Postgres {
-            let mut pinned = self.sequencer.take(&self.write).await?;
+            let mut pinned = self.pinned.take(&self.pool).await?;
             if w.keys_added.is_empty() && w.keys_removed.is_empty() {
                 // The common case in one statement (one round trip, atomic by itself).
                 let (sql, binds) = group_statement(w);
@@ -129,7 +148,7 @@ impl ExchangeStore for SqlStore {
             pinned.keep();
             return Ok(());
         }
-        commit_in_transaction(self.write.begin().await?, w).await
+        commit_in_transaction(self.pool.begin().await?, w).await
     }
 }
 

@@ -1,14 +1,51 @@
 //! Intel keys, accounts, the biller's charge groups and usage.
 
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyPool, Transaction};
 
-use super::SqlStore;
+use super::{Pinned, SqlStore, lock_suffix};
 use crate::{Backend, Charge, IntelAccount, IntelKeyRow, IntelStore, Result, StoreError, UsageRow};
 
 const INTEL_ACCOUNT_COLS: &str = "id, owner, credits, created_at, updated_at";
 const INTEL_KEY_COLS: &str = "id, account_id, key_hash, prefix, created_at, revoked_at";
 
-impl SqlStore {
+/// The Intel biller's writer: it applies the biller's groups of charges, one group at a time, on PostgreSQL over a
+/// connection pinned to it (see [`Pinned`]).
+pub(super) struct IntelWriter {
+    pool: AnyPool,
+    backend: Backend,
+    pinned: Pinned,
+}
+
+impl IntelWriter {
+    pub(super) fn new(pool: &AnyPool, backend: Backend) -> Self {
+        Self { pool: pool.clone(), backend, pinned: Pinned::default() }
+    }
+
+    /// One group of charges (see [`IntelStore::apply_charges`]).
+    pub(super) async fn apply_charges(
+        &self,
+        charges: &[Charge],
+        now: i64,
+    ) -> Result<Vec<std::result::Result<i64, i64>>> {
+        if charges.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.backend == Backend::Postgres {
+            let mut pinned = self.pinned.take(&self.pool).await?;
+            let results = match Self::debit_in_one_statement(pinned.conn(), charges, now).await? {
+                Some(results) => results,
+                None => {
+                    let tx = sqlx::Connection::begin(pinned.conn()).await?;
+                    self.charge_in_transaction(tx, charges, now).await?
+                }
+            };
+            pinned.keep();
+            return Ok(results);
+        }
+        let tx = self.pool.begin().await?;
+        self.charge_in_transaction(tx, charges, now).await
+    }
+
     /// The common case on PostgreSQL, in one statement (one round trip, one commit): debits only, one account, and
     /// enough credits for all of them. The balance update and the usage rows are one data-modifying CTE; if the
     /// credits do not cover the group, nothing is written and `None` sends the caller to the general path.
@@ -87,7 +124,7 @@ impl SqlStore {
         for c in charges {
             balances.entry(c.account_id.as_str()).or_default();
         }
-        let select = format!("SELECT credits FROM intel_accounts WHERE id = $1{}", self.lock_suffix());
+        let select = format!("SELECT credits FROM intel_accounts WHERE id = $1{}", lock_suffix(self.backend));
         for (id, bal) in balances.iter_mut() {
             *bal = sqlx::query_scalar::<Any, i64>(&select)
                 .bind(id.to_string())
@@ -147,7 +184,9 @@ impl SqlStore {
         tx.commit().await?;
         Ok(results)
     }
+}
 
+impl SqlStore {
     async fn with_account(&self, key: Option<IntelKeyRow>) -> Result<Option<(IntelKeyRow, IntelAccount)>> {
         let Some(key) = key else { return Ok(None) };
         let account = sqlx::query_as::<Any, IntelAccount>(&format!(
@@ -279,23 +318,7 @@ impl IntelStore for SqlStore {
     }
 
     async fn apply_charges(&self, charges: &[Charge], now: i64) -> Result<Vec<std::result::Result<i64, i64>>> {
-        if charges.is_empty() {
-            return Ok(Vec::new());
-        }
-        if self.backend == Backend::Postgres {
-            let mut pinned = self.billing.take(&self.write).await?;
-            let results = match Self::debit_in_one_statement(pinned.conn(), charges, now).await? {
-                Some(results) => results,
-                None => {
-                    let tx = sqlx::Connection::begin(pinned.conn()).await?;
-                    self.charge_in_transaction(tx, charges, now).await?
-                }
-            };
-            pinned.keep();
-            return Ok(results);
-        }
-        let tx = self.write.begin().await?;
-        self.charge_in_transaction(tx, charges, now).await
+        self.intel.apply_charges(charges, now).await
     }
 
     async fn intel_usage(&self, account_id: &str, key_id: Option<&str>, limit: i64) -> Result<Vec<UsageRow>> {

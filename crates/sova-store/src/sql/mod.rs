@@ -14,7 +14,6 @@ mod users;
 mod wallets;
 mod x402;
 
-pub(crate) use pinned::Pinned;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -23,6 +22,9 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, FromRow};
 
+use self::exchange::ExchangeWriter;
+use self::intel::IntelWriter;
+use self::pinned::Pinned;
 use crate::{Backend, BaseStore, ListQuery, Page, Result, StoreError};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -35,11 +37,11 @@ pub struct SqlStore {
     pub(crate) write: AnyPool,
     pub(crate) read: AnyPool,
     pub(crate) backend: Backend,
-    pub(crate) url: String,
-    /// PostgreSQL connection held for the Intel biller's groups.
-    pub(crate) billing: Pinned,
-    /// PostgreSQL connection held for the exchange sequencer's groups.
-    pub(crate) sequencer: Pinned,
+    pub(super) url: String,
+    /// The Intel biller's group writer (with its pinned PostgreSQL connection).
+    intel: IntelWriter,
+    /// The exchange sequencer's group writer (with its pinned PostgreSQL connection).
+    exchange: ExchangeWriter,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -96,7 +98,8 @@ impl SqlStore {
                 let write = sqlite_pool(1).connect(&url).await?;
                 SQLITE_MIGRATIONS.run(&write).await?;
                 let read = sqlite_pool(8).connect(&url).await?;
-                Ok(Self { write, read, backend, url, billing: Pinned::default(), sequencer: Pinned::default() })
+                let (intel, exchange) = (IntelWriter::new(&write, backend), ExchangeWriter::new(&write, backend));
+                Ok(Self { write, read, backend, url, intel, exchange })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -106,22 +109,19 @@ impl SqlStore {
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
                 Ok(Self {
+                    intel: IntelWriter::new(&pool, backend),
+                    exchange: ExchangeWriter::new(&pool, backend),
                     write: pool.clone(),
                     read: pool,
                     backend,
                     url: url.to_string(),
-                    billing: Pinned::default(),
-                    sequencer: Pinned::default(),
                 })
             }
         }
     }
 
     pub(crate) fn lock_suffix(&self) -> &'static str {
-        match self.backend {
-            Backend::Postgres => " FOR UPDATE",
-            Backend::Sqlite => "",
-        }
+        lock_suffix(self.backend)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -159,6 +159,14 @@ impl SqlStore {
         }
         let items = lq.fetch_all(&self.read).await?;
         Ok(Page { items, total: u64::try_from(total).unwrap_or(0) })
+    }
+}
+
+/// The row-lock clause a `SELECT` ends with on this backend (SQLite's single writer needs none).
+pub(super) fn lock_suffix(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
     }
 }
 

@@ -1,4 +1,5 @@
-//! Pinned connections of the serial group writers.
+//! The pinned connection of a serial group writer ([`super::intel::IntelWriter`],
+//! [`super::exchange::ExchangeWriter`]).
 
 use std::time::Duration;
 
@@ -13,19 +14,19 @@ use crate::Result;
 /// test on acquire, a connection that sat unused for [`PINNED_IDLE_CHECK`] is pinged before use, so a database
 /// restart during a quiet spell costs no failed group.
 #[derive(Default)]
-pub(crate) struct Pinned(std::sync::Mutex<Option<(sqlx::pool::PoolConnection<Any>, std::time::Instant)>>);
+pub(super) struct Pinned(std::sync::Mutex<Option<(sqlx::pool::PoolConnection<Any>, std::time::Instant)>>);
 
 /// How long a pinned connection may sit unused before it is tested.
 const PINNED_IDLE_CHECK: Duration = Duration::from_secs(10);
 
 /// The pinned connection while its caller uses it; [`PinnedConn::keep`] puts it back after a success.
-pub(crate) struct PinnedConn<'a> {
+pub(super) struct PinnedConn<'a> {
     home: &'a Pinned,
     conn: sqlx::pool::PoolConnection<Any>,
 }
 
 impl Pinned {
-    pub(crate) async fn take(&self, pool: &AnyPool) -> Result<PinnedConn<'_>> {
+    pub(super) async fn take(&self, pool: &AnyPool) -> Result<PinnedConn<'_>> {
         let idle = self.0.lock().map_or(None, |mut slot| slot.take());
         // A connection broken while idle is let go (the pool tests and drops it) for a fresh one.
         if let Some((mut conn, since)) = idle
@@ -38,12 +39,12 @@ impl Pinned {
 }
 
 impl PinnedConn<'_> {
-    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+    pub(super) fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.conn
     }
 
     /// The statement succeeded: keep the connection for the next group.
-    pub(crate) fn keep(self) {
+    pub(super) fn keep(self) {
         if let Ok(mut slot) = self.home.0.lock() {
             *slot = Some((self.conn, std::time::Instant::now()));
         }
