@@ -4,7 +4,8 @@
 //! Atomicity rules:
 //! - A key is claimed in its own transaction (the first claim inserts an `IN_FLIGHT` row holding a lock token).
 //! - Where the request changes state, the change and the recording of its answer commit in ONE transaction
-//!   ([`IdemDone`] handed to the state-changing call), conditional on still holding the lock.
+//!   ([`IdemDone`] handed to the state-changing call, alone or inside [`Effects`]), conditional on still holding the
+//!   lock.
 
 use crate::Result;
 
@@ -62,6 +63,37 @@ pub struct IdemDone {
     pub token: String,
     /// The response.
     pub record: IdemRecord,
+}
+
+/// What a mutation commits together with its own change, in the same database transaction: nothing is written
+/// unless all of it is. Mutations that take it are named `..._with` (e.g. [`crate::UserStore::create_user_with`]).
+///
+/// `#[non_exhaustive]`, built with [`Effects::none`] and [`Effects::idempotent`], so the outbox issue can add its
+/// events here without touching callers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Effects {
+    /// The answer to record for a claimed idempotency key, conditional on the claim still holding its lock: when it
+    /// does not (the lock lapsed and another request took the key over), the mutation fails with `InvalidState` and
+    /// writes nothing.
+    pub idempotency: Option<IdemDone>,
+}
+
+impl Effects {
+    /// Nothing besides the mutation itself.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Record the answer of a claimed idempotency key with the mutation.
+    pub fn idempotent(done: IdemDone) -> Self {
+        Self { idempotency: Some(done) }
+    }
+
+    /// Nothing to commit besides the mutation?
+    pub fn is_empty(&self) -> bool {
+        self.idempotency.is_none()
+    }
 }
 
 /// Idempotency-key persistence.

@@ -32,7 +32,7 @@ use std::sync::Arc;
 pub use customers::CustomerStore;
 pub use error::StoreError;
 pub use exchange::{ExAccount, ExApiKey, ExLogRow, ExWrites, ExchangeStore};
-pub use idempotency::{IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord, IdempotencyStore};
+pub use idempotency::{Effects, IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord, IdempotencyStore};
 pub use intel::{Charge, IntelAccount, IntelKeyRow, IntelStore, UsageRow};
 pub use ledger::{LedgerEntry, LedgerStore, Posting};
 pub use list::{ListQuery, Page, SortDir, Where};

@@ -1,6 +1,6 @@
 //! A customer's users and their bearer tokens.
 
-use crate::{ListQuery, Page, Result, User, UserPatch, UserTokenRow};
+use crate::{Effects, ListQuery, Page, Result, User, UserPatch, UserTokenRow};
 
 /// User and user-token persistence.
 #[async_trait::async_trait]
@@ -8,6 +8,9 @@ pub trait UserStore: Send + Sync {
     // users
     /// Insert.
     async fn create_user(&self, u: &User) -> Result<()>;
+    /// Insert, committing `fx` (e.g. the request's idempotent answer) in the same transaction: nothing is written
+    /// unless both are (`InvalidState` if the idempotency key's lock was lost).
+    async fn create_user_with(&self, u: &User, fx: &Effects) -> Result<()>;
     /// A customer's user.
     async fn user(&self, customer_id: &str, user_id: &str) -> Result<Option<User>>;
     /// A customer's users.

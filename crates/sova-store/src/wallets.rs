@@ -1,7 +1,9 @@
 //! Wallets, their deposit addresses and the deposits to them (whose ledger postings go through the ledger in the
 //! same transaction).
 
-use crate::{AddressRow, DepositRow, DeriveFn, ListQuery, NewAddress, Page, Result, Wallet, WalletPatch, WalletView};
+use crate::{
+    AddressRow, DepositRow, DeriveFn, Effects, ListQuery, NewAddress, Page, Result, Wallet, WalletPatch, WalletView,
+};
 
 /// Wallet, address and deposit persistence.
 #[async_trait::async_trait]
@@ -9,6 +11,9 @@ pub trait WalletStore: Send + Sync {
     // wallets
     /// Insert (and its ledger accounts).
     async fn create_wallet(&self, w: &Wallet) -> Result<()>;
+    /// Insert (and its ledger accounts), committing `fx` (e.g. the request's idempotent answer) in the same
+    /// transaction: nothing is written unless all is (`InvalidState` if the idempotency key's lock was lost).
+    async fn create_wallet_with(&self, w: &Wallet, fx: &Effects) -> Result<()>;
     /// A customer's wallet, with balances.
     async fn wallet(&self, customer_id: &str, wallet_id: &str) -> Result<Option<WalletView>>;
     /// Wallets of a customer (optionally of one user).

@@ -3,7 +3,7 @@
 use sqlx::{Any, FromRow, Transaction};
 
 use super::SqlStore;
-use crate::{IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord, IdempotencyStore, Result, StoreError};
+use crate::{Effects, IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord, IdempotencyStore, Result, StoreError};
 
 #[derive(FromRow)]
 struct IdemRow {
@@ -44,6 +44,12 @@ pub(super) async fn complete_or_abort(tx: &mut Transaction<'static, Any>, idem: 
         ));
     }
     Ok(())
+}
+
+/// Commit `fx` in `tx`, the mutation's own transaction; `InvalidState` if the idempotency key's lock was lost, so the
+/// caller's transaction rolls back.
+pub(super) async fn apply_effects(tx: &mut Transaction<'static, Any>, fx: &Effects) -> Result<()> {
+    complete_or_abort(tx, fx.idempotency.as_ref()).await
 }
 
 impl SqlStore {

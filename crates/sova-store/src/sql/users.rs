@@ -1,9 +1,10 @@
 //! Users and their tokens.
 
-use sqlx::Any;
+use sqlx::{Any, Executor};
 
 use super::SqlStore;
-use crate::{ListQuery, Page, Result, StoreError, User, UserPatch, UserStore, UserTokenRow};
+use super::idempotency::apply_effects;
+use crate::{Effects, ListQuery, Page, Result, StoreError, User, UserPatch, UserStore, UserTokenRow};
 
 const USER_COLS: &str = "user_id, customer_id, user_type, email, first_name, last_name, phone, date_of_birth, \
                          country, status, created_at, updated_at";
@@ -14,24 +15,14 @@ const TOKEN_COLS: &str = "id, user_id, customer_id, token_hash, created_at, expi
 #[async_trait::async_trait]
 impl UserStore for SqlStore {
     async fn create_user(&self, u: &User) -> Result<()> {
-        sqlx::query(&format!(
-            "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        ))
-        .bind(u.user_id.clone())
-        .bind(u.customer_id.clone())
-        .bind(u.user_type.clone())
-        .bind(u.email.clone())
-        .bind(u.first_name.clone())
-        .bind(u.last_name.clone())
-        .bind(u.phone.clone())
-        .bind(u.date_of_birth.clone())
-        .bind(u.country.clone())
-        .bind(u.status.clone())
-        .bind(u.created_at)
-        .bind(u.updated_at)
-        .execute(&self.write)
-        .await
-        .map_err(|e| StoreError::unique(e, "user_id"))?;
+        insert_user(&self.write, u).await
+    }
+
+    async fn create_user_with(&self, u: &User, fx: &Effects) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        insert_user(&mut *tx, u).await?;
+        apply_effects(&mut tx, fx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -131,4 +122,27 @@ impl UserStore for SqlStore {
         .await?
         .ok_or(StoreError::NotFound)
     }
+}
+
+async fn insert_user<'e, E>(ex: E, u: &User) -> Result<()>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(&format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"))
+        .bind(u.user_id.clone())
+        .bind(u.customer_id.clone())
+        .bind(u.user_type.clone())
+        .bind(u.email.clone())
+        .bind(u.first_name.clone())
+        .bind(u.last_name.clone())
+        .bind(u.phone.clone())
+        .bind(u.date_of_birth.clone())
+        .bind(u.country.clone())
+        .bind(u.status.clone())
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .execute(ex)
+        .await
+        .map_err(|e| StoreError::unique(e, "user_id"))?;
+    Ok(())
 }

@@ -2,10 +2,11 @@
 
 use sqlx::{Any, FromRow};
 
+use super::idempotency::apply_effects;
 use super::{SORTABLE, SqlStore, dec};
 use crate::{
-    AddressRow, DepositRow, DeriveFn, ListQuery, NewAddress, Page, Posting, Result, StoreError, Wallet, WalletPatch,
-    WalletStore, WalletView, external_account, wallet_account, wallet_pending_account,
+    AddressRow, DepositRow, DeriveFn, Effects, ListQuery, NewAddress, Page, Posting, Result, StoreError, Wallet,
+    WalletPatch, WalletStore, WalletView, external_account, wallet_account, wallet_pending_account,
 };
 
 const WALLET_COLS: &str = "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at";
@@ -63,6 +64,10 @@ const WALLET_JOINED_COLS: &str =
 #[async_trait::async_trait]
 impl WalletStore for SqlStore {
     async fn create_wallet(&self, w: &Wallet) -> Result<()> {
+        self.create_wallet_with(w, &Effects::none()).await
+    }
+
+    async fn create_wallet_with(&self, w: &Wallet, fx: &Effects) -> Result<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query(&format!("INSERT INTO wallets ({WALLET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
             .bind(w.wallet_id.clone())
@@ -87,6 +92,7 @@ impl WalletStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         }
+        apply_effects(&mut tx, fx).await?;
         tx.commit().await?;
         Ok(())
     }
