@@ -1,6 +1,8 @@
-//! Rows of the Intel surface: accounts with credits, `ak_` keys, usage, x402 payments.
+//! The Intel surface: accounts with credits, `ak_` keys, the biller's charge groups, usage.
 
 use sqlx::FromRow;
+
+use crate::Result;
 
 /// An Intel account: the owner of keys, holding credits.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -75,40 +77,26 @@ pub struct UsageRow {
     pub created_at: i64,
 }
 
-/// An x402 payment as the replay store keeps it.
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
-pub struct X402Payment {
-    /// sha256 of the transaction message, hex.
-    pub message_hash: String,
-    /// The client's transaction signature, base58.
-    pub tx_signature: String,
-    /// Transfer authority (payer), base58.
-    pub payer: String,
-    /// Amount in base units.
-    pub amount: i64,
-    /// CAIP-2 network.
-    pub network: String,
-    /// Resource paid for.
-    pub resource: String,
-    /// `IN_FLIGHT`, `SETTLED`, `PENDING` (settlement not confirmed yet), `FAILED`.
-    pub status: String,
-    /// The in-flight lock holds until this time.
-    pub locked_until: i64,
-    /// Settlement detail (error or note).
-    pub detail: Option<String>,
-    /// Creation time.
-    pub created_at: i64,
-    /// Last change.
-    pub updated_at: i64,
-}
-
-/// Outcome of claiming a payment for one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PaymentClaim {
-    /// First use: the caller holds the in-flight lock.
-    Claimed,
-    /// Already used (settled, pending, or failed after being submitted): a replay.
-    AlreadyUsed(X402Payment),
-    /// Another request is processing it right now.
-    InFlight,
+/// Intel key, account and billing persistence.
+#[async_trait::async_trait]
+pub trait IntelStore: Send + Sync {
+    /// Create a key for `owner`'s account, creating the account (with `credits`) or adding `credits` to it.
+    async fn create_intel_key(&self, owner: &str, credits: i64, key: &IntelKeyRow, now: i64) -> Result<IntelAccount>;
+    /// Key by keyed hash, with its account.
+    async fn intel_key_by_hash(&self, hash: &str) -> Result<Option<(IntelKeyRow, IntelAccount)>>;
+    /// Key by id, with its account.
+    async fn intel_key(&self, id: &str) -> Result<Option<(IntelKeyRow, IntelAccount)>>;
+    /// Account by owner name.
+    async fn intel_account_by_owner(&self, owner: &str) -> Result<Option<IntelAccount>>;
+    /// Account by id.
+    async fn intel_account(&self, id: &str) -> Result<Option<IntelAccount>>;
+    /// Keys of an account.
+    async fn intel_keys(&self, account_id: &str) -> Result<Vec<IntelKeyRow>>;
+    /// Revoke a key (idempotent).
+    async fn revoke_intel_key(&self, id: &str, now: i64) -> Result<IntelKeyRow>;
+    /// Apply charges in order in one transaction; each answers the balance after it, or `Err(balance)` when a
+    /// positive charge exceeds the balance (and is then not applied). Usage rows are written for applied charges.
+    async fn apply_charges(&self, charges: &[Charge], now: i64) -> Result<Vec<std::result::Result<i64, i64>>>;
+    /// Usage of an account (newest first), optionally of one key.
+    async fn intel_usage(&self, account_id: &str, key_id: Option<&str>, limit: i64) -> Result<Vec<UsageRow>>;
 }

@@ -1,7 +1,9 @@
-//! Double-entry postings.
+//! The double-entry ledger: balanced postings on accounts that (unless external) never go negative.
 
 use rust_decimal::Decimal;
 use sqlx::FromRow;
+
+use crate::Result;
 
 /// One leg of a ledger transaction: a signed amount on an account. The legs of a transaction sum to zero per
 /// currency. Accounts created with `may_go_negative = false` (every customer-owned account) never go below zero.
@@ -30,4 +32,17 @@ pub struct LedgerEntry {
     pub amount: String,
     /// Time.
     pub created_at: i64,
+}
+
+/// Ledger persistence.
+#[async_trait::async_trait]
+pub trait LedgerStore: Send + Sync {
+    /// Post a balanced ledger transaction (idempotent on `(kind, reference)`).
+    async fn post(&self, kind: &str, reference: &str, postings: &[Posting], now: i64) -> Result<()>;
+    /// Balance of a ledger account ("0" if it has none).
+    async fn balance(&self, account: &str) -> Result<String>;
+    /// Entries of an account, oldest first.
+    async fn ledger_entries(&self, account: &str) -> Result<Vec<LedgerEntry>>;
+    /// Sum of all entries per currency (must be zero everywhere: the double-entry invariant).
+    async fn ledger_totals(&self) -> Result<Vec<(String, String)>>;
 }

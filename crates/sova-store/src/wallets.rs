@@ -1,0 +1,61 @@
+//! Wallets, their deposit addresses and the deposits to them (whose ledger postings go through the ledger in the
+//! same transaction).
+
+use crate::{
+    AddressRow, DepositRow, DeriveFn, Effects, ListQuery, NewAddress, Page, Result, Wallet, WalletPatch, WalletView,
+};
+
+/// Wallet, address and deposit persistence.
+#[async_trait::async_trait]
+pub trait WalletStore: Send + Sync {
+    // wallets
+    /// Insert (and its ledger accounts).
+    async fn create_wallet(&self, w: &Wallet) -> Result<()>;
+    /// Insert (and its ledger accounts), committing `fx` (e.g. the request's idempotent answer) in the same
+    /// transaction: nothing is written unless all is (`InvalidState` if the idempotency key's lock was lost).
+    async fn create_wallet_with(&self, w: &Wallet, fx: &Effects) -> Result<()>;
+    /// A customer's wallet, with balances.
+    async fn wallet(&self, customer_id: &str, wallet_id: &str) -> Result<Option<WalletView>>;
+    /// Wallets of a customer (optionally of one user).
+    async fn list_wallets(&self, customer_id: &str, user_id: Option<&str>, q: &ListQuery) -> Result<Page<WalletView>>;
+    /// Apply a patch.
+    async fn update_wallet(&self, customer_id: &str, wallet_id: &str, p: &WalletPatch, now: i64) -> Result<WalletView>;
+
+    // addresses
+    /// Allocate the next index of `family`, derive with `derive`, insert: one transaction.
+    async fn create_address(&self, a: &NewAddress, derive: DeriveFn<'_>) -> Result<AddressRow>;
+    /// A customer's address by id.
+    async fn address(&self, customer_id: &str, address_id: &str) -> Result<Option<AddressRow>>;
+    /// Address by its on-chain value.
+    async fn address_by_value(&self, network: &str, address: &str, currency: &str) -> Result<Option<AddressRow>>;
+    /// A customer's addresses (optionally of one wallet).
+    async fn list_addresses(
+        &self,
+        customer_id: &str,
+        wallet_id: Option<&str>,
+        q: &ListQuery,
+    ) -> Result<Page<AddressRow>>;
+
+    // deposits
+    /// Record a deposit as PENDING and post it to the wallet's pending account.
+    async fn create_deposit(&self, d: &DepositRow) -> Result<()>;
+    /// Move a PENDING deposit to COMPLETED and post it to the wallet balance. `Conflict` if not pending.
+    async fn complete_deposit(&self, customer_id: &str, deposit_id: &str, now: i64) -> Result<DepositRow>;
+    /// A customer's deposit.
+    async fn deposit(&self, customer_id: &str, deposit_id: &str) -> Result<Option<DepositRow>>;
+    /// Deposits of a customer (optionally of one wallet).
+    async fn list_deposits(
+        &self,
+        customer_id: &str,
+        wallet_id: Option<&str>,
+        q: &ListQuery,
+    ) -> Result<Page<DepositRow>>;
+
+    // across tenants (wallet intelligence)
+    /// Deposit addresses with this on-chain value (any network, any tenant), for wallet intelligence.
+    async fn addresses_by_value(&self, address: &str) -> Result<Vec<AddressRow>>;
+    /// Every issued deposit address value (for the Intel API's in-memory index).
+    async fn all_address_values(&self) -> Result<Vec<String>>;
+    /// Deposits to an address (any tenant), newest first.
+    async fn deposits_to(&self, address: &str, limit: i64, skip: i64) -> Result<(Vec<DepositRow>, u64)>;
+}
