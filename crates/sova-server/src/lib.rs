@@ -49,7 +49,7 @@ pub use state::{ApiContext, AppState};
 
 /// Build the key source for deposit addresses from the configuration (sandbox seed, or production xpubs).
 pub fn key_source(config: &Config) -> anyhow::Result<sova_chain::KeySource> {
-    if config.sandbox {
+    if config.sandbox() {
         let path = config.data_dir.join("sandbox-seed.txt");
         let words = secrets::sandbox_mnemonic(&path)?;
         let seed = sova_chain::SandboxSeed::from_mnemonic(words.expose_secret())
@@ -73,7 +73,7 @@ pub fn key_source(config: &Config) -> anyhow::Result<sova_chain::KeySource> {
 
 /// Open the store, load the keys, and assemble the shared state.
 pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
-    if !config.sandbox && !config.has_production_keys() {
+    if !config.sandbox() && !config.has_production_keys() {
         anyhow::bail!("production mode needs at least one of --btc-xpub, --btc-testnet-xpub, --evm-xpub");
     }
     std::fs::create_dir_all(&config.data_dir)

@@ -67,7 +67,7 @@ impl AppState {
             limiter: RateLimiter::new(config.rate_limit_per_minute, Duration::from_secs(60)),
             replay: Default::default(),
             keys,
-            sandbox: config.sandbox,
+            sandbox: config.sandbox(),
             started: Instant::now(),
             biller,
             x402,
