@@ -1,12 +1,6 @@
 //! Supported currencies.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::error::ChainError;
-use crate::network::{Network, wire_name_impls};
+use crate::network::{Chain, Network};
 
 /// A currency. Wire names are upper-case, see [`Currency::as_str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,7 +75,16 @@ impl Currency {
     }
 }
 
-wire_name_impls!(Currency, UnknownCurrency, "a currency code");
+impl Network {
+    /// The network's native (fee) currency.
+    pub fn native_currency(&self) -> Currency {
+        match self.chain() {
+            Chain::Bitcoin => Currency::Btc,
+            Chain::Evm => Currency::Eth,
+            Chain::Solana => Currency::Sol,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -119,5 +122,6 @@ mod tests {
         for n in Network::all() {
             assert!(n.native_currency().supports(*n));
         }
+        assert_eq!(Network::EthereumSepolia.native_currency(), Currency::Eth);
     }
 }

@@ -42,6 +42,7 @@ mod error;
 mod network;
 pub mod rpc;
 mod validate;
+mod wire;
 
 pub mod solana;
 

@@ -1,13 +1,5 @@
 //! Chain families and networks.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::currency::Currency;
-use crate::error::ChainError;
-
 /// A chain family: networks of one family share an address format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Chain {
@@ -118,65 +110,7 @@ impl Network {
             Network::Solana | Network::SolanaDevnet => "sol",
         }
     }
-
-    /// The network's native (fee) currency.
-    pub fn native_currency(&self) -> Currency {
-        match self.chain() {
-            Chain::Bitcoin => Currency::Btc,
-            Chain::Evm => Currency::Eth,
-            Chain::Solana => Currency::Sol,
-        }
-    }
 }
-
-macro_rules! wire_name_impls {
-    ($ty:ident, $err:ident, $expecting:literal) => {
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = ChainError;
-
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                $ty::parse(s).ok_or_else(|| ChainError::$err(s.to_owned()))
-            }
-        }
-
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct WireVisitor;
-
-                impl serde::de::Visitor<'_> for WireVisitor {
-                    type Value = $ty;
-
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str($expecting)
-                    }
-
-                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$ty, E> {
-                        $ty::parse(v).ok_or_else(|| E::custom(ChainError::$err(v.to_owned())))
-                    }
-                }
-
-                deserializer.deserialize_str(WireVisitor)
-            }
-        }
-    };
-}
-
-pub(crate) use wire_name_impls;
-
-wire_name_impls!(Chain, UnknownChain, "a chain family name");
-wire_name_impls!(Network, UnknownNetwork, "a network name");
 
 #[cfg(test)]
 mod tests {
@@ -214,6 +148,5 @@ mod tests {
         let testnets: Vec<_> = Network::all().iter().filter(|n| n.is_testnet()).collect();
         assert_eq!(testnets.len(), 3);
         assert_eq!(Network::SolanaDevnet.chain(), Chain::Solana);
-        assert_eq!(Network::EthereumSepolia.native_currency(), Currency::Eth);
     }
 }

@@ -65,7 +65,7 @@ substate!(access: Arc<Access>, connect: connect::Ctx, intel: intel::Ctx, siwx: s
 
 /// Build the key source for deposit addresses from the configuration (sandbox seed, or production xpubs).
 pub fn key_source(config: &Config) -> anyhow::Result<sova_chain::KeySource> {
-    if config.sandbox {
+    if config.sandbox() {
         let path = config.data_dir.join("sandbox-seed.txt");
         let words = secrets::sandbox_mnemonic(&path)?;
         let seed = sova_chain::SandboxSeed::from_mnemonic(words.expose_secret())
@@ -94,7 +94,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
 
 /// [`build_state`] on a given clock (tests move a manual one).
 pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> anyhow::Result<ApiContext> {
-    if !config.sandbox && !config.has_production_keys() {
+    if !config.sandbox() && !config.has_production_keys() {
         anyhow::bail!("production mode needs at least one of --btc-xpub, --btc-testnet-xpub, --evm-xpub");
     }
     std::fs::create_dir_all(&config.data_dir)
@@ -124,7 +124,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
         },
     );
     let state = AppState {
-        connect: connect::ConnectState::new(access.clone(), &bus, keys, config.sandbox, config.session_ttl_secs),
+        connect: connect::ConnectState::new(access.clone(), &bus, keys, config.sandbox(), config.session_ttl_secs),
         intel: intel::IntelState::new(access.clone(), &bus, config.clone(), x402, engine.clone()),
         siwx: siwx::SiwxState::new(access.clone(), &bus, config.clone())?,
         exchange: Arc::new(exchange::ExchangeState {
@@ -132,7 +132,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
             store: store.clone(),
             access: access.clone(),
             rate_limit_per_minute: config.rate_limit_per_minute,
-            sandbox: config.sandbox,
+            sandbox: config.sandbox(),
         }),
         config,
         store,

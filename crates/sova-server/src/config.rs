@@ -1,8 +1,18 @@
-//! Server configuration, as the CLI assembles it from flags, `SOVA_*` environment variables and a TOML file.
+//! Server configuration: every setting of `sova serve`, declared once, here.
+//!
+//! A field's serde name is its TOML key, its flag (`--` and kebab-case) and its environment variable (`SOVA_` and
+//! upper case); its doc comment is the flag's help, its type says which values are accepted, [`Config::default`]
+//! holds the defaults. The `sova` binary reads it from flags, `SOVA_*` variables, a TOML file and these defaults
+//! (`crates/sova/src/config.rs`, from the JSON schema of this struct); anything it cannot read is refused.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::de::{self, IntoDeserializer, Unexpected};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Price of an Intel endpoint: credits for key holders, USDC base units (6 decimals) for x402.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,7 +24,8 @@ pub struct Price {
 }
 
 /// How x402 payments are settled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Settlement {
     /// Verify everything, record the payment in Sova's ledger, submit nothing (the embedded default).
     Sandbox,
@@ -22,56 +33,112 @@ pub enum Settlement {
     Rpc,
 }
 
-/// Everything `sova serve` needs.
-#[derive(Debug, Clone)]
+/// The Solana network of x402 payments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum X402Network {
+    /// Devnet: `solana-devnet`.
+    #[serde(rename = "solana-devnet")]
+    SolanaDevnet,
+    /// Mainnet: `solana`.
+    #[serde(rename = "solana")]
+    Solana,
+}
+
+impl X402Network {
+    /// The name: `solana-devnet` or `solana`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            X402Network::SolanaDevnet => "solana-devnet",
+            X402Network::Solana => "solana",
+        }
+    }
+}
+
+impl fmt::Display for X402Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Format of the log lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything `sova serve` needs. The doc comments of the fields are the help of `sova serve --help`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Directory for the SQLite database, the sandbox seed and the server key.
+    /// Data directory (SQLite database, keys).
     pub data_dir: PathBuf,
-    /// Database URL; `None` means SQLite at `<data_dir>/sova.db`.
+    /// Database URL (`sqlite://PATH` or `postgres://USER@HOST/DB`); default SQLite in the data directory.
     pub database_url: Option<String>,
-    /// Sandbox mode: generated seed, sandbox deposit endpoint. Off when production keys are configured.
-    pub sandbox: bool,
-    /// Production BTC mainnet account xpub/zpub (m/84'/0'/0').
+    /// Force sandbox mode (true) or production mode (false); default: sandbox unless a production key is configured.
+    pub sandbox: Option<bool>,
+    /// BTC mainnet account extended public key (xpub/zpub at m/84'/0'/0'); turns sandbox mode off.
     pub btc_xpub: Option<String>,
-    /// Production BTC testnet account tpub/vpub (m/84'/1'/0').
+    /// BTC testnet account extended public key (tpub/vpub at m/84'/1'/0').
     pub btc_testnet_xpub: Option<String>,
-    /// Production EVM account xpub (m/44'/60'/0').
+    /// EVM account extended public key (xpub at m/44'/60'/0').
     pub evm_xpub: Option<String>,
-    /// Production Solana seed (a BIP-39 mnemonic file); Solana has no public derivation.
+    /// File with a BIP-39 mnemonic for Solana deposit addresses in production (mode 0600).
     pub solana_mnemonic_file: Option<PathBuf>,
     /// Requests per minute per credential (0: unlimited).
+    #[serde(rename = "rate_limit")]
     pub rate_limit_per_minute: u64,
-    /// Allowed distance between `Cs-Timestamp` and the server clock, in seconds.
+    /// Allowed distance in seconds between `Cs-Timestamp` and the server clock (at least 1).
+    #[serde(rename = "hmac_window", deserialize_with = "at_least_one")]
     pub hmac_window_secs: i64,
-    /// Largest accepted request body in bytes.
+    /// Largest request body in bytes.
+    #[serde(rename = "body_limit")]
     pub body_limit_bytes: usize,
     /// Operator session lifetime in seconds.
+    #[serde(rename = "session_ttl")]
     pub session_ttl_secs: u64,
-    /// Intel prices by endpoint key (`hud`, `activity`, `batch`).
+    /// Log format: text or json.
+    #[serde(deserialize_with = "by_name")]
+    pub log_format: LogFormat,
+    /// Intel prices by endpoint key (`hud`, `activity`, `batch`); not configurable.
+    #[serde(skip)]
     pub intel_prices: BTreeMap<String, Price>,
-    /// x402 network: `solana-devnet` or `solana`.
-    pub x402_network: String,
-    /// x402 treasury wallet (the `payTo` owner address); sandbox default: generated in the data directory.
+    /// x402 network of the Intel API: solana-devnet or solana.
+    #[serde(deserialize_with = "by_name")]
+    pub x402_network: X402Network,
+    /// x402 treasury wallet (payTo); sandbox default: generated in the data directory.
     pub x402_pay_to: Option<String>,
-    /// Fee-payer keypair file (Solana CLI JSON format); sandbox default: generated in the data directory.
+    /// x402 fee-payer keypair file (Solana CLI JSON); sandbox default: generated in the data directory.
     pub x402_fee_payer_keypair: Option<PathBuf>,
-    /// x402 settlement backend.
+    /// x402 settlement: sandbox (verify and book, submit nothing) or rpc.
+    #[serde(deserialize_with = "by_name")]
     pub x402_settlement: Settlement,
-    /// Solana JSON-RPC URL (for `rpc` settlement).
+    /// Solana JSON-RPC URL for rpc settlement.
     pub solana_rpc_url: Option<String>,
-    /// File holding the server secret (pepper for keyed hashes and the session signing key); replicas must share it.
-    /// Default `<data_dir>/server.key`.
+    /// Server key file (shared by all replicas); default <data-dir>/server.key.
     pub server_key_file: Option<PathBuf>,
-    /// Exchange: chain id, coins, markets.
+    /// EIP-712 chain id of the exchange: 286623 (mainnet, default) or 138565 (testnet); overrides `[exchange]
+    /// chain_id`.
+    #[serde(deserialize_with = "exchange_chain_id")]
+    pub chain_id: Option<u64>,
+    /// The exchange: `[exchange]` chain_id, `[[exchange.coins]]`, `[[exchange.markets]]` (TOML file only).
+    #[schemars(skip)]
     pub exchange: crate::exchange::ExchangeConfig,
-    /// The public origin `scheme://host[:port]` clients sign against (RFC 9421 `@authority`/`@target-uri`) and the
-    /// SIWX challenges' domain and URI; `None`: `http://<listen address>`.
+    /// Public origin `https://host[:port]` clients sign SIWX requests against (RFC 9421 @authority/@target-uri) and
+    /// the SIWX challenges' domain and URI; default http://<listen address>.
     pub public_origin: Option<String>,
-    /// Allowed `|now - created|` of RFC 9421 signatures, in seconds.
+    /// Allowed distance in seconds between an RFC 9421 signature's `created` and the server clock (at least 1).
+    #[serde(rename = "httpsig_skew", deserialize_with = "at_least_one")]
     pub httpsig_max_skew_secs: i64,
-    /// EVM JSON-RPC URLs by chain id, for contract-wallet (ERC-1271 / ERC-6492) SIWX signatures.
+    /// EVM JSON-RPC URL for contract-wallet SIWX signatures (ERC-1271/6492), as CHAIN_ID=URL; repeatable
+    /// (environment and TOML: comma-separated, a list, or a TOML table CHAIN_ID = URL).
+    #[serde(rename = "evm_rpc_url", with = "evm_rpc_urls")]
+    #[schemars(with = "Vec<String>")]
     pub evm_rpc_urls: BTreeMap<u64, String>,
 }
 
@@ -81,7 +148,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./sova-data"),
             database_url: None,
-            sandbox: true,
+            sandbox: None,
             btc_xpub: None,
             btc_testnet_xpub: None,
             evm_xpub: None,
@@ -90,17 +157,19 @@ impl Default for Config {
             hmac_window_secs: 30,
             body_limit_bytes: 64 * 1024,
             session_ttl_secs: 3600,
+            log_format: LogFormat::Text,
             server_key_file: None,
             intel_prices: BTreeMap::from([
                 ("hud".to_string(), Price { credits: 1, usdc: 15_000 }),
                 ("activity".to_string(), Price { credits: 1, usdc: 15_000 }),
                 ("batch".to_string(), Price { credits: 10, usdc: 100_000 }),
             ]),
-            x402_network: "solana-devnet".into(),
+            x402_network: X402Network::SolanaDevnet,
             x402_pay_to: None,
             x402_fee_payer_keypair: None,
             x402_settlement: Settlement::Sandbox,
             solana_rpc_url: None,
+            chain_id: None,
             exchange: Default::default(),
             public_origin: None,
             httpsig_max_skew_secs: sova_auth::httpsig::DEFAULT_MAX_SKEW_SECS,
@@ -127,5 +196,108 @@ impl Config {
     /// Whether any production key is configured.
     pub fn has_production_keys(&self) -> bool {
         self.btc_xpub.is_some() || self.btc_testnet_xpub.is_some() || self.evm_xpub.is_some()
+    }
+
+    /// Sandbox mode: as set, or on unless a production key is configured.
+    pub fn sandbox(&self) -> bool {
+        self.sandbox.unwrap_or(!self.has_production_keys())
+    }
+}
+
+/// An enum read from its name only (serde would also take a variant's index, e.g. `x402_settlement = 1`).
+fn by_name<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    let name = String::deserialize(d)?;
+    T::deserialize(IntoDeserializer::<D::Error>::into_deserializer(name))
+}
+
+/// A number of seconds of at least 1.
+fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let secs = i64::deserialize(d)?;
+    if secs < 1 {
+        return Err(de::Error::invalid_value(Unexpected::Signed(secs), &"at least 1"));
+    }
+    Ok(secs)
+}
+
+/// One of the exchange's two EIP-712 chain ids.
+fn exchange_chain_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use sova_auth::exchange::{MAINNET_CHAIN_ID, TESTNET_CHAIN_ID};
+    let id = Option::<u64>::deserialize(d)?;
+    match id {
+        None | Some(MAINNET_CHAIN_ID | TESTNET_CHAIN_ID) => Ok(id),
+        Some(other) => {
+            Err(de::Error::invalid_value(Unexpected::Unsigned(other), &"286623 (mainnet) or 138565 (testnet)"))
+        }
+    }
+}
+
+/// `evm_rpc_url`: written as `CHAIN_ID=URL` entries (a list, or one comma-separated string), or as a table of URLs
+/// by chain id.
+mod evm_rpc_urls {
+    use std::collections::BTreeMap;
+    use std::fmt;
+
+    use serde::de::{self, MapAccess, SeqAccess, Unexpected, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    const EXPECTED: &str = "CHAIN_ID=URL, e.g. 8453=https://mainnet.base.org";
+
+    pub fn serialize<S: Serializer>(urls: &BTreeMap<u64, String>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(urls.iter().map(|(id, url)| format!("{id}={url}")))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<u64, String>, D::Error> {
+        d.deserialize_any(Urls)
+    }
+
+    struct Urls;
+
+    fn insert<E: de::Error>(urls: &mut BTreeMap<u64, String>, id: &str, url: &str) -> Result<(), E> {
+        let id: u64 = id.trim().parse().map_err(|_| E::invalid_value(Unexpected::Str(id), &"a chain id"))?;
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(E::invalid_value(Unexpected::Str(url), &"a URL"));
+        }
+        if urls.insert(id, url.to_string()).is_some() {
+            return Err(E::custom(format_args!("chain id {id} is given twice")));
+        }
+        Ok(())
+    }
+
+    fn entry<E: de::Error>(urls: &mut BTreeMap<u64, String>, entry: &str) -> Result<(), E> {
+        let (id, url) = entry.split_once('=').ok_or_else(|| E::invalid_value(Unexpected::Str(entry), &EXPECTED))?;
+        insert(urls, id, url)
+    }
+
+    impl<'de> Visitor<'de> for Urls {
+        type Value = BTreeMap<u64, String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{EXPECTED} entries")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let mut urls = BTreeMap::new();
+            for e in v.split(',').filter(|e| !e.trim().is_empty()) {
+                entry(&mut urls, e)?;
+            }
+            Ok(urls)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut urls = BTreeMap::new();
+            while let Some(e) = seq.next_element::<String>()? {
+                entry(&mut urls, &e)?;
+            }
+            Ok(urls)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut urls = BTreeMap::new();
+            while let Some((id, url)) = map.next_entry::<String, String>()? {
+                insert(&mut urls, &id, &url)?;
+            }
+            Ok(urls)
+        }
     }
 }

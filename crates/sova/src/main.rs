@@ -1,6 +1,7 @@
 //! `sova`: the one binary. `sova serve` runs the server; other subcommands administer it or call it.
 
 mod cli;
+mod config;
 
 use std::process::ExitCode;
 

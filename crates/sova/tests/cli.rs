@@ -186,7 +186,16 @@ fn serve_refuses_a_bad_public_origin_or_rpc_url() {
     for (flag, value, says) in [
         ("--public-origin", "not a url", "--public-origin must be scheme://host[:port]"),
         ("--public-origin", "https://host/path", "--public-origin must be scheme://host[:port]"),
-        ("--evm-rpc-url", "https://rpc.example", "--evm-rpc-url takes CHAIN_ID=URL"),
+        (
+            "--evm-rpc-url",
+            "https://rpc.example",
+            "evm_rpc_url: invalid value string \"https://rpc.example\", expected CHAIN_ID=URL",
+        ),
+        (
+            "--x402-settlement",
+            "foo",
+            "x402_settlement: unknown value 'foo', expected sandbox or rpc (from --x402-settlement)",
+        ),
     ] {
         let out = Command::new(SOVA)
             .args(["serve", "--listen", "127.0.0.1:0", flag, value, "--data-dir"])

@@ -69,7 +69,7 @@ on_both!(concurrent_deposits_balance);
 
 async fn sandbox_endpoint_refused_in_production(backend: Backend) {
     let app = spawn_app_with(backend, |c| {
-        c.sandbox = false;
+        c.sandbox = Some(false);
         // The BIP-84 test account (zpub of the "abandon ... about" mnemonic).
         c.btc_xpub = Some(
             "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs".into(),
