@@ -65,7 +65,7 @@ pub struct Config {
     /// Default `<data_dir>/server.key`.
     pub server_key_file: Option<PathBuf>,
     /// Exchange: chain id, coins, markets.
-    pub exchange: crate::exchange::ExchangeConfig,
+    pub exchange: sova_exchange::ExchangeConfig,
     /// The public origin `scheme://host[:port]` clients sign against (RFC 9421 `@authority`/`@target-uri`) and the
     /// SIWX challenges' domain and URI; `None`: `http://<listen address>`.
     pub public_origin: Option<String>,

@@ -85,7 +85,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
     let server_key = secrets::server_key(&key_path)?;
     let keys = key_source(&config)?;
     let x402 = intel::x402::X402::load(&config)?;
-    let exchange = exchange::Exchange::start(store.clone(), &config.exchange).await?;
+    let exchange = sova_exchange::Exchange::start(store.clone(), &config.exchange).await?;
     siwx::public_origin(&config).context("--public-origin must be scheme://host[:port]")?;
     let state = Arc::new(AppState::new(
         store,
@@ -184,7 +184,7 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
     use axum::response::IntoResponse;
     let message = format!("no route for {method} {}", uri.path());
     if exchange::owns(uri.path()) {
-        return exchange::ExError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message).into_response();
+        return exchange::ExError::new("NOT_FOUND", message).into_response();
     }
     ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message).into_response()
 }
@@ -193,7 +193,7 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
     use axum::response::IntoResponse;
     let message = format!("{method} is not allowed on {}", uri.path());
     if exchange::owns(uri.path()) {
-        return exchange::ExError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", message).into_response();
+        return exchange::ExError::new("METHOD_NOT_ALLOWED", message).into_response();
     }
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, message).into_response()
 }

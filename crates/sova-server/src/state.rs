@@ -39,7 +39,7 @@ pub struct AppState {
     /// x402 settings and keys.
     pub x402: crate::intel::x402::X402,
     /// The exchange's sequencer.
-    pub exchange: Arc<crate::exchange::Exchange>,
+    pub exchange: Arc<sova_exchange::Exchange>,
     /// SIWX: the public origin and the contract-wallet RPC client.
     pub siwx: crate::siwx::SiwxState,
 }
@@ -55,7 +55,7 @@ impl AppState {
         sessions: SessionKeys,
         keys: KeySource,
         x402: crate::intel::x402::X402,
-        exchange: Arc<crate::exchange::Exchange>,
+        exchange: Arc<sova_exchange::Exchange>,
         config: Config,
     ) -> Self {
         let biller = crate::intel::meter::Biller::start(store.clone());

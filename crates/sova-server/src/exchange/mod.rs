@@ -1,25 +1,21 @@
-//! The exchange surface (seed 002, `spec/exchange-eip712.md`): `/api/v1/spot`, `/api/v1/perps` (signature
-//! verification and routing; no perps engine yet), `/api/v1/user/{master}/api-keys`, `/api/v1/time`, the sandbox
-//! faucet, and `/ws/spot`.
+//! The exchange surface over HTTP (seed 002, `spec/exchange-eip712.md`): `/api/v1/spot`, `/api/v1/perps`
+//! (signature verification and routing; no perps engine yet), `/api/v1/user/{master}/api-keys`, `/api/v1/time`,
+//! the sandbox faucet, and `/ws/spot`. The exchange itself (sequencer, engine state, read models, replay) is the
+//! `sova-exchange` crate.
 //!
 //! A signed write is verified on the worker thread that received it (headers, nonce window, canonical body,
-//! secp256k1 recovery), then handed to the [`sequencer`], which authorizes the signer, consumes the nonce, applies
-//! the action to the engine and commits all of it in one transaction before answering.
+//! secp256k1 recovery), then handed to [`sova_exchange::Exchange::submit`], which authorizes the signer, consumes
+//! the nonce, applies the action to the engine and commits all of it in one transaction before answering.
 
-pub mod catalog;
-pub mod core;
 pub mod error;
 pub mod rest;
-pub mod sequencer;
-pub mod views;
 pub mod ws;
 
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use catalog::{Catalog, ExchangeConfig};
 pub use error::ExError;
-pub use sequencer::Exchange;
+pub use sova_exchange::{Catalog, Exchange, ExchangeConfig};
 
 use crate::state::ApiContext;
 
@@ -49,7 +45,6 @@ pub async fn ip_limit(
         }
         Err((_, info)) => {
             let mut resp = ExError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
                 "RATE_LIMITED",
                 format!(
                     "more than {} requests in a minute from this address; retry after {} s",

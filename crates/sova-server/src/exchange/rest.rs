@@ -13,10 +13,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sova_auth::exchange::{Action, Domain, check_nonce_window};
 
-use super::core::{Core, Request};
+use sova_exchange::read::{self, balances_json, book_json, book_ticker_json, ticker_json};
+use sova_exchange::{Core, Request, views};
+
 use super::error::{ExError, ok};
-use super::sequencer::{balances_json, book_json, book_ticker_json, ticker_json};
-use super::views;
 use crate::envelope::now_ms;
 use crate::state::ApiContext;
 
@@ -56,7 +56,7 @@ pub fn signed(
 fn body_error(e: BytesRejection) -> ExError {
     let status = e.status();
     let reason = if status == StatusCode::PAYLOAD_TOO_LARGE { "BODY_TOO_LARGE" } else { "BAD_REQUEST" };
-    ExError::new(status, reason, e.body_text())
+    ExError { status, reason, message: e.body_text() }
 }
 
 async fn signed_write(
@@ -69,7 +69,7 @@ async fn signed_write(
 ) -> Answer {
     let body = body.map_err(body_error)?;
     let (request, _) = verify(ctx, domain, method, uri.path(), headers, &body)?;
-    ctx.exchange.submit(request).await
+    Ok(ctx.exchange.submit(request).await?)
 }
 
 /// Everything about a signed request that needs no state: route, headers, nonce window, canonical body,
@@ -93,7 +93,7 @@ fn verify(
         }
     };
     let action = Action::for_route(domain, method.as_str(), &rel).ok_or_else(|| {
-        ExError::bad(
+        ExError::new(
             "UNSUPPORTED_ACTION",
             format!("{method} {path} is not a signed action of the {} domain", domain.name()),
         )
@@ -114,7 +114,6 @@ fn verify(
         && master != signer
     {
         return Err(ExError::new(
-            StatusCode::FORBIDDEN,
             "MASTER_MISMATCH",
             format!("the path names master wallet {master:#x} but the signature recovers to {signer:#x}"),
         ));
@@ -143,7 +142,7 @@ pub async fn recover(
         } else if rest.starts_with("/user/") {
             Domain::Universal
         } else {
-            return Err(ExError::bad(
+            return Err(ExError::new(
                 "UNSUPPORTED_ACTION",
                 "recover/ must be followed by spot/, perps/ or user/{address}/",
             ));
@@ -170,11 +169,11 @@ fn parse_address(s: &str) -> Result<Address, ExError> {
     let ok = s.len() == 42 && s.starts_with("0x") && s[2..].bytes().all(|b| b.is_ascii_hexdigit());
     ok.then(|| s.parse::<Address>().ok())
         .flatten()
-        .ok_or_else(|| ExError::bad("INVALID_ADDRESS", format!("{s:?} is not an EVM address (0x and 40 hex digits)")))
+        .ok_or_else(|| ExError::new("INVALID_ADDRESS", format!("{s:?} is not an EVM address (0x and 40 hex digits)")))
 }
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ExError> {
-    q.map(|Query(t)| t).map_err(|e| ExError::bad("INVALID_PARAMETER", e.body_text()))
+    q.map(|Query(t)| t).map_err(|e| ExError::new("INVALID_PARAMETER", e.body_text()))
 }
 
 /// `GET /api/v1/time`: server time in Unix ms (use it for `X-API-Nonce`).
@@ -195,10 +194,13 @@ pub struct AccountQuery {
 /// The account an account read is about: `accountID` if given (it must belong to `address`), else the master.
 fn resolve(core: &Core, address: &Address, account_id: Option<u64>) -> Result<u64, ExError> {
     let unknown = || {
-        ExError::not_found(format!(
-            "no exchange account for {address:#x}{} (the sandbox faucet creates one)",
-            account_id.map(|a| format!(" with accountID {a}")).unwrap_or_default()
-        ))
+        ExError::new(
+            "NOT_FOUND",
+            format!(
+                "no exchange account for {address:#x}{} (the sandbox faucet creates one)",
+                account_id.map(|a| format!(" with accountID {a}")).unwrap_or_default()
+            ),
+        )
     };
     match account_id {
         Some(id) => match core.accounts.get(&id) {
@@ -273,7 +275,7 @@ fn market_filter(core: &Core, symbol: Option<&str>) -> Result<Option<u32>, ExErr
             core.catalog
                 .market_by_name(s)
                 .map(|m| m.config.id)
-                .ok_or_else(|| ExError::bad("UNKNOWN_SYMBOL", format!("symbol {s:?} is not listed")))
+                .ok_or_else(|| ExError::new("UNKNOWN_SYMBOL", format!("symbol {s:?} is not listed")))
         })
         .transpose()
 }
@@ -290,7 +292,7 @@ pub async fn open_orders(
             .engine
             .open_orders(id, market)
             .iter()
-            .filter_map(|o| core.catalog.market(u64::from(o.market)).map(|m| views::order_json(m, o)))
+            .filter_map(|o| core.catalog.market(u64::from(o.market)).map(|m| read::order_json(m, o)))
             .collect();
         Ok(Value::Array(items))
     })
@@ -312,7 +314,7 @@ pub async fn order_history(
             .into_iter()
             .filter(|c| market.is_none_or(|m| c.accepted.market == m))
             .take(limit)
-            .filter_map(|c| core.catalog.market(u64::from(c.accepted.market)).map(|m| views::closed_json(m, c)))
+            .filter_map(|c| core.catalog.market(u64::from(c.accepted.market)).map(|m| read::closed_json(m, c)))
             .collect();
         Ok(Value::Array(items))
     })
@@ -335,7 +337,7 @@ pub async fn account_trades(
             .filter(|t| market.is_none_or(|m| t.market == m))
             .take(limit)
             .filter_map(|t| {
-                core.catalog.market(u64::from(t.market)).map(|m| views::account_trade_json(m, &core.catalog, t, id))
+                core.catalog.market(u64::from(t.market)).map(|m| read::account_trade_json(m, &core.catalog, t, id))
             })
             .collect();
         Ok(Value::Array(items))
@@ -422,7 +424,12 @@ pub async fn coins(State(ctx): State<ApiContext>) -> Response {
 async fn per_market(ctx: &ApiContext, f: fn(&Core, u32, u64) -> Value) -> Response {
     let ids: Vec<u32> = ctx.exchange.catalog.markets.iter().map(|m| m.config.id).collect();
     let now = now();
-    respond(ctx.exchange.read(move |core| Value::Array(ids.iter().map(|id| f(core, *id, now)).collect())).await)
+    respond(
+        ctx.exchange
+            .read(move |core| Value::Array(ids.iter().map(|id| f(core, *id, now)).collect()))
+            .await
+            .map_err(ExError::from),
+    )
 }
 
 /// `GET /markets/tickers` (also `miniTickers`).
@@ -449,7 +456,7 @@ pub struct MarketQuery {
 
 fn market_id(ctx: &ApiContext, symbol: &str) -> Result<u32, ExError> {
     ctx.exchange.catalog.market_by_name(symbol).map(|m| m.config.id).ok_or_else(|| {
-        ExError::bad("UNKNOWN_SYMBOL", format!("symbol {symbol:?} is not listed (GET /api/v1/spot/markets/symbols)"))
+        ExError::new("UNKNOWN_SYMBOL", format!("symbol {symbol:?} is not listed (GET /api/v1/spot/markets/symbols)"))
     })
 }
 
@@ -463,7 +470,7 @@ pub async fn orderbook(
         let q = query(q)?;
         let id = market_id(&ctx, &symbol)?;
         let limit = q.limit.unwrap_or(20).clamp(1, 500);
-        ctx.exchange.read(move |core| book_json(core, id, limit)).await
+        Ok(ctx.exchange.read(move |core| book_json(core, id, limit)).await?)
     };
     respond(run.await)
 }
@@ -478,12 +485,13 @@ pub async fn trades(
         let q = query(q)?;
         let id = market_id(&ctx, &symbol)?;
         let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-        ctx.exchange
+        Ok(ctx
+            .exchange
             .read(move |core| {
                 let Some(m) = core.catalog.market(u64::from(id)) else { return Value::Null };
-                Value::Array(core.engine.recent_trades(id, limit).iter().map(|t| views::trade_json(m, t)).collect())
+                Value::Array(core.engine.recent_trades(id, limit).iter().map(|t| read::trade_json(m, t)).collect())
             })
-            .await
+            .await?)
     };
     respond(run.await)
 }
@@ -499,18 +507,19 @@ pub async fn klines(
         let id = market_id(&ctx, &symbol)?;
         let interval = q.interval.as_deref().unwrap_or("1m");
         let ms = views::interval_ms(interval).ok_or_else(|| {
-            ExError::bad("INVALID_PARAMETER", format!("interval {interval:?}: use 1m 3m 5m 15m 30m 1h 2h 4h 12h 1d 1w"))
+            ExError::new("INVALID_PARAMETER", format!("interval {interval:?}: use 1m 3m 5m 15m 30m 1h 2h 4h 12h 1d 1w"))
         })?;
         let end = q.end_time.unwrap_or_else(now);
         let start = q.start_time.unwrap_or(0);
         let limit = q.limit.unwrap_or(500).clamp(1, 1500);
-        ctx.exchange
+        Ok(ctx
+            .exchange
             .read(move |core| {
                 let Some(m) = core.catalog.market(u64::from(id)) else { return Value::Null };
                 let candles = core.views.klines(id, ms, start, end, limit);
-                Value::Array(candles.iter().map(|c| views::candle_json(m, c, ms)).collect())
+                Value::Array(candles.iter().map(|c| read::candle_json(m, c, ms)).collect())
             })
-            .await
+            .await?)
     };
     respond(run.await)
 }
@@ -536,11 +545,7 @@ struct SubAccountBody {
 }
 
 fn sandbox_only(ctx: &ApiContext) -> Result<(), ExError> {
-    if ctx.sandbox {
-        Ok(())
-    } else {
-        Err(ExError::new(StatusCode::FORBIDDEN, "SANDBOX_ONLY", "the faucet exists only in sandbox mode"))
-    }
+    if ctx.sandbox { Ok(()) } else { Err(ExError::new("SANDBOX_ONLY", "the faucet exists only in sandbox mode")) }
 }
 
 fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ExError> {
@@ -549,7 +554,7 @@ fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let at = if path == "." { String::new() } else { format!(" at {path}") };
-        ExError::bad("INVALID_JSON", format!("request body{at}: {}", e.inner()))
+        ExError::new("INVALID_JSON", format!("request body{at}: {}", e.inner()))
     })
 }
 
@@ -559,7 +564,7 @@ async fn master_account(ctx: &ApiContext, address: &str) -> Result<(Address, sov
         .store
         .ex_master_account(&format!("{addr:#x}"), now_ms())
         .await
-        .map_err(|e| ExError::unavailable(format!("storing the account failed: {e}")))?;
+        .map_err(|e| ExError::new("ENGINE_UNAVAILABLE", format!("storing the account failed: {e}")))?;
     Ok((addr, account))
 }
 
@@ -570,13 +575,13 @@ pub async fn faucet(State(ctx): State<ApiContext>, body: Result<Bytes, BytesReje
         sandbox_only(&ctx)?;
         let b: FaucetBody = json_body(body)?;
         let coin = ctx.exchange.catalog.coin_by_symbol(&b.coin).cloned().ok_or_else(|| {
-            ExError::bad(
+            ExError::new(
                 "UNKNOWN_COIN_SYMBOL",
                 format!("coin {:?} is not listed (GET /api/v1/spot/markets/coins)", b.coin),
             )
         })?;
         let amount = sova_engine::parse_decimal(&b.amount, coin.decimals).filter(|a| *a > 0).ok_or_else(|| {
-            ExError::bad(
+            ExError::new(
                 "INVALID_AMOUNT",
                 format!("amount must be a positive decimal string with at most {} decimals", coin.decimals),
             )
@@ -594,7 +599,7 @@ pub async fn faucet(State(ctx): State<ApiContext>, body: Result<Bytes, BytesReje
                 }
             }
         };
-        ctx.exchange.submit(Request::Faucet { account, coin: coin.id, amount }).await
+        Ok(ctx.exchange.submit(Request::Faucet { account, coin: coin.id, amount }).await?)
     };
     respond(run.await)
 }
@@ -610,7 +615,7 @@ pub async fn sub_account(State(ctx): State<ApiContext>, body: Result<Bytes, Byte
             .store
             .ex_create_sub_account(master.account_id, b.label.as_deref(), now_ms())
             .await
-            .map_err(|e| ExError::unavailable(format!("storing the sub-account failed: {e}")))?;
+            .map_err(|e| ExError::new("ENGINE_UNAVAILABLE", format!("storing the sub-account failed: {e}")))?;
         ctx.exchange.submit(Request::Account(sub.clone())).await?;
         Ok(json!({"accountID": sub.account_id, "masterAccountID": master.account_id, "label": sub.label}))
     };

@@ -15,11 +15,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::core::Core;
-use super::sequencer::{BOOK_DEPTH, balances_json, book_json, book_ticker_json, ticker_json};
-use super::views;
-use crate::envelope::now_ms;
 use crate::state::ApiContext;
+use sova_exchange::Core;
+use sova_exchange::read::{self as views, balances_json, book_json, book_ticker_json, ticker_json};
+use sova_exchange::sequencer::BOOK_DEPTH;
 
 /// Idle time after which the server closes the connection.
 pub const IDLE: Duration = Duration::from_secs(60);
@@ -111,7 +110,7 @@ fn snapshot(core: &Core, channel: &str, key: u64) -> Value {
             }
             None => Value::Null,
         },
-        "ticker" => ticker_json(core, market, u64::try_from(now_ms()).unwrap_or(0)),
+        "ticker" => ticker_json(core, market, sova_exchange::now_ms()),
         "bookTicker" => book_ticker_json(core, market),
         "accountOrderUpdate" => Value::Array(
             core.engine

@@ -65,7 +65,7 @@ fn chain_name(chain: Chain) -> &'static str {
 async fn exchange_hud(ctx: &ApiContext, addr: &str) -> ApiResult<Option<(wire::HudExchange, Option<i64>)>> {
     let Ok(master) = addr.parse::<alloy_primitives::Address>() else { return Ok(None) };
     ctx.exchange
-        .read(move |core| crate::exchange::sequencer::hud(core, &master))
+        .read(move |core| sova_exchange::hud(core, &master, crate::envelope::iso))
         .await
         .map_err(|e| ApiError::internal(format!("exchange read: {}", e.message)))
 }

@@ -18,9 +18,11 @@ use sova_engine::{
 };
 use sova_store::{ExAccount, ExApiKey, ExLogRow, ExWrites};
 
-use super::catalog::Catalog;
-use super::error::ExError;
-use super::views::{Views, status_name};
+use crate::catalog::Catalog;
+use crate::error::ExchangeError;
+use crate::read::{ack_json, item_error, key_json, status_name};
+use crate::replay::encode_events;
+use crate::views::Views;
 
 /// What the sequencer knows of an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +78,7 @@ impl Request {
 }
 
 /// The answer to one request.
-pub type Reply = Result<Value, ExError>;
+pub type Reply = Result<Value, ExchangeError>;
 
 /// What a group changed: its events (the log row) and, for the WebSocket feeds, the markets and accounts touched.
 #[derive(Debug, Default)]
@@ -156,18 +158,6 @@ impl Core {
             account_id: u64::try_from(k.account_id).unwrap_or(0),
             created_at: k.created_at,
         });
-    }
-
-    /// Replay one logged command's events.
-    pub fn replay(&mut self, row: &ExLogRow) -> Result<(), String> {
-        let events = decode_events(&row.events).map_err(|e| format!("event log row {}: {e}", row.seq))?;
-        for ev in &events {
-            self.engine.apply_event(ev).map_err(|e| format!("event log row {}: {e}", row.seq))?;
-            self.views.apply(ev);
-        }
-        self.seq = row.seq;
-        self.last_ts = self.last_ts.max(u64::try_from(row.ts).unwrap_or(0));
-        Ok(())
     }
 
     /// Commands that add the configured coins and markets the log does not have yet.
@@ -265,8 +255,8 @@ impl Core {
                     let action = Action::Deposit { account: id, coin: *coin, amount: *amount };
                     match self.exec(action, now, touched).first() {
                         Some(Ok(_)) => Ok(json!({"accountID": id})),
-                        Some(Err(r)) => Err(ExError::from(*r)),
-                        None => Err(ExError::unavailable("the engine gave no result")),
+                        Some(Err(r)) => Err(ExchangeError::from(*r)),
+                        None => Err(ExchangeError::unavailable("the engine gave no result")),
                     }
                 }
                 Request::Account(a) => {
@@ -287,17 +277,22 @@ impl Core {
     }
 
     /// The account a request acts for, and its info.
-    fn account(&self, id: u64) -> Result<AccountInfo, ExError> {
+    fn account(&self, id: u64) -> Result<AccountInfo, ExchangeError> {
         self.accounts.get(&id).copied().ok_or_else(|| {
-            ExError::new(
-                axum::http::StatusCode::NOT_FOUND,
+            ExchangeError::new(
                 "UNKNOWN_ACCOUNT",
                 format!("account {id} does not exist (GET /api/v1/spot/accounts/{{address}}/state gives yours)"),
             )
         })
     }
 
-    fn consume_nonce(&mut self, scope: NonceScope, nonce: u64, now: u64, writes: &mut ExWrites) -> Result<(), ExError> {
+    fn consume_nonce(
+        &mut self,
+        scope: NonceScope,
+        nonce: u64,
+        now: u64,
+        writes: &mut ExWrites,
+    ) -> Result<(), ExchangeError> {
         let key = scope.to_string();
         let set = self.nonces.entry(key.clone()).or_default();
         let dropped = set.try_insert(nonce, now)?;
@@ -393,7 +388,7 @@ impl Core {
             }
             Params::TransferAsset(p) => {
                 if p.transfer_type != TransferType::Internal {
-                    return Err(ExError::bad(
+                    return Err(ExchangeError::new(
                         "UNSUPPORTED_TRANSFER",
                         format!(
                             "transfer type {} is not available here: only INTERNAL (4) transfers between exchange \
@@ -404,8 +399,7 @@ impl Core {
                 }
                 let to = self.account(p.to_account_id)?;
                 if to.master != info.master {
-                    return Err(ExError::new(
-                        axum::http::StatusCode::FORBIDDEN,
+                    return Err(ExchangeError::new(
                         "MASTER_MISMATCH",
                         format!(
                             "account {} belongs to another master wallet; internal transfers stay under one master",
@@ -415,12 +409,15 @@ impl Core {
                 }
                 let coin =
                     u32::try_from(p.coin_id).ok().and_then(|c| self.catalog.coin(u64::from(c))).ok_or_else(|| {
-                        ExError::bad("UNKNOWN_COIN", format!("coinID {} is not listed (GET /markets/coins)", p.coin_id))
+                        ExchangeError::new(
+                            "UNKNOWN_COIN",
+                            format!("coinID {} is not listed (GET /markets/coins)", p.coin_id),
+                        )
                     })?;
                 let amount = sova_engine::parse_decimal(p.amount.as_str(), coin.decimals)
                     .filter(|a| *a > 0)
                     .ok_or_else(|| {
-                        ExError::bad(
+                        ExchangeError::new(
                             "INVALID_AMOUNT",
                             format!(
                                 "amount must be positive with at most {} decimals for {}",
@@ -448,8 +445,7 @@ impl Core {
             | Params::PerpsCancelOrder(_)
             | Params::PerpsModifyOrder(_)
             | Params::UpdateLeverage(_)
-            | Params::UpdateMargin(_) => Err(ExError::new(
-                axum::http::StatusCode::NOT_IMPLEMENTED,
+            | Params::UpdateMargin(_) => Err(ExchangeError::new(
                 "PERPS_NOT_AVAILABLE",
                 "the perps engine is not available yet; the signature verified and the nonce was consumed",
             )),
@@ -462,12 +458,12 @@ impl Core {
         &mut self,
         items: &[I],
         cl: impl Fn(&I) -> &str,
-        convert: impl Fn(&Self, &I) -> Result<T, ExError>,
+        convert: impl Fn(&Self, &I) -> Result<T, ExchangeError>,
         action: impl FnOnce(Vec<T>) -> Action,
         now: u64,
         touched: &mut Touched,
     ) -> Reply {
-        let converted: Vec<Result<T, ExError>> = items.iter().map(|it| convert(self, it)).collect();
+        let converted: Vec<Result<T, ExchangeError>> = items.iter().map(|it| convert(self, it)).collect();
         let mut refused = Vec::with_capacity(items.len());
         let mut good = Vec::new();
         for c in converted {
@@ -486,21 +482,21 @@ impl Core {
             .zip(refused)
             .map(|(it, e)| {
                 let cl = Some(cl(it));
-                match e.map(Err).or_else(|| results.next().map(|r| r.map_err(ExError::from))) {
+                match e.map(Err).or_else(|| results.next().map(|r| r.map_err(ExchangeError::from))) {
                     Some(Ok(ack)) => {
                         json!({"clOrdID": cl, "orderID": ack.order_id, "status": ack.status.map(status_name)})
                     }
                     Some(Err(e)) => item_error(cl, &e),
-                    None => item_error(cl, &ExError::unavailable("no result")),
+                    None => item_error(cl, &ExchangeError::unavailable("no result")),
                 }
             })
             .collect();
         Ok(Value::Array(out))
     }
 
-    fn market(&self, symbol_id: u64) -> Result<&MarketSpec, ExError> {
+    fn market(&self, symbol_id: u64) -> Result<&MarketSpec, ExchangeError> {
         self.catalog.market(symbol_id).ok_or_else(|| {
-            ExError::bad(
+            ExchangeError::new(
                 "UNKNOWN_MARKET",
                 format!("symbolID {symbol_id} is not listed (GET /api/v1/spot/markets/symbols)"),
             )
@@ -515,7 +511,7 @@ impl Core {
         order_type: ex::OrderType,
         tif: ex::TimeInForce,
         [price, quantity, funds]: [&Option<ex::Decimal>; 3],
-    ) -> Result<NewOrder, ExError> {
+    ) -> Result<NewOrder, ExchangeError> {
         let m = self.market(symbol_id)?;
         let price = price.as_ref().map(|p| m.parse_price(p.as_str())).transpose()?;
         let quantity = quantity.as_ref().map(|q| m.parse_quantity(q.as_str())).transpose()?;
@@ -550,25 +546,28 @@ impl Core {
         symbol_id: u64,
         order_id: Option<u64>,
         orig: Option<&ex::ClOrdId>,
-    ) -> Result<CancelItem, ExError> {
+    ) -> Result<CancelItem, ExchangeError> {
         let m = self.market(symbol_id)?;
         let target = match (order_id, orig) {
             (Some(id), _) => OrderRef::Id(id),
             (None, Some(c)) => OrderRef::ClOrdId(ClOrdId::new(c.as_str())?),
             (None, None) => {
-                return Err(ExError::bad("INVALID_FIELD", "give orderID or origClOrdID of the order to cancel"));
+                return Err(ExchangeError::new("INVALID_FIELD", "give orderID or origClOrdID of the order to cancel"));
             }
         };
         Ok(CancelItem { market: m.config.id, target })
     }
 
-    fn replace_item(&self, it: &ex::ReplaceItem) -> Result<ReplaceItem, ExError> {
+    fn replace_item(&self, it: &ex::ReplaceItem) -> Result<ReplaceItem, ExchangeError> {
         let m = self.market(it.symbol_id)?;
         let orig = match (it.orig_order_id, it.orig_cl_ord_id.as_ref()) {
             (Some(id), _) => OrderRef::Id(id),
             (None, Some(c)) => OrderRef::ClOrdId(ClOrdId::new(c.as_str())?),
             (None, None) => {
-                return Err(ExError::bad("INVALID_FIELD", "give origOrderID or origClOrdID of the order to replace"));
+                return Err(ExchangeError::new(
+                    "INVALID_FIELD",
+                    "give origOrderID or origClOrdID of the order to replace",
+                ));
             }
         };
         Ok(ReplaceItem {
@@ -630,50 +629,11 @@ impl Core {
     }
 }
 
-/// Format byte of an event-log row: postcard (compact, serde) of `Vec<Event>`.
-const LOG_POSTCARD: u8 = 1;
-
-/// Encode a group's events for the log.
-pub fn encode_events(events: &[Event]) -> Vec<u8> {
-    let mut out = vec![LOG_POSTCARD];
-    // Encoding into a Vec cannot fail for these types.
-    out.extend(postcard::to_allocvec(events).unwrap_or_default());
-    out
-}
-
-/// Decode a log row.
-pub fn decode_events(bytes: &[u8]) -> Result<Vec<Event>, String> {
-    match bytes.split_first() {
-        Some((&LOG_POSTCARD, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
-        Some((other, _)) => Err(format!("unknown event-log format {other}")),
-        None => Err("empty event-log row".into()),
-    }
-}
-
-fn key_json(k: &KeyRow) -> Value {
-    json!({
-        "name": k.record.name.as_str(),
-        "type": 1,
-        "publicKey": format!("{:#x}", k.record.public_key),
-        "accountID": k.account_id,
-        "expiresAt": k.record.expires_at,
-        "createdAt": k.created_at,
-    })
-}
-
-fn ack_json(market: u32, order_id: Option<u64>, cl: Option<&str>, status: Option<sova_engine::OrderStatus>) -> Value {
-    json!({"orderID": order_id, "clOrdID": cl, "symbolID": market, "status": status.map(status_name)})
-}
-
-fn item_error(cl: Option<&str>, e: &ExError) -> Value {
-    json!({"clOrdID": cl, "code": e.code(), "reason": e.reason, "error": e.message})
-}
-
 fn one(results: Vec<ItemResult>, ok: impl FnOnce(&sova_engine::Ack) -> Value) -> Reply {
     match results.first() {
         Some(Ok(ack)) => Ok(ok(ack)),
-        Some(Err(r)) => Err(ExError::from(*r)),
-        None => Err(ExError::unavailable("the engine gave no result")),
+        Some(Err(r)) => Err(ExchangeError::from(*r)),
+        None => Err(ExchangeError::unavailable("the engine gave no result")),
     }
 }
 

@@ -1,0 +1,30 @@
+//! Sova's spot exchange (seed 002, `spec/exchange-eip712.md`), without HTTP: the configured coins and markets
+//! ([`catalog`]), the sequencer that owns the matching engine and commits each group of requests before answering
+//! ([`sequencer`], its synchronous state [`core`]), the read models derived from the engine's events ([`views`]),
+//! the event log and its replay at start ([`replay`]), and the answers built from the state ([`read`]).
+//!
+//! A signed write is verified by the caller (headers, nonce window, canonical body, secp256k1 recovery) and handed
+//! to [`Exchange::submit`], which authorizes the signer, consumes the nonce, applies the action to the engine and
+//! commits all of it in one transaction before answering.
+
+pub mod catalog;
+pub mod core;
+pub mod error;
+pub mod read;
+pub mod replay;
+pub mod sequencer;
+pub mod views;
+
+pub use catalog::{Catalog, ExchangeConfig};
+pub use core::{Core, Reply, Request};
+pub use error::ExchangeError;
+pub use read::hud;
+pub use sequencer::{Exchange, FeedMsg};
+
+/// The exchange's clock: Unix milliseconds (the one place this crate reads the time).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
