@@ -19,7 +19,7 @@ use sova_engine::{
 use sova_store::{ExAccount, ExApiKey, ExLogRow, ExWrites};
 
 use crate::catalog::Catalog;
-use crate::error::ExchangeError;
+use crate::error::{ExchangeError, Reason};
 use crate::read::{ack_json, item_error, key_json, status_name};
 use crate::replay::encode_events;
 use crate::views::Views;
@@ -280,7 +280,7 @@ impl Core {
     fn account(&self, id: u64) -> Result<AccountInfo, ExchangeError> {
         self.accounts.get(&id).copied().ok_or_else(|| {
             ExchangeError::new(
-                "UNKNOWN_ACCOUNT",
+                Reason::UnknownAccount,
                 format!("account {id} does not exist (GET /api/v1/spot/accounts/{{address}}/state gives yours)"),
             )
         })
@@ -389,7 +389,7 @@ impl Core {
             Params::TransferAsset(p) => {
                 if p.transfer_type != TransferType::Internal {
                     return Err(ExchangeError::new(
-                        "UNSUPPORTED_TRANSFER",
+                        Reason::UnsupportedTransfer,
                         format!(
                             "transfer type {} is not available here: only INTERNAL (4) transfers between exchange \
                              accounts (deposits and withdrawals go through the Connect API)",
@@ -400,7 +400,7 @@ impl Core {
                 let to = self.account(p.to_account_id)?;
                 if to.master != info.master {
                     return Err(ExchangeError::new(
-                        "MASTER_MISMATCH",
+                        Reason::MasterMismatch,
                         format!(
                             "account {} belongs to another master wallet; internal transfers stay under one master",
                             p.to_account_id
@@ -410,7 +410,7 @@ impl Core {
                 let coin =
                     u32::try_from(p.coin_id).ok().and_then(|c| self.catalog.coin(u64::from(c))).ok_or_else(|| {
                         ExchangeError::new(
-                            "UNKNOWN_COIN",
+                            Reason::UnknownCoin,
                             format!("coinID {} is not listed (GET /markets/coins)", p.coin_id),
                         )
                     })?;
@@ -418,7 +418,7 @@ impl Core {
                     .filter(|a| *a > 0)
                     .ok_or_else(|| {
                         ExchangeError::new(
-                            "INVALID_AMOUNT",
+                            Reason::InvalidAmount,
                             format!(
                                 "amount must be positive with at most {} decimals for {}",
                                 coin.decimals, coin.symbol
@@ -446,7 +446,7 @@ impl Core {
             | Params::PerpsModifyOrder(_)
             | Params::UpdateLeverage(_)
             | Params::UpdateMargin(_) => Err(ExchangeError::new(
-                "PERPS_NOT_AVAILABLE",
+                Reason::PerpsNotAvailable,
                 "the perps engine is not available yet; the signature verified and the nonce was consumed",
             )),
         }
@@ -497,7 +497,7 @@ impl Core {
     fn market(&self, symbol_id: u64) -> Result<&MarketSpec, ExchangeError> {
         self.catalog.market(symbol_id).ok_or_else(|| {
             ExchangeError::new(
-                "UNKNOWN_MARKET",
+                Reason::UnknownMarket,
                 format!("symbolID {symbol_id} is not listed (GET /api/v1/spot/markets/symbols)"),
             )
         })
@@ -552,7 +552,10 @@ impl Core {
             (Some(id), _) => OrderRef::Id(id),
             (None, Some(c)) => OrderRef::ClOrdId(ClOrdId::new(c.as_str())?),
             (None, None) => {
-                return Err(ExchangeError::new("INVALID_FIELD", "give orderID or origClOrdID of the order to cancel"));
+                return Err(ExchangeError::new(
+                    Reason::InvalidField,
+                    "give orderID or origClOrdID of the order to cancel",
+                ));
             }
         };
         Ok(CancelItem { market: m.config.id, target })
@@ -565,7 +568,7 @@ impl Core {
             (None, Some(c)) => OrderRef::ClOrdId(ClOrdId::new(c.as_str())?),
             (None, None) => {
                 return Err(ExchangeError::new(
-                    "INVALID_FIELD",
+                    Reason::InvalidField,
                     "give origOrderID or origClOrdID of the order to replace",
                 ));
             }

@@ -1,119 +1,34 @@
-//! The exchange's domain error: a stable reason (e.g. `NONCE_REUSED`) and a message saying what to fix. The HTTP
-//! status of each reason is the HTTP layer's business.
+//! The exchange's domain error: a stable [`Reason`] (its name and number are the envelope's `reason` and `code`)
+//! and a message saying what to fix. The HTTP status of each reason is the HTTP layer's business.
 
-use sova_auth::exchange::{ApiKeyError, NonceError, VerifyError};
+use sova_auth::exchange::{ApiKeyError, HeaderError, NonceError, PayloadError, SignatureError, VerifyError};
 use sova_engine::Reject;
+pub use sova_proto::exchange::Reason;
 
 /// Why the exchange refused a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExchangeError {
     /// Stable reason.
-    pub reason: &'static str,
+    pub reason: Reason,
     /// What went wrong and what to do.
     pub message: String,
 }
 
 impl ExchangeError {
     /// A new error.
-    pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
         Self { reason, message: message.into() }
     }
 
     /// `NOT_FOUND`: an account or order that is not there (or not the caller's).
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new("NOT_FOUND", message)
+        Self::new(Reason::NotFound, message)
     }
 
     /// `ENGINE_UNAVAILABLE`: the sequencer is gone or its commit failed.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new("ENGINE_UNAVAILABLE", message)
+        Self::new(Reason::EngineUnavailable, message)
     }
-
-    /// The numeric `code` of the envelope.
-    pub fn code(&self) -> i64 {
-        code_of(self.reason)
-    }
-}
-
-/// Stable numbers of the reasons (never reused; new reasons get new numbers).
-pub const CODES: &[(&str, i64)] = &[
-    // request shape
-    ("BAD_REQUEST", 10001),
-    ("NOT_FOUND", 10002),
-    ("METHOD_NOT_ALLOWED", 10003),
-    ("BODY_TOO_LARGE", 10004),
-    ("RATE_LIMITED", 10005),
-    ("SANDBOX_ONLY", 10006),
-    ("ENGINE_UNAVAILABLE", 10007),
-    ("INVALID_ADDRESS", 10008),
-    ("UNKNOWN_SYMBOL", 10009),
-    ("UNKNOWN_COIN_SYMBOL", 10010),
-    ("INVALID_PARAMETER", 10011),
-    ("UNSUPPORTED_TRANSFER", 10012),
-    ("PERPS_NOT_AVAILABLE", 10013),
-    // signature headers and payload (sova_auth::exchange codes)
-    ("MISSING_SIGNATURE", 20001),
-    ("MALFORMED_SIGNATURE", 20002),
-    ("SIGNATURE_LENGTH", 20003),
-    ("SIGNATURE_TYPE_UNKNOWN", 20004),
-    ("SIGNATURE_TYPE_MISMATCH", 20005),
-    ("SIGNATURE_RECOVERY_ID", 20006),
-    ("INVALID_SIGNATURE", 20007),
-    ("SIGNATURE_ZERO_ADDRESS", 20008),
-    ("MISSING_NONCE", 20009),
-    ("MALFORMED_NONCE", 20010),
-    ("INVALID_API_KEY_NAME", 20011),
-    ("CHAIN_MISMATCH", 20012),
-    ("MALFORMED_CHAIN", 20013),
-    ("NON_CANONICAL_BODY", 20014),
-    ("INVALID_JSON", 20015),
-    ("INVALID_DECIMAL", 20016),
-    ("INVALID_ENUM", 20017),
-    ("INVALID_FIELD", 20018),
-    ("INVALID_NAME", 20019),
-    ("UNSUPPORTED_ACTION", 20020),
-    // nonces
-    ("NONCE_OUT_OF_WINDOW", 21001),
-    ("NONCE_REUSED", 21002),
-    ("NONCE_TOO_LOW", 21003),
-    // API keys and authorization
-    ("API_KEY_LIMIT", 22001),
-    ("API_KEY_NAME_TAKEN", 22002),
-    ("API_KEY_EXPIRY_IN_PAST", 22003),
-    ("API_KEY_ZERO_ADDRESS", 22004),
-    ("API_KEY_NOT_FOUND", 22005),
-    ("UNKNOWN_API_KEY", 22006),
-    ("API_KEY_EXPIRED", 22007),
-    ("MASTER_SIGNATURE_REQUIRED", 22008),
-    ("SIGNER_MISMATCH", 22009),
-    ("UNKNOWN_ACCOUNT", 22010),
-    ("MASTER_MISMATCH", 22011),
-    // engine
-    ("UNKNOWN_MARKET", 30001),
-    ("UNKNOWN_COIN", 30002),
-    ("UNKNOWN_ORDER", 30003),
-    ("DUPLICATE_CL_ORD_ID", 30004),
-    ("INVALID_CL_ORD_ID", 30005),
-    ("INVALID_PRICE", 30006),
-    ("INVALID_QUANTITY", 30007),
-    ("INVALID_FUNDS", 30008),
-    ("INVALID_TIME_IN_FORCE", 30009),
-    ("MIN_NOTIONAL", 30010),
-    ("OVERFLOW", 30011),
-    ("INSUFFICIENT_BALANCE", 30012),
-    ("POST_ONLY_WOULD_TAKE", 30013),
-    ("TOO_MANY_OPEN_ORDERS", 30014),
-    ("DEADLINE_NOT_IN_FUTURE", 30015),
-    ("INVALID_AMOUNT", 30016),
-    ("SAME_ACCOUNT", 30017),
-    ("ALREADY_EXISTS", 30018),
-    ("INVALID_CONFIG", 30019),
-    ("SUPPLY_OVERFLOW", 30020),
-];
-
-/// The number of a reason (99999 for one missing from [`CODES`], which a test forbids).
-pub fn code_of(reason: &str) -> i64 {
-    CODES.iter().find(|(r, _)| *r == reason).map(|(_, c)| *c).unwrap_or(99_999)
 }
 
 impl std::fmt::Display for ExchangeError {
@@ -124,21 +39,104 @@ impl std::fmt::Display for ExchangeError {
 
 impl std::error::Error for ExchangeError {}
 
+/// The reason of a signature header or payload refusal.
+pub fn verify_reason(e: &VerifyError) -> Reason {
+    match e {
+        VerifyError::Header(h) => match h {
+            HeaderError::KeyName => Reason::InvalidApiKeyName,
+            HeaderError::MissingNonce => Reason::MissingNonce,
+            HeaderError::MalformedNonce => Reason::MalformedNonce,
+            HeaderError::MalformedChain => Reason::MalformedChain,
+            HeaderError::ChainMismatch { .. } => Reason::ChainMismatch,
+        },
+        VerifyError::Signature(s) => match s {
+            SignatureError::Missing => Reason::MissingSignature,
+            SignatureError::NotHex => Reason::MalformedSignature,
+            SignatureError::Length { .. } => Reason::SignatureLength,
+            SignatureError::UnknownType { .. } => Reason::SignatureTypeUnknown,
+            SignatureError::TypeMismatch { .. } => Reason::SignatureTypeMismatch,
+            SignatureError::RecoveryId { .. } => Reason::SignatureRecoveryId,
+            SignatureError::Invalid => Reason::InvalidSignature,
+            SignatureError::ZeroAddress => Reason::SignatureZeroAddress,
+        },
+        VerifyError::Payload(p) => match p {
+            PayloadError::UnsupportedAction { .. } => Reason::UnsupportedAction,
+            PayloadError::InvalidJson { .. } => Reason::InvalidJson,
+            PayloadError::InvalidField { .. } => Reason::InvalidField,
+            PayloadError::InvalidDecimal { .. } => Reason::InvalidDecimal,
+            PayloadError::InvalidEnum { .. } => Reason::InvalidEnum,
+            PayloadError::InvalidName { .. } => Reason::InvalidName,
+            PayloadError::NonCanonicalBody { .. } => Reason::NonCanonicalBody,
+        },
+    }
+}
+
+/// The reason of a nonce refusal.
+pub fn nonce_reason(e: &NonceError) -> Reason {
+    match e {
+        NonceError::TooOld { .. } | NonceError::TooNew { .. } => Reason::NonceOutOfWindow,
+        NonceError::Reused { .. } => Reason::NonceReused,
+        NonceError::TooLow { .. } => Reason::NonceTooLow,
+    }
+}
+
+/// The reason of an API-key or authorization refusal.
+pub fn api_key_reason(e: &ApiKeyError) -> Reason {
+    match e {
+        ApiKeyError::LimitReached => Reason::ApiKeyLimit,
+        ApiKeyError::NameTaken(_) => Reason::ApiKeyNameTaken,
+        ApiKeyError::AlreadyExpired { .. } => Reason::ApiKeyExpiryInPast,
+        ApiKeyError::ZeroPublicKey => Reason::ApiKeyZeroAddress,
+        ApiKeyError::NotFound(_) => Reason::ApiKeyNotFound,
+        ApiKeyError::UnknownKey(_) => Reason::UnknownApiKey,
+        ApiKeyError::KeyExpired { .. } => Reason::ApiKeyExpired,
+        ApiKeyError::MasterRequired(_) => Reason::MasterSignatureRequired,
+        ApiKeyError::SignerMismatch { .. } => Reason::SignerMismatch,
+    }
+}
+
+/// The reason of an engine refusal.
+pub fn reject_reason(r: Reject) -> Reason {
+    match r {
+        Reject::UnknownMarket => Reason::UnknownMarket,
+        Reject::UnknownCoin => Reason::UnknownCoin,
+        Reject::UnknownAccount => Reason::UnknownAccount,
+        Reject::UnknownOrder => Reason::UnknownOrder,
+        Reject::DuplicateClOrdId => Reason::DuplicateClOrdId,
+        Reject::InvalidClOrdId => Reason::InvalidClOrdId,
+        Reject::InvalidPrice => Reason::InvalidPrice,
+        Reject::InvalidQuantity => Reason::InvalidQuantity,
+        Reject::InvalidFunds => Reason::InvalidFunds,
+        Reject::InvalidTimeInForce => Reason::InvalidTimeInForce,
+        Reject::MinNotional => Reason::MinNotional,
+        Reject::Overflow => Reason::Overflow,
+        Reject::InsufficientBalance => Reason::InsufficientBalance,
+        Reject::PostOnlyWouldTake => Reason::PostOnlyWouldTake,
+        Reject::TooManyOpenOrders => Reason::TooManyOpenOrders,
+        Reject::DeadlineNotInFuture => Reason::DeadlineNotInFuture,
+        Reject::InvalidAmount => Reason::InvalidAmount,
+        Reject::SameAccount => Reason::SameAccount,
+        Reject::AlreadyExists => Reason::AlreadyExists,
+        Reject::InvalidConfig => Reason::InvalidConfig,
+        Reject::SupplyOverflow => Reason::SupplyOverflow,
+    }
+}
+
 impl From<VerifyError> for ExchangeError {
     fn from(e: VerifyError) -> Self {
-        ExchangeError::new(e.code(), e.to_string())
+        ExchangeError::new(verify_reason(&e), e.to_string())
     }
 }
 
 impl From<NonceError> for ExchangeError {
     fn from(e: NonceError) -> Self {
-        ExchangeError::new(e.code(), e.to_string())
+        ExchangeError::new(nonce_reason(&e), e.to_string())
     }
 }
 
 impl From<ApiKeyError> for ExchangeError {
     fn from(e: ApiKeyError) -> Self {
-        ExchangeError::new(e.code(), e.to_string())
+        ExchangeError::new(api_key_reason(&e), e.to_string())
     }
 }
 
@@ -156,20 +154,18 @@ impl From<Reject> for ExchangeError {
             Reject::DeadlineNotInFuture => "scheduledTimestamp must be in the future".to_string(),
             other => format!("rejected: {other}"),
         };
-        ExchangeError::new(r.as_str(), message)
+        ExchangeError::new(reject_reason(r), message)
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 
+    /// Each conversion names the reason the refusing crate names (its `code()` / `as_str()`).
     #[test]
-    fn every_reason_has_a_distinct_number() {
-        let mut seen = std::collections::HashSet::new();
-        for (r, c) in CODES {
-            assert!(seen.insert(*c), "{r} reuses {c}");
-        }
+    fn reasons_match_the_names_of_the_refusing_crates() {
         let rejects = [
             Reject::UnknownMarket,
             Reject::UnknownCoin,
@@ -194,7 +190,71 @@ mod tests {
             Reject::SupplyOverflow,
         ];
         for r in rejects {
-            assert_ne!(code_of(r.as_str()), 99_999, "{r}");
+            assert_eq!(reject_reason(r).as_str(), r.as_str());
+        }
+        let headers = [
+            HeaderError::KeyName,
+            HeaderError::MissingNonce,
+            HeaderError::MalformedNonce,
+            HeaderError::MalformedChain,
+            HeaderError::ChainMismatch { got: 1, expected: 2 },
+        ];
+        for h in headers {
+            let e = VerifyError::Header(h);
+            assert_eq!(verify_reason(&e).as_str(), e.code());
+        }
+        let signatures = [
+            SignatureError::Missing,
+            SignatureError::NotHex,
+            SignatureError::Length { len: 1 },
+            SignatureError::UnknownType { got: 9 },
+            SignatureError::TypeMismatch { got: 2, expected: 1, domain: "spot" },
+            SignatureError::RecoveryId { got: 27 },
+            SignatureError::Invalid,
+            SignatureError::ZeroAddress,
+        ];
+        for s in signatures {
+            let e = VerifyError::Signature(s);
+            assert_eq!(verify_reason(&e).as_str(), e.code());
+        }
+        let s = || "x".to_string();
+        let payloads = [
+            PayloadError::UnsupportedAction {
+                action: sova_auth::exchange::Action::NewOrder,
+                domain: sova_auth::exchange::Domain::Spot,
+            },
+            PayloadError::InvalidJson { message: s() },
+            PayloadError::InvalidField { path: s(), message: s() },
+            PayloadError::InvalidDecimal { path: s(), message: s() },
+            PayloadError::InvalidEnum { path: s(), message: s() },
+            PayloadError::InvalidName { path: s(), message: s() },
+            PayloadError::NonCanonicalBody { offset: 0, hint: "x", canonical: s() },
+        ];
+        for p in payloads {
+            let e = VerifyError::Payload(p);
+            assert_eq!(verify_reason(&e).as_str(), e.code());
+        }
+        let nonces = [
+            NonceError::TooOld { nonce: 1, now: 2 },
+            NonceError::TooNew { nonce: 1, now: 2 },
+            NonceError::Reused { nonce: 1 },
+            NonceError::TooLow { nonce: 1, smallest: 2 },
+        ];
+        for n in nonces {
+            assert_eq!(nonce_reason(&n).as_str(), n.code());
+        }
+        let name = sova_auth::exchange::KeyName::parse("k").expect("a key name");
+        let keys = [
+            ApiKeyError::LimitReached,
+            ApiKeyError::NameTaken(name.clone()),
+            ApiKeyError::AlreadyExpired { expires_at: 1, now: 2 },
+            ApiKeyError::ZeroPublicKey,
+            ApiKeyError::NotFound(name.clone()),
+            ApiKeyError::UnknownKey(name.clone()),
+            ApiKeyError::KeyExpired { name, expires_at: 1 },
+        ];
+        for k in keys {
+            assert_eq!(api_key_reason(&k).as_str(), k.code());
         }
     }
 }

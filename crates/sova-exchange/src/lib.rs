@@ -17,7 +17,7 @@ pub mod views;
 
 pub use catalog::{Catalog, ExchangeConfig};
 pub use core::{Core, Reply, Request};
-pub use error::ExchangeError;
+pub use error::{ExchangeError, Reason};
 pub use read::hud;
 pub use sequencer::{Exchange, FeedMsg};
 

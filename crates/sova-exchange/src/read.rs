@@ -163,7 +163,7 @@ pub(crate) fn ack_json(
 }
 
 pub(crate) fn item_error(cl: Option<&str>, e: &ExchangeError) -> Value {
-    json!({"clOrdID": cl, "code": e.code(), "reason": e.reason, "error": e.message})
+    json!({"clOrdID": cl, "code": e.reason.number(), "reason": e.reason, "error": e.message})
 }
 
 /// `{"symbol","bids":[[price,qty]],"asks":..}` to `depth` levels.

@@ -184,7 +184,7 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
     use axum::response::IntoResponse;
     let message = format!("no route for {method} {}", uri.path());
     if exchange::owns(uri.path()) {
-        return exchange::ExError::new("NOT_FOUND", message).into_response();
+        return exchange::ExError::new(sova_exchange::Reason::NotFound, message).into_response();
     }
     ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message).into_response()
 }
@@ -193,7 +193,7 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
     use axum::response::IntoResponse;
     let message = format!("{method} is not allowed on {}", uri.path());
     if exchange::owns(uri.path()) {
-        return exchange::ExError::new("METHOD_NOT_ALLOWED", message).into_response();
+        return exchange::ExError::new(sova_exchange::Reason::MethodNotAllowed, message).into_response();
     }
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, message).into_response()
 }

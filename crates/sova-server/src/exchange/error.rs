@@ -7,8 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 use sova_auth::exchange::{NonceError, VerifyError};
-use sova_exchange::ExchangeError;
-use sova_exchange::error::code_of;
+use sova_exchange::{ExchangeError, Reason};
 
 use crate::envelope::now_ms;
 
@@ -23,47 +22,86 @@ pub struct ExError {
     /// HTTP status.
     pub status: StatusCode,
     /// Stable reason.
-    pub reason: &'static str,
+    pub reason: Reason,
     /// What went wrong and what to do.
     pub message: String,
 }
 
 impl ExError {
     /// A new error with the status of its reason.
-    pub fn new(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
         Self { status: status_of(reason), reason, message: message.into() }
-    }
-
-    /// The numeric `code` of the envelope.
-    pub fn code(&self) -> i64 {
-        code_of(self.reason)
     }
 }
 
-/// The HTTP status of a reason: signature failures 401, unknown accounts, orders and keys 404, refusals of
-/// another master's account or outside the sandbox 403, the rest of the client's mistakes 400.
-pub fn status_of(reason: &str) -> StatusCode {
+/// The HTTP status of a reason: signature failures 401, unknown accounts, orders and keys 404, another master's
+/// account or a sandbox route in production 403, the rest of the client's mistakes 400.
+pub fn status_of(reason: Reason) -> StatusCode {
+    use Reason as R;
     match reason {
-        "NOT_FOUND" | "UNKNOWN_ACCOUNT" | "UNKNOWN_ORDER" | "API_KEY_NOT_FOUND" => StatusCode::NOT_FOUND,
-        "METHOD_NOT_ALLOWED" => StatusCode::METHOD_NOT_ALLOWED,
-        "BODY_TOO_LARGE" => StatusCode::PAYLOAD_TOO_LARGE,
-        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
-        "SANDBOX_ONLY" | "MASTER_MISMATCH" => StatusCode::FORBIDDEN,
-        "ENGINE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
-        "PERPS_NOT_AVAILABLE" => StatusCode::NOT_IMPLEMENTED,
-        "MISSING_SIGNATURE"
-        | "MALFORMED_SIGNATURE"
-        | "SIGNATURE_LENGTH"
-        | "SIGNATURE_TYPE_UNKNOWN"
-        | "SIGNATURE_TYPE_MISMATCH"
-        | "SIGNATURE_RECOVERY_ID"
-        | "INVALID_SIGNATURE"
-        | "SIGNATURE_ZERO_ADDRESS"
-        | "UNKNOWN_API_KEY"
-        | "API_KEY_EXPIRED"
-        | "MASTER_SIGNATURE_REQUIRED"
-        | "SIGNER_MISMATCH" => StatusCode::UNAUTHORIZED,
-        _ => StatusCode::BAD_REQUEST,
+        R::NotFound | R::UnknownAccount | R::UnknownOrder | R::ApiKeyNotFound => StatusCode::NOT_FOUND,
+        R::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        R::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        R::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        R::SandboxOnly | R::MasterMismatch => StatusCode::FORBIDDEN,
+        R::EngineUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        R::PerpsNotAvailable => StatusCode::NOT_IMPLEMENTED,
+        R::MissingSignature
+        | R::MalformedSignature
+        | R::SignatureLength
+        | R::SignatureTypeUnknown
+        | R::SignatureTypeMismatch
+        | R::SignatureRecoveryId
+        | R::InvalidSignature
+        | R::SignatureZeroAddress
+        | R::UnknownApiKey
+        | R::ApiKeyExpired
+        | R::MasterSignatureRequired
+        | R::SignerMismatch => StatusCode::UNAUTHORIZED,
+        R::BadRequest
+        | R::InvalidAddress
+        | R::UnknownSymbol
+        | R::UnknownCoinSymbol
+        | R::InvalidParameter
+        | R::UnsupportedTransfer
+        | R::MissingNonce
+        | R::MalformedNonce
+        | R::InvalidApiKeyName
+        | R::ChainMismatch
+        | R::MalformedChain
+        | R::NonCanonicalBody
+        | R::InvalidJson
+        | R::InvalidDecimal
+        | R::InvalidEnum
+        | R::InvalidField
+        | R::InvalidName
+        | R::UnsupportedAction
+        | R::NonceOutOfWindow
+        | R::NonceReused
+        | R::NonceTooLow
+        | R::ApiKeyLimit
+        | R::ApiKeyNameTaken
+        | R::ApiKeyExpiryInPast
+        | R::ApiKeyZeroAddress
+        | R::UnknownMarket
+        | R::UnknownCoin
+        | R::DuplicateClOrdId
+        | R::InvalidClOrdId
+        | R::InvalidPrice
+        | R::InvalidQuantity
+        | R::InvalidFunds
+        | R::InvalidTimeInForce
+        | R::MinNotional
+        | R::Overflow
+        | R::InsufficientBalance
+        | R::PostOnlyWouldTake
+        | R::TooManyOpenOrders
+        | R::DeadlineNotInFuture
+        | R::InvalidAmount
+        | R::SameAccount
+        | R::AlreadyExists
+        | R::InvalidConfig
+        | R::SupplyOverflow => StatusCode::BAD_REQUEST,
     }
 }
 
@@ -88,7 +126,7 @@ impl From<NonceError> for ExError {
 impl IntoResponse for ExError {
     fn into_response(self) -> Response {
         let body = json!({
-            "code": self.code(),
+            "code": self.reason.number(),
             "timestamp": now_ms(),
             "error": self.message,
             "reason": self.reason,

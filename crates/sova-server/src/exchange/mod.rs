@@ -15,6 +15,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use error::ExError;
+use sova_exchange::Reason;
 pub use sova_exchange::{Catalog, Exchange, ExchangeConfig};
 
 use crate::state::ApiContext;
@@ -45,7 +46,7 @@ pub async fn ip_limit(
         }
         Err((_, info)) => {
             let mut resp = ExError::new(
-                "RATE_LIMITED",
+                Reason::RateLimited,
                 format!(
                     "more than {} requests in a minute from this address; retry after {} s",
                     info.limit, info.reset

@@ -19,6 +19,7 @@ use sova_exchange::{Core, Request, views};
 use super::error::{ExError, ok};
 use crate::envelope::now_ms;
 use crate::state::ApiContext;
+use sova_exchange::Reason;
 
 type Answer = Result<Value, ExError>;
 
@@ -55,7 +56,7 @@ pub fn signed(
 
 fn body_error(e: BytesRejection) -> ExError {
     let status = e.status();
-    let reason = if status == StatusCode::PAYLOAD_TOO_LARGE { "BODY_TOO_LARGE" } else { "BAD_REQUEST" };
+    let reason = if status == StatusCode::PAYLOAD_TOO_LARGE { Reason::BodyTooLarge } else { Reason::BadRequest };
     ExError { status, reason, message: e.body_text() }
 }
 
@@ -94,7 +95,7 @@ fn verify(
     };
     let action = Action::for_route(domain, method.as_str(), &rel).ok_or_else(|| {
         ExError::new(
-            "UNSUPPORTED_ACTION",
+            Reason::UnsupportedAction,
             format!("{method} {path} is not a signed action of the {} domain", domain.name()),
         )
     })?;
@@ -114,7 +115,7 @@ fn verify(
         && master != signer
     {
         return Err(ExError::new(
-            "MASTER_MISMATCH",
+            Reason::MasterMismatch,
             format!("the path names master wallet {master:#x} but the signature recovers to {signer:#x}"),
         ));
     }
@@ -143,7 +144,7 @@ pub async fn recover(
             Domain::Universal
         } else {
             return Err(ExError::new(
-                "UNSUPPORTED_ACTION",
+                Reason::UnsupportedAction,
                 "recover/ must be followed by spot/, perps/ or user/{address}/",
             ));
         };
@@ -167,13 +168,13 @@ pub async fn recover(
 
 fn parse_address(s: &str) -> Result<Address, ExError> {
     let ok = s.len() == 42 && s.starts_with("0x") && s[2..].bytes().all(|b| b.is_ascii_hexdigit());
-    ok.then(|| s.parse::<Address>().ok())
-        .flatten()
-        .ok_or_else(|| ExError::new("INVALID_ADDRESS", format!("{s:?} is not an EVM address (0x and 40 hex digits)")))
+    ok.then(|| s.parse::<Address>().ok()).flatten().ok_or_else(|| {
+        ExError::new(Reason::InvalidAddress, format!("{s:?} is not an EVM address (0x and 40 hex digits)"))
+    })
 }
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ExError> {
-    q.map(|Query(t)| t).map_err(|e| ExError::new("INVALID_PARAMETER", e.body_text()))
+    q.map(|Query(t)| t).map_err(|e| ExError::new(Reason::InvalidParameter, e.body_text()))
 }
 
 /// `GET /api/v1/time`: server time in Unix ms (use it for `X-API-Nonce`).
@@ -195,7 +196,7 @@ pub struct AccountQuery {
 fn resolve(core: &Core, address: &Address, account_id: Option<u64>) -> Result<u64, ExError> {
     let unknown = || {
         ExError::new(
-            "NOT_FOUND",
+            Reason::NotFound,
             format!(
                 "no exchange account for {address:#x}{} (the sandbox faucet creates one)",
                 account_id.map(|a| format!(" with accountID {a}")).unwrap_or_default()
@@ -275,7 +276,7 @@ fn market_filter(core: &Core, symbol: Option<&str>) -> Result<Option<u32>, ExErr
             core.catalog
                 .market_by_name(s)
                 .map(|m| m.config.id)
-                .ok_or_else(|| ExError::new("UNKNOWN_SYMBOL", format!("symbol {s:?} is not listed")))
+                .ok_or_else(|| ExError::new(Reason::UnknownSymbol, format!("symbol {s:?} is not listed")))
         })
         .transpose()
 }
@@ -456,7 +457,10 @@ pub struct MarketQuery {
 
 fn market_id(ctx: &ApiContext, symbol: &str) -> Result<u32, ExError> {
     ctx.exchange.catalog.market_by_name(symbol).map(|m| m.config.id).ok_or_else(|| {
-        ExError::new("UNKNOWN_SYMBOL", format!("symbol {symbol:?} is not listed (GET /api/v1/spot/markets/symbols)"))
+        ExError::new(
+            Reason::UnknownSymbol,
+            format!("symbol {symbol:?} is not listed (GET /api/v1/spot/markets/symbols)"),
+        )
     })
 }
 
@@ -507,7 +511,10 @@ pub async fn klines(
         let id = market_id(&ctx, &symbol)?;
         let interval = q.interval.as_deref().unwrap_or("1m");
         let ms = views::interval_ms(interval).ok_or_else(|| {
-            ExError::new("INVALID_PARAMETER", format!("interval {interval:?}: use 1m 3m 5m 15m 30m 1h 2h 4h 12h 1d 1w"))
+            ExError::new(
+                Reason::InvalidParameter,
+                format!("interval {interval:?}: use 1m 3m 5m 15m 30m 1h 2h 4h 12h 1d 1w"),
+            )
         })?;
         let end = q.end_time.unwrap_or_else(now);
         let start = q.start_time.unwrap_or(0);
@@ -545,7 +552,7 @@ struct SubAccountBody {
 }
 
 fn sandbox_only(ctx: &ApiContext) -> Result<(), ExError> {
-    if ctx.sandbox { Ok(()) } else { Err(ExError::new("SANDBOX_ONLY", "the faucet exists only in sandbox mode")) }
+    if ctx.sandbox { Ok(()) } else { Err(ExError::new(Reason::SandboxOnly, "the faucet exists only in sandbox mode")) }
 }
 
 fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ExError> {
@@ -554,7 +561,7 @@ fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let at = if path == "." { String::new() } else { format!(" at {path}") };
-        ExError::new("INVALID_JSON", format!("request body{at}: {}", e.inner()))
+        ExError::new(Reason::InvalidJson, format!("request body{at}: {}", e.inner()))
     })
 }
 
@@ -564,7 +571,7 @@ async fn master_account(ctx: &ApiContext, address: &str) -> Result<(Address, sov
         .store
         .ex_master_account(&format!("{addr:#x}"), now_ms())
         .await
-        .map_err(|e| ExError::new("ENGINE_UNAVAILABLE", format!("storing the account failed: {e}")))?;
+        .map_err(|e| ExError::new(Reason::EngineUnavailable, format!("storing the account failed: {e}")))?;
     Ok((addr, account))
 }
 
@@ -576,13 +583,13 @@ pub async fn faucet(State(ctx): State<ApiContext>, body: Result<Bytes, BytesReje
         let b: FaucetBody = json_body(body)?;
         let coin = ctx.exchange.catalog.coin_by_symbol(&b.coin).cloned().ok_or_else(|| {
             ExError::new(
-                "UNKNOWN_COIN_SYMBOL",
+                Reason::UnknownCoinSymbol,
                 format!("coin {:?} is not listed (GET /api/v1/spot/markets/coins)", b.coin),
             )
         })?;
         let amount = sova_engine::parse_decimal(&b.amount, coin.decimals).filter(|a| *a > 0).ok_or_else(|| {
             ExError::new(
-                "INVALID_AMOUNT",
+                Reason::InvalidAmount,
                 format!("amount must be a positive decimal string with at most {} decimals", coin.decimals),
             )
         })?;
@@ -615,7 +622,7 @@ pub async fn sub_account(State(ctx): State<ApiContext>, body: Result<Bytes, Byte
             .store
             .ex_create_sub_account(master.account_id, b.label.as_deref(), now_ms())
             .await
-            .map_err(|e| ExError::new("ENGINE_UNAVAILABLE", format!("storing the sub-account failed: {e}")))?;
+            .map_err(|e| ExError::new(Reason::EngineUnavailable, format!("storing the sub-account failed: {e}")))?;
         ctx.exchange.submit(Request::Account(sub.clone())).await?;
         Ok(json!({"accountID": sub.account_id, "masterAccountID": master.account_id, "label": sub.label}))
     };
