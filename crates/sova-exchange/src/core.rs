@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use alloy_primitives::Address;
-use serde_json::{Value, json};
 use sova_auth::exchange::{
     self as ex, Action as ExAction, ApiKeyRecord, KeyName, KeySelector, NonceScope, NonceSet, Params, TransferType,
     VerifiedAction, VerifiedAddApiKey,
@@ -16,11 +15,15 @@ use sova_engine::{
     AccountId, Action, CancelItem, ClOrdId, Command, Engine, EngineConfig, Event, ItemResult, MarketSpec, NewOrder,
     OrderRef, OrderType, Output, ReplaceItem, Side, StpMode, TimeInForce,
 };
+use sova_proto::exchange::{
+    ApiKeyRevoked, BatchItem, FaucetAck, OrderAck, OrderReceipt, ReceiptError, ScheduleCancelAck, TransferAck,
+    WriteReply,
+};
 use sova_store::{ExAccount, ExApiKey, ExLogRow, ExWrites};
 
 use crate::catalog::Catalog;
 use crate::error::{ExchangeError, Reason};
-use crate::read::{ack_json, item_error, key_json, status_name};
+use crate::read::{api_key, status};
 use crate::replay::encode_events;
 use crate::views::Views;
 
@@ -77,8 +80,8 @@ impl Request {
     }
 }
 
-/// The answer to one request.
-pub type Reply = Result<Value, ExchangeError>;
+/// The answer to one request (`None` for the internal ones: a new account, a tick).
+pub type Reply = Result<Option<WriteReply>, ExchangeError>;
 
 /// What a group changed: its events (the log row) and, for the WebSocket feeds, the markets and accounts touched.
 #[derive(Debug, Default)]
@@ -254,18 +257,18 @@ impl Core {
                     let id = u64::try_from(account.account_id).unwrap_or(0);
                     let action = Action::Deposit { account: id, coin: *coin, amount: *amount };
                     match self.exec(action, now, touched).first() {
-                        Some(Ok(_)) => Ok(json!({"accountID": id})),
+                        Some(Ok(_)) => Ok(Some(WriteReply::Faucet(FaucetAck { account_id: id }))),
                         Some(Err(r)) => Err(ExchangeError::from(*r)),
                         None => Err(ExchangeError::unavailable("the engine gave no result")),
                     }
                 }
                 Request::Account(a) => {
                     self.add_account(a);
-                    Ok(Value::Null)
+                    Ok(None)
                 }
                 Request::Tick => {
                     self.exec(Action::Tick, now, touched);
-                    Ok(Value::Null)
+                    Ok(None)
                 }
             };
             replies.push(reply);
@@ -339,7 +342,14 @@ impl Core {
                     [&p.price, &p.quantity, &p.funds],
                 )?;
                 let r = self.exec(Action::NewOrder { account, order }, now, touched);
-                one(r, |ack| ack_json(order.market, ack.order_id, Some(p.cl_ord_id.as_str()), ack.status))
+                one(r, |ack| {
+                    WriteReply::Order(OrderAck {
+                        cl_ord_id: p.cl_ord_id.as_str().to_string(),
+                        order_id: ack.order_id,
+                        status: ack.status.map(status),
+                        symbol_id: order.market,
+                    })
+                })
             }
             Params::SpotBatchNewOrder(p) => self.batch(
                 &p.orders,
@@ -361,10 +371,7 @@ impl Core {
             Params::SpotCancelOrder(p) => {
                 let cancel = self.cancel_item(p.symbol_id, p.order_id, p.orig_cl_ord_id.as_ref())?;
                 let r = self.exec(Action::Cancel { account, cancel }, now, touched);
-                one(
-                    r,
-                    |ack| json!({"orderID": ack.order_id, "clOrdID": p.cl_ord_id.as_str(), "status": ack.status.map(status_name)}),
-                )
+                one(r, |ack| WriteReply::Receipt(receipt(p.cl_ord_id.as_str(), ack)))
             }
             Params::SpotBatchCancelOrder(p) => self.batch(
                 &p.cancels,
@@ -384,7 +391,12 @@ impl Core {
             ),
             Params::ScheduleCancel(p) => {
                 let r = self.exec(Action::ScheduleCancel { account, deadline: p.scheduled_timestamp }, now, touched);
-                one(r, |_| json!({"accountID": account, "scheduledTimestamp": p.scheduled_timestamp}))
+                one(r, |_| {
+                    WriteReply::ScheduleCancel(ScheduleCancelAck {
+                        account_id: account,
+                        scheduled_timestamp: p.scheduled_timestamp,
+                    })
+                })
             }
             Params::TransferAsset(p) => {
                 if p.transfer_type != TransferType::Internal {
@@ -431,7 +443,13 @@ impl Core {
                     now,
                     touched,
                 );
-                one(r, |_| json!({"id": p.id, "fromAccountID": p.from_account_id, "toAccountID": p.to_account_id}))
+                one(r, |_| {
+                    WriteReply::Transfer(TransferAck {
+                        from_account_id: p.from_account_id,
+                        id: p.id,
+                        to_account_id: p.to_account_id,
+                    })
+                })
             }
             Params::RevokeApiKey(p) => {
                 let keys = self.keys.entry(info.master).or_default();
@@ -439,7 +457,10 @@ impl Core {
                 ex::check_revoke(&p.name, &records)?;
                 keys.retain(|k| k.record.name != p.name);
                 writes.keys_removed.push((format!("{:#x}", info.master), p.name.as_str().to_string()));
-                Ok(json!({"accountID": account, "name": p.name.as_str()}))
+                Ok(Some(WriteReply::ApiKeyRevoked(ApiKeyRevoked {
+                    account_id: account,
+                    name: p.name.as_str().to_string(),
+                })))
             }
             Params::PerpsNewOrder(_)
             | Params::PerpsCancelOrder(_)
@@ -481,17 +502,15 @@ impl Core {
             .iter()
             .zip(refused)
             .map(|(it, e)| {
-                let cl = Some(cl(it));
+                let cl = cl(it);
                 match e.map(Err).or_else(|| results.next().map(|r| r.map_err(ExchangeError::from))) {
-                    Some(Ok(ack)) => {
-                        json!({"clOrdID": cl, "orderID": ack.order_id, "status": ack.status.map(status_name)})
-                    }
-                    Some(Err(e)) => item_error(cl, &e),
-                    None => item_error(cl, &ExchangeError::unavailable("no result")),
+                    Some(Ok(ack)) => BatchItem::Ok(receipt(cl, &ack)),
+                    Some(Err(e)) => BatchItem::Err(item_error(cl, e)),
+                    None => BatchItem::Err(item_error(cl, ExchangeError::unavailable("no result"))),
                 }
             })
             .collect();
-        Ok(Value::Array(out))
+        Ok(Some(WriteReply::Batch(out)))
     }
 
     fn market(&self, symbol_id: u64) -> Result<&MarketSpec, ExchangeError> {
@@ -613,17 +632,9 @@ impl Core {
             expires_at: i64::try_from(a.request.expires_at).unwrap_or(i64::MAX),
             created_at: row.created_at,
         });
-        let v = key_json(&row);
+        let v = api_key(&row);
         keys.push(row);
-        Ok(v)
-    }
-
-    /// The master account's keys as JSON.
-    pub fn keys_json(&self, master: &Address, now: u64) -> Vec<Value> {
-        self.keys
-            .get(master)
-            .map(|ks| ks.iter().filter(|k| !k.record.is_expired(now)).map(key_json).collect())
-            .unwrap_or_default()
+        Ok(Some(WriteReply::ApiKey(v)))
     }
 
     /// Whether any dead-man switch is set (the sequencer then ticks so that it fires without traffic).
@@ -632,12 +643,20 @@ impl Core {
     }
 }
 
-fn one(results: Vec<ItemResult>, ok: impl FnOnce(&sova_engine::Ack) -> Value) -> Reply {
+fn one(results: Vec<ItemResult>, ok: impl FnOnce(&sova_engine::Ack) -> WriteReply) -> Reply {
     match results.first() {
-        Some(Ok(ack)) => Ok(ok(ack)),
+        Some(Ok(ack)) => Ok(Some(ok(ack))),
         Some(Err(r)) => Err(ExchangeError::from(*r)),
         None => Err(ExchangeError::unavailable("the engine gave no result")),
     }
+}
+
+fn receipt(cl: &str, ack: &sova_engine::Ack) -> OrderReceipt {
+    OrderReceipt { cl_ord_id: cl.to_string(), order_id: ack.order_id, status: ack.status.map(status) }
+}
+
+fn item_error(cl: &str, e: ExchangeError) -> ReceiptError {
+    ReceiptError { cl_ord_id: cl.to_string(), code: e.reason.number(), error: e.message, reason: e.reason }
 }
 
 fn note(ev: &Event, t: &mut Touched) {

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use sova_proto::exchange::{Channel, ChannelData};
 use sova_store::Store;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -35,12 +35,12 @@ enum Job {
 /// One message of the WebSocket feeds.
 #[derive(Debug, Clone)]
 pub struct FeedMsg {
-    /// Channel name (`trade`, `l2Book`, `accountUpdate`, ...).
-    pub channel: &'static str,
+    /// The channel.
+    pub channel: Channel,
     /// Market id for market channels, account id for account channels.
     pub key: u64,
     /// The `data` of the push.
-    pub data: Value,
+    pub data: ChannelData,
 }
 
 /// Handle to the running sequencer.
@@ -213,36 +213,58 @@ fn feed_of(core: &Core, t: &Touched) -> Vec<FeedMsg> {
         match ev {
             sova_engine::Event::Trade(tr) => {
                 if let Some(m) = core.catalog.market(u64::from(tr.market)) {
-                    out.push(FeedMsg { channel: "trade", key: u64::from(tr.market), data: read::trade_json(m, tr) });
+                    out.push(FeedMsg {
+                        channel: Channel::Trade,
+                        key: u64::from(tr.market),
+                        data: ChannelData::Trade(read::public_trade(m, tr)),
+                    });
                     for acct in [tr.maker_account, tr.taker_account] {
                         out.push(FeedMsg {
-                            channel: "accountTrade",
+                            channel: Channel::AccountTrade,
                             key: acct,
-                            data: read::account_trade_json(m, &core.catalog, tr, acct),
+                            data: ChannelData::UserTrade(read::user_trade(m, &core.catalog, tr, acct)),
                         });
                     }
                 }
             }
             sova_engine::Event::OrderAccepted(a) => {
                 if let (Some(m), Some(o)) = (core.catalog.market(u64::from(a.market)), core.engine.order(a.order_id)) {
-                    out.push(FeedMsg { channel: "accountOrderUpdate", key: a.account, data: read::order_json(m, &o) });
+                    out.push(FeedMsg {
+                        channel: Channel::AccountOrderUpdate,
+                        key: a.account,
+                        data: ChannelData::Order(read::order(m, &o)),
+                    });
                 }
             }
             sova_engine::Event::OrderClosed(c) => {
                 if let (Some(m), Some(o)) = (core.catalog.market(u64::from(c.market)), core.engine.order(c.order_id)) {
-                    out.push(FeedMsg { channel: "accountOrderUpdate", key: c.account, data: read::order_json(m, &o) });
+                    out.push(FeedMsg {
+                        channel: Channel::AccountOrderUpdate,
+                        key: c.account,
+                        data: ChannelData::Order(read::order(m, &o)),
+                    });
                 }
             }
             _ => {}
         }
     }
     for &mid in &t.markets {
-        out.push(FeedMsg { channel: "l2Book", key: u64::from(mid), data: read::book_json(core, mid, BOOK_DEPTH) });
-        out.push(FeedMsg { channel: "bookTicker", key: u64::from(mid), data: read::book_ticker_json(core, mid) });
-        out.push(FeedMsg { channel: "ticker", key: u64::from(mid), data: read::ticker_json(core, mid, now) });
+        let key = u64::from(mid);
+        let book = ChannelData::OrderBook(read::book(core, mid, BOOK_DEPTH));
+        out.push(FeedMsg { channel: Channel::L2Book, key, data: book });
+        out.push(FeedMsg {
+            channel: Channel::BookTicker,
+            key,
+            data: ChannelData::BookTicker(read::book_ticker(core, mid)),
+        });
+        out.push(FeedMsg { channel: Channel::Ticker, key, data: ChannelData::Ticker(read::ticker(core, mid, now)) });
     }
     for &acct in &t.accounts {
-        out.push(FeedMsg { channel: "accountUpdate", key: acct, data: read::balances_json(core, acct) });
+        out.push(FeedMsg {
+            channel: Channel::AccountUpdate,
+            key: acct,
+            data: ChannelData::Balances(read::account_balances(core, acct)),
+        });
     }
     out
 }

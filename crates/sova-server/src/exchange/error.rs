@@ -5,15 +5,15 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::json;
 use sova_auth::exchange::{NonceError, VerifyError};
 use sova_exchange::{ExchangeError, Reason};
+use sova_proto::exchange::{Envelope, ErrorEnvelope};
 
 use crate::envelope::now_ms;
 
-/// `{"code":0,"timestamp":..,"data":..}`.
+/// `{"code":0,"data":..,"timestamp":..}`.
 pub fn ok<T: Serialize>(data: T) -> Response {
-    Json(json!({"code": 0, "timestamp": now_ms(), "data": data})).into_response()
+    Json(Envelope { code: 0, data, timestamp: now_ms() }).into_response()
 }
 
 /// An exchange error as answered: HTTP status, stable reason (e.g. `NONCE_REUSED`), message saying what to fix.
@@ -125,12 +125,8 @@ impl From<NonceError> for ExError {
 
 impl IntoResponse for ExError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "code": self.reason.number(),
-            "timestamp": now_ms(),
-            "error": self.message,
-            "reason": self.reason,
-        });
+        let body =
+            ErrorEnvelope { code: self.reason.number(), error: self.message, reason: self.reason, timestamp: now_ms() };
         (self.status, Json(body)).into_response()
     }
 }

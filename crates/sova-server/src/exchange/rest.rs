@@ -1,4 +1,5 @@
-//! REST handlers of the exchange: signed writes, market and account reads, time, sandbox faucet.
+//! REST handlers of the exchange: signed writes, market and account reads, time, sandbox faucet. Each parses and
+//! checks the request, asks [`sova_exchange::Exchange`], and answers its typed reply in the exchange's envelope.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,21 +10,21 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use sova_auth::exchange::{Action, Domain, check_nonce_window};
-
-use sova_exchange::read::{self, balances_json, book_json, book_ticker_json, ticker_json};
-use sova_exchange::{Core, Request, views};
+use sova_exchange::{Core, Reason, Request, read, views};
+use sova_proto::exchange::{
+    AccountState, ApiKey, Balance, BookTicker, Coin, FeeRate, HistoricalOrder, Kline, Order, OrderBook, PublicTrade,
+    RecoveredSignature, SubAccountCreated, Symbol, Ticker, UserTrade, WriteReply,
+};
 
 use super::error::{ExError, ok};
 use crate::envelope::now_ms;
 use crate::state::ApiContext;
-use sova_exchange::Reason;
 
-type Answer = Result<Value, ExError>;
+type Answer<T> = Result<T, ExError>;
 
-fn respond(a: Answer) -> Response {
+fn respond<T: Serialize>(a: Answer<T>) -> Response {
     match a {
         Ok(v) => ok(v),
         Err(e) => e.into_response(),
@@ -67,7 +68,7 @@ async fn signed_write(
     uri: &Uri,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Answer {
+) -> Answer<Option<WriteReply>> {
     let body = body.map_err(body_error)?;
     let (request, _) = verify(ctx, domain, method, uri.path(), headers, &body)?;
     Ok(ctx.exchange.submit(request).await?)
@@ -155,13 +156,13 @@ pub async fn recover(
             Request::AddKey(a) => ("addAPIKey", None, a.nonce),
             _ => ("", None, 0),
         };
-        Ok(json!({
-            "signer": format!("{signer:#x}"),
-            "domain": domain.name(),
-            "action": action,
-            "payloadHash": payload_hash,
-            "nonce": nonce,
-        }))
+        Ok(RecoveredSignature {
+            action: action.to_string(),
+            domain: domain.name().to_string(),
+            nonce,
+            payload_hash,
+            signer: format!("{signer:#x}"),
+        })
     };
     respond(run.await)
 }
@@ -192,41 +193,24 @@ pub struct AccountQuery {
     limit: Option<usize>,
 }
 
-/// The account an account read is about: `accountID` if given (it must belong to `address`), else the master.
-fn resolve(core: &Core, address: &Address, account_id: Option<u64>) -> Result<u64, ExError> {
-    let unknown = || {
-        ExError::new(
-            Reason::NotFound,
-            format!(
-                "no exchange account for {address:#x}{} (the sandbox faucet creates one)",
-                account_id.map(|a| format!(" with accountID {a}")).unwrap_or_default()
-            ),
-        )
-    };
-    match account_id {
-        Some(id) => match core.accounts.get(&id) {
-            Some(info) if &info.master == address => Ok(id),
-            _ => Err(unknown()),
-        },
-        None => core.masters.get(address).copied().ok_or_else(unknown),
-    }
-}
-
-async fn account_read(
+/// Run an account read in the sequencer: `f(core, master, account id, query)`.
+async fn account_read<T: Serialize + Send + 'static>(
     ctx: &ApiContext,
     address: &str,
     q: Result<Query<AccountQuery>, QueryRejection>,
-    f: impl FnOnce(&Core, Address, u64, &AccountQuery) -> Answer + Send + 'static,
+    f: impl FnOnce(&Core, Address, u64, &AccountQuery) -> Result<T, sova_exchange::ExchangeError> + Send + 'static,
 ) -> Response {
     let run = async {
         let address = parse_address(address)?;
         let q = query(q)?;
-        ctx.exchange
+        let answer = ctx
+            .exchange
             .read(move |core| {
-                let id = resolve(core, &address, q.account_id)?;
+                let id = read::resolve(core, &address, q.account_id)?;
                 f(core, address, id, &q)
             })
-            .await?
+            .await?;
+        Ok(answer?)
     };
     respond(run.await)
 }
@@ -237,28 +221,7 @@ pub async fn state(
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, master, id, _| {
-        let info = core.accounts.get(&id).copied();
-        let mut subs: Vec<u64> = core
-            .accounts
-            .iter()
-            .filter(|(_, a)| a.master == master && a.master_id.is_some())
-            .map(|(id, _)| *id)
-            .collect();
-        subs.sort_unstable();
-        let balances = balances_json(core, id);
-        Ok(json!({
-            "aid": id,
-            "address": format!("{master:#x}"),
-            "masterAccountID": info.and_then(|i| i.master_id).unwrap_or(id),
-            "isSubAccount": info.is_some_and(|i| i.master_id.is_some()),
-            "subAccounts": subs,
-            "balances": balances["balances"],
-            "openOrders": core.engine.open_orders(id, None).len(),
-            "scheduledCancel": core.engine.schedule_cancel(id),
-        }))
-    })
-    .await
+    account_read::<AccountState>(&ctx, &address, q, |core, master, id, _| Ok(read::state(core, &master, id))).await
 }
 
 /// `GET /accounts/{address}/balances`.
@@ -267,18 +230,7 @@ pub async fn balances(
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, _, id, _| Ok(balances_json(core, id)["balances"].clone())).await
-}
-
-fn market_filter(core: &Core, symbol: Option<&str>) -> Result<Option<u32>, ExError> {
-    symbol
-        .map(|s| {
-            core.catalog
-                .market_by_name(s)
-                .map(|m| m.config.id)
-                .ok_or_else(|| ExError::new(Reason::UnknownSymbol, format!("symbol {s:?} is not listed")))
-        })
-        .transpose()
+    account_read::<Vec<Balance>>(&ctx, &address, q, |core, _, id, _| Ok(read::balances(core, id))).await
 }
 
 /// `GET /accounts/{address}/orders`: open orders.
@@ -287,15 +239,9 @@ pub async fn open_orders(
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, _, id, q| {
-        let market = market_filter(core, q.symbol.as_deref())?;
-        let items: Vec<Value> = core
-            .engine
-            .open_orders(id, market)
-            .iter()
-            .filter_map(|o| core.catalog.market(u64::from(o.market)).map(|m| read::order_json(m, o)))
-            .collect();
-        Ok(Value::Array(items))
+    account_read::<Vec<Order>>(&ctx, &address, q, |core, _, id, q| {
+        let market = read::market_filter(core, q.symbol.as_deref())?;
+        Ok(read::open_orders(core, id, market))
     })
     .await
 }
@@ -306,18 +252,10 @@ pub async fn order_history(
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, _, id, q| {
-        let market = market_filter(core, q.symbol.as_deref())?;
+    account_read::<Vec<HistoricalOrder>>(&ctx, &address, q, |core, _, id, q| {
+        let market = read::market_filter(core, q.symbol.as_deref())?;
         let limit = q.limit.unwrap_or(100).min(views::HISTORY_PER_ACCOUNT);
-        let items: Vec<Value> = core
-            .views
-            .closed_orders(id, views::HISTORY_PER_ACCOUNT)
-            .into_iter()
-            .filter(|c| market.is_none_or(|m| c.accepted.market == m))
-            .take(limit)
-            .filter_map(|c| core.catalog.market(u64::from(c.accepted.market)).map(|m| read::closed_json(m, c)))
-            .collect();
-        Ok(Value::Array(items))
+        Ok(read::order_history(core, id, market, limit))
     })
     .await
 }
@@ -328,20 +266,10 @@ pub async fn account_trades(
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, _, id, q| {
-        let market = market_filter(core, q.symbol.as_deref())?;
+    account_read::<Vec<UserTrade>>(&ctx, &address, q, |core, _, id, q| {
+        let market = read::market_filter(core, q.symbol.as_deref())?;
         let limit = q.limit.unwrap_or(100).min(views::HISTORY_PER_ACCOUNT);
-        let items: Vec<Value> = core
-            .views
-            .account_trades(id, views::HISTORY_PER_ACCOUNT)
-            .into_iter()
-            .filter(|t| market.is_none_or(|m| t.market == m))
-            .take(limit)
-            .filter_map(|t| {
-                core.catalog.market(u64::from(t.market)).map(|m| read::account_trade_json(m, &core.catalog, t, id))
-            })
-            .collect();
-        Ok(Value::Array(items))
+        Ok(read::user_trades(core, id, market, limit))
     })
     .await
 }
@@ -352,7 +280,7 @@ pub async fn api_keys(
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, master, _, _| Ok(Value::Array(core.keys_json(&master, now())))).await
+    account_read::<Vec<ApiKey>>(&ctx, &address, q, |core, master, _, _| Ok(read::api_keys(core, &master, now()))).await
 }
 
 /// `GET /accounts/{address}/fee-rate`.
@@ -361,86 +289,35 @@ pub async fn fee_rate(
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, _, id, _| {
-        let items: Vec<Value> = core
-            .catalog
-            .markets
-            .iter()
-            .map(|m| {
-                json!({
-                    "accountID": id,
-                    "symbolID": m.config.id,
-                    "symbol": m.config.name,
-                    "makerFee": sova_engine::format_decimal(u64::from(m.config.maker_fee_ppm), 6),
-                    "takerFee": sova_engine::format_decimal(u64::from(m.config.taker_fee_ppm), 6),
-                })
-            })
-            .collect();
-        Ok(Value::Array(items))
-    })
-    .await
+    account_read::<Vec<FeeRate>>(&ctx, &address, q, |core, _, id, _| Ok(read::fee_rates(core, id))).await
 }
 
 /// `GET /markets/symbols`.
 pub async fn symbols(State(ctx): State<ApiContext>) -> Response {
-    let c = &ctx.exchange.catalog;
-    let items: Vec<Value> = c
-        .markets
-        .iter()
-        .map(|m| {
-            let coin = |id: u32| c.coin(u64::from(id)).map(|c| c.symbol.clone()).unwrap_or_default();
-            json!({
-                "symbolID": m.config.id,
-                "symbol": m.config.name,
-                "baseCoin": coin(m.config.base),
-                "quoteCoin": coin(m.config.quote),
-                "baseCoinID": m.config.base,
-                "quoteCoinID": m.config.quote,
-                "tickSize": m.format_price(1),
-                "lotSize": m.format_quantity(1),
-                "minNotional": m.format_quote(m.config.min_notional),
-                "pricePrecision": m.config.price_decimals,
-                "quantityPrecision": m.format_quantity(1).split_once('.').map(|(_, f)| f.len()).unwrap_or(0),
-                "makerFee": sova_engine::format_decimal(u64::from(m.config.maker_fee_ppm), 6),
-                "takerFee": sova_engine::format_decimal(u64::from(m.config.taker_fee_ppm), 6),
-                "status": "TRADING",
-            })
-        })
-        .collect();
-    ok(items)
+    ok::<Vec<Symbol>>(read::symbols(&ctx.exchange.catalog))
 }
 
 /// `GET /markets/coins`.
 pub async fn coins(State(ctx): State<ApiContext>) -> Response {
-    let items: Vec<Value> = ctx
-        .exchange
-        .catalog
-        .coins
-        .iter()
-        .map(|c| json!({"coinID": c.id, "coin": c.symbol, "name": c.symbol, "decimals": c.decimals}))
-        .collect();
-    ok(items)
+    ok::<Vec<Coin>>(read::coins(&ctx.exchange.catalog))
 }
 
-async fn per_market(ctx: &ApiContext, f: fn(&Core, u32, u64) -> Value) -> Response {
+/// One answer per market, in id order.
+async fn per_market<T: Serialize + Send + 'static>(ctx: &ApiContext, f: fn(&Core, u32, u64) -> T) -> Response {
     let ids: Vec<u32> = ctx.exchange.catalog.markets.iter().map(|m| m.config.id).collect();
     let now = now();
-    respond(
-        ctx.exchange
-            .read(move |core| Value::Array(ids.iter().map(|id| f(core, *id, now)).collect()))
-            .await
-            .map_err(ExError::from),
-    )
+    let answer = ctx.exchange.read(move |core| ids.iter().map(|id| f(core, *id, now)).collect::<Vec<T>>()).await;
+    respond(answer.map_err(ExError::from))
 }
 
 /// `GET /markets/tickers` (also `miniTickers`).
 pub async fn tickers(State(ctx): State<ApiContext>) -> Response {
-    per_market(&ctx, ticker_json).await
+    per_market::<Option<Ticker>>(&ctx, read::ticker).await
 }
 
 /// `GET /markets/bookTickers`.
 pub async fn book_tickers(State(ctx): State<ApiContext>) -> Response {
-    per_market(&ctx, |core, id, _| book_ticker_json(core, id)).await
+    per_market::<Option<BookTicker>>(&ctx, |core, id, _| read::book_ticker(core, id)).await
 }
 
 /// Query of the market reads.
@@ -456,12 +333,7 @@ pub struct MarketQuery {
 }
 
 fn market_id(ctx: &ApiContext, symbol: &str) -> Result<u32, ExError> {
-    ctx.exchange.catalog.market_by_name(symbol).map(|m| m.config.id).ok_or_else(|| {
-        ExError::new(
-            Reason::UnknownSymbol,
-            format!("symbol {symbol:?} is not listed (GET /api/v1/spot/markets/symbols)"),
-        )
-    })
+    Ok(read::market_id(&ctx.exchange.catalog, symbol)?)
 }
 
 /// `GET /markets/{symbol}/orderbook?limit=`.
@@ -474,7 +346,7 @@ pub async fn orderbook(
         let q = query(q)?;
         let id = market_id(&ctx, &symbol)?;
         let limit = q.limit.unwrap_or(20).clamp(1, 500);
-        Ok(ctx.exchange.read(move |core| book_json(core, id, limit)).await?)
+        Ok::<Option<OrderBook>, ExError>(ctx.exchange.read(move |core| read::book(core, id, limit)).await?)
     };
     respond(run.await)
 }
@@ -489,13 +361,7 @@ pub async fn trades(
         let q = query(q)?;
         let id = market_id(&ctx, &symbol)?;
         let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-        Ok(ctx
-            .exchange
-            .read(move |core| {
-                let Some(m) = core.catalog.market(u64::from(id)) else { return Value::Null };
-                Value::Array(core.engine.recent_trades(id, limit).iter().map(|t| read::trade_json(m, t)).collect())
-            })
-            .await?)
+        Ok::<Option<Vec<PublicTrade>>, ExError>(ctx.exchange.read(move |core| read::trades(core, id, limit)).await?)
     };
     respond(run.await)
 }
@@ -519,14 +385,9 @@ pub async fn klines(
         let end = q.end_time.unwrap_or_else(now);
         let start = q.start_time.unwrap_or(0);
         let limit = q.limit.unwrap_or(500).clamp(1, 1500);
-        Ok(ctx
-            .exchange
-            .read(move |core| {
-                let Some(m) = core.catalog.market(u64::from(id)) else { return Value::Null };
-                let candles = core.views.klines(id, ms, start, end, limit);
-                Value::Array(candles.iter().map(|c| read::candle_json(m, c, ms)).collect())
-            })
-            .await?)
+        Ok::<Option<Vec<Kline>>, ExError>(
+            ctx.exchange.read(move |core| read::klines(core, id, ms, start, end, limit)).await?,
+        )
     };
     respond(run.await)
 }
@@ -598,7 +459,7 @@ pub async fn faucet(State(ctx): State<ApiContext>, body: Result<Bytes, BytesReje
             None => master,
             Some(id) if u64::try_from(master.account_id).ok() == Some(id) => master,
             Some(id) => {
-                let known = ctx.exchange.read(move |core| resolve(core, &addr, Some(id))).await??;
+                let known = ctx.exchange.read(move |core| read::resolve(core, &addr, Some(id))).await??;
                 sova_store::ExAccount {
                     account_id: i64::try_from(known).unwrap_or(0),
                     master_id: Some(master.account_id),
@@ -606,7 +467,9 @@ pub async fn faucet(State(ctx): State<ApiContext>, body: Result<Bytes, BytesReje
                 }
             }
         };
-        Ok(ctx.exchange.submit(Request::Faucet { account, coin: coin.id, amount }).await?)
+        Ok::<Option<WriteReply>, ExError>(
+            ctx.exchange.submit(Request::Faucet { account, coin: coin.id, amount }).await?,
+        )
     };
     respond(run.await)
 }
@@ -624,7 +487,7 @@ pub async fn sub_account(State(ctx): State<ApiContext>, body: Result<Bytes, Byte
             .await
             .map_err(|e| ExError::new(Reason::EngineUnavailable, format!("storing the sub-account failed: {e}")))?;
         ctx.exchange.submit(Request::Account(sub.clone())).await?;
-        Ok(json!({"accountID": sub.account_id, "masterAccountID": master.account_id, "label": sub.label}))
+        Ok(SubAccountCreated { account_id: sub.account_id, label: sub.label, master_account_id: master.account_id })
     };
     respond(run.await)
 }
