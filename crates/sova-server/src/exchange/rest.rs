@@ -1,9 +1,6 @@
 //! REST handlers of the exchange: signed writes, market and account reads, time, sandbox faucet. Each parses and
 //! checks the request, asks [`sova_exchange::Exchange`], and answers its typed reply in the exchange's envelope.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use alloy_primitives::Address;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -14,9 +11,11 @@ use serde::{Deserialize, Serialize};
 use sova_auth::exchange::{Action, Domain, check_nonce_window};
 use sova_exchange::{Core, Reason, Request, read, views};
 use sova_proto::exchange::{
-    AccountState, ApiKey, Balance, BookTicker, Coin, FeeRate, HistoricalOrder, Kline, Order, OrderBook, PublicTrade,
-    RecoveredSignature, SubAccountCreated, Symbol, Ticker, UserTrade, WriteReply,
+    AccountState, ApiKey, ApiKeyRevoked, Balance, BatchItem, BookTicker, Coin, Envelope, ErrorEnvelope, FaucetAck,
+    FeeRate, HistoricalOrder, Kline, Order, OrderAck, OrderBook, OrderReceipt, PublicTrade, RecoveredSignature,
+    ScheduleCancelAck, SubAccountCreated, Symbol, Ticker, TransferAck, UserTrade, WriteReply,
 };
+use utoipa::IntoParams;
 
 use super::error::{ExError, ok};
 use crate::envelope::now_ms;
@@ -33,26 +32,6 @@ fn respond<T: Serialize>(a: Answer<T>) -> Response {
 
 fn now() -> u64 {
     u64::try_from(now_ms()).unwrap_or(0)
-}
-
-/// The handler of every signed write in `domain`.
-#[allow(clippy::type_complexity)]
-pub fn signed(
-    domain: Domain,
-) -> impl Fn(
-    State<ApiContext>,
-    Method,
-    Uri,
-    HeaderMap,
-    Result<Bytes, BytesRejection>,
-) -> Pin<Box<dyn Future<Output = Response> + Send>>
-+ Clone
-+ Send
-+ Sync
-+ 'static {
-    move |State(ctx), method, uri, headers, body| {
-        Box::pin(async move { respond(signed_write(domain, &ctx, &method, &uri, &headers, body).await) })
-    }
 }
 
 fn body_error(e: BytesRejection) -> ExError {
@@ -126,6 +105,9 @@ fn verify(
 /// `POST|DELETE /api/v1/sandbox/recover/{spot|perps|user/{address}}/...` (sandbox only): check a signed request
 /// exactly like its real route would, without consuming the nonce or acting; answers the recovered signer and the
 /// payload hash. A debugging aid for client authors, and the recovery-only baseline of the benchmark.
+#[utoipa::path(post, path = "/api/v1/sandbox/recover/{*route}", tag = "sandbox", params(("route" = String, Path, description = "`spot/...`, `perps/...` or `user/{address}/...`: the real route after `/api/v1/`"), SignatureHeaders),
+    request_body(content = Object, description = "the body the real route takes"),
+    responses((status = 200, body = Envelope<RecoveredSignature>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn recover(
     State(ctx): State<ApiContext>,
     method: Method,
@@ -179,17 +161,23 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ExError> {
 }
 
 /// `GET /api/v1/time`: server time in Unix ms (use it for `X-API-Nonce`).
+#[utoipa::path(get, path = "/api/v1/time", tag = "market data",
+    responses((status = 200, body = Envelope<i64>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn time() -> Response {
     ok(now_ms())
 }
 
 /// Query of the account reads.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AccountQuery {
+    /// A sub-account of the address (the master account by default).
     #[serde(rename = "accountID")]
     account_id: Option<u64>,
+    /// Only this market (orders, history, trades).
     symbol: Option<String>,
+    /// At most this many, newest first (history, trades; default 100, at most 1000).
     limit: Option<usize>,
 }
 
@@ -216,6 +204,8 @@ async fn account_read<T: Serialize + Send + 'static>(
 }
 
 /// `GET /accounts/{address}/state`.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/state", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<AccountState>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn state(
     State(ctx): State<ApiContext>,
     Path(address): Path<String>,
@@ -225,6 +215,8 @@ pub async fn state(
 }
 
 /// `GET /accounts/{address}/balances`.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/balances", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<Balance>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn balances(
     State(ctx): State<ApiContext>,
     Path(address): Path<String>,
@@ -234,6 +226,8 @@ pub async fn balances(
 }
 
 /// `GET /accounts/{address}/orders`: open orders.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/orders", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<Order>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn open_orders(
     State(ctx): State<ApiContext>,
     Path(address): Path<String>,
@@ -247,6 +241,8 @@ pub async fn open_orders(
 }
 
 /// `GET /accounts/{address}/orders/history`: closed orders, newest first.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/orders/history", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<HistoricalOrder>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn order_history(
     State(ctx): State<ApiContext>,
     Path(address): Path<String>,
@@ -261,6 +257,8 @@ pub async fn order_history(
 }
 
 /// `GET /accounts/{address}/trades`: the account's fills, newest first.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/trades", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<UserTrade>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn account_trades(
     State(ctx): State<ApiContext>,
     Path(address): Path<String>,
@@ -275,6 +273,8 @@ pub async fn account_trades(
 }
 
 /// `GET /accounts/{address}/api-keys` and `GET /api/v1/user/{address}/api-keys`.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/api-keys", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<ApiKey>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn api_keys(
     State(ctx): State<ApiContext>,
     Path(address): Path<String>,
@@ -284,6 +284,8 @@ pub async fn api_keys(
 }
 
 /// `GET /accounts/{address}/fee-rate`.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/fee-rate", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<FeeRate>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn fee_rate(
     State(ctx): State<ApiContext>,
     Path(address): Path<String>,
@@ -293,11 +295,15 @@ pub async fn fee_rate(
 }
 
 /// `GET /markets/symbols`.
+#[utoipa::path(get, path = "/api/v1/spot/markets/symbols", tag = "market data",
+    responses((status = 200, body = Envelope<Vec<Symbol>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn symbols(State(ctx): State<ApiContext>) -> Response {
     ok::<Vec<Symbol>>(read::symbols(&ctx.exchange.catalog))
 }
 
 /// `GET /markets/coins`.
+#[utoipa::path(get, path = "/api/v1/spot/markets/coins", tag = "market data",
+    responses((status = 200, body = Envelope<Vec<Coin>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn coins(State(ctx): State<ApiContext>) -> Response {
     ok::<Vec<Coin>>(read::coins(&ctx.exchange.catalog))
 }
@@ -311,23 +317,32 @@ async fn per_market<T: Serialize + Send + 'static>(ctx: &ApiContext, f: fn(&Core
 }
 
 /// `GET /markets/tickers` (also `miniTickers`).
+#[utoipa::path(get, path = "/api/v1/spot/markets/tickers", tag = "market data",
+    responses((status = 200, body = Envelope<Vec<Ticker>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn tickers(State(ctx): State<ApiContext>) -> Response {
     per_market::<Option<Ticker>>(&ctx, read::ticker).await
 }
 
 /// `GET /markets/bookTickers`.
+#[utoipa::path(get, path = "/api/v1/spot/markets/bookTickers", tag = "market data",
+    responses((status = 200, body = Envelope<Vec<BookTicker>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn book_tickers(State(ctx): State<ApiContext>) -> Response {
     per_market::<Option<BookTicker>>(&ctx, |core, id, _| read::book_ticker(core, id)).await
 }
 
 /// Query of the market reads.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MarketQuery {
+    /// Levels (order book, default 20), trades (default 100) or candles (default 500).
     limit: Option<usize>,
+    /// Candle interval: 1m 3m 5m 15m 30m 1h 2h 4h 12h 1d 1w (default 1m).
     interval: Option<String>,
+    /// Candles from (Unix ms).
     #[serde(rename = "startTime")]
     start_time: Option<u64>,
+    /// Candles to (Unix ms, default now).
     #[serde(rename = "endTime")]
     end_time: Option<u64>,
 }
@@ -337,6 +352,8 @@ fn market_id(ctx: &ApiContext, symbol: &str) -> Result<u32, ExError> {
 }
 
 /// `GET /markets/{symbol}/orderbook?limit=`.
+#[utoipa::path(get, path = "/api/v1/spot/markets/{symbol}/orderbook", tag = "market data", params(("symbol" = String, Path, description = "`BTC/USDC` (URL-encoded), `BTC_USDC`, `BTC-USDC` or the market id"), MarketQuery),
+    responses((status = 200, body = Envelope<OrderBook>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn orderbook(
     State(ctx): State<ApiContext>,
     Path(symbol): Path<String>,
@@ -352,6 +369,8 @@ pub async fn orderbook(
 }
 
 /// `GET /markets/{symbol}/trades?limit=`: newest first.
+#[utoipa::path(get, path = "/api/v1/spot/markets/{symbol}/trades", tag = "market data", params(("symbol" = String, Path, description = "`BTC/USDC` (URL-encoded), `BTC_USDC`, `BTC-USDC` or the market id"), MarketQuery),
+    responses((status = 200, body = Envelope<Vec<PublicTrade>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn trades(
     State(ctx): State<ApiContext>,
     Path(symbol): Path<String>,
@@ -367,6 +386,8 @@ pub async fn trades(
 }
 
 /// `GET /markets/{symbol}/klines?interval=1m&startTime=&endTime=&limit=`.
+#[utoipa::path(get, path = "/api/v1/spot/markets/{symbol}/klines", tag = "market data", params(("symbol" = String, Path, description = "`BTC/USDC` (URL-encoded), `BTC_USDC`, `BTC-USDC` or the market id"), MarketQuery),
+    responses((status = 200, body = Envelope<Vec<Kline>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn klines(
     State(ctx): State<ApiContext>,
     Path(symbol): Path<String>,
@@ -393,7 +414,7 @@ pub async fn klines(
 }
 
 /// Body of `POST /api/v1/sandbox/faucet`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FaucetBody {
     address: String,
@@ -404,7 +425,7 @@ struct FaucetBody {
 }
 
 /// Body of `POST /api/v1/sandbox/sub-accounts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SubAccountBody {
     address: String,
@@ -438,6 +459,8 @@ async fn master_account(ctx: &ApiContext, address: &str) -> Result<(Address, sov
 
 /// `POST /api/v1/sandbox/faucet` `{"address","coin","amount"[,"accountID"]}`: credit coins, creating the master
 /// account on first use; answers `data.accountID`.
+#[utoipa::path(post, path = "/api/v1/sandbox/faucet", tag = "sandbox", request_body = FaucetBody,
+    responses((status = 200, body = Envelope<FaucetAck>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn faucet(State(ctx): State<ApiContext>, body: Result<Bytes, BytesRejection>) -> Response {
     let run = async {
         sandbox_only(&ctx)?;
@@ -475,6 +498,8 @@ pub async fn faucet(State(ctx): State<ApiContext>, body: Result<Bytes, BytesReje
 }
 
 /// `POST /api/v1/sandbox/sub-accounts` `{"address"[,"label"]}`: a new sub-account of the master.
+#[utoipa::path(post, path = "/api/v1/sandbox/sub-accounts", tag = "sandbox", request_body = SubAccountBody,
+    responses((status = 200, body = Envelope<SubAccountCreated>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn sub_account(State(ctx): State<ApiContext>, body: Result<Bytes, BytesRejection>) -> Response {
     let run = async {
         sandbox_only(&ctx)?;
@@ -490,4 +515,148 @@ pub async fn sub_account(State(ctx): State<ApiContext>, body: Result<Bytes, Byte
         Ok(SubAccountCreated { account_id: sub.account_id, label: sub.label, master_account_id: master.account_id })
     };
     respond(run.await)
+}
+
+/// `GET /markets/miniTickers` (the same answer as `tickers`).
+#[utoipa::path(get, path = "/api/v1/spot/markets/miniTickers", tag = "market data",
+    responses((status = 200, body = Envelope<Vec<Ticker>>)))]
+pub async fn mini_tickers(ctx: State<ApiContext>) -> Response {
+    tickers(ctx).await
+}
+
+/// `DELETE /api/v1/sandbox/recover/...`: [`recover`] for the routes signed with DELETE.
+#[utoipa::path(delete, path = "/api/v1/sandbox/recover/{*route}", tag = "sandbox",
+    params(("route" = String, Path, description = "`spot/...`, `perps/...` or `user/{address}/...`: the real route after `/api/v1/`"), SignatureHeaders),
+    request_body(content = Object, description = "the body the real route takes"),
+    responses((status = 200, body = Envelope<RecoveredSignature>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+pub async fn recover_delete(
+    ctx: State<ApiContext>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    recover(ctx, method, uri, headers, body).await
+}
+
+/// `GET /api/v1/user/{address}/api-keys`: the master's live keys.
+#[utoipa::path(get, path = "/api/v1/user/{address}/api-keys", tag = "api keys",
+    params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<ApiKey>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+pub async fn user_api_keys(
+    ctx: State<ApiContext>,
+    address: Path<String>,
+    q: Result<Query<AccountQuery>, QueryRejection>,
+) -> Response {
+    api_keys(ctx, address, q).await
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Signed writes: one handler per route, so that the OpenAPI document lists each (they share `signed_write`)
+
+/// The signature headers of a signed write (`spec/exchange-eip712.md`).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct SignatureHeaders {
+    /// `0x` + 66 bytes: the type byte (0x01 engine domains, 0x02 universal), r, s, v (0 or 1).
+    #[param(rename = "X-API-Sign")]
+    sign: String,
+    /// The signed nonce (Unix ms, within the window around `GET /api/v1/time`).
+    #[param(rename = "X-API-Nonce")]
+    nonce: u64,
+    /// The API key's name; absent or `default` when the master wallet signs.
+    #[param(rename = "X-API-Key")]
+    key: Option<String>,
+    /// The chain id (286623 mainnet, 138565 testnet); optional, must match the server's.
+    #[param(rename = "X-API-Chain")]
+    chain: Option<u64>,
+}
+
+async fn signed_route(
+    domain: Domain,
+    State(ctx): State<ApiContext>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(signed_write(domain, &ctx, &method, &uri, &headers, body).await)
+}
+
+/// Handlers of signed routes: `name method "path" Domain "action" (reply type)`.
+macro_rules! signed_routes {
+    ($($name:ident $method:ident $path:tt $domain:ident $action:tt ($($reply:tt)+);)+) => {$(
+        #[doc = concat!("`", $action, "` at `", $path, "`: a signed write.")]
+        #[utoipa::path($method, path = $path, tag = "signed writes", params(SignatureHeaders),
+            request_body(content = Object, description = concat!("the `", $action, "` params: canonical JSON, keys in the vendor's order")),
+            responses(
+                (status = 200, description = "applied and committed", body = Envelope<$($reply)+>),
+                (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope),
+                (status = "5XX", description = "not available, or not committed (retry)", body = ErrorEnvelope)))]
+        pub async fn $name(
+            ctx: State<ApiContext>,
+            method: Method,
+            uri: Uri,
+            headers: HeaderMap,
+            body: Result<Bytes, BytesRejection>,
+        ) -> Response {
+            signed_route(Domain::$domain, ctx, method, uri, headers, body).await
+        }
+    )+};
+}
+
+signed_routes! {
+    spot_new_order post "/api/v1/spot/trade/orders" Spot "newOrder" (OrderAck);
+    spot_cancel_order delete "/api/v1/spot/trade/orders" Spot "cancelOrder" (OrderReceipt);
+    spot_batch_new_order post "/api/v1/spot/trade/orders/batch" Spot "batchNewOrder" (Vec<BatchItem>);
+    spot_batch_cancel_order delete "/api/v1/spot/trade/orders/batch" Spot "batchCancelOrder" (Vec<BatchItem>);
+    spot_replace_order post "/api/v1/spot/trade/orders/replace" Spot "replaceOrder" (Vec<BatchItem>);
+    spot_modify_order post "/api/v1/spot/trade/orders/modify" Spot "modifyOrder" (WriteReply);
+    spot_schedule_cancel post "/api/v1/spot/trade/orders/schedule-cancel" Spot "scheduleCancel" (ScheduleCancelAck);
+    spot_update_leverage post "/api/v1/spot/trade/leverage" Spot "updateLeverage" (WriteReply);
+    spot_update_margin post "/api/v1/spot/trade/margin" Spot "updateMargin" (WriteReply);
+    spot_transfer post "/api/v1/spot/accounts/transfers" Spot "transferAsset" (TransferAck);
+    spot_revoke_api_key delete "/api/v1/spot/accounts/api-keys" Spot "revokeAPIKey" (ApiKeyRevoked);
+    perps_new_order post "/api/v1/perps/trade/orders" Futures "newOrder" (WriteReply);
+    perps_cancel_order delete "/api/v1/perps/trade/orders" Futures "cancelOrder" (WriteReply);
+    perps_batch_new_order post "/api/v1/perps/trade/orders/batch" Futures "batchNewOrder" (WriteReply);
+    perps_batch_cancel_order delete "/api/v1/perps/trade/orders/batch" Futures "batchCancelOrder" (WriteReply);
+    perps_replace_order post "/api/v1/perps/trade/orders/replace" Futures "replaceOrder" (WriteReply);
+    perps_modify_order post "/api/v1/perps/trade/orders/modify" Futures "modifyOrder" (WriteReply);
+    perps_schedule_cancel post "/api/v1/perps/trade/orders/schedule-cancel" Futures "scheduleCancel" (WriteReply);
+    perps_update_leverage post "/api/v1/perps/trade/leverage" Futures "updateLeverage" (WriteReply);
+    perps_update_margin post "/api/v1/perps/trade/margin" Futures "updateMargin" (WriteReply);
+    perps_transfer post "/api/v1/perps/accounts/transfers" Futures "transferAsset" (WriteReply);
+    perps_revoke_api_key delete "/api/v1/perps/accounts/api-keys" Futures "revokeAPIKey" (WriteReply);
+}
+
+/// `addAPIKey`: the master registers an API key (AddAPIKey typed data, universal domain, type byte 0x02).
+#[utoipa::path(post, path = "/api/v1/user/{address}/api-keys", tag = "api keys",
+    params(("address" = String, Path, description = "the master wallet; must be the signer"), SignatureHeaders),
+    request_body(content = Object, description = "the `addAPIKey` params: `accountID, name, type, publicKey, expiresAt`"),
+    responses((status = 200, body = Envelope<ApiKey>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+pub async fn user_add_api_key(
+    ctx: State<ApiContext>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    signed_route(Domain::Universal, ctx, method, uri, headers, body).await
+}
+
+/// `revokeAPIKey` in the universal domain.
+#[utoipa::path(delete, path = "/api/v1/user/{address}/api-keys", tag = "api keys",
+    params(("address" = String, Path, description = "the master wallet; must be the signer"), SignatureHeaders),
+    request_body(content = Object, description = "the `revokeAPIKey` params: `accountID, name`"),
+    responses((status = 200, body = Envelope<ApiKeyRevoked>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+pub async fn user_revoke_api_key(
+    ctx: State<ApiContext>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    signed_route(Domain::Universal, ctx, method, uri, headers, body).await
 }

@@ -27,7 +27,9 @@ pub const IDLE: Duration = Duration::from_secs(60);
 /// Trades and account trades in a snapshot.
 const SNAPSHOT_TRADES: usize = 50;
 
-/// `GET /ws/spot`: upgrade to the WebSocket feeds (subscribe to market and account channels).
+/// `GET /ws/spot`: upgrade to the WebSocket feeds (market and account channels).
+#[utoipa::path(get, path = "/ws/spot", tag = "websocket",
+    responses((status = 101, description = "switching protocols; client messages are `WsRequest`, server messages `WsReply` and `WsPush`")))]
 pub async fn spot(State(ctx): State<ApiContext>, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| session(ctx, socket))
 }

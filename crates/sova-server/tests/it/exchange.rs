@@ -597,3 +597,83 @@ async fn answers_keep_their_bytes(backend: Backend) {
     app.stop().await;
 }
 on_both!(answers_keep_their_bytes);
+
+/// `GET /api/v1/openapi.json`: the exchange's OpenAPI document lists every route with its answer's schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_lists_every_route() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let r = reqwest::get(format!("{}/api/v1/openapi.json", app.url())).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let doc: Value = r.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    assert_eq!(doc["info"]["title"], "Sova Exchange API");
+    let mut routes: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            routes.push((method.to_uppercase(), path.clone()));
+            let ok = &op["responses"][if path == "/ws/spot" { "101" } else { "200" }];
+            assert!(ok.is_object(), "{method} {path} has no success answer: {op}");
+        }
+    }
+    routes.sort();
+    let mut want: Vec<(String, String)> = Vec::new();
+    for prefix in ["/api/v1/spot", "/api/v1/perps"] {
+        for (m, p) in [
+            ("POST", "/trade/orders"),
+            ("DELETE", "/trade/orders"),
+            ("POST", "/trade/orders/batch"),
+            ("DELETE", "/trade/orders/batch"),
+            ("POST", "/trade/orders/replace"),
+            ("POST", "/trade/orders/modify"),
+            ("POST", "/trade/orders/schedule-cancel"),
+            ("POST", "/trade/leverage"),
+            ("POST", "/trade/margin"),
+            ("POST", "/accounts/transfers"),
+            ("DELETE", "/accounts/api-keys"),
+        ] {
+            want.push((m.into(), format!("{prefix}{p}")));
+        }
+    }
+    for p in [
+        "markets/symbols",
+        "markets/coins",
+        "markets/tickers",
+        "markets/miniTickers",
+        "markets/bookTickers",
+        "markets/{symbol}/orderbook",
+        "markets/{symbol}/trades",
+        "markets/{symbol}/klines",
+        "accounts/{address}/state",
+        "accounts/{address}/balances",
+        "accounts/{address}/orders",
+        "accounts/{address}/orders/history",
+        "accounts/{address}/trades",
+        "accounts/{address}/api-keys",
+        "accounts/{address}/fee-rate",
+    ] {
+        want.push(("GET".into(), format!("/api/v1/spot/{p}")));
+    }
+    for (m, p) in [
+        ("GET", "/api/v1/user/{address}/api-keys"),
+        ("POST", "/api/v1/user/{address}/api-keys"),
+        ("DELETE", "/api/v1/user/{address}/api-keys"),
+        ("GET", "/api/v1/time"),
+        ("POST", "/api/v1/sandbox/faucet"),
+        ("POST", "/api/v1/sandbox/sub-accounts"),
+        ("POST", "/api/v1/sandbox/recover/{route}"),
+        ("DELETE", "/api/v1/sandbox/recover/{route}"),
+        ("GET", "/ws/spot"),
+    ] {
+        want.push((m.into(), p.into()));
+    }
+    want.sort();
+    assert_eq!(routes, want);
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for s in ["OrderAck", "OrderReceipt", "BatchItem", "Order", "OrderBook", "Symbol", "Reason", "ErrorEnvelope"] {
+        assert!(schemas.contains_key(s), "no schema {s}: {:?}", schemas.keys().collect::<Vec<_>>());
+    }
+    // The document describes the routes the server serves.
+    let r = reqwest::get(format!("{}/api/v1/spot/markets/miniTickers", app.url())).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    app.stop().await;
+}
