@@ -6,6 +6,7 @@
 
 pub mod connect;
 pub mod error;
+pub mod exchange;
 pub mod intel;
 
 pub use error::ErrorCode;

@@ -106,10 +106,10 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
     let server_key = secrets::server_key(&key_path)?;
     let keys = key_source(&config)?;
     let x402 = intel::x402::X402::load(&config)?;
-    let engine = exchange::Exchange::start(store.clone(), &config.exchange).await?;
+    let jobs = sova_runtime::Jobs::new();
+    let engine = sova_exchange::Exchange::start(store.clone(), &config.exchange, &jobs, clock.clone()).await?;
     let config = Arc::new(config);
     let bus = Invalidations::new(store.clone());
-    let jobs = sova_runtime::Jobs::new();
     let access = Access::new(
         store.clone(),
         sova_auth::keys::KeyHasher::new(server_key.pepper),
@@ -133,6 +133,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
             access: access.clone(),
             rate_limit_per_minute: config.rate_limit_per_minute,
             sandbox: config.sandbox(),
+            clock: clock.clone(),
         }),
         config,
         store,
@@ -224,7 +225,7 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
     use axum::response::IntoResponse;
     let message = format!("no route for {method} {}", uri.path());
     if exchange::owns(uri.path()) {
-        return exchange::ExError::new(StatusCode::NOT_FOUND, "NOT_FOUND", message).into_response();
+        return exchange::ExError::new(sova_exchange::Reason::NotFound, message).into_response();
     }
     ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message).into_response()
 }
@@ -233,7 +234,7 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
     use axum::response::IntoResponse;
     let message = format!("{method} is not allowed on {}", uri.path());
     if exchange::owns(uri.path()) {
-        return exchange::ExError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", message).into_response();
+        return exchange::ExError::new(sova_exchange::Reason::MethodNotAllowed, message).into_response();
     }
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, message).into_response()
 }

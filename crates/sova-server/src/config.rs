@@ -128,7 +128,7 @@ pub struct Config {
     pub chain_id: Option<u64>,
     /// The exchange: `[exchange]` chain_id, `[[exchange.coins]]`, `[[exchange.markets]]` (TOML file only).
     #[schemars(skip)]
-    pub exchange: crate::exchange::ExchangeConfig,
+    pub exchange: sova_exchange::ExchangeConfig,
     /// Public origin `https://host[:port]` clients sign SIWX requests against (RFC 9421 @authority/@target-uri) and
     /// the SIWX challenges' domain and URI; default http://<listen address>.
     pub public_origin: Option<String>,

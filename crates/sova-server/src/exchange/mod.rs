@@ -1,40 +1,42 @@
-//! The exchange surface (seed 002, `spec/exchange-eip712.md`): `/api/v1/spot`, `/api/v1/perps` (signature
-//! verification and routing; no perps engine yet), `/api/v1/user/{master}/api-keys`, `/api/v1/time`, the sandbox
-//! faucet, and `/ws/spot`.
+//! The exchange surface over HTTP (seed 002, `spec/exchange-eip712.md`): `/api/v1/spot`, `/api/v1/perps`
+//! (signature verification and routing; no perps engine yet), `/api/v1/user/{master}/api-keys`, `/api/v1/time`,
+//! the sandbox faucet, and `/ws/spot`. The exchange itself (sequencer, engine state, read models, replay) is the
+//! `sova-exchange` crate.
 //!
 //! A signed write is verified on the worker thread that received it (headers, nonce window, canonical body,
-//! secp256k1 recovery), then handed to the [`sequencer`], which authorizes the signer, consumes the nonce, applies
-//! the action to the engine and commits all of it in one transaction before answering.
+//! secp256k1 recovery), then handed to [`sova_exchange::Exchange::submit`], which authorizes the signer, consumes
+//! the nonce, applies the action to the engine and commits all of it in one transaction before answering.
 
-pub mod catalog;
-pub mod core;
 pub mod error;
 pub mod rest;
-pub mod sequencer;
-pub mod views;
 pub mod ws;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
+use utoipa::openapi::{InfoBuilder, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub use catalog::{Catalog, ExchangeConfig};
 pub use error::ExError;
-pub use sequencer::Exchange;
+use sova_exchange::Reason;
+pub use sova_exchange::{Catalog, Exchange, ExchangeConfig};
 
 /// What the exchange handlers reach.
 pub struct ExchangeState {
     /// The sequencer and its read side.
     pub exchange: Arc<Exchange>,
     /// Persistence (accounts of the sandbox routes).
-    pub store: std::sync::Arc<dyn sova_store::Store>,
+    pub store: Arc<dyn sova_store::Store>,
     /// The server's limiter (the per-IP budget is keyed `ip:<address>`).
     pub access: Arc<sova_http::access::Access>,
     /// Requests per minute per IP (0: unlimited).
     pub rate_limit_per_minute: u64,
     /// Sandbox mode (faucet, sub-accounts, recovery).
     pub sandbox: bool,
+    /// The time that decides nonce windows.
+    pub clock: sova_runtime::Clock,
 }
 
 /// The state type of the exchange routes.
@@ -66,8 +68,7 @@ pub async fn ip_limit(
         }
         Err(sova_http::ratelimit::Limited { info }) => {
             let mut resp = ExError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
+                Reason::RateLimited,
                 format!(
                     "more than {} requests in a minute from this address; retry after {} s",
                     info.limit, info.reset
@@ -83,63 +84,84 @@ pub async fn ip_limit(
     }
 }
 
-/// Every exchange route (absolute paths), behind the per-IP limit.
+/// Every exchange route (absolute paths), behind the per-IP limit, and the exchange's OpenAPI document at
+/// `GET /api/v1/openapi.json`.
 pub fn router<S>(ctx: Ctx) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Ctx: axum::extract::FromRef<S>,
 {
-    routes().route_layer(axum::middleware::from_fn_with_state(ctx, ip_limit))
+    let (router, api) = routes().route_layer(axum::middleware::from_fn_with_state(ctx, ip_limit)).split_for_parts();
+    let api = Arc::new(document(api));
+    router.route("/api/v1/openapi.json", get(move || async move { axum::Json(api.as_ref().clone()) }))
 }
 
-fn routes<S>() -> Router<S>
+/// The exchange's OpenAPI document alone (for tests and tools).
+pub fn openapi() -> OpenApi {
+    document(routes::<Ctx>().into_openapi())
+}
+
+fn document(mut api: OpenApi) -> OpenApi {
+    api.info = InfoBuilder::new()
+        .title("Sova Exchange API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "The spot exchange (Sodex-compatible): `/api/v1/spot`, `/api/v1/perps` (verified, not executed), \
+             `/api/v1/user`, the sandbox routes and `/ws/spot`. Signed writes carry EIP-712 signatures in `X-API-*` \
+             headers; answers are `{\"code\":0,\"data\":..,\"timestamp\":ms}`, refusals \
+             `{\"code\":n,\"error\":..,\"reason\":..,\"timestamp\":ms}`.",
+        ))
+        .build();
+    // axum's catch-all `{*route}` is the OpenAPI parameter `{route}`.
+    let paths = std::mem::take(&mut api.paths.paths);
+    api.paths.paths = paths.into_iter().map(|(path, item)| (path.replace("{*", "{"), item)).collect();
+    api
+}
+
+fn routes<S>() -> OpenApiRouter<S>
 where
     S: Clone + Send + Sync + 'static,
     Ctx: axum::extract::FromRef<S>,
 {
-    use sova_auth::exchange::Domain;
-    let writes = |prefix: &str, domain: Domain| {
-        let w = move || axum::routing::post(rest::signed(domain)).delete(rest::signed(domain));
-        Router::new()
-            .route(&format!("{prefix}/trade/orders"), w())
-            .route(&format!("{prefix}/trade/orders/batch"), w())
-            .route(&format!("{prefix}/trade/orders/replace"), post(rest::signed(domain)))
-            .route(&format!("{prefix}/trade/orders/modify"), post(rest::signed(domain)))
-            .route(&format!("{prefix}/trade/orders/schedule-cancel"), post(rest::signed(domain)))
-            .route(&format!("{prefix}/trade/leverage"), post(rest::signed(domain)))
-            .route(&format!("{prefix}/trade/margin"), post(rest::signed(domain)))
-            .route(&format!("{prefix}/accounts/transfers"), post(rest::signed(domain)))
-            .route(&format!("{prefix}/accounts/api-keys"), axum::routing::delete(rest::signed(domain)))
-    };
-    let reads = |prefix: &str| {
-        Router::new()
-            .route(&format!("{prefix}/markets/symbols"), get(rest::symbols))
-            .route(&format!("{prefix}/markets/coins"), get(rest::coins))
-            .route(&format!("{prefix}/markets/tickers"), get(rest::tickers))
-            .route(&format!("{prefix}/markets/miniTickers"), get(rest::tickers))
-            .route(&format!("{prefix}/markets/bookTickers"), get(rest::book_tickers))
-            .route(&format!("{prefix}/markets/{{symbol}}/orderbook"), get(rest::orderbook))
-            .route(&format!("{prefix}/markets/{{symbol}}/trades"), get(rest::trades))
-            .route(&format!("{prefix}/markets/{{symbol}}/klines"), get(rest::klines))
-            .route(&format!("{prefix}/accounts/{{address}}/state"), get(rest::state))
-            .route(&format!("{prefix}/accounts/{{address}}/balances"), get(rest::balances))
-            .route(&format!("{prefix}/accounts/{{address}}/orders"), get(rest::open_orders))
-            .route(&format!("{prefix}/accounts/{{address}}/orders/history"), get(rest::order_history))
-            .route(&format!("{prefix}/accounts/{{address}}/trades"), get(rest::account_trades))
-            .route(&format!("{prefix}/accounts/{{address}}/api-keys"), get(rest::api_keys))
-            .route(&format!("{prefix}/accounts/{{address}}/fee-rate"), get(rest::fee_rate))
-    };
-    Router::new()
-        .merge(writes("/api/v1/spot", Domain::Spot))
-        .merge(writes("/api/v1/perps", Domain::Futures))
-        .merge(reads("/api/v1/spot"))
-        .route(
-            "/api/v1/user/{address}/api-keys",
-            post(rest::signed(Domain::Universal)).delete(rest::signed(Domain::Universal)).get(rest::api_keys),
-        )
-        .route("/api/v1/time", get(rest::time))
-        .route("/api/v1/sandbox/faucet", post(rest::faucet))
-        .route("/api/v1/sandbox/sub-accounts", post(rest::sub_account))
-        .route("/api/v1/sandbox/recover/{*route}", post(rest::recover).delete(rest::recover))
-        .route("/ws/spot", get(ws::spot))
+    use rest::*;
+    OpenApiRouter::new()
+        .routes(routes!(spot_new_order, spot_cancel_order))
+        .routes(routes!(spot_batch_new_order, spot_batch_cancel_order))
+        .routes(routes!(spot_replace_order))
+        .routes(routes!(spot_modify_order))
+        .routes(routes!(spot_schedule_cancel))
+        .routes(routes!(spot_update_leverage))
+        .routes(routes!(spot_update_margin))
+        .routes(routes!(spot_transfer))
+        .routes(routes!(spot_revoke_api_key))
+        .routes(routes!(perps_new_order, perps_cancel_order))
+        .routes(routes!(perps_batch_new_order, perps_batch_cancel_order))
+        .routes(routes!(perps_replace_order))
+        .routes(routes!(perps_modify_order))
+        .routes(routes!(perps_schedule_cancel))
+        .routes(routes!(perps_update_leverage))
+        .routes(routes!(perps_update_margin))
+        .routes(routes!(perps_transfer))
+        .routes(routes!(perps_revoke_api_key))
+        .routes(routes!(symbols))
+        .routes(routes!(coins))
+        .routes(routes!(tickers))
+        .routes(routes!(mini_tickers))
+        .routes(routes!(book_tickers))
+        .routes(routes!(orderbook))
+        .routes(routes!(trades))
+        .routes(routes!(klines))
+        .routes(routes!(state))
+        .routes(routes!(balances))
+        .routes(routes!(open_orders))
+        .routes(routes!(order_history))
+        .routes(routes!(account_trades))
+        .routes(routes!(api_keys))
+        .routes(routes!(fee_rate))
+        .routes(routes!(user_add_api_key, user_revoke_api_key, user_api_keys))
+        .routes(routes!(time))
+        .routes(routes!(faucet))
+        .routes(routes!(sub_account))
+        .routes(routes!(recover, recover_delete))
+        .routes(routes!(ws::spot))
 }

@@ -1,7 +1,5 @@
-//! REST handlers of the exchange: signed writes, market and account reads, time, sandbox faucet.
-
-use std::future::Future;
-use std::pin::Pin;
+//! REST handlers of the exchange: signed writes, market and account reads, time, sandbox faucet. Each parses and
+//! checks the request, asks [`sova_exchange::Exchange`], and answers its typed reply in the exchange's envelope.
 
 use alloy_primitives::Address;
 use axum::body::Bytes;
@@ -9,20 +7,23 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use sova_auth::exchange::{Action, Domain, check_nonce_window};
+use sova_exchange::{Core, Reason, Request, read, views};
+use sova_proto::exchange::{
+    AccountState, ApiKey, ApiKeyRevoked, Balance, BatchItem, BookTicker, Coin, Envelope, ErrorEnvelope, FaucetAck,
+    FeeRate, HistoricalOrder, Kline, Order, OrderAck, OrderBook, OrderReceipt, PublicTrade, RecoveredSignature,
+    ScheduleCancelAck, SubAccountCreated, Symbol, Ticker, TransferAck, UserTrade, WriteReply,
+};
+use utoipa::IntoParams;
 
 use super::Ctx;
-use super::core::{Core, Request};
 use super::error::{ExError, ok};
-use super::sequencer::{balances_json, book_json, book_ticker_json, ticker_json};
-use super::views;
 use sova_http::time::now_ms;
 
-type Answer = Result<Value, ExError>;
+type Answer<T> = Result<T, ExError>;
 
-fn respond(a: Answer) -> Response {
+fn respond<T: Serialize>(a: Answer<T>) -> Response {
     match a {
         Ok(v) => ok(v),
         Err(e) => e.into_response(),
@@ -33,30 +34,10 @@ fn now() -> u64 {
     u64::try_from(now_ms()).unwrap_or(0)
 }
 
-/// The handler of every signed write in `domain`.
-#[allow(clippy::type_complexity)]
-pub fn signed(
-    domain: Domain,
-) -> impl Fn(
-    State<Ctx>,
-    Method,
-    Uri,
-    HeaderMap,
-    Result<Bytes, BytesRejection>,
-) -> Pin<Box<dyn Future<Output = Response> + Send>>
-+ Clone
-+ Send
-+ Sync
-+ 'static {
-    move |State(ctx), method, uri, headers, body| {
-        Box::pin(async move { respond(signed_write(domain, &ctx, &method, &uri, &headers, body).await) })
-    }
-}
-
 fn body_error(e: BytesRejection) -> ExError {
     let status = e.status();
-    let reason = if status == StatusCode::PAYLOAD_TOO_LARGE { "BODY_TOO_LARGE" } else { "BAD_REQUEST" };
-    ExError::new(status, reason, e.body_text())
+    let reason = if status == StatusCode::PAYLOAD_TOO_LARGE { Reason::BodyTooLarge } else { Reason::BadRequest };
+    ExError { status, reason, message: e.body_text() }
 }
 
 async fn signed_write(
@@ -66,10 +47,10 @@ async fn signed_write(
     uri: &Uri,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Answer {
+) -> Answer<Option<WriteReply>> {
     let body = body.map_err(body_error)?;
     let (request, _) = verify(ctx, domain, method, uri.path(), headers, &body)?;
-    ctx.exchange.submit(request).await
+    Ok(ctx.exchange.submit(request).await?)
 }
 
 /// Everything about a signed request that needs no state: route, headers, nonce window, canonical body,
@@ -93,8 +74,8 @@ fn verify(
         }
     };
     let action = Action::for_route(domain, method.as_str(), &rel).ok_or_else(|| {
-        ExError::bad(
-            "UNSUPPORTED_ACTION",
+        ExError::new(
+            Reason::UnsupportedAction,
             format!("{method} {path} is not a signed action of the {} domain", domain.name()),
         )
     })?;
@@ -114,8 +95,7 @@ fn verify(
         && master != signer
     {
         return Err(ExError::new(
-            StatusCode::FORBIDDEN,
-            "MASTER_MISMATCH",
+            Reason::MasterMismatch,
             format!("the path names master wallet {master:#x} but the signature recovers to {signer:#x}"),
         ));
     }
@@ -125,6 +105,9 @@ fn verify(
 /// `POST|DELETE /api/v1/sandbox/recover/{spot|perps|user/{address}}/...` (sandbox only): check a signed request
 /// exactly like its real route would, without consuming the nonce or acting; answers the recovered signer and the
 /// payload hash. A debugging aid for client authors, and the recovery-only baseline of the benchmark.
+#[utoipa::path(post, path = "/api/v1/sandbox/recover/{*route}", tag = "sandbox", params(("route" = String, Path, description = "`spot/...`, `perps/...` or `user/{address}/...`: the real route after `/api/v1/`"), SignatureHeaders),
+    request_body(content = Object, description = "the body the real route takes"),
+    responses((status = 200, body = Envelope<RecoveredSignature>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn recover(
     State(ctx): State<Ctx>,
     method: Method,
@@ -143,8 +126,8 @@ pub async fn recover(
         } else if rest.starts_with("/user/") {
             Domain::Universal
         } else {
-            return Err(ExError::bad(
-                "UNSUPPORTED_ACTION",
+            return Err(ExError::new(
+                Reason::UnsupportedAction,
                 "recover/ must be followed by spot/, perps/ or user/{address}/",
             ));
         };
@@ -155,305 +138,222 @@ pub async fn recover(
             Request::AddKey(a) => ("addAPIKey", None, a.nonce),
             _ => ("", None, 0),
         };
-        Ok(json!({
-            "signer": format!("{signer:#x}"),
-            "domain": domain.name(),
-            "action": action,
-            "payloadHash": payload_hash,
-            "nonce": nonce,
-        }))
+        Ok(RecoveredSignature {
+            action: action.to_string(),
+            domain: domain.name().to_string(),
+            nonce,
+            payload_hash,
+            signer: format!("{signer:#x}"),
+        })
     };
     respond(run.await)
 }
 
 fn parse_address(s: &str) -> Result<Address, ExError> {
     let ok = s.len() == 42 && s.starts_with("0x") && s[2..].bytes().all(|b| b.is_ascii_hexdigit());
-    ok.then(|| s.parse::<Address>().ok())
-        .flatten()
-        .ok_or_else(|| ExError::bad("INVALID_ADDRESS", format!("{s:?} is not an EVM address (0x and 40 hex digits)")))
+    ok.then(|| s.parse::<Address>().ok()).flatten().ok_or_else(|| {
+        ExError::new(Reason::InvalidAddress, format!("{s:?} is not an EVM address (0x and 40 hex digits)"))
+    })
 }
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ExError> {
-    q.map(|Query(t)| t).map_err(|e| ExError::bad("INVALID_PARAMETER", e.body_text()))
+    q.map(|Query(t)| t).map_err(|e| ExError::new(Reason::InvalidParameter, e.body_text()))
 }
 
 /// `GET /api/v1/time`: server time in Unix ms (use it for `X-API-Nonce`).
+#[utoipa::path(get, path = "/api/v1/time", tag = "market data",
+    responses((status = 200, body = Envelope<i64>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn time() -> Response {
     ok(now_ms())
 }
 
 /// Query of the account reads.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AccountQuery {
+    /// A sub-account of the address (the master account by default).
     #[serde(rename = "accountID")]
     account_id: Option<u64>,
+    /// Only this market (orders, history, trades).
     symbol: Option<String>,
+    /// At most this many, newest first (history, trades; default 100, at most 1000).
     limit: Option<usize>,
 }
 
-/// The account an account read is about: `accountID` if given (it must belong to `address`), else the master.
-fn resolve(core: &Core, address: &Address, account_id: Option<u64>) -> Result<u64, ExError> {
-    let unknown = || {
-        ExError::not_found(format!(
-            "no exchange account for {address:#x}{} (the sandbox faucet creates one)",
-            account_id.map(|a| format!(" with accountID {a}")).unwrap_or_default()
-        ))
-    };
-    match account_id {
-        Some(id) => match core.accounts.get(&id) {
-            Some(info) if &info.master == address => Ok(id),
-            _ => Err(unknown()),
-        },
-        None => core.masters.get(address).copied().ok_or_else(unknown),
-    }
-}
-
-async fn account_read(
+/// Run an account read in the sequencer: `f(core, master, account id, query)`.
+async fn account_read<T: Serialize + Send + 'static>(
     ctx: &Ctx,
     address: &str,
     q: Result<Query<AccountQuery>, QueryRejection>,
-    f: impl FnOnce(&Core, Address, u64, &AccountQuery) -> Answer + Send + 'static,
+    f: impl FnOnce(&Core, Address, u64, &AccountQuery) -> Result<T, sova_exchange::ExchangeError> + Send + 'static,
 ) -> Response {
     let run = async {
         let address = parse_address(address)?;
         let q = query(q)?;
-        ctx.exchange
+        let answer = ctx
+            .exchange
             .read(move |core| {
-                let id = resolve(core, &address, q.account_id)?;
+                let id = read::resolve(core, &address, q.account_id)?;
                 f(core, address, id, &q)
             })
-            .await?
+            .await?;
+        Ok(answer?)
     };
     respond(run.await)
 }
 
 /// `GET /accounts/{address}/state`.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/state", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<AccountState>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn state(
     State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, master, id, _| {
-        let info = core.accounts.get(&id).copied();
-        let mut subs: Vec<u64> = core
-            .accounts
-            .iter()
-            .filter(|(_, a)| a.master == master && a.master_id.is_some())
-            .map(|(id, _)| *id)
-            .collect();
-        subs.sort_unstable();
-        let balances = balances_json(core, id);
-        Ok(json!({
-            "aid": id,
-            "address": format!("{master:#x}"),
-            "masterAccountID": info.and_then(|i| i.master_id).unwrap_or(id),
-            "isSubAccount": info.is_some_and(|i| i.master_id.is_some()),
-            "subAccounts": subs,
-            "balances": balances["balances"],
-            "openOrders": core.engine.open_orders(id, None).len(),
-            "scheduledCancel": core.engine.schedule_cancel(id),
-        }))
-    })
-    .await
+    account_read::<AccountState>(&ctx, &address, q, |core, master, id, _| Ok(read::state(core, &master, id))).await
 }
 
 /// `GET /accounts/{address}/balances`.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/balances", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<Balance>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn balances(
     State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, _, id, _| Ok(balances_json(core, id)["balances"].clone())).await
-}
-
-fn market_filter(core: &Core, symbol: Option<&str>) -> Result<Option<u32>, ExError> {
-    symbol
-        .map(|s| {
-            core.catalog
-                .market_by_name(s)
-                .map(|m| m.config.id)
-                .ok_or_else(|| ExError::bad("UNKNOWN_SYMBOL", format!("symbol {s:?} is not listed")))
-        })
-        .transpose()
+    account_read::<Vec<Balance>>(&ctx, &address, q, |core, _, id, _| Ok(read::balances(core, id))).await
 }
 
 /// `GET /accounts/{address}/orders`: open orders.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/orders", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<Order>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn open_orders(
     State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, _, id, q| {
-        let market = market_filter(core, q.symbol.as_deref())?;
-        let items: Vec<Value> = core
-            .engine
-            .open_orders(id, market)
-            .iter()
-            .filter_map(|o| core.catalog.market(u64::from(o.market)).map(|m| views::order_json(m, o)))
-            .collect();
-        Ok(Value::Array(items))
+    account_read::<Vec<Order>>(&ctx, &address, q, |core, _, id, q| {
+        let market = read::market_filter(core, q.symbol.as_deref())?;
+        Ok(read::open_orders(core, id, market))
     })
     .await
 }
 
 /// `GET /accounts/{address}/orders/history`: closed orders, newest first.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/orders/history", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<HistoricalOrder>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn order_history(
     State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, _, id, q| {
-        let market = market_filter(core, q.symbol.as_deref())?;
+    account_read::<Vec<HistoricalOrder>>(&ctx, &address, q, |core, _, id, q| {
+        let market = read::market_filter(core, q.symbol.as_deref())?;
         let limit = q.limit.unwrap_or(100).min(views::HISTORY_PER_ACCOUNT);
-        let items: Vec<Value> = core
-            .views
-            .closed_orders(id, views::HISTORY_PER_ACCOUNT)
-            .into_iter()
-            .filter(|c| market.is_none_or(|m| c.accepted.market == m))
-            .take(limit)
-            .filter_map(|c| core.catalog.market(u64::from(c.accepted.market)).map(|m| views::closed_json(m, c)))
-            .collect();
-        Ok(Value::Array(items))
+        Ok(read::order_history(core, id, market, limit))
     })
     .await
 }
 
 /// `GET /accounts/{address}/trades`: the account's fills, newest first.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/trades", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<UserTrade>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn account_trades(
     State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, _, id, q| {
-        let market = market_filter(core, q.symbol.as_deref())?;
+    account_read::<Vec<UserTrade>>(&ctx, &address, q, |core, _, id, q| {
+        let market = read::market_filter(core, q.symbol.as_deref())?;
         let limit = q.limit.unwrap_or(100).min(views::HISTORY_PER_ACCOUNT);
-        let items: Vec<Value> = core
-            .views
-            .account_trades(id, views::HISTORY_PER_ACCOUNT)
-            .into_iter()
-            .filter(|t| market.is_none_or(|m| t.market == m))
-            .take(limit)
-            .filter_map(|t| {
-                core.catalog.market(u64::from(t.market)).map(|m| views::account_trade_json(m, &core.catalog, t, id))
-            })
-            .collect();
-        Ok(Value::Array(items))
+        Ok(read::user_trades(core, id, market, limit))
     })
     .await
 }
 
 /// `GET /accounts/{address}/api-keys` and `GET /api/v1/user/{address}/api-keys`.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/api-keys", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<ApiKey>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn api_keys(
     State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, master, _, _| Ok(Value::Array(core.keys_json(&master, now())))).await
+    account_read::<Vec<ApiKey>>(&ctx, &address, q, |core, master, _, _| Ok(read::api_keys(core, &master, now()))).await
 }
 
 /// `GET /accounts/{address}/fee-rate`.
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/fee-rate", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<FeeRate>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn fee_rate(
     State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read(&ctx, &address, q, |core, _, id, _| {
-        let items: Vec<Value> = core
-            .catalog
-            .markets
-            .iter()
-            .map(|m| {
-                json!({
-                    "accountID": id,
-                    "symbolID": m.config.id,
-                    "symbol": m.config.name,
-                    "makerFee": sova_engine::format_decimal(u64::from(m.config.maker_fee_ppm), 6),
-                    "takerFee": sova_engine::format_decimal(u64::from(m.config.taker_fee_ppm), 6),
-                })
-            })
-            .collect();
-        Ok(Value::Array(items))
-    })
-    .await
+    account_read::<Vec<FeeRate>>(&ctx, &address, q, |core, _, id, _| Ok(read::fee_rates(core, id))).await
 }
 
 /// `GET /markets/symbols`.
+#[utoipa::path(get, path = "/api/v1/spot/markets/symbols", tag = "market data",
+    responses((status = 200, body = Envelope<Vec<Symbol>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn symbols(State(ctx): State<Ctx>) -> Response {
-    let c = &ctx.exchange.catalog;
-    let items: Vec<Value> = c
-        .markets
-        .iter()
-        .map(|m| {
-            let coin = |id: u32| c.coin(u64::from(id)).map(|c| c.symbol.clone()).unwrap_or_default();
-            json!({
-                "symbolID": m.config.id,
-                "symbol": m.config.name,
-                "baseCoin": coin(m.config.base),
-                "quoteCoin": coin(m.config.quote),
-                "baseCoinID": m.config.base,
-                "quoteCoinID": m.config.quote,
-                "tickSize": m.format_price(1),
-                "lotSize": m.format_quantity(1),
-                "minNotional": m.format_quote(m.config.min_notional),
-                "pricePrecision": m.config.price_decimals,
-                "quantityPrecision": m.format_quantity(1).split_once('.').map(|(_, f)| f.len()).unwrap_or(0),
-                "makerFee": sova_engine::format_decimal(u64::from(m.config.maker_fee_ppm), 6),
-                "takerFee": sova_engine::format_decimal(u64::from(m.config.taker_fee_ppm), 6),
-                "status": "TRADING",
-            })
-        })
-        .collect();
-    ok(items)
+    ok::<Vec<Symbol>>(read::symbols(&ctx.exchange.catalog))
 }
 
 /// `GET /markets/coins`.
+#[utoipa::path(get, path = "/api/v1/spot/markets/coins", tag = "market data",
+    responses((status = 200, body = Envelope<Vec<Coin>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn coins(State(ctx): State<Ctx>) -> Response {
-    let items: Vec<Value> = ctx
-        .exchange
-        .catalog
-        .coins
-        .iter()
-        .map(|c| json!({"coinID": c.id, "coin": c.symbol, "name": c.symbol, "decimals": c.decimals}))
-        .collect();
-    ok(items)
+    ok::<Vec<Coin>>(read::coins(&ctx.exchange.catalog))
 }
 
-async fn per_market(ctx: &Ctx, f: fn(&Core, u32, u64) -> Value) -> Response {
+/// One answer per market, in id order.
+async fn per_market<T: Serialize + Send + 'static>(ctx: &Ctx, f: fn(&Core, u32, u64) -> T) -> Response {
     let ids: Vec<u32> = ctx.exchange.catalog.markets.iter().map(|m| m.config.id).collect();
     let now = now();
-    respond(ctx.exchange.read(move |core| Value::Array(ids.iter().map(|id| f(core, *id, now)).collect())).await)
+    let answer = ctx.exchange.read(move |core| ids.iter().map(|id| f(core, *id, now)).collect::<Vec<T>>()).await;
+    respond(answer.map_err(ExError::from))
 }
 
 /// `GET /markets/tickers` (also `miniTickers`).
+#[utoipa::path(get, path = "/api/v1/spot/markets/tickers", tag = "market data",
+    responses((status = 200, body = Envelope<Vec<Ticker>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn tickers(State(ctx): State<Ctx>) -> Response {
-    per_market(&ctx, ticker_json).await
+    per_market::<Option<Ticker>>(&ctx, read::ticker).await
 }
 
 /// `GET /markets/bookTickers`.
+#[utoipa::path(get, path = "/api/v1/spot/markets/bookTickers", tag = "market data",
+    responses((status = 200, body = Envelope<Vec<BookTicker>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn book_tickers(State(ctx): State<Ctx>) -> Response {
-    per_market(&ctx, |core, id, _| book_ticker_json(core, id)).await
+    per_market::<Option<BookTicker>>(&ctx, |core, id, _| read::book_ticker(core, id)).await
 }
 
 /// Query of the market reads.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MarketQuery {
+    /// Levels (order book, default 20), trades (default 100) or candles (default 500).
     limit: Option<usize>,
+    /// Candle interval: 1m 3m 5m 15m 30m 1h 2h 4h 12h 1d 1w (default 1m).
     interval: Option<String>,
+    /// Candles from (Unix ms).
     #[serde(rename = "startTime")]
     start_time: Option<u64>,
+    /// Candles to (Unix ms, default now).
     #[serde(rename = "endTime")]
     end_time: Option<u64>,
 }
 
 fn market_id(ctx: &Ctx, symbol: &str) -> Result<u32, ExError> {
-    ctx.exchange.catalog.market_by_name(symbol).map(|m| m.config.id).ok_or_else(|| {
-        ExError::bad("UNKNOWN_SYMBOL", format!("symbol {symbol:?} is not listed (GET /api/v1/spot/markets/symbols)"))
-    })
+    Ok(read::market_id(&ctx.exchange.catalog, symbol)?)
 }
 
 /// `GET /markets/{symbol}/orderbook?limit=`.
+#[utoipa::path(get, path = "/api/v1/spot/markets/{symbol}/orderbook", tag = "market data", params(("symbol" = String, Path, description = "`BTC/USDC` (URL-encoded), `BTC_USDC`, `BTC-USDC` or the market id"), MarketQuery),
+    responses((status = 200, body = Envelope<OrderBook>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn orderbook(
     State(ctx): State<Ctx>,
     Path(symbol): Path<String>,
@@ -463,12 +363,14 @@ pub async fn orderbook(
         let q = query(q)?;
         let id = market_id(&ctx, &symbol)?;
         let limit = q.limit.unwrap_or(20).clamp(1, 500);
-        ctx.exchange.read(move |core| book_json(core, id, limit)).await
+        Ok::<Option<OrderBook>, ExError>(ctx.exchange.read(move |core| read::book(core, id, limit)).await?)
     };
     respond(run.await)
 }
 
 /// `GET /markets/{symbol}/trades?limit=`: newest first.
+#[utoipa::path(get, path = "/api/v1/spot/markets/{symbol}/trades", tag = "market data", params(("symbol" = String, Path, description = "`BTC/USDC` (URL-encoded), `BTC_USDC`, `BTC-USDC` or the market id"), MarketQuery),
+    responses((status = 200, body = Envelope<Vec<PublicTrade>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn trades(
     State(ctx): State<Ctx>,
     Path(symbol): Path<String>,
@@ -478,17 +380,14 @@ pub async fn trades(
         let q = query(q)?;
         let id = market_id(&ctx, &symbol)?;
         let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-        ctx.exchange
-            .read(move |core| {
-                let Some(m) = core.catalog.market(u64::from(id)) else { return Value::Null };
-                Value::Array(core.engine.recent_trades(id, limit).iter().map(|t| views::trade_json(m, t)).collect())
-            })
-            .await
+        Ok::<Option<Vec<PublicTrade>>, ExError>(ctx.exchange.read(move |core| read::trades(core, id, limit)).await?)
     };
     respond(run.await)
 }
 
 /// `GET /markets/{symbol}/klines?interval=1m&startTime=&endTime=&limit=`.
+#[utoipa::path(get, path = "/api/v1/spot/markets/{symbol}/klines", tag = "market data", params(("symbol" = String, Path, description = "`BTC/USDC` (URL-encoded), `BTC_USDC`, `BTC-USDC` or the market id"), MarketQuery),
+    responses((status = 200, body = Envelope<Vec<Kline>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn klines(
     State(ctx): State<Ctx>,
     Path(symbol): Path<String>,
@@ -499,24 +398,23 @@ pub async fn klines(
         let id = market_id(&ctx, &symbol)?;
         let interval = q.interval.as_deref().unwrap_or("1m");
         let ms = views::interval_ms(interval).ok_or_else(|| {
-            ExError::bad("INVALID_PARAMETER", format!("interval {interval:?}: use 1m 3m 5m 15m 30m 1h 2h 4h 12h 1d 1w"))
+            ExError::new(
+                Reason::InvalidParameter,
+                format!("interval {interval:?}: use 1m 3m 5m 15m 30m 1h 2h 4h 12h 1d 1w"),
+            )
         })?;
         let end = q.end_time.unwrap_or_else(now);
         let start = q.start_time.unwrap_or(0);
         let limit = q.limit.unwrap_or(500).clamp(1, 1500);
-        ctx.exchange
-            .read(move |core| {
-                let Some(m) = core.catalog.market(u64::from(id)) else { return Value::Null };
-                let candles = core.views.klines(id, ms, start, end, limit);
-                Value::Array(candles.iter().map(|c| views::candle_json(m, c, ms)).collect())
-            })
-            .await
+        Ok::<Option<Vec<Kline>>, ExError>(
+            ctx.exchange.read(move |core| read::klines(core, id, ms, start, end, limit)).await?,
+        )
     };
     respond(run.await)
 }
 
 /// Body of `POST /api/v1/sandbox/faucet`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FaucetBody {
     address: String,
@@ -527,7 +425,7 @@ struct FaucetBody {
 }
 
 /// Body of `POST /api/v1/sandbox/sub-accounts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SubAccountBody {
     address: String,
@@ -536,11 +434,7 @@ struct SubAccountBody {
 }
 
 fn sandbox_only(ctx: &Ctx) -> Result<(), ExError> {
-    if ctx.sandbox {
-        Ok(())
-    } else {
-        Err(ExError::new(StatusCode::FORBIDDEN, "SANDBOX_ONLY", "the faucet exists only in sandbox mode"))
-    }
+    if ctx.sandbox { Ok(()) } else { Err(ExError::new(Reason::SandboxOnly, "the faucet exists only in sandbox mode")) }
 }
 
 fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ExError> {
@@ -549,7 +443,7 @@ fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let at = if path == "." { String::new() } else { format!(" at {path}") };
-        ExError::bad("INVALID_JSON", format!("request body{at}: {}", e.inner()))
+        ExError::new(Reason::InvalidJson, format!("request body{at}: {}", e.inner()))
     })
 }
 
@@ -559,25 +453,27 @@ async fn master_account(ctx: &Ctx, address: &str) -> Result<(Address, sova_store
         .store
         .ex_master_account(&format!("{addr:#x}"), now_ms())
         .await
-        .map_err(|e| ExError::unavailable(format!("storing the account failed: {e}")))?;
+        .map_err(|e| ExError::new(Reason::EngineUnavailable, format!("storing the account failed: {e}")))?;
     Ok((addr, account))
 }
 
 /// `POST /api/v1/sandbox/faucet` `{"address","coin","amount"[,"accountID"]}`: credit coins, creating the master
 /// account on first use; answers `data.accountID`.
+#[utoipa::path(post, path = "/api/v1/sandbox/faucet", tag = "sandbox", request_body = FaucetBody,
+    responses((status = 200, body = Envelope<FaucetAck>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn faucet(State(ctx): State<Ctx>, body: Result<Bytes, BytesRejection>) -> Response {
     let run = async {
         sandbox_only(&ctx)?;
         let b: FaucetBody = json_body(body)?;
         let coin = ctx.exchange.catalog.coin_by_symbol(&b.coin).cloned().ok_or_else(|| {
-            ExError::bad(
-                "UNKNOWN_COIN_SYMBOL",
+            ExError::new(
+                Reason::UnknownCoinSymbol,
                 format!("coin {:?} is not listed (GET /api/v1/spot/markets/coins)", b.coin),
             )
         })?;
         let amount = sova_engine::parse_decimal(&b.amount, coin.decimals).filter(|a| *a > 0).ok_or_else(|| {
-            ExError::bad(
-                "INVALID_AMOUNT",
+            ExError::new(
+                Reason::InvalidAmount,
                 format!("amount must be a positive decimal string with at most {} decimals", coin.decimals),
             )
         })?;
@@ -586,7 +482,7 @@ pub async fn faucet(State(ctx): State<Ctx>, body: Result<Bytes, BytesRejection>)
             None => master,
             Some(id) if u64::try_from(master.account_id).ok() == Some(id) => master,
             Some(id) => {
-                let known = ctx.exchange.read(move |core| resolve(core, &addr, Some(id))).await??;
+                let known = ctx.exchange.read(move |core| read::resolve(core, &addr, Some(id))).await??;
                 sova_store::ExAccount {
                     account_id: i64::try_from(known).unwrap_or(0),
                     master_id: Some(master.account_id),
@@ -594,12 +490,16 @@ pub async fn faucet(State(ctx): State<Ctx>, body: Result<Bytes, BytesRejection>)
                 }
             }
         };
-        ctx.exchange.submit(Request::Faucet { account, coin: coin.id, amount }).await
+        Ok::<Option<WriteReply>, ExError>(
+            ctx.exchange.submit(Request::Faucet { account, coin: coin.id, amount }).await?,
+        )
     };
     respond(run.await)
 }
 
 /// `POST /api/v1/sandbox/sub-accounts` `{"address"[,"label"]}`: a new sub-account of the master.
+#[utoipa::path(post, path = "/api/v1/sandbox/sub-accounts", tag = "sandbox", request_body = SubAccountBody,
+    responses((status = 200, body = Envelope<SubAccountCreated>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn sub_account(State(ctx): State<Ctx>, body: Result<Bytes, BytesRejection>) -> Response {
     let run = async {
         sandbox_only(&ctx)?;
@@ -610,9 +510,153 @@ pub async fn sub_account(State(ctx): State<Ctx>, body: Result<Bytes, BytesReject
             .store
             .ex_create_sub_account(master.account_id, b.label.as_deref(), now_ms())
             .await
-            .map_err(|e| ExError::unavailable(format!("storing the sub-account failed: {e}")))?;
+            .map_err(|e| ExError::new(Reason::EngineUnavailable, format!("storing the sub-account failed: {e}")))?;
         ctx.exchange.submit(Request::Account(sub.clone())).await?;
-        Ok(json!({"accountID": sub.account_id, "masterAccountID": master.account_id, "label": sub.label}))
+        Ok(SubAccountCreated { account_id: sub.account_id, label: sub.label, master_account_id: master.account_id })
     };
     respond(run.await)
+}
+
+/// `GET /markets/miniTickers` (the same answer as `tickers`).
+#[utoipa::path(get, path = "/api/v1/spot/markets/miniTickers", tag = "market data",
+    responses((status = 200, body = Envelope<Vec<Ticker>>)))]
+pub async fn mini_tickers(ctx: State<Ctx>) -> Response {
+    tickers(ctx).await
+}
+
+/// `DELETE /api/v1/sandbox/recover/...`: [`recover`] for the routes signed with DELETE.
+#[utoipa::path(delete, path = "/api/v1/sandbox/recover/{*route}", tag = "sandbox",
+    params(("route" = String, Path, description = "`spot/...`, `perps/...` or `user/{address}/...`: the real route after `/api/v1/`"), SignatureHeaders),
+    request_body(content = Object, description = "the body the real route takes"),
+    responses((status = 200, body = Envelope<RecoveredSignature>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+pub async fn recover_delete(
+    ctx: State<Ctx>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    recover(ctx, method, uri, headers, body).await
+}
+
+/// `GET /api/v1/user/{address}/api-keys`: the master's live keys.
+#[utoipa::path(get, path = "/api/v1/user/{address}/api-keys", tag = "api keys",
+    params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<Vec<ApiKey>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+pub async fn user_api_keys(
+    ctx: State<Ctx>,
+    address: Path<String>,
+    q: Result<Query<AccountQuery>, QueryRejection>,
+) -> Response {
+    api_keys(ctx, address, q).await
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Signed writes: one handler per route, so that the OpenAPI document lists each (they share `signed_write`)
+
+/// The signature headers of a signed write (`spec/exchange-eip712.md`).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct SignatureHeaders {
+    /// `0x` + 66 bytes: the type byte (0x01 engine domains, 0x02 universal), r, s, v (0 or 1).
+    #[param(rename = "X-API-Sign")]
+    sign: String,
+    /// The signed nonce (Unix ms, within the window around `GET /api/v1/time`).
+    #[param(rename = "X-API-Nonce")]
+    nonce: u64,
+    /// The API key's name; absent or `default` when the master wallet signs.
+    #[param(rename = "X-API-Key")]
+    key: Option<String>,
+    /// The chain id (286623 mainnet, 138565 testnet); optional, must match the server's.
+    #[param(rename = "X-API-Chain")]
+    chain: Option<u64>,
+}
+
+async fn signed_route(
+    domain: Domain,
+    State(ctx): State<Ctx>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    respond(signed_write(domain, &ctx, &method, &uri, &headers, body).await)
+}
+
+/// Handlers of signed routes: `name method "path" Domain "action" (reply type)`.
+macro_rules! signed_routes {
+    ($($name:ident $method:ident $path:tt $domain:ident $action:tt ($($reply:tt)+);)+) => {$(
+        #[doc = concat!("`", $action, "` at `", $path, "`: a signed write.")]
+        #[utoipa::path($method, path = $path, tag = "signed writes", params(SignatureHeaders),
+            request_body(content = Object, description = concat!("the `", $action, "` params: canonical JSON, keys in the vendor's order")),
+            responses(
+                (status = 200, description = "applied and committed", body = Envelope<$($reply)+>),
+                (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope),
+                (status = "5XX", description = "not available, or not committed (retry)", body = ErrorEnvelope)))]
+        pub async fn $name(
+            ctx: State<Ctx>,
+            method: Method,
+            uri: Uri,
+            headers: HeaderMap,
+            body: Result<Bytes, BytesRejection>,
+        ) -> Response {
+            signed_route(Domain::$domain, ctx, method, uri, headers, body).await
+        }
+    )+};
+}
+
+signed_routes! {
+    spot_new_order post "/api/v1/spot/trade/orders" Spot "newOrder" (OrderAck);
+    spot_cancel_order delete "/api/v1/spot/trade/orders" Spot "cancelOrder" (OrderReceipt);
+    spot_batch_new_order post "/api/v1/spot/trade/orders/batch" Spot "batchNewOrder" (Vec<BatchItem>);
+    spot_batch_cancel_order delete "/api/v1/spot/trade/orders/batch" Spot "batchCancelOrder" (Vec<BatchItem>);
+    spot_replace_order post "/api/v1/spot/trade/orders/replace" Spot "replaceOrder" (Vec<BatchItem>);
+    spot_modify_order post "/api/v1/spot/trade/orders/modify" Spot "modifyOrder" (WriteReply);
+    spot_schedule_cancel post "/api/v1/spot/trade/orders/schedule-cancel" Spot "scheduleCancel" (ScheduleCancelAck);
+    spot_update_leverage post "/api/v1/spot/trade/leverage" Spot "updateLeverage" (WriteReply);
+    spot_update_margin post "/api/v1/spot/trade/margin" Spot "updateMargin" (WriteReply);
+    spot_transfer post "/api/v1/spot/accounts/transfers" Spot "transferAsset" (TransferAck);
+    spot_revoke_api_key delete "/api/v1/spot/accounts/api-keys" Spot "revokeAPIKey" (ApiKeyRevoked);
+    perps_new_order post "/api/v1/perps/trade/orders" Futures "newOrder" (WriteReply);
+    perps_cancel_order delete "/api/v1/perps/trade/orders" Futures "cancelOrder" (WriteReply);
+    perps_batch_new_order post "/api/v1/perps/trade/orders/batch" Futures "batchNewOrder" (WriteReply);
+    perps_batch_cancel_order delete "/api/v1/perps/trade/orders/batch" Futures "batchCancelOrder" (WriteReply);
+    perps_replace_order post "/api/v1/perps/trade/orders/replace" Futures "replaceOrder" (WriteReply);
+    perps_modify_order post "/api/v1/perps/trade/orders/modify" Futures "modifyOrder" (WriteReply);
+    perps_schedule_cancel post "/api/v1/perps/trade/orders/schedule-cancel" Futures "scheduleCancel" (WriteReply);
+    perps_update_leverage post "/api/v1/perps/trade/leverage" Futures "updateLeverage" (WriteReply);
+    perps_update_margin post "/api/v1/perps/trade/margin" Futures "updateMargin" (WriteReply);
+    perps_transfer post "/api/v1/perps/accounts/transfers" Futures "transferAsset" (WriteReply);
+    perps_revoke_api_key delete "/api/v1/perps/accounts/api-keys" Futures "revokeAPIKey" (WriteReply);
+}
+
+/// `addAPIKey`: the master registers an API key (AddAPIKey typed data, universal domain, type byte 0x02).
+#[utoipa::path(post, path = "/api/v1/user/{address}/api-keys", tag = "api keys",
+    params(("address" = String, Path, description = "the master wallet; must be the signer"), SignatureHeaders),
+    request_body(content = Object, description = "the `addAPIKey` params: `accountID, name, type, publicKey, expiresAt`"),
+    responses((status = 200, body = Envelope<ApiKey>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+pub async fn user_add_api_key(
+    ctx: State<Ctx>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    signed_route(Domain::Universal, ctx, method, uri, headers, body).await
+}
+
+/// `revokeAPIKey` in the universal domain.
+#[utoipa::path(delete, path = "/api/v1/user/{address}/api-keys", tag = "api keys",
+    params(("address" = String, Path, description = "the master wallet; must be the signer"), SignatureHeaders),
+    request_body(content = Object, description = "the `revokeAPIKey` params: `accountID, name`"),
+    responses((status = 200, body = Envelope<ApiKeyRevoked>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+pub async fn user_revoke_api_key(
+    ctx: State<Ctx>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    signed_route(Domain::Universal, ctx, method, uri, headers, body).await
 }

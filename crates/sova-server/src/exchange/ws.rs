@@ -3,7 +3,8 @@
 //! Client messages: `{"op":"subscribe"|"unsubscribe","params":{"channel":..,"symbol"|"symbols"|"user"|"accountID":..}}`
 //! and `{"op":"ping"}`. Server pushes: `{"channel":..,"type":"snapshot"|"update","data":..}`, acknowledgements
 //! `{"op":"subscribe","success":true,"params":..}`, errors `{"op":..,"success":false,"error":..}`, `{"op":"pong"}`.
-//! A connection that sends nothing for 60 s is closed.
+//! A connection that sends nothing for 60 s is closed. The messages are `sova_proto::exchange::{WsRequest, WsReply,
+//! WsPush}`.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -11,61 +12,48 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::Serialize;
+use sova_exchange::read;
+use sova_exchange::sequencer::BOOK_DEPTH;
+use sova_exchange::{Core, now_ms};
+use sova_proto::exchange::{Channel, ChannelData, PushType, WsParams, WsPush, WsReply, WsRequest};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::Ctx;
-use super::core::Core;
-use super::sequencer::{BOOK_DEPTH, balances_json, book_json, book_ticker_json, ticker_json};
-use super::views;
-use sova_http::time::now_ms;
 
 /// Idle time after which the server closes the connection.
 pub const IDLE: Duration = Duration::from_secs(60);
 
-const MARKET_CHANNELS: &[&str] = &["l2Book", "trade", "ticker", "bookTicker"];
-const ACCOUNT_CHANNELS: &[&str] = &["accountOrderUpdate", "accountTrade", "accountUpdate"];
+/// Trades and account trades in a snapshot.
+const SNAPSHOT_TRADES: usize = 50;
 
-#[derive(Debug, Deserialize)]
-struct ClientMsg {
-    op: String,
-    #[serde(default)]
-    params: Option<Params>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-struct Params {
-    channel: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    symbol: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    symbols: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    user: Option<String>,
-    #[serde(rename = "accountID", default, skip_serializing_if = "Option::is_none")]
-    account_id: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    interval: Option<String>,
-}
-
-/// `GET /ws/spot` (upgrade).
+/// `GET /ws/spot`: upgrade to the WebSocket feeds (market and account channels).
+#[utoipa::path(get, path = "/ws/spot", tag = "websocket",
+    responses((status = 101, description = "switching protocols; client messages are `WsRequest`, server messages `WsReply` and `WsPush`")))]
 pub async fn spot(State(ctx): State<Ctx>, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| session(ctx, socket))
 }
 
-async fn send(socket: &mut WebSocket, v: &Value) -> bool {
-    socket.send(Message::Text(v.to_string().into())).await.is_ok()
+async fn send(socket: &mut WebSocket, v: &impl Serialize) -> bool {
+    let Ok(text) = serde_json::to_string(v) else { return false };
+    socket.send(Message::Text(text.into())).await.is_ok()
+}
+
+async fn push(socket: &mut WebSocket, channel: Channel, kind: PushType, data: &ChannelData) -> bool {
+    send(socket, &WsPush { channel, data, kind }).await
 }
 
 /// The (channel, key) pairs a subscription names, or why not.
-async fn keys_of(ctx: &Ctx, p: &Params) -> Result<Vec<(&'static str, u64)>, String> {
-    if let Some(ch) = MARKET_CHANNELS.iter().find(|c| **c == p.channel) {
+async fn keys_of(ctx: &Ctx, p: &WsParams) -> Result<Vec<(Channel, u64)>, String> {
+    let Ok(ch) = p.channel.parse::<Channel>() else {
+        let names: Vec<&str> = Channel::all().map(Channel::as_str).collect();
+        return Err(format!("unknown channel {:?}; channels: {}", p.channel, names.join(", ")));
+    };
+    if ch.is_market() {
         let mut names: Vec<String> = p.symbols.clone().unwrap_or_default();
         names.extend(p.symbol.clone());
         if names.is_empty() {
-            return Err(format!("channel {ch} needs \"symbol\" or \"symbols\""));
+            return Err(format!("channel {} needs \"symbol\" or \"symbols\"", ch.as_str()));
         }
         return names
             .iter()
@@ -73,77 +61,49 @@ async fn keys_of(ctx: &Ctx, p: &Params) -> Result<Vec<(&'static str, u64)>, Stri
                 ctx.exchange
                     .catalog
                     .market_by_name(s)
-                    .map(|m| (*ch, u64::from(m.config.id)))
+                    .map(|m| (ch, u64::from(m.config.id)))
                     .ok_or_else(|| format!("symbol {s:?} is not listed"))
             })
             .collect();
     }
-    if let Some(ch) = ACCOUNT_CHANNELS.iter().find(|c| **c == p.channel) {
-        let user = p.user.clone().ok_or_else(|| format!("channel {ch} needs \"user\" (the master address)"))?;
-        let address: alloy_primitives::Address =
-            user.parse().map_err(|_| format!("user {user:?} is not an EVM address"))?;
-        let account_id = p.account_id;
-        let id = ctx
-            .exchange
-            .read(move |core| match account_id {
-                Some(id) => core.accounts.get(&id).filter(|a| a.master == address).map(|_| id),
-                None => core.masters.get(&address).copied(),
-            })
-            .await
-            .map_err(|e| e.message)?
-            .ok_or_else(|| format!("no exchange account for {user}"))?;
-        return Ok(vec![(*ch, id)]);
-    }
-    Err(format!(
-        "unknown channel {:?}; channels: {}",
-        p.channel,
-        MARKET_CHANNELS.iter().chain(ACCOUNT_CHANNELS).copied().collect::<Vec<_>>().join(", ")
-    ))
+    let user = p.user.clone().ok_or_else(|| format!("channel {} needs \"user\" (the master address)", ch.as_str()))?;
+    let address: alloy_primitives::Address =
+        user.parse().map_err(|_| format!("user {user:?} is not an EVM address"))?;
+    let account_id = p.account_id;
+    let id = ctx
+        .exchange
+        .read(move |core| match account_id {
+            Some(id) => core.accounts.get(&id).filter(|a| a.master == address).map(|_| id),
+            None => core.masters.get(&address).copied(),
+        })
+        .await
+        .map_err(|e| e.message)?
+        .ok_or_else(|| format!("no exchange account for {user}"))?;
+    Ok(vec![(ch, id)])
 }
 
-fn snapshot(core: &Core, channel: &str, key: u64) -> Value {
+fn snapshot(core: &Core, channel: Channel, key: u64, now: u64) -> ChannelData {
     let market = u32::try_from(key).unwrap_or(0);
     match channel {
-        "l2Book" => book_json(core, market, BOOK_DEPTH),
-        "trade" => match core.catalog.market(key) {
-            Some(m) => {
-                Value::Array(core.engine.recent_trades(market, 50).iter().map(|t| views::trade_json(m, t)).collect())
-            }
-            None => Value::Null,
-        },
-        "ticker" => ticker_json(core, market, u64::try_from(now_ms()).unwrap_or(0)),
-        "bookTicker" => book_ticker_json(core, market),
-        "accountOrderUpdate" => Value::Array(
-            core.engine
-                .open_orders(key, None)
-                .iter()
-                .filter_map(|o| core.catalog.market(u64::from(o.market)).map(|m| views::order_json(m, o)))
-                .collect(),
-        ),
-        "accountTrade" => Value::Array(
-            core.views
-                .account_trades(key, 50)
-                .into_iter()
-                .filter_map(|t| {
-                    core.catalog
-                        .market(u64::from(t.market))
-                        .map(|m| views::account_trade_json(m, &core.catalog, t, key))
-                })
-                .collect(),
-        ),
-        "accountUpdate" => balances_json(core, key),
-        _ => Value::Null,
+        Channel::L2Book => ChannelData::OrderBook(read::book(core, market, BOOK_DEPTH)),
+        Channel::Trade => ChannelData::Trades(read::trades(core, market, SNAPSHOT_TRADES)),
+        Channel::Ticker => ChannelData::Ticker(read::ticker(core, market, now)),
+        Channel::BookTicker => ChannelData::BookTicker(read::book_ticker(core, market)),
+        Channel::AccountOrderUpdate => ChannelData::Orders(read::open_orders(core, key, None)),
+        Channel::AccountTrade => ChannelData::UserTrades(read::user_trades(core, key, None, SNAPSHOT_TRADES)),
+        Channel::AccountUpdate => ChannelData::Balances(read::account_balances(core, key)),
     }
 }
 
 async fn session(ctx: Ctx, mut socket: WebSocket) {
     let mut feed = ctx.exchange.feed.subscribe();
-    let mut subs: HashSet<(&'static str, u64)> = HashSet::new();
+    let mut subs: HashSet<(Channel, u64)> = HashSet::new();
     let mut deadline = tokio::time::Instant::now() + IDLE;
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => {
-                let _ = send(&mut socket, &json!({"op": "close", "reason": "idle for 60 s"})).await;
+                let close = WsReply { reason: Some("idle for 60 s".into()), ..WsReply::op("close") };
+                let _ = send(&mut socket, &close).await;
                 let _ = socket.send(Message::Close(None)).await;
                 return;
             }
@@ -165,7 +125,7 @@ async fn session(ctx: Ctx, mut socket: WebSocket) {
                     Ok(batch) => {
                         for m in batch.iter() {
                             if subs.contains(&(m.channel, m.key))
-                                && !send(&mut socket, &json!({"channel": m.channel, "type": "update", "data": m.data})).await
+                                && !push(&mut socket, m.channel, PushType::Update, &m.data).await
                             {
                                 return;
                             }
@@ -173,10 +133,11 @@ async fn session(ctx: Ctx, mut socket: WebSocket) {
                     }
                     Err(RecvError::Lagged(n)) => {
                         // Too slow: say so and resend snapshots so the client's state is whole again.
-                        let _ = send(&mut socket, &json!({"op": "lagged", "skipped": n})).await;
+                        let _ = send(&mut socket, &WsReply { skipped: Some(n), ..WsReply::op("lagged") }).await;
                         for (ch, key) in subs.clone() {
-                            let data = ctx.exchange.read(move |core| snapshot(core, ch, key)).await.unwrap_or(Value::Null);
-                            if !send(&mut socket, &json!({"channel": ch, "type": "snapshot", "data": data})).await {
+                            let now = now_ms(&ctx.clock);
+                let data = ctx.exchange.read(move |core| snapshot(core, ch, key, now)).await.unwrap_or(ChannelData::None);
+                            if !push(&mut socket, ch, PushType::Snapshot, &data).await {
                                 return;
                             }
                         }
@@ -189,46 +150,40 @@ async fn session(ctx: Ctx, mut socket: WebSocket) {
 }
 
 /// Handle one client message; `false` closes the connection.
-async fn handle(ctx: &Ctx, socket: &mut WebSocket, subs: &mut HashSet<(&'static str, u64)>, text: &str) -> bool {
-    let msg: ClientMsg = match serde_json::from_str(text) {
+async fn handle(ctx: &Ctx, socket: &mut WebSocket, subs: &mut HashSet<(Channel, u64)>, text: &str) -> bool {
+    let msg: WsRequest = match serde_json::from_str(text) {
         Ok(m) => m,
-        Err(e) => {
-            return send(
-                socket,
-                &json!({"op": "error", "success": false, "error": format!("not a valid message: {e}")}),
-            )
-            .await;
-        }
+        Err(e) => return send(socket, &WsReply::refused("error", format!("not a valid message: {e}"), None)).await,
     };
     match msg.op.as_str() {
-        "ping" => send(socket, &json!({"op": "pong"})).await,
+        "ping" => send(socket, &WsReply::op("pong")).await,
         "subscribe" | "unsubscribe" => {
             let Some(p) = msg.params else {
-                return send(socket, &json!({"op": msg.op, "success": false, "error": "params is required"})).await;
+                return send(socket, &WsReply::refused(msg.op, "params is required", None)).await;
             };
             let keys = match keys_of(ctx, &p).await {
                 Ok(k) => k,
-                Err(e) => return send(socket, &json!({"op": msg.op, "success": false, "error": e, "params": p})).await,
+                Err(e) => return send(socket, &WsReply::refused(msg.op, e, Some(p))).await,
             };
-            if !send(socket, &json!({"op": msg.op, "success": true, "params": p})).await {
+            let unsubscribe = msg.op == "unsubscribe";
+            if !send(socket, &WsReply::accepted(msg.op, p)).await {
                 return false;
             }
             for (ch, key) in keys {
-                if msg.op == "unsubscribe" {
+                if unsubscribe {
                     subs.remove(&(ch, key));
                     continue;
                 }
                 subs.insert((ch, key));
-                let data = ctx.exchange.read(move |core| snapshot(core, ch, key)).await.unwrap_or(Value::Null);
-                if !send(socket, &json!({"channel": ch, "type": "snapshot", "data": data})).await {
+                let now = now_ms(&ctx.clock);
+                let data =
+                    ctx.exchange.read(move |core| snapshot(core, ch, key, now)).await.unwrap_or(ChannelData::None);
+                if !push(socket, ch, PushType::Snapshot, &data).await {
                     return false;
                 }
             }
             true
         }
-        other => {
-            send(socket, &json!({"op": other, "success": false, "error": "op must be subscribe, unsubscribe or ping"}))
-                .await
-        }
+        other => send(socket, &WsReply::refused(other, "op must be subscribe, unsubscribe or ping", None)).await,
     }
 }

@@ -32,7 +32,7 @@ use sova_http::time::iso;
 use sova_store::Store;
 
 use crate::config::Config;
-use crate::exchange::Exchange;
+use sova_exchange::Exchange;
 
 /// What the Intel handlers reach.
 pub struct IntelState {
@@ -135,7 +135,7 @@ fn chain_name(chain: Chain) -> &'static str {
 async fn exchange_hud(ctx: &Ctx, addr: &str) -> ApiResult<Option<(wire::HudExchange, Option<i64>)>> {
     let Ok(master) = addr.parse::<alloy_primitives::Address>() else { return Ok(None) };
     ctx.exchange
-        .read(move |core| crate::exchange::sequencer::hud(core, &master))
+        .read(move |core| sova_exchange::hud(core, &master, iso))
         .await
         .map_err(|e| ApiError::internal(format!("exchange read: {}", e.message)))
 }

@@ -521,3 +521,159 @@ async fn batches(backend: Backend) {
     app.stop().await;
 }
 on_both!(batches);
+
+/// Some answers pinned byte for byte (the envelope's `timestamp` aside): key order, numbers vs strings, nulls.
+async fn answers_keep_their_bytes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = client(&app, 0xa9);
+    let a = funded(&alice, "USDC", "1000").await;
+    ok(&alice.spot_new_order(&order(limit(a, "p1", 1, "100", "0.5"))).await.unwrap());
+    let http = reqwest::Client::new();
+    let raw = |path: String| {
+        let (http, url) = (&http, app.url());
+        async move {
+            let r = http.get(format!("{url}{path}")).send().await.unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            // The envelope ends with the server time: `,"timestamp":<ms>}`.
+            let (head, ts) = text.rsplit_once(",\"timestamp\":").unwrap();
+            assert!(ts.strip_suffix('}').unwrap().parse::<i64>().is_ok(), "{text}");
+            (status, format!("{head},\"timestamp\":0}}"))
+        }
+    };
+    assert_eq!(
+        raw("/api/v1/spot/markets/BTC_USDC/orderbook".into()).await,
+        (
+            200,
+            r#"{"code":0,"data":{"asks":[],"bids":[["100","0.5"]],"symbol":"BTC/USDC","symbolID":1},"timestamp":0}"#
+                .into()
+        )
+    );
+    assert_eq!(
+        raw("/api/v1/spot/markets/coins".into()).await,
+        (
+            200,
+            concat!(
+                r#"{"code":0,"data":[{"coin":"USDC","coinID":1,"decimals":6,"name":"USDC"},"#,
+                r#"{"coin":"BTC","coinID":2,"decimals":8,"name":"BTC"},{"coin":"ETH","coinID":3,"decimals":9,"name":"ETH"},"#,
+                r#"{"coin":"SOL","coinID":4,"decimals":9,"name":"SOL"}],"timestamp":0}"#
+            )
+            .into()
+        )
+    );
+    let (status, symbols) = raw("/api/v1/spot/markets/symbols".into()).await;
+    assert_eq!(status, 200);
+    assert!(
+        symbols.starts_with(concat!(
+            r#"{"code":0,"data":[{"baseCoin":"BTC","baseCoinID":2,"lotSize":"0.0001","makerFee":"0.0001","#,
+            r#""minNotional":"1","pricePrecision":2,"quantityPrecision":4,"quoteCoin":"USDC","quoteCoinID":1,"#,
+            r#""status":"TRADING","symbol":"BTC/USDC","symbolID":1,"takerFee":"0.0004","tickSize":"0.01"},"#
+        )),
+        "{symbols}"
+    );
+    assert_eq!(
+        raw("/api/v1/spot/markets/bookTickers".into()).await.1.split("},{").next().unwrap(),
+        r#"{"code":0,"data":[{"askPrice":null,"askQty":null,"bidPrice":"100","bidQty":"0.5","symbol":"BTC/USDC","symbolID":1"#
+    );
+    let (status, fees) = raw(format!("/api/v1/spot/accounts/{:#x}/fee-rate", alice.address())).await;
+    assert_eq!(status, 200);
+    assert!(
+        fees.starts_with(&format!(
+            r#"{{"code":0,"data":[{{"accountID":{a},"makerFee":"0.0001","symbol":"BTC/USDC","symbolID":1,"takerFee":"0.0004"}},"#
+        )),
+        "{fees}"
+    );
+    assert_eq!(
+        raw("/api/v1/spot/markets/DOGE_USDC/orderbook".into()).await,
+        (
+            400,
+            concat!(
+                r#"{"code":10009,"error":"symbol \"DOGE_USDC\" is not listed (GET /api/v1/spot/markets/symbols)","#,
+                r#""reason":"UNKNOWN_SYMBOL","timestamp":0}"#
+            )
+            .into()
+        )
+    );
+    app.stop().await;
+}
+on_both!(answers_keep_their_bytes);
+
+/// `GET /api/v1/openapi.json`: the exchange's OpenAPI document lists every route with its answer's schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_lists_every_route() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let r = reqwest::get(format!("{}/api/v1/openapi.json", app.url())).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let doc: Value = r.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    assert_eq!(doc["info"]["title"], "Sova Exchange API");
+    let mut routes: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            routes.push((method.to_uppercase(), path.clone()));
+            let ok = &op["responses"][if path == "/ws/spot" { "101" } else { "200" }];
+            assert!(ok.is_object(), "{method} {path} has no success answer: {op}");
+        }
+    }
+    routes.sort();
+    let mut want: Vec<(String, String)> = Vec::new();
+    for prefix in ["/api/v1/spot", "/api/v1/perps"] {
+        for (m, p) in [
+            ("POST", "/trade/orders"),
+            ("DELETE", "/trade/orders"),
+            ("POST", "/trade/orders/batch"),
+            ("DELETE", "/trade/orders/batch"),
+            ("POST", "/trade/orders/replace"),
+            ("POST", "/trade/orders/modify"),
+            ("POST", "/trade/orders/schedule-cancel"),
+            ("POST", "/trade/leverage"),
+            ("POST", "/trade/margin"),
+            ("POST", "/accounts/transfers"),
+            ("DELETE", "/accounts/api-keys"),
+        ] {
+            want.push((m.into(), format!("{prefix}{p}")));
+        }
+    }
+    for p in [
+        "markets/symbols",
+        "markets/coins",
+        "markets/tickers",
+        "markets/miniTickers",
+        "markets/bookTickers",
+        "markets/{symbol}/orderbook",
+        "markets/{symbol}/trades",
+        "markets/{symbol}/klines",
+        "accounts/{address}/state",
+        "accounts/{address}/balances",
+        "accounts/{address}/orders",
+        "accounts/{address}/orders/history",
+        "accounts/{address}/trades",
+        "accounts/{address}/api-keys",
+        "accounts/{address}/fee-rate",
+    ] {
+        want.push(("GET".into(), format!("/api/v1/spot/{p}")));
+    }
+    for (m, p) in [
+        ("GET", "/api/v1/user/{address}/api-keys"),
+        ("POST", "/api/v1/user/{address}/api-keys"),
+        ("DELETE", "/api/v1/user/{address}/api-keys"),
+        ("GET", "/api/v1/time"),
+        ("POST", "/api/v1/sandbox/faucet"),
+        ("POST", "/api/v1/sandbox/sub-accounts"),
+        ("POST", "/api/v1/sandbox/recover/{route}"),
+        ("DELETE", "/api/v1/sandbox/recover/{route}"),
+        ("GET", "/ws/spot"),
+    ] {
+        want.push((m.into(), p.into()));
+    }
+    want.sort();
+    assert_eq!(routes, want);
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for s in ["OrderAck", "OrderReceipt", "BatchItem", "Order", "OrderBook", "Symbol", "Reason", "ErrorEnvelope"] {
+        assert!(schemas.contains_key(s), "no schema {s}: {:?}", schemas.keys().collect::<Vec<_>>());
+    }
+    // The document describes the routes the server serves.
+    let r = reqwest::get(format!("{}/api/v1/spot/markets/miniTickers", app.url())).await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    app.stop().await;
+}

@@ -7,7 +7,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use alloy_primitives::Address;
-use serde_json::{Value, json};
 use sova_auth::exchange::{
     self as ex, Action as ExAction, ApiKeyRecord, KeyName, KeySelector, NonceScope, NonceSet, Params, TransferType,
     VerifiedAction, VerifiedAddApiKey,
@@ -16,11 +15,16 @@ use sova_engine::{
     AccountId, Action, CancelItem, ClOrdId, Command, Engine, EngineConfig, Event, ItemResult, MarketSpec, NewOrder,
     OrderRef, OrderType, Output, ReplaceItem, Side, StpMode, TimeInForce,
 };
+use sova_proto::exchange::{
+    ApiKeyRevoked, BatchItem, FaucetAck, OrderAck, OrderReceipt, ReceiptError, ScheduleCancelAck, TransferAck,
+    WriteReply,
+};
 use sova_store::{ExAccount, ExApiKey, ExLogRow, ExWrites};
 
-use super::catalog::Catalog;
-use super::error::ExError;
-use super::views::{Views, status_name};
+use crate::catalog::Catalog;
+use crate::error::{ExchangeError, Reason};
+use crate::log::encode_events;
+use crate::views::Views;
 
 /// What the sequencer knows of an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,8 +79,8 @@ impl Request {
     }
 }
 
-/// The answer to one request.
-pub type Reply = Result<Value, ExError>;
+/// The answer to one request (`None` for the internal ones: a new account, a tick).
+pub type Reply = Result<Option<WriteReply>, ExchangeError>;
 
 /// What a group changed: its events (the log row) and, for the WebSocket feeds, the markets and accounts touched.
 #[derive(Debug, Default)]
@@ -156,18 +160,6 @@ impl Core {
             account_id: u64::try_from(k.account_id).unwrap_or(0),
             created_at: k.created_at,
         });
-    }
-
-    /// Replay one logged command's events.
-    pub fn replay(&mut self, row: &ExLogRow) -> Result<(), String> {
-        let events = decode_events(&row.events).map_err(|e| format!("event log row {}: {e}", row.seq))?;
-        for ev in &events {
-            self.engine.apply_event(ev).map_err(|e| format!("event log row {}: {e}", row.seq))?;
-            self.views.apply(ev);
-        }
-        self.seq = row.seq;
-        self.last_ts = self.last_ts.max(u64::try_from(row.ts).unwrap_or(0));
-        Ok(())
     }
 
     /// Commands that add the configured coins and markets the log does not have yet.
@@ -264,18 +256,18 @@ impl Core {
                     let id = u64::try_from(account.account_id).unwrap_or(0);
                     let action = Action::Deposit { account: id, coin: *coin, amount: *amount };
                     match self.exec(action, now, touched).first() {
-                        Some(Ok(_)) => Ok(json!({"accountID": id})),
-                        Some(Err(r)) => Err(ExError::from(*r)),
-                        None => Err(ExError::unavailable("the engine gave no result")),
+                        Some(Ok(_)) => Ok(Some(WriteReply::Faucet(FaucetAck { account_id: id }))),
+                        Some(Err(r)) => Err(ExchangeError::from(*r)),
+                        None => Err(ExchangeError::unavailable("the engine gave no result")),
                     }
                 }
                 Request::Account(a) => {
                     self.add_account(a);
-                    Ok(Value::Null)
+                    Ok(None)
                 }
                 Request::Tick => {
                     self.exec(Action::Tick, now, touched);
-                    Ok(Value::Null)
+                    Ok(None)
                 }
             };
             replies.push(reply);
@@ -287,17 +279,22 @@ impl Core {
     }
 
     /// The account a request acts for, and its info.
-    fn account(&self, id: u64) -> Result<AccountInfo, ExError> {
+    fn account(&self, id: u64) -> Result<AccountInfo, ExchangeError> {
         self.accounts.get(&id).copied().ok_or_else(|| {
-            ExError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "UNKNOWN_ACCOUNT",
+            ExchangeError::new(
+                Reason::UnknownAccount,
                 format!("account {id} does not exist (GET /api/v1/spot/accounts/{{address}}/state gives yours)"),
             )
         })
     }
 
-    fn consume_nonce(&mut self, scope: NonceScope, nonce: u64, now: u64, writes: &mut ExWrites) -> Result<(), ExError> {
+    fn consume_nonce(
+        &mut self,
+        scope: NonceScope,
+        nonce: u64,
+        now: u64,
+        writes: &mut ExWrites,
+    ) -> Result<(), ExchangeError> {
         let key = scope.to_string();
         let set = self.nonces.entry(key.clone()).or_default();
         let dropped = set.try_insert(nonce, now)?;
@@ -344,7 +341,14 @@ impl Core {
                     [&p.price, &p.quantity, &p.funds],
                 )?;
                 let r = self.exec(Action::NewOrder { account, order }, now, touched);
-                one(r, |ack| ack_json(order.market, ack.order_id, Some(p.cl_ord_id.as_str()), ack.status))
+                one(r, |ack| {
+                    WriteReply::Order(OrderAck {
+                        cl_ord_id: p.cl_ord_id.as_str().to_string(),
+                        order_id: ack.order_id,
+                        status: ack.status.map(status),
+                        symbol_id: order.market,
+                    })
+                })
             }
             Params::SpotBatchNewOrder(p) => self.batch(
                 &p.orders,
@@ -366,10 +370,7 @@ impl Core {
             Params::SpotCancelOrder(p) => {
                 let cancel = self.cancel_item(p.symbol_id, p.order_id, p.orig_cl_ord_id.as_ref())?;
                 let r = self.exec(Action::Cancel { account, cancel }, now, touched);
-                one(
-                    r,
-                    |ack| json!({"orderID": ack.order_id, "clOrdID": p.cl_ord_id.as_str(), "status": ack.status.map(status_name)}),
-                )
+                one(r, |ack| WriteReply::Receipt(receipt(p.cl_ord_id.as_str(), ack)))
             }
             Params::SpotBatchCancelOrder(p) => self.batch(
                 &p.cancels,
@@ -389,12 +390,17 @@ impl Core {
             ),
             Params::ScheduleCancel(p) => {
                 let r = self.exec(Action::ScheduleCancel { account, deadline: p.scheduled_timestamp }, now, touched);
-                one(r, |_| json!({"accountID": account, "scheduledTimestamp": p.scheduled_timestamp}))
+                one(r, |_| {
+                    WriteReply::ScheduleCancel(ScheduleCancelAck {
+                        account_id: account,
+                        scheduled_timestamp: p.scheduled_timestamp,
+                    })
+                })
             }
             Params::TransferAsset(p) => {
                 if p.transfer_type != TransferType::Internal {
-                    return Err(ExError::bad(
-                        "UNSUPPORTED_TRANSFER",
+                    return Err(ExchangeError::new(
+                        Reason::UnsupportedTransfer,
                         format!(
                             "transfer type {} is not available here: only INTERNAL (4) transfers between exchange \
                              accounts (deposits and withdrawals go through the Connect API)",
@@ -404,9 +410,8 @@ impl Core {
                 }
                 let to = self.account(p.to_account_id)?;
                 if to.master != info.master {
-                    return Err(ExError::new(
-                        axum::http::StatusCode::FORBIDDEN,
-                        "MASTER_MISMATCH",
+                    return Err(ExchangeError::new(
+                        Reason::MasterMismatch,
                         format!(
                             "account {} belongs to another master wallet; internal transfers stay under one master",
                             p.to_account_id
@@ -415,13 +420,16 @@ impl Core {
                 }
                 let coin =
                     u32::try_from(p.coin_id).ok().and_then(|c| self.catalog.coin(u64::from(c))).ok_or_else(|| {
-                        ExError::bad("UNKNOWN_COIN", format!("coinID {} is not listed (GET /markets/coins)", p.coin_id))
+                        ExchangeError::new(
+                            Reason::UnknownCoin,
+                            format!("coinID {} is not listed (GET /markets/coins)", p.coin_id),
+                        )
                     })?;
                 let amount = sova_engine::parse_decimal(p.amount.as_str(), coin.decimals)
                     .filter(|a| *a > 0)
                     .ok_or_else(|| {
-                        ExError::bad(
-                            "INVALID_AMOUNT",
+                        ExchangeError::new(
+                            Reason::InvalidAmount,
                             format!(
                                 "amount must be positive with at most {} decimals for {}",
                                 coin.decimals, coin.symbol
@@ -434,7 +442,13 @@ impl Core {
                     now,
                     touched,
                 );
-                one(r, |_| json!({"id": p.id, "fromAccountID": p.from_account_id, "toAccountID": p.to_account_id}))
+                one(r, |_| {
+                    WriteReply::Transfer(TransferAck {
+                        from_account_id: p.from_account_id,
+                        id: p.id,
+                        to_account_id: p.to_account_id,
+                    })
+                })
             }
             Params::RevokeApiKey(p) => {
                 let keys = self.keys.entry(info.master).or_default();
@@ -442,15 +456,17 @@ impl Core {
                 ex::check_revoke(&p.name, &records)?;
                 keys.retain(|k| k.record.name != p.name);
                 writes.keys_removed.push((format!("{:#x}", info.master), p.name.as_str().to_string()));
-                Ok(json!({"accountID": account, "name": p.name.as_str()}))
+                Ok(Some(WriteReply::ApiKeyRevoked(ApiKeyRevoked {
+                    account_id: account,
+                    name: p.name.as_str().to_string(),
+                })))
             }
             Params::PerpsNewOrder(_)
             | Params::PerpsCancelOrder(_)
             | Params::PerpsModifyOrder(_)
             | Params::UpdateLeverage(_)
-            | Params::UpdateMargin(_) => Err(ExError::new(
-                axum::http::StatusCode::NOT_IMPLEMENTED,
-                "PERPS_NOT_AVAILABLE",
+            | Params::UpdateMargin(_) => Err(ExchangeError::new(
+                Reason::PerpsNotAvailable,
                 "the perps engine is not available yet; the signature verified and the nonce was consumed",
             )),
         }
@@ -462,12 +478,12 @@ impl Core {
         &mut self,
         items: &[I],
         cl: impl Fn(&I) -> &str,
-        convert: impl Fn(&Self, &I) -> Result<T, ExError>,
+        convert: impl Fn(&Self, &I) -> Result<T, ExchangeError>,
         action: impl FnOnce(Vec<T>) -> Action,
         now: u64,
         touched: &mut Touched,
     ) -> Reply {
-        let converted: Vec<Result<T, ExError>> = items.iter().map(|it| convert(self, it)).collect();
+        let converted: Vec<Result<T, ExchangeError>> = items.iter().map(|it| convert(self, it)).collect();
         let mut refused = Vec::with_capacity(items.len());
         let mut good = Vec::new();
         for c in converted {
@@ -485,23 +501,21 @@ impl Core {
             .iter()
             .zip(refused)
             .map(|(it, e)| {
-                let cl = Some(cl(it));
-                match e.map(Err).or_else(|| results.next().map(|r| r.map_err(ExError::from))) {
-                    Some(Ok(ack)) => {
-                        json!({"clOrdID": cl, "orderID": ack.order_id, "status": ack.status.map(status_name)})
-                    }
-                    Some(Err(e)) => item_error(cl, &e),
-                    None => item_error(cl, &ExError::unavailable("no result")),
+                let cl = cl(it);
+                match e.map(Err).or_else(|| results.next().map(|r| r.map_err(ExchangeError::from))) {
+                    Some(Ok(ack)) => BatchItem::Ok(receipt(cl, &ack)),
+                    Some(Err(e)) => BatchItem::Err(item_error(cl, e)),
+                    None => BatchItem::Err(item_error(cl, ExchangeError::unavailable("no result"))),
                 }
             })
             .collect();
-        Ok(Value::Array(out))
+        Ok(Some(WriteReply::Batch(out)))
     }
 
-    fn market(&self, symbol_id: u64) -> Result<&MarketSpec, ExError> {
+    fn market(&self, symbol_id: u64) -> Result<&MarketSpec, ExchangeError> {
         self.catalog.market(symbol_id).ok_or_else(|| {
-            ExError::bad(
-                "UNKNOWN_MARKET",
+            ExchangeError::new(
+                Reason::UnknownMarket,
                 format!("symbolID {symbol_id} is not listed (GET /api/v1/spot/markets/symbols)"),
             )
         })
@@ -515,7 +529,7 @@ impl Core {
         order_type: ex::OrderType,
         tif: ex::TimeInForce,
         [price, quantity, funds]: [&Option<ex::Decimal>; 3],
-    ) -> Result<NewOrder, ExError> {
+    ) -> Result<NewOrder, ExchangeError> {
         let m = self.market(symbol_id)?;
         let price = price.as_ref().map(|p| m.parse_price(p.as_str())).transpose()?;
         let quantity = quantity.as_ref().map(|q| m.parse_quantity(q.as_str())).transpose()?;
@@ -550,25 +564,31 @@ impl Core {
         symbol_id: u64,
         order_id: Option<u64>,
         orig: Option<&ex::ClOrdId>,
-    ) -> Result<CancelItem, ExError> {
+    ) -> Result<CancelItem, ExchangeError> {
         let m = self.market(symbol_id)?;
         let target = match (order_id, orig) {
             (Some(id), _) => OrderRef::Id(id),
             (None, Some(c)) => OrderRef::ClOrdId(ClOrdId::new(c.as_str())?),
             (None, None) => {
-                return Err(ExError::bad("INVALID_FIELD", "give orderID or origClOrdID of the order to cancel"));
+                return Err(ExchangeError::new(
+                    Reason::InvalidField,
+                    "give orderID or origClOrdID of the order to cancel",
+                ));
             }
         };
         Ok(CancelItem { market: m.config.id, target })
     }
 
-    fn replace_item(&self, it: &ex::ReplaceItem) -> Result<ReplaceItem, ExError> {
+    fn replace_item(&self, it: &ex::ReplaceItem) -> Result<ReplaceItem, ExchangeError> {
         let m = self.market(it.symbol_id)?;
         let orig = match (it.orig_order_id, it.orig_cl_ord_id.as_ref()) {
             (Some(id), _) => OrderRef::Id(id),
             (None, Some(c)) => OrderRef::ClOrdId(ClOrdId::new(c.as_str())?),
             (None, None) => {
-                return Err(ExError::bad("INVALID_FIELD", "give origOrderID or origClOrdID of the order to replace"));
+                return Err(ExchangeError::new(
+                    Reason::InvalidField,
+                    "give origOrderID or origClOrdID of the order to replace",
+                ));
             }
         };
         Ok(ReplaceItem {
@@ -611,17 +631,9 @@ impl Core {
             expires_at: i64::try_from(a.request.expires_at).unwrap_or(i64::MAX),
             created_at: row.created_at,
         });
-        let v = key_json(&row);
+        let v = api_key(&row);
         keys.push(row);
-        Ok(v)
-    }
-
-    /// The master account's keys as JSON.
-    pub fn keys_json(&self, master: &Address, now: u64) -> Vec<Value> {
-        self.keys
-            .get(master)
-            .map(|ks| ks.iter().filter(|k| !k.record.is_expired(now)).map(key_json).collect())
-            .unwrap_or_default()
+        Ok(Some(WriteReply::ApiKey(v)))
     }
 
     /// Whether any dead-man switch is set (the sequencer then ticks so that it fires without traffic).
@@ -630,51 +642,20 @@ impl Core {
     }
 }
 
-/// Format byte of an event-log row: postcard (compact, serde) of `Vec<Event>`.
-const LOG_POSTCARD: u8 = 1;
-
-/// Encode a group's events for the log.
-pub fn encode_events(events: &[Event]) -> Vec<u8> {
-    let mut out = vec![LOG_POSTCARD];
-    // Encoding into a Vec cannot fail for these types.
-    out.extend(postcard::to_allocvec(events).unwrap_or_default());
-    out
-}
-
-/// Decode a log row.
-pub fn decode_events(bytes: &[u8]) -> Result<Vec<Event>, String> {
-    match bytes.split_first() {
-        Some((&LOG_POSTCARD, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
-        Some((other, _)) => Err(format!("unknown event-log format {other}")),
-        None => Err("empty event-log row".into()),
-    }
-}
-
-fn key_json(k: &KeyRow) -> Value {
-    json!({
-        "name": k.record.name.as_str(),
-        "type": 1,
-        "publicKey": format!("{:#x}", k.record.public_key),
-        "accountID": k.account_id,
-        "expiresAt": k.record.expires_at,
-        "createdAt": k.created_at,
-    })
-}
-
-fn ack_json(market: u32, order_id: Option<u64>, cl: Option<&str>, status: Option<sova_engine::OrderStatus>) -> Value {
-    json!({"orderID": order_id, "clOrdID": cl, "symbolID": market, "status": status.map(status_name)})
-}
-
-fn item_error(cl: Option<&str>, e: &ExError) -> Value {
-    json!({"clOrdID": cl, "code": e.code(), "reason": e.reason, "error": e.message})
-}
-
-fn one(results: Vec<ItemResult>, ok: impl FnOnce(&sova_engine::Ack) -> Value) -> Reply {
+fn one(results: Vec<ItemResult>, ok: impl FnOnce(&sova_engine::Ack) -> WriteReply) -> Reply {
     match results.first() {
-        Some(Ok(ack)) => Ok(ok(ack)),
-        Some(Err(r)) => Err(ExError::from(*r)),
-        None => Err(ExError::unavailable("the engine gave no result")),
+        Some(Ok(ack)) => Ok(Some(ok(ack))),
+        Some(Err(r)) => Err(ExchangeError::from(*r)),
+        None => Err(ExchangeError::unavailable("the engine gave no result")),
     }
+}
+
+fn receipt(cl: &str, ack: &sova_engine::Ack) -> OrderReceipt {
+    OrderReceipt { cl_ord_id: cl.to_string(), order_id: ack.order_id, status: ack.status.map(status) }
+}
+
+fn item_error(cl: &str, e: ExchangeError) -> ReceiptError {
+    ReceiptError { cl_ord_id: cl.to_string(), code: e.reason.number(), error: e.message, reason: e.reason }
 }
 
 fn note(ev: &Event, t: &mut Touched) {
@@ -700,5 +681,30 @@ fn note(ev: &Event, t: &mut Touched) {
             t.markets.insert(c.market);
         }
         _ => {}
+    }
+}
+
+/// The engine's order status as answered.
+pub fn status(s: sova_engine::OrderStatus) -> sova_proto::exchange::OrderStatus {
+    use sova_engine::OrderStatus as S;
+    match s {
+        S::New => sova_proto::exchange::OrderStatus::New,
+        S::PartiallyFilled => sova_proto::exchange::OrderStatus::PartiallyFilled,
+        S::Filled => sova_proto::exchange::OrderStatus::Filled,
+        S::Canceled => sova_proto::exchange::OrderStatus::Canceled,
+        S::Rejected => sova_proto::exchange::OrderStatus::Rejected,
+        S::Expired => sova_proto::exchange::OrderStatus::Expired,
+    }
+}
+
+/// An API key.
+pub fn api_key(k: &KeyRow) -> sova_proto::exchange::ApiKey {
+    sova_proto::exchange::ApiKey {
+        account_id: k.account_id,
+        created_at: k.created_at,
+        expires_at: k.record.expires_at,
+        name: k.record.name.as_str().to_string(),
+        public_key: format!("{:#x}", k.record.public_key),
+        key_type: 1,
     }
 }
