@@ -7,6 +7,7 @@ mod common;
 
 mod addresses;
 mod bad_input;
+mod clock;
 mod credentials;
 mod exchange;
 mod hmac;
