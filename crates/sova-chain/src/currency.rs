@@ -54,6 +54,17 @@ impl Currency {
         }
     }
 
+    /// The largest amount one operation (a deposit, a withdrawal) may move, in whole units: above any real supply,
+    /// and small enough that balances stay well inside the exact range of the ledger's decimals (28 significant
+    /// digits) across many operations.
+    pub fn max_amount(&self) -> u64 {
+        match self {
+            Currency::Btc => 21_000_000,
+            Currency::Eth | Currency::Sol => 1_000_000_000,
+            Currency::Usdc | Currency::Usdt => 1_000_000_000_000,
+        }
+    }
+
     /// Networks on which this currency is supported.
     pub fn networks(&self) -> &'static [Network] {
         match self {

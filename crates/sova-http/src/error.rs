@@ -1,9 +1,16 @@
 //! The one error type of every surface, and the one place where domain errors become HTTP statuses.
+//!
+//! An [`ApiError`] renders in the Connect envelope (`{success:false, errors:[..], meta}`, also SIWX's and Intel's);
+//! the exchange's routes wrap it in theirs (`{code, error, reason, timestamp}`, [`crate::envelope::exchange_error`])
+//! and answer its stable [`Reason`], given by exchange errors and derived from the status for the shared ones.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use sova_auth::exchange::{NonceError, VerifyError};
+use sova_exchange::ExchangeError;
 use sova_proto::ErrorCode;
 use sova_proto::connect::{ApiErrorItem, ErrorEnvelope};
+use sova_proto::exchange::Reason;
 use sova_store::StoreError;
 
 use crate::context::meta;
@@ -22,12 +29,35 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Seconds to wait (429).
     pub retry_after: Option<u64>,
+    /// The exchange's stable reason, when the exchange refused (else derived from the status, see [`Self::reason`]).
+    pub exchange_reason: Option<Reason>,
 }
 
 impl ApiError {
     /// A new error.
     pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None, retry_after: None }
+        Self { status, code, message: message.into(), field: None, retry_after: None, exchange_reason: None }
+    }
+
+    /// An exchange refusal: the status of its reason, the reason kept for the exchange's envelope.
+    pub fn exchange(reason: Reason, message: impl Into<String>) -> Self {
+        let status = status_of(reason);
+        Self { exchange_reason: Some(reason), ..Self::new(status, code_of(status), message) }
+    }
+
+    /// The exchange reason this error answers with: its own, or the one of its status.
+    pub fn reason(&self) -> Reason {
+        self.exchange_reason.unwrap_or_else(|| match self.status {
+            StatusCode::NOT_FOUND => Reason::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Reason::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Reason::BodyTooLarge,
+            StatusCode::TOO_MANY_REQUESTS => Reason::RateLimited,
+            StatusCode::UNAUTHORIZED => Reason::InvalidSignature,
+            StatusCode::FORBIDDEN => Reason::SandboxOnly,
+            s if s.is_server_error() => Reason::EngineUnavailable,
+            _ if self.code == ErrorCode::MalformedJson => Reason::InvalidJson,
+            _ => Reason::BadRequest,
+        })
     }
 
     /// 400 VALIDATION_ERROR naming `field`.
@@ -83,6 +113,13 @@ impl From<StoreError> for ApiError {
                 ErrorCode::ValidationError,
                 format!("insufficient funds in {a}"),
             ),
+            StoreError::OutOfRange(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::AmountOutOfRange,
+                "the amount would take a balance beyond what the ledger keeps exactly (28 significant digits); \
+                 use a smaller amount",
+            )
+            .with_field("amount"),
             StoreError::BadFilter(m) => ApiError::validation("filter", m),
             StoreError::Db(sqlx_err) if is_unavailable(&sqlx_err) => {
                 tracing::error!(error = %sqlx_err, "database unavailable");
@@ -97,21 +134,127 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<ExchangeError> for ApiError {
+    fn from(e: ExchangeError) -> Self {
+        ApiError::exchange(e.reason, e.message)
+    }
+}
+
+impl From<VerifyError> for ApiError {
+    fn from(e: VerifyError) -> Self {
+        ExchangeError::from(e).into()
+    }
+}
+
+impl From<NonceError> for ApiError {
+    fn from(e: NonceError) -> Self {
+        ExchangeError::from(e).into()
+    }
+}
+
+/// The HTTP status of an exchange reason: signature failures 401, unknown accounts, orders and keys 404, another
+/// master's account or a sandbox route in production 403, the rest of the client's mistakes 400.
+pub fn status_of(reason: Reason) -> StatusCode {
+    use Reason as R;
+    match reason {
+        R::NotFound | R::UnknownAccount | R::UnknownOrder | R::ApiKeyNotFound => StatusCode::NOT_FOUND,
+        R::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        R::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        R::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        R::SandboxOnly | R::MasterMismatch => StatusCode::FORBIDDEN,
+        R::EngineUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        R::PerpsNotAvailable => StatusCode::NOT_IMPLEMENTED,
+        R::MissingSignature
+        | R::MalformedSignature
+        | R::SignatureLength
+        | R::SignatureTypeUnknown
+        | R::SignatureTypeMismatch
+        | R::SignatureRecoveryId
+        | R::InvalidSignature
+        | R::SignatureZeroAddress
+        | R::UnknownApiKey
+        | R::ApiKeyExpired
+        | R::MasterSignatureRequired
+        | R::SignerMismatch => StatusCode::UNAUTHORIZED,
+        R::BadRequest
+        | R::InvalidAddress
+        | R::UnknownSymbol
+        | R::UnknownCoinSymbol
+        | R::InvalidParameter
+        | R::UnsupportedTransfer
+        | R::MissingNonce
+        | R::MalformedNonce
+        | R::InvalidApiKeyName
+        | R::ChainMismatch
+        | R::MalformedChain
+        | R::NonCanonicalBody
+        | R::InvalidJson
+        | R::InvalidDecimal
+        | R::InvalidEnum
+        | R::InvalidField
+        | R::InvalidName
+        | R::UnsupportedAction
+        | R::NonceOutOfWindow
+        | R::NonceReused
+        | R::NonceTooLow
+        | R::ApiKeyLimit
+        | R::ApiKeyNameTaken
+        | R::ApiKeyExpiryInPast
+        | R::ApiKeyZeroAddress
+        | R::UnknownMarket
+        | R::UnknownCoin
+        | R::DuplicateClOrdId
+        | R::InvalidClOrdId
+        | R::InvalidPrice
+        | R::InvalidQuantity
+        | R::InvalidFunds
+        | R::InvalidTimeInForce
+        | R::MinNotional
+        | R::Overflow
+        | R::InsufficientBalance
+        | R::PostOnlyWouldTake
+        | R::TooManyOpenOrders
+        | R::DeadlineNotInFuture
+        | R::InvalidAmount
+        | R::SameAccount
+        | R::AlreadyExists
+        | R::InvalidConfig
+        | R::SupplyOverflow => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// The Connect code an exchange refusal shows if it is ever answered in the Connect envelope.
+fn code_of(status: StatusCode) -> ErrorCode {
+    match status {
+        StatusCode::UNAUTHORIZED => ErrorCode::InvalidSignature,
+        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+        s if s.is_server_error() => ErrorCode::ServiceUnavailable,
+        _ => ErrorCode::ValidationError,
+    }
+}
+
 fn is_unavailable(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
 }
 
 impl IntoResponse for ApiError {
+    /// The Connect envelope; the error rides along in the response's extensions, so that a surface with another
+    /// envelope (the exchange's) can answer it in its own.
     fn into_response(self) -> Response {
         let body = ErrorEnvelope {
             success: false,
-            errors: vec![ApiErrorItem { code: self.code, message: self.message, field: self.field }],
+            errors: vec![ApiErrorItem { code: self.code, message: self.message.clone(), field: self.field.clone() }],
             meta: meta(None),
         };
         let mut resp = (self.status, axum::Json(body)).into_response();
         if let Some(s) = self.retry_after {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
+        resp.extensions_mut().insert(self);
         resp
     }
 }

@@ -9,14 +9,17 @@
 //!   retry runs again.
 //! - Where the handler changes state, the answer is recorded in the same database transaction as the change
 //!   ([`Claim::done`] handed to the store), so a crash can never leave a change without its recorded answer.
-//!   [`optional_key_layer`] (the Connect API's mutating POSTs, where the key is optional) records the answer right after
-//!   the handler; there a crash between the two leaves the key in flight until the lock lapses, after which the same
-//!   request runs again.
+//!   [`optional_key_layer`] (the Connect API's mutating POSTs, where the key is optional) leaves its claim in the
+//!   request; a handler that creates something takes it with the [`Idem`] extractor and commits its answer with the
+//!   change ([`Idem::created`] gives the store's [`Effects`] and the answer). For handlers that do not, the layer
+//!   records the answer right after the handler; there a crash between the two leaves the key in flight until the
+//!   lock lapses, after which the same request runs again.
 
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{FromRequestParts, OriginalUri, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -24,7 +27,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use sova_proto::ErrorCode;
-use sova_store::{IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord};
+use sova_store::{Effects, IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord};
 
 use crate::access::Access;
 use crate::auth::{identify, rate_limit};
@@ -155,6 +158,35 @@ impl Claim {
     }
 }
 
+/// Marks an answer whose idempotency record was committed with the change: the layer records nothing more.
+#[derive(Debug, Clone, Copy)]
+struct Recorded;
+
+/// A handler's share of [`optional_key_layer`]'s claim: present when the request carries a key the layer claimed.
+#[derive(Debug, Clone, Default)]
+pub struct Idem(pub Option<Claim>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Idem {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Idem(parts.extensions.get::<Claim>().cloned()))
+    }
+}
+
+impl Idem {
+    /// The `201` answer of a creation (`data` in the Connect envelope) and the store effects that record it with
+    /// the change. Commit the change with those effects, then answer the response.
+    pub fn created<T: serde::Serialize>(&self, data: T) -> Result<(Effects, Response), ApiError> {
+        let Some(claim) = &self.0 else { return Ok((Effects::none(), crate::envelope::created(data))) };
+        let stored = StoredResponse::json(StatusCode::CREATED, &crate::envelope::body(data))?;
+        let effects = Effects::idempotent(claim.done(&stored));
+        let mut resp = stored.into_response();
+        resp.extensions_mut().insert(Recorded);
+        Ok((effects, resp))
+    }
+}
+
 /// What the caller should do after [`begin`].
 #[derive(Debug)]
 pub enum Begin {
@@ -278,7 +310,12 @@ pub async fn optional_key_layer(State(ctx): State<Arc<Access>>, req: Request, ne
         Ok(Begin::Answer(resp)) => early(resp),
         Err(e) => early(e.into_response()),
         Ok(Begin::Proceed(claim)) => {
-            let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            let mut req = Request::from_parts(parts, Body::from(bytes));
+            req.extensions_mut().insert(claim.clone());
+            let resp = next.run(req).await;
+            if resp.extensions().get::<Recorded>().is_some() {
+                return resp;
+            }
             let stored = StoredResponse::from_response(resp).await;
             claim.finish(&ctx, stored).await
         }

@@ -53,6 +53,8 @@ pub enum ErrorCode {
     InternalError,
     /// A dependency (database) is unavailable; retry later.
     ServiceUnavailable,
+    /// An amount is above its documented maximum, or would take a balance beyond what is kept exactly.
+    AmountOutOfRange,
     /// `Signature-Input` is missing (RFC 9421).
     HttpsigMissingSignatureInput,
     /// `Signature` is missing or has no member for the label.
@@ -174,6 +176,7 @@ impl ErrorCode {
             Self::CredentialExpired => "CREDENTIAL_EXPIRED",
             Self::InternalError => "INTERNAL_ERROR",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::AmountOutOfRange => "AMOUNT_OUT_OF_RANGE",
             Self::HttpsigMissingSignatureInput => "HTTPSIG_MISSING_SIGNATURE_INPUT",
             Self::HttpsigMissingSignature => "HTTPSIG_MISSING_SIGNATURE",
             Self::HttpsigMalformedSignatureInput => "HTTPSIG_MALFORMED_SIGNATURE_INPUT",
@@ -255,6 +258,7 @@ impl ErrorCode {
             CredentialExpired,
             InternalError,
             ServiceUnavailable,
+            AmountOutOfRange,
             HttpsigMissingSignatureInput,
             HttpsigMissingSignature,
             HttpsigMalformedSignatureInput,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware;
 use axum::response::Response;
@@ -97,8 +97,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
     if !config.sandbox() && !config.has_production_keys() {
         anyhow::bail!("production mode needs at least one of --btc-xpub, --btc-testnet-xpub, --evm-xpub");
     }
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    secrets::private_dir(&config.data_dir)?;
     let url = config.database_url();
     let store =
         sova_store::open(&url).await.with_context(|| format!("opening database {}", sova_store::redact_url(&url)))?;
@@ -221,20 +220,22 @@ fn base_openapi() -> OpenApi {
     api
 }
 
-async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
+async fn not_found(State(ctx): State<ApiContext>, method: Method, uri: axum::http::Uri) -> Response {
     use axum::response::IntoResponse;
     let message = format!("no route for {method} {}", uri.path());
     if exchange::owns(uri.path()) {
-        return exchange::ExError::new(sova_exchange::Reason::NotFound, message).into_response();
+        let e = ApiError::exchange(sova_exchange::Reason::NotFound, message);
+        return sova_http::envelope::exchange_error(&ctx.clock, &e);
     }
     ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message).into_response()
 }
 
-async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
+async fn method_not_allowed(State(ctx): State<ApiContext>, method: Method, uri: axum::http::Uri) -> Response {
     use axum::response::IntoResponse;
     let message = format!("{method} is not allowed on {}", uri.path());
     if exchange::owns(uri.path()) {
-        return exchange::ExError::new(sova_exchange::Reason::MethodNotAllowed, message).into_response();
+        let e = ApiError::exchange(sova_exchange::Reason::MethodNotAllowed, message);
+        return sova_http::envelope::exchange_error(&ctx.clock, &e);
     }
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, message).into_response()
 }

@@ -23,6 +23,7 @@ use anyhow::Context;
 
 pub use app::{ApiContext, AppState, app, build_state, key_source, openapi};
 pub use config::Config;
+pub use exchange::openapi as exchange_openapi;
 
 /// A server bound to a port, for `sova serve` and tests.
 pub struct Running {

@@ -68,6 +68,24 @@ fn read_trimmed(path: &Path) -> anyhow::Result<SecretString> {
     Ok(SecretString::from(read_secret_file(path)?.expose_secret().trim().to_string()))
 }
 
+/// Create the data directory (and its parents) if missing, and make it private: mode 0700, so that the database,
+/// keys and seed in it are reachable by the server's user only. An existing directory open to others is tightened
+/// (and the log says so).
+pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode != 0o700 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("making {} private (chmod 700)", dir.display()))?;
+            tracing::info!(dir = %dir.display(), from = format!("{mode:o}"), "data directory made private (mode 700)");
+        }
+    }
+    Ok(())
+}
+
 /// Write a new secret file with mode 0600 (fails if it exists).
 pub fn write_secret_file(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {

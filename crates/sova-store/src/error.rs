@@ -15,6 +15,10 @@ pub enum StoreError {
     /// A debit would take a balance below zero.
     #[error("insufficient funds in {0}")]
     InsufficientFunds(String),
+    /// A posting would take an account's balance outside the range the ledger represents exactly (names the
+    /// account); nothing is written.
+    #[error("the balance of {0} would leave the ledger's exact range")]
+    OutOfRange(String),
     /// The ledger was asked to post an unbalanced transaction (a bug in the caller).
     #[error("unbalanced ledger transaction: {0}")]
     Unbalanced(String),

@@ -36,6 +36,10 @@ pub struct IntelKeyRow {
     pub revoked_at: Option<i64>,
 }
 
+/// The most credits an Intel account may hold (10^15: far above any real use, far inside `BIGINT`). A top-up or
+/// refund that would pass it is refused and changes nothing.
+pub const MAX_CREDITS: i64 = 1_000_000_000_000_000;
+
 /// One movement of credits: a billed call (`cost > 0`), a refund (`cost < 0`) or a top-up (`cost < 0`, kind
 /// `topup`). A positive cost is applied only if the balance covers it.
 #[derive(Debug, Clone, PartialEq, Eq)]

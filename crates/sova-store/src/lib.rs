@@ -33,7 +33,7 @@ pub use customers::CustomerStore;
 pub use error::StoreError;
 pub use exchange::{ExAccount, ExApiKey, ExLogRow, ExWrites, ExchangeStore};
 pub use idempotency::{Effects, IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord, IdempotencyStore};
-pub use intel::{Charge, IntelAccount, IntelKeyRow, IntelStore, UsageRow};
+pub use intel::{Charge, IntelAccount, IntelKeyRow, IntelStore, MAX_CREDITS, UsageRow};
 pub use ledger::{LedgerEntry, LedgerStore, Posting};
 pub use list::{ListQuery, Page, SortDir, Where};
 pub use model::*;

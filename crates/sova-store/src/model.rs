@@ -205,9 +205,11 @@ pub fn wallet_pending_account(wallet_id: &str) -> String {
     format!("wallet-pending:{wallet_id}")
 }
 
-/// Ledger account standing for the outside world on one network (may go negative).
-pub fn external_account(network: &str, currency: &str) -> String {
-    format!("external:{network}:{currency}")
+/// Ledger account standing for the outside world on one network, as seen by one owner (a customer's deposits, or
+/// the platform's own treasury): it may go negative. One per owner, so that what one tenant moves can never push
+/// the account another tenant's deposits post to out of the ledger's exact range.
+pub fn external_account(owner: &str, network: &str, currency: &str) -> String {
+    format!("external:{network}:{currency}:{owner}")
 }
 
 /// What the caller knows of a new address before derivation.

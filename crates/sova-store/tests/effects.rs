@@ -9,24 +9,7 @@ use sova_store::prelude::*;
 use sova_store::{Customer, Effects, IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord, StoreError, User, Wallet};
 
 mod common;
-use common::{postgres, sqlite};
-
-async fn on_both<F, Fut>(f: F)
-where
-    F: Fn(Arc<dyn Store>) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let db = sqlite().await;
-    f(db.store.clone()).await;
-    db.close().await;
-    match postgres().await {
-        Some(db) => {
-            f(db.store.clone()).await;
-            db.close().await;
-        }
-        None => eprintln!("SOVA_TEST_DATABASE_URL not set: PostgreSQL pass skipped"),
-    }
-}
+use common::*;
 
 async fn tenant(store: &dyn Store) {
     let c = Customer {
@@ -134,10 +117,10 @@ async fn user_effects(store: Arc<dyn Store>) {
     assert!(store.user("t", "u4").await.unwrap().is_some());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn user_and_answer_commit_together() {
-    on_both(user_effects).await;
+async fn user_and_answer_commit_together(backend: Backend) {
+    with_store(backend, user_effects).await;
 }
+on_both!(user_and_answer_commit_together);
 
 async fn wallet_effects(store: Arc<dyn Store>) {
     let store = store.as_ref();
@@ -170,7 +153,7 @@ async fn wallet_effects(store: Arc<dyn Store>) {
     assert_eq!(store.list_wallets("t", None, &Default::default()).await.unwrap().total, 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wallet_and_answer_commit_together() {
-    on_both(wallet_effects).await;
+async fn wallet_and_answer_commit_together(backend: Backend) {
+    with_store(backend, wallet_effects).await;
 }
+on_both!(wallet_and_answer_commit_together);

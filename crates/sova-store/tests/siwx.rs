@@ -11,24 +11,7 @@ use sova_store::{
 };
 
 mod common;
-use common::{postgres, sqlite};
-
-async fn on_both<F, Fut>(f: F)
-where
-    F: Fn(Arc<dyn Store>) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let db = sqlite().await;
-    f(db.store.clone()).await;
-    db.close().await;
-    match postgres().await {
-        Some(db) => {
-            f(db.store.clone()).await;
-            db.close().await;
-        }
-        None => eprintln!("SOVA_TEST_DATABASE_URL not set: PostgreSQL pass skipped"),
-    }
-}
+use common::*;
 
 async fn tenant(store: &dyn Store, id: &str) {
     store
@@ -152,10 +135,10 @@ async fn idempotency_rules(store: Arc<dyn Store>) {
     assert!(store.prune_siwx(late + 86_400_000 * 2).await.unwrap() <= 3);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idempotency_keys_are_claimed_once() {
-    on_both(idempotency_rules).await;
+async fn idempotency_keys_are_claimed_once(backend: Backend) {
+    with_store(backend, idempotency_rules).await;
 }
+on_both!(idempotency_keys_are_claimed_once);
 
 async fn challenge_rules(store: Arc<dyn Store>) {
     tenant(store.as_ref(), "t").await;
@@ -201,10 +184,10 @@ async fn challenge_rules(store: Arc<dyn Store>) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn challenges_are_consumed_once() {
-    on_both(challenge_rules).await;
+async fn challenges_are_consumed_once(backend: Backend) {
+    with_store(backend, challenge_rules).await;
 }
+on_both!(challenges_are_consumed_once);
 
 async fn key_and_nonce_rules(store: Arc<dyn Store>) {
     tenant(store.as_ref(), "t").await;
@@ -238,7 +221,7 @@ async fn key_and_nonce_rules(store: Arc<dyn Store>) {
     assert!(store.use_signature_nonce("t", "k", "n", 300, 200).await.unwrap(), "usable again once expired");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_and_nonces() {
-    on_both(key_and_nonce_rules).await;
+async fn keys_and_nonces(backend: Backend) {
+    with_store(backend, key_and_nonce_rules).await;
 }
+on_both!(keys_and_nonces);

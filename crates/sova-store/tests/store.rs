@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use sova_store::{Posting, Store, StoreError};
 
 mod common;
-use common::{postgres, sqlite};
+use common::*;
 
 fn p(account: &str, amount: &str, may_go_negative: bool) -> Posting {
     Posting {
@@ -20,7 +20,7 @@ fn p(account: &str, amount: &str, may_go_negative: bool) -> Posting {
     }
 }
 
-async fn ledger_rules(store: &dyn Store) {
+async fn ledger_rules_on(store: &dyn Store) {
     // Fund a customer account from the outside world.
     store.post("fund", "f1", &[p("external:x", "-20", true), p("acct:a", "20", false)], 1).await.unwrap();
     assert_eq!(store.balance("acct:a").await.unwrap(), "20");
@@ -41,7 +41,7 @@ async fn ledger_rules(store: &dyn Store) {
     assert_eq!(store.balance("acct:a").await.unwrap(), "19.5");
 }
 
-async fn no_negative_under_concurrency(store: Arc<dyn Store>) {
+async fn no_negative_under_concurrency_on(store: Arc<dyn Store>) {
     store.post("fund", "f2", &[p("external:y", "-10", true), p("acct:c", "10", false)], 1).await.unwrap();
     let tasks = (0..40).map(|i| {
         let s = store.clone();
@@ -65,36 +65,18 @@ async fn no_negative_under_concurrency(store: Arc<dyn Store>) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ledger_rules_sqlite() {
-    let db = sqlite().await;
-    ledger_rules(db.store.as_ref()).await;
-    db.close().await;
+async fn ledger_rules(backend: Backend) {
+    with_store(backend, |store| async move { ledger_rules_on(store.as_ref()).await }).await;
 }
+on_both!(ledger_rules);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ledger_rules_postgres() {
-    let Some(db) = postgres().await else { return };
-    ledger_rules(db.store.as_ref()).await;
-    db.close().await;
+async fn no_negative_under_concurrency(backend: Backend) {
+    with_store(backend, |store| async move { no_negative_under_concurrency_on(store).await }).await;
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_negative_under_concurrency_sqlite() {
-    let db = sqlite().await;
-    no_negative_under_concurrency(db.store.clone()).await;
-    db.close().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_negative_under_concurrency_postgres() {
-    let Some(db) = postgres().await else { return };
-    no_negative_under_concurrency(db.store.clone()).await;
-    db.close().await;
-}
+on_both!(no_negative_under_concurrency);
 
 /// Exchange groups: atomic (a refused group writes nothing), a nonce stored once, the log position taken once.
-async fn exchange_commit_rules(store: &dyn Store) {
+async fn exchange_commit_rules_on(store: &dyn Store) {
     use sova_store::{ExLogRow, ExWrites};
     let (a, created) = store.ex_master_account("0xabc", 1).await.unwrap();
     assert!(created);
@@ -131,19 +113,10 @@ async fn exchange_commit_rules(store: &dyn Store) {
     assert_eq!(store.ex_log_after(1, 10).await.unwrap(), vec![row(2)]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exchange_commit_rules_sqlite() {
-    let db = sqlite().await;
-    exchange_commit_rules(db.store.as_ref()).await;
-    db.close().await;
+async fn exchange_commit_rules(backend: Backend) {
+    with_store(backend, |store| async move { exchange_commit_rules_on(store.as_ref()).await }).await;
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exchange_commit_rules_postgres() {
-    let Some(db) = postgres().await else { return };
-    exchange_commit_rules(db.store.as_ref()).await;
-    db.close().await;
-}
+on_both!(exchange_commit_rules);
 
 fn intel_key(id: &str) -> sova_store::IntelKeyRow {
     sova_store::IntelKeyRow {
@@ -169,7 +142,7 @@ fn charge(account: &str, cost: i64) -> sova_store::Charge {
 
 /// Intel billing groups: each charge applied once, in order; a debit the balance cannot cover is refused (with the
 /// balance) and the rest go on; refunds; several accounts in one group; usage counts every call.
-async fn charge_rules(store: &dyn Store) {
+async fn charge_rules_on(store: &dyn Store) {
     let a = store.create_intel_key("owner-a", 3, &intel_key("ka"), 1).await.unwrap().id;
     let b = store.create_intel_key("owner-b", 1, &intel_key("kb"), 1).await.unwrap().id;
     // The common case: one account, all covered.
@@ -184,26 +157,18 @@ async fn charge_rules(store: &dyn Store) {
     assert_eq!(calls, 3, "{usage:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn charge_rules_sqlite() {
-    let db = sqlite().await;
-    charge_rules(db.store.as_ref()).await;
-    db.close().await;
+async fn charge_rules(backend: Backend) {
+    with_store(backend, |store| async move { charge_rules_on(store.as_ref()).await }).await;
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn charge_rules_postgres() {
-    let Some(db) = postgres().await else { return };
-    charge_rules(db.store.as_ref()).await;
-    db.close().await;
-}
+on_both!(charge_rules);
 
 /// The biller's pinned PostgreSQL connection is killed under it: at most the group in flight fails (and writes
 /// nothing), the next one runs on a fresh connection, and the balance counts exactly the groups that succeeded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn billing_outlives_a_killed_connection_postgres() {
-    let Some(db) = postgres().await else { return };
-    let store = db.store.as_ref();
+    let Some(db) = TestDb::postgres().await else { return };
+    let store = sova_store::open(&db.url).await.unwrap();
+    let store = store.as_ref();
     let a = store.create_intel_key("owner-a", 10, &intel_key("ka"), 1).await.unwrap().id;
     assert_eq!(store.apply_charges(&[charge(&a, 1)], 2).await.unwrap(), vec![Ok(9)]);
     // Kill every other session on this database, the pinned one included.
@@ -225,5 +190,44 @@ async fn billing_outlives_a_killed_connection_postgres() {
     }
     assert!(ok >= 3, "at most one group fails after the kill, {ok} succeeded");
     assert_eq!(store.intel_account(&a).await.unwrap().unwrap().credits, 10 - ok);
-    db.close().await;
+    db.drop().await;
 }
+
+/// Postings whose sums would overflow or be rounded are refused whole; every transaction still sums to zero.
+async fn ledger_range(backend: Backend) {
+    with_store(backend, |store| async move {
+        let store = store.as_ref();
+        let big = "79228162514264337593543950325";
+        store
+            .post("fund", "r1", &[p("external:z", &format!("-{big}"), true), p("acct:r", big, false)], 1)
+            .await
+            .unwrap();
+        // Adding a fraction would round it away; adding 100 would overflow: both refused, nothing written.
+        for (i, amount) in ["0.7", "100"].iter().enumerate() {
+            let e = store
+                .post(
+                    "fund",
+                    &format!("r2-{i}"),
+                    &[p("external:z", &format!("-{amount}"), true), p("acct:r", amount, false)],
+                    2,
+                )
+                .await
+                .unwrap_err();
+            assert!(matches!(e, StoreError::OutOfRange(_)), "{e:?}");
+        }
+        assert_eq!(store.balance("acct:r").await.unwrap(), big);
+        // Legs whose own sum leaves the range are refused before anything is written.
+        let e = store
+            .post("fund", "r3", &[p("acct:s", big, false), p("acct:t", big, false), p("external:w", "-1", true)], 3)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::OutOfRange(_)), "{e:?}");
+        assert_eq!(store.balance("acct:s").await.unwrap(), "0");
+        store.post("fund", "r4", &[p("external:y", "-0.7", true), p("acct:u", "0.7", false)], 4).await.unwrap();
+        for (cur, sum) in store.ledger_totals().await.unwrap() {
+            assert_eq!(sum, "0", "{cur}");
+        }
+    })
+    .await;
+}
+on_both!(ledger_range);

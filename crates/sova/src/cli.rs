@@ -48,14 +48,27 @@ enum Command {
         #[arg(long)]
         keypair: Option<PathBuf>,
     },
-    /// Print the OpenAPI document of the Connect API.
-    Openapi,
+    /// Print an OpenAPI document: the Connect API's (`/sovx/v1`, with Intel and SIWX) or the exchange's.
+    Openapi {
+        /// Which document.
+        #[arg(long, value_enum, default_value_t = Surface::Connect)]
+        surface: Surface,
+    },
     /// Call a running server's health endpoint.
     Health {
         /// Base URL of the server.
         #[arg(long, env = "SOVA_URL", default_value = "http://127.0.0.1:8080")]
         url: String,
     },
+}
+
+/// The OpenAPI documents Sova serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Surface {
+    /// `/sovx/v1/openapi.json`: Connect, Intel and SIWX.
+    Connect,
+    /// `/api/v1/openapi.json`: the exchange.
+    Exchange,
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,14 +215,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate(db) => {
             let c = crate::config::load(&db)?;
-            std::fs::create_dir_all(&c.data_dir)?;
+            sova_server::secrets::private_dir(&c.data_dir)?;
             sova_store::open(&c.database_url()).await?;
             println!("migrations applied to {}", sova_store::redact_url(&c.database_url()));
             Ok(())
         }
         Command::Operator { command: OperatorCommand::Create { email, password, db } } => {
             let c = crate::config::load(&db)?;
-            std::fs::create_dir_all(&c.data_dir)?;
+            sova_server::secrets::private_dir(&c.data_dir)?;
             let store = sova_store::open(&c.database_url()).await?;
             let email = email.trim().to_lowercase();
             if !email.contains('@') {
@@ -268,8 +281,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             anyhow::ensure!(r.status < 400, "the call failed with HTTP {}", r.status);
             Ok(())
         }
-        Command::Openapi => {
-            println!("{}", serde_json::to_string_pretty(&sova_server::openapi())?);
+        Command::Openapi { surface } => {
+            let doc = match surface {
+                Surface::Connect => sova_server::openapi(),
+                Surface::Exchange => sova_server::exchange_openapi(),
+            };
+            println!("{}", serde_json::to_string_pretty(&doc)?);
             Ok(())
         }
         Command::Health { url } => {
@@ -285,7 +302,7 @@ async fn admin_context(
     db: &DbFlags,
 ) -> anyhow::Result<(std::sync::Arc<dyn sova_store::Store>, sova_auth::keys::KeyHasher)> {
     let c = crate::config::load(db)?;
-    std::fs::create_dir_all(&c.data_dir)?;
+    sova_server::secrets::private_dir(&c.data_dir)?;
     let store = sova_store::open(&c.database_url()).await?;
     let key_path = c.server_key_file.clone().unwrap_or_else(|| c.data_dir.join("server.key"));
     let server_key = sova_server::secrets::server_key(&key_path)?;

@@ -207,3 +207,18 @@ fn serve_refuses_a_bad_public_origin_or_rpc_url() {
         assert!(stderr.contains(says), "{flag} {value}: {stderr}");
     }
 }
+
+/// `sova openapi` prints the Connect document, `--surface exchange` the exchange's.
+#[test]
+fn openapi_documents_of_both_surfaces() {
+    for (args, title, path) in [
+        (&["openapi"][..], "Sova Connect API", "/sovx/v1/users"),
+        (&["openapi", "--surface", "exchange"][..], "Sova Exchange API", "/api/v1/spot/markets/symbols"),
+    ] {
+        let out = Command::new(SOVA).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(doc["info"]["title"].as_str().unwrap().starts_with(title), "{args:?}: {}", doc["info"]["title"]);
+        assert!(doc["paths"].get(path).is_some(), "{args:?} lists {path}");
+    }
+}

@@ -13,6 +13,7 @@ use sova_http::envelope::{created, list, ok};
 use sova_http::error::{ApiError, ApiResult};
 use sova_http::extract::{JsonBody, OptionalJsonBody};
 use sova_http::filters::Filters;
+use sova_http::idempotency::Idem;
 use sova_http::time::iso;
 use sova_http::validate;
 
@@ -26,6 +27,7 @@ const MAX_TOKEN_TTL: u64 = 30 * 24 * 3600;
 pub async fn create_user(
     State(ctx): State<Ctx>,
     owner: OwnerAuth,
+    idem: Idem,
     JsonBody(req): JsonBody<wire::CreateUserRequest>,
 ) -> ApiResult<Response> {
     let now = ctx.clock.now_ms();
@@ -43,8 +45,9 @@ pub async fn create_user(
         created_at: now,
         updated_at: now,
     };
-    ctx.store.create_user(&u).await?;
-    Ok(created(user_view(u)))
+    let (effects, answer) = idem.created(user_view(u.clone()))?;
+    ctx.store.create_user_with(&u, &effects).await?;
+    Ok(answer)
 }
 
 /// List the customer's users.

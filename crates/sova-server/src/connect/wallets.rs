@@ -19,6 +19,7 @@ use sova_http::envelope::{created, list, ok};
 use sova_http::error::{ApiError, ApiResult};
 use sova_http::extract::JsonBody;
 use sova_http::filters::Filters;
+use sova_http::idempotency::Idem;
 use sova_http::validate;
 
 const WALLET_STATUSES: &[&str] = &["ACTIVE", "FROZEN"];
@@ -42,23 +43,38 @@ fn network(field: &str, v: &str) -> ApiResult<Network> {
     })
 }
 
-/// A positive decimal string with at most `decimals` places, canonicalised.
-fn amount(field: &str, v: &str, decimals: u32) -> ApiResult<Decimal> {
+/// A positive decimal string of `cur` (at most its decimal places, at most its [`Currency::max_amount`]),
+/// canonicalised.
+fn amount(field: &str, v: &str, cur: Currency) -> ApiResult<Decimal> {
     let bad = |why: &str| ApiError::validation(field, format!("`{field}` {why}, got `{v}`"));
     let (int, frac) = v.split_once('.').unwrap_or((v, ""));
     let digits_ok = !int.is_empty()
         && int.bytes().all(|b| b.is_ascii_digit())
+        && (int == "0" || !int.starts_with('0'))
         && frac.bytes().all(|b| b.is_ascii_digit())
         && (!v.contains('.') || !frac.is_empty());
     if !digits_ok {
-        return Err(bad("must be a decimal string such as \"0.5\""));
+        return Err(bad("must be a decimal string such as \"0.5\" (digits, no sign, spaces or leading zeros)"));
     }
+    let decimals = cur.decimals();
     if frac.trim_end_matches('0').len() > decimals as usize {
         return Err(bad(&format!("has more than {decimals} decimal places")));
     }
-    let d = Decimal::from_str(v).map_err(|_| bad("is too large"))?;
+    let max = cur.max_amount();
+    let too_large = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::AmountOutOfRange,
+            format!("`{field}` must be at most {max} {cur}, got `{v}`", cur = cur.as_str()),
+        )
+        .with_field(field)
+    };
+    let d = Decimal::from_str(v).map_err(|_| too_large())?;
     if d.is_zero() {
         return Err(bad("must be greater than zero"));
+    }
+    if d > Decimal::from(max) {
+        return Err(too_large());
     }
     Ok(d.normalize())
 }
@@ -70,6 +86,7 @@ fn amount(field: &str, v: &str, decimals: u32) -> ApiResult<Decimal> {
 pub async fn create_wallet(
     State(ctx): State<Ctx>,
     caller: Caller,
+    idem: Idem,
     Path(user_id): Path<String>,
     JsonBody(req): JsonBody<wire::CreateWalletRequest>,
 ) -> ApiResult<Response> {
@@ -90,8 +107,10 @@ pub async fn create_wallet(
         created_at: now,
         updated_at: now,
     };
-    ctx.store.create_wallet(&w).await?;
-    Ok(created(wallet_view(sova_store::WalletView { wallet: w, balance: "0".into(), pending: "0".into() })))
+    let view = wallet_view(sova_store::WalletView { wallet: w.clone(), balance: "0".into(), pending: "0".into() });
+    let (effects, answer) = idem.created(view)?;
+    ctx.store.create_wallet_with(&w, &effects).await?;
+    Ok(answer)
 }
 
 /// A user's wallets.
@@ -320,7 +339,7 @@ pub async fn sandbox_deposit(
     require_sandbox(&ctx)?;
     let cur = currency("currency", &req.currency)?;
     let net = network("network", &req.network)?;
-    let amt = amount("amount", req.amount.trim(), cur.decimals())?;
+    let amt = amount("amount", &req.amount, cur)?;
     let addr = req.address.trim();
     let a = ctx
         .store

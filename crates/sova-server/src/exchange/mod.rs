@@ -7,7 +7,6 @@
 //! secp256k1 recovery), then handed to [`sova_exchange::Exchange::submit`], which authorizes the signer, consumes
 //! the nonce, applies the action to the engine and commits all of it in one transaction before answering.
 
-pub mod error;
 pub mod rest;
 pub mod ws;
 
@@ -19,7 +18,6 @@ use utoipa::openapi::{InfoBuilder, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use error::ExError;
 use sova_exchange::Reason;
 pub use sova_exchange::{Catalog, Exchange, ExchangeConfig};
 
@@ -57,7 +55,6 @@ pub async fn ip_limit(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::extract::ConnectInfo;
-    use axum::response::IntoResponse;
     let ip = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
     let Some(ip) = ip.filter(|_| ctx.rate_limit_per_minute > 0) else { return next.run(req).await };
     match ctx.access.limiter.check(&format!("ip:{ip}")) {
@@ -67,18 +64,16 @@ pub async fn ip_limit(
             resp
         }
         Err(sova_http::ratelimit::Limited { info }) => {
-            let mut resp = ExError::new(
+            let mut e = sova_http::ApiError::exchange(
                 Reason::RateLimited,
                 format!(
                     "more than {} requests in a minute from this address; retry after {} s",
                     info.limit, info.reset
                 ),
-            )
-            .into_response();
+            );
+            e.retry_after = Some(info.reset);
+            let mut resp = sova_http::envelope::exchange_error(&ctx.clock, &e);
             info.apply(resp.headers_mut());
-            if let Ok(v) = axum::http::HeaderValue::from_str(&info.reset.to_string()) {
-                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
-            }
             resp
         }
     }
@@ -91,7 +86,9 @@ where
     S: Clone + Send + Sync + 'static,
     Ctx: axum::extract::FromRef<S>,
 {
-    let (router, api) = routes().route_layer(axum::middleware::from_fn_with_state(ctx, ip_limit)).split_for_parts();
+    let errors = axum::middleware::from_fn_with_state(ctx.clock.clone(), sova_http::envelope::exchange_errors);
+    let (router, api) =
+        routes().route_layer(errors).route_layer(axum::middleware::from_fn_with_state(ctx, ip_limit)).split_for_parts();
     let api = Arc::new(document(api));
     router.route("/api/v1/openapi.json", get(move || async move { axum::Json(api.as_ref().clone()) }))
 }

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use sova_auth::exchange::{Action, Domain, check_nonce_window};
 use sova_exchange::{Core, Reason, Request, read, views};
@@ -18,26 +18,23 @@ use sova_proto::exchange::{
 use utoipa::IntoParams;
 
 use super::Ctx;
-use super::error::{ExError, ok};
-use sova_http::time::now_ms;
+use sova_http::ApiError;
+use sova_http::envelope::{exchange_error, exchange_ok};
 
-type Answer<T> = Result<T, ExError>;
+type Answer<T> = Result<T, ApiError>;
 
-fn respond<T: Serialize>(a: Answer<T>) -> Response {
+/// The answer in the exchange's envelope, stamped with the server's clock.
+fn respond<T: Serialize>(ctx: &Ctx, a: Answer<T>) -> Response {
     match a {
-        Ok(v) => ok(v),
-        Err(e) => e.into_response(),
+        Ok(v) => exchange_ok(&ctx.clock, v),
+        Err(e) => exchange_error(&ctx.clock, &e),
     }
 }
 
-fn now() -> u64 {
-    u64::try_from(now_ms()).unwrap_or(0)
-}
-
-fn body_error(e: BytesRejection) -> ExError {
+fn body_error(e: BytesRejection) -> ApiError {
     let status = e.status();
     let reason = if status == StatusCode::PAYLOAD_TOO_LARGE { Reason::BodyTooLarge } else { Reason::BadRequest };
-    ExError { status, reason, message: e.body_text() }
+    ApiError { status, ..ApiError::exchange(reason, e.body_text()) }
 }
 
 async fn signed_write(
@@ -62,7 +59,7 @@ fn verify(
     path: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(Request, Address), ExError> {
+) -> Result<(Request, Address), ApiError> {
     let ex = &ctx.exchange;
     let (rel, path_master) = match domain {
         Domain::Spot => (path.strip_prefix("/api/v1/spot").unwrap_or(path).to_string(), None),
@@ -74,14 +71,14 @@ fn verify(
         }
     };
     let action = Action::for_route(domain, method.as_str(), &rel).ok_or_else(|| {
-        ExError::new(
+        ApiError::exchange(
             Reason::UnsupportedAction,
             format!("{method} {path} is not a signed action of the {} domain", domain.name()),
         )
     })?;
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     let sh = ex.verifier.parse_headers(h("x-api-sign"), h("x-api-key"), h("x-api-nonce"), h("x-api-chain"))?;
-    check_nonce_window(sh.nonce, now())?;
+    check_nonce_window(sh.nonce, sova_exchange::now_ms(&ctx.clock))?;
     let (request, signer) = if action == Action::AddApiKey {
         let v = ex.verifier.verify_add_api_key(body, &sh)?;
         let s = v.signer;
@@ -94,7 +91,7 @@ fn verify(
     if let Some(master) = path_master
         && master != signer
     {
-        return Err(ExError::new(
+        return Err(ApiError::exchange(
             Reason::MasterMismatch,
             format!("the path names master wallet {master:#x} but the signature recovers to {signer:#x}"),
         ));
@@ -126,7 +123,7 @@ pub async fn recover(
         } else if rest.starts_with("/user/") {
             Domain::Universal
         } else {
-            return Err(ExError::new(
+            return Err(ApiError::exchange(
                 Reason::UnsupportedAction,
                 "recover/ must be followed by spot/, perps/ or user/{address}/",
             ));
@@ -146,25 +143,25 @@ pub async fn recover(
             signer: format!("{signer:#x}"),
         })
     };
-    respond(run.await)
+    respond(&ctx, run.await)
 }
 
-fn parse_address(s: &str) -> Result<Address, ExError> {
+fn parse_address(s: &str) -> Result<Address, ApiError> {
     let ok = s.len() == 42 && s.starts_with("0x") && s[2..].bytes().all(|b| b.is_ascii_hexdigit());
     ok.then(|| s.parse::<Address>().ok()).flatten().ok_or_else(|| {
-        ExError::new(Reason::InvalidAddress, format!("{s:?} is not an EVM address (0x and 40 hex digits)"))
+        ApiError::exchange(Reason::InvalidAddress, format!("{s:?} is not an EVM address (0x and 40 hex digits)"))
     })
 }
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ExError> {
-    q.map(|Query(t)| t).map_err(|e| ExError::new(Reason::InvalidParameter, e.body_text()))
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(t)| t).map_err(|e| ApiError::exchange(Reason::InvalidParameter, e.body_text()))
 }
 
 /// `GET /api/v1/time`: server time in Unix ms (use it for `X-API-Nonce`).
 #[utoipa::path(get, path = "/api/v1/time", tag = "market data",
     responses((status = 200, body = Envelope<i64>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
-pub async fn time() -> Response {
-    ok(now_ms())
+pub async fn time(State(ctx): State<Ctx>) -> Response {
+    exchange_ok(&ctx.clock, ctx.clock.now_ms())
 }
 
 /// Query of the account reads.
@@ -200,7 +197,7 @@ async fn account_read<T: Serialize + Send + 'static>(
             .await?;
         Ok(answer?)
     };
-    respond(run.await)
+    respond(ctx, run.await)
 }
 
 /// `GET /accounts/{address}/state`.
@@ -280,7 +277,9 @@ pub async fn api_keys(
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read::<Vec<ApiKey>>(&ctx, &address, q, |core, master, _, _| Ok(read::api_keys(core, &master, now()))).await
+    let now = sova_exchange::now_ms(&ctx.clock);
+    account_read::<Vec<ApiKey>>(&ctx, &address, q, move |core, master, _, _| Ok(read::api_keys(core, &master, now)))
+        .await
 }
 
 /// `GET /accounts/{address}/fee-rate`.
@@ -298,22 +297,22 @@ pub async fn fee_rate(
 #[utoipa::path(get, path = "/api/v1/spot/markets/symbols", tag = "market data",
     responses((status = 200, body = Envelope<Vec<Symbol>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn symbols(State(ctx): State<Ctx>) -> Response {
-    ok::<Vec<Symbol>>(read::symbols(&ctx.exchange.catalog))
+    exchange_ok::<Vec<Symbol>>(&ctx.clock, read::symbols(&ctx.exchange.catalog))
 }
 
 /// `GET /markets/coins`.
 #[utoipa::path(get, path = "/api/v1/spot/markets/coins", tag = "market data",
     responses((status = 200, body = Envelope<Vec<Coin>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn coins(State(ctx): State<Ctx>) -> Response {
-    ok::<Vec<Coin>>(read::coins(&ctx.exchange.catalog))
+    exchange_ok::<Vec<Coin>>(&ctx.clock, read::coins(&ctx.exchange.catalog))
 }
 
 /// One answer per market, in id order.
 async fn per_market<T: Serialize + Send + 'static>(ctx: &Ctx, f: fn(&Core, u32, u64) -> T) -> Response {
     let ids: Vec<u32> = ctx.exchange.catalog.markets.iter().map(|m| m.config.id).collect();
-    let now = now();
+    let now = sova_exchange::now_ms(&ctx.clock);
     let answer = ctx.exchange.read(move |core| ids.iter().map(|id| f(core, *id, now)).collect::<Vec<T>>()).await;
-    respond(answer.map_err(ExError::from))
+    respond(ctx, answer.map_err(ApiError::from))
 }
 
 /// `GET /markets/tickers` (also `miniTickers`).
@@ -347,7 +346,7 @@ pub struct MarketQuery {
     end_time: Option<u64>,
 }
 
-fn market_id(ctx: &Ctx, symbol: &str) -> Result<u32, ExError> {
+fn market_id(ctx: &Ctx, symbol: &str) -> Result<u32, ApiError> {
     Ok(read::market_id(&ctx.exchange.catalog, symbol)?)
 }
 
@@ -363,9 +362,9 @@ pub async fn orderbook(
         let q = query(q)?;
         let id = market_id(&ctx, &symbol)?;
         let limit = q.limit.unwrap_or(20).clamp(1, 500);
-        Ok::<Option<OrderBook>, ExError>(ctx.exchange.read(move |core| read::book(core, id, limit)).await?)
+        Ok::<Option<OrderBook>, ApiError>(ctx.exchange.read(move |core| read::book(core, id, limit)).await?)
     };
-    respond(run.await)
+    respond(&ctx, run.await)
 }
 
 /// `GET /markets/{symbol}/trades?limit=`: newest first.
@@ -380,9 +379,9 @@ pub async fn trades(
         let q = query(q)?;
         let id = market_id(&ctx, &symbol)?;
         let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-        Ok::<Option<Vec<PublicTrade>>, ExError>(ctx.exchange.read(move |core| read::trades(core, id, limit)).await?)
+        Ok::<Option<Vec<PublicTrade>>, ApiError>(ctx.exchange.read(move |core| read::trades(core, id, limit)).await?)
     };
-    respond(run.await)
+    respond(&ctx, run.await)
 }
 
 /// `GET /markets/{symbol}/klines?interval=1m&startTime=&endTime=&limit=`.
@@ -398,19 +397,19 @@ pub async fn klines(
         let id = market_id(&ctx, &symbol)?;
         let interval = q.interval.as_deref().unwrap_or("1m");
         let ms = views::interval_ms(interval).ok_or_else(|| {
-            ExError::new(
+            ApiError::exchange(
                 Reason::InvalidParameter,
                 format!("interval {interval:?}: use 1m 3m 5m 15m 30m 1h 2h 4h 12h 1d 1w"),
             )
         })?;
-        let end = q.end_time.unwrap_or_else(now);
+        let end = q.end_time.unwrap_or_else(|| sova_exchange::now_ms(&ctx.clock));
         let start = q.start_time.unwrap_or(0);
         let limit = q.limit.unwrap_or(500).clamp(1, 1500);
-        Ok::<Option<Vec<Kline>>, ExError>(
+        Ok::<Option<Vec<Kline>>, ApiError>(
             ctx.exchange.read(move |core| read::klines(core, id, ms, start, end, limit)).await?,
         )
     };
-    respond(run.await)
+    respond(&ctx, run.await)
 }
 
 /// Body of `POST /api/v1/sandbox/faucet`.
@@ -433,27 +432,31 @@ struct SubAccountBody {
     label: Option<String>,
 }
 
-fn sandbox_only(ctx: &Ctx) -> Result<(), ExError> {
-    if ctx.sandbox { Ok(()) } else { Err(ExError::new(Reason::SandboxOnly, "the faucet exists only in sandbox mode")) }
+fn sandbox_only(ctx: &Ctx) -> Result<(), ApiError> {
+    if ctx.sandbox {
+        Ok(())
+    } else {
+        Err(ApiError::exchange(Reason::SandboxOnly, "the faucet exists only in sandbox mode"))
+    }
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ExError> {
+fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
     let body = body.map_err(body_error)?;
     let de = &mut serde_json::Deserializer::from_slice(&body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let at = if path == "." { String::new() } else { format!(" at {path}") };
-        ExError::new(Reason::InvalidJson, format!("request body{at}: {}", e.inner()))
+        ApiError::exchange(Reason::InvalidJson, format!("request body{at}: {}", e.inner()))
     })
 }
 
-async fn master_account(ctx: &Ctx, address: &str) -> Result<(Address, sova_store::ExAccount), ExError> {
+async fn master_account(ctx: &Ctx, address: &str) -> Result<(Address, sova_store::ExAccount), ApiError> {
     let addr = parse_address(address)?;
     let (account, _) = ctx
         .store
-        .ex_master_account(&format!("{addr:#x}"), now_ms())
+        .ex_master_account(&format!("{addr:#x}"), ctx.clock.now_ms())
         .await
-        .map_err(|e| ExError::new(Reason::EngineUnavailable, format!("storing the account failed: {e}")))?;
+        .map_err(|e| ApiError::exchange(Reason::EngineUnavailable, format!("storing the account failed: {e}")))?;
     Ok((addr, account))
 }
 
@@ -466,13 +469,13 @@ pub async fn faucet(State(ctx): State<Ctx>, body: Result<Bytes, BytesRejection>)
         sandbox_only(&ctx)?;
         let b: FaucetBody = json_body(body)?;
         let coin = ctx.exchange.catalog.coin_by_symbol(&b.coin).cloned().ok_or_else(|| {
-            ExError::new(
+            ApiError::exchange(
                 Reason::UnknownCoinSymbol,
                 format!("coin {:?} is not listed (GET /api/v1/spot/markets/coins)", b.coin),
             )
         })?;
         let amount = sova_engine::parse_decimal(&b.amount, coin.decimals).filter(|a| *a > 0).ok_or_else(|| {
-            ExError::new(
+            ApiError::exchange(
                 Reason::InvalidAmount,
                 format!("amount must be a positive decimal string with at most {} decimals", coin.decimals),
             )
@@ -490,11 +493,11 @@ pub async fn faucet(State(ctx): State<Ctx>, body: Result<Bytes, BytesRejection>)
                 }
             }
         };
-        Ok::<Option<WriteReply>, ExError>(
+        Ok::<Option<WriteReply>, ApiError>(
             ctx.exchange.submit(Request::Faucet { account, coin: coin.id, amount }).await?,
         )
     };
-    respond(run.await)
+    respond(&ctx, run.await)
 }
 
 /// `POST /api/v1/sandbox/sub-accounts` `{"address"[,"label"]}`: a new sub-account of the master.
@@ -506,15 +509,14 @@ pub async fn sub_account(State(ctx): State<Ctx>, body: Result<Bytes, BytesReject
         let b: SubAccountBody = json_body(body)?;
         let (_, master) = master_account(&ctx, &b.address).await?;
         ctx.exchange.submit(Request::Account(master.clone())).await?;
-        let sub = ctx
-            .store
-            .ex_create_sub_account(master.account_id, b.label.as_deref(), now_ms())
-            .await
-            .map_err(|e| ExError::new(Reason::EngineUnavailable, format!("storing the sub-account failed: {e}")))?;
+        let sub =
+            ctx.store.ex_create_sub_account(master.account_id, b.label.as_deref(), ctx.clock.now_ms()).await.map_err(
+                |e| ApiError::exchange(Reason::EngineUnavailable, format!("storing the sub-account failed: {e}")),
+            )?;
         ctx.exchange.submit(Request::Account(sub.clone())).await?;
         Ok(SubAccountCreated { account_id: sub.account_id, label: sub.label, master_account_id: master.account_id })
     };
-    respond(run.await)
+    respond(&ctx, run.await)
 }
 
 /// `GET /markets/miniTickers` (the same answer as `tickers`).
@@ -581,7 +583,7 @@ async fn signed_route(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    respond(signed_write(domain, &ctx, &method, &uri, &headers, body).await)
+    respond(&ctx, signed_write(domain, &ctx, &method, &uri, &headers, body).await)
 }
 
 /// Handlers of signed routes: `name method "path" Domain "action" (reply type)`.

@@ -2,10 +2,12 @@
 //! Intel surface owns these routes; the app mounts them beside the Connect API's.
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
+use sova_proto::ErrorCode;
 use sova_proto::connect::Envelope;
 use sova_proto::intel as wire;
-use sova_store::{Charge, IntelAccount, IntelKeyRow, StoreError};
+use sova_store::{Charge, IntelAccount, IntelKeyRow, MAX_CREDITS, StoreError};
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -64,9 +66,20 @@ pub async fn create_key(
     if req.credits < 0 {
         return Err(ApiError::validation("credits", "`credits` must be 0 or more"));
     }
+    if req.credits > MAX_CREDITS {
+        return Err(too_many_credits(StatusCode::BAD_REQUEST, format!("`credits` must be at most {MAX_CREDITS}")));
+    }
     let now = ctx.clock.now_ms();
     let (key, row) = super::meter::mint_key(&ctx.access.hasher, now);
-    let account = ctx.store.create_intel_key(&owner, req.credits, &row, now).await?;
+    let account = ctx.store.create_intel_key(&owner, req.credits, &row, now).await.map_err(|e| match e {
+        StoreError::OutOfRange(_) => too_many_credits(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "{owner}'s account would hold more than {MAX_CREDITS} credits; add fewer (or issue the key with 0)"
+            ),
+        ),
+        e => e.into(),
+    })?;
     let row = IntelKeyRow { account_id: account.id.clone(), ..row };
     Ok(created(view(&row, &account, Some(key))))
 }
@@ -93,6 +106,11 @@ pub async fn revoke_key(State(ctx): State<Ctx>, _op: OperatorAuth, Path(key_id):
     Ok(ok(view(&k, &a, None)))
 }
 
+/// `AMOUNT_OUT_OF_RANGE` about `credits`: 400 for the request itself, 422 for what the account already holds.
+fn too_many_credits(status: StatusCode, message: String) -> ApiError {
+    ApiError::new(status, ErrorCode::AmountOutOfRange, message).with_field("credits")
+}
+
 /// Add credits to a key's account.
 #[utoipa::path(post, path = "/intel/keys/{key_id}/topup", tag = "intel-keys", security(("session" = [])),
     params(("key_id" = String, Path)), request_body = wire::TopUpRequest, responses((status = 200, body = Envelope<wire::IntelKey>)))]
@@ -105,6 +123,9 @@ pub async fn topup(
     if req.credits < 1 {
         return Err(ApiError::validation("credits", "`credits` must be 1 or more"));
     }
+    if req.credits > MAX_CREDITS {
+        return Err(too_many_credits(StatusCode::BAD_REQUEST, format!("`credits` must be at most {MAX_CREDITS}")));
+    }
     let (k, a) = load(&ctx, &key_id).await?;
     let charge = Charge {
         account_id: a.id.clone(),
@@ -114,7 +135,15 @@ pub async fn topup(
         cost: -req.credits,
         trace_id: trace_id(),
     };
-    ctx.biller.charge(charge).await?.map_err(|_| ApiError::internal("top-up refused"))?;
+    ctx.biller.charge(charge).await?.map_err(|balance| {
+        too_many_credits(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "the account holds {balance} credits; {} more would pass the most an account may hold ({MAX_CREDITS})",
+                req.credits
+            ),
+        )
+    })?;
     let (k, a) = load(&ctx, &key_id).await?;
     Ok(ok(view(&k, &a, None)))
 }

@@ -198,7 +198,7 @@ async fn book(ctx: &Ctx, v: &Verified) -> Result<(), sova_store::StoreError> {
     let network = if ctx.x402.network == SOLANA_MAINNET { "solana" } else { "solana-devnet" };
     let postings = [
         sova_store::Posting {
-            account: sova_store::external_account(network, "USDC"),
+            account: sova_store::external_account("x402", network, "USDC"),
             currency: "USDC".into(),
             amount: -amount,
             may_go_negative: true,

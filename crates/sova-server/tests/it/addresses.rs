@@ -4,8 +4,8 @@
 use sha3::{Digest, Keccak256};
 use sova_proto::connect as wire;
 
-use crate::common::*;
-use crate::on_both;
+use sova_testkit::on_both;
+use sova_testkit::prelude::*;
 
 const ABANDON: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 
@@ -31,13 +31,9 @@ fn eip55_ok(addr: &str) -> bool {
 }
 
 async fn addresses_are_real(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    write_secret(&dir.path().join("sandbox-seed.txt"), ABANDON);
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("sova.db").display()),
-        Backend::Postgres => fresh_pg_database().await,
-    };
-    let app = spawn_on(dir, url, |_| {}).await;
+    let db = TestDb::new(backend).await;
+    write_secret(&db.dir.path().join("sandbox-seed.txt"), ABANDON);
+    let app = spawn_on(db.dir, db.url, |_| {}).await;
     let (_, owner) = app.customer("addr-co").await;
     let u = owner.create_user(&user_req("a@example.com")).await.unwrap();
     let mut seen = std::collections::HashSet::new();

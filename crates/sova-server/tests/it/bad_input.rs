@@ -4,8 +4,8 @@ use reqwest::Method;
 use sova_proto::ErrorCode;
 use sova_proto::connect as wire;
 
-use crate::common::*;
-use crate::on_both;
+use sova_testkit::on_both;
+use sova_testkit::prelude::*;
 
 const JSON: &str = "application/json";
 

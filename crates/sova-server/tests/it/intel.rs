@@ -4,8 +4,8 @@ use base64::Engine;
 use reqwest::Method;
 use sova_proto::connect as wire;
 
-use crate::common::*;
-use crate::on_both;
+use sova_testkit::on_both;
+use sova_testkit::prelude::*;
 
 /// Create an `ak_` key with `credits` for `owner`, as `sova intel-key create` does.
 pub async fn intel_key(app: &TestApp, owner: &str, credits: i64) -> String {
@@ -346,3 +346,50 @@ async fn operator_api_for_intel_keys(backend: Backend) {
     app.stop().await;
 }
 on_both!(operator_api_for_intel_keys);
+
+/// Credits stay inside their documented maximum: the key (i64::MAX - 1 credits, topped up by 6) is refused
+/// with a 4xx naming the field, never a 500, and nothing changes.
+async fn credits_stay_in_range(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ops = app.operator().await;
+    let json = |v: serde_json::Value| Some(("application/json", v.to_string().into_bytes()));
+    let create = |credits: i64| {
+        let ops = ops.clone();
+        async move {
+            ops.raw(Method::POST, "/intel/keys", json(serde_json::json!({"owner": "rich", "credits": credits})))
+                .await
+                .unwrap()
+        }
+    };
+    let r = create(9223372036854775806).await;
+    assert_eq!((r.status, r.json["errors"][0]["code"].as_str()), (400, Some("AMOUNT_OUT_OF_RANGE")), "{}", r.json);
+    assert_eq!(r.json["errors"][0]["field"], "credits");
+    let max = sova_store::MAX_CREDITS;
+    let r = create(max - 5).await;
+    assert_eq!(r.status, 201, "{}", r.json);
+    let id = r.json["data"]["key_id"].as_str().unwrap().to_string();
+    let topup = |credits: i64| {
+        let (ops, id) = (ops.clone(), id.clone());
+        async move {
+            ops.raw(Method::POST, &format!("/intel/keys/{id}/topup"), json(serde_json::json!({"credits": credits})))
+                .await
+                .unwrap()
+        }
+    };
+    for (credits, status) in [(6, 422), (i64::MAX, 400), (9223372036854775806, 400)] {
+        let r = topup(credits).await;
+        assert_eq!(
+            (r.status, r.json["errors"][0]["code"].as_str()),
+            (status, Some("AMOUNT_OUT_OF_RANGE")),
+            "{}",
+            r.json
+        );
+    }
+    // A second key for the same owner, adding past the maximum: refused, no key issued.
+    let r = create(6).await;
+    assert_eq!((r.status, r.json["errors"][0]["code"].as_str()), (422, Some("AMOUNT_OUT_OF_RANGE")), "{}", r.json);
+    let r = topup(5).await;
+    assert_eq!(r.json["data"]["remaining"], max);
+    app.stop().await;
+}
+on_both!(credits_stay_in_range);

@@ -1,9 +1,10 @@
 //! Money: every deposit is a balanced double-entry transaction; concurrency never double-credits.
 
+use sova_proto::ErrorCode;
 use sova_proto::connect as wire;
 
-use crate::common::*;
-use crate::on_both;
+use sova_testkit::on_both;
+use sova_testkit::prelude::*;
 
 async fn concurrent_deposits_balance(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -116,3 +117,67 @@ async fn sandbox_endpoint_refused_in_production(backend: Backend) {
     app.stop().await;
 }
 on_both!(sandbox_endpoint_refused_in_production);
+
+/// Amounts beyond a currency's maximum are refused, and no tenant's deposits can push another's ledger accounts out
+/// of the exact range (the shared external account of issue 14, item 1): fractions are kept, nothing panics.
+async fn amounts_stay_in_range(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut wallets = Vec::new();
+    for slug in ["big-co", "small-co"] {
+        let (_, owner) = app.customer(slug).await;
+        let u = owner.create_user(&user_req(&format!("{slug}@example.com"))).await.unwrap();
+        let w = owner
+            .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "btc".into(), currency: "BTC".into() })
+            .await
+            .unwrap();
+        let a = owner
+            .create_address(
+                &w.wallet_id,
+                &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin-testnet".into() },
+            )
+            .await
+            .unwrap();
+        wallets.push((owner, w.wallet_id, a.address));
+    }
+    let deposit = |i: usize, amount: &str| {
+        let (owner, _, address) = &wallets[i];
+        let req = wire::SandboxDepositRequest {
+            address: address.clone(),
+            currency: "BTC".into(),
+            network: "bitcoin-testnet".into(),
+            amount: amount.into(),
+            pending: None,
+        };
+        let owner = owner.clone();
+        async move { owner.sandbox_deposit(&req).await }
+    };
+    for (amount, code) in [
+        ("79228162514264337593543950325", ErrorCode::AmountOutOfRange),
+        ("21000000.00000001", ErrorCode::AmountOutOfRange),
+        ("00.1", ErrorCode::ValidationError),
+        (" 1", ErrorCode::ValidationError),
+        ("1 ", ErrorCode::ValidationError),
+        ("-1", ErrorCode::ValidationError),
+        ("0.000000001", ErrorCode::ValidationError),
+    ] {
+        let e = deposit(0, amount).await.unwrap_err();
+        assert_eq!(e.status(), Some(400), "{amount:?}");
+        assert_eq!(e.code(), Some(code), "{amount:?}");
+    }
+    // The largest amount, many times over, on one tenant; the other's fractions are kept exactly.
+    for _ in 0..5 {
+        assert_eq!(deposit(0, "21000000").await.unwrap().status, "COMPLETED");
+    }
+    for amount in ["0.7", "100", "0.00000001"] {
+        assert_eq!(deposit(1, amount).await.unwrap().status, "COMPLETED");
+    }
+    let (owner, wallet, _) = &wallets[1];
+    assert_eq!(owner.get_wallet(wallet).await.unwrap().balance, "100.70000001");
+    let (owner, wallet, _) = &wallets[0];
+    assert_eq!(owner.get_wallet(wallet).await.unwrap().balance, "105000000");
+    for (cur, sum) in app.running.ctx.store.ledger_totals().await.unwrap() {
+        assert_eq!(sum, "0", "{cur} entries do not balance");
+    }
+    app.stop().await;
+}
+on_both!(amounts_stay_in_range);

@@ -3,8 +3,6 @@
 //! (in a fresh database per test).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 mod addresses;
 mod bad_input;
 mod clock;

@@ -2,8 +2,8 @@
 
 use reqwest::Method;
 
-use crate::common::*;
-use crate::on_both;
+use sova_testkit::on_both;
+use sova_testkit::prelude::*;
 
 async fn rate_limits(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.rate_limit_per_minute = 5).await;
@@ -78,4 +78,31 @@ async fn openapi_document_is_served_and_complete() {
         assert!(schemas.contains_key(s), "schema {s} missing");
     }
     app.stop().await;
+}
+
+/// The data directory is private (0700, tightened if it was open) and so are the files in it (0600): the SQLite
+/// database with its `-wal` and `-shm`, the server key, the sandbox seed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let root = tempfile::tempdir().unwrap();
+    let fresh = root.path().join("fresh");
+    let open = root.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(open.join("sova.db"), b"").unwrap();
+    std::fs::set_permissions(open.join("sova.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    for data in [fresh, open] {
+        let url = format!("sqlite://{}", data.join("sova.db").display());
+        let d = data.clone();
+        let app = spawn_on(tempfile::tempdir().unwrap(), url, move |c| c.data_dir = d).await;
+        let (_, owner) = app.customer("files-co").await;
+        owner.create_user(&user_req("f@example.com")).await.unwrap();
+        assert_eq!(mode(&data), 0o700, "{}", data.display());
+        for f in ["sova.db", "sova.db-wal", "sova.db-shm", "server.key", "sandbox-seed.txt"] {
+            assert_eq!(mode(&data.join(f)), 0o600, "{f} in {}", data.display());
+        }
+        app.stop().await;
+    }
 }

@@ -16,8 +16,8 @@ use sova_client::Method;
 use sova_client::siwx::{SiwxClient, sign_challenge_evm, sign_challenge_solana};
 use sova_proto::ErrorCode;
 
-use crate::common::*;
-use crate::on_both;
+use sova_testkit::on_both;
+use sova_testkit::prelude::*;
 
 const KEYID: &str = "tenant-ed25519";
 

@@ -3,7 +3,7 @@
 use sqlx::{Any, AnyPool, Transaction};
 
 use super::{Pinned, SqlStore, lock_suffix};
-use crate::{Backend, Charge, IntelAccount, IntelKeyRow, IntelStore, Result, StoreError, UsageRow};
+use crate::{Backend, Charge, IntelAccount, IntelKeyRow, IntelStore, MAX_CREDITS, Result, StoreError, UsageRow};
 
 const INTEL_ACCOUNT_COLS: &str = "id, owner, credits, created_at, updated_at";
 const INTEL_KEY_COLS: &str = "id, account_id, key_hash, prefix, created_at, revoked_at";
@@ -136,11 +136,13 @@ impl IntelWriter {
         let mut applied: Vec<(&Charge, i64)> = Vec::with_capacity(charges.len());
         for c in charges {
             let bal = balances.get_mut(c.account_id.as_str()).ok_or(StoreError::NotFound)?;
-            if c.cost > 0 && *bal < c.cost {
+            let after = bal.checked_sub(c.cost).filter(|b| (0..=MAX_CREDITS).contains(b));
+            let Some(after) = after else {
+                // Not covered (a call), or past the most an account may hold (a top-up or refund).
                 results.push(Err(*bal));
                 continue;
-            }
-            *bal -= c.cost;
+            };
+            *bal = after;
             results.push(Ok(*bal));
             applied.push((c, *bal));
         }
@@ -213,7 +215,11 @@ impl IntelStore for SqlStore {
         let account_id = match existing {
             Some(a) => {
                 if credits > 0 {
-                    let balance = a.credits + credits;
+                    let balance = a
+                        .credits
+                        .checked_add(credits)
+                        .filter(|b| *b <= MAX_CREDITS)
+                        .ok_or_else(|| StoreError::OutOfRange("intel credits".into()))?;
                     sqlx::query("UPDATE intel_accounts SET credits = $1, updated_at = $2 WHERE id = $3")
                         .bind(balance)
                         .bind(now)
@@ -225,6 +231,9 @@ impl IntelStore for SqlStore {
                 a.id
             }
             None => {
+                if credits > MAX_CREDITS {
+                    return Err(StoreError::OutOfRange("intel credits".into()));
+                }
                 sqlx::query(&format!("INSERT INTO intel_accounts ({INTEL_ACCOUNT_COLS}) VALUES ($1, $2, $3, $4, $5)"))
                     .bind(key.account_id.clone())
                     .bind(owner.to_string())

@@ -8,6 +8,17 @@ use sqlx::{Any, Transaction};
 use super::{SqlStore, dec};
 use crate::{LedgerEntry, LedgerStore, Posting, Result, StoreError};
 
+/// `a + b` when a decimal represents it exactly: `None` where the sum needs more than 96 bits of mantissa at the
+/// finer of the two (normalised) scales (`rust_decimal`'s own addition would round it to fewer decimal places, or panic).
+pub(crate) fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let (a, b) = (a.normalize(), b.normalize());
+    let scale = a.scale().max(b.scale());
+    let at = |d: Decimal| d.mantissa().checked_mul(10i128.checked_pow(scale - d.scale())?);
+    let sum = at(a)?.checked_add(at(b)?)?;
+    // Normalised, so that a running sum carries no scale it does not need (0.0 + a large amount).
+    Decimal::try_from_i128_with_scale(sum, scale).ok().map(|d| d.normalize())
+}
+
 impl SqlStore {
     /// Post a balanced transaction inside `tx` (the caller's state change commits with it).
     pub(super) async fn post_tx(
@@ -20,7 +31,8 @@ impl SqlStore {
     ) -> Result<()> {
         let mut sums: std::collections::BTreeMap<&str, Decimal> = Default::default();
         for p in postings {
-            *sums.entry(p.currency.as_str()).or_default() += p.amount;
+            let sum = sums.entry(p.currency.as_str()).or_default();
+            *sum = exact_add(*sum, p.amount).ok_or_else(|| StoreError::OutOfRange(p.account.clone()))?;
         }
         if let Some((cur, s)) = sums.iter().find(|(_, s)| !s.is_zero()) {
             return Err(StoreError::Unbalanced(format!("{kind}/{reference}: {cur} legs sum to {s}")));
@@ -52,7 +64,7 @@ impl SqlStore {
             let old: String =
                 sqlx::query_scalar::<Any, String>(&select).bind(p.account.clone()).fetch_one(&mut **tx).await?;
             let old = Decimal::from_str(&old).map_err(|e| StoreError::Corrupt(format!("{}: {e}", p.account)))?;
-            let new = old + p.amount;
+            let new = exact_add(old, p.amount).ok_or_else(|| StoreError::OutOfRange(p.account.clone()))?;
             if new.is_sign_negative() && !new.is_zero() && !p.may_go_negative {
                 return Err(StoreError::InsufficientFunds(p.account.clone()));
             }
@@ -105,13 +117,40 @@ impl LedgerStore for SqlStore {
 
     async fn ledger_totals(&self) -> Result<Vec<(String, String)>> {
         let rows: Vec<(String, String)> =
-            sqlx::query_as::<Any, (String, String)>("SELECT currency, amount FROM ledger_entries")
+            // Each transaction's legs together: the running sum then never strays further from zero than one
+            // transaction's legs did when they were posted (and checked exact).
+            sqlx::query_as::<Any, (String, String)>("SELECT currency, amount FROM ledger_entries ORDER BY txn_id, seq")
                 .fetch_all(&self.read)
                 .await?;
         let mut sums: std::collections::BTreeMap<String, Decimal> = Default::default();
         for (c, a) in rows {
-            *sums.entry(c).or_default() += dec(&a)?;
+            let sum = sums.entry(c).or_default();
+            *sum = exact_add(*sum, dec(&a)?).ok_or_else(|| StoreError::Corrupt("ledger totals out of range".into()))?;
         }
         Ok(sums.into_iter().map(|(c, s)| (c, s.normalize().to_string())).collect())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_are_exact_or_refused() {
+        let d = |s: &str| Decimal::from_str(s).unwrap();
+        assert_eq!(exact_add(d("1.5"), d("0.25")), Some(d("1.75")));
+        assert_eq!(exact_add(d("-0.7"), d("0.7")).unwrap(), Decimal::ZERO);
+        // The deposit: near the maximum, a fraction would be rounded away, and 100 more overflows.
+        let big = d("79228162514264337593543950325");
+        assert_eq!(exact_add(big, d("0.7")), None);
+        assert_eq!(exact_add(big, d("100")), None);
+        assert_eq!(exact_add(Decimal::MAX, Decimal::ONE), None);
+        assert_eq!(exact_add(Decimal::MIN, -Decimal::ONE), None);
+        // 28 significant digits still add exactly.
+        assert_eq!(
+            exact_add(d("12345678901234567890.12345678"), d("0.00000001")),
+            Some(d("12345678901234567890.12345679"))
+        );
     }
 }

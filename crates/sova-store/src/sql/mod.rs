@@ -88,6 +88,7 @@ impl SqlStore {
         })?;
         match backend {
             Backend::Sqlite => {
+                private_sqlite_file(url)?;
                 let url = if url.contains("mode=") {
                     url.to_string()
                 } else if url.contains('?') {
@@ -198,4 +199,33 @@ impl BaseStore for SqlStore {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
+}
+
+/// Create the SQLite database file with mode 0600 before SQLite does (its `-wal` and `-shm` files take the database
+/// file's mode), or tighten an existing one: balances, hashed keys and the exchange's log are the server's alone.
+fn private_sqlite_file(url: &str) -> Result<()> {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(':') || url.contains("mode=memory") {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let io = |e: std::io::Error| StoreError::Db(sqlx::Error::Io(e));
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                for p in [path.to_string(), format!("{path}-wal"), format!("{path}-shm")] {
+                    match std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+                        _ => {}
+                    }
+                }
+            }
+            // A directory that does not exist yet, say: SQLite's own error says it better.
+            Err(_) => {}
+        }
+    }
+    Ok(())
 }

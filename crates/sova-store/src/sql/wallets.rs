@@ -287,7 +287,7 @@ impl WalletStore for SqlStore {
         let amount = dec(&d.amount)?;
         let postings = [
             Posting {
-                account: external_account(&d.network, &d.currency),
+                account: external_account(&d.customer_id, &d.network, &d.currency),
                 currency: d.currency.clone(),
                 amount: -amount,
                 may_go_negative: true,

@@ -1,73 +1,19 @@
-//! `spawn_app`: a server per test, on SQLite or PostgreSQL.
+//! `spawn_app`: a server per test on 127.0.0.1:0, on SQLite or PostgreSQL, with the fixtures the suites build on.
 
 use std::path::Path;
 
 use sova_client::Client;
 use sova_proto::connect as wire;
+use sova_runtime::Clock;
 use sova_server::{Config, Running};
-use sqlx::Connection;
 
+use crate::db::{Backend, TestDb, drop_pg_database};
+
+/// The operator every test server has.
 pub const OPERATOR_EMAIL: &str = "ops@example.com";
 pub const OPERATOR_PASSWORD: &str = "correct horse battery staple";
 
-/// Run `$body` (an async fn taking `Backend`) once per available backend.
-#[macro_export]
-macro_rules! on_both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::common::Backend::Sqlite).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if $crate::common::pg_url().is_none() {
-                    eprintln!("SOVA_TEST_DATABASE_URL not set: PostgreSQL pass skipped");
-                    return;
-                }
-                super::$name($crate::common::Backend::Postgres).await;
-            }
-        }
-    };
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-pub fn pg_url() -> Option<String> {
-    std::env::var("SOVA_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty())
-}
-
-/// A fresh PostgreSQL database; returns its URL.
-pub async fn fresh_pg_database() -> String {
-    let admin = pg_url().expect("SOVA_TEST_DATABASE_URL");
-    let name = format!("sova_t_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to SOVA_TEST_DATABASE_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-    let base = match admin.rfind('/') {
-        Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap() + 2 => admin[..i].to_string(),
-        _ => admin.clone(),
-    };
-    let query = admin.find('?').map(|q| admin[q..].to_string()).unwrap_or_default();
-    format!("{base}/{name}{query}")
-}
-
-/// Drop a database made by [`fresh_pg_database`] (no-op for SQLite URLs).
-pub async fn drop_pg_database(url: &str) {
-    let (Some(admin), Some(start)) = (pg_url(), url.find("/sova_t_")) else {
-        return;
-    };
-    let name: String = url[start + 1..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .expect("drop database");
-}
-
+/// A running server with its database and data directory.
 pub struct TestApp {
     pub running: Running,
     /// Unauthenticated client.
@@ -114,6 +60,7 @@ impl TestApp {
     }
 }
 
+/// The seed's create-user body for `email`.
 pub fn user_req(email: &str) -> wire::CreateUserRequest {
     wire::CreateUserRequest {
         user_type: "individual".into(),
@@ -126,17 +73,21 @@ pub fn user_req(email: &str) -> wire::CreateUserRequest {
     }
 }
 
+/// A server on a fresh database with the test defaults.
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
+/// A server on a fresh database, its configuration changed by `tweak` first.
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let database_url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("sova.db").display()),
-        Backend::Postgres => fresh_pg_database().await,
-    };
-    spawn_on(dir, database_url, tweak).await
+    let db = TestDb::new(backend).await;
+    spawn_on(db.dir, db.url, tweak).await
+}
+
+/// A server on a fresh database whose time is `clock` (e.g. [`Clock::manual`]).
+pub async fn spawn_app_at(backend: Backend, clock: Clock) -> TestApp {
+    let db = TestDb::new(backend).await;
+    start(db.dir, db.url, |_| {}, clock).await
 }
 
 /// A server on an existing database (a second replica), with its own data dir but the same server key.
@@ -147,7 +98,12 @@ pub async fn spawn_replica(of: &TestApp) -> TestApp {
     spawn_on(dir, of.database_url.clone(), |_| {}).await
 }
 
+/// A server on `database_url` with `dir` as its data directory.
 pub async fn spawn_on(dir: tempfile::TempDir, database_url: String, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    start(dir, database_url, tweak, Clock::system()).await
+}
+
+async fn start(dir: tempfile::TempDir, database_url: String, tweak: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_path_buf(),
@@ -156,7 +112,7 @@ pub async fn spawn_on(dir: tempfile::TempDir, database_url: String, tweak: impl 
         ..Config::default()
     };
     tweak(&mut config);
-    let running = sova_server::start(config, std::future::pending()).await.expect("server starts");
+    let running = sova_server::start_with(config, clock, std::future::pending()).await.expect("server starts");
     if running.ctx.store.operator_by_email(OPERATOR_EMAIL).await.unwrap().is_none() {
         let hash = sova_auth::password::hash_password(OPERATOR_PASSWORD).unwrap();
         let op = sova_store::Operator {
