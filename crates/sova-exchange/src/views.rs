@@ -58,7 +58,8 @@ pub struct ClosedOrder {
 /// Everything derived from events.
 #[derive(Debug, Default)]
 pub struct Views {
-    open: HashMap<OrderId, OrderAccepted>,
+    /// Orders accepted and not yet closed, with the lots filled so far.
+    open: HashMap<OrderId, (OrderAccepted, u64)>,
     closed: HashMap<AccountId, VecDeque<ClosedOrder>>,
     trades: HashMap<AccountId, VecDeque<Trade>>,
     candles: HashMap<MarketId, BTreeMap<u64, Candle>>,
@@ -81,18 +82,26 @@ impl Views {
                 self.deadlines.remove(account);
             }
             Event::OrderAccepted(a) => {
-                self.open.insert(a.order_id, *a);
+                self.open.insert(a.order_id, (*a, 0));
             }
             Event::OrderClosed(c) => {
-                if let Some(accepted) = self.open.remove(&c.order_id) {
-                    let q = self.closed.entry(c.account).or_default();
-                    q.push_back(ClosedOrder { accepted, status: c.status, filled: c.filled, ts: c.ts });
-                    if q.len() > HISTORY_PER_ACCOUNT {
-                        q.pop_front();
-                    }
+                if let Some((accepted, _)) = self.open.remove(&c.order_id) {
+                    self.close(ClosedOrder { accepted, status: c.status, filled: c.filled, ts: c.ts });
                 }
             }
             Event::Trade(t) => {
+                for order in [t.maker_order, t.taker_order] {
+                    if let Some((_, filled)) = self.open.get_mut(&order) {
+                        *filled += t.quantity;
+                    }
+                }
+                // A maker filled completely leaves the book with this trade (the engine sends no `OrderClosed` for
+                // it): it closes here, `FILLED`.
+                if t.maker_remaining == 0
+                    && let Some((accepted, filled)) = self.open.remove(&t.maker_order)
+                {
+                    self.close(ClosedOrder { accepted, status: OrderStatus::Filled, filled, ts: t.ts });
+                }
                 for acct in [t.maker_account, t.taker_account] {
                     let q = self.trades.entry(acct).or_default();
                     q.push_back(*t);
@@ -131,6 +140,19 @@ impl Views {
             }
             _ => {}
         }
+    }
+
+    fn close(&mut self, order: ClosedOrder) {
+        let q = self.closed.entry(order.accepted.account).or_default();
+        q.push_back(order);
+        if q.len() > HISTORY_PER_ACCOUNT {
+            q.pop_front();
+        }
+    }
+
+    /// Orders accepted and not closed (resting, or within the command that matches them).
+    pub fn open_count(&self) -> usize {
+        self.open.len()
     }
 
     /// Whether any account has a dead-man switch set.
@@ -193,4 +215,70 @@ pub fn interval_ms(s: &str) -> Option<u64> {
         "1w" => 604_800_000,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use sova_engine::{OrderType, Side, StpMode, TimeInForce};
+
+    fn accepted(order_id: OrderId, account: AccountId, side: Side, quantity: u64) -> Event {
+        Event::OrderAccepted(OrderAccepted {
+            order_id,
+            account,
+            market: 1,
+            cl_ord_id: None,
+            side,
+            order_type: OrderType::Limit,
+            time_in_force: TimeInForce::Gtc,
+            stp: StpMode::CancelMaker,
+            price: 100,
+            quantity: Some(quantity),
+            funds: None,
+            locked: 0,
+            ts: 1,
+        })
+    }
+
+    fn trade(maker: OrderId, taker: OrderId, quantity: u64, maker_remaining: u64, ts: u64) -> Event {
+        Event::Trade(Trade {
+            trade_id: ts,
+            market: 1,
+            price: 100,
+            quantity,
+            quote_amount: 0,
+            base_amount: 0,
+            taker_side: Side::Buy,
+            maker_order: maker,
+            taker_order: taker,
+            maker_account: 7,
+            taker_account: 8,
+            maker_fee: 0,
+            taker_fee: 0,
+            maker_remaining,
+            taker_remaining: 0,
+            ts,
+        })
+    }
+
+    /// Issue 14, item 3: a resting order filled completely by later takers is in its account's history, `FILLED`
+    /// with every lot, and no longer among the open orders.
+    #[test]
+    fn a_maker_filled_completely_closes() {
+        let mut v = Views::default();
+        v.apply(&accepted(1, 7, Side::Sell, 10));
+        for (taker, q, rem, ts) in [(2, 4, 6, 2), (3, 6, 0, 3)] {
+            v.apply(&accepted(taker, 8, Side::Buy, q));
+            v.apply(&trade(1, taker, q, rem, ts));
+        }
+        let closed = v.closed_orders(7, 10);
+        assert_eq!(closed.len(), 1);
+        assert_eq!(
+            (closed[0].accepted.order_id, closed[0].status, closed[0].filled, closed[0].ts),
+            (1, OrderStatus::Filled, 10, 3)
+        );
+        // The takers are still open in the view until their own OrderClosed; the maker is not.
+        assert_eq!(v.open_count(), 2);
+    }
 }

@@ -152,6 +152,30 @@ impl From<NonceError> for ApiError {
     }
 }
 
+/// Why a request body could not be read, as an answer: `408 REQUEST_TIMEOUT` when it stopped arriving (the server's
+/// body timeout), `413 PAYLOAD_TOO_LARGE` past the body limit, else `400 MALFORMED_JSON` with the reason.
+pub fn body_read_error(e: &(dyn std::error::Error + 'static)) -> ApiError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::RequestTimeout,
+                "the request body stopped arriving; send it without long pauses",
+            );
+        }
+        if c.is::<http_body_util::LengthLimitError>() {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                "request body is too large",
+            );
+        }
+        cause = c.source();
+    }
+    ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, format!("could not read the request body: {e}"))
+}
+
 /// The HTTP status of an exchange reason: signature failures 401, unknown accounts, orders and keys 404, another
 /// master's account or a sandbox route in production 403, the rest of the client's mistakes 400.
 pub fn status_of(reason: Reason) -> StatusCode {

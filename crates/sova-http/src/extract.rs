@@ -24,7 +24,7 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
         if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "request body is too large")
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, format!("could not read body: {rej}"))
+            crate::error::body_read_error(&rej)
         }
     })?;
     if !bytes.is_empty() && has_json_type == Some(false) {

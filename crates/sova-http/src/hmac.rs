@@ -198,14 +198,7 @@ pub async fn middleware(State(ctx): State<Arc<Access>>, req: Request, next: Next
     } else {
         match axum::body::to_bytes(body, ctx.body_limit).await {
             Ok(b) => (b.clone(), Body::from(b)),
-            Err(_) => {
-                return ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    ErrorCode::PayloadTooLarge,
-                    "request body is too large",
-                )
-                .into_response();
-            }
+            Err(e) => return crate::error::body_read_error(&e).into_response(),
         }
     };
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");

@@ -294,10 +294,8 @@ pub async fn optional_key_layer(State(ctx): State<Arc<Access>>, req: Request, ne
     };
     let bytes = match axum::body::to_bytes(body, ctx.body_limit).await {
         Ok(b) => b,
-        Err(_) => {
-            let e =
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "request body is too large");
-            return early(e.into_response());
+        Err(e) => {
+            return early(crate::error::body_read_error(&e).into_response());
         }
     };
     let path = parts

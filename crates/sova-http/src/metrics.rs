@@ -16,6 +16,21 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
+/// How often [`upkeep`] drains the recorder.
+pub const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Keep the recorder's memory flat whether or not anyone scrapes `/metrics`: the Prometheus recorder keeps every
+/// histogram sample until a render or an upkeep folds it in, so a server nobody scrapes grew by each request's
+/// samples. A background job of the server (one per process is enough; a second is harmless).
+pub async fn upkeep() {
+    let mut tick = tokio::time::interval(UPKEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        prometheus().run_upkeep();
+    }
+}
+
 /// The text exposition of every metric (`GET /metrics`).
 pub fn render() -> String {
     prometheus().render()

@@ -53,6 +53,8 @@ pub enum ErrorCode {
     InternalError,
     /// A dependency (database) is unavailable; retry later.
     ServiceUnavailable,
+    /// The request body stopped arriving (a pause longer than the server's body timeout).
+    RequestTimeout,
     /// An amount is above its documented maximum, or would take a balance beyond what is kept exactly.
     AmountOutOfRange,
     /// `Signature-Input` is missing (RFC 9421).
@@ -177,6 +179,7 @@ impl ErrorCode {
             Self::InternalError => "INTERNAL_ERROR",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::AmountOutOfRange => "AMOUNT_OUT_OF_RANGE",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::HttpsigMissingSignatureInput => "HTTPSIG_MISSING_SIGNATURE_INPUT",
             Self::HttpsigMissingSignature => "HTTPSIG_MISSING_SIGNATURE",
             Self::HttpsigMalformedSignatureInput => "HTTPSIG_MALFORMED_SIGNATURE_INPUT",
@@ -259,6 +262,7 @@ impl ErrorCode {
             InternalError,
             ServiceUnavailable,
             AmountOutOfRange,
+            RequestTimeout,
             HttpsigMissingSignatureInput,
             HttpsigMissingSignature,
             HttpsigMalformedSignatureInput,

@@ -144,6 +144,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
     if let Some(listener) = bus.listener().await? {
         jobs.spawn("invalidation-listener", listener);
     }
+    jobs.spawn("metrics-upkeep", sova_http::metrics::upkeep());
     intel::x402::spawn_pending_resolver(state.intel.clone());
     intel::x402::spawn_blockhash_refresher(state.intel.clone());
     siwx::spawn_pruner(state.siwx.clone());

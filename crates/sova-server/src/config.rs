@@ -99,6 +99,16 @@ pub struct Config {
     /// Largest request body in bytes.
     #[serde(rename = "body_limit")]
     pub body_limit_bytes: usize,
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive connection stays open
+    /// (at least 1).
+    #[serde(rename = "header_timeout", deserialize_with = "at_least_one")]
+    pub header_timeout_secs: i64,
+    /// Seconds a request body may pause between two reads before the request is answered 408 (at least 1).
+    #[serde(rename = "body_timeout", deserialize_with = "at_least_one")]
+    pub body_timeout_secs: i64,
+    /// Most connections served at once (more wait in the listen queue); lowered to fit the open-file limit.
+    #[serde(deserialize_with = "at_least_one_usize")]
+    pub max_connections: usize,
     /// Operator session lifetime in seconds.
     #[serde(rename = "session_ttl")]
     pub session_ttl_secs: u64,
@@ -156,6 +166,9 @@ impl Default for Config {
             rate_limit_per_minute: 1200,
             hmac_window_secs: 30,
             body_limit_bytes: 64 * 1024,
+            header_timeout_secs: 15,
+            body_timeout_secs: 30,
+            max_connections: 10_000,
             session_ttl_secs: 3600,
             log_format: LogFormat::Text,
             server_key_file: None,
@@ -217,6 +230,14 @@ fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         return Err(de::Error::invalid_value(Unexpected::Signed(secs), &"at least 1"));
     }
     Ok(secs)
+}
+
+fn at_least_one_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n = usize::deserialize(d)?;
+    if n < 1 {
+        return Err(de::Error::invalid_value(Unexpected::Unsigned(0), &"at least 1"));
+    }
+    Ok(n)
 }
 
 /// One of the exchange's two EIP-712 chain ids.

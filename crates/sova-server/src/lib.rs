@@ -15,6 +15,7 @@ pub mod connect;
 pub mod exchange;
 pub mod intel;
 pub mod secrets;
+pub mod serve;
 pub mod siwx;
 
 use std::net::SocketAddr;
@@ -81,19 +82,23 @@ pub async fn start_with(
     if config.public_origin.is_none() {
         config.public_origin = Some(format!("http://{addr}"));
     }
+    let limits = serve::Limits {
+        header_timeout: std::time::Duration::from_secs(config.header_timeout_secs.unsigned_abs()),
+        body_timeout: std::time::Duration::from_secs(config.body_timeout_secs.unsigned_abs()),
+        max_connections: config.max_connections,
+    };
     let ctx = app::build_state_with(config, clock).await?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = app(ctx.clone());
     let jobs = ctx.jobs.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = rx => {},
-                    _ = shutdown => {},
-                }
-            })
-            .await;
+        let stop = async move {
+            tokio::select! {
+                _ = rx => {},
+                _ = shutdown => {},
+            }
+        };
+        let served = serve::serve(listener, app, limits, stop).await;
         // In-flight requests are done: stop the background jobs (listeners, sweeps, group writers) and wait for them.
         if !jobs.shutdown(JOBS_GRACE).await {
             tracing::warn!(running = jobs.len(), "background jobs still running after the grace period");

@@ -33,8 +33,12 @@ fn respond<T: Serialize>(ctx: &Ctx, a: Answer<T>) -> Response {
 
 fn body_error(e: BytesRejection) -> ApiError {
     let status = e.status();
-    let reason = if status == StatusCode::PAYLOAD_TOO_LARGE { Reason::BodyTooLarge } else { Reason::BadRequest };
-    ApiError { status, ..ApiError::exchange(reason, e.body_text()) }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::exchange(Reason::BodyTooLarge, e.body_text());
+    }
+    // A body that stopped arriving keeps its 408; other read failures are 400.
+    let read = sova_http::error::body_read_error(&e);
+    ApiError { status: read.status, ..ApiError::exchange(Reason::BadRequest, read.message) }
 }
 
 async fn signed_write(

@@ -116,9 +116,8 @@ async fn check(ctx: &Ctx, req: Request) -> Result<Result<SiwxRequest, Response>,
         Method::POST => Some(idempotency::key_of(&parts.headers)?.ok_or_else(idempotency::missing)?),
         _ => None,
     };
-    let body = axum::body::to_bytes(body, ctx.access.body_limit).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, "request body is too large")
-    })?;
+    let body =
+        axum::body::to_bytes(body, ctx.access.body_limit).await.map_err(|e| sova_http::error::body_read_error(&e))?;
     let target = parts
         .extensions
         .get::<OriginalUri>()

@@ -677,3 +677,37 @@ async fn openapi_document_lists_every_route() {
     assert_eq!(r.status().as_u16(), 200);
     app.stop().await;
 }
+
+/// Issue 14, item 3: a resting order filled completely by later takers leaves the open orders and appears in the
+/// maker's history, `FILLED` with every lot, before and after a restart.
+async fn filled_makers_reach_history(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = client(&app, 0xa8);
+    let bob = client(&app, 0xb8);
+    let a = funded(&alice, "BTC", "1").await;
+    let b = funded(&bob, "USDC", "1000").await;
+    ok(&alice.spot_new_order(&order(limit(a, "m1", 2, "100", "1"))).await.unwrap());
+    for (i, q) in ["0.4", "0.6"].iter().enumerate() {
+        ok(&bob.spot_new_order(&order(limit(b, &format!("t{i}"), 1, "100", q))).await.unwrap());
+    }
+    let orders = format!("/api/v1/spot/accounts/{:#x}/orders", alice.address());
+    let check = |app: &TestApp| {
+        let alice = client(app, 0xa8);
+        let orders = orders.clone();
+        async move {
+            assert_eq!(ok(&alice.get(&orders).await.unwrap()).as_array().unwrap().len(), 0, "still open");
+            let h = ok(&alice.get(&format!("{orders}/history")).await.unwrap()).clone();
+            let h = h.as_array().unwrap();
+            assert_eq!(h.len(), 1, "{h:?}");
+            assert_eq!((h[0]["clOrdID"].as_str(), h[0]["status"].as_str()), (Some("m1"), Some("FILLED")));
+            assert_eq!(h[0]["executedQty"].as_str().map(|q| q.trim_end_matches('0').trim_end_matches('.')), Some("1"));
+        }
+    };
+    check(&app).await;
+    let TestApp { running, dir, database_url, .. } = app;
+    running.stop().await.unwrap();
+    let app = spawn_on(dir, database_url, |_| {}).await;
+    check(&app).await;
+    app.stop().await;
+}
+on_both!(filled_makers_reach_history);

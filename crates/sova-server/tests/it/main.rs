@@ -6,6 +6,7 @@
 mod addresses;
 mod bad_input;
 mod clock;
+mod connections;
 mod credentials;
 mod exchange;
 mod hmac;
