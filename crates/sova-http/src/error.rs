@@ -39,6 +39,26 @@ impl ApiError {
         Self { status, code, message: message.into(), field: None, retry_after: None, exchange_reason: None }
     }
 
+    /// An error of `status` with the code that status stands for (for answers made below Sova's handlers, such as
+    /// axum's own rejections, which come as plain text).
+    pub fn from_status(status: StatusCode, message: impl Into<String>) -> Self {
+        let code = match status {
+            StatusCode::UNAUTHORIZED => ErrorCode::Unauthorized,
+            StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::REQUEST_TIMEOUT => ErrorCode::RequestTimeout,
+            StatusCode::CONFLICT => ErrorCode::Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+            StatusCode::SERVICE_UNAVAILABLE => ErrorCode::ServiceUnavailable,
+            s if s.is_server_error() => ErrorCode::InternalError,
+            _ => ErrorCode::ValidationError,
+        };
+        Self::new(status, code, message)
+    }
+
     /// An exchange refusal: the status of its reason, the reason kept for the exchange's envelope.
     pub fn exchange(reason: Reason, message: impl Into<String>) -> Self {
         let status = status_of(reason);

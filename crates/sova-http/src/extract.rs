@@ -27,7 +27,7 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
             crate::error::body_read_error(&rej)
         }
     })?;
-    if !bytes.is_empty() && has_json_type == Some(false) {
+    if !bytes.iter().all(u8::is_ascii_whitespace) && has_json_type != Some(true) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::UnsupportedMediaType,
@@ -38,16 +38,38 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
 }
 
 /// Parse `bytes` as `T`, turning serde's error into an [`ApiError`] that names the field.
+/// The body must be exactly one JSON object: an array would bind to a struct's fields by position (skipping the
+/// unknown-field check), and anything after the object (a second object, garbage) is refused.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        let (code, what) = match first {
+            Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => (ErrorCode::ValidationError, "a JSON value"),
+            _ => (ErrorCode::MalformedJson, "not JSON"),
+        };
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            code,
+            format!("request body must be a JSON object (`{{...}}`); this is {what} of another kind"),
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
+    let value = match serde_path_to_error::deserialize::<_, T>(&mut *de) {
+        Ok(v) => v,
         Err(err) => {
             let path = err.path().to_string();
             let inner = err.into_inner();
-            Err(json_error(&path, &inner))
+            return Err(json_error(&path, &inner));
         }
-    }
+    };
+    de.end().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::MalformedJson,
+            format!("request body has more after its JSON object ({e}); send exactly one object"),
+        )
+    })?;
+    Ok(value)
 }
 
 fn between_backticks(msg: &str) -> Option<String> {
@@ -141,5 +163,14 @@ mod tests {
         assert_eq!((e.code, e.field.as_deref()), (ErrorCode::ValidationError, Some("email")));
         let e = err("[1]");
         assert_eq!(e.code, ErrorCode::ValidationError);
+        // Issue 14, item 6: positional arrays, trailing garbage, two objects.
+        let e = err(r#"["individual","p@example.com","P","Q",null,null,null]"#);
+        assert_eq!(e.code, ErrorCode::ValidationError);
+        let full = r#"{"user_type":"individual","email":"a@b.co","first_name":"A","last_name":"B"}"#;
+        assert!(parse_json::<CreateUserRequest>(format!(" {full} \n").as_bytes()).is_ok());
+        for tail in ["x", "{}", full, "]"] {
+            assert_eq!(err(&format!("{full}{tail}")).code, ErrorCode::MalformedJson, "{tail}");
+        }
+        assert_eq!(err("<html>").code, ErrorCode::MalformedJson);
     }
 }

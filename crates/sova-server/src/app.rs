@@ -174,6 +174,7 @@ pub fn app(ctx: ApiContext) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(ctx.access.clone(), sova_http::hmac::middleware))
         .layer(middleware::from_fn(intel::cors))
+        .layer(middleware::from_fn_with_state(ctx.clone(), plain_errors))
         .layer(middleware::from_fn(request_context))
         .with_state(ctx)
 }
@@ -219,6 +220,36 @@ fn base_openapi() -> OpenApi {
     );
     comps.add_security_scheme("x402", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("PAYMENT-SIGNATURE"))));
     api
+}
+
+/// Every error Sova answers is in its surface's envelope: an error answer that is not JSON (axum's own rejections,
+/// such as a path that does not percent-decode, come as plain text) is answered again in the envelope, with its
+/// status, the code that status stands for and its text as the message.
+async fn plain_errors(State(ctx): State<ApiContext>, req: axum::extract::Request, next: middleware::Next) -> Response {
+    use axum::response::IntoResponse;
+    let exchange = exchange::owns(req.uri().path());
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text };
+    let e = ApiError::from_status(status, message);
+    let mut answer = if exchange { sova_http::envelope::exchange_error(&ctx.clock, &e) } else { e.into_response() };
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    answer
 }
 
 async fn not_found(State(ctx): State<ApiContext>, method: Method, uri: axum::http::Uri) -> Response {

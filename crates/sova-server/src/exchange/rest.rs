@@ -80,8 +80,19 @@ fn verify(
             format!("{method} {path} is not a signed action of the {} domain", domain.name()),
         )
     })?;
-    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-    let sh = ex.verifier.parse_headers(h("x-api-sign"), h("x-api-key"), h("x-api-nonce"), h("x-api-chain"))?;
+    // A header that is present but not visible ASCII is refused as malformed (not taken for absent).
+    let h = |n: &str, reason: Reason| match headers.get(n) {
+        None => Ok(None),
+        Some(v) => v.to_str().map(Some).map_err(|_| {
+            ApiError::exchange(reason, format!("the {n} header must be visible ASCII (it has other bytes)"))
+        }),
+    };
+    let sh = ex.verifier.parse_headers(
+        h("x-api-sign", Reason::MalformedSignature)?,
+        h("x-api-key", Reason::InvalidApiKeyName)?,
+        h("x-api-nonce", Reason::MalformedNonce)?,
+        h("x-api-chain", Reason::MalformedChain)?,
+    )?;
     check_nonce_window(sh.nonce, sova_exchange::now_ms(&ctx.clock))?;
     let (request, signer) = if action == Action::AddApiKey {
         let v = ex.verifier.verify_add_api_key(body, &sh)?;

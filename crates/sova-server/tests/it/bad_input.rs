@@ -71,6 +71,33 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
     let mut cases = vec![
         c("malformed JSON", Method::POST, "/users", "{\"email\":".into(), 400, MalformedJson, None),
         c("not an object", Method::POST, "/users", "[]".into(), 400, ValidationError, None),
+        c(
+            "positional array",
+            Method::POST,
+            "/users",
+            r#"["individual","p@example.com","P","Q",null,null,null]"#.into(),
+            400,
+            ValidationError,
+            None,
+        ),
+        c(
+            "trailing garbage",
+            Method::POST,
+            "/users",
+            format!("{}xyz", user_body(serde_json::json!({}))),
+            400,
+            MalformedJson,
+            None,
+        ),
+        c(
+            "two objects",
+            Method::POST,
+            "/users",
+            format!("{}{}", user_body(serde_json::json!({})), user_body(serde_json::json!({}))),
+            400,
+            MalformedJson,
+            None,
+        ),
         c("empty body", Method::POST, "/users", String::new(), 400, MalformedJson, None),
         c(
             "unknown field",
@@ -254,6 +281,31 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
         assert!(r.json["meta"]["trace_id"].is_string(), "{}", case.what);
     }
 
+    // No Content-Type on a body: 415 (as documented). A path that does not percent-decode: axum's plain-text
+    // rejection, answered in the envelope.
+    let http = reqwest::Client::new();
+    let key = ops.create_credential("bad-input-co").await.unwrap().customer_secret;
+    let r = http
+        .post(format!("{}/sovx/v1/users", app.url()))
+        .header("x-api-key", &key)
+        .body(user_body(serde_json::json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["errors"][0]["code"], "UNSUPPORTED_MEDIA_TYPE");
+    let r = http.get(format!("{}/sovx/v1/users/%FF%FE", app.url())).header("x-api-key", &key).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["success"].as_bool(), v["errors"][0]["code"].as_str()),
+        (Some(false), Some("VALIDATION_ERROR")),
+        "{v}"
+    );
+    assert!(v["meta"]["trace_id"].is_string());
+
     // Customers: duplicate id, bad slug, bad email; credentials for an unknown customer.
     let dup = ops
         .create_customer(&wire::CreateCustomerRequest {
@@ -281,9 +333,16 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
         .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin".into() })
         .await
         .unwrap();
-    for (amount, field) in
-        [("-1", "amount"), ("0", "amount"), ("1e3", "amount"), ("0.000000001", "amount"), ("abc", "amount")]
-    {
+    for (amount, field) in [
+        ("-1", "amount"),
+        ("0", "amount"),
+        ("1e3", "amount"),
+        ("0.000000001", "amount"),
+        ("abc", "amount"),
+        (" 1", "amount"),
+        ("1 ", "amount"),
+        ("00.1", "amount"),
+    ] {
         let e = owner
             .sandbox_deposit(&wire::SandboxDepositRequest {
                 address: a.address.clone(),

@@ -711,3 +711,34 @@ async fn filled_makers_reach_history(backend: Backend) {
     app.stop().await;
 }
 on_both!(filled_makers_reach_history);
+
+/// Issue 14, item 6: a signature header with bytes outside visible ASCII is refused as malformed, not taken for
+/// absent; and a path the router cannot decode answers in the exchange's envelope.
+async fn non_ascii_headers_are_malformed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v1/spot/trade/orders", app.url());
+    for (name, expected, reason) in [
+        ("x-api-chain", 400, "MALFORMED_CHAIN"),
+        ("x-api-nonce", 400, "MALFORMED_NONCE"),
+        ("x-api-sign", 401, "MALFORMED_SIGNATURE"),
+    ] {
+        let r = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header(name, reqwest::header::HeaderValue::from_bytes(b"\xc3\xa9").unwrap())
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!((status, v["reason"].as_str()), (expected, Some(reason)), "{name}: {v}");
+    }
+    let r = http.get(format!("{}/api/v1/spot/accounts/%FF/orders", app.url())).send().await.unwrap();
+    assert!(r.status().is_client_error());
+    let v: Value = r.json().await.unwrap();
+    assert!(v["reason"].is_string() && v["code"].as_u64().is_some_and(|c| c > 0), "{v}");
+    app.stop().await;
+}
+on_both!(non_ascii_headers_are_malformed);
