@@ -8,6 +8,7 @@ pub mod connect;
 pub mod error;
 pub mod exchange;
 pub mod intel;
+pub mod openapi;
 
 pub use error::ErrorCode;
 pub mod siwx;

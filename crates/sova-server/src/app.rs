@@ -160,7 +160,7 @@ pub fn app(ctx: ApiContext) -> Router {
         .nest("/api/v1/intel", intel)
         .nest("/siwx/v1", siwx::router())
         .split_for_parts();
-    let api = Arc::new(api);
+    let api = Arc::new(finish(api));
     // Install the metrics recorder before the first request is counted.
     let _ = sova_http::metrics::prometheus();
     let body_limit = ctx.config.body_limit_bytes;
@@ -187,11 +187,18 @@ fn sovx_routes() -> OpenApiRouter<ApiContext> {
 
 /// The OpenAPI document alone (for tests and `sova openapi`).
 pub fn openapi() -> OpenApi {
-    OpenApiRouter::<ApiContext>::with_openapi(base_openapi())
+    let api = OpenApiRouter::<ApiContext>::with_openapi(base_openapi())
         .nest("/sovx/v1", sovx_routes())
         .nest("/api/v1/intel", intel::router())
         .nest("/siwx/v1", siwx::router())
-        .into_openapi()
+        .into_openapi();
+    finish(api)
+}
+
+/// What every Connect document declares besides its routes: the error answers of each operation.
+fn finish(mut api: OpenApi) -> OpenApi {
+    sova_proto::openapi::declare_errors(&mut api, "ErrorEnvelope");
+    api
 }
 
 fn base_openapi() -> OpenApi {

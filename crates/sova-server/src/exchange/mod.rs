@@ -109,6 +109,7 @@ fn document(mut api: OpenApi) -> OpenApi {
              `{\"code\":n,\"error\":..,\"reason\":..,\"timestamp\":ms}`.",
         ))
         .build();
+    sova_proto::openapi::declare_errors(&mut api, "ErrorEnvelope");
     // axum's catch-all `{*route}` is the OpenAPI parameter `{route}`.
     let paths = std::mem::take(&mut api.paths.paths);
     api.paths.paths = paths.into_iter().map(|(path, item)| (path.replace("{*", "{"), item)).collect();

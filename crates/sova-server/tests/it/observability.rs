@@ -77,6 +77,18 @@ async fn openapi_document_is_served_and_complete() {
     for s in ["CreateUserRequest", "User", "Wallet", "DepositAddress", "ErrorEnvelope", "ErrorCode"] {
         assert!(schemas.contains_key(s), "schema {s} missing");
     }
+    // Every operation of both documents declares its error answers in its envelope (issue 14, item 7).
+    let exchange = serde_json::to_value(sova_server::exchange_openapi()).unwrap();
+    for doc in [&doc, &exchange] {
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for range in ["4XX", "5XX"] {
+                    let schema = &op["responses"][range]["content"]["application/json"]["schema"]["$ref"];
+                    assert_eq!(schema, "#/components/schemas/ErrorEnvelope", "{method} {path} {range}");
+                }
+            }
+        }
+    }
     app.stop().await;
 }
 
