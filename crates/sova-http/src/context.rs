@@ -44,8 +44,13 @@ pub fn meta(pagination: Option<Pagination>) -> Meta {
     Meta { timestamp: iso(now_ms()), version: API_VERSION.into(), trace_id: trace_id(), pagination }
 }
 
+/// The caller's trace id: `X-Request-Id`, or the vendor reference's `x-trace-id`, when it is a sane token.
 fn incoming_trace_id(req: &Request) -> Option<String> {
-    let v = req.headers().get("x-request-id")?.to_str().ok()?.trim();
+    ["x-request-id", "x-trace-id"].iter().find_map(|h| sane_trace_id(req.headers().get(*h)?.to_str().ok()?))
+}
+
+fn sane_trace_id(v: &str) -> Option<String> {
+    let v = v.trim();
     let ok = !v.is_empty()
         && v.len() <= 128
         && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
@@ -65,6 +70,7 @@ pub async fn request_context(req: Request, next: Next) -> Response {
     let elapsed = start.elapsed();
     let status = resp.status();
     if let Ok(v) = HeaderValue::from_str(&trace_id) {
+        resp.headers_mut().insert("x-trace-id", v.clone());
         resp.headers_mut().insert("x-request-id", v);
     }
     if let Some(info) = *rctx.rate.lock() {

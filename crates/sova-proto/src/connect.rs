@@ -409,6 +409,10 @@ pub struct CreateAddressRequest {
     pub currency: String,
     /// `bitcoin`, `bitcoin-testnet`, `ethereum`, `ethereum-sepolia`, `solana` or `solana-devnet`.
     pub network: String,
+    /// Sova extension: `true` derives a new address even when the wallet has one for this (currency, network)
+    /// (rotation). By default the existing address comes back, as the vendor's reference says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotate: Option<bool>,
 }
 
 /// A deposit address.
@@ -430,6 +434,75 @@ pub struct DepositAddress {
     pub status: String,
     /// Creation time.
     pub created_at: String,
+}
+
+/// The answer of `POST /wallets/{wallet_id}/address`: Sova's address (its fields at the top) and, as the vendor's
+/// reference shows it, the wallet with every address it has (`addresses[]`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AddressCreated {
+    /// The address created (or given back).
+    #[serde(flatten)]
+    pub address: DepositAddress,
+    /// The wallet's user.
+    pub user_id: String,
+    /// The vendor's custody wallet id: Sova keeps no separate vault, so the wallet id.
+    pub vault_wallet_id: String,
+    /// The wallet's name.
+    pub name: String,
+    /// The wallet's description (none yet).
+    pub description: Option<String>,
+    /// Every active address of the wallet, in the vendor's four fields.
+    pub addresses: Vec<WalletAddress>,
+    /// When the wallet last changed.
+    pub updated_at: String,
+}
+
+/// An address as the vendor's reference lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WalletAddress {
+    /// UUID.
+    pub address_id: String,
+    /// Lower-case currency code (`btc`).
+    pub currency: String,
+    /// Network wire name.
+    pub network: String,
+    /// The on-chain address.
+    pub address: String,
+}
+
+/// One entry of `GET /currencies` (the vendor's fields, numbers where it shows numbers, and the networks).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CurrencyInfo {
+    /// Stable number.
+    pub id: u32,
+    /// Ticker (`BTC`).
+    pub symbol: String,
+    /// Name (`Bitcoin`).
+    pub name: String,
+    /// Lower-case code (`btc`), as request bodies take it.
+    pub code: String,
+    /// Same as `code`.
+    pub currency: String,
+    /// Decimal places.
+    pub precision: u32,
+    /// ASCII sign.
+    pub ascii_sign: String,
+    /// Deposits are credited.
+    pub can_deposit: bool,
+    /// Withdrawals can be made (not yet).
+    pub can_withdraw: bool,
+    /// Smallest withdrawal.
+    pub min_withdrawal: u64,
+    /// Always false.
+    pub is_fiat: bool,
+    /// Deposits wait for confirmations.
+    pub is_confirmations_needed: bool,
+    /// Sova holds it.
+    pub is_custody_enabled: bool,
+    /// Tradeable through Connect (not yet).
+    pub is_trading_enabled: bool,
+    /// Networks it is available on.
+    pub networks: Vec<String>,
 }
 
 /// `POST /sandbox/deposits` (sandbox mode only).

@@ -231,6 +231,9 @@ pub struct NewAddress {
     pub family: String,
     /// Creation time.
     pub created_at: i64,
+    /// Give back the wallet's active address for this (currency, network) when it has one, instead of deriving a
+    /// new one (the vendor's rule); `false` derives a new address in any case (rotation).
+    pub reuse_existing: bool,
 }
 
 /// A deposit address row.

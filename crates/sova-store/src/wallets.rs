@@ -22,7 +22,9 @@ pub trait WalletStore: Send + Sync {
     async fn update_wallet(&self, customer_id: &str, wallet_id: &str, p: &WalletPatch, now: i64) -> Result<WalletView>;
 
     // addresses
-    /// Allocate the next index of `family`, derive with `derive`, insert: one transaction.
+    /// Allocate the next index of `family`, derive with `derive`, insert: one transaction. With
+    /// [`NewAddress::reuse_existing`], the wallet's active address for the same (currency, network) comes back
+    /// instead, if there is one.
     async fn create_address(&self, a: &NewAddress, derive: DeriveFn<'_>) -> Result<AddressRow>;
     /// A customer's address by id.
     async fn address(&self, customer_id: &str, address_id: &str) -> Result<Option<AddressRow>>;

@@ -94,6 +94,7 @@ where
         .routes(routes!(wallets::list_wallets))
         .routes(routes!(wallets::get_wallet, wallets::update_wallet))
         .routes(routes!(wallets::create_address))
+        .routes(routes!(wallets::list_currencies))
         .routes(routes!(wallets::list_wallet_addresses))
         .routes(routes!(wallets::list_addresses))
         .routes(routes!(wallets::get_address))

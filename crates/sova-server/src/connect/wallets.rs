@@ -20,6 +20,7 @@ use sova_http::error::{ApiError, ApiResult};
 use sova_http::extract::JsonBody;
 use sova_http::filters::Filters;
 use sova_http::idempotency::Idem;
+use sova_http::time::iso;
 use sova_http::validate;
 
 const WALLET_STATUSES: &[&str] = &["ACTIVE", "FROZEN"];
@@ -182,7 +183,7 @@ pub async fn update_wallet(
 /// Generate a deposit address for the wallet: a fresh HD index on the network's derivation path.
 #[utoipa::path(post, path = "/wallets/{wallet_id}/address", tag = "addresses", security(("api_key" = []), ("user_token" = [])),
     params(("wallet_id" = String, Path)), request_body = wire::CreateAddressRequest,
-    responses((status = 201, body = Envelope<wire::DepositAddress>), (status = 400, body = wire::ErrorEnvelope)))]
+    responses((status = 201, body = Envelope<wire::AddressCreated>), (status = 400, body = wire::ErrorEnvelope)))]
 pub async fn create_address(
     State(ctx): State<Ctx>,
     caller: Caller,
@@ -217,6 +218,7 @@ pub async fn create_address(
         network: net.as_str().to_string(),
         family: net.derivation_family().to_string(),
         created_at: ctx.clock.now_ms(),
+        reuse_existing: req.rotate != Some(true),
     };
     let keys = &ctx.keys;
     let derive = move |i: u32| keys.derive(net, i).map(|d| (d.address, d.path)).map_err(|e| e.to_string());
@@ -227,7 +229,65 @@ pub async fn create_address(
         e => e.into(),
     })?;
     ctx.access.broadcast(&format!("addr:{}", row.address)).await;
-    Ok(created(address_view(row)))
+    let q = sova_store::ListQuery { limit: 1000, ..Default::default() };
+    let all = ctx.store.list_addresses(&w.wallet.customer_id, Some(&w.wallet.wallet_id), &q).await?;
+    let addresses = all
+        .items
+        .into_iter()
+        .filter(|a| a.status == "ACTIVE")
+        .map(|a| wire::WalletAddress {
+            address_id: a.address_id,
+            currency: a.currency.to_ascii_lowercase(),
+            network: a.network,
+            address: a.address,
+        })
+        .collect();
+    Ok(created(wire::AddressCreated {
+        user_id: w.wallet.user_id.clone(),
+        vault_wallet_id: w.wallet.wallet_id.clone(),
+        name: w.wallet.name.clone(),
+        description: None,
+        addresses,
+        updated_at: iso(w.wallet.updated_at),
+        address: address_view(row),
+    }))
+}
+
+/// The currencies Sova keeps, with the networks each is available on (the vendor's `GET /currencies`).
+#[utoipa::path(get, path = "/currencies", tag = "currencies", security(("api_key" = []), ("user_token" = [])),
+    responses((status = 200, body = Envelope<Vec<wire::CurrencyInfo>>)))]
+pub async fn list_currencies(_caller: Caller) -> ApiResult<Response> {
+    let items = Currency::all()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (code, name) = match c {
+                Currency::Btc => ("BTC", "Bitcoin"),
+                Currency::Eth => ("ETH", "Ether"),
+                Currency::Sol => ("SOL", "Solana"),
+                Currency::Usdc => ("USDC", "USD Coin"),
+                Currency::Usdt => ("USDT", "Tether USD"),
+            };
+            wire::CurrencyInfo {
+                id: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                symbol: code.into(),
+                name: name.into(),
+                code: code.to_ascii_lowercase(),
+                currency: code.to_ascii_lowercase(),
+                precision: c.decimals(),
+                ascii_sign: code.into(),
+                can_deposit: true,
+                can_withdraw: false,
+                min_withdrawal: 0,
+                is_fiat: false,
+                is_confirmations_needed: true,
+                is_custody_enabled: true,
+                is_trading_enabled: false,
+                networks: c.networks().iter().map(|n| n.as_str().to_string()).collect(),
+            }
+        })
+        .collect::<Vec<_>>();
+    Ok(ok(items))
 }
 
 /// A wallet's deposit addresses.

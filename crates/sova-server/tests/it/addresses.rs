@@ -57,8 +57,12 @@ async fn addresses_are_real(backend: Backend) {
             .await
             .unwrap();
         for _ in 0..3 {
+            // Rotation asks for a new address each time (the default gives the wallet's existing one back).
             let a = owner
-                .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: cur.into(), network: net.into() })
+                .create_address(
+                    &w.wallet_id,
+                    &wire::CreateAddressRequest { currency: cur.into(), network: net.into(), rotate: Some(true) },
+                )
                 .await
                 .unwrap();
             assert!(seen.insert(a.address.clone()), "address reused: {}", a.address);
@@ -114,7 +118,11 @@ async fn concurrent_addresses_get_unique_indices(backend: Backend) {
             owner
                 .create_address(
                     &wid,
-                    &wire::CreateAddressRequest { currency: "eth".into(), network: "ethereum".into() },
+                    &wire::CreateAddressRequest {
+                        currency: "eth".into(),
+                        network: "ethereum".into(),
+                        rotate: Some(true),
+                    },
                 )
                 .await
         })
@@ -127,3 +135,60 @@ async fn concurrent_addresses_get_unique_indices(backend: Backend) {
     app.stop().await;
 }
 on_both!(concurrent_addresses_get_unique_indices);
+
+/// Issue 15: asking again for a wallet's address on the same network gives the existing one back (also when 20 ask
+/// at once), answered as the vendor's reference shows it (the wallet and its `addresses[]`) with Sova's fields.
+async fn address_creation_is_idempotent_per_network(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, owner) = app.customer("idem-addr").await;
+    let u = owner.create_user(&user_req("i@example.com")).await.unwrap();
+    let w = owner
+        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "usdc".into(), currency: "USDC".into() })
+        .await
+        .unwrap();
+    let path = format!("/wallets/{}/address", w.wallet_id);
+    let body = |net: &str| {
+        Some(("application/json", serde_json::json!({"currency": "usdc", "network": net}).to_string().into_bytes()))
+    };
+    let futs = (0..20).map(|_| {
+        let (owner, path, body) = (owner.clone(), path.clone(), body("solana"));
+        tokio::spawn(async move { owner.raw(reqwest::Method::POST, &path, body).await.unwrap() })
+    });
+    let mut ids = std::collections::HashSet::new();
+    for r in futures::future::join_all(futs).await {
+        let r = r.unwrap();
+        assert_eq!(r.status, 201, "{}", r.json);
+        ids.insert(r.json["data"]["address_id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 1, "one address for (usdc, solana)");
+    let r = owner.raw(reqwest::Method::POST, &path, body("ethereum")).await.unwrap();
+    let d = &r.json["data"];
+    assert_eq!(
+        (d["wallet_id"].as_str(), d["vault_wallet_id"].as_str()),
+        (Some(w.wallet_id.as_str()), Some(w.wallet_id.as_str()))
+    );
+    assert_eq!((d["user_id"].as_str(), d["name"].as_str()), (Some(u.user_id.as_str()), Some("usdc")));
+    let listed = d["addresses"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{d}");
+    for a in listed {
+        let keys: Vec<&str> = a.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 4, "{a}");
+        assert_eq!(a["currency"], "usdc");
+    }
+    assert!(listed.iter().any(|a| a["address"] == d["address"] && a["network"] == "ethereum"));
+    // Sova's fields are there too (the seed's clients read them).
+    assert_eq!((d["currency"].as_str(), d["status"].as_str()), (Some("USDC"), Some("ACTIVE")));
+    assert!(d["derivation_path"].as_str().is_some_and(|p| p.starts_with("m/")));
+    assert_eq!(owner.list_wallet_addresses(&w.wallet_id).await.unwrap().pagination.total, 2);
+
+    // GET /currencies: every currency with its networks.
+    let r = owner.raw(reqwest::Method::GET, "/currencies", None).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.json);
+    let list = r.json["data"].as_array().unwrap();
+    let usdc = list.iter().find(|c| c["code"] == "usdc").unwrap();
+    assert_eq!((usdc["precision"].as_u64(), usdc["is_fiat"].as_bool()), (Some(6), Some(false)));
+    assert!(usdc["networks"].as_array().unwrap().iter().any(|n| n == "solana"));
+    assert_eq!(list.len(), 5);
+    app.stop().await;
+}
+on_both!(address_creation_is_idempotent_per_network);

@@ -330,7 +330,10 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
 
     // Sandbox deposit with a bad amount or to an unknown address.
     let a = owner
-        .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin".into() })
+        .create_address(
+            &w.wallet_id,
+            &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin".into(), rotate: None },
+        )
         .await
         .unwrap();
     for (amount, field) in [

@@ -86,7 +86,7 @@ async fn user_tokens(backend: Backend) {
     assert_eq!(me.list_wallets(&[]).await.unwrap().pagination.total, 1);
     me.create_address(
         &w.wallet_id,
-        &wire::CreateAddressRequest { currency: "sol".into(), network: "solana-devnet".into() },
+        &wire::CreateAddressRequest { currency: "sol".into(), network: "solana-devnet".into(), rotate: None },
     )
     .await
     .unwrap();

@@ -97,9 +97,12 @@ async fn signed_requests_work(backend: Backend) {
         .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "w".into(), currency: "BTC".into() })
         .await
         .unwrap();
-    c.create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin".into() })
-        .await
-        .unwrap();
+    c.create_address(
+        &w.wallet_id,
+        &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin".into(), rotate: None },
+    )
+    .await
+    .unwrap();
 
     // Python's hmac module, from the document alone.
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/independent/cs_hmac_client.py");

@@ -30,7 +30,7 @@ async fn hud_and_billing(backend: Backend) {
     let a = owner
         .create_address(
             &w.wallet_id,
-            &wire::CreateAddressRequest { currency: "eth".into(), network: "ethereum".into() },
+            &wire::CreateAddressRequest { currency: "eth".into(), network: "ethereum".into(), rotate: None },
         )
         .await
         .unwrap();
@@ -297,7 +297,10 @@ async fn address_index_spans_replicas() {
         .await
         .unwrap();
     let addr = owner
-        .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: "sol".into(), network: "solana".into() })
+        .create_address(
+            &w.wallet_id,
+            &wire::CreateAddressRequest { currency: "sol".into(), network: "solana".into(), rotate: None },
+        )
         .await
         .unwrap();
     let mut known = false;

@@ -21,7 +21,7 @@ async fn tenants_are_isolated(backend: Backend) {
     let a = alice
         .create_address(
             &w.wallet_id,
-            &wire::CreateAddressRequest { currency: "eth".into(), network: "ethereum-sepolia".into() },
+            &wire::CreateAddressRequest { currency: "eth".into(), network: "ethereum-sepolia".into(), rotate: None },
         )
         .await
         .unwrap();

@@ -15,7 +15,10 @@ async fn concurrent_deposits_balance(backend: Backend) {
         .await
         .unwrap();
     let a = owner
-        .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: "usdc".into(), network: "solana".into() })
+        .create_address(
+            &w.wallet_id,
+            &wire::CreateAddressRequest { currency: "usdc".into(), network: "solana".into(), rotate: None },
+        )
         .await
         .unwrap();
     let futs = (1..=25).map(|i| {
@@ -84,7 +87,10 @@ async fn sandbox_endpoint_refused_in_production(backend: Backend) {
         .await
         .unwrap();
     let a = owner
-        .create_address(&w.wallet_id, &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin".into() })
+        .create_address(
+            &w.wallet_id,
+            &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin".into(), rotate: None },
+        )
         .await
         .unwrap();
     // Watch-only derivation from the xpub gives the published first address.
@@ -97,7 +103,7 @@ async fn sandbox_endpoint_refused_in_production(backend: Backend) {
     let e = owner
         .create_address(
             &we.wallet_id,
-            &wire::CreateAddressRequest { currency: "eth".into(), network: "ethereum".into() },
+            &wire::CreateAddressRequest { currency: "eth".into(), network: "ethereum".into(), rotate: None },
         )
         .await
         .unwrap_err();
@@ -133,7 +139,7 @@ async fn amounts_stay_in_range(backend: Backend) {
         let a = owner
             .create_address(
                 &w.wallet_id,
-                &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin-testnet".into() },
+                &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin-testnet".into(), rotate: None },
             )
             .await
             .unwrap();

@@ -37,6 +37,14 @@ async fn trace_ids_and_metrics(backend: Backend) {
     assert_eq!(r.headers()["x-request-id"], "my-trace-42");
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["meta"]["trace_id"], "my-trace-42");
+    // The vendor reference's header works the same way (issue 15).
+    let r = http.get(format!("{}/sovx/v1/users", app.url())).header("x-trace-id", "tr-123").send().await.unwrap();
+    assert_eq!(
+        (r.headers()["x-trace-id"].to_str().unwrap(), r.headers()["x-request-id"].to_str().unwrap()),
+        ("tr-123", "tr-123")
+    );
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["meta"]["trace_id"], "tr-123");
     // A hostile id is replaced, not echoed.
     let r =
         http.get(format!("{}/sovx/v1/health", app.url())).header("x-request-id", "a b<script>").send().await.unwrap();

@@ -87,7 +87,7 @@ async fn quickstart(backend: Backend) {
     let a = owner
         .create_address(
             &w.wallet_id,
-            &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin-testnet".into() },
+            &wire::CreateAddressRequest { currency: "btc".into(), network: "bitcoin-testnet".into(), rotate: None },
         )
         .await
         .unwrap();

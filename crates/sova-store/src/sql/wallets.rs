@@ -166,6 +166,27 @@ impl WalletStore for SqlStore {
 
     async fn create_address(&self, a: &NewAddress, derive: DeriveFn<'_>) -> Result<AddressRow> {
         let mut tx = self.write.begin().await?;
+        if a.reuse_existing {
+            // The wallet's row is the lock that makes "find, else derive" one step under concurrency (PostgreSQL;
+            // SQLite has one writer).
+            sqlx::query(&format!("SELECT wallet_id FROM wallets WHERE wallet_id = $1{}", self.lock_suffix()))
+                .bind(a.wallet_id.clone())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let existing = sqlx::query_as::<Any, AddressRow>(&format!(
+                "SELECT {ADDRESS_COLS} FROM addresses WHERE wallet_id = $1 AND currency = $2 AND network = $3 \
+                 AND status = 'ACTIVE' ORDER BY created_at, address_id LIMIT 1"
+            ))
+            .bind(a.wallet_id.clone())
+            .bind(a.currency.clone())
+            .bind(a.network.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = existing {
+                tx.commit().await?;
+                return Ok(row);
+            }
+        }
         let index: i64 = sqlx::query_scalar::<Any, i64>(
             "INSERT INTO derivation_counters (family, next_index) VALUES ($1, 1) \
              ON CONFLICT (family) DO UPDATE SET next_index = derivation_counters.next_index + 1 \
