@@ -227,6 +227,9 @@ where
             return r;
         }
         match api_key(&parts.headers) {
+            Some(k) if k.starts_with(USER_TOKEN_PREFIX) => {
+                Err(ApiError::forbidden("this call needs the owner key (`x-api-key`); a user token cannot make it"))
+            }
             Some(k) => verify_owner_key(ctx, k).await,
             None if bearer(&parts.headers).is_some_and(|t| t.starts_with(USER_TOKEN_PREFIX)) => {
                 Err(ApiError::forbidden("this call needs the owner key (`x-api-key`); a user token cannot make it"))
@@ -298,6 +301,10 @@ where
             return r.map(Caller::Owner);
         }
         if let Some(k) = api_key(&parts.headers) {
+            // The vendor's reference also sends a user token as `x-api-key`.
+            if k.starts_with(USER_TOKEN_PREFIX) {
+                return verify_user_token(ctx, k).await;
+            }
             return verify_owner_key(ctx, k).await.map(Caller::Owner);
         }
         match bearer(&parts.headers) {
@@ -354,10 +361,11 @@ pub async fn identify(ctx: &Access, parts: &Parts) -> Option<Identity> {
     if let Some(o) = signed_owner(parts) {
         return Some(Identity::Owner(o));
     }
-    if let Some(k) = api_key(&parts.headers) {
-        return owner_key(ctx, k).await.ok().map(Identity::Owner);
-    }
-    let token = bearer(&parts.headers)?;
+    let token = match api_key(&parts.headers) {
+        Some(k) if k.starts_with(USER_TOKEN_PREFIX) => k,
+        Some(k) => return owner_key(ctx, k).await.ok().map(Identity::Owner),
+        None => bearer(&parts.headers)?,
+    };
     if token.starts_with(USER_TOKEN_PREFIX) {
         let (caller, window) = user_token(ctx, token).await.ok()?;
         return Some(Identity::User { customer_id: caller.customer_id().to_string(), window });

@@ -356,6 +356,16 @@ pub struct UserToken {
     pub created_at: String,
 }
 
+/// The answer of the reference's `POST /users/{user_id}/token`: Sova's token fields and the reference's `expires`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IssuedUserToken {
+    /// The token (with `token` set: shown once).
+    #[serde(flatten)]
+    pub token: UserToken,
+    /// Expiry, ISO 8601 (the reference's name for `expires_at`).
+    pub expires: String,
+}
+
 /// `POST /users/{user_id}/wallets`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -505,6 +515,35 @@ pub struct CurrencyInfo {
     pub networks: Vec<String>,
 }
 
+/// One currency of `GET /accounts/balance` and `GET /users/{user_id}/accounts/balance`: JSON numbers, as the
+/// reference shows them, written digit for digit from the ledger's decimal (never through a float).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccountBalance {
+    /// Lower-case currency code.
+    pub currency: String,
+    /// Settled balance.
+    #[schema(value_type = f64)]
+    pub balance: Box<serde_json::value::RawValue>,
+    /// What can be spent now: the balance less what is held.
+    #[schema(value_type = f64)]
+    pub available: Box<serde_json::value::RawValue>,
+    /// Held for withdrawals or trades in progress.
+    #[schema(value_type = f64)]
+    pub held: Box<serde_json::value::RawValue>,
+}
+
+/// A decimal string (`"12.5"`, as the ledger keeps it) as a JSON number with exactly its digits; `None` if it is not
+/// a plain decimal.
+pub fn exact_number(decimal: &str) -> Option<Box<serde_json::value::RawValue>> {
+    let digits = decimal.strip_prefix('-').unwrap_or(decimal);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    let plain = !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit());
+    plain.then(|| serde_json::value::RawValue::from_string(decimal.to_string()).ok()).flatten()
+}
+
 /// `POST /sandbox/deposits` (sandbox mode only).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -551,4 +590,20 @@ pub struct Deposit {
     /// When the deposit was credited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exact_number;
+
+    #[test]
+    fn numbers_keep_every_digit() {
+        for s in ["0", "100", "0.00000001", "79228162514264337593543950335", "-1.5", "12345678901234567890.12345678"] {
+            let n = exact_number(s).map(|n| n.get().to_string());
+            assert_eq!(n.as_deref(), Some(s));
+        }
+        for bad in ["", "1e3", "1.", ".5", " 1", "NaN", "0x10"] {
+            assert!(exact_number(bad).is_none(), "{bad}");
+        }
+    }
 }

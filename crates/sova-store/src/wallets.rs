@@ -19,6 +19,10 @@ pub trait WalletStore: Send + Sync {
     /// Wallets of a customer (optionally of one user).
     async fn list_wallets(&self, customer_id: &str, user_id: Option<&str>, q: &ListQuery) -> Result<Page<WalletView>>;
     /// Apply a patch.
+    /// Settled balance per currency over a customer's wallets (or one user's), exactly summed: `(currency, sum)`,
+    /// currencies in order, one entry for each currency a wallet exists in.
+    async fn balances_by_currency(&self, customer_id: &str, user_id: Option<&str>) -> Result<Vec<(String, String)>>;
+    /// Update a wallet's name or status.
     async fn update_wallet(&self, customer_id: &str, wallet_id: &str, p: &WalletPatch, now: i64) -> Result<WalletView>;
 
     // addresses

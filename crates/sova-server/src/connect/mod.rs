@@ -1,6 +1,7 @@
 //! Connect API (`/sovx/v1`, seed 000): operators' sessions, customers and their credentials, users and their
 //! tokens, wallets, deposit addresses, deposits and balances.
 
+mod accounts;
 mod customers;
 mod users;
 mod wallets;
@@ -89,12 +90,15 @@ where
         .routes(routes!(users::create_user, users::list_users))
         .routes(routes!(users::get_user, users::update_user))
         .routes(routes!(users::create_token, users::list_tokens))
+        .routes(routes!(users::issue_token))
         .routes(routes!(users::get_token, users::revoke_token))
         .routes(routes!(wallets::create_wallet, wallets::list_user_wallets))
         .routes(routes!(wallets::list_wallets))
         .routes(routes!(wallets::get_wallet, wallets::update_wallet))
         .routes(routes!(wallets::create_address))
         .routes(routes!(wallets::list_currencies))
+        .routes(routes!(accounts::customer_balance))
+        .routes(routes!(accounts::user_balance))
         .routes(routes!(wallets::list_wallet_addresses))
         .routes(routes!(wallets::list_addresses))
         .routes(routes!(wallets::get_address))

@@ -169,6 +169,42 @@ pub async fn create_token(
     Ok(created(token_view(row, Some(token))))
 }
 
+/// How long a token from the reference's `POST /users/{user_id}/token` lives: one year.
+const REFERENCE_TOKEN_TTL_MS: i64 = 365 * 24 * 3600 * 1000;
+
+/// The vendor reference's token route (owner key, no body): a token valid one year; the user's earlier live tokens
+/// are revoked, so one stays. 200 with `{token, user_id, expires}` beside Sova's token fields.
+#[utoipa::path(post, path = "/users/{user_id}/token", tag = "users", security(("api_key" = [])),
+    params(("user_id" = String, Path)), responses((status = 200, body = Envelope<wire::IssuedUserToken>)))]
+pub async fn issue_token(State(ctx): State<Ctx>, owner: OwnerAuth, Path(user_id): Path<String>) -> ApiResult<Response> {
+    let caller = Caller::Owner(owner);
+    let user = load_user(&ctx, &caller, &user_id).await?;
+    if user.status != "ACTIVE" {
+        return Err(ApiError::conflict("user is suspended; reactivate it before issuing a token"));
+    }
+    let token = format!("{USER_TOKEN_PREFIX}{}", sova_auth::keys::random_base62(40).expose_secret());
+    let now = ctx.clock.now_ms();
+    let row = UserTokenRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.user_id.clone(),
+        customer_id: user.customer_id.clone(),
+        token_hash: ctx.access.hasher.hash(&token).0,
+        created_at: now,
+        expires_at: now + REFERENCE_TOKEN_TTL_MS,
+        revoked_at: None,
+    };
+    ctx.store.create_user_token(&row).await?;
+    // The new token exists first; then the earlier live ones go (a failure here leaves two live, never none).
+    for old in ctx.store.list_user_tokens(&user.customer_id, &user.user_id).await? {
+        if old.id != row.id && old.revoked_at.is_none() && old.expires_at > now {
+            let revoked = ctx.store.revoke_user_token(&user.customer_id, &user.user_id, &old.id, now).await?;
+            ctx.access.broadcast(&format!("token:{}", revoked.token_hash)).await;
+        }
+    }
+    let expires = iso(row.expires_at);
+    Ok(ok(wire::IssuedUserToken { token: token_view(row, Some(token)), expires }))
+}
+
 /// List a user's tokens (never the tokens themselves).
 #[utoipa::path(get, path = "/users/{user_id}/tokens", tag = "users", security(("api_key" = [])),
     params(("user_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::UserToken>>)))]

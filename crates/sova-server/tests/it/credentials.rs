@@ -161,3 +161,45 @@ async fn revocation_reaches_other_replicas() {
     b.stop_server().await;
     a.stop().await;
 }
+
+/// Issue 15: the reference's `POST /users/{id}/token` (200, one year, re-issuing revokes the earlier token), and a
+/// user token sent as `x-api-key` as well as `Authorization: Bearer`.
+async fn reference_user_tokens(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, owner) = app.customer("ref-tok-co").await;
+    let u1 = owner.create_user(&user_req("r1@example.com")).await.unwrap();
+    let u2 = owner.create_user(&user_req("r2@example.com")).await.unwrap();
+    let issue = || {
+        let (owner, path) = (owner.clone(), format!("/users/{}/token", u1.user_id));
+        async move { owner.raw(reqwest::Method::POST, &path, None).await.unwrap() }
+    };
+    let r = issue().await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let d = &r.json["data"];
+    let first = d["token"].as_str().unwrap().to_string();
+    assert_eq!(d["user_id"].as_str(), Some(u1.user_id.as_str()));
+    let expires = chrono::DateTime::parse_from_rfc3339(d["expires"].as_str().unwrap()).unwrap();
+    let days = (expires.timestamp() - chrono::Utc::now().timestamp()) / 86_400;
+    assert!((364..=365).contains(&days), "expires in {days} days");
+    assert_eq!(d["expires"], d["expires_at"]);
+    // As x-api-key and as Bearer, on its own user; another user is 404; owner-only calls 403.
+    let http = reqwest::Client::new();
+    let get = |token: String, bearer: bool, user: String| {
+        let (http, url) = (http.clone(), format!("{}/sovx/v1/users/{user}", app.url()));
+        async move {
+            let req = if bearer { http.get(url).bearer_auth(token) } else { http.get(url).header("x-api-key", token) };
+            req.send().await.unwrap().status().as_u16()
+        }
+    };
+    assert_eq!(get(first.clone(), false, u1.user_id.clone()).await, 200);
+    assert_eq!(get(first.clone(), true, u1.user_id.clone()).await, 200);
+    assert_eq!(get(first.clone(), false, u2.user_id.clone()).await, 404);
+    let r = http.get(format!("{}/sovx/v1/users", app.url())).header("x-api-key", &first).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    // Issuing again revokes the first token.
+    let second = issue().await.json["data"]["token"].as_str().unwrap().to_string();
+    assert_eq!(get(second, false, u1.user_id.clone()).await, 200);
+    assert_eq!(get(first, false, u1.user_id.clone()).await, 401);
+    app.stop().await;
+}
+on_both!(reference_user_tokens);

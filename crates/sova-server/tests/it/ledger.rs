@@ -187,3 +187,73 @@ async fn amounts_stay_in_range(backend: Backend) {
     app.stop().await;
 }
 on_both!(amounts_stay_in_range);
+
+/// Issue 15: balances per currency as the reference shows them (numbers, written exactly), over a user's wallets and
+/// over the whole customer; a user token reads its own user only.
+async fn account_balances_are_exact_numbers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (cid, owner) = app.customer("bal-co").await;
+    let u1 = owner.create_user(&user_req("b1@example.com")).await.unwrap();
+    let u2 = owner.create_user(&user_req("b2@example.com")).await.unwrap();
+    let mut deposit = Vec::new();
+    for (user, cur, net, amount) in [
+        (&u1, "BTC", "bitcoin", "0.00000001"),
+        (&u1, "BTC", "bitcoin", "20999999.99999999"),
+        (&u1, "USDC", "solana", "12.5"),
+        (&u2, "BTC", "bitcoin", "1"),
+    ] {
+        let w = owner
+            .create_wallet(
+                &user.user_id,
+                &wire::CreateWalletRequest { name: format!("{cur}-{amount}"), currency: cur.into() },
+            )
+            .await
+            .unwrap();
+        let a = owner
+            .create_address(
+                &w.wallet_id,
+                &wire::CreateAddressRequest { currency: cur.into(), network: net.into(), rotate: None },
+            )
+            .await
+            .unwrap();
+        deposit.push(wire::SandboxDepositRequest {
+            address: a.address,
+            currency: cur.into(),
+            network: net.into(),
+            amount: amount.into(),
+            pending: None,
+        });
+    }
+    for d in &deposit {
+        owner.sandbox_deposit(d).await.unwrap();
+    }
+    let key = app.operator().await.create_credential(&cid).await.unwrap().customer_secret;
+    let http = reqwest::Client::new();
+    let get = |path: String, key: String| {
+        let http = http.clone();
+        let url = format!("{}/sovx/v1{path}", app.url());
+        async move {
+            let r = http.get(url).header("x-api-key", key).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, text) = get(format!("/users/{}/accounts/balance", u1.user_id), key.clone()).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        text.contains(r#"{"currency":"btc","balance":21000000.00000000,"available":21000000.00000000,"held":0}"#)
+            || text.contains(r#"{"currency":"btc","balance":21000000,"available":21000000,"held":0}"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"{"currency":"usdc","balance":12.5,"available":12.5,"held":0}"#), "{text}");
+    let (_, text) = get("/accounts/balance".into(), key.clone()).await;
+    assert!(text.contains(r#""currency":"btc","balance":21000001,"#), "{text}");
+    // A user token sees its own user's balances, not another's.
+    let token = owner.create_user_token(&u2.user_id, Some(600)).await.unwrap().token.unwrap();
+    let (status, text) = get(format!("/users/{}/accounts/balance", u2.user_id), token.clone()).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains(r#""currency":"btc","balance":1,"#), "{text}");
+    assert_eq!(get(format!("/users/{}/accounts/balance", u1.user_id), token.clone()).await.0, 404);
+    assert_eq!(get("/accounts/balance".into(), token).await.0, 403);
+    app.stop().await;
+}
+on_both!(account_balances_are_exact_numbers);

@@ -138,6 +138,33 @@ impl WalletStore for SqlStore {
         Ok(Page { items: page.items.into_iter().map(WalletView::from).collect(), total: page.total })
     }
 
+    async fn balances_by_currency(&self, customer_id: &str, user_id: Option<&str>) -> Result<Vec<(String, String)>> {
+        let base = "SELECT w.currency, COALESCE(a.balance, '0') FROM wallets w \
+                    LEFT JOIN ledger_accounts a ON a.account = 'wallet:' || w.wallet_id WHERE w.customer_id = $1";
+        let rows: Vec<(String, String)> = match user_id {
+            Some(u) => {
+                sqlx::query_as::<Any, (String, String)>(&format!("{base} AND w.user_id = $2"))
+                    .bind(customer_id.to_string())
+                    .bind(u.to_string())
+                    .fetch_all(&self.read)
+                    .await?
+            }
+            None => {
+                sqlx::query_as::<Any, (String, String)>(base)
+                    .bind(customer_id.to_string())
+                    .fetch_all(&self.read)
+                    .await?
+            }
+        };
+        let mut sums: std::collections::BTreeMap<String, rust_decimal::Decimal> = Default::default();
+        for (currency, balance) in rows {
+            let sum = sums.entry(currency).or_default();
+            *sum = super::ledger::exact_add(*sum, dec(&balance)?)
+                .ok_or_else(|| StoreError::OutOfRange(format!("{customer_id} balances")))?;
+        }
+        Ok(sums.into_iter().map(|(c, s)| (c, s.normalize().to_string())).collect())
+    }
+
     async fn update_wallet(&self, customer_id: &str, wallet_id: &str, p: &WalletPatch, now: i64) -> Result<WalletView> {
         let r = sqlx::query(
             "UPDATE wallets SET name = COALESCE($1, name), status = COALESCE($2, status), updated_at = $3 \
