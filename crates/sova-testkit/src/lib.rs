@@ -5,15 +5,12 @@
 //!   suites use it too.
 //! - [`on_both!`]: one scenario, two tests (`sqlite`, `postgres`); the PostgreSQL one is skipped with a message when
 //!   `SOVA_TEST_DATABASE_URL` is unset.
-//! - `app` (feature `app`): `spawn_app`, a server per test on 127.0.0.1:0 driven through `sova-client`, with the
-//!   fixtures the suites build on (an operator, a customer with an owner key, a user request).
+//! - The server half, `spawn_app` and its fixtures, is the crate `sova-testkit-app` (a crate of its own, so that the
+//!   store's suites never build the server when it changes).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod db;
 pub use db::{Backend, TestDb, pg_url};
-
-#[cfg(feature = "app")]
-pub mod app;
 
 /// Run an `async fn(Backend)` scenario once per backend: `on_both!(scenario);` defines a module `scenario` holding
 /// the tests `sqlite` and `postgres`. Callers need `tokio` (with the `macros` and `rt-multi-thread` features).
@@ -41,7 +38,4 @@ macro_rules! on_both {
 pub mod prelude {
     pub use crate::db::{Backend, TestDb, drop_pg_database, fresh_pg_database, pg_url};
     pub use crate::on_both;
-
-    #[cfg(feature = "app")]
-    pub use crate::app::*;
 }

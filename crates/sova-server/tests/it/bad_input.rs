@@ -4,8 +4,8 @@ use reqwest::Method;
 use sova_proto::ErrorCode;
 use sova_proto::connect as wire;
 
-use sova_testkit::on_both;
-use sova_testkit::prelude::*;
+use sova_testkit_app::on_both;
+use sova_testkit_app::prelude::*;
 
 const JSON: &str = "application/json";
 

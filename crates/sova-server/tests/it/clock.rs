@@ -1,7 +1,7 @@
 //! The server's clock is injectable: a server started on a manual clock tells that time and moves only with it.
 
 use sova_runtime::Clock;
-use sova_testkit::prelude::*;
+use sova_testkit_app::prelude::*;
 
 async fn manual_clock_is_the_servers_time(backend: Backend) {
     let clock = Clock::manual(1_700_000_000_000);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use sova_testkit::prelude::*;
+use sova_testkit_app::prelude::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

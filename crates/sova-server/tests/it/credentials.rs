@@ -5,8 +5,8 @@ use std::time::Duration;
 use sova_proto::ErrorCode;
 use sova_proto::connect as wire;
 
-use sova_testkit::on_both;
-use sova_testkit::prelude::*;
+use sova_testkit_app::on_both;
+use sova_testkit_app::prelude::*;
 
 async fn revoke_and_rotate(backend: Backend) {
     let app = spawn_app(backend).await;

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use sova_client::Method;
 use sova_client::exchange::{ExResponse, ExchangeClient, types as ex};
 
-use sova_testkit::on_both;
-use sova_testkit::prelude::{Backend, TestApp, spawn_app, spawn_on};
+use sova_testkit_app::on_both;
+use sova_testkit_app::prelude::{Backend, TestApp, spawn_app, spawn_on};
 
 const CHAIN: u64 = 286_623;
 
@@ -465,7 +465,7 @@ on_both!(eth_account_client);
 /// Per-IP request budget, and the exchange's envelope on unknown routes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ip_budget_and_unknown_routes() {
-    let app = sova_testkit::prelude::spawn_app_with(Backend::Sqlite, |c| c.rate_limit_per_minute = 5).await;
+    let app = sova_testkit_app::prelude::spawn_app_with(Backend::Sqlite, |c| c.rate_limit_per_minute = 5).await;
     let alice = client(&app, 0xa7);
     for _ in 0..5 {
         ok(&alice.get("/api/v1/spot/markets/coins").await.unwrap());

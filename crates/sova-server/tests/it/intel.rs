@@ -4,8 +4,8 @@ use base64::Engine;
 use reqwest::Method;
 use sova_proto::connect as wire;
 
-use sova_testkit::on_both;
-use sova_testkit::prelude::*;
+use sova_testkit_app::on_both;
+use sova_testkit_app::prelude::*;
 
 /// Create an `ak_` key with `credits` for `owner`, as `sova intel-key create` does.
 pub async fn intel_key(app: &TestApp, owner: &str, credits: i64) -> String {

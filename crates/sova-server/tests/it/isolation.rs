@@ -3,8 +3,8 @@
 use reqwest::Method;
 use sova_proto::connect as wire;
 
-use sova_testkit::on_both;
-use sova_testkit::prelude::*;
+use sova_testkit_app::on_both;
+use sova_testkit_app::prelude::*;
 
 /// A raw request body with its content type.
 type Body = Option<(&'static str, Vec<u8>)>;

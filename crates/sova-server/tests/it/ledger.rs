@@ -3,8 +3,8 @@
 use sova_proto::ErrorCode;
 use sova_proto::connect as wire;
 
-use sova_testkit::on_both;
-use sova_testkit::prelude::*;
+use sova_testkit_app::on_both;
+use sova_testkit_app::prelude::*;
 
 async fn concurrent_deposits_balance(backend: Backend) {
     let app = spawn_app(backend).await;

@@ -2,8 +2,8 @@
 
 use reqwest::Method;
 
-use sova_testkit::on_both;
-use sova_testkit::prelude::*;
+use sova_testkit_app::on_both;
+use sova_testkit_app::prelude::*;
 
 async fn rate_limits(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.rate_limit_per_minute = 5).await;

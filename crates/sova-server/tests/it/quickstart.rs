@@ -4,8 +4,8 @@ use chrono::DateTime;
 use reqwest::Method;
 use sova_proto::connect as wire;
 
-use sova_testkit::on_both;
-use sova_testkit::prelude::*;
+use sova_testkit_app::on_both;
+use sova_testkit_app::prelude::*;
 
 fn is_iso(s: &str) -> bool {
     DateTime::parse_from_rfc3339(s).is_ok() && s.ends_with('Z')

@@ -16,8 +16,8 @@ use sova_client::Method;
 use sova_client::siwx::{SiwxClient, sign_challenge_evm, sign_challenge_solana};
 use sova_proto::ErrorCode;
 
-use sova_testkit::on_both;
-use sova_testkit::prelude::*;
+use sova_testkit_app::on_both;
+use sova_testkit_app::prelude::*;
 
 const KEYID: &str = "tenant-ed25519";
 

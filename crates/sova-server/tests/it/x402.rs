@@ -12,8 +12,8 @@ use solana_signer::Signer;
 use sova_chain::solana::{Hash, MEMO_PROGRAM_ID, Pubkey, Signature, TOKEN_PROGRAM_ID, VersionedTransaction};
 use spl_associated_token_account_interface::address::get_associated_token_address_with_program_id as ata;
 
-use sova_testkit::on_both;
-use sova_testkit::prelude::*;
+use sova_testkit_app::on_both;
+use sova_testkit_app::prelude::*;
 
 const HUD: &str = "/wallet/bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu/hud";
 

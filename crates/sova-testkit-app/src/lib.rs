@@ -1,4 +1,6 @@
 //! `spawn_app`: a server per test on 127.0.0.1:0, on SQLite or PostgreSQL, with the fixtures the suites build on.
+//! The database half (`TestDb`, `on_both!`) is `sova-testkit`; [`prelude`] brings both.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 
@@ -7,7 +9,18 @@ use sova_proto::connect as wire;
 use sova_runtime::Clock;
 use sova_server::{Config, Running};
 
-use crate::db::{Backend, TestDb, drop_pg_database};
+use sova_testkit::db::{Backend, TestDb, drop_pg_database};
+
+pub use sova_testkit::on_both;
+
+/// Everything a server suite uses, in one import: the database half and this crate.
+pub mod prelude {
+    pub use crate::{
+        OPERATOR_EMAIL, OPERATOR_PASSWORD, TestApp, spawn_app, spawn_app_at, spawn_app_with, spawn_on, spawn_replica,
+        user_req, write_secret,
+    };
+    pub use sova_testkit::prelude::*;
+}
 
 /// The operator every test server has.
 pub const OPERATOR_EMAIL: &str = "ops@example.com";
