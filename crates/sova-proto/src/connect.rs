@@ -340,6 +340,15 @@ pub struct CreateUserTokenRequest {
     pub expires_in: Option<u64>,
 }
 
+/// `POST /users/tokens`: the reference's bulk form of `POST /users/{user_id}/token` (its body is not visible there;
+/// this is Sova's).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueUserTokensRequest {
+    /// 1 to 100 of the customer's users, each given a new one-year token.
+    pub user_ids: Vec<String>,
+}
+
 /// A user token: send it as `Authorization: Bearer <token>`; it reaches only its user's resources.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UserToken {

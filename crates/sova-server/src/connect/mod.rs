@@ -91,6 +91,7 @@ where
         .routes(routes!(users::get_user, users::update_user))
         .routes(routes!(users::create_token, users::list_tokens))
         .routes(routes!(users::issue_token))
+        .routes(routes!(users::issue_tokens))
         .routes(routes!(users::get_token, users::revoke_token))
         .routes(routes!(wallets::create_wallet, wallets::list_user_wallets))
         .routes(routes!(wallets::list_wallets))

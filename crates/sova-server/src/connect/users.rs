@@ -179,9 +179,50 @@ const REFERENCE_TOKEN_TTL_MS: i64 = 365 * 24 * 3600 * 1000;
 pub async fn issue_token(State(ctx): State<Ctx>, owner: OwnerAuth, Path(user_id): Path<String>) -> ApiResult<Response> {
     let caller = Caller::Owner(owner);
     let user = load_user(&ctx, &caller, &user_id).await?;
-    if user.status != "ACTIVE" {
-        return Err(ApiError::conflict("user is suspended; reactivate it before issuing a token"));
+    Ok(ok(issue_for(&ctx, ready_for_token(user)?).await?))
+}
+
+/// The reference's bulk token route (owner key): `POST /users/tokens` with `{user_ids: [...]}` gives each user a
+/// new one-year token, as the single route does. Every user is checked first (unknown: 404, suspended: 409, naming
+/// it), so a refused request issues nothing.
+#[utoipa::path(post, path = "/users/tokens", tag = "users", security(("api_key" = [])),
+    request_body = wire::IssueUserTokensRequest, responses((status = 200, body = Envelope<Vec<wire::IssuedUserToken>>)))]
+pub async fn issue_tokens(
+    State(ctx): State<Ctx>,
+    owner: OwnerAuth,
+    JsonBody(req): JsonBody<wire::IssueUserTokensRequest>,
+) -> ApiResult<Response> {
+    if req.user_ids.is_empty() || req.user_ids.len() > 100 {
+        return Err(ApiError::validation("user_ids", "`user_ids` must list 1 to 100 users"));
     }
+    let caller = Caller::Owner(owner);
+    let mut users = Vec::with_capacity(req.user_ids.len());
+    for id in &req.user_ids {
+        let user = load_user(&ctx, &caller, id).await.map_err(|e| e.with_field("user_ids"))?;
+        if !users.iter().any(|u: &sova_store::User| u.user_id == user.user_id) {
+            users.push(ready_for_token(user)?);
+        }
+    }
+    let mut issued = Vec::with_capacity(users.len());
+    for user in users {
+        issued.push(issue_for(&ctx, user).await?);
+    }
+    Ok(ok(issued))
+}
+
+fn ready_for_token(user: sova_store::User) -> ApiResult<sova_store::User> {
+    if user.status != "ACTIVE" {
+        return Err(ApiError::conflict(format!(
+            "user {} is suspended; reactivate it before issuing a token",
+            user.user_id
+        )));
+    }
+    Ok(user)
+}
+
+/// A new one-year token for `user`; the user's earlier live tokens are revoked after it is stored (a failure in
+/// between leaves two live, never none).
+async fn issue_for(ctx: &Ctx, user: sova_store::User) -> ApiResult<wire::IssuedUserToken> {
     let token = format!("{USER_TOKEN_PREFIX}{}", sova_auth::keys::random_base62(40).expose_secret());
     let now = ctx.clock.now_ms();
     let row = UserTokenRow {
@@ -194,7 +235,6 @@ pub async fn issue_token(State(ctx): State<Ctx>, owner: OwnerAuth, Path(user_id)
         revoked_at: None,
     };
     ctx.store.create_user_token(&row).await?;
-    // The new token exists first; then the earlier live ones go (a failure here leaves two live, never none).
     for old in ctx.store.list_user_tokens(&user.customer_id, &user.user_id).await? {
         if old.id != row.id && old.revoked_at.is_none() && old.expires_at > now {
             let revoked = ctx.store.revoke_user_token(&user.customer_id, &user.user_id, &old.id, now).await?;
@@ -202,7 +242,7 @@ pub async fn issue_token(State(ctx): State<Ctx>, owner: OwnerAuth, Path(user_id)
         }
     }
     let expires = iso(row.expires_at);
-    Ok(ok(wire::IssuedUserToken { token: token_view(row, Some(token)), expires }))
+    Ok(wire::IssuedUserToken { token: token_view(row, Some(token)), expires })
 }
 
 /// List a user's tokens (never the tokens themselves).

@@ -198,8 +198,28 @@ async fn reference_user_tokens(backend: Backend) {
     assert_eq!(r.status(), 403);
     // Issuing again revokes the first token.
     let second = issue().await.json["data"]["token"].as_str().unwrap().to_string();
-    assert_eq!(get(second, false, u1.user_id.clone()).await, 200);
+    assert_eq!(get(second.clone(), false, u1.user_id.clone()).await, 200);
     assert_eq!(get(first, false, u1.user_id.clone()).await, 401);
+    // The bulk route: an unknown user refuses the whole request (nothing issued); then both users get a token.
+    let bulk = |ids: Vec<String>| {
+        let owner = owner.clone();
+        async move {
+            let body = serde_json::json!({ "user_ids": ids }).to_string().into_bytes();
+            owner.raw(reqwest::Method::POST, "/users/tokens", Some(("application/json", body))).await.unwrap()
+        }
+    };
+    let r = bulk(vec![u1.user_id.clone(), "00000000-0000-4000-8000-000000000000".into()]).await;
+    assert_eq!((r.status, r.json["errors"][0]["field"].as_str()), (404, Some("user_ids")), "{}", r.json);
+    assert_eq!(get(second.clone(), false, u1.user_id.clone()).await, 200, "nothing was issued or revoked");
+    let r = bulk(vec![u1.user_id.clone(), u2.user_id.clone()]).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let issued = r.json["data"].as_array().unwrap();
+    assert_eq!(issued.len(), 2);
+    for (t, u) in issued.iter().zip([&u1, &u2]) {
+        assert_eq!(t["user_id"].as_str(), Some(u.user_id.as_str()));
+        assert_eq!(get(t["token"].as_str().unwrap().to_string(), true, u.user_id.clone()).await, 200);
+    }
+    assert_eq!(get(second, false, u1.user_id.clone()).await, 401, "the bulk route revokes earlier tokens too");
     app.stop().await;
 }
 on_both!(reference_user_tokens);
