@@ -123,6 +123,7 @@ pub struct CreateCustomerRequest {
     /// Contact email of the customer.
     pub email: String,
     /// Client-chosen identifier: 3-64 characters of `a-z`, `0-9`, `-`, `_`; unique.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9_-]{2,63}$")]
     pub customer_id: String,
     /// Legal or display name.
     pub entity_name: String,
@@ -564,6 +565,7 @@ pub struct SandboxDepositRequest {
     /// Network (must be the address's).
     pub network: String,
     /// Positive decimal string, at most the currency's decimals.
+    #[schema(pattern = r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")]
     pub amount: String,
     /// Leave the deposit `PENDING` instead of completing it at once (complete it with
     /// `POST /sandbox/deposits/{deposit_id}/complete`).

@@ -171,7 +171,8 @@ pub struct IntelKey {
 pub struct CreateIntelKeyRequest {
     /// Owner name of the account (created on first use; a Connect customer id links the customer's `Cs-*` keys).
     pub owner: String,
-    /// Credits to add to the account.
+    /// Credits to add to the account (an account holds at most 10^15).
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub credits: i64,
 }
 
@@ -179,7 +180,8 @@ pub struct CreateIntelKeyRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopUpRequest {
-    /// Credits to add (1 or more).
+    /// Credits to add (1 or more; an account holds at most 10^15).
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_000_i64)]
     pub credits: i64,
 }
 
