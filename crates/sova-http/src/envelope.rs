@@ -73,16 +73,21 @@ pub async fn exchange_errors(
     let resp = next.run(req).await;
     match resp.extensions().get::<ApiError>() {
         Some(e) => {
-            let mut answer = exchange_error(&clock, e);
-            let (parts, _) = resp.into_parts();
-            let own = answer.headers().clone();
-            for (name, value) in &parts.headers {
-                if !own.contains_key(name) && name != axum::http::header::CONTENT_LENGTH {
-                    answer.headers_mut().append(name.clone(), value.clone());
-                }
-            }
-            answer
+            let answer = exchange_error(&clock, e);
+            keep_headers(answer, resp.headers())
         }
         None => resp,
     }
+}
+
+/// `answer` with the headers of the answer it replaces (rate-limit state, `Allow`, ...), except those describing
+/// the old body and those `answer` sets itself.
+pub fn keep_headers(mut answer: Response, replaced: &axum::http::HeaderMap) -> Response {
+    let own = answer.headers().clone();
+    for (name, value) in replaced {
+        if !own.contains_key(name) && name != axum::http::header::CONTENT_LENGTH {
+            answer.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    answer
 }

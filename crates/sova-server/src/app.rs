@@ -250,13 +250,8 @@ async fn plain_errors(State(ctx): State<ApiContext>, req: axum::extract::Request
     let text = String::from_utf8_lossy(&text).trim().to_string();
     let message = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text };
     let e = ApiError::from_status(status, message);
-    let mut answer = if exchange { sova_http::envelope::exchange_error(&ctx.clock, &e) } else { e.into_response() };
-    for (name, value) in &parts.headers {
-        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
-            answer.headers_mut().append(name.clone(), value.clone());
-        }
-    }
-    answer
+    let answer = if exchange { sova_http::envelope::exchange_error(&ctx.clock, &e) } else { e.into_response() };
+    sova_http::envelope::keep_headers(answer, &parts.headers)
 }
 
 async fn not_found(State(ctx): State<ApiContext>, method: Method, uri: axum::http::Uri) -> Response {

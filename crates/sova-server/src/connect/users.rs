@@ -154,18 +154,7 @@ pub async fn create_token(
     if !(60..=MAX_TOKEN_TTL).contains(&ttl) {
         return Err(ApiError::validation("expires_in", "`expires_in` must be 60 to 2592000 seconds"));
     }
-    let token = format!("{USER_TOKEN_PREFIX}{}", sova_auth::keys::random_base62(40).expose_secret());
-    let now = ctx.clock.now_ms();
-    let row = UserTokenRow {
-        id: uuid::Uuid::new_v4().to_string(),
-        user_id: user.user_id,
-        customer_id: user.customer_id,
-        token_hash: ctx.access.hasher.hash(&token).0,
-        created_at: now,
-        expires_at: now + i64::try_from(ttl * 1000).unwrap_or(0),
-        revoked_at: None,
-    };
-    ctx.store.create_user_token(&row).await?;
+    let (token, row) = mint_token(&ctx, &user, i64::try_from(ttl * 1000).unwrap_or(0)).await?;
     Ok(created(token_view(row, Some(token))))
 }
 
@@ -220,9 +209,8 @@ fn ready_for_token(user: sova_store::User) -> ApiResult<sova_store::User> {
     Ok(user)
 }
 
-/// A new one-year token for `user`; the user's earlier live tokens are revoked after it is stored (a failure in
-/// between leaves two live, never none).
-async fn issue_for(ctx: &Ctx, user: sova_store::User) -> ApiResult<wire::IssuedUserToken> {
+/// Store a new token for `user` living `ttl_ms`: the token (shown once) and its row.
+async fn mint_token(ctx: &Ctx, user: &sova_store::User, ttl_ms: i64) -> ApiResult<(String, UserTokenRow)> {
     let token = format!("{USER_TOKEN_PREFIX}{}", sova_auth::keys::random_base62(40).expose_secret());
     let now = ctx.clock.now_ms();
     let row = UserTokenRow {
@@ -231,10 +219,18 @@ async fn issue_for(ctx: &Ctx, user: sova_store::User) -> ApiResult<wire::IssuedU
         customer_id: user.customer_id.clone(),
         token_hash: ctx.access.hasher.hash(&token).0,
         created_at: now,
-        expires_at: now + REFERENCE_TOKEN_TTL_MS,
+        expires_at: now + ttl_ms,
         revoked_at: None,
     };
     ctx.store.create_user_token(&row).await?;
+    Ok((token, row))
+}
+
+/// A new one-year token for `user`; the user's earlier live tokens are revoked after it is stored (a failure in
+/// between leaves two live, never none).
+async fn issue_for(ctx: &Ctx, user: sova_store::User) -> ApiResult<wire::IssuedUserToken> {
+    let (token, row) = mint_token(ctx, &user, REFERENCE_TOKEN_TTL_MS).await?;
+    let now = row.created_at;
     for old in ctx.store.list_user_tokens(&user.customer_id, &user.user_id).await? {
         if old.id != row.id && old.revoked_at.is_none() && old.expires_at > now {
             let revoked = ctx.store.revoke_user_token(&user.customer_id, &user.user_id, &old.id, now).await?;
