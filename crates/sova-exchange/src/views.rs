@@ -151,7 +151,8 @@ impl Views {
     }
 
     /// Orders accepted and not closed (resting, or within the command that matches them).
-    pub fn open_count(&self) -> usize {
+    #[cfg(test)]
+    fn open_count(&self) -> usize {
         self.open.len()
     }
 

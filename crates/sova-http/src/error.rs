@@ -62,7 +62,7 @@ impl ApiError {
     /// An exchange refusal: the status of its reason, the reason kept for the exchange's envelope.
     pub fn exchange(reason: Reason, message: impl Into<String>) -> Self {
         let status = status_of(reason);
-        Self { exchange_reason: Some(reason), ..Self::new(status, code_of(status), message) }
+        Self { exchange_reason: Some(reason), ..Self::from_status(status, message) }
     }
 
     /// The exchange reason this error answers with: its own, or the one of its status.
@@ -264,20 +264,6 @@ pub fn status_of(reason: Reason) -> StatusCode {
         | R::AlreadyExists
         | R::InvalidConfig
         | R::SupplyOverflow => StatusCode::BAD_REQUEST,
-    }
-}
-
-/// The Connect code an exchange refusal shows if it is ever answered in the Connect envelope.
-fn code_of(status: StatusCode) -> ErrorCode {
-    match status {
-        StatusCode::UNAUTHORIZED => ErrorCode::InvalidSignature,
-        StatusCode::FORBIDDEN => ErrorCode::Forbidden,
-        StatusCode::NOT_FOUND => ErrorCode::NotFound,
-        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
-        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
-        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
-        s if s.is_server_error() => ErrorCode::ServiceUnavailable,
-        _ => ErrorCode::ValidationError,
     }
 }
 

@@ -41,8 +41,8 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Api
 /// The body must be exactly one JSON object: an array would bind to a struct's fields by position (skipping the
 /// unknown-field check), and anything after the object (a second object, garbage) is refused.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
         let (code, what) = match first {
             Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => (ErrorCode::ValidationError, "a JSON value"),
             _ => (ErrorCode::MalformedJson, "not JSON"),
