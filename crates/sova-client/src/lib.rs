@@ -95,6 +95,8 @@ pub struct RawResponse {
     pub headers: HeaderMap,
     /// Body parsed as JSON (`Null` if it was not JSON).
     pub json: serde_json::Value,
+    /// The body as received (lossy UTF-8), for checks on its exact bytes (e.g. how a number is written).
+    pub text: String,
 }
 
 /// A payment in progress: resolves to the `PAYMENT-SIGNATURE` header value, or why it could not be made.
@@ -141,7 +143,8 @@ impl RawResponse {
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await?;
         let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        Ok(Self { status, headers, json })
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Ok(Self { status, headers, json, text })
     }
 }
 

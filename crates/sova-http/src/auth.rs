@@ -188,8 +188,13 @@ async fn user_token(ctx: &Access, token: &str) -> Result<(Caller, String), ApiEr
             let Some(row) = ctx.store.user_token_by_hash(hash.as_str()).await? else {
                 return Err(invalid());
             };
-            // A suspended user or customer has no valid tokens.
-            let user_ok = ctx.store.user(&row.customer_id, &row.user_id).await?.is_some_and(|u| u.status == "ACTIVE");
+            // A suspended or deleted user, or a suspended customer, has no valid tokens (a PENDING user's token
+            // authenticates; its work is refused until the user is activated).
+            let user_ok = ctx
+                .store
+                .user(&row.customer_id, &row.user_id)
+                .await?
+                .is_some_and(|u| matches!(u.status.as_str(), "ACTIVE" | "PENDING"));
             let cust_ok = ctx.store.customer(&row.customer_id).await?.is_some_and(|c| c.status == "ACTIVE");
             let t = Arc::new(CachedUserToken {
                 id: row.id,

@@ -85,6 +85,20 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, ErrorCode::ValidationError, message).with_field(field)
     }
 
+    /// 400 MISSING_FIELD naming `field`.
+    pub fn missing(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::MissingField, message).with_field(field)
+    }
+
+    /// 409 USER_NOT_ACTIVE: the user exists but its status refuses this work.
+    pub fn user_not_active(user_id: &str, status: &str) -> Self {
+        let hint = match status {
+            "PENDING" => "activate it first (POST /users/{user_id}/activate)",
+            _ => "reactivate it first (POST /users/{user_id}/activate)",
+        };
+        Self::new(StatusCode::CONFLICT, ErrorCode::UserNotActive, format!("user {user_id} is {status}; {hint}"))
+    }
+
     /// Attach the field at fault.
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());

@@ -51,6 +51,32 @@ pub fn phone(field: &str, value: &str) -> Result<String, ApiError> {
     }
 }
 
+/// The reference's phone: a country (ISO 3166-1 alpha-2) and a national mobile number valid there (libphonenumber's
+/// metadata, through the `phonenumber` crate). Returns the country upper-case, the E.164 form and the national
+/// number's digits.
+pub fn mobile_phone(country_code: &str, number: &str) -> Result<(String, String, String), ApiError> {
+    use std::str::FromStr;
+    let cc = country("phone_country_code", country_code)?;
+    let bad = |why: &str| {
+        ApiError::validation("phone_number", format!("`phone_number` must be a mobile number valid in {cc}: {why}"))
+    };
+    if number.trim().is_empty() || number.chars().count() > 20 {
+        return Err(bad("1 to 20 characters"));
+    }
+    let id = phonenumber::country::Id::from_str(&cc).map_err(|_| bad("no numbering plan is known for this country"))?;
+    let parsed = phonenumber::parse(Some(id), number.trim()).map_err(|_| bad("it cannot be read as a phone number"))?;
+    if !parsed.is_valid() || parsed.country().id() != Some(id) {
+        return Err(bad("it is not a valid number there"));
+    }
+    use phonenumber::Type;
+    if !matches!(parsed.number_type(&phonenumber::metadata::DATABASE), Type::Mobile | Type::FixedLineOrMobile) {
+        return Err(bad("it is not a mobile number"));
+    }
+    let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
+    let national = e164.get(1 + parsed.code().value().to_string().len()..).unwrap_or_default().to_string();
+    Ok((cc, e164, national))
+}
+
 /// An ISO 3166-1 alpha-2 country code, returned upper-case.
 pub fn country(field: &str, value: &str) -> Result<String, ApiError> {
     let v = value.trim().to_ascii_uppercase();
@@ -119,6 +145,14 @@ mod tests {
         assert!(phone("phone", "1234567890").is_err());
         assert!(phone("phone", "+0123456789").is_err());
         assert_eq!(country("country", "us").ok().as_deref(), Some("US"));
+        let us = mobile_phone("us", "(201) 555-0123").map_err(|e| e.message).unwrap_or_default();
+        assert_eq!(us, ("US".into(), "+12015550123".into(), "2015550123".into()));
+        let gb = mobile_phone("GB", "07400 123456").map_err(|e| e.message).unwrap_or_default();
+        assert_eq!(gb, ("GB".into(), "+447400123456".into(), "7400123456".into()));
+        assert!(mobile_phone("GB", "020 7946 0000").is_err(), "a London landline is not a mobile");
+        assert!(mobile_phone("US", "+44 7400 123456").is_err(), "another country's number");
+        assert!(mobile_phone("US", "12").is_err());
+        assert!(mobile_phone("XX", "2015550123").is_err());
         assert!(country("country", "XX").is_err());
         assert!(country("country", "USA").is_err());
         assert!(birth_date("date_of_birth", "1990-01-01").is_ok());

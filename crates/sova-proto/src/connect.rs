@@ -252,27 +252,91 @@ pub struct ServerTime {
     pub iso: String,
 }
 
-/// `POST /users`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// `POST /users`: the seed's body (`user_type`, `phone`, `date_of_birth`, `country`) or the vendor reference's
+/// (`account_type`, `account_role`, `account_purpose`, `phone_country_code` + `phone_number`, `individual`, optional
+/// `user_id`), mapped onto one user. With `account_type` the reference's fields are required and the user starts
+/// `PENDING`; with `user_type` it starts `ACTIVE`; `status` chooses either explicitly.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
-    /// `individual` or `business`.
-    pub user_type: String,
-    /// Email address.
+    /// Caller-chosen id (UUID v4); generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uuid")]
+    pub user_id: Option<String>,
+    /// `individual` or `business` (the seed's name; `account_type` is the reference's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(individual|business)$")]
+    pub user_type: Option<String>,
+    /// `individual` or `business` (the reference's name for `user_type`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(individual|business)$")]
+    pub account_type: Option<String>,
+    /// The reference's role: `third` (a third party of the customer). Required with `account_type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^third$")]
+    pub account_role: Option<String>,
+    /// `trading` or `investing`. Required with `account_type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(trading|investing)$")]
+    pub account_purpose: Option<String>,
+    /// Email address, unique among the customer's users.
     pub email: String,
     /// Given name.
     pub first_name: String,
     /// Family name.
     pub last_name: String,
-    /// E.164, e.g. `+14155550100`.
+    /// E.164, e.g. `+14155550100` (the seed's form); unique among the customer's users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// `YYYY-MM-DD`.
+    /// ISO 3166-1 alpha-2 of the phone number (the reference's form, with `phone_number`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_country_code: Option<String>,
+    /// The national mobile number, valid for `phone_country_code` (max 20 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// `YYYY-MM-DD` (the seed's; `individual.dob` is the reference's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_of_birth: Option<String>,
-    /// ISO 3166-1 alpha-2, e.g. `US`.
+    /// ISO 3166-1 alpha-2, e.g. `US` (the seed's; `individual.residential_country_code` is the reference's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// KYC details (the reference's). Required with `account_type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub individual: Option<Individual>,
+    /// `PENDING` or `ACTIVE`: the status to start in (a Sova extension; the default depends on the body's shape).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(PENDING|ACTIVE|pending|active)$")]
+    pub status: Option<String>,
+}
+
+/// The reference's KYC object of a user. In answers `id_number` is masked to its last four characters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Individual {
+    /// Date of birth, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dob: Option<String>,
+    /// ISO 3166-1 alpha-2 of the residence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residential_country_code: Option<String>,
+    /// Street address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residential_address: Option<String>,
+    /// City.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residential_city: Option<String>,
+    /// State or region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residential_state: Option<String>,
+    /// Postal code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residential_postal_code: Option<String>,
+    /// Kind of identity document, e.g. `ssn`, `passport`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_type: Option<String>,
+    /// The document's number (stored and answered masked, e.g. `*****6789`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
 }
 
 /// `PATCH /users/{user_id}`: any subset of the fields.
@@ -291,6 +355,12 @@ pub struct UpdateUserRequest {
     /// E.164.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// ISO 3166-1 alpha-2 of the phone number (with `phone_number`, instead of `phone`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_country_code: Option<String>,
+    /// National mobile number (with `phone_country_code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
     /// `YYYY-MM-DD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_of_birth: Option<String>,
@@ -302,7 +372,7 @@ pub struct UpdateUserRequest {
     pub status: Option<String>,
 }
 
-/// A user of a customer.
+/// A user of a customer: the seed's fields and the reference's (`account_type` mirrors `user_type`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct User {
     /// UUID.
@@ -311,7 +381,9 @@ pub struct User {
     pub email: String,
     /// `individual` or `business`.
     pub user_type: String,
-    /// `ACTIVE` or `SUSPENDED`.
+    /// The same as `user_type` (the reference's name).
+    pub account_type: String,
+    /// `PENDING`, `ACTIVE`, `SUSPENDED` or `DELETED`.
     pub status: String,
     /// Given name.
     pub first_name: String,
@@ -320,12 +392,27 @@ pub struct User {
     /// E.164.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// ISO 3166-1 alpha-2 of the phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_country_code: Option<String>,
+    /// National number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
     /// `YYYY-MM-DD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_of_birth: Option<String>,
     /// ISO 3166-1 alpha-2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// `third`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_role: Option<String>,
+    /// `trading` or `investing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_purpose: Option<String>,
+    /// KYC details, `id_number` masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub individual: Option<Individual>,
     /// Creation time.
     pub created_at: String,
     /// Last change.
@@ -376,14 +463,48 @@ pub struct IssuedUserToken {
     pub expires: String,
 }
 
-/// `POST /users/{user_id}/wallets`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// `POST /users/{user_id}/wallets`: the seed's `{name, currency}` or the reference's `{name, networks[],
+/// wallet_type?, description?}` (one of `currency` and `networks`). With `networks`, a deposit address is provisioned
+/// for each pair at creation and the wallet holds every currency named.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWalletRequest {
-    /// A name to recognise the wallet by.
+    /// A name to recognise the wallet by (max 100), unique among the user's wallets (case-insensitive).
     pub name: String,
-    /// `BTC`, `ETH`, `SOL`, `USDC` or `USDT` (case-insensitive).
+    /// `BTC`, `ETH`, `SOL`, `USDC` or `USDT` (case-insensitive): a single-currency wallet (the seed's form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// One to 16 (network, currency) pairs (the reference's form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub networks: Option<Vec<WalletNetwork>>,
+    /// `virtual` (default) or `real`; recorded and answered (Sova keeps every wallet in its own ledger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(virtual|real)$")]
+    pub wallet_type: Option<String>,
+    /// Free text (max 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A (network, currency) pair of a wallet, as the reference writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WalletNetwork {
+    /// `networks/<network>` (the reference's vault id) or the bare network, e.g. `networks/bitcoin-testnet`.
+    pub name: String,
+    /// Currency code, e.g. `btc` (answered lower-case).
     pub currency: String,
+}
+
+/// A wallet's balances in one of its currencies (decimal strings).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WalletBalance {
+    /// Upper-case currency code.
+    pub currency: String,
+    /// Settled balance.
+    pub balance: String,
+    /// Deposits seen but not yet completed.
+    pub pending_balance: String,
 }
 
 /// `PATCH /wallets/{wallet_id}`.
@@ -398,21 +519,34 @@ pub struct UpdateWalletRequest {
     pub status: Option<String>,
 }
 
-/// A wallet: one currency, a ledger balance.
+/// A wallet: Sova's fields (its first currency and that currency's balances) and the reference's
+/// (`vault_wallet_id`, `description`, `wallet_type`, `networks`, `addresses`), with every currency's balances.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Wallet {
     /// UUID.
     pub wallet_id: String,
+    /// The vendor's custody wallet id: Sova keeps no separate vault, so the wallet id.
+    pub vault_wallet_id: String,
     /// Owning user.
     pub user_id: String,
     /// Name.
     pub name: String,
-    /// Upper-case currency code.
+    /// Free text.
+    pub description: Option<String>,
+    /// `virtual` or `real`.
+    pub wallet_type: String,
+    /// Upper-case code of the wallet's first currency.
     pub currency: String,
-    /// Settled balance, decimal string.
+    /// Settled balance in `currency`, decimal string.
     pub balance: String,
-    /// Sum of deposits seen but not yet completed, decimal string.
+    /// Sum of deposits in `currency` seen but not yet completed, decimal string.
     pub pending_balance: String,
+    /// Balances in every currency of the wallet, `currency` first.
+    pub balances: Vec<WalletBalance>,
+    /// The (network, currency) pairs of the wallet: those it was created with, then those of its other addresses.
+    pub networks: Vec<WalletNetwork>,
+    /// Every active deposit address, in the reference's four fields.
+    pub addresses: Vec<WalletAddress>,
     /// `ACTIVE` or `FROZEN`.
     pub status: String,
     /// Creation time.
@@ -425,7 +559,7 @@ pub struct Wallet {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAddressRequest {
-    /// Must be the wallet's currency (case-insensitive).
+    /// One of the wallet's currencies (case-insensitive).
     pub currency: String,
     /// `bitcoin`, `bitcoin-testnet`, `ethereum`, `ethereum-sepolia`, `solana` or `solana-devnet`.
     pub network: String,
@@ -540,6 +674,46 @@ pub struct AccountBalance {
     /// Held for withdrawals or trades in progress.
     #[schema(value_type = f64)]
     pub held: Box<serde_json::value::RawValue>,
+}
+
+/// One entry of `GET /accounts/transactions` and `GET /users/{user_id}/accounts/transactions`, newest first: every
+/// money movement of the account in one shape (deposits today; withdrawals and trades as they land). `amount` is a
+/// JSON number written digit for digit (the reference's money), `amount_string` the same value as Sova's decimal
+/// string.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Transaction {
+    /// The deposit's id (for a deposit).
+    pub id: String,
+    /// `deposit`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The movement's status (`PENDING`, `COMPLETED`, ...).
+    pub status: String,
+    /// The user.
+    pub user_id: String,
+    /// The wallet.
+    pub wallet_id: String,
+    /// Lower-case currency code.
+    pub currency: String,
+    /// Amount, positive, as a JSON number.
+    #[schema(value_type = f64)]
+    pub amount: Box<serde_json::value::RawValue>,
+    /// The same amount as a decimal string.
+    pub amount_string: String,
+    /// `in` (credits the account) or `out`.
+    pub direction: String,
+    /// Network.
+    pub network: String,
+    /// The on-chain address involved (a deposit's: the deposit address).
+    pub address: String,
+    /// Chain transaction hash.
+    pub tx_hash: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// Completion time, once completed.
+    pub completed_at: Option<String>,
 }
 
 /// A decimal string (`"12.5"`, as the ledger keeps it) as a JSON number with exactly its digits; `None` if it is not

@@ -57,6 +57,8 @@ pub enum ErrorCode {
     RequestTimeout,
     /// An amount is above its documented maximum, or would take a balance beyond what is kept exactly.
     AmountOutOfRange,
+    /// The user is not ACTIVE (PENDING, SUSPENDED): activate it before it transacts.
+    UserNotActive,
     /// `Signature-Input` is missing (RFC 9421).
     HttpsigMissingSignatureInput,
     /// `Signature` is missing or has no member for the label.
@@ -179,6 +181,7 @@ impl ErrorCode {
             Self::InternalError => "INTERNAL_ERROR",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::AmountOutOfRange => "AMOUNT_OUT_OF_RANGE",
+            Self::UserNotActive => "USER_NOT_ACTIVE",
             Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::HttpsigMissingSignatureInput => "HTTPSIG_MISSING_SIGNATURE_INPUT",
             Self::HttpsigMissingSignature => "HTTPSIG_MISSING_SIGNATURE",
@@ -262,6 +265,7 @@ impl ErrorCode {
             InternalError,
             ServiceUnavailable,
             AmountOutOfRange,
+            UserNotActive,
             RequestTimeout,
             HttpsigMissingSignatureInput,
             HttpsigMissingSignature,

@@ -108,12 +108,24 @@ pub struct User {
     pub date_of_birth: Option<String>,
     /// ISO alpha-2.
     pub country: Option<String>,
-    /// ACTIVE | SUSPENDED.
+    /// PENDING | ACTIVE | SUSPENDED | DELETED.
     pub status: String,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// The reference's `account_role` (`third`).
+    pub account_role: Option<String>,
+    /// The reference's `account_purpose` (`trading` | `investing`).
+    pub account_purpose: Option<String>,
+    /// ISO alpha-2 of the phone number's country (the reference's `phone_country_code`).
+    pub phone_country_code: Option<String>,
+    /// The national part of the phone number, digits only (the reference's `phone_number`).
+    pub phone_number: Option<String>,
+    /// The reference's KYC `individual` object as JSON, its id number masked.
+    pub individual: Option<String>,
+    /// When the user was soft-deleted.
+    pub deleted_at: Option<i64>,
 }
 
 /// Patch of a user.
@@ -125,14 +137,25 @@ pub struct UserPatch {
     pub first_name: Option<String>,
     /// Family name.
     pub last_name: Option<String>,
-    /// E.164.
-    pub phone: Option<String>,
+    /// The phone number (all three columns change together).
+    pub phone: Option<PhonePatch>,
     /// YYYY-MM-DD.
     pub date_of_birth: Option<String>,
     /// ISO alpha-2.
     pub country: Option<String>,
-    /// Status.
+    /// Status (`DELETED` also sets `deleted_at`).
     pub status: Option<String>,
+}
+
+/// A new phone number for a user: E.164, and the reference's country and national number when known.
+#[derive(Debug, Clone, Default)]
+pub struct PhonePatch {
+    /// E.164.
+    pub e164: String,
+    /// ISO alpha-2 of the number's country.
+    pub country_code: Option<String>,
+    /// National number, digits only.
+    pub number: Option<String>,
 }
 
 /// A user bearer token, stored by keyed hash.
@@ -155,7 +178,7 @@ pub struct UserTokenRow {
 }
 
 /// A wallet row.
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wallet {
     /// UUID.
     pub wallet_id: String,
@@ -163,9 +186,9 @@ pub struct Wallet {
     pub customer_id: String,
     /// Owner user.
     pub user_id: String,
-    /// Name.
+    /// Name (unique per user, case-insensitive).
     pub name: String,
-    /// Upper-case currency.
+    /// Upper-case currency: the wallet's first (for the seed's body, only) currency.
     pub currency: String,
     /// ACTIVE | FROZEN.
     pub status: String,
@@ -173,6 +196,51 @@ pub struct Wallet {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// Free text.
+    pub description: Option<String>,
+    /// `virtual` | `real`.
+    pub wallet_type: String,
+    /// The (network, currency) pairs the wallet was created with (the reference's `networks`); empty for a wallet
+    /// made from the seed's `{name, currency}`.
+    pub networks: Vec<WalletNetwork>,
+}
+
+/// One (network, currency) pair of a wallet.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WalletNetwork {
+    /// Network wire name, e.g. `bitcoin-testnet`.
+    pub network: String,
+    /// Upper-case currency.
+    pub currency: String,
+}
+
+impl Wallet {
+    /// Every currency the wallet holds, its first currency first.
+    pub fn currencies(&self) -> Vec<String> {
+        let mut out = vec![self.currency.clone()];
+        for n in &self.networks {
+            if !out.contains(&n.currency) {
+                out.push(n.currency.clone());
+            }
+        }
+        out
+    }
+
+    /// The wallet's (settled, pending) ledger accounts in `currency`.
+    pub fn accounts(&self, currency: &str) -> (String, String) {
+        wallet_accounts(&self.wallet_id, &self.currency, currency)
+    }
+}
+
+/// A wallet's (settled, pending) ledger accounts in `currency`, given its first currency `primary`: `wallet:{id}` and
+/// `wallet-pending:{id}` for the first currency (the names single-currency wallets always had), with `:{CUR}`
+/// appended for the others.
+pub fn wallet_accounts(wallet_id: &str, primary: &str, currency: &str) -> (String, String) {
+    if currency == primary {
+        (wallet_account(wallet_id), wallet_pending_account(wallet_id))
+    } else {
+        (format!("wallet:{wallet_id}:{currency}"), format!("wallet-pending:{wallet_id}:{currency}"))
+    }
 }
 
 /// A wallet with its balances.
@@ -180,6 +248,19 @@ pub struct Wallet {
 pub struct WalletView {
     /// The wallet.
     pub wallet: Wallet,
+    /// Completed balance in the wallet's first currency (decimal string).
+    pub balance: String,
+    /// Pending deposits in the wallet's first currency (decimal string).
+    pub pending: String,
+    /// Every currency's balances, the first currency first.
+    pub balances: Vec<CurrencyBalance>,
+}
+
+/// A wallet's balances in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrencyBalance {
+    /// Upper-case currency.
+    pub currency: String,
     /// Completed balance (decimal string).
     pub balance: String,
     /// Pending deposits (decimal string).
@@ -195,7 +276,7 @@ pub struct WalletPatch {
     pub status: Option<String>,
 }
 
-/// Ledger account of a wallet's settled balance.
+/// Ledger account of a wallet's settled balance in its first currency.
 pub fn wallet_account(wallet_id: &str) -> String {
     format!("wallet:{wallet_id}")
 }
@@ -290,6 +371,38 @@ pub struct DepositRow {
     pub tx_hash: String,
     /// 1 for sandbox deposits.
     pub sandbox: i64,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+    /// Completion time.
+    pub completed_at: Option<i64>,
+}
+
+/// One entry of an account's transaction history (the reference's `/accounts/transactions`): deposits today;
+/// withdrawals and trades join as they land.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct TransactionRow {
+    /// The deposit's (withdrawal's, trade's) id.
+    pub id: String,
+    /// `deposit`.
+    pub kind: String,
+    /// The underlying record's status.
+    pub status: String,
+    /// User.
+    pub user_id: String,
+    /// Wallet.
+    pub wallet_id: String,
+    /// Upper-case currency.
+    pub currency: String,
+    /// Decimal string, positive.
+    pub amount: String,
+    /// Network.
+    pub network: String,
+    /// On-chain address (the deposit address).
+    pub address: String,
+    /// Chain transaction hash.
+    pub tx_hash: String,
     /// Creation time.
     pub created_at: i64,
     /// Last change.

@@ -2,7 +2,8 @@
 //! same transaction).
 
 use crate::{
-    AddressRow, DepositRow, DeriveFn, Effects, ListQuery, NewAddress, Page, Result, Wallet, WalletPatch, WalletView,
+    AddressRow, DepositRow, DeriveFn, Effects, ListQuery, NewAddress, Page, Result, TransactionRow, Wallet,
+    WalletPatch, WalletView,
 };
 
 /// Wallet, address and deposit persistence.
@@ -11,9 +12,16 @@ pub trait WalletStore: Send + Sync {
     // wallets
     /// Insert (and its ledger accounts).
     async fn create_wallet(&self, w: &Wallet) -> Result<()>;
-    /// Insert (and its ledger accounts), committing `fx` (e.g. the request's idempotent answer) in the same
-    /// transaction: nothing is written unless all is (`InvalidState` if the idempotency key's lock was lost).
-    async fn create_wallet_with(&self, w: &Wallet, fx: &Effects) -> Result<()>;
+    /// Insert (and its ledger accounts, one pair per currency) with its first `addresses` (derived at indexes from
+    /// [`WalletStore::reserve_derivation_index`]), committing `fx` (e.g. the request's idempotent answer) in the
+    /// same transaction: nothing is written unless all is (`InvalidState` if the idempotency key's lock was lost;
+    /// `Conflict("name")` for a name the user already has).
+    async fn create_wallet_with(&self, w: &Wallet, addresses: &[AddressRow], fx: &Effects) -> Result<()>;
+    /// Take the next derivation index of `family` (committed at once: an index reserved by a creation that then
+    /// fails stays unused, a gap no lookup depends on, since deposits are matched against issued addresses).
+    async fn reserve_derivation_index(&self, family: &str) -> Result<u32>;
+    /// The active addresses of these wallets of a customer, oldest first.
+    async fn wallet_addresses(&self, customer_id: &str, wallet_ids: &[String]) -> Result<Vec<AddressRow>>;
     /// A customer's wallet, with balances.
     async fn wallet(&self, customer_id: &str, wallet_id: &str) -> Result<Option<WalletView>>;
     /// Wallets of a customer (optionally of one user).
@@ -56,6 +64,15 @@ pub trait WalletStore: Send + Sync {
         wallet_id: Option<&str>,
         q: &ListQuery,
     ) -> Result<Page<DepositRow>>;
+
+    // history
+    /// A customer's (or one user's) transactions, filtered and sorted by `q` (newest first by default).
+    async fn list_transactions(
+        &self,
+        customer_id: &str,
+        user_id: Option<&str>,
+        q: &ListQuery,
+    ) -> Result<Page<TransactionRow>>;
 
     // across tenants (wallet intelligence)
     /// Deposit addresses with this on-chain value (any network, any tenant), for wallet intelligence.

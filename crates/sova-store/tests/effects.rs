@@ -59,6 +59,12 @@ fn user(id: &str) -> User {
         status: "ACTIVE".into(),
         created_at: 1,
         updated_at: 1,
+        account_role: None,
+        account_purpose: None,
+        phone_country_code: None,
+        phone_number: None,
+        individual: None,
+        deleted_at: None,
     }
 }
 
@@ -67,11 +73,14 @@ fn wallet(id: &str, user_id: &str) -> Wallet {
         wallet_id: id.into(),
         customer_id: "t".into(),
         user_id: user_id.into(),
-        name: "main".into(),
+        name: format!("main {id}"),
         currency: "USDC".into(),
         status: "ACTIVE".into(),
         created_at: 1,
         updated_at: 1,
+        description: None,
+        wallet_type: "virtual".into(),
+        networks: Vec::new(),
     }
 }
 
@@ -97,7 +106,10 @@ async fn user_effects(store: Arc<dyn Store>) {
     // Refused (the user id is taken): no change, no answer; the key stays in flight for the caller to settle.
     let c = claim("k2", 1000);
     assert_eq!(store.claim_idempotency_key(&c).await.unwrap(), IdemClaimOutcome::Claimed);
-    let e = store.create_user_with(&user("u1"), &answer(&c, 201)).await.unwrap_err();
+    let e = store
+        .create_user_with(&User { email: "other@example.com".into(), ..user("u1") }, &answer(&c, 201))
+        .await
+        .unwrap_err();
     assert!(matches!(e, StoreError::Conflict("user_id")), "{e:?}");
     assert_eq!(again(store, "k2", 1500).await, IdemClaimOutcome::InFlight);
     assert_eq!(store.list_users("t", &Default::default()).await.unwrap().total, 1);
@@ -130,7 +142,7 @@ async fn wallet_effects(store: Arc<dyn Store>) {
     // Success: the wallet (with its ledger accounts) and the answer, together.
     let c = claim("w1", 1000);
     assert_eq!(store.claim_idempotency_key(&c).await.unwrap(), IdemClaimOutcome::Claimed);
-    store.create_wallet_with(&wallet("w1", "u1"), &answer(&c, 201)).await.unwrap();
+    store.create_wallet_with(&wallet("w1", "u1"), &[], &answer(&c, 201)).await.unwrap();
     let view = store.wallet("t", "w1").await.unwrap().unwrap();
     assert_eq!((view.balance.as_str(), view.pending.as_str()), ("0", "0"));
     assert!(matches!(again(store, "w1", 2000).await, IdemClaimOutcome::Replay(r) if r.status == 201));
@@ -138,7 +150,10 @@ async fn wallet_effects(store: Arc<dyn Store>) {
     // Refused (the wallet id is taken): no change, no answer.
     let c = claim("w2", 1000);
     assert_eq!(store.claim_idempotency_key(&c).await.unwrap(), IdemClaimOutcome::Claimed);
-    let e = store.create_wallet_with(&wallet("w1", "u1"), &answer(&c, 201)).await.unwrap_err();
+    let e = store
+        .create_wallet_with(&Wallet { name: "another".into(), ..wallet("w1", "u1") }, &[], &answer(&c, 201))
+        .await
+        .unwrap_err();
     assert!(matches!(e, StoreError::Conflict("wallet_id")), "{e:?}");
     assert_eq!(again(store, "w2", 1500).await, IdemClaimOutcome::InFlight);
 
@@ -146,7 +161,7 @@ async fn wallet_effects(store: Arc<dyn Store>) {
     let c = claim("w3", 1000);
     assert_eq!(store.claim_idempotency_key(&c).await.unwrap(), IdemClaimOutcome::Claimed);
     assert_eq!(store.claim_idempotency_key(&claim("w3", 70_000)).await.unwrap(), IdemClaimOutcome::Claimed);
-    let e = store.create_wallet_with(&wallet("w3", "u1"), &answer(&c, 201)).await.unwrap_err();
+    let e = store.create_wallet_with(&wallet("w3", "u1"), &[], &answer(&c, 201)).await.unwrap_err();
     assert!(matches!(e, StoreError::InvalidState(_)), "{e:?}");
     assert!(store.wallet("t", "w3").await.unwrap().is_none());
     store.create_wallet(&wallet("w3", "u1")).await.unwrap();

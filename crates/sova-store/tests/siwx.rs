@@ -81,6 +81,12 @@ fn user(id: &str) -> User {
         status: "ACTIVE".into(),
         created_at: 1,
         updated_at: 1,
+        account_role: None,
+        account_purpose: None,
+        phone_country_code: None,
+        phone_number: None,
+        individual: None,
+        deleted_at: None,
     }
 }
 

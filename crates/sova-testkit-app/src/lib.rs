@@ -76,13 +76,13 @@ impl TestApp {
 /// The seed's create-user body for `email`.
 pub fn user_req(email: &str) -> wire::CreateUserRequest {
     wire::CreateUserRequest {
-        user_type: "individual".into(),
+        user_type: Some("individual".into()),
         email: email.into(),
         first_name: "John".into(),
         last_name: "Doe".into(),
-        phone: Some("+1234567890".into()),
         date_of_birth: Some("1990-01-01".into()),
         country: Some("US".into()),
+        ..Default::default()
     }
 }
 

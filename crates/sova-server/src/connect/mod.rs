@@ -88,7 +88,9 @@ where
         .routes(routes!(customers::get_credential, customers::revoke_credential))
         .routes(routes!(customers::rotate_credential))
         .routes(routes!(users::create_user, users::list_users))
-        .routes(routes!(users::get_user, users::update_user))
+        .routes(routes!(users::get_user, users::update_user, users::delete_user))
+        .routes(routes!(users::activate_user, users::activate_user_patch))
+        .routes(routes!(users::deactivate_user, users::deactivate_user_patch))
         .routes(routes!(users::create_token, users::list_tokens))
         .routes(routes!(users::issue_token))
         .routes(routes!(users::issue_tokens))
@@ -100,6 +102,8 @@ where
         .routes(routes!(wallets::list_currencies))
         .routes(routes!(accounts::customer_balance))
         .routes(routes!(accounts::user_balance))
+        .routes(routes!(accounts::customer_transactions))
+        .routes(routes!(accounts::user_transactions))
         .routes(routes!(wallets::list_wallet_addresses))
         .routes(routes!(wallets::list_addresses))
         .routes(routes!(wallets::get_address))
@@ -162,29 +166,67 @@ pub(crate) fn user_view(u: sova_store::User) -> wire::User {
     wire::User {
         user_id: u.user_id,
         email: u.email,
+        account_type: u.user_type.clone(),
         user_type: u.user_type,
         status: u.status,
         first_name: u.first_name,
         last_name: u.last_name,
         phone: u.phone,
+        phone_country_code: u.phone_country_code,
+        phone_number: u.phone_number,
         date_of_birth: u.date_of_birth,
         country: u.country,
+        account_role: u.account_role,
+        account_purpose: u.account_purpose,
+        // Written by Sova from the same type; an unreadable value (hand-edited row) is left out, not a failure.
+        individual: u.individual.as_deref().and_then(|j| serde_json::from_str(j).ok()),
         created_at: iso(u.created_at),
         updated_at: iso(u.updated_at),
     }
 }
 
-pub(crate) fn wallet_view(w: sova_store::WalletView) -> wire::Wallet {
+/// A wallet's answer; `addresses` may hold other wallets' rows (a page's worth), only this wallet's are used.
+pub(crate) fn wallet_view(w: sova_store::WalletView, addresses: &[sova_store::AddressRow]) -> wire::Wallet {
+    let mine: Vec<&sova_store::AddressRow> =
+        addresses.iter().filter(|a| a.wallet_id == w.wallet.wallet_id && a.status == "ACTIVE").collect();
+    let mut networks: Vec<wire::WalletNetwork> = Vec::new();
+    let pairs = w.wallet.networks.iter().map(|n| (n.network.as_str(), n.currency.as_str()));
+    for (net, cur) in pairs.chain(mine.iter().map(|a| (a.network.as_str(), a.currency.as_str()))) {
+        let n = wire::WalletNetwork { name: format!("networks/{net}"), currency: cur.to_ascii_lowercase() };
+        if !networks.contains(&n) {
+            networks.push(n);
+        }
+    }
     wire::Wallet {
+        vault_wallet_id: w.wallet.wallet_id.clone(),
         wallet_id: w.wallet.wallet_id,
         user_id: w.wallet.user_id,
         name: w.wallet.name,
+        description: w.wallet.description,
+        wallet_type: w.wallet.wallet_type,
         currency: w.wallet.currency,
         balance: w.balance,
         pending_balance: w.pending,
+        balances: w
+            .balances
+            .into_iter()
+            .map(|b| wire::WalletBalance { currency: b.currency, balance: b.balance, pending_balance: b.pending })
+            .collect(),
+        networks,
+        addresses: mine.into_iter().map(wallet_address).collect(),
         status: w.wallet.status,
         created_at: iso(w.wallet.created_at),
         updated_at: iso(w.wallet.updated_at),
+    }
+}
+
+/// An address in the reference's four fields.
+pub(crate) fn wallet_address(a: &sova_store::AddressRow) -> wire::WalletAddress {
+    wire::WalletAddress {
+        address_id: a.address_id.clone(),
+        currency: a.currency.to_ascii_lowercase(),
+        network: a.network.clone(),
+        address: a.address.clone(),
     }
 }
 

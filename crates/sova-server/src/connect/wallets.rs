@@ -13,7 +13,7 @@ use sova_store::{DepositRow, NewAddress, StoreError, WalletPatch};
 
 use super::Ctx;
 use super::users::load_user;
-use super::{address_view, deposit_view, wallet_view};
+use super::{address_view, deposit_view, wallet_address, wallet_view};
 use sova_http::auth::{Caller, OwnerAuth};
 use sova_http::envelope::{created, list, ok};
 use sova_http::error::{ApiError, ApiResult};
@@ -24,7 +24,8 @@ use sova_http::time::iso;
 use sova_http::validate;
 
 const WALLET_STATUSES: &[&str] = &["ACTIVE", "FROZEN"];
-const WALLET_FILTER: &[&str] = &["user_id", "name", "currency", "status"];
+const WALLET_TYPES: &[&str] = &["virtual", "real"];
+const WALLET_FILTER: &[&str] = &["user_id", "name", "currency", "status", "wallet_type"];
 const WALLET_SORT: &[&str] = &["created_at", "updated_at", "name"];
 const ADDRESS_FILTER: &[&str] = &["wallet_id", "currency", "network", "address", "status"];
 const DEPOSIT_FILTER: &[&str] = &["wallet_id", "address", "currency", "network", "status", "tx_hash"];
@@ -80,10 +81,13 @@ fn amount(field: &str, v: &str, cur: Currency) -> ApiResult<Decimal> {
     Ok(d.normalize())
 }
 
-/// Create a wallet for a user (owner key, or the user's own token).
+/// Create a wallet for a user (owner key, or the user's own token), from the seed's `{name, currency}` or the
+/// reference's `{name, networks[], wallet_type?, description?}`; with `networks`, one deposit address per pair is
+/// derived in the same transaction.
 #[utoipa::path(post, path = "/users/{user_id}/wallets", tag = "wallets", security(("api_key" = []), ("user_token" = [])),
     params(("user_id" = String, Path)), request_body = wire::CreateWalletRequest,
-    responses((status = 201, body = Envelope<wire::Wallet>), (status = 400, body = wire::ErrorEnvelope)))]
+    responses((status = 201, body = Envelope<wire::Wallet>), (status = 400, body = wire::ErrorEnvelope),
+        (status = 409, body = wire::ErrorEnvelope)))]
 pub async fn create_wallet(
     State(ctx): State<Ctx>,
     caller: Caller,
@@ -93,28 +97,129 @@ pub async fn create_wallet(
 ) -> ApiResult<Response> {
     let user = load_user(&ctx, &caller, &user_id).await?;
     let name = validate::text("name", &req.name, 100)?;
-    let cur = currency("currency", &req.currency)?;
+    let description = req.description.as_deref().map(|d| validate::text("description", d, 500)).transpose()?;
+    let wallet_type = match req.wallet_type.as_deref() {
+        Some(t) => validate::one_of("wallet_type", &t.to_ascii_lowercase(), WALLET_TYPES)?,
+        None => "virtual",
+    };
+    let pairs = match (req.currency.as_deref(), req.networks.as_deref()) {
+        (Some(c), None) => vec![(None, currency("currency", c)?)],
+        (None, Some(nets)) => wallet_networks(nets)?,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::validation("currency", "send `currency` or `networks`, not both"));
+        }
+        (None, None) => {
+            return Err(ApiError::missing("networks", "`networks` (or `currency`) is required"));
+        }
+    };
     if user.status != "ACTIVE" {
-        return Err(ApiError::conflict("user is suspended"));
+        return Err(ApiError::user_not_active(&user.user_id, &user.status));
     }
     let now = ctx.clock.now_ms();
+    let wallet_id = uuid::Uuid::new_v4().to_string();
+    let networks: Vec<sova_store::WalletNetwork> = pairs
+        .iter()
+        .filter_map(|(net, cur)| {
+            net.map(|n| sova_store::WalletNetwork { network: n.as_str().into(), currency: cur.as_str().into() })
+        })
+        .collect();
+    // One address per (network, currency) pair, derived before the transaction that inserts the wallet with them
+    // and records the answer (an index reserved by a creation that then fails stays unused).
+    let mut rows = Vec::with_capacity(networks.len());
+    for (net, cur) in pairs.iter().filter_map(|(n, c)| n.map(|n| (n, *c))) {
+        let idx = ctx.store.reserve_derivation_index(net.derivation_family()).await?;
+        let d = ctx.keys.derive(net, idx).map_err(|e| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationError, e.to_string())
+                .with_field("networks")
+        })?;
+        rows.push(sova_store::AddressRow {
+            address_id: uuid::Uuid::new_v4().to_string(),
+            wallet_id: wallet_id.clone(),
+            customer_id: user.customer_id.clone(),
+            user_id: user.user_id.clone(),
+            currency: cur.as_str().to_string(),
+            network: net.as_str().to_string(),
+            address: d.address,
+            family: net.derivation_family().to_string(),
+            derivation_index: i64::from(idx),
+            derivation_path: d.path,
+            status: "ACTIVE".into(),
+            created_at: now,
+        });
+    }
     let w = sova_store::Wallet {
-        wallet_id: uuid::Uuid::new_v4().to_string(),
+        wallet_id,
         customer_id: user.customer_id,
         user_id: user.user_id,
         name,
-        currency: cur.as_str().to_string(),
+        currency: pairs[0].1.as_str().to_string(),
         status: "ACTIVE".into(),
         created_at: now,
         updated_at: now,
+        description,
+        wallet_type: wallet_type.to_string(),
+        networks,
     };
-    let view = wallet_view(sova_store::WalletView { wallet: w.clone(), balance: "0".into(), pending: "0".into() });
-    let (effects, answer) = idem.created(view)?;
-    ctx.store.create_wallet_with(&w, &effects).await?;
+    let zero =
+        |c: &String| sova_store::CurrencyBalance { currency: c.clone(), balance: "0".into(), pending: "0".into() };
+    let view = sova_store::WalletView {
+        balances: w.currencies().iter().map(zero).collect(),
+        wallet: w.clone(),
+        balance: "0".into(),
+        pending: "0".into(),
+    };
+    let (effects, answer) = idem.created(wallet_view(view, &rows))?;
+    ctx.store.create_wallet_with(&w, &rows, &effects).await.map_err(|e| match e {
+        StoreError::Conflict("name") => ApiError::validation(
+            "name",
+            format!("this user already has a wallet named `{}`; choose another name", w.name),
+        ),
+        e => e.into(),
+    })?;
+    for a in &rows {
+        ctx.access.broadcast(&format!("addr:{}", a.address)).await;
+    }
     Ok(answer)
 }
 
-/// A user's wallets.
+/// The reference's `networks[]`: each `networks/<net>` (or `<net>`) with a currency available there, no pair twice.
+fn wallet_networks(nets: &[wire::WalletNetwork]) -> ApiResult<Vec<(Option<Network>, Currency)>> {
+    if nets.is_empty() || nets.len() > 16 {
+        return Err(ApiError::validation("networks", "`networks` must list 1 to 16 {name, currency} pairs"));
+    }
+    let mut out: Vec<(Option<Network>, Currency)> = Vec::with_capacity(nets.len());
+    for (i, n) in nets.iter().enumerate() {
+        let field = format!("networks[{i}]");
+        let bare = n.name.trim().strip_prefix("networks/").unwrap_or(n.name.trim());
+        let net = network(&format!("{field}.name"), bare)?;
+        let cur = currency(&format!("{field}.currency"), &n.currency)?;
+        if !cur.supports(net) {
+            let nets: Vec<&str> = cur.networks().iter().map(|n| n.as_str()).collect();
+            return Err(ApiError::validation(
+                format!("{field}.currency"),
+                format!("{} is not available on `{}`; use one of {}", cur.as_str(), net.as_str(), nets.join(", ")),
+            ));
+        }
+        if out.contains(&(Some(net), cur)) {
+            return Err(ApiError::validation(field, format!("{} on {} is listed twice", cur.as_str(), net.as_str())));
+        }
+        out.push((Some(net), cur));
+    }
+    Ok(out)
+}
+
+/// Answers for a page of wallets, with their addresses (one query).
+async fn wallet_answers(
+    ctx: &Ctx,
+    customer_id: &str,
+    views: Vec<sova_store::WalletView>,
+) -> ApiResult<Vec<wire::Wallet>> {
+    let ids: Vec<String> = views.iter().map(|v| v.wallet.wallet_id.clone()).collect();
+    let rows = ctx.store.wallet_addresses(customer_id, &ids).await?;
+    Ok(views.into_iter().map(|v| wallet_view(v, &rows)).collect())
+}
+
+/// List a user's wallets.
 #[utoipa::path(get, path = "/users/{user_id}/wallets", tag = "wallets", security(("api_key" = []), ("user_token" = [])),
     params(("user_id" = String, Path)), responses((status = 200, body = Envelope<Vec<wire::Wallet>>)))]
 pub async fn list_user_wallets(
@@ -126,7 +231,7 @@ pub async fn list_user_wallets(
     let user = load_user(&ctx, &caller, &user_id).await?;
     let q = f.to_query(WALLET_FILTER, WALLET_SORT)?;
     let page = ctx.store.list_wallets(&user.customer_id, Some(&user.user_id), &q).await?;
-    Ok(list(page.items.into_iter().map(wallet_view).collect(), page.total, q.limit, q.skip))
+    Ok(list(wallet_answers(&ctx, &user.customer_id, page.items).await?, page.total, q.limit, q.skip))
 }
 
 /// All wallets the caller can see.
@@ -135,7 +240,7 @@ pub async fn list_user_wallets(
 pub async fn list_wallets(State(ctx): State<Ctx>, caller: Caller, f: Filters) -> ApiResult<Response> {
     let q = f.to_query(WALLET_FILTER, WALLET_SORT)?;
     let page = ctx.store.list_wallets(caller.customer_id(), caller.only_user(), &q).await?;
-    Ok(list(page.items.into_iter().map(wallet_view).collect(), page.total, q.limit, q.skip))
+    Ok(list(wallet_answers(&ctx, caller.customer_id(), page.items).await?, page.total, q.limit, q.skip))
 }
 
 async fn load_wallet(ctx: &Ctx, caller: &Caller, wallet_id: &str) -> ApiResult<sova_store::WalletView> {
@@ -149,7 +254,9 @@ async fn load_wallet(ctx: &Ctx, caller: &Caller, wallet_id: &str) -> ApiResult<s
 #[utoipa::path(get, path = "/wallets/{wallet_id}", tag = "wallets", security(("api_key" = []), ("user_token" = [])),
     params(("wallet_id" = String, Path)), responses((status = 200, body = Envelope<wire::Wallet>)))]
 pub async fn get_wallet(State(ctx): State<Ctx>, caller: Caller, Path(wallet_id): Path<String>) -> ApiResult<Response> {
-    Ok(ok(wallet_view(load_wallet(&ctx, &caller, &wallet_id).await?)))
+    let w = load_wallet(&ctx, &caller, &wallet_id).await?;
+    let customer = w.wallet.customer_id.clone();
+    Ok(ok(wallet_answers(&ctx, &customer, vec![w]).await?.remove(0)))
 }
 
 /// Rename or freeze a wallet (owner key).
@@ -175,9 +282,12 @@ pub async fn update_wallet(
     let w =
         ctx.store.update_wallet(&owner.customer_id, &id, &patch, ctx.clock.now_ms()).await.map_err(|e| match e {
             StoreError::NotFound => ApiError::not_found("wallet"),
+            StoreError::Conflict("name") => {
+                ApiError::validation("name", "this user already has a wallet with this name; choose another name")
+            }
             e => e.into(),
         })?;
-    Ok(ok(wallet_view(w)))
+    Ok(ok(wallet_answers(&ctx, &owner.customer_id, vec![w]).await?.remove(0)))
 }
 
 /// Generate a deposit address for the wallet: a fresh HD index on the network's derivation path.
@@ -193,10 +303,11 @@ pub async fn create_address(
     let w = load_wallet(&ctx, &caller, &wallet_id).await?;
     let cur = currency("currency", &req.currency)?;
     let net = network("network", &req.network)?;
-    if cur.as_str() != w.wallet.currency {
+    let held = w.wallet.currencies();
+    if !held.iter().any(|c| c == cur.as_str()) {
         return Err(ApiError::validation(
             "currency",
-            format!("currency `{}` does not match the wallet's currency {}", req.currency, w.wallet.currency),
+            format!("currency `{}` is not one of the wallet's currencies ({})", req.currency, held.join(", ")),
         ));
     }
     if !cur.supports(net) {
@@ -208,6 +319,10 @@ pub async fn create_address(
     }
     if w.wallet.status != "ACTIVE" {
         return Err(ApiError::conflict("wallet is frozen"));
+    }
+    let user = load_user(&ctx, &caller, &w.wallet.user_id).await?;
+    if user.status != "ACTIVE" {
+        return Err(ApiError::user_not_active(&user.user_id, &user.status));
     }
     let new = NewAddress {
         address_id: uuid::Uuid::new_v4().to_string(),
@@ -229,25 +344,13 @@ pub async fn create_address(
         e => e.into(),
     })?;
     ctx.access.broadcast(&format!("addr:{}", row.address)).await;
-    let q = sova_store::ListQuery { limit: 1000, ..Default::default() };
-    let all = ctx.store.list_addresses(&w.wallet.customer_id, Some(&w.wallet.wallet_id), &q).await?;
-    let addresses = all
-        .items
-        .into_iter()
-        .filter(|a| a.status == "ACTIVE")
-        .map(|a| wire::WalletAddress {
-            address_id: a.address_id,
-            currency: a.currency.to_ascii_lowercase(),
-            network: a.network,
-            address: a.address,
-        })
-        .collect();
+    let all = ctx.store.wallet_addresses(&w.wallet.customer_id, std::slice::from_ref(&w.wallet.wallet_id)).await?;
     Ok(created(wire::AddressCreated {
         user_id: w.wallet.user_id.clone(),
         vault_wallet_id: w.wallet.wallet_id.clone(),
         name: w.wallet.name.clone(),
-        description: None,
-        addresses,
+        description: w.wallet.description.clone(),
+        addresses: all.iter().map(wallet_address).collect(),
         updated_at: iso(w.wallet.updated_at),
         address: address_view(row),
     }))

@@ -455,7 +455,14 @@ fn link_user(tenant: &str, account: &AccountId, now: i64) -> sova_store::User {
         user_id: uuid::Uuid::new_v4().to_string(),
         customer_id: tenant.to_string(),
         user_type: "individual".into(),
-        email: format!("{}@siwx.invalid", account.address().to_ascii_lowercase()),
+        // One address on two chains is two accounts (two users): the chain goes in the domain, so the placeholder
+        // emails stay distinct (emails are unique among a customer's users).
+        email: format!(
+            "{}@{}.{}.siwx.invalid",
+            account.address().to_ascii_lowercase(),
+            account.reference().to_ascii_lowercase(),
+            account.namespace().as_str()
+        ),
         first_name: "SIWX".into(),
         last_name: account.to_string(),
         phone: None,
@@ -464,6 +471,12 @@ fn link_user(tenant: &str, account: &AccountId, now: i64) -> sova_store::User {
         status: "ACTIVE".into(),
         created_at: now,
         updated_at: now,
+        account_role: None,
+        account_purpose: None,
+        phone_country_code: None,
+        phone_number: None,
+        individual: None,
+        deleted_at: None,
     }
 }
 

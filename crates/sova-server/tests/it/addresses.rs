@@ -52,7 +52,11 @@ async fn addresses_are_real(backend: Backend) {
         let w = owner
             .create_wallet(
                 &u.user_id,
-                &wire::CreateWalletRequest { name: format!("{cur} {net}"), currency: cur.into() },
+                &wire::CreateWalletRequest {
+                    name: format!("{cur} {net}"),
+                    currency: Some(cur.into()),
+                    ..Default::default()
+                },
             )
             .await
             .unwrap();
@@ -108,7 +112,10 @@ async fn concurrent_addresses_get_unique_indices(backend: Backend) {
     let (_, owner) = app.customer("conc-addr").await;
     let u = owner.create_user(&user_req("c@example.com")).await.unwrap();
     let w = owner
-        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "eth".into(), currency: "ETH".into() })
+        .create_wallet(
+            &u.user_id,
+            &wire::CreateWalletRequest { name: "eth".into(), currency: Some("ETH".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     let futs = (0..20).map(|_| {
@@ -143,7 +150,10 @@ async fn address_creation_is_idempotent_per_network(backend: Backend) {
     let (_, owner) = app.customer("idem-addr").await;
     let u = owner.create_user(&user_req("i@example.com")).await.unwrap();
     let w = owner
-        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "usdc".into(), currency: "USDC".into() })
+        .create_wallet(
+            &u.user_id,
+            &wire::CreateWalletRequest { name: "usdc".into(), currency: Some("USDC".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     let path = format!("/wallets/{}/address", w.wallet_id);

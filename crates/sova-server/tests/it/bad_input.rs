@@ -51,7 +51,10 @@ async fn bad_input_is_refused_and_writes_nothing(backend: Backend) {
     let ops = app.operator().await;
     let u = owner.create_user(&user_req("base@example.com")).await.unwrap();
     let w = owner
-        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "btc".into(), currency: "BTC".into() })
+        .create_wallet(
+            &u.user_id,
+            &wire::CreateWalletRequest { name: "btc".into(), currency: Some("BTC".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     let before = counts(&app, &owner).await;

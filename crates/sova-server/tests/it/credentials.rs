@@ -80,7 +80,10 @@ async fn user_tokens(backend: Backend) {
     assert_eq!(me.list_users(&[]).await.unwrap_err().status(), Some(403));
     // Its own wallets work.
     let w = me
-        .create_wallet(&u1.user_id, &wire::CreateWalletRequest { name: "mine".into(), currency: "SOL".into() })
+        .create_wallet(
+            &u1.user_id,
+            &wire::CreateWalletRequest { name: "mine".into(), currency: Some("SOL".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     assert_eq!(me.list_wallets(&[]).await.unwrap().pagination.total, 1);
@@ -91,7 +94,10 @@ async fn user_tokens(backend: Backend) {
     .await
     .unwrap();
     let w2 = owner
-        .create_wallet(&u2.user_id, &wire::CreateWalletRequest { name: "theirs".into(), currency: "SOL".into() })
+        .create_wallet(
+            &u2.user_id,
+            &wire::CreateWalletRequest { name: "theirs".into(), currency: Some("SOL".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     assert_eq!(me.get_wallet(&w2.wallet_id).await.unwrap_err().status(), Some(404));

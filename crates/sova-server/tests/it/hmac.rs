@@ -94,7 +94,10 @@ async fn signed_requests_work(backend: Backend) {
     let page = c.list_users(&[("filter[limit]", "5"), ("filter[sort]", "created_at DESC")]).await.unwrap();
     assert_eq!(page.pagination.total, 1);
     let w = c
-        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "w".into(), currency: "BTC".into() })
+        .create_wallet(
+            &u.user_id,
+            &wire::CreateWalletRequest { name: "w".into(), currency: Some("BTC".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     c.create_address(

@@ -24,7 +24,10 @@ async fn hud_and_billing(backend: Backend) {
     let (_, owner) = app.customer("intel-co").await;
     let u = owner.create_user(&user_req("i@example.com")).await.unwrap();
     let w = owner
-        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "e".into(), currency: "ETH".into() })
+        .create_wallet(
+            &u.user_id,
+            &wire::CreateWalletRequest { name: "e".into(), currency: Some("ETH".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     let a = owner
@@ -293,7 +296,10 @@ async fn address_index_spans_replicas() {
     let (_, owner) = a.customer("idx-co").await;
     let u = owner.create_user(&user_req("x@example.com")).await.unwrap();
     let w = owner
-        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "s".into(), currency: "SOL".into() })
+        .create_wallet(
+            &u.user_id,
+            &wire::CreateWalletRequest { name: "s".into(), currency: Some("SOL".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     let addr = owner

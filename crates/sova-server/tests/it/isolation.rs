@@ -15,7 +15,10 @@ async fn tenants_are_isolated(backend: Backend) {
     let (_, bob) = app.customer("bob-co").await;
     let u = alice.create_user(&user_req("a@example.com")).await.unwrap();
     let w = alice
-        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "w".into(), currency: "ETH".into() })
+        .create_wallet(
+            &u.user_id,
+            &wire::CreateWalletRequest { name: "w".into(), currency: Some("ETH".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     let a = alice

@@ -11,7 +11,10 @@ async fn concurrent_deposits_balance(backend: Backend) {
     let (_, owner) = app.customer("ledger-co").await;
     let u = owner.create_user(&user_req("l@example.com")).await.unwrap();
     let w = owner
-        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "usdc".into(), currency: "USDC".into() })
+        .create_wallet(
+            &u.user_id,
+            &wire::CreateWalletRequest { name: "usdc".into(), currency: Some("USDC".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     let a = owner
@@ -83,7 +86,10 @@ async fn sandbox_endpoint_refused_in_production(backend: Backend) {
     let (_, owner) = app.customer("prod-co").await;
     let u = owner.create_user(&user_req("p@example.com")).await.unwrap();
     let w = owner
-        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "btc".into(), currency: "BTC".into() })
+        .create_wallet(
+            &u.user_id,
+            &wire::CreateWalletRequest { name: "btc".into(), currency: Some("BTC".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     let a = owner
@@ -97,7 +103,10 @@ async fn sandbox_endpoint_refused_in_production(backend: Backend) {
     assert_eq!(a.address, "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu");
     // No EVM key configured: a clear 422, nothing written.
     let we = owner
-        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "eth".into(), currency: "ETH".into() })
+        .create_wallet(
+            &u.user_id,
+            &wire::CreateWalletRequest { name: "eth".into(), currency: Some("ETH".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     let e = owner
@@ -133,7 +142,10 @@ async fn amounts_stay_in_range(backend: Backend) {
         let (_, owner) = app.customer(slug).await;
         let u = owner.create_user(&user_req(&format!("{slug}@example.com"))).await.unwrap();
         let w = owner
-            .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "btc".into(), currency: "BTC".into() })
+            .create_wallet(
+                &u.user_id,
+                &wire::CreateWalletRequest { name: "btc".into(), currency: Some("BTC".into()), ..Default::default() },
+            )
             .await
             .unwrap();
         let a = owner
@@ -205,7 +217,11 @@ async fn account_balances_are_exact_numbers(backend: Backend) {
         let w = owner
             .create_wallet(
                 &user.user_id,
-                &wire::CreateWalletRequest { name: format!("{cur}-{amount}"), currency: cur.into() },
+                &wire::CreateWalletRequest {
+                    name: format!("{cur}-{amount}"),
+                    currency: Some(cur.into()),
+                    ..Default::default()
+                },
             )
             .await
             .unwrap();

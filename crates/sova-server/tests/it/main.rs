@@ -15,5 +15,6 @@ mod isolation;
 mod ledger;
 mod observability;
 mod quickstart;
+mod reference;
 mod siwx;
 mod x402;

@@ -77,7 +77,14 @@ async fn quickstart(backend: Backend) {
 
     // Step 6: a wallet.
     let w = owner
-        .create_wallet(&u.user_id, &wire::CreateWalletRequest { name: "My BTC Wallet".into(), currency: "BTC".into() })
+        .create_wallet(
+            &u.user_id,
+            &wire::CreateWalletRequest {
+                name: "My BTC Wallet".into(),
+                currency: Some("BTC".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert!(uuid::Uuid::parse_str(&w.wallet_id).is_ok());
@@ -130,7 +137,7 @@ async fn filters_and_patch(backend: Backend) {
     let (_, owner) = app.customer("filters-co").await;
     for i in 0..5 {
         let mut r = user_req(&format!("u{i}@example.com"));
-        r.user_type = if i % 2 == 0 { "individual".into() } else { "business".into() };
+        r.user_type = Some(if i % 2 == 0 { "individual" } else { "business" }.into());
         owner.create_user(&r).await.unwrap();
     }
     let page = owner

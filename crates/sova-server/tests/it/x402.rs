@@ -100,8 +100,9 @@ async fn pay(app: &TestApp, path: &str, name: &str, value: &str) -> sova_client:
         .unwrap();
     let status = r.status().as_u16();
     let headers = r.headers().clone();
-    let json = r.json().await.unwrap_or(serde_json::Value::Null);
-    sova_client::RawResponse { status, headers, json }
+    let text = r.text().await.unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    sova_client::RawResponse { status, headers, json, text }
 }
 
 fn settle_response(r: &sova_client::RawResponse) -> serde_json::Value {

@@ -5,12 +5,13 @@ use sqlx::{Any, FromRow};
 use super::idempotency::apply_effects;
 use super::{SORTABLE, SqlStore, dec};
 use crate::{
-    AddressRow, DepositRow, DeriveFn, Effects, ListQuery, NewAddress, Page, Posting, Result, StoreError, Wallet,
-    WalletPatch, WalletStore, WalletView, external_account, wallet_account, wallet_pending_account,
+    AddressRow, CurrencyBalance, DepositRow, DeriveFn, Effects, ListQuery, NewAddress, Page, Posting, Result,
+    StoreError, TransactionRow, Wallet, WalletPatch, WalletStore, WalletView, external_account, wallet_accounts,
 };
 
-const WALLET_COLS: &str = "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at";
-const WALLET_FILTER: &[&str] = &["user_id", "name", "currency", "status"];
+const WALLET_COLS: &str = "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at, \
+                           description, wallet_type, networks";
+const WALLET_FILTER: &[&str] = &["user_id", "name", "currency", "status", "wallet_type"];
 const WALLET_SORT: &[&str] = &["created_at", "updated_at", "name"];
 const ADDRESS_COLS: &str = "address_id, wallet_id, customer_id, user_id, currency, network, address, family, \
                             derivation_index, derivation_path, status, created_at";
@@ -18,8 +19,16 @@ const ADDRESS_FILTER: &[&str] = &["wallet_id", "currency", "network", "address",
 const DEPOSIT_COLS: &str = "deposit_id, wallet_id, customer_id, address_id, address, currency, network, amount, \
                             status, tx_hash, sandbox, created_at, updated_at, completed_at";
 const DEPOSIT_FILTER: &[&str] = &["wallet_id", "address", "currency", "network", "status", "tx_hash"];
+/// The unified history: one row shape over every kind of money movement (deposits today).
+const TRANSACTIONS: &str = "(SELECT d.seq, d.deposit_id AS id, 'deposit' AS kind, d.status, w.user_id, d.wallet_id, \
+     d.customer_id, d.currency, d.amount, d.network, d.address, d.tx_hash, d.created_at, d.updated_at, \
+     d.completed_at FROM deposits d JOIN wallets w ON w.wallet_id = d.wallet_id) t";
+const TRANSACTION_COLS: &str = "id, kind, status, user_id, wallet_id, currency, amount, network, address, tx_hash, created_at, updated_at, \
+     completed_at";
+const TRANSACTION_FILTER: &[&str] = &["kind", "status", "user_id", "wallet_id", "currency", "network", "tx_hash"];
+const TRANSACTION_SORT: &[&str] = &["created_at", "updated_at", "completed_at"];
 
-/// Wallet joined with its two ledger balances.
+/// Wallet joined with the two ledger balances of its first currency.
 #[derive(FromRow)]
 struct WalletJoined {
     wallet_id: String,
@@ -30,82 +39,171 @@ struct WalletJoined {
     status: String,
     created_at: i64,
     updated_at: i64,
+    description: Option<String>,
+    wallet_type: String,
+    networks: String,
     balance: String,
     pending: String,
 }
 
-impl From<WalletJoined> for WalletView {
-    fn from(j: WalletJoined) -> Self {
-        WalletView {
+impl WalletJoined {
+    fn into_view(self) -> Result<WalletView> {
+        let networks = serde_json::from_str(&self.networks)
+            .map_err(|e| StoreError::InvalidState(format!("wallet {} networks: {e}", self.wallet_id)))?;
+        let first = CurrencyBalance {
+            currency: self.currency.clone(),
+            balance: self.balance.clone(),
+            pending: self.pending.clone(),
+        };
+        Ok(WalletView {
             wallet: Wallet {
-                wallet_id: j.wallet_id,
-                customer_id: j.customer_id,
-                user_id: j.user_id,
-                name: j.name,
-                currency: j.currency,
-                status: j.status,
-                created_at: j.created_at,
-                updated_at: j.updated_at,
+                wallet_id: self.wallet_id,
+                customer_id: self.customer_id,
+                user_id: self.user_id,
+                name: self.name,
+                currency: self.currency,
+                status: self.status,
+                created_at: self.created_at,
+                updated_at: self.updated_at,
+                description: self.description,
+                wallet_type: self.wallet_type,
+                networks,
             },
-            balance: j.balance,
-            pending: j.pending,
-        }
+            balance: self.balance,
+            pending: self.pending,
+            balances: vec![first],
+        })
     }
 }
 
 const WALLET_JOINED: &str = "(SELECT w.seq, w.wallet_id, w.customer_id, w.user_id, w.name, w.currency, w.status, \
-     w.created_at, w.updated_at, COALESCE(a.balance, '0') AS balance, COALESCE(p.balance, '0') AS pending \
+     w.created_at, w.updated_at, w.description, w.wallet_type, w.networks, \
+     COALESCE(a.balance, '0') AS balance, COALESCE(p.balance, '0') AS pending \
      FROM wallets w \
      LEFT JOIN ledger_accounts a ON a.account = 'wallet:' || w.wallet_id \
      LEFT JOIN ledger_accounts p ON p.account = 'wallet-pending:' || w.wallet_id) wj";
-const WALLET_JOINED_COLS: &str =
-    "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at, balance, pending";
+const WALLET_JOINED_COLS: &str = "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at, \
+                                  description, wallet_type, networks, balance, pending";
+
+impl SqlStore {
+    /// Views of `rows`, with the balances of every currency beyond the first (one query for the lot).
+    async fn wallet_views<'e, E>(&self, ex: E, rows: Vec<WalletJoined>) -> Result<Vec<WalletView>>
+    where
+        E: sqlx::Executor<'e, Database = Any>,
+    {
+        let mut views = rows.into_iter().map(WalletJoined::into_view).collect::<Result<Vec<_>>>()?;
+        let mut wanted = Vec::new();
+        for v in &views {
+            for cur in v.wallet.currencies().into_iter().skip(1) {
+                let (settled, pending) = v.wallet.accounts(&cur);
+                wanted.push(settled);
+                wanted.push(pending);
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(views);
+        }
+        let marks = (1..=wanted.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT account, balance FROM ledger_accounts WHERE account IN ({marks})");
+        let mut q = sqlx::query_as::<Any, (String, String)>(&sql);
+        for a in &wanted {
+            q = q.bind(a.clone());
+        }
+        let found: std::collections::HashMap<String, String> = q.fetch_all(ex).await?.into_iter().collect();
+        let get = |a: &str| found.get(a).cloned().unwrap_or_else(|| "0".into());
+        for v in &mut views {
+            for cur in v.wallet.currencies().into_iter().skip(1) {
+                let (settled, pending) = v.wallet.accounts(&cur);
+                v.balances.push(CurrencyBalance { currency: cur, balance: get(&settled), pending: get(&pending) });
+            }
+        }
+        Ok(views)
+    }
+}
 
 #[async_trait::async_trait]
 impl WalletStore for SqlStore {
     async fn create_wallet(&self, w: &Wallet) -> Result<()> {
-        self.create_wallet_with(w, &Effects::none()).await
+        self.create_wallet_with(w, &[], &Effects::none()).await
     }
 
-    async fn create_wallet_with(&self, w: &Wallet, fx: &Effects) -> Result<()> {
+    async fn create_wallet_with(&self, w: &Wallet, addresses: &[AddressRow], fx: &Effects) -> Result<()> {
+        let networks = serde_json::to_string(&w.networks).map_err(|e| StoreError::InvalidState(e.to_string()))?;
         let mut tx = self.write.begin().await?;
-        sqlx::query(&format!("INSERT INTO wallets ({WALLET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-            .bind(w.wallet_id.clone())
-            .bind(w.customer_id.clone())
-            .bind(w.user_id.clone())
-            .bind(w.name.clone())
-            .bind(w.currency.clone())
-            .bind(w.status.clone())
-            .bind(w.created_at)
-            .bind(w.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::unique(e, "wallet_id"))?;
-        for account in [wallet_account(&w.wallet_id), wallet_pending_account(&w.wallet_id)] {
-            sqlx::query(
-                "INSERT INTO ledger_accounts (account, currency, balance, may_go_negative, updated_at) \
-                 VALUES ($1, $2, '0', 0, $3)",
-            )
-            .bind(account)
-            .bind(w.currency.clone())
-            .bind(w.created_at)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO wallets ({WALLET_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(w.wallet_id.clone())
+        .bind(w.customer_id.clone())
+        .bind(w.user_id.clone())
+        .bind(w.name.clone())
+        .bind(w.currency.clone())
+        .bind(w.status.clone())
+        .bind(w.created_at)
+        .bind(w.updated_at)
+        .bind(w.description.clone())
+        .bind(w.wallet_type.clone())
+        .bind(networks)
+        .execute(&mut *tx)
+        .await
+        .map_err(wallet_unique)?;
+        for cur in w.currencies() {
+            let (settled, pending) = w.accounts(&cur);
+            for account in [settled, pending] {
+                sqlx::query(
+                    "INSERT INTO ledger_accounts (account, currency, balance, may_go_negative, updated_at) \
+                     VALUES ($1, $2, '0', 0, $3)",
+                )
+                .bind(account)
+                .bind(cur.clone())
+                .bind(w.created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        for a in addresses {
+            insert_address_row(&mut tx, a).await?;
         }
         apply_effects(&mut tx, fx).await?;
         tx.commit().await?;
         Ok(())
     }
 
+    async fn reserve_derivation_index(&self, family: &str) -> Result<u32> {
+        let mut tx = self.write.begin().await?;
+        let idx = next_index(&mut tx, family).await?;
+        tx.commit().await?;
+        Ok(idx)
+    }
+
+    async fn wallet_addresses(&self, customer_id: &str, wallet_ids: &[String]) -> Result<Vec<AddressRow>> {
+        if wallet_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = (2..wallet_ids.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT {ADDRESS_COLS} FROM addresses WHERE customer_id = $1 AND wallet_id IN ({marks}) \
+             AND status = 'ACTIVE' ORDER BY seq"
+        );
+        let mut q = sqlx::query_as::<Any, AddressRow>(&sql).bind(customer_id.to_string());
+        for w in wallet_ids {
+            q = q.bind(w.clone());
+        }
+        Ok(q.fetch_all(&self.read).await?)
+    }
+
     async fn wallet(&self, customer_id: &str, wallet_id: &str) -> Result<Option<WalletView>> {
-        Ok(sqlx::query_as::<Any, WalletJoined>(&format!(
+        let row = sqlx::query_as::<Any, WalletJoined>(&format!(
             "SELECT {WALLET_JOINED_COLS} FROM {WALLET_JOINED} WHERE customer_id = $1 AND wallet_id = $2"
         ))
         .bind(customer_id.to_string())
         .bind(wallet_id.to_string())
         .fetch_optional(&self.read)
-        .await?
-        .map(WalletView::from))
+        .await?;
+        match row {
+            Some(r) => Ok(self.wallet_views(&self.read, vec![r]).await?.pop()),
+            None => Ok(None),
+        }
     }
 
     async fn list_wallets(&self, customer_id: &str, user_id: Option<&str>, q: &ListQuery) -> Result<Page<WalletView>> {
@@ -135,12 +233,14 @@ impl WalletStore for SqlStore {
                 .await?
             }
         };
-        Ok(Page { items: page.items.into_iter().map(WalletView::from).collect(), total: page.total })
+        Ok(Page { items: self.wallet_views(&self.read, page.items).await?, total: page.total })
     }
 
     async fn balances_by_currency(&self, customer_id: &str, user_id: Option<&str>) -> Result<Vec<(String, String)>> {
-        let base = "SELECT w.currency, COALESCE(a.balance, '0') FROM wallets w \
-                    LEFT JOIN ledger_accounts a ON a.account = 'wallet:' || w.wallet_id WHERE w.customer_id = $1";
+        // `wallet:{id}` (first currency) and `wallet:{id}:{CUR}` (the others); ids are UUIDs of one length, so the
+        // prefix matches no other wallet's accounts.
+        let base = "SELECT a.currency, a.balance FROM wallets w \
+                    JOIN ledger_accounts a ON a.account LIKE 'wallet:' || w.wallet_id || '%' WHERE w.customer_id = $1";
         let rows: Vec<(String, String)> = match user_id {
             Some(u) => {
                 sqlx::query_as::<Any, (String, String)>(&format!("{base} AND w.user_id = $2"))
@@ -176,19 +276,19 @@ impl WalletStore for SqlStore {
         .bind(customer_id.to_string())
         .bind(wallet_id.to_string())
         .execute(&self.write)
-        .await?;
+        .await
+        .map_err(wallet_unique)?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query_as::<Any, WalletJoined>(&format!(
+        let row = sqlx::query_as::<Any, WalletJoined>(&format!(
             "SELECT {WALLET_JOINED_COLS} FROM {WALLET_JOINED} WHERE customer_id = $1 AND wallet_id = $2"
         ))
         .bind(customer_id.to_string())
         .bind(wallet_id.to_string())
         .fetch_one(&self.write)
-        .await
-        .map(WalletView::from)
-        .map_err(StoreError::from)
+        .await?;
+        self.wallet_views(&self.write, vec![row]).await?.pop().ok_or(StoreError::NotFound)
     }
 
     async fn create_address(&self, a: &NewAddress, derive: DeriveFn<'_>) -> Result<AddressRow> {
@@ -214,51 +314,7 @@ impl WalletStore for SqlStore {
                 return Ok(row);
             }
         }
-        let index: i64 = sqlx::query_scalar::<Any, i64>(
-            "INSERT INTO derivation_counters (family, next_index) VALUES ($1, 1) \
-             ON CONFLICT (family) DO UPDATE SET next_index = derivation_counters.next_index + 1 \
-             RETURNING next_index - 1",
-        )
-        .bind(a.family.clone())
-        .fetch_one(&mut *tx)
-        .await?;
-        let idx = u32::try_from(index)
-            .ok()
-            .filter(|i| *i < 0x8000_0000)
-            .ok_or_else(|| StoreError::Derivation(format!("derivation index {index} exhausted for {}", a.family)))?;
-        let (address, path) = derive(idx).map_err(StoreError::Derivation)?;
-        let row = AddressRow {
-            address_id: a.address_id.clone(),
-            wallet_id: a.wallet_id.clone(),
-            customer_id: a.customer_id.clone(),
-            user_id: a.user_id.clone(),
-            currency: a.currency.clone(),
-            network: a.network.clone(),
-            address,
-            family: a.family.clone(),
-            derivation_index: index,
-            derivation_path: path,
-            status: "ACTIVE".into(),
-            created_at: a.created_at,
-        };
-        sqlx::query(&format!(
-            "INSERT INTO addresses ({ADDRESS_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        ))
-        .bind(row.address_id.clone())
-        .bind(row.wallet_id.clone())
-        .bind(row.customer_id.clone())
-        .bind(row.user_id.clone())
-        .bind(row.currency.clone())
-        .bind(row.network.clone())
-        .bind(row.address.clone())
-        .bind(row.family.clone())
-        .bind(row.derivation_index)
-        .bind(row.derivation_path.clone())
-        .bind(row.status.clone())
-        .bind(row.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::unique(e, "address"))?;
+        let row = insert_address(&mut tx, a, derive).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -310,6 +366,40 @@ impl WalletStore for SqlStore {
         }
     }
 
+    async fn list_transactions(
+        &self,
+        customer_id: &str,
+        user_id: Option<&str>,
+        q: &ListQuery,
+    ) -> Result<Page<TransactionRow>> {
+        match user_id {
+            Some(u) => {
+                self.list(
+                    TRANSACTION_COLS,
+                    TRANSACTIONS,
+                    "customer_id = $1 AND user_id = $2",
+                    &[customer_id, u],
+                    TRANSACTION_FILTER,
+                    TRANSACTION_SORT,
+                    q,
+                )
+                .await
+            }
+            None => {
+                self.list(
+                    TRANSACTION_COLS,
+                    TRANSACTIONS,
+                    "customer_id = $1",
+                    &[customer_id],
+                    TRANSACTION_FILTER,
+                    TRANSACTION_SORT,
+                    q,
+                )
+                .await
+            }
+        }
+    }
+
     async fn create_deposit(&self, d: &DepositRow) -> Result<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query(&format!(
@@ -333,6 +423,8 @@ impl WalletStore for SqlStore {
         .await
         .map_err(|e| StoreError::unique(e, "deposit"))?;
         let amount = dec(&d.amount)?;
+        let primary = wallet_primary(&mut tx, &d.wallet_id).await?;
+        let (_, pending) = wallet_accounts(&d.wallet_id, &primary, &d.currency);
         let postings = [
             Posting {
                 account: external_account(&d.customer_id, &d.network, &d.currency),
@@ -340,12 +432,7 @@ impl WalletStore for SqlStore {
                 amount: -amount,
                 may_go_negative: true,
             },
-            Posting {
-                account: wallet_pending_account(&d.wallet_id),
-                currency: d.currency.clone(),
-                amount,
-                may_go_negative: false,
-            },
+            Posting { account: pending, currency: d.currency.clone(), amount, may_go_negative: false },
         ];
         self.post_tx(&mut tx, "deposit-seen", &d.deposit_id, &postings, d.created_at).await?;
         tx.commit().await?;
@@ -375,19 +462,11 @@ impl WalletStore for SqlStore {
             return Err(StoreError::InvalidState(format!("deposit is already {}", d.status)));
         }
         let amount = dec(&d.amount)?;
+        let primary = wallet_primary(&mut tx, &d.wallet_id).await?;
+        let (settled, pending) = wallet_accounts(&d.wallet_id, &primary, &d.currency);
         let postings = [
-            Posting {
-                account: wallet_pending_account(&d.wallet_id),
-                currency: d.currency.clone(),
-                amount: -amount,
-                may_go_negative: false,
-            },
-            Posting {
-                account: wallet_account(&d.wallet_id),
-                currency: d.currency.clone(),
-                amount,
-                may_go_negative: false,
-            },
+            Posting { account: pending, currency: d.currency.clone(), amount: -amount, may_go_negative: false },
+            Posting { account: settled, currency: d.currency.clone(), amount, may_go_negative: false },
         ];
         self.post_tx(&mut tx, "deposit-completed", &d.deposit_id, &postings, now).await?;
         tx.commit().await?;
@@ -458,4 +537,88 @@ impl WalletStore for SqlStore {
         .await?;
         Ok((rows, u64::try_from(total).unwrap_or(0)))
     }
+}
+
+/// Allocate the next index of the address's family, derive, insert (inside the caller's transaction).
+async fn insert_address(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    a: &NewAddress,
+    derive: DeriveFn<'_>,
+) -> Result<AddressRow> {
+    let idx = next_index(tx, &a.family).await?;
+    let (address, path) = derive(idx).map_err(StoreError::Derivation)?;
+    let row = AddressRow {
+        address_id: a.address_id.clone(),
+        wallet_id: a.wallet_id.clone(),
+        customer_id: a.customer_id.clone(),
+        user_id: a.user_id.clone(),
+        currency: a.currency.clone(),
+        network: a.network.clone(),
+        address,
+        family: a.family.clone(),
+        derivation_index: i64::from(idx),
+        derivation_path: path,
+        status: "ACTIVE".into(),
+        created_at: a.created_at,
+    };
+    insert_address_row(tx, &row).await?;
+    Ok(row)
+}
+
+/// The next index of a derivation family (hardened indexes excluded).
+async fn next_index(tx: &mut sqlx::Transaction<'_, Any>, family: &str) -> Result<u32> {
+    let index: i64 = sqlx::query_scalar::<Any, i64>(
+        "INSERT INTO derivation_counters (family, next_index) VALUES ($1, 1) \
+         ON CONFLICT (family) DO UPDATE SET next_index = derivation_counters.next_index + 1 \
+         RETURNING next_index - 1",
+    )
+    .bind(family.to_string())
+    .fetch_one(&mut **tx)
+    .await?;
+    u32::try_from(index)
+        .ok()
+        .filter(|i| *i < 0x8000_0000)
+        .ok_or_else(|| StoreError::Derivation(format!("derivation index {index} exhausted for {family}")))
+}
+
+async fn insert_address_row(tx: &mut sqlx::Transaction<'_, Any>, row: &AddressRow) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO addresses ({ADDRESS_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ))
+    .bind(row.address_id.clone())
+    .bind(row.wallet_id.clone())
+    .bind(row.customer_id.clone())
+    .bind(row.user_id.clone())
+    .bind(row.currency.clone())
+    .bind(row.network.clone())
+    .bind(row.address.clone())
+    .bind(row.family.clone())
+    .bind(row.derivation_index)
+    .bind(row.derivation_path.clone())
+    .bind(row.status.clone())
+    .bind(row.created_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| StoreError::unique(e, "address"))?;
+    Ok(())
+}
+
+/// A unique violation on wallets: the user's wallet name, else the id.
+fn wallet_unique(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            let text = format!("{} {}", d.constraint().unwrap_or_default(), d.message());
+            StoreError::Conflict(if text.contains("wallets_user_name") { "name" } else { "wallet_id" })
+        }
+        _ => StoreError::Db(e),
+    }
+}
+
+/// The first currency of a wallet, read inside a transaction (to name its ledger accounts).
+async fn wallet_primary(tx: &mut sqlx::Transaction<'_, Any>, wallet_id: &str) -> Result<String> {
+    sqlx::query_scalar::<Any, String>("SELECT currency FROM wallets WHERE wallet_id = $1")
+        .bind(wallet_id.to_string())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)
 }
