@@ -66,6 +66,19 @@ impl Network {
         ALL_NETWORKS.iter().copied().find(|n| n.as_str().eq_ignore_ascii_case(s))
     }
 
+    /// A random transaction hash in this network's form (`0x` + 64 hex on EVM, 64 hex on Bitcoin and Solana's
+    /// sandbox), for what the sandbox pretends to send or receive: on no chain.
+    pub fn sandbox_tx_hash(&self) -> String {
+        use rand::RngCore;
+        let mut b = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut b);
+        let h = hex::encode(b);
+        match self.chain() {
+            Chain::Evm => format!("0x{h}"),
+            _ => h,
+        }
+    }
+
     /// Lower-case wire name.
     pub fn as_str(&self) -> &'static str {
         match self {

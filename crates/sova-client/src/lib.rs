@@ -411,6 +411,21 @@ impl Client {
         RawResponse::read(self.build(method, path, &[], body).send().await?).await
     }
 
+    /// Like [`Client::raw`], with extra request headers (e.g. `Idempotency-Key`).
+    pub async fn raw_with(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<RawResponse> {
+        let mut rb = self.build(method, path, &[], body);
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        RawResponse::read(rb.send().await?).await
+    }
+
     /// `GET /health` (not enveloped).
     pub async fn health(&self) -> Result<wire::Health> {
         let resp = self.build(Method::GET, "/health", &[], None).send().await?;

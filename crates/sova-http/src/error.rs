@@ -85,6 +85,11 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, ErrorCode::ValidationError, message).with_field(field)
     }
 
+    /// 403 SANDBOX_ONLY: `what` is only served in sandbox mode.
+    pub fn sandbox_only(what: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::SandboxOnly, format!("{what} are only available in sandbox mode"))
+    }
+
     /// 400 MISSING_FIELD naming `field`.
     pub fn missing(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, ErrorCode::MissingField, message).with_field(field)
@@ -142,11 +147,12 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::not_found("resource"),
             StoreError::Conflict(what) => ApiError::conflict(format!("{what} already exists")).with_field(what),
             StoreError::InvalidState(m) => ApiError::conflict(m),
-            StoreError::InsufficientFunds(a) => ApiError::new(
+            StoreError::InsufficientFunds(_) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::ValidationError,
-                format!("insufficient funds in {a}"),
-            ),
+                ErrorCode::InsufficientFunds,
+                "the wallet's available balance does not cover the amount and the fee",
+            )
+            .with_field("amount"),
             StoreError::OutOfRange(_) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::AmountOutOfRange,

@@ -127,6 +127,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A JSON body like [`JsonBody`], with the bytes received (for a fingerprint of the request).
+pub struct JsonWithBytes<T>(pub T, pub Bytes);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonWithBytes<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::MalformedJson,
+                "request body is empty; send a JSON object",
+            ));
+        }
+        let value = parse_json(&bytes)?;
+        Ok(JsonWithBytes(value, bytes))
+    }
+}
+
 impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T> {
     type Rejection = ApiError;
 
@@ -168,6 +188,13 @@ mod tests {
         assert_eq!(e.code, ErrorCode::ValidationError);
         let full = r#"{"user_type":"individual","email":"a@b.co","first_name":"A","last_name":"B"}"#;
         assert!(parse_json::<CreateUserRequest>(format!(" {full} \n").as_bytes()).is_ok());
+        // Money read from its literal text: a number keeps every digit (RawValue through the path-tracking parser).
+        #[derive(serde::Deserialize)]
+        struct Money {
+            amount: Box<serde_json::value::RawValue>,
+        }
+        let m = parse_json::<Money>(br#"{"amount": 1.250000000000000001}"#).map(|m| m.amount.get().to_string());
+        assert_eq!(m.map_err(|e| e.message).as_deref(), Ok("1.250000000000000001"));
         for tail in ["x", "{}", full, "]"] {
             assert_eq!(err(&format!("{full}{tail}")).code, ErrorCode::MalformedJson, "{tail}");
         }

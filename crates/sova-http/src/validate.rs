@@ -77,6 +77,41 @@ pub fn mobile_phone(country_code: &str, number: &str) -> Result<(String, String,
     Ok((cc, e164, national))
 }
 
+/// A positive decimal string of a currency with `decimals` places and at most `max` per operation, canonicalised:
+/// digits, at most one point, no sign, spaces, exponent or leading zeros. Above `max`: `400 AMOUNT_OUT_OF_RANGE`.
+pub fn amount(field: &str, v: &str, decimals: u32, max: u64, unit: &str) -> Result<rust_decimal::Decimal, ApiError> {
+    use std::str::FromStr;
+    let bad = |why: &str| ApiError::validation(field, format!("`{field}` {why}, got `{v}`"));
+    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+    let digits_ok = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && (int == "0" || !int.starts_with('0'))
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && (!v.contains('.') || !frac.is_empty());
+    if !digits_ok {
+        return Err(bad("must be a decimal such as \"0.5\" (digits, no sign, spaces, exponent or leading zeros)"));
+    }
+    if frac.trim_end_matches('0').len() > decimals as usize {
+        return Err(bad(&format!("has more than {decimals} decimal places")));
+    }
+    let too_large = || {
+        ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            sova_proto::ErrorCode::AmountOutOfRange,
+            format!("`{field}` must be at most {max} {unit}, got `{v}`"),
+        )
+        .with_field(field)
+    };
+    let d = rust_decimal::Decimal::from_str(v).map_err(|_| too_large())?;
+    if d.is_zero() {
+        return Err(bad("must be greater than zero"));
+    }
+    if d > rust_decimal::Decimal::from(max) {
+        return Err(too_large());
+    }
+    Ok(d.normalize())
+}
+
 /// An ISO 3166-1 alpha-2 country code, returned upper-case.
 pub fn country(field: &str, value: &str) -> Result<String, ApiError> {
     let v = value.trim().to_ascii_uppercase();

@@ -501,8 +501,12 @@ pub struct WalletNetwork {
 pub struct WalletBalance {
     /// Upper-case currency code.
     pub currency: String,
-    /// Settled balance.
+    /// Settled balance: `available_balance + held_balance`.
     pub balance: String,
+    /// What can be spent now.
+    pub available_balance: String,
+    /// Set aside for withdrawals in progress.
+    pub held_balance: String,
     /// Deposits seen but not yet completed.
     pub pending_balance: String,
 }
@@ -537,8 +541,12 @@ pub struct Wallet {
     pub wallet_type: String,
     /// Upper-case code of the wallet's first currency.
     pub currency: String,
-    /// Settled balance in `currency`, decimal string.
+    /// Settled balance in `currency` (`available_balance + held_balance`), decimal string.
     pub balance: String,
+    /// What can be spent now in `currency`, decimal string.
+    pub available_balance: String,
+    /// Set aside in `currency` for withdrawals in progress, decimal string.
+    pub held_balance: String,
     /// Sum of deposits in `currency` seen but not yet completed, decimal string.
     pub pending_balance: String,
     /// Balances in every currency of the wallet, `currency` first.
@@ -714,6 +722,134 @@ pub struct Transaction {
     pub updated_at: String,
     /// Completion time, once completed.
     pub completed_at: Option<String>,
+}
+
+/// `POST /users/{user_id}/accounts/crypto/withdrawals`: the reference's body (`currency`, `amount`, `address`,
+/// `memo`) and Sova's additions.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWithdrawalRequest {
+    /// Currency code (case-insensitive).
+    pub currency: String,
+    /// A decimal string (`"0.5"`) or a JSON number (`0.5`), read from its literal text: never through a float.
+    #[schema(value_type = String, example = "0.5")]
+    pub amount: Box<serde_json::value::RawValue>,
+    /// Destination, checked for `network` before anything is held.
+    pub address: String,
+    /// Network wire name; may be left out when the address and the wallet leave one choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Destination tag or memo (max 255).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+    /// `true`: `amount` includes the fee, so `amount - fee` arrives (send-max). Default `false`: `amount` arrives
+    /// and `amount + fee` is held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_included: Option<bool>,
+    /// The wallet to take the funds from (default: the user's oldest active wallet of the currency whose available
+    /// balance covers it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_id: Option<String>,
+}
+
+/// `POST .../withdrawals/{id}/confirm`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmWithdrawalRequest {
+    /// The 6-digit code sent with the `withdrawal.confirmation_required` event.
+    pub code: String,
+}
+
+/// The reference's `withdraw` object of a withdrawal answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WithdrawRef {
+    /// The withdrawal id.
+    pub id: String,
+    /// `PENDING`, `COMPLETED`, `CANCELLED`, `REJECTED` or `FAILED`.
+    pub status: String,
+    /// The key the withdrawal was created under (the request's `Idempotency-Key`, or one Sova generated).
+    pub idempotency_key: String,
+    /// `true` when this answer is a replay of an earlier request with the same key: nothing new was created.
+    pub is_duplicate: bool,
+}
+
+/// One transition of a withdrawal.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WithdrawalEvent {
+    /// Status after it.
+    pub status: String,
+    /// Sub-status after it.
+    pub sub_status: String,
+    /// Who: `user:<id>`, `credential:<id>`, `system`, `sandbox`.
+    pub actor: String,
+    /// Detail (a tx hash, a reason).
+    pub detail: Option<String>,
+    /// When.
+    pub at: String,
+}
+
+/// A withdrawal: the reference's fields (`id`, `withdraw{...}`, `currency`, `amount` as a number, `address`) and
+/// Sova's.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Withdrawal {
+    /// UUID.
+    pub id: String,
+    /// The reference's summary.
+    pub withdraw: WithdrawRef,
+    /// The user.
+    pub user_id: String,
+    /// The wallet the funds leave.
+    pub wallet_id: String,
+    /// Lower-case currency code.
+    pub currency: String,
+    /// Network.
+    pub network: String,
+    /// Destination.
+    pub address: String,
+    /// What reaches the address, as an exact JSON number.
+    #[schema(value_type = f64)]
+    pub amount: Box<serde_json::value::RawValue>,
+    /// The same, as a decimal string.
+    pub amount_string: String,
+    /// The network fee, decimal string.
+    pub fee: String,
+    /// `amount + fee`: what is held, then taken, from the wallet.
+    pub total: String,
+    /// Whether the requested amount included the fee.
+    pub fee_included: bool,
+    /// Destination tag or memo.
+    pub memo: Option<String>,
+    /// `PENDING`, `COMPLETED`, `CANCELLED`, `REJECTED` or `FAILED`.
+    pub status: String,
+    /// The step (`AWAITING_CONFIRMATION`, `QUEUED`, `BROADCASTING`, `CONFIRMED`) or the reason (`EXPIRED`,
+    /// `CANCELLED_BY_USER`, `CHAIN_FAILED`, ...).
+    pub sub_status: String,
+    /// When the live confirmation code expires (while awaiting confirmation).
+    pub code_expires_at: Option<String>,
+    /// Chain transaction hash, once sent.
+    pub tx_hash: Option<String>,
+    /// Sent by the sandbox (the hash is not on any chain).
+    pub sandbox: bool,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// When it reached its final status.
+    pub completed_at: Option<String>,
+    /// Every transition (on the single-withdrawal reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<WithdrawalEvent>>,
+}
+
+/// `GET /sandbox/withdrawals/{id}/code` (sandbox only): the live confirmation code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SandboxWithdrawalCode {
+    /// The withdrawal.
+    pub withdrawal_id: String,
+    /// Six digits.
+    pub code: String,
+    /// Expiry.
+    pub expires_at: String,
 }
 
 /// A decimal string (`"12.5"`, as the ledger keeps it) as a JSON number with exactly its digits; `None` if it is not

@@ -59,6 +59,16 @@ pub enum ErrorCode {
     AmountOutOfRange,
     /// The user is not ACTIVE (PENDING, SUSPENDED): activate it before it transacts.
     UserNotActive,
+    /// The wallet's available balance does not cover the amount and the fee.
+    InsufficientFunds,
+    /// The withdrawal is past the point where it can be cancelled (it was sent, or is final).
+    NotCancellable,
+    /// The confirmation code is wrong (the message says how many tries are left).
+    WithdrawalCodeInvalid,
+    /// The confirmation code has expired; ask for a new one (`resend-code`).
+    WithdrawalCodeExpired,
+    /// The confirmation code was tried too often and is void; ask for a new one (`resend-code`).
+    WithdrawalCodeVoid,
     /// `Signature-Input` is missing (RFC 9421).
     HttpsigMissingSignatureInput,
     /// `Signature` is missing or has no member for the label.
@@ -182,6 +192,11 @@ impl ErrorCode {
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::AmountOutOfRange => "AMOUNT_OUT_OF_RANGE",
             Self::UserNotActive => "USER_NOT_ACTIVE",
+            Self::InsufficientFunds => "INSUFFICIENT_FUNDS",
+            Self::NotCancellable => "NOT_CANCELLABLE",
+            Self::WithdrawalCodeInvalid => "WITHDRAWAL_CODE_INVALID",
+            Self::WithdrawalCodeExpired => "WITHDRAWAL_CODE_EXPIRED",
+            Self::WithdrawalCodeVoid => "WITHDRAWAL_CODE_VOID",
             Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::HttpsigMissingSignatureInput => "HTTPSIG_MISSING_SIGNATURE_INPUT",
             Self::HttpsigMissingSignature => "HTTPSIG_MISSING_SIGNATURE",
@@ -266,6 +281,11 @@ impl ErrorCode {
             ServiceUnavailable,
             AmountOutOfRange,
             UserNotActive,
+            InsufficientFunds,
+            NotCancellable,
+            WithdrawalCodeInvalid,
+            WithdrawalCodeExpired,
+            WithdrawalCodeVoid,
             RequestTimeout,
             HttpsigMissingSignatureInput,
             HttpsigMissingSignature,

@@ -22,7 +22,7 @@ use utoipa::openapi::{InfoBuilder, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
-use crate::{connect, exchange, intel, secrets, siwx};
+use crate::{connect, exchange, intel, secrets, siwx, withdrawals};
 
 /// The server's state: the shared parts and one substate per surface (each handler extracts only its own).
 #[derive(Clone)]
@@ -43,6 +43,8 @@ pub struct AppState {
     pub siwx: siwx::Ctx,
     /// Exchange.
     pub exchange: exchange::Ctx,
+    /// Connect withdrawals.
+    pub withdrawals: withdrawals::Ctx,
     /// The time that decides behaviour (expiries, windows): the system clock, or a manual one in tests.
     pub clock: sova_runtime::Clock,
     /// Background jobs, stopped and awaited at shutdown.
@@ -61,7 +63,14 @@ macro_rules! substate {
         }
     )*};
 }
-substate!(access: Arc<Access>, connect: connect::Ctx, intel: intel::Ctx, siwx: siwx::Ctx, exchange: exchange::Ctx);
+substate!(
+    access: Arc<Access>,
+    connect: connect::Ctx,
+    intel: intel::Ctx,
+    siwx: siwx::Ctx,
+    exchange: exchange::Ctx,
+    withdrawals: withdrawals::Ctx,
+);
 
 /// Build the key source for deposit addresses from the configuration (sandbox seed, or production xpubs).
 pub fn key_source(config: &Config) -> anyhow::Result<sova_chain::KeySource> {
@@ -126,6 +135,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
         connect: connect::ConnectState::new(access.clone(), &bus, keys, config.sandbox(), config.session_ttl_secs),
         intel: intel::IntelState::new(access.clone(), &bus, config.clone(), x402, engine.clone()),
         siwx: siwx::SiwxState::new(access.clone(), &bus, config.clone())?,
+        withdrawals: withdrawals::WithdrawalsState::new(access.clone(), config.sandbox()),
         exchange: Arc::new(exchange::ExchangeState {
             exchange: engine,
             store: store.clone(),
@@ -148,6 +158,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
     intel::x402::spawn_pending_resolver(state.intel.clone());
     intel::x402::spawn_blockhash_refresher(state.intel.clone());
     siwx::spawn_pruner(state.siwx.clone());
+    withdrawals::spawn_expirer(state.withdrawals.clone(), &jobs);
     Ok(state)
 }
 
@@ -156,7 +167,7 @@ pub fn app(ctx: ApiContext) -> Router {
     let intel = intel::router().route_layer(middleware::from_fn_with_state(ctx.intel.clone(), intel::meter::meter));
     let idempotent = middleware::from_fn_with_state(ctx.access.clone(), sova_http::idempotency::optional_key_layer);
     let (router, api) = OpenApiRouter::with_openapi(base_openapi())
-        .nest("/sovx/v1", sovx_routes().route_layer(idempotent))
+        .nest("/sovx/v1", sovx_routes().route_layer(idempotent).merge(withdrawals::router()))
         .nest("/api/v1/intel", intel)
         .nest("/siwx/v1", siwx::router())
         .split_for_parts();
@@ -188,7 +199,7 @@ fn sovx_routes() -> OpenApiRouter<ApiContext> {
 /// The OpenAPI document alone (for tests and `sova openapi`).
 pub fn openapi() -> OpenApi {
     let api = OpenApiRouter::<ApiContext>::with_openapi(base_openapi())
-        .nest("/sovx/v1", sovx_routes())
+        .nest("/sovx/v1", sovx_routes().merge(withdrawals::router()))
         .nest("/api/v1/intel", intel::router())
         .nest("/siwx/v1", siwx::router())
         .into_openapi();

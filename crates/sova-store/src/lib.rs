@@ -2,7 +2,7 @@
 //! SQLite (embedded default, WAL, one writer connection) and PostgreSQL (many replicas).
 //!
 //! [`Store`] is the sum of one trait per domain ([`OperatorStore`], [`CustomerStore`], [`UserStore`],
-//! [`WalletStore`], [`LedgerStore`], [`IntelStore`], [`X402Store`], [`SiwxStore`], [`IdempotencyStore`],
+//! [`WalletStore`], [`WithdrawalStore`], [`LedgerStore`], [`IntelStore`], [`X402Store`], [`SiwxStore`], [`IdempotencyStore`],
 //! [`ExchangeStore`], [`NotifyStore`], and [`BaseStore`] for the backend itself), implemented for every type that
 //! implements them all; `use sova_store::prelude::*;` brings them into scope.
 //!
@@ -25,6 +25,7 @@ mod siwx;
 mod sql;
 mod users;
 mod wallets;
+mod withdrawals;
 mod x402;
 
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub use siwx::{NewChallenge, SigningKeyRow, SiwxCustomerRow, SiwxStore};
 pub use sql::{SqlStore, redact as redact_url};
 pub use users::UserStore;
 pub use wallets::WalletStore;
+pub use withdrawals::{LedgerMove, WithdrawalChange, WithdrawalEvent, WithdrawalRow, WithdrawalStore};
 pub use x402::{PaymentClaim, X402Payment, X402Store};
 
 /// Every store trait, so their methods can be called on an `Arc<dyn Store>` or a concrete store:
@@ -50,7 +52,7 @@ pub use x402::{PaymentClaim, X402Payment, X402Store};
 pub mod prelude {
     pub use crate::{
         BaseStore, CustomerStore, ExchangeStore, IdempotencyStore, IntelStore, LedgerStore, NotifyStore, OperatorStore,
-        SiwxStore, Store, UserStore, WalletStore, X402Store,
+        SiwxStore, Store, UserStore, WalletStore, WithdrawalStore, X402Store,
     };
 }
 
@@ -91,6 +93,7 @@ pub trait Store:
     + CustomerStore
     + UserStore
     + WalletStore
+    + WithdrawalStore
     + LedgerStore
     + IntelStore
     + X402Store
@@ -110,6 +113,7 @@ impl<T> Store for T where
         + CustomerStore
         + UserStore
         + WalletStore
+        + WithdrawalStore
         + LedgerStore
         + IntelStore
         + X402Store

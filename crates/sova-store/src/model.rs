@@ -243,12 +243,23 @@ pub fn wallet_accounts(wallet_id: &str, primary: &str, currency: &str) -> (Strin
     }
 }
 
+/// A wallet's hold account in `currency` (funds set aside for withdrawals in progress), named as
+/// [`wallet_accounts`] names the others: `wallet-hold:{id}` for the first currency, `wallet-hold:{id}:{CUR}` else.
+pub fn wallet_hold_account(wallet_id: &str, primary: &str, currency: &str) -> String {
+    if currency == primary { format!("wallet-hold:{wallet_id}") } else { format!("wallet-hold:{wallet_id}:{currency}") }
+}
+
+/// The platform's account of withdrawal fees on one network.
+pub fn fee_account(network: &str, currency: &str) -> String {
+    format!("fees:{network}:{currency}")
+}
+
 /// A wallet with its balances.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalletView {
     /// The wallet.
     pub wallet: Wallet,
-    /// Completed balance in the wallet's first currency (decimal string).
+    /// Settled balance in the wallet's first currency: available + held (decimal string).
     pub balance: String,
     /// Pending deposits in the wallet's first currency (decimal string).
     pub pending: String,
@@ -256,15 +267,27 @@ pub struct WalletView {
     pub balances: Vec<CurrencyBalance>,
 }
 
-/// A wallet's balances in one currency.
+/// A wallet's balances in one currency (decimal strings).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurrencyBalance {
     /// Upper-case currency.
     pub currency: String,
-    /// Completed balance (decimal string).
+    /// Settled balance: `available + held`.
     pub balance: String,
-    /// Pending deposits (decimal string).
+    /// Pending deposits.
     pub pending: String,
+    /// What can be spent now.
+    pub available: String,
+    /// Set aside for withdrawals in progress.
+    pub held: String,
+}
+
+impl CurrencyBalance {
+    /// Nothing yet.
+    pub fn zero(currency: &str) -> Self {
+        let z = || "0".to_string();
+        Self { currency: currency.into(), balance: z(), pending: z(), available: z(), held: z() }
+    }
 }
 
 /// Patch of a wallet.

@@ -2,8 +2,8 @@
 //! same transaction).
 
 use crate::{
-    AddressRow, DepositRow, DeriveFn, Effects, ListQuery, NewAddress, Page, Result, TransactionRow, Wallet,
-    WalletPatch, WalletView,
+    AddressRow, CurrencyBalance, DepositRow, DeriveFn, Effects, ListQuery, NewAddress, Page, Result, TransactionRow,
+    Wallet, WalletPatch, WalletView,
 };
 
 /// Wallet, address and deposit persistence.
@@ -27,9 +27,10 @@ pub trait WalletStore: Send + Sync {
     /// Wallets of a customer (optionally of one user).
     async fn list_wallets(&self, customer_id: &str, user_id: Option<&str>, q: &ListQuery) -> Result<Page<WalletView>>;
     /// Apply a patch.
-    /// Settled balance per currency over a customer's wallets (or one user's), exactly summed: `(currency, sum)`,
-    /// currencies in order, one entry for each currency a wallet exists in.
-    async fn balances_by_currency(&self, customer_id: &str, user_id: Option<&str>) -> Result<Vec<(String, String)>>;
+    /// Settled balances per currency over a customer's wallets (or one user's), exactly summed: `balance`,
+    /// `available` and `held` (`pending` is not summed: 0), currencies in order, one entry for each currency a
+    /// wallet holds.
+    async fn balances_by_currency(&self, customer_id: &str, user_id: Option<&str>) -> Result<Vec<CurrencyBalance>>;
     /// Update a wallet's name or status.
     async fn update_wallet(&self, customer_id: &str, wallet_id: &str, p: &WalletPatch, now: i64) -> Result<WalletView>;
 

@@ -16,17 +16,16 @@ use sova_http::time::iso;
 const TRANSACTION_FILTER: &[&str] = &["type", "status", "user_id", "wallet_id", "currency", "network", "tx_hash"];
 const TRANSACTION_SORT: &[&str] = &["created_at", "updated_at", "completed_at"];
 
-/// Per currency: `balance`, `available` and `held` as exact JSON numbers (nothing is held until withdrawals and
-/// trades hold funds, so `available` is the balance).
-fn balances(rows: Vec<(String, String)>) -> ApiResult<Vec<wire::AccountBalance>> {
+/// Per currency: `balance` (available + held), `available` and `held` as exact JSON numbers.
+fn balances(rows: Vec<sova_store::CurrencyBalance>) -> ApiResult<Vec<wire::AccountBalance>> {
     rows.into_iter()
-        .map(|(currency, balance)| {
+        .map(|b| {
             let n = |s: &str| wire::exact_number(s).ok_or_else(|| ApiError::internal(format!("stored balance {s:?}")));
             Ok(wire::AccountBalance {
-                currency: currency.to_ascii_lowercase(),
-                balance: n(&balance)?,
-                available: n(&balance)?,
-                held: n("0")?,
+                currency: b.currency.to_ascii_lowercase(),
+                balance: n(&b.balance)?,
+                available: n(&b.available)?,
+                held: n(&b.held)?,
             })
         })
         .collect()

@@ -206,11 +206,19 @@ pub(crate) fn wallet_view(w: sova_store::WalletView, addresses: &[sova_store::Ad
         wallet_type: w.wallet.wallet_type,
         currency: w.wallet.currency,
         balance: w.balance,
+        available_balance: w.balances.first().map(|b| b.available.clone()).unwrap_or_else(|| "0".into()),
+        held_balance: w.balances.first().map(|b| b.held.clone()).unwrap_or_else(|| "0".into()),
         pending_balance: w.pending,
         balances: w
             .balances
             .into_iter()
-            .map(|b| wire::WalletBalance { currency: b.currency, balance: b.balance, pending_balance: b.pending })
+            .map(|b| wire::WalletBalance {
+                currency: b.currency,
+                balance: b.balance,
+                available_balance: b.available,
+                held_balance: b.held,
+                pending_balance: b.pending,
+            })
             .collect(),
         networks,
         addresses: mine.into_iter().map(wallet_address).collect(),

@@ -1,7 +1,5 @@
 //! Wallets, deposit addresses, deposits and the sandbox deposit endpoint.
 
-use std::str::FromStr;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -48,37 +46,7 @@ fn network(field: &str, v: &str) -> ApiResult<Network> {
 /// A positive decimal string of `cur` (at most its decimal places, at most its [`Currency::max_amount`]),
 /// canonicalised.
 fn amount(field: &str, v: &str, cur: Currency) -> ApiResult<Decimal> {
-    let bad = |why: &str| ApiError::validation(field, format!("`{field}` {why}, got `{v}`"));
-    let (int, frac) = v.split_once('.').unwrap_or((v, ""));
-    let digits_ok = !int.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && (int == "0" || !int.starts_with('0'))
-        && frac.bytes().all(|b| b.is_ascii_digit())
-        && (!v.contains('.') || !frac.is_empty());
-    if !digits_ok {
-        return Err(bad("must be a decimal string such as \"0.5\" (digits, no sign, spaces or leading zeros)"));
-    }
-    let decimals = cur.decimals();
-    if frac.trim_end_matches('0').len() > decimals as usize {
-        return Err(bad(&format!("has more than {decimals} decimal places")));
-    }
-    let max = cur.max_amount();
-    let too_large = || {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::AmountOutOfRange,
-            format!("`{field}` must be at most {max} {cur}, got `{v}`", cur = cur.as_str()),
-        )
-        .with_field(field)
-    };
-    let d = Decimal::from_str(v).map_err(|_| too_large())?;
-    if d.is_zero() {
-        return Err(bad("must be greater than zero"));
-    }
-    if d > Decimal::from(max) {
-        return Err(too_large());
-    }
-    Ok(d.normalize())
+    validate::amount(field, v, cur.decimals(), cur.max_amount(), cur.as_str())
 }
 
 /// Create a wallet for a user (owner key, or the user's own token), from the seed's `{name, currency}` or the
@@ -160,10 +128,8 @@ pub async fn create_wallet(
         wallet_type: wallet_type.to_string(),
         networks,
     };
-    let zero =
-        |c: &String| sova_store::CurrencyBalance { currency: c.clone(), balance: "0".into(), pending: "0".into() };
     let view = sova_store::WalletView {
-        balances: w.currencies().iter().map(zero).collect(),
+        balances: w.currencies().iter().map(|c| sova_store::CurrencyBalance::zero(c)).collect(),
         wallet: w.clone(),
         balance: "0".into(),
         pending: "0".into(),
@@ -470,23 +436,7 @@ pub async fn get_deposit(
 }
 
 fn require_sandbox(ctx: &Ctx) -> ApiResult<()> {
-    if ctx.sandbox {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::SandboxOnly,
-            "sandbox deposits are only available in sandbox mode",
-        ))
-    }
-}
-
-fn sandbox_tx_hash(net: Network) -> String {
-    let h = hex::encode(sova_auth::keys::random_bytes::<32>());
-    match net.chain() {
-        sova_chain::Chain::Evm => format!("0x{h}"),
-        _ => h,
-    }
+    if ctx.sandbox { Ok(()) } else { Err(ApiError::sandbox_only("sandbox deposits")) }
 }
 
 /// Sandbox only: credit a deposit to one of the customer's addresses. It is recorded `PENDING` and, unless
@@ -521,7 +471,7 @@ pub async fn sandbox_deposit(
         network: net.as_str().to_string(),
         amount: amt.to_string(),
         status: "PENDING".into(),
-        tx_hash: sandbox_tx_hash(net),
+        tx_hash: net.sandbox_tx_hash(),
         sandbox: 1,
         created_at: now,
         updated_at: now,

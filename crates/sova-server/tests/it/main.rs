@@ -17,4 +17,5 @@ mod observability;
 mod quickstart;
 mod reference;
 mod siwx;
+mod withdrawals;
 mod x402;

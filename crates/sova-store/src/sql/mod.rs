@@ -12,6 +12,7 @@ mod pinned;
 mod siwx;
 mod users;
 mod wallets;
+mod withdrawals;
 mod x402;
 
 use std::str::FromStr;

@@ -1,5 +1,6 @@
 //! Wallets, deposit addresses and deposits.
 
+use rust_decimal::Decimal;
 use sqlx::{Any, FromRow};
 
 use super::idempotency::apply_effects;
@@ -7,6 +8,7 @@ use super::{SORTABLE, SqlStore, dec};
 use crate::{
     AddressRow, CurrencyBalance, DepositRow, DeriveFn, Effects, ListQuery, NewAddress, Page, Posting, Result,
     StoreError, TransactionRow, Wallet, WalletPatch, WalletStore, WalletView, external_account, wallet_accounts,
+    wallet_hold_account,
 };
 
 const WALLET_COLS: &str = "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at, \
@@ -44,16 +46,27 @@ struct WalletJoined {
     networks: String,
     balance: String,
     pending: String,
+    held: String,
+}
+
+/// `available + held`, exactly (both come from the ledger, well inside its range).
+fn settled(available: &str, held: &str) -> Result<String> {
+    let sum = super::ledger::exact_add(dec(available)?, dec(held)?)
+        .ok_or_else(|| StoreError::OutOfRange(format!("{available} + {held}")))?;
+    Ok(sum.normalize().to_string())
 }
 
 impl WalletJoined {
     fn into_view(self) -> Result<WalletView> {
         let networks = serde_json::from_str(&self.networks)
             .map_err(|e| StoreError::InvalidState(format!("wallet {} networks: {e}", self.wallet_id)))?;
+        let total = settled(&self.balance, &self.held)?;
         let first = CurrencyBalance {
             currency: self.currency.clone(),
-            balance: self.balance.clone(),
+            balance: total.clone(),
             pending: self.pending.clone(),
+            available: self.balance.clone(),
+            held: self.held.clone(),
         };
         Ok(WalletView {
             wallet: Wallet {
@@ -69,7 +82,7 @@ impl WalletJoined {
                 wallet_type: self.wallet_type,
                 networks,
             },
-            balance: self.balance,
+            balance: total,
             pending: self.pending,
             balances: vec![first],
         })
@@ -78,12 +91,13 @@ impl WalletJoined {
 
 const WALLET_JOINED: &str = "(SELECT w.seq, w.wallet_id, w.customer_id, w.user_id, w.name, w.currency, w.status, \
      w.created_at, w.updated_at, w.description, w.wallet_type, w.networks, \
-     COALESCE(a.balance, '0') AS balance, COALESCE(p.balance, '0') AS pending \
+     COALESCE(a.balance, '0') AS balance, COALESCE(p.balance, '0') AS pending, COALESCE(h.balance, '0') AS held \
      FROM wallets w \
      LEFT JOIN ledger_accounts a ON a.account = 'wallet:' || w.wallet_id \
-     LEFT JOIN ledger_accounts p ON p.account = 'wallet-pending:' || w.wallet_id) wj";
+     LEFT JOIN ledger_accounts p ON p.account = 'wallet-pending:' || w.wallet_id \
+     LEFT JOIN ledger_accounts h ON h.account = 'wallet-hold:' || w.wallet_id) wj";
 const WALLET_JOINED_COLS: &str = "wallet_id, customer_id, user_id, name, currency, status, created_at, updated_at, \
-                                  description, wallet_type, networks, balance, pending";
+                                  description, wallet_type, networks, balance, pending, held";
 
 impl SqlStore {
     /// Views of `rows`, with the balances of every currency beyond the first (one query for the lot).
@@ -98,6 +112,7 @@ impl SqlStore {
                 let (settled, pending) = v.wallet.accounts(&cur);
                 wanted.push(settled);
                 wanted.push(pending);
+                wanted.push(wallet_hold_account(&v.wallet.wallet_id, &v.wallet.currency, &cur));
             }
         }
         if wanted.is_empty() {
@@ -113,8 +128,11 @@ impl SqlStore {
         let get = |a: &str| found.get(a).cloned().unwrap_or_else(|| "0".into());
         for v in &mut views {
             for cur in v.wallet.currencies().into_iter().skip(1) {
-                let (settled, pending) = v.wallet.accounts(&cur);
-                v.balances.push(CurrencyBalance { currency: cur, balance: get(&settled), pending: get(&pending) });
+                let (available, pending) = v.wallet.accounts(&cur);
+                let (available, held) =
+                    (get(&available), get(&wallet_hold_account(&v.wallet.wallet_id, &v.wallet.currency, &cur)));
+                let balance = settled(&available, &held)?;
+                v.balances.push(CurrencyBalance { currency: cur, balance, pending: get(&pending), available, held });
             }
         }
         Ok(views)
@@ -236,33 +254,50 @@ impl WalletStore for SqlStore {
         Ok(Page { items: self.wallet_views(&self.read, page.items).await?, total: page.total })
     }
 
-    async fn balances_by_currency(&self, customer_id: &str, user_id: Option<&str>) -> Result<Vec<(String, String)>> {
-        // `wallet:{id}` (first currency) and `wallet:{id}:{CUR}` (the others); ids are UUIDs of one length, so the
-        // prefix matches no other wallet's accounts.
-        let base = "SELECT a.currency, a.balance FROM wallets w \
-                    JOIN ledger_accounts a ON a.account LIKE 'wallet:' || w.wallet_id || '%' WHERE w.customer_id = $1";
-        let rows: Vec<(String, String)> = match user_id {
+    async fn balances_by_currency(&self, customer_id: &str, user_id: Option<&str>) -> Result<Vec<CurrencyBalance>> {
+        // `wallet:{id}` (first currency) and `wallet:{id}:{CUR}` (the others), and the same for `wallet-hold:`; ids
+        // are UUIDs of one length, so a prefix matches no other wallet's accounts.
+        let base = "SELECT a.account, a.currency, a.balance FROM wallets w \
+                    JOIN ledger_accounts a ON (a.account LIKE 'wallet:' || w.wallet_id || '%' \
+                    OR a.account LIKE 'wallet-hold:' || w.wallet_id || '%') WHERE w.customer_id = $1";
+        let rows: Vec<(String, String, String)> = match user_id {
             Some(u) => {
-                sqlx::query_as::<Any, (String, String)>(&format!("{base} AND w.user_id = $2"))
+                sqlx::query_as::<Any, (String, String, String)>(&format!("{base} AND w.user_id = $2"))
                     .bind(customer_id.to_string())
                     .bind(u.to_string())
                     .fetch_all(&self.read)
                     .await?
             }
             None => {
-                sqlx::query_as::<Any, (String, String)>(base)
+                sqlx::query_as::<Any, (String, String, String)>(base)
                     .bind(customer_id.to_string())
                     .fetch_all(&self.read)
                     .await?
             }
         };
-        let mut sums: std::collections::BTreeMap<String, rust_decimal::Decimal> = Default::default();
-        for (currency, balance) in rows {
-            let sum = sums.entry(currency).or_default();
-            *sum = super::ledger::exact_add(*sum, dec(&balance)?)
-                .ok_or_else(|| StoreError::OutOfRange(format!("{customer_id} balances")))?;
+        let mut sums: std::collections::BTreeMap<String, (Decimal, Decimal)> = Default::default();
+        let add = |a: Decimal, b: Decimal| {
+            super::ledger::exact_add(a, b).ok_or_else(|| StoreError::OutOfRange(format!("{customer_id} balances")))
+        };
+        for (account, currency, balance) in rows {
+            let (available, held) = sums.entry(currency).or_default();
+            if account.starts_with("wallet-hold:") {
+                *held = add(*held, dec(&balance)?)?;
+            } else {
+                *available = add(*available, dec(&balance)?)?;
+            }
         }
-        Ok(sums.into_iter().map(|(c, s)| (c, s.normalize().to_string())).collect())
+        sums.into_iter()
+            .map(|(currency, (available, held))| {
+                Ok(CurrencyBalance {
+                    currency,
+                    balance: add(available, held)?.normalize().to_string(),
+                    pending: "0".into(),
+                    available: available.normalize().to_string(),
+                    held: held.normalize().to_string(),
+                })
+            })
+            .collect()
     }
 
     async fn update_wallet(&self, customer_id: &str, wallet_id: &str, p: &WalletPatch, now: i64) -> Result<WalletView> {
