@@ -164,7 +164,14 @@ pub fn book(core: &Core, market: u32, depth: usize) -> Option<OrderBook> {
 pub fn ws_book(core: &Core, market: u32, depth: usize, now: u64) -> Option<WsBook> {
     let m = core.catalog.market(u64::from(market))?;
     let d = core.engine.depth(market, depth).unwrap_or(sova_engine::Depth { bids: vec![], asks: vec![] });
-    Some(WsBook { event_time: now, a: levels(m, &d.asks), b: levels(m, &d.bids), s: name(m), u: block(core).0 })
+    Some(WsBook {
+        event_time: now,
+        first_update_id: None,
+        a: levels(m, &d.asks),
+        b: levels(m, &d.bids),
+        s: name(m),
+        u: block(core).0,
+    })
 }
 
 /// Best bid and ask: ((bid price, qty), (ask price, qty)), "0" on an empty side.

@@ -193,6 +193,10 @@ impl Views {
     /// the newest `limit`.
     pub fn klines(&self, market: MarketId, interval_ms: u64, start: u64, end: u64, limit: usize) -> Vec<Candle> {
         let Some(candles) = self.candles.get(&market) else { return Vec::new() };
+        // An empty window (`startTime` after `endTime`) has no candles (and a reversed range would panic).
+        if start > end || interval_ms == 0 {
+            return Vec::new();
+        }
         let mut out: Vec<Candle> = Vec::new();
         for c in candles.range(start - start % interval_ms..=end).map(|(_, c)| c) {
             let bucket = c.start - c.start % interval_ms;

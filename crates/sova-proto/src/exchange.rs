@@ -1089,6 +1089,9 @@ pub struct RecoveredSignature {
 pub enum Channel {
     /// The book of a market, top 50 levels ([`WsBook`]).
     L2Book,
+    /// The book of a market as `l4Book` clients read it: the [`WsBook`] levels (Sova aggregates by price), updates
+    /// with `U`.
+    L4Book,
     /// Trades of a market ([`PublicTrade`], always a list).
     Trade,
     /// 24 h statistics of a market ([`WsTicker`]).
@@ -1144,6 +1147,7 @@ impl Channel {
         match self {
             Channel::AllTicker | Channel::MiniTicker | Channel::AllMiniTicker => Channel::Ticker,
             Channel::AllBookTicker => Channel::BookTicker,
+            Channel::L4Book => Channel::L2Book,
             Channel::AccountState => Channel::AccountUpdate,
             c => c,
         }
@@ -1268,6 +1272,9 @@ pub struct WsBook {
     /// Event time (Unix ms).
     #[serde(rename = "E")]
     pub event_time: u64,
+    /// `l4Book` updates: the first update id the push covers (the same as `u`: one push per change).
+    #[serde(rename = "U", default, skip_serializing_if = "Option::is_none")]
+    pub first_update_id: Option<u64>,
     /// Asks, lowest first.
     #[schema(value_type = Vec<Vec<String>>)]
     pub a: Vec<Level>,
@@ -1502,6 +1509,15 @@ pub enum ChannelData {
 }
 
 impl ChannelData {
+    /// The same data as an `l4Book` update (`U` set to `u`).
+    pub fn as_l4_update(&self) -> ChannelData {
+        let mut d = self.clone();
+        if let ChannelData::Book(Some(b)) = &mut d {
+            b.first_update_id = Some(b.u);
+        }
+        d
+    }
+
     /// The same data with every market name `from` written `to` (a client that subscribed by another name of the
     /// market sees that name in `s`, which the vendor SDKs filter on).
     pub fn renamed(&self, from: &str, to: &str) -> ChannelData {
@@ -1671,7 +1687,14 @@ mod tests {
             json(&items),
             r#"[{"clOrdID":"k1","code":0},{"clOrdID":"k2","code":30006,"error":"bad","message":"bad","reason":"INVALID_PRICE","status":"REJECTED"}]"#
         );
-        let book = WsBook { event_time: 1, a: vec![], b: vec![(s("100"), s("0.6"))], s: s("BTC_USDC"), u: 2 };
+        let book = WsBook {
+            event_time: 1,
+            first_update_id: None,
+            a: vec![],
+            b: vec![(s("100"), s("0.6"))],
+            s: s("BTC_USDC"),
+            u: 2,
+        };
         assert_eq!(
             json(&ChannelData::Book(Some(book.clone()))),
             r#"{"E":1,"a":[],"b":[["100","0.6"]],"s":"BTC_USDC","u":2}"#
@@ -1695,6 +1718,7 @@ mod tests {
             names,
             [
                 "l2Book",
+                "l4Book",
                 "trade",
                 "ticker",
                 "allTicker",

@@ -58,10 +58,11 @@ async fn send(socket: &mut WebSocket, v: &impl Serialize) -> bool {
 
 /// Push `data` to one subscription: its channel name, its names of the markets.
 async fn push(socket: &mut WebSocket, sub: &Sub, kind: PushType, data: &ChannelData) -> bool {
-    if sub.aliases.is_empty() {
+    let l4 = sub.channel == Channel::L4Book && kind == PushType::Update;
+    if sub.aliases.is_empty() && !l4 {
         return send(socket, &WsPush { channel: sub.channel, data, kind }).await;
     }
-    let mut d = data.clone();
+    let mut d = if l4 { data.as_l4_update() } else { data.clone() };
     for (from, to) in &sub.aliases {
         d = d.renamed(from, to);
     }
@@ -126,7 +127,7 @@ async fn keys_of(ctx: &Ctx, p: &WsParams) -> Result<(Vec<(Channel, u64)>, Sub), 
 fn state_of(core: &Core, sub: &Sub, key: u64, now: u64) -> ChannelData {
     let market = u32::try_from(key).unwrap_or(0);
     match sub.channel {
-        Channel::L2Book => ChannelData::Book(read::ws_book(core, market, BOOK_DEPTH, now)),
+        Channel::L2Book | Channel::L4Book => ChannelData::Book(read::ws_book(core, market, BOOK_DEPTH, now)),
         Channel::Trade => ChannelData::Trades(read::trades(core, market, SNAPSHOT_TRADES).unwrap_or_default()),
         Channel::Ticker | Channel::AllTicker | Channel::MiniTicker | Channel::AllMiniTicker => {
             ChannelData::Ticker(read::ws_ticker(core, market, now))

@@ -392,6 +392,11 @@ async fn websocket_feeds(backend: Backend) {
         .unwrap();
     assert_eq!(ws_next(&mut ws).await.unwrap()["success"], true);
     assert_eq!(ws_next(&mut ws).await.unwrap()["data"], json!([]));
+    ws.send(send(json!({"op": "subscribe", "id": 12, "params": {"channel": "l4Book", "symbol": "BTC_USDC"}})))
+        .await
+        .unwrap();
+    assert_eq!(ws_next(&mut ws).await.unwrap()["success"], true);
+    assert_eq!(ws_next(&mut ws).await.unwrap()["data"]["b"], json!([]));
     for (id, ch) in [(8, "allTicker"), (9, "allBookTicker"), (10, "allMiniTicker")] {
         ws.send(send(json!({"op": "subscribe", "id": id, "params": {"channel": ch}}))).await.unwrap();
         assert_eq!(ws_next(&mut ws).await.unwrap()["success"], true);
@@ -421,6 +426,7 @@ async fn websocket_feeds(backend: Backend) {
             && has("allTicker", &|d| d["c"] == "100" && d["s"] == "BTC_USDC")
             && has("allBookTicker", &|d| d["b"] == "100")
             && has("candle", &|d| d["i"] == "5m" && d["c"] == "100" && d["n"] == 1)
+            && has("l4Book", &|d| d["U"] == d["u"] && d["s"] == "BTC_USDC")
     };
     while !wanted(&seen) {
         let m = tokio::time::timeout(std::time::Duration::from_secs(5), ws_next(&mut ws))
@@ -1019,6 +1025,9 @@ async fn sdk_reply_shapes(backend: Backend) {
 
     // Wrong values are still refused, in the exchange's envelope.
     refused(&alice.get("/api/v1/spot/markets/BTC_USDC/klines?interval=7m").await.unwrap(), 400, "INVALID_PARAMETER");
+    let reversed = get("/api/v1/spot/markets/BTC_USDC/klines?interval=1h&startTime=5000&endTime=1".into()).await;
+    assert_eq!(reversed, json!([]), "an empty window, and the exchange still answers");
+    assert_eq!(get("/api/v1/spot/markets/BTC_USDC/trades".into()).await.as_array().unwrap().len(), 1);
     refused(
         &alice.get(&format!("/api/v1/spot/accounts/{me}/trades?startTime=x")).await.unwrap(),
         400,
