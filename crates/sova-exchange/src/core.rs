@@ -344,6 +344,7 @@ impl Core {
                 one(r, |ack| {
                     WriteReply::Order(OrderAck {
                         cl_ord_id: p.cl_ord_id.as_str().to_string(),
+                        code: 0,
                         order_id: ack.order_id,
                         status: ack.status.map(status),
                         symbol_id: order.market,
@@ -651,11 +652,18 @@ fn one(results: Vec<ItemResult>, ok: impl FnOnce(&sova_engine::Ack) -> WriteRepl
 }
 
 fn receipt(cl: &str, ack: &sova_engine::Ack) -> OrderReceipt {
-    OrderReceipt { cl_ord_id: cl.to_string(), order_id: ack.order_id, status: ack.status.map(status) }
+    OrderReceipt { cl_ord_id: cl.to_string(), code: 0, order_id: ack.order_id, status: ack.status.map(status) }
 }
 
 fn item_error(cl: &str, e: ExchangeError) -> ReceiptError {
-    ReceiptError { cl_ord_id: cl.to_string(), code: e.reason.number(), error: e.message, reason: e.reason }
+    ReceiptError {
+        cl_ord_id: cl.to_string(),
+        code: e.reason.number(),
+        message: e.message.clone(),
+        error: e.message,
+        reason: e.reason,
+        status: sova_proto::exchange::OrderStatus::Rejected,
+    }
 }
 
 fn note(ev: &Event, t: &mut Touched) {
@@ -705,6 +713,6 @@ pub fn api_key(k: &KeyRow) -> sova_proto::exchange::ApiKey {
         expires_at: k.record.expires_at,
         name: k.record.name.as_str().to_string(),
         public_key: format!("{:#x}", k.record.public_key),
-        key_type: 1,
+        key_type: "PRIMARY".to_string(),
     }
 }

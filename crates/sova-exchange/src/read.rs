@@ -2,10 +2,12 @@
 //! accounts, orders, keys, and the Intel HUD's exchange section.
 
 use alloy_primitives::Address;
-use sova_engine::{AccountId, MarketSpec, OrderView, Trade};
+use sova_engine::{AccountId, ClOrdId, MarketSpec, OrderView, Trade};
 use sova_proto::exchange::{
-    self as wire, AccountBalances, AccountState, ApiKey, Balance, BookTicker, Coin, FeeRate, HistoricalOrder, Kline,
-    Order, OrderBook, PublicTrade, Symbol, SymbolStatus, Ticker, UserTrade,
+    self as wire, AccountState, ApiKey, Balance, Balances, BookTicker, Coin, FeeRate, Kline, OpenOrders, Order,
+    OrderBook, PublicTrade, ShortBalance, ShortOrder, Subaccount, Symbol, SymbolStatus, Ticker, UserStatus,
+    UserSubaccounts, UserTrade, WsAccountTrade, WsAccountUpdate, WsBook, WsBookTicker, WsCandle, WsOrderUpdate,
+    WsTicker,
 };
 
 use crate::catalog::Catalog;
@@ -41,41 +43,87 @@ fn fee_rate(ppm: u32) -> String {
     sova_engine::format_decimal(u64::from(ppm), 6)
 }
 
+/// The path-safe name of a market (`BTC_USDC` for `BTC/USDC`): `name` of the symbols list and the `symbol` / `s`
+/// of every answer and push.
+pub fn name(m: &MarketSpec) -> String {
+    m.config.name.replace('/', "_")
+}
+
+/// The block fields of wrapped answers: (log position, time of the last applied change).
+fn block(core: &Core) -> (u64, u64) {
+    (u64::try_from(core.seq).unwrap_or(0), core.last_ts)
+}
+
+/// `"0"` for an absent value.
+fn or_zero(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "0".into())
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Markets (the catalog alone)
 
-/// Every market.
-pub fn symbols(c: &Catalog) -> Vec<Symbol> {
+/// Every market (or the one `filter` names: its name, display name or id).
+pub fn symbols(c: &Catalog, filter: Option<&str>) -> Vec<Symbol> {
+    let only = filter.map(|f| c.market_by_name(f).map(|m| m.config.id));
     c.markets
         .iter()
+        .filter(|m| only.is_none_or(|o| o == Some(m.config.id)))
         .map(|m| {
-            let coin = |id: u32| c.coin(u64::from(id)).map(|c| c.symbol.clone()).unwrap_or_default();
+            let coin = |id: u32| c.coin(u64::from(id));
+            let symbol_of = |id: u32| coin(id).map(|c| c.symbol.clone()).unwrap_or_default();
             let lot = m.format_quantity(1);
+            let tick = m.format_price(1);
+            let max_qty = m.format_quantity(u64::MAX);
+            let name = name(m);
             Symbol {
-                base_coin: coin(m.config.base),
+                base_coin: symbol_of(m.config.base),
                 base_coin_id: m.config.base,
+                base_coin_precision: m.base_decimals,
+                buy_limit_up_ratio: "0".into(),
+                display_name: m.config.name.clone(),
+                id: m.config.id,
                 lot_size: lot.clone(),
                 maker_fee: fee_rate(m.config.maker_fee_ppm),
+                market_deviation_ratio: "0".into(),
+                market_max_quantity: max_qty.clone(),
+                market_min_quantity: lot.clone(),
+                max_notional: m.format_quote(u64::MAX),
+                max_price: m.format_price(u64::MAX),
+                max_quantity: max_qty,
                 min_notional: m.format_quote(m.config.min_notional),
+                min_price: tick.clone(),
+                min_quantity: lot.clone(),
+                name: name.clone(),
                 price_precision: m.config.price_decimals,
                 quantity_precision: lot.split_once('.').map(|(_, f)| f.len() as u32).unwrap_or(0),
-                quote_coin: coin(m.config.quote),
+                quote_coin: symbol_of(m.config.quote),
                 quote_coin_id: m.config.quote,
+                quote_coin_precision: m.quote_decimals,
+                sell_limit_down_ratio: "0".into(),
                 status: SymbolStatus::Trading,
-                symbol: m.config.name.clone(),
+                step_size: lot,
+                symbol: name,
                 symbol_id: m.config.id,
                 taker_fee: fee_rate(m.config.taker_fee_ppm),
-                tick_size: m.format_price(1),
+                tick_size: tick,
             }
         })
         .collect()
 }
 
-/// Every coin.
-pub fn coins(c: &Catalog) -> Vec<Coin> {
+/// Every coin (or the one `filter` names).
+pub fn coins(c: &Catalog, filter: Option<&str>) -> Vec<Coin> {
     c.coins
         .iter()
-        .map(|c| Coin { coin: c.symbol.clone(), coin_id: c.id, decimals: c.decimals, name: c.symbol.clone() })
+        .filter(|c| filter.is_none_or(|f| c.symbol.eq_ignore_ascii_case(f) || f.parse::<u32>().ok() == Some(c.id)))
+        .map(|c| Coin {
+            coin: c.symbol.clone(),
+            coin_id: c.id,
+            decimals: c.decimals,
+            id: c.id,
+            name: c.symbol.clone(),
+            precision: c.decimals,
+        })
         .collect()
 }
 
@@ -92,42 +140,140 @@ pub fn market_id(c: &Catalog, symbol: &str) -> Result<u32, ExchangeError> {
 // ---------------------------------------------------------------------------------------------------------------
 // Market data
 
+fn levels(m: &MarketSpec, v: &[sova_engine::LevelView]) -> Vec<wire::Level> {
+    v.iter().map(|l| (m.format_price(l.price), m.format_quantity(l.quantity))).collect()
+}
+
 /// The book to `depth` levels.
 pub fn book(core: &Core, market: u32, depth: usize) -> Option<OrderBook> {
     let m = core.catalog.market(u64::from(market))?;
     let d = core.engine.depth(market, depth).unwrap_or(sova_engine::Depth { bids: vec![], asks: vec![] });
-    let side = |v: &[sova_engine::LevelView]| -> Vec<wire::Level> {
-        v.iter().map(|l| (m.format_price(l.price), m.format_quantity(l.quantity))).collect()
+    let (block_height, block_time) = block(core);
+    Some(OrderBook {
+        asks: levels(m, &d.asks),
+        bids: levels(m, &d.bids),
+        block_height,
+        block_time,
+        symbol: name(m),
+        symbol_id: market,
+        update_id: block_height,
+    })
+}
+
+/// The book to `depth` levels, as `l2Book` pushes it.
+pub fn ws_book(core: &Core, market: u32, depth: usize, now: u64) -> Option<WsBook> {
+    let m = core.catalog.market(u64::from(market))?;
+    let d = core.engine.depth(market, depth).unwrap_or(sova_engine::Depth { bids: vec![], asks: vec![] });
+    Some(WsBook {
+        event_time: now,
+        first_update_id: None,
+        a: levels(m, &d.asks),
+        b: levels(m, &d.bids),
+        s: name(m),
+        u: block(core).0,
+    })
+}
+
+/// Best bid and ask: ((bid price, qty), (ask price, qty)), "0" on an empty side.
+fn bbo(core: &Core, m: &MarketSpec) -> ((String, String), (String, String)) {
+    let lv = |l: Option<sova_engine::LevelView>| {
+        l.map(|l| (m.format_price(l.price), m.format_quantity(l.quantity))).unwrap_or(("0".into(), "0".into()))
     };
-    Some(OrderBook { asks: side(&d.asks), bids: side(&d.bids), symbol: m.config.name.clone(), symbol_id: market })
+    match core.engine.best_bid_ask(m.config.id) {
+        Some(b) => (lv(b.bid), lv(b.ask)),
+        None => (lv(None), lv(None)),
+    }
 }
 
 /// Best bid and ask.
 pub fn book_ticker(core: &Core, market: u32) -> Option<BookTicker> {
     let m = core.catalog.market(u64::from(market))?;
-    let bbo = core.engine.best_bid_ask(market);
-    let lv = |l: Option<sova_engine::LevelView>| l.map(|l| (m.format_price(l.price), m.format_quantity(l.quantity)));
-    let (bid, ask) = bbo.map(|b| (lv(b.bid), lv(b.ask))).unwrap_or((None, None));
-    let (bid_price, bid_qty) = bid.unzip();
-    let (ask_price, ask_qty) = ask.unzip();
-    Some(BookTicker { ask_price, ask_qty, bid_price, bid_qty, symbol: m.config.name.clone(), symbol_id: market })
+    let ((bid_px, bid_sz), (ask_px, ask_sz)) = bbo(core, m);
+    Some(BookTicker { ask_px, ask_sz, bid_px, bid_sz, symbol: name(m), symbol_id: market })
+}
+
+/// Best bid and ask, as `bookTicker` pushes it.
+pub fn ws_book_ticker(core: &Core, market: u32, now: u64) -> Option<WsBookTicker> {
+    let m = core.catalog.market(u64::from(market))?;
+    let ((b, bid_qty), (a, ask_qty)) = bbo(core, m);
+    Some(WsBookTicker { ask_qty, bid_qty, event_time: now, a, b, s: name(m), u: block(core).0 })
 }
 
 /// 24 h statistics ending at `now` (Unix ms).
 pub fn ticker(core: &Core, market: u32, now: u64) -> Option<Ticker> {
     let m = core.catalog.market(u64::from(market))?;
     let day = core.views.day(market, now);
-    let last = core.engine.recent_trades(market, 1).first().map(|t| m.format_price(t.price));
+    let last = core.engine.recent_trades(market, 1).first().copied();
+    let ((bid_px, bid_sz), (ask_px, ask_sz)) = bbo(core, m);
+    let (open, close) = (day.map(|d| d.open), last.map(|t| t.price).or(day.map(|d| d.close)));
+    let (change, change_pct) = match (open, close) {
+        (Some(o), Some(c)) if o > 0 => {
+            let diff = if c >= o { m.format_price(c - o) } else { format!("-{}", m.format_price(o - c)) };
+            let pct = (c as f64 - o as f64) / o as f64 * 100.0;
+            (diff, (pct * 100.0).round() / 100.0)
+        }
+        _ => ("0".into(), 0.0),
+    };
+    // Volume-weighted average price, down to a whole tick: quote atoms / base lots, in ticks.
+    let vwap = day
+        .filter(|d| d.volume > 0)
+        .and_then(|d| {
+            let p10 = |e: u8| 10u128.checked_pow(u32::from(e));
+            let num = u128::from(d.quote_volume)
+                .checked_mul(p10(m.base_decimals)?)?
+                .checked_mul(p10(m.config.price_decimals)?)?;
+            let den = p10(m.quote_decimals)?
+                .checked_mul(u128::from(d.volume))?
+                .checked_mul(u128::from(m.config.lot_size))?
+                .checked_mul(u128::from(m.config.tick_size))?;
+            u64::try_from(num.checked_div(den)?).ok().map(|ticks| m.format_price(ticks))
+        })
+        .unwrap_or_else(|| "0".into());
     Some(Ticker {
+        ask_px,
+        ask_sz,
+        bid_px,
+        bid_sz,
+        change,
+        change_pct,
+        close_time: now,
         count: day.map(|d| d.trades).unwrap_or(0),
-        high_price: day.map(|d| m.format_price(d.high)),
-        last_price: last,
-        low_price: day.map(|d| m.format_price(d.low)),
-        open_price: day.map(|d| m.format_price(d.open)),
-        quote_volume: day.map(|d| m.format_quote(d.quote_volume)).unwrap_or_else(|| "0".into()),
-        symbol: m.config.name.clone(),
+        high_px: or_zero(day.map(|d| m.format_price(d.high))),
+        last_px: or_zero(last.map(|t| m.format_price(t.price))),
+        last_sz: or_zero(last.map(|t| m.format_quantity(t.quantity))),
+        low_px: or_zero(day.map(|d| m.format_price(d.low))),
+        open_px: or_zero(day.map(|d| m.format_price(d.open))),
+        open_time: now.saturating_sub(86_400_000),
+        quote_volume: or_zero(day.map(|d| m.format_quote(d.quote_volume))),
+        symbol: name(m),
         symbol_id: market,
-        volume: day.map(|d| m.format_quantity(d.volume)).unwrap_or_else(|| "0".into()),
+        volume: or_zero(day.map(|d| m.format_quantity(d.volume))),
+        vwap,
+    })
+}
+
+/// 24 h statistics, as `ticker` pushes them.
+pub fn ws_ticker(core: &Core, market: u32, now: u64) -> Option<WsTicker> {
+    let t = ticker(core, market, now)?;
+    Some(WsTicker {
+        ask_qty: t.ask_sz,
+        bid_qty: t.bid_sz,
+        close_time: t.close_time,
+        event_time: now,
+        open_time: t.open_time,
+        change_pct: t.change_pct,
+        last_qty: t.last_sz,
+        a: t.ask_px,
+        b: t.bid_px,
+        c: t.last_px,
+        h: t.high_px,
+        l: t.low_px,
+        o: t.open_px,
+        p: t.change,
+        q: t.quote_volume,
+        s: t.symbol,
+        v: t.volume,
+        w: t.vwap,
     })
 }
 
@@ -144,16 +290,37 @@ pub fn klines(core: &Core, market: u32, interval_ms: u64, start: u64, end: u64, 
     Some(candles.iter().map(|c| kline(m, c, interval_ms)).collect())
 }
 
+/// The newest candle of `interval` (`interval_ms` long) up to `now`, as `candle` pushes it (null before a trade in
+/// the current or the previous interval).
+pub fn ws_candle(core: &Core, market: u32, interval: &str, interval_ms: u64, now: u64) -> Option<WsCandle> {
+    let m = core.catalog.market(u64::from(market))?;
+    let c = *core.views.klines(market, interval_ms, now.saturating_sub(interval_ms), now, 1).last()?;
+    let k = kline(m, &c, interval_ms);
+    Some(WsCandle {
+        close_time: k.close_time,
+        c: k.close,
+        h: k.high,
+        i: interval.to_string(),
+        l: k.low,
+        n: k.trades,
+        o: k.open,
+        q: k.quote_volume,
+        s: name(m),
+        t: k.open_time,
+        v: k.volume,
+        x: k.close_time < now,
+    })
+}
+
 /// A trade of a market.
 pub fn public_trade(m: &MarketSpec, t: &Trade) -> PublicTrade {
     PublicTrade {
+        event_time: t.ts,
+        side: side(t.taker_side),
+        time: t.ts,
         price: m.format_price(t.price),
         quantity: m.format_quantity(t.quantity),
-        quote_qty: m.format_quote(t.quote_amount),
-        side: side(t.taker_side),
-        symbol: m.config.name.clone(),
-        symbol_id: m.config.id,
-        time: t.ts,
+        symbol: name(m),
         trade_id: t.trade_id,
     }
 }
@@ -216,6 +383,7 @@ pub fn balances(core: &Core, account: u64) -> Vec<Balance> {
                 available: sova_engine::format_decimal(b.available, c.decimals),
                 coin: c.symbol.clone(),
                 coin_id: c.id,
+                id: c.id,
                 locked: sova_engine::format_decimal(b.locked, c.decimals),
                 total: sova_engine::format_decimal(b.total(), c.decimals),
             }
@@ -223,9 +391,25 @@ pub fn balances(core: &Core, account: u64) -> Vec<Balance> {
         .collect()
 }
 
-/// Balances with the account id (`accountUpdate`).
-pub fn account_balances(core: &Core, account: u64) -> AccountBalances {
-    AccountBalances { account_id: account, balances: balances(core, account) }
+/// Balances wrapped as the SDKs parse them (`{blockTime, blockHeight, balances}`).
+pub fn wrapped_balances(core: &Core, account: u64) -> Balances {
+    let (block_height, block_time) = block(core);
+    Balances { account_id: account, balances: balances(core, account), block_height, block_time }
+}
+
+fn short_balances(core: &Core, account: u64) -> Vec<ShortBalance> {
+    balances(core, account).into_iter().map(|b| ShortBalance { a: b.coin, i: b.id, l: b.locked, t: b.total }).collect()
+}
+
+/// Balances as `accountUpdate` pushes them.
+pub fn ws_account_update(core: &Core, account: u64, now: u64) -> WsAccountUpdate {
+    WsAccountUpdate {
+        balances: short_balances(core, account),
+        event_time: now,
+        time: core.last_ts,
+        aid: account,
+        h: block(core).0,
+    }
 }
 
 /// An account of `master`.
@@ -234,15 +418,24 @@ pub fn state(core: &Core, master: &Address, id: u64) -> AccountState {
     let mut subs: Vec<u64> =
         core.accounts.iter().filter(|(_, a)| &a.master == master && a.master_id.is_some()).map(|(id, _)| *id).collect();
     subs.sort_unstable();
+    let open = core.engine.open_orders(id, None);
+    let short_orders =
+        open.iter().filter_map(|o| core.catalog.market(u64::from(o.market)).map(|m| short_order(m, o))).collect();
+    let address = format!("{master:#x}");
     AccountState {
-        address: format!("{master:#x}"),
+        short_balances: short_balances(core, id),
+        short_orders,
+        twaps: Vec::new(),
+        address: address.clone(),
         aid: id,
         balances: balances(core, id),
         is_sub_account: info.is_some_and(|i| i.master_id.is_some()),
         master_account_id: info.and_then(|i| i.master_id).unwrap_or(id),
-        open_orders: core.engine.open_orders(id, None).len() as u64,
+        open_orders: open.len() as u64,
         scheduled_cancel: core.engine.schedule_cancel(id),
         sub_accounts: subs,
+        uid: core.masters.get(master).copied().unwrap_or(id),
+        user: address,
     }
 }
 
@@ -255,53 +448,144 @@ pub fn open_orders(core: &Core, account: u64, market: Option<u32>) -> Vec<Order>
         .collect()
 }
 
-/// Closed orders of an account, newest first (in `market`, or all), at most `limit`.
-pub fn order_history(core: &Core, account: u64, market: Option<u32>, limit: usize) -> Vec<HistoricalOrder> {
+/// Open orders wrapped as the SDKs parse them (`{blockTime, blockHeight, orders}`), at most `limit`.
+pub fn wrapped_open_orders(core: &Core, account: u64, market: Option<u32>, limit: usize) -> OpenOrders {
+    let (block_height, block_time) = block(core);
+    let mut orders = open_orders(core, account, market);
+    orders.truncate(limit);
+    OpenOrders { block_height, block_time, orders }
+}
+
+/// Open orders as the `accountOrderUpdate` snapshot pushes them.
+pub fn ws_open_orders(core: &Core, account: u64, now: u64) -> Vec<WsOrderUpdate> {
+    core.engine
+        .open_orders(account, None)
+        .iter()
+        .filter_map(|o| core.catalog.market(u64::from(o.market)).map(|m| ws_order(m, o, now)))
+        .collect()
+}
+
+/// A time window `[from, to]` (Unix ms, inclusive; either end open).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Window {
+    /// From (`startTime`).
+    pub from: Option<u64>,
+    /// To (`endTime`).
+    pub to: Option<u64>,
+}
+
+impl Window {
+    fn holds(self, ts: u64) -> bool {
+        self.from.is_none_or(|f| ts >= f) && self.to.is_none_or(|t| ts <= t)
+    }
+}
+
+/// Closed orders of an account, newest first (in `market`, or all; closed within `window`), at most `limit`.
+pub fn order_history(core: &Core, account: u64, market: Option<u32>, window: Window, limit: usize) -> Vec<Order> {
     core.views
         .closed_orders(account, views::HISTORY_PER_ACCOUNT)
         .into_iter()
-        .filter(|c| market.is_none_or(|m| c.accepted.market == m))
+        .filter(|c| market.is_none_or(|m| c.accepted.market == m) && window.holds(c.ts))
         .take(limit)
         .filter_map(|c| core.catalog.market(u64::from(c.accepted.market)).map(|m| historical_order(m, c)))
         .collect()
 }
 
-/// Trades of an account, newest first (in `market`, or all), at most `limit`.
-pub fn user_trades(core: &Core, account: u64, market: Option<u32>, limit: usize) -> Vec<UserTrade> {
+/// Trades of an account, newest first (in `market`, or all; of `order`, or all; within `window`), at most `limit`.
+pub fn user_trades(
+    core: &Core,
+    account: u64,
+    market: Option<u32>,
+    order: Option<u64>,
+    window: Window,
+    limit: usize,
+) -> Vec<UserTrade> {
     core.views
         .account_trades(account, views::HISTORY_PER_ACCOUNT)
         .into_iter()
-        .filter(|t| market.is_none_or(|m| t.market == m))
+        .filter(|(t, _)| {
+            market.is_none_or(|m| t.market == m)
+                && window.holds(t.ts)
+                && order.is_none_or(|o| own_order(t, account) == o)
+        })
         .take(limit)
-        .filter_map(|t| core.catalog.market(u64::from(t.market)).map(|m| user_trade(m, &core.catalog, t, account)))
-        .collect()
-}
-
-/// Fee rates of an account, one per market.
-pub fn fee_rates(core: &Core, account: u64) -> Vec<FeeRate> {
-    core.catalog
-        .markets
-        .iter()
-        .map(|m| FeeRate {
-            account_id: account,
-            maker_fee: fee_rate(m.config.maker_fee_ppm),
-            symbol: m.config.name.clone(),
-            symbol_id: m.config.id,
-            taker_fee: fee_rate(m.config.taker_fee_ppm),
+        .filter_map(|(t, cl)| {
+            core.catalog.market(u64::from(t.market)).map(|m| user_trade(m, &core.catalog, t, *cl, account))
         })
         .collect()
 }
 
-/// The live API keys of a master at `now` (Unix ms).
-pub fn api_keys(core: &Core, master: &Address, now: u64) -> Vec<ApiKey> {
+/// The newest trades of an account as the `accountTrade` snapshot pushes them.
+pub fn ws_account_trades(core: &Core, account: u64, limit: usize) -> Vec<WsAccountTrade> {
+    core.views
+        .account_trades(account, limit)
+        .into_iter()
+        .filter_map(|(t, cl)| {
+            core.catalog.market(u64::from(t.market)).map(|m| ws_account_trade(m, &core.catalog, t, *cl, account))
+        })
+        .collect()
+}
+
+fn own_order(t: &Trade, account: AccountId) -> u64 {
+    if t.maker_account == account { t.maker_order } else { t.taker_order }
+}
+
+/// Fee rates of an account in `market` (the first market when not given).
+pub fn fee_rate_of(core: &Core, account: u64, market: Option<u32>) -> Option<FeeRate> {
+    let m = match market {
+        Some(id) => core.catalog.market(u64::from(id)),
+        None => core.catalog.markets.first(),
+    }?;
+    Some(FeeRate {
+        account_id: account,
+        fee_tier: 0,
+        maker_fee_rate: fee_rate(m.config.maker_fee_ppm),
+        maker_rebate_tier: 0,
+        staking_tier: 0,
+        symbol: name(m),
+        symbol_id: m.config.id,
+        taker_fee_rate: fee_rate(m.config.taker_fee_ppm),
+    })
+}
+
+/// The live API keys of a master at `now` (Unix ms), only the one called `name` when given.
+pub fn api_keys(core: &Core, master: &Address, now: u64, name: Option<&str>) -> Vec<ApiKey> {
     core.keys
         .get(master)
-        .map(|ks| ks.iter().filter(|k| !k.record.is_expired(now)).map(api_key).collect())
+        .map(|ks| {
+            ks.iter()
+                .filter(|k| !k.record.is_expired(now) && name.is_none_or(|n| k.record.name.as_str() == n))
+                .map(api_key)
+                .collect()
+        })
         .unwrap_or_default()
+}
+
+/// Whether `master` has an account (`/api/v1/user/{address}/status`).
+pub fn user_status(core: &Core, master: &Address) -> UserStatus {
+    match core.masters.get(master) {
+        Some(id) => UserStatus { status: "Active".into(), user_id: *id },
+        None => UserStatus { status: "UserNotFound".into(), user_id: 0 },
+    }
+}
+
+/// The master account and sub-accounts of `master` (`/api/v1/user/{address}/subaccounts`).
+pub fn subaccounts(core: &Core, master: &Address) -> Result<UserSubaccounts, ExchangeError> {
+    let id = resolve(core, master, None)?;
+    let mut subs: Vec<u64> =
+        core.accounts.iter().filter(|(_, a)| &a.master == master && a.master_id.is_some()).map(|(id, _)| *id).collect();
+    subs.sort_unstable();
+    let evm_address = format!("{master:#x}");
+    Ok(UserSubaccounts {
+        primary_account_id: id,
+        subaccounts: subs.into_iter().map(|id| Subaccount { evm_address: evm_address.clone(), id }).collect(),
+        user_id: id,
+    })
 }
 
 /// An open order.
 pub fn order(m: &MarketSpec, o: &OrderView) -> Order {
+    let qty = o.quantity.map(|q| m.format_quantity(q));
     Order {
         account_id: o.account,
         cl_ord_id: o.cl_ord_id.map(|c| c.to_string()),
@@ -309,12 +593,14 @@ pub fn order(m: &MarketSpec, o: &OrderView) -> Order {
         executed_qty: m.format_quantity(o.filled),
         executed_value: m.format_quote(o.executed_value),
         funds: o.funds.map(|f| m.format_quote(f)),
+        margin_frozen: "0".into(),
         order_id: o.order_id,
+        orig_qty: qty.clone(),
         price: (o.order_type == sova_engine::OrderType::Limit).then(|| m.format_price(o.price)),
-        quantity: o.quantity.map(|q| m.format_quantity(q)),
+        quantity: qty,
         side: side(o.side),
         status: status(o.status),
-        symbol: m.config.name.clone(),
+        symbol: name(m),
         symbol_id: m.config.id,
         time_in_force: time_in_force(o.time_in_force),
         order_type: order_type(o.order_type),
@@ -322,21 +608,70 @@ pub fn order(m: &MarketSpec, o: &OrderView) -> Order {
     }
 }
 
+/// An open order in short keys (`O` of the account state).
+pub fn short_order(m: &MarketSpec, o: &OrderView) -> ShortOrder {
+    ShortOrder {
+        funds: o.funds.map(|f| m.format_quote(f)),
+        margin_frozen: "0".into(),
+        side: side(o.side),
+        status: status(o.status),
+        cl_ord_id: o.cl_ord_id.map(|c| c.to_string()).unwrap_or_default(),
+        ct: o.created,
+        time_in_force: time_in_force(o.time_in_force),
+        order_id: o.order_id,
+        order_type: order_type(o.order_type),
+        price: if o.order_type == sova_engine::OrderType::Limit { m.format_price(o.price) } else { "0".into() },
+        quantity: or_zero(o.quantity.map(|q| m.format_quantity(q))),
+        symbol: name(m),
+        ut: o.updated,
+        executed_value: m.format_quote(o.executed_value),
+        executed_qty: m.format_quantity(o.filled),
+    }
+}
+
+/// An order's change as `accountOrderUpdate` pushes it.
+pub fn ws_order(m: &MarketSpec, o: &OrderView, now: u64) -> WsOrderUpdate {
+    let s = short_order(m, o);
+    WsOrderUpdate {
+        event_time: now,
+        funds: s.funds,
+        margin_frozen: s.margin_frozen,
+        side: s.side,
+        time: o.updated,
+        status: s.status,
+        aid: o.account,
+        c: s.cl_ord_id,
+        f: s.time_in_force,
+        i: s.order_id,
+        o: s.order_type,
+        p: s.price,
+        q: s.quantity,
+        s: s.symbol,
+        v: s.executed_value,
+        x: s.status,
+        z: s.executed_qty,
+    }
+}
+
 /// A closed order.
-pub fn historical_order(m: &MarketSpec, c: &ClosedOrder) -> HistoricalOrder {
+pub fn historical_order(m: &MarketSpec, c: &ClosedOrder) -> Order {
     let a = &c.accepted;
-    HistoricalOrder {
+    let qty = a.quantity.map(|q| m.format_quantity(q));
+    Order {
         account_id: a.account,
         cl_ord_id: a.cl_ord_id.map(|c| c.to_string()),
         created_at: a.ts,
         executed_qty: m.format_quantity(c.filled),
+        executed_value: m.format_quote(c.executed_value),
         funds: a.funds.map(|f| m.format_quote(f)),
+        margin_frozen: "0".into(),
         order_id: a.order_id,
+        orig_qty: qty.clone(),
         price: (a.order_type == sova_engine::OrderType::Limit).then(|| m.format_price(a.price)),
-        quantity: a.quantity.map(|q| m.format_quantity(q)),
+        quantity: qty,
         side: side(a.side),
         status: status(c.status),
-        symbol: m.config.name.clone(),
+        symbol: name(m),
         symbol_id: m.config.id,
         time_in_force: time_in_force(a.time_in_force),
         order_type: order_type(a.order_type),
@@ -344,8 +679,8 @@ pub fn historical_order(m: &MarketSpec, c: &ClosedOrder) -> HistoricalOrder {
     }
 }
 
-/// A trade as one account sees it (its side, role, fee).
-pub fn user_trade(m: &MarketSpec, c: &Catalog, t: &Trade, account: AccountId) -> UserTrade {
+/// A trade as one account sees it (its side, role, fee); `cl` is its order's client order id.
+pub fn user_trade(m: &MarketSpec, c: &Catalog, t: &Trade, cl: Option<ClOrdId>, account: AccountId) -> UserTrade {
     let maker = t.maker_account == account;
     let s = if maker { t.taker_side.opposite() } else { t.taker_side };
     let fee = if maker { t.maker_fee } else { t.taker_fee };
@@ -355,18 +690,44 @@ pub fn user_trade(m: &MarketSpec, c: &Catalog, t: &Trade, account: AccountId) ->
     };
     UserTrade {
         account_id: account,
+        cl_ord_id: cl.map(|c| c.to_string()).unwrap_or_default(),
         fee,
         fee_coin: c.coin(u64::from(coin)).map(|c| c.symbol.clone()),
         is_maker: maker,
-        order_id: if maker { t.maker_order } else { t.taker_order },
+        order_id: own_order(t, account),
         price: m.format_price(t.price),
         quantity: m.format_quantity(t.quantity),
         quote_qty: m.format_quote(t.quote_amount),
         side: side(s),
-        symbol: m.config.name.clone(),
+        symbol: name(m),
         symbol_id: m.config.id,
         time: t.ts,
         trade_id: t.trade_id,
+    }
+}
+
+/// A fill as `accountTrade` pushes it.
+pub fn ws_account_trade(
+    m: &MarketSpec,
+    c: &Catalog,
+    t: &Trade,
+    cl: Option<ClOrdId>,
+    account: AccountId,
+) -> WsAccountTrade {
+    let u = user_trade(m, c, t, cl, account);
+    WsAccountTrade {
+        event_time: t.ts,
+        side: u.side,
+        time: u.time,
+        aid: account,
+        c: u.cl_ord_id,
+        f: u.fee,
+        i: u.order_id,
+        m: u.is_maker,
+        p: u.price,
+        q: u.quantity,
+        s: u.symbol,
+        t: u.trade_id,
     }
 }
 
@@ -399,7 +760,7 @@ pub fn hud(
             })
             .collect();
         let trades = core.views.account_trades(id, views::HISTORY_PER_ACCOUNT);
-        let newest = trades.first().map(|t| t.ts as i64);
+        let newest = trades.first().map(|t| t.0.ts as i64);
         let acct = HudExchangeAccount {
             account_id: id,
             sub_account: id != master_id,

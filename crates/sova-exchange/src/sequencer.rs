@@ -211,9 +211,11 @@ async fn run(
     }
 }
 
-/// The pushes a committed group causes.
+/// The pushes a committed group causes. `candle` is only signalled (its data depends on each subscription's
+/// interval; the WebSocket session reads it).
 fn feed_of(core: &Core, t: &Touched, now: u64) -> Vec<FeedMsg> {
     let mut out = Vec::new();
+    let cl = |order: u64| core.engine.order(order).and_then(|o| o.cl_ord_id);
     for ev in &t.events {
         match ev {
             sova_engine::Event::Trade(tr) => {
@@ -221,14 +223,23 @@ fn feed_of(core: &Core, t: &Touched, now: u64) -> Vec<FeedMsg> {
                     out.push(FeedMsg {
                         channel: Channel::Trade,
                         key: u64::from(tr.market),
-                        data: ChannelData::Trade(read::public_trade(m, tr)),
+                        data: ChannelData::Trades(vec![read::public_trade(m, tr)]),
                     });
-                    for acct in [tr.maker_account, tr.taker_account] {
+                    for (acct, order) in [(tr.maker_account, tr.maker_order), (tr.taker_account, tr.taker_order)] {
+                        let fill = read::ws_account_trade(m, &core.catalog, tr, cl(order), acct);
                         out.push(FeedMsg {
                             channel: Channel::AccountTrade,
                             key: acct,
-                            data: ChannelData::UserTrade(read::user_trade(m, &core.catalog, tr, acct)),
+                            data: ChannelData::AccountTrades(vec![fill]),
                         });
+                        // The order as the fill left it (a maker filled completely gets no `OrderClosed`).
+                        if let Some(o) = core.engine.order(order) {
+                            out.push(FeedMsg {
+                                channel: Channel::AccountOrderUpdate,
+                                key: acct,
+                                data: ChannelData::Orders(vec![read::ws_order(m, &o, now)]),
+                            });
+                        }
                     }
                 }
             }
@@ -237,7 +248,7 @@ fn feed_of(core: &Core, t: &Touched, now: u64) -> Vec<FeedMsg> {
                     out.push(FeedMsg {
                         channel: Channel::AccountOrderUpdate,
                         key: a.account,
-                        data: ChannelData::Order(read::order(m, &o)),
+                        data: ChannelData::Orders(vec![read::ws_order(m, &o, now)]),
                     });
                 }
             }
@@ -246,7 +257,7 @@ fn feed_of(core: &Core, t: &Touched, now: u64) -> Vec<FeedMsg> {
                     out.push(FeedMsg {
                         channel: Channel::AccountOrderUpdate,
                         key: c.account,
-                        data: ChannelData::Order(read::order(m, &o)),
+                        data: ChannelData::Orders(vec![read::ws_order(m, &o, now)]),
                     });
                 }
             }
@@ -255,20 +266,21 @@ fn feed_of(core: &Core, t: &Touched, now: u64) -> Vec<FeedMsg> {
     }
     for &mid in &t.markets {
         let key = u64::from(mid);
-        let book = ChannelData::OrderBook(read::book(core, mid, BOOK_DEPTH));
+        let book = ChannelData::Book(read::ws_book(core, mid, BOOK_DEPTH, now));
         out.push(FeedMsg { channel: Channel::L2Book, key, data: book });
         out.push(FeedMsg {
             channel: Channel::BookTicker,
             key,
-            data: ChannelData::BookTicker(read::book_ticker(core, mid)),
+            data: ChannelData::BookTicker(read::ws_book_ticker(core, mid, now)),
         });
-        out.push(FeedMsg { channel: Channel::Ticker, key, data: ChannelData::Ticker(read::ticker(core, mid, now)) });
+        out.push(FeedMsg { channel: Channel::Ticker, key, data: ChannelData::Ticker(read::ws_ticker(core, mid, now)) });
+        out.push(FeedMsg { channel: Channel::Candle, key, data: ChannelData::None });
     }
     for &acct in &t.accounts {
         out.push(FeedMsg {
             channel: Channel::AccountUpdate,
             key: acct,
-            data: ChannelData::Balances(read::account_balances(core, acct)),
+            data: ChannelData::Balances(read::ws_account_update(core, acct, now)),
         });
     }
     out

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use sova_engine::{AccountId, Event, MarketId, OrderAccepted, OrderId, OrderStatus, Trade};
+use sova_engine::{AccountId, ClOrdId, Event, MarketId, OrderAccepted, OrderId, OrderStatus, Trade};
 
 /// Closed orders and trades kept per account (the newest).
 pub const HISTORY_PER_ACCOUNT: usize = 1000;
@@ -51,6 +51,8 @@ pub struct ClosedOrder {
     pub status: OrderStatus,
     /// Lots filled.
     pub filled: u64,
+    /// Quote atoms filled.
+    pub executed_value: u64,
     /// Close time.
     pub ts: u64,
 }
@@ -58,10 +60,11 @@ pub struct ClosedOrder {
 /// Everything derived from events.
 #[derive(Debug, Default)]
 pub struct Views {
-    /// Orders accepted and not yet closed, with the lots filled so far.
-    open: HashMap<OrderId, (OrderAccepted, u64)>,
+    /// Orders accepted and not yet closed, with the lots and quote atoms filled so far.
+    open: HashMap<OrderId, (OrderAccepted, u64, u64)>,
     closed: HashMap<AccountId, VecDeque<ClosedOrder>>,
-    trades: HashMap<AccountId, VecDeque<Trade>>,
+    /// Each account's trades with the client order id of its own order.
+    trades: HashMap<AccountId, VecDeque<(Trade, Option<ClOrdId>)>>,
     candles: HashMap<MarketId, BTreeMap<u64, Candle>>,
     deadlines: HashMap<AccountId, u64>,
 }
@@ -82,29 +85,44 @@ impl Views {
                 self.deadlines.remove(account);
             }
             Event::OrderAccepted(a) => {
-                self.open.insert(a.order_id, (*a, 0));
+                self.open.insert(a.order_id, (*a, 0, 0));
             }
             Event::OrderClosed(c) => {
-                if let Some((accepted, _)) = self.open.remove(&c.order_id) {
-                    self.close(ClosedOrder { accepted, status: c.status, filled: c.filled, ts: c.ts });
+                if let Some((accepted, _, value)) = self.open.remove(&c.order_id) {
+                    self.close(ClosedOrder {
+                        accepted,
+                        status: c.status,
+                        filled: c.filled,
+                        executed_value: value,
+                        ts: c.ts,
+                    });
                 }
             }
             Event::Trade(t) => {
                 for order in [t.maker_order, t.taker_order] {
-                    if let Some((_, filled)) = self.open.get_mut(&order) {
+                    if let Some((_, filled, value)) = self.open.get_mut(&order) {
                         *filled += t.quantity;
+                        *value += t.quote_amount;
                     }
                 }
+                let cl = |order: OrderId| self.open.get(&order).and_then(|(a, _, _)| a.cl_ord_id);
+                let (maker_cl, taker_cl) = (cl(t.maker_order), cl(t.taker_order));
                 // A maker filled completely leaves the book with this trade (the engine sends no `OrderClosed` for
                 // it): it closes here, `FILLED`.
                 if t.maker_remaining == 0
-                    && let Some((accepted, filled)) = self.open.remove(&t.maker_order)
+                    && let Some((accepted, filled, value)) = self.open.remove(&t.maker_order)
                 {
-                    self.close(ClosedOrder { accepted, status: OrderStatus::Filled, filled, ts: t.ts });
+                    self.close(ClosedOrder {
+                        accepted,
+                        status: OrderStatus::Filled,
+                        filled,
+                        executed_value: value,
+                        ts: t.ts,
+                    });
                 }
-                for acct in [t.maker_account, t.taker_account] {
+                for (acct, cl) in [(t.maker_account, maker_cl), (t.taker_account, taker_cl)] {
                     let q = self.trades.entry(acct).or_default();
-                    q.push_back(*t);
+                    q.push_back((*t, cl));
                     if q.len() > HISTORY_PER_ACCOUNT {
                         q.pop_front();
                     }
@@ -166,8 +184,8 @@ impl Views {
         self.closed.get(&account).map(|q| q.iter().rev().take(limit).collect()).unwrap_or_default()
     }
 
-    /// Trades of an account, newest first.
-    pub fn account_trades(&self, account: AccountId, limit: usize) -> Vec<&Trade> {
+    /// Trades of an account, newest first, each with the client order id of the account's order.
+    pub fn account_trades(&self, account: AccountId, limit: usize) -> Vec<&(Trade, Option<ClOrdId>)> {
         self.trades.get(&account).map(|q| q.iter().rev().take(limit).collect()).unwrap_or_default()
     }
 
@@ -175,6 +193,10 @@ impl Views {
     /// the newest `limit`.
     pub fn klines(&self, market: MarketId, interval_ms: u64, start: u64, end: u64, limit: usize) -> Vec<Candle> {
         let Some(candles) = self.candles.get(&market) else { return Vec::new() };
+        // An empty window (`startTime` after `endTime`) has no candles (and a reversed range would panic).
+        if start > end || interval_ms == 0 {
+            return Vec::new();
+        }
         let mut out: Vec<Candle> = Vec::new();
         for c in candles.range(start - start % interval_ms..=end).map(|(_, c)| c) {
             let bucket = c.start - c.start % interval_ms;
@@ -200,7 +222,7 @@ impl Views {
     }
 }
 
-/// `1m`, `5m`, `15m`, `30m`, `1h`, `4h`, `1d`, `1w` in ms.
+/// An interval the SDKs send, in ms: `1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M` (also `1D 3D 1W`).
 pub fn interval_ms(s: &str) -> Option<u64> {
     Some(match s {
         "1m" => 60_000,
@@ -211,9 +233,14 @@ pub fn interval_ms(s: &str) -> Option<u64> {
         "1h" => 3_600_000,
         "2h" => 7_200_000,
         "4h" => 14_400_000,
+        "6h" => 21_600_000,
+        "8h" => 28_800_000,
         "12h" => 43_200_000,
-        "1d" => 86_400_000,
-        "1w" => 604_800_000,
+        "1d" | "1D" => 86_400_000,
+        "3d" | "3D" => 259_200_000,
+        "1w" | "1W" => 604_800_000,
+        // A month is 30 days here (buckets are fixed lengths from the epoch).
+        "1M" => 2_592_000_000,
         _ => return None,
     })
 }

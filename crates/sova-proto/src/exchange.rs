@@ -287,7 +287,9 @@ pub enum SymbolStatus {
 // ---------------------------------------------------------------------------------------------------------------
 // Market data
 
-/// A market (`GET /markets/symbols`).
+/// A market (`GET /markets/symbols`): the vendor SDKs' fields (`id`, `name`, `displayName`, `stepSize`, the
+/// bounds), with Sova's earlier names (`symbolID`, `symbol`, `lotSize`) kept as extras. `name` is path-safe
+/// (`BTC_USDC`) and is what every `symbol` / `s` field of the exchange carries; `displayName` is `BTC/USDC`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Symbol {
     /// Base coin symbol.
@@ -296,15 +298,52 @@ pub struct Symbol {
     /// Base coin id.
     #[serde(rename = "baseCoinID")]
     pub base_coin_id: u32,
-    /// Quantity increment (decimal).
+    /// Decimals the exchange keeps of the base coin.
+    #[serde(rename = "baseCoinPrecision")]
+    pub base_coin_precision: u8,
+    /// Price band above the last price a buy may take ("0": Sova enforces no band).
+    #[serde(rename = "buyLimitUpRatio")]
+    pub buy_limit_up_ratio: String,
+    /// Display name, e.g. `BTC/USDC`.
+    #[serde(rename = "displayName")]
+    pub display_name: String,
+    /// Market id.
+    pub id: u32,
+    /// Quantity increment (decimal; the same as `stepSize`).
     #[serde(rename = "lotSize")]
     pub lot_size: String,
     /// Maker fee rate (decimal).
     #[serde(rename = "makerFee")]
     pub maker_fee: String,
+    /// Market-order deviation allowed ("0": no band).
+    #[serde(rename = "marketDeviationRatio")]
+    pub market_deviation_ratio: String,
+    /// Largest market-order quantity.
+    #[serde(rename = "marketMaxQuantity")]
+    pub market_max_quantity: String,
+    /// Smallest market-order quantity.
+    #[serde(rename = "marketMinQuantity")]
+    pub market_min_quantity: String,
+    /// Largest order value in quote coin.
+    #[serde(rename = "maxNotional")]
+    pub max_notional: String,
+    /// Largest price.
+    #[serde(rename = "maxPrice")]
+    pub max_price: String,
+    /// Largest quantity.
+    #[serde(rename = "maxQuantity")]
+    pub max_quantity: String,
     /// Smallest order value in quote coin (decimal).
     #[serde(rename = "minNotional")]
     pub min_notional: String,
+    /// Smallest price (one tick).
+    #[serde(rename = "minPrice")]
+    pub min_price: String,
+    /// Smallest quantity (one lot).
+    #[serde(rename = "minQuantity")]
+    pub min_quantity: String,
+    /// Path-safe name, e.g. `BTC_USDC`.
+    pub name: String,
     /// Decimals of prices.
     #[serde(rename = "pricePrecision")]
     pub price_precision: u8,
@@ -317,11 +356,20 @@ pub struct Symbol {
     /// Quote coin id.
     #[serde(rename = "quoteCoinID")]
     pub quote_coin_id: u32,
+    /// Decimals the exchange keeps of the quote coin.
+    #[serde(rename = "quoteCoinPrecision")]
+    pub quote_coin_precision: u8,
+    /// Price band below the last price a sell may take ("0": no band).
+    #[serde(rename = "sellLimitDownRatio")]
+    pub sell_limit_down_ratio: String,
     /// Trading status.
     pub status: SymbolStatus,
-    /// Name, e.g. `BTC/USDC`.
+    /// Quantity increment (decimal).
+    #[serde(rename = "stepSize")]
+    pub step_size: String,
+    /// The name again (Sova's earlier field).
     pub symbol: String,
-    /// Market id.
+    /// Market id (Sova's earlier field).
     #[serde(rename = "symbolID")]
     pub symbol_id: u32,
     /// Taker fee rate (decimal).
@@ -332,7 +380,7 @@ pub struct Symbol {
     pub tick_size: String,
 }
 
-/// A coin (`GET /markets/coins`).
+/// A coin (`GET /markets/coins`): `id`, `name`, `precision`, with Sova's earlier names as extras.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Coin {
     /// Symbol, e.g. `USDC`.
@@ -342,27 +390,58 @@ pub struct Coin {
     pub coin_id: u32,
     /// Decimals the exchange keeps.
     pub decimals: u8,
-    /// Name (the symbol).
+    /// Coin id.
+    pub id: u32,
+    /// Symbol, e.g. `USDC`.
     pub name: String,
+    /// Decimals the exchange keeps.
+    pub precision: u8,
 }
 
-/// 24 h statistics of a market (`GET /markets/tickers`, WebSocket `ticker`). Prices are null before a trade.
+/// 24 h statistics of a market (`GET /markets/tickers`, also `miniTickers`). Prices are "0" before a trade, sizes
+/// "0" on an empty side.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Ticker {
+    /// Best ask price.
+    #[serde(rename = "askPx")]
+    pub ask_px: String,
+    /// Quantity at the best ask.
+    #[serde(rename = "askSz")]
+    pub ask_sz: String,
+    /// Best bid price.
+    #[serde(rename = "bidPx")]
+    pub bid_px: String,
+    /// Quantity at the best bid.
+    #[serde(rename = "bidSz")]
+    pub bid_sz: String,
+    /// Last price minus the open price (signed decimal).
+    pub change: String,
+    /// `change` in percent of the open price.
+    #[serde(rename = "changePct")]
+    pub change_pct: f64,
+    /// End of the window (Unix ms).
+    #[serde(rename = "closeTime")]
+    pub close_time: u64,
     /// Trades in 24 h.
     pub count: u64,
     /// Highest price in 24 h.
-    #[serde(rename = "highPrice")]
-    pub high_price: Option<String>,
+    #[serde(rename = "highPx")]
+    pub high_px: String,
     /// Price of the newest trade.
-    #[serde(rename = "lastPrice")]
-    pub last_price: Option<String>,
+    #[serde(rename = "lastPx")]
+    pub last_px: String,
+    /// Quantity of the newest trade.
+    #[serde(rename = "lastSz")]
+    pub last_sz: String,
     /// Lowest price in 24 h.
-    #[serde(rename = "lowPrice")]
-    pub low_price: Option<String>,
+    #[serde(rename = "lowPx")]
+    pub low_px: String,
     /// First price in 24 h.
-    #[serde(rename = "openPrice")]
-    pub open_price: Option<String>,
+    #[serde(rename = "openPx")]
+    pub open_px: String,
+    /// Start of the window (Unix ms).
+    #[serde(rename = "openTime")]
+    pub open_time: u64,
     /// Quote volume in 24 h.
     #[serde(rename = "quoteVolume")]
     pub quote_volume: String,
@@ -373,23 +452,25 @@ pub struct Ticker {
     pub symbol_id: u32,
     /// Base volume in 24 h.
     pub volume: String,
+    /// Volume-weighted average price in 24 h ("0" without trades).
+    pub vwap: String,
 }
 
-/// Best bid and ask of a market (`GET /markets/bookTickers`, WebSocket `bookTicker`); null on an empty side.
+/// Best bid and ask of a market (`GET /markets/bookTickers`); "0" on an empty side.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct BookTicker {
     /// Best ask price.
-    #[serde(rename = "askPrice")]
-    pub ask_price: Option<String>,
+    #[serde(rename = "askPx")]
+    pub ask_px: String,
     /// Quantity at the best ask.
-    #[serde(rename = "askQty")]
-    pub ask_qty: Option<String>,
+    #[serde(rename = "askSz")]
+    pub ask_sz: String,
     /// Best bid price.
-    #[serde(rename = "bidPrice")]
-    pub bid_price: Option<String>,
+    #[serde(rename = "bidPx")]
+    pub bid_px: String,
     /// Quantity at the best bid.
-    #[serde(rename = "bidQty")]
-    pub bid_qty: Option<String>,
+    #[serde(rename = "bidSz")]
+    pub bid_sz: String,
     /// Market name.
     pub symbol: String,
     /// Market id.
@@ -400,7 +481,7 @@ pub struct BookTicker {
 /// One price level: `[price, quantity]` (decimal strings).
 pub type Level = (String, String);
 
-/// The order book of a market (`GET /markets/{symbol}/orderbook`, WebSocket `l2Book`), best levels first.
+/// The order book of a market (`GET /markets/{symbol}/orderbook`), best levels first.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct OrderBook {
     /// Asks, lowest first: `[price, quantity]`.
@@ -409,34 +490,45 @@ pub struct OrderBook {
     /// Bids, highest first: `[price, quantity]`.
     #[schema(value_type = Vec<Vec<String>>)]
     pub bids: Vec<Level>,
+    /// The exchange's log position of this state.
+    #[serde(rename = "blockHeight")]
+    pub block_height: u64,
+    /// Time of the last applied change (Unix ms).
+    #[serde(rename = "blockTime")]
+    pub block_time: u64,
     /// Market name.
     pub symbol: String,
     /// Market id.
     #[serde(rename = "symbolID")]
     pub symbol_id: u32,
+    /// Increases with every change of the exchange (the log position).
+    #[serde(rename = "updateID")]
+    pub update_id: u64,
 }
 
-/// A trade of a market (`GET /markets/{symbol}/trades`, WebSocket `trade`).
+/// A trade of a market (`GET /markets/{symbol}/trades`, WebSocket `trade`), the vendor's short keys.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct PublicTrade {
+    /// Event time (Unix ms).
+    #[serde(rename = "E")]
+    pub event_time: u64,
+    /// The taker's side.
+    #[serde(rename = "S")]
+    pub side: Side,
+    /// Trade time (Unix ms).
+    #[serde(rename = "T")]
+    pub time: u64,
     /// Price.
+    #[serde(rename = "p")]
     pub price: String,
     /// Base quantity.
+    #[serde(rename = "q")]
     pub quantity: String,
-    /// Quote amount.
-    #[serde(rename = "quoteQty")]
-    pub quote_qty: String,
-    /// The taker's side.
-    pub side: Side,
     /// Market name.
+    #[serde(rename = "s")]
     pub symbol: String,
-    /// Market id.
-    #[serde(rename = "symbolID")]
-    pub symbol_id: u32,
-    /// Unix ms.
-    pub time: u64,
     /// Trade id (engine-wide, from 1).
-    #[serde(rename = "tradeID")]
+    #[serde(rename = "t")]
     pub trade_id: u64,
 }
 
@@ -475,7 +567,7 @@ pub struct Kline {
 // ---------------------------------------------------------------------------------------------------------------
 // Accounts
 
-/// One coin of an account.
+/// One coin of an account: `id`, `coin`, `total`, `locked`, with `coinID` and `available` as extras.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Balance {
     /// Free to trade or transfer.
@@ -485,25 +577,118 @@ pub struct Balance {
     /// Coin id.
     #[serde(rename = "coinID")]
     pub coin_id: u32,
+    /// Coin id.
+    pub id: u32,
     /// Held by open orders.
     pub locked: String,
     /// Available plus locked.
     pub total: String,
 }
 
-/// An account's balances, every listed coin (WebSocket `accountUpdate`).
+/// An account's balances (`GET /accounts/{address}/balances`): `{blockTime, blockHeight, balances}`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct AccountBalances {
+pub struct Balances {
     /// Account id.
     #[serde(rename = "accountID")]
     pub account_id: u64,
     /// One per listed coin.
     pub balances: Vec<Balance>,
+    /// The exchange's log position of this state.
+    #[serde(rename = "blockHeight")]
+    pub block_height: u64,
+    /// Time of the last applied change (Unix ms).
+    #[serde(rename = "blockTime")]
+    pub block_time: u64,
 }
 
-/// An account (`GET /accounts/{address}/state`).
+/// An account's open orders (`GET /accounts/{address}/orders`): `{blockTime, blockHeight, orders}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct OpenOrders {
+    /// The exchange's log position of this state.
+    #[serde(rename = "blockHeight")]
+    pub block_height: u64,
+    /// Time of the last applied change (Unix ms).
+    #[serde(rename = "blockTime")]
+    pub block_time: u64,
+    /// Resting orders.
+    pub orders: Vec<Order>,
+}
+
+/// One balance in short keys (`B` of the account state and of `accountUpdate`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ShortBalance {
+    /// Coin symbol.
+    pub a: String,
+    /// Coin id.
+    pub i: u32,
+    /// Locked.
+    pub l: String,
+    /// Total.
+    pub t: String,
+}
+
+/// One open order in short keys (`O` of the account state).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ShortOrder {
+    /// Quote amount of a market buy by funds.
+    #[serde(rename = "F", default, skip_serializing_if = "Option::is_none")]
+    pub funds: Option<String>,
+    /// Margin frozen ("0" on spot).
+    #[serde(rename = "M")]
+    pub margin_frozen: String,
+    /// Side.
+    #[serde(rename = "S")]
+    pub side: Side,
+    /// Status.
+    #[serde(rename = "X")]
+    pub status: OrderStatus,
+    /// Client order id.
+    #[serde(rename = "c")]
+    pub cl_ord_id: String,
+    /// Created (Unix ms).
+    pub ct: u64,
+    /// Time in force.
+    #[serde(rename = "f")]
+    pub time_in_force: TimeInForce,
+    /// Order id.
+    #[serde(rename = "i")]
+    pub order_id: u64,
+    /// Type.
+    #[serde(rename = "o")]
+    pub order_type: OrderType,
+    /// Limit price ("0" for market orders).
+    #[serde(rename = "p")]
+    pub price: String,
+    /// Quantity ordered ("0" for a market buy by funds).
+    #[serde(rename = "q")]
+    pub quantity: String,
+    /// Market name.
+    #[serde(rename = "s")]
+    pub symbol: String,
+    /// Updated (Unix ms).
+    pub ut: u64,
+    /// Quote value filled.
+    #[serde(rename = "v")]
+    pub executed_value: String,
+    /// Base quantity filled.
+    #[serde(rename = "z")]
+    pub executed_qty: String,
+}
+
+/// An account (`GET /accounts/{address}/state`, WebSocket `accountState`): the vendor's `user`, `aid`, `uid`, `B`,
+/// `O`, `TO`, with Sova's earlier fields as extras.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct AccountState {
+    /// Balances, short keys.
+    #[serde(rename = "B")]
+    pub short_balances: Vec<ShortBalance>,
+    /// Open orders, short keys.
+    #[serde(rename = "O")]
+    pub short_orders: Vec<ShortOrder>,
+    /// TWAP orders (always empty: Sova has no TWAP yet).
+    #[serde(rename = "TO")]
+    #[schema(value_type = Vec<Object>)]
+    pub twaps: Vec<serde_json::Value>,
     /// The master wallet.
     pub address: String,
     /// The account id.
@@ -525,9 +710,13 @@ pub struct AccountState {
     /// The master's sub-accounts, by id.
     #[serde(rename = "subAccounts")]
     pub sub_accounts: Vec<u64>,
+    /// The user id (the master account id).
+    pub uid: u64,
+    /// The master wallet.
+    pub user: String,
 }
 
-/// An open order (`GET /accounts/{address}/orders`, WebSocket `accountOrderUpdate`).
+/// An order (`GET /accounts/{address}/orders` items, and `/orders/history`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Order {
     /// Account id.
@@ -547,12 +736,18 @@ pub struct Order {
     pub executed_value: String,
     /// Quote amount of a market buy by funds.
     pub funds: Option<String>,
+    /// Margin frozen ("0" on spot).
+    #[serde(rename = "marginFrozen")]
+    pub margin_frozen: String,
     /// Order id (engine-wide, from 1).
     #[serde(rename = "orderID")]
     pub order_id: u64,
+    /// Base quantity ordered (null for a market buy by funds).
+    #[serde(rename = "origQty")]
+    pub orig_qty: Option<String>,
     /// Limit price (null for market orders).
     pub price: Option<String>,
-    /// Base quantity ordered.
+    /// Base quantity ordered (Sova's earlier name of `origQty`).
     pub quantity: Option<String>,
     /// Side.
     pub side: Side,
@@ -569,61 +764,20 @@ pub struct Order {
     /// Type.
     #[serde(rename = "type")]
     pub order_type: OrderType,
-    /// Unix ms.
+    /// Unix ms (the close time for a closed order).
     #[serde(rename = "updatedAt")]
     pub updated_at: u64,
 }
 
-/// A closed order (`GET /accounts/{address}/orders/history`).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct HistoricalOrder {
-    /// Account id.
-    #[serde(rename = "accountID")]
-    pub account_id: u64,
-    /// Client order id.
-    #[serde(rename = "clOrdID")]
-    pub cl_ord_id: Option<String>,
-    /// Unix ms.
-    #[serde(rename = "createdAt")]
-    pub created_at: u64,
-    /// Base quantity filled.
-    #[serde(rename = "executedQty")]
-    pub executed_qty: String,
-    /// Quote amount of a market buy by funds.
-    pub funds: Option<String>,
-    /// Order id.
-    #[serde(rename = "orderID")]
-    pub order_id: u64,
-    /// Limit price (null for market orders).
-    pub price: Option<String>,
-    /// Base quantity ordered.
-    pub quantity: Option<String>,
-    /// Side.
-    pub side: Side,
-    /// Final status.
-    pub status: OrderStatus,
-    /// Market name.
-    pub symbol: String,
-    /// Market id.
-    #[serde(rename = "symbolID")]
-    pub symbol_id: u32,
-    /// Time in force.
-    #[serde(rename = "timeInForce")]
-    pub time_in_force: TimeInForce,
-    /// Type.
-    #[serde(rename = "type")]
-    pub order_type: OrderType,
-    /// Close time (Unix ms).
-    #[serde(rename = "updatedAt")]
-    pub updated_at: u64,
-}
-
-/// A trade as one account sees it (`GET /accounts/{address}/trades`, WebSocket `accountTrade`).
+/// A trade as one account sees it (`GET /accounts/{address}/trades`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct UserTrade {
     /// Account id.
     #[serde(rename = "accountID")]
     pub account_id: u64,
+    /// The account's client order id ("" when the order had none).
+    #[serde(rename = "clOrdID")]
+    pub cl_ord_id: String,
     /// Fee paid (in the coin received).
     pub fee: String,
     /// Coin of the fee.
@@ -656,23 +810,33 @@ pub struct UserTrade {
     pub trade_id: u64,
 }
 
-/// The account's fee rates in one market (`GET /accounts/{address}/fee-rate`).
+/// The account's fee rates (`GET /accounts/{address}/fee-rate`, `GET /api/v1/user/{address}/fee-rate`): one object,
+/// for `symbol` when given (else the first market).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct FeeRate {
     /// Account id.
     #[serde(rename = "accountID")]
     pub account_id: u64,
+    /// Fee tier (always 0).
+    #[serde(rename = "feeTier")]
+    pub fee_tier: u32,
     /// Maker fee rate (decimal).
-    #[serde(rename = "makerFee")]
-    pub maker_fee: String,
+    #[serde(rename = "makerFeeRate")]
+    pub maker_fee_rate: String,
+    /// Maker rebate tier (always 0).
+    #[serde(rename = "makerRebateTier")]
+    pub maker_rebate_tier: u32,
+    /// Staking tier (always 0).
+    #[serde(rename = "stakingTier")]
+    pub staking_tier: u32,
     /// Market name.
     pub symbol: String,
     /// Market id.
     #[serde(rename = "symbolID")]
     pub symbol_id: u32,
     /// Taker fee rate (decimal).
-    #[serde(rename = "takerFee")]
-    pub taker_fee: String,
+    #[serde(rename = "takerFeeRate")]
+    pub taker_fee_rate: String,
 }
 
 /// An API key (agent wallet) of a master (`GET .../api-keys`, the answer of `addAPIKey`).
@@ -692,9 +856,51 @@ pub struct ApiKey {
     /// The key's address.
     #[serde(rename = "publicKey")]
     pub public_key: String,
-    /// Key type (1, EVM).
+    /// Key type as a name (`PRIMARY`: an EVM key, type 1 in signed requests).
     #[serde(rename = "type")]
-    pub key_type: u8,
+    pub key_type: String,
+}
+
+/// A master's API keys per engine (`GET /api/v1/user/{address}/api-keys`); keys are shared by both engines.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ApiKeysByEngine {
+    /// Keys usable on perps.
+    pub perps: Vec<ApiKey>,
+    /// Keys usable on spot.
+    pub spot: Vec<ApiKey>,
+}
+
+/// Whether a wallet is known (`GET /api/v1/user/{address}/status`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct UserStatus {
+    /// `Active` or `UserNotFound`.
+    pub status: String,
+    /// The user id (the master account id; 0 when not found).
+    #[serde(rename = "userID")]
+    pub user_id: u64,
+}
+
+/// A sub-account (`GET /api/v1/user/{address}/subaccounts`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Subaccount {
+    /// The wallet that signs for it (its master).
+    #[serde(rename = "evmAddress")]
+    pub evm_address: String,
+    /// Account id.
+    pub id: u64,
+}
+
+/// A user's accounts (`GET /api/v1/user/{address}/subaccounts`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct UserSubaccounts {
+    /// The master account id.
+    #[serde(rename = "primaryAccountID")]
+    pub primary_account_id: u64,
+    /// The sub-accounts, by id.
+    pub subaccounts: Vec<Subaccount>,
+    /// The user id (the master account id).
+    #[serde(rename = "userID")]
+    pub user_id: u64,
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -706,10 +912,13 @@ pub struct OrderAck {
     /// Client order id.
     #[serde(rename = "clOrdID")]
     pub cl_ord_id: String,
+    /// Always 0 (the vendor's TypeScript SDK requires it).
+    pub code: u32,
     /// Order id.
-    #[serde(rename = "orderID")]
+    #[serde(rename = "orderID", default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<u64>,
     /// Status after matching.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<OrderStatus>,
     /// Market id.
     #[serde(rename = "symbolID")]
@@ -723,10 +932,13 @@ pub struct OrderReceipt {
     /// The item's client order id.
     #[serde(rename = "clOrdID")]
     pub cl_ord_id: String,
+    /// Always 0 (the vendor's TypeScript SDK requires it).
+    pub code: u32,
     /// Order id (the new one for a replace).
-    #[serde(rename = "orderID")]
+    #[serde(rename = "orderID", default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<u64>,
     /// Status after the action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<OrderStatus>,
 }
 
@@ -740,8 +952,12 @@ pub struct ReceiptError {
     pub code: u32,
     /// What went wrong.
     pub error: String,
+    /// What went wrong (the name the Go and Python SDKs read).
+    pub message: String,
     /// The stable reason.
     pub reason: Reason,
+    /// Always `REJECTED`.
+    pub status: OrderStatus,
 }
 
 /// One item of a batch answer, in the order of the request's items.
@@ -871,20 +1087,35 @@ pub struct RecoveredSignature {
 #[serde(rename_all = "camelCase")]
 #[strum(serialize_all = "camelCase")]
 pub enum Channel {
-    /// The book of a market, top 50 levels ([`OrderBook`]).
+    /// The book of a market, top 50 levels ([`WsBook`]).
     L2Book,
-    /// Trades of a market ([`PublicTrade`]).
+    /// The book of a market as `l4Book` clients read it: the [`WsBook`] levels (Sova aggregates by price), updates
+    /// with `U`.
+    L4Book,
+    /// Trades of a market ([`PublicTrade`], always a list).
     Trade,
-    /// 24 h statistics of a market ([`Ticker`]).
+    /// 24 h statistics of a market ([`WsTicker`]).
     Ticker,
-    /// Best bid and ask of a market ([`BookTicker`]).
+    /// [`Channel::Ticker`] of every market.
+    AllTicker,
+    /// 24 h statistics, the short form (the [`WsTicker`] record, whose keys include the mini ticker's).
+    MiniTicker,
+    /// [`Channel::MiniTicker`] of every market.
+    AllMiniTicker,
+    /// Best bid and ask of a market ([`WsBookTicker`]).
     BookTicker,
-    /// An account's orders ([`Order`]).
+    /// [`Channel::BookTicker`] of every market.
+    AllBookTicker,
+    /// Candles of a market at `interval` ([`WsCandle`]).
+    Candle,
+    /// An account's orders ([`WsOrderUpdate`], always a list).
     AccountOrderUpdate,
-    /// An account's trades ([`UserTrade`]).
+    /// An account's trades ([`WsAccountTrade`], always a list).
     AccountTrade,
-    /// An account's balances ([`AccountBalances`]).
+    /// An account's balances ([`WsAccountUpdate`]).
     AccountUpdate,
+    /// An account's whole state ([`AccountState`]).
+    AccountState,
 }
 
 impl Channel {
@@ -898,38 +1129,72 @@ impl Channel {
         <Channel as strum::IntoEnumIterator>::iter()
     }
 
-    /// Whether it is a market's channel (keyed by `symbol`) rather than an account's (keyed by `user`).
+    /// Whether it is a market's channel (keyed by market) rather than an account's (keyed by `user`).
     pub fn is_market(self) -> bool {
-        matches!(self, Channel::L2Book | Channel::Trade | Channel::Ticker | Channel::BookTicker)
+        !matches!(
+            self,
+            Channel::AccountOrderUpdate | Channel::AccountTrade | Channel::AccountUpdate | Channel::AccountState
+        )
+    }
+
+    /// Whether it covers every market (needs no `symbol`).
+    pub fn is_all_markets(self) -> bool {
+        matches!(self, Channel::AllTicker | Channel::AllMiniTicker | Channel::AllBookTicker)
+    }
+
+    /// The feed the sequencer publishes this channel's changes on.
+    pub fn feed(self) -> Channel {
+        match self {
+            Channel::AllTicker | Channel::MiniTicker | Channel::AllMiniTicker => Channel::Ticker,
+            Channel::AllBookTicker => Channel::BookTicker,
+            Channel::L4Book => Channel::L2Book,
+            Channel::AccountState => Channel::AccountUpdate,
+            c => c,
+        }
     }
 }
 
-/// The `params` of a subscription, echoed in its acknowledgement.
+/// The `params` of a subscription, echoed as the acknowledgement's `result`. Unknown parameters are ignored.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
-#[serde(deny_unknown_fields)]
 pub struct WsParams {
     /// Account channels: a sub-account of `user` (the master account by default).
     #[serde(rename = "accountID", default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<u64>,
     /// Channel name.
     pub channel: String,
-    /// Reserved (candles).
+    /// `candle`: 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<String>,
+    /// Book depth level (accepted; Sova pushes the top 50 levels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub level: Option<serde_json::Value>,
+    /// Push interval (accepted; Sova pushes after every committed change).
+    #[serde(rename = "pushInterval", default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub push_interval: Option<serde_json::Value>,
     /// Market channels: one market.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub symbol: Option<String>,
     /// Market channels: several markets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub symbols: Option<Vec<String>>,
+    /// Book aggregation (accepted; Sova pushes levels at the market's tick).
+    #[serde(rename = "tickSize", default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub tick_size: Option<serde_json::Value>,
     /// Account channels: the master address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
 }
 
-/// A client message: `{"op":"subscribe"|"unsubscribe","params":..}` or `{"op":"ping"}`.
+/// A client message: `{"op":"subscribe"|"unsubscribe","id":n,"params":..}` or `{"op":"ping"}`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct WsRequest {
+    /// Echoed in the acknowledgement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub id: Option<serde_json::Value>,
     /// `subscribe`, `unsubscribe` or `ping`.
     pub op: String,
     /// For (un)subscribe.
@@ -938,21 +1203,29 @@ pub struct WsRequest {
 }
 
 /// A server message about the connection or an `op`: `{"op":"pong"}`, acknowledgements
-/// `{"op":..,"params":..,"success":true}`, refusals `{"error":..,"op":..,"success":false}`,
-/// `{"op":"lagged","skipped":n}`, `{"op":"close","reason":..}`.
+/// `{"id":n,"op":..,"result":..,"success":true}`, refusals `{"error":..,"id":n,"op":..,"success":false}`,
+/// unreadable messages `{"code":..,"error":..,"op":"error"}`, `{"op":"lagged","skipped":n}`,
+/// `{"op":"close","reason":..}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct WsReply {
+    /// The stable reason of an `error` op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Why the op was refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The op answered (or `pong`, `lagged`, `close`).
-    pub op: String,
-    /// The subscription's params.
+    /// The request's `id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub params: Option<WsParams>,
+    #[schema(value_type = Option<Object>)]
+    pub id: Option<serde_json::Value>,
+    /// The op answered (or `pong`, `lagged`, `close`, `error`).
+    pub op: String,
     /// Why the server closes the connection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The subscription's params.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<WsParams>,
     /// Pushes skipped for a slow client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<u64>,
@@ -967,14 +1240,19 @@ impl WsReply {
         WsReply { op: op.into(), ..WsReply::default() }
     }
 
-    /// `{"op":op,"params":..,"success":true}`.
-    pub fn accepted(op: impl Into<String>, params: WsParams) -> WsReply {
-        WsReply { params: Some(params), success: Some(true), ..WsReply::op(op) }
+    /// `{"id":id,"op":op,"result":params,"success":true}`.
+    pub fn accepted(op: impl Into<String>, id: Option<serde_json::Value>, params: WsParams) -> WsReply {
+        WsReply { id, result: Some(params), success: Some(true), ..WsReply::op(op) }
     }
 
-    /// `{"error":..,"op":op,"success":false}` (with the params when given).
-    pub fn refused(op: impl Into<String>, error: impl Into<String>, params: Option<WsParams>) -> WsReply {
-        WsReply { error: Some(error.into()), params, success: Some(false), ..WsReply::op(op) }
+    /// `{"error":..,"id":id,"op":op,"success":false}`.
+    pub fn refused(op: impl Into<String>, id: Option<serde_json::Value>, error: impl Into<String>) -> WsReply {
+        WsReply { error: Some(error.into()), id, success: Some(false), ..WsReply::op(op) }
+    }
+
+    /// `{"code":code,"error":..,"op":"error"}`.
+    pub fn error(code: impl Into<String>, error: impl Into<String>) -> WsReply {
+        WsReply { code: Some(code.into()), error: Some(error.into()), ..WsReply::op("error") }
     }
 }
 
@@ -988,38 +1266,286 @@ pub enum PushType {
     Update,
 }
 
+/// `l2Book`: `{E, s, u, b, a}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct WsBook {
+    /// Event time (Unix ms).
+    #[serde(rename = "E")]
+    pub event_time: u64,
+    /// `l4Book` updates: the first update id the push covers (the same as `u`: one push per change).
+    #[serde(rename = "U", default, skip_serializing_if = "Option::is_none")]
+    pub first_update_id: Option<u64>,
+    /// Asks, lowest first.
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub a: Vec<Level>,
+    /// Bids, highest first.
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub b: Vec<Level>,
+    /// Market name.
+    pub s: String,
+    /// Update id (the exchange's log position).
+    pub u: u64,
+}
+
+/// `ticker`, `allTicker`, `miniTicker`, `allMiniTicker`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct WsTicker {
+    /// Quantity at the best ask.
+    #[serde(rename = "A")]
+    pub ask_qty: String,
+    /// Quantity at the best bid.
+    #[serde(rename = "B")]
+    pub bid_qty: String,
+    /// Window end (Unix ms).
+    #[serde(rename = "C")]
+    pub close_time: u64,
+    /// Event time (Unix ms).
+    #[serde(rename = "E")]
+    pub event_time: u64,
+    /// Window start (Unix ms).
+    #[serde(rename = "O")]
+    pub open_time: u64,
+    /// Change in percent.
+    #[serde(rename = "P")]
+    pub change_pct: f64,
+    /// Quantity of the newest trade.
+    #[serde(rename = "Q")]
+    pub last_qty: String,
+    /// Best ask price.
+    pub a: String,
+    /// Best bid price.
+    pub b: String,
+    /// Last price.
+    pub c: String,
+    /// High.
+    pub h: String,
+    /// Low.
+    pub l: String,
+    /// Open.
+    pub o: String,
+    /// Change (last minus open).
+    pub p: String,
+    /// Quote volume.
+    pub q: String,
+    /// Market name.
+    pub s: String,
+    /// Base volume.
+    pub v: String,
+    /// Volume-weighted average price.
+    pub w: String,
+}
+
+/// `bookTicker`, `allBookTicker`: `{E, s, u, a, A, b, B}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct WsBookTicker {
+    /// Quantity at the best ask.
+    #[serde(rename = "A")]
+    pub ask_qty: String,
+    /// Quantity at the best bid.
+    #[serde(rename = "B")]
+    pub bid_qty: String,
+    /// Event time (Unix ms).
+    #[serde(rename = "E")]
+    pub event_time: u64,
+    /// Best ask price.
+    pub a: String,
+    /// Best bid price.
+    pub b: String,
+    /// Market name.
+    pub s: String,
+    /// Update id (the exchange's log position).
+    pub u: u64,
+}
+
+/// `candle`: `{t, T, s, i, o, h, l, c, v, q, n, x}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct WsCandle {
+    /// Close time (Unix ms).
+    #[serde(rename = "T")]
+    pub close_time: u64,
+    /// Close.
+    pub c: String,
+    /// High.
+    pub h: String,
+    /// Interval.
+    pub i: String,
+    /// Low.
+    pub l: String,
+    /// Trades.
+    pub n: u64,
+    /// Open.
+    pub o: String,
+    /// Quote volume.
+    pub q: String,
+    /// Market name.
+    pub s: String,
+    /// Open time (Unix ms).
+    pub t: u64,
+    /// Base volume.
+    pub v: String,
+    /// Whether the candle is closed.
+    pub x: bool,
+}
+
+/// `accountOrderUpdate`: one order's change, short keys.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct WsOrderUpdate {
+    /// Event time (Unix ms).
+    #[serde(rename = "E")]
+    pub event_time: u64,
+    /// Quote amount of a market buy by funds.
+    #[serde(rename = "F", default, skip_serializing_if = "Option::is_none")]
+    pub funds: Option<String>,
+    /// Margin frozen ("0" on spot).
+    #[serde(rename = "M")]
+    pub margin_frozen: String,
+    /// Side.
+    #[serde(rename = "S")]
+    pub side: Side,
+    /// Transaction time (Unix ms).
+    #[serde(rename = "T")]
+    pub time: u64,
+    /// Status.
+    #[serde(rename = "X")]
+    pub status: OrderStatus,
+    /// Account id.
+    pub aid: u64,
+    /// Client order id.
+    pub c: String,
+    /// Time in force.
+    pub f: TimeInForce,
+    /// Order id.
+    pub i: u64,
+    /// Type.
+    pub o: OrderType,
+    /// Limit price ("0" for market orders).
+    pub p: String,
+    /// Quantity ordered ("0" for a market buy by funds).
+    pub q: String,
+    /// Market name.
+    pub s: String,
+    /// Quote value filled.
+    pub v: String,
+    /// Execution type: NEW, PARTIALLY_FILLED, FILLED, CANCELED, REJECTED, EXPIRED.
+    pub x: OrderStatus,
+    /// Base quantity filled.
+    pub z: String,
+}
+
+/// `accountTrade`: one fill of the account, short keys.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct WsAccountTrade {
+    /// Event time (Unix ms).
+    #[serde(rename = "E")]
+    pub event_time: u64,
+    /// The account's side.
+    #[serde(rename = "S")]
+    pub side: Side,
+    /// Trade time (Unix ms).
+    #[serde(rename = "T")]
+    pub time: u64,
+    /// Account id.
+    pub aid: u64,
+    /// Client order id ("" if none).
+    pub c: String,
+    /// Fee paid.
+    pub f: String,
+    /// The account's order id.
+    pub i: u64,
+    /// Whether the account was the maker.
+    pub m: bool,
+    /// Price.
+    pub p: String,
+    /// Base quantity.
+    pub q: String,
+    /// Market name.
+    pub s: String,
+    /// Trade id.
+    pub t: u64,
+}
+
+/// `accountUpdate`: `{E, T, h, B:[{i,a,t,l}]}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct WsAccountUpdate {
+    /// Balances, one per listed coin.
+    #[serde(rename = "B")]
+    pub balances: Vec<ShortBalance>,
+    /// Event time (Unix ms).
+    #[serde(rename = "E")]
+    pub event_time: u64,
+    /// Transaction time (Unix ms).
+    #[serde(rename = "T")]
+    pub time: u64,
+    /// Account id.
+    pub aid: u64,
+    /// The exchange's log position.
+    pub h: u64,
+}
+
 /// The `data` of a push, by channel.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum ChannelData {
     /// `l2Book` (null for an unknown market).
-    OrderBook(Option<OrderBook>),
-    /// `trade` update.
-    Trade(PublicTrade),
-    /// `trade` snapshot, newest first (null for an unknown market).
-    Trades(Option<Vec<PublicTrade>>),
-    /// `ticker` (null for an unknown market).
-    Ticker(Option<Ticker>),
-    /// `bookTicker` (null for an unknown market).
-    BookTicker(Option<BookTicker>),
-    /// `accountOrderUpdate` update.
-    Order(Order),
-    /// `accountOrderUpdate` snapshot: the open orders.
-    Orders(Vec<Order>),
-    /// `accountTrade` update.
-    UserTrade(UserTrade),
-    /// `accountTrade` snapshot, newest first.
-    UserTrades(Vec<UserTrade>),
+    Book(Option<WsBook>),
+    /// `trade`: snapshot newest first, or the trades of one change.
+    Trades(Vec<PublicTrade>),
+    /// `ticker` family (null for an unknown market).
+    Ticker(Option<WsTicker>),
+    /// `bookTicker` family (null for an unknown market).
+    BookTicker(Option<WsBookTicker>),
+    /// `candle` (null before a trade).
+    Candle(Option<WsCandle>),
+    /// `accountOrderUpdate`: snapshot the open orders, update the orders of one change.
+    Orders(Vec<WsOrderUpdate>),
+    /// `accountTrade`: snapshot newest first, update the fills of one change.
+    AccountTrades(Vec<WsAccountTrade>),
     /// `accountUpdate`.
-    Balances(AccountBalances),
-    /// Nothing (the state could not be read).
+    Balances(WsAccountUpdate),
+    /// `accountState`.
+    State(Box<AccountState>),
+    /// Nothing (the state could not be read, or the feed only signals a change).
     None,
+}
+
+impl ChannelData {
+    /// The same data as an `l4Book` update (`U` set to `u`).
+    pub fn as_l4_update(&self) -> ChannelData {
+        let mut d = self.clone();
+        if let ChannelData::Book(Some(b)) = &mut d {
+            b.first_update_id = Some(b.u);
+        }
+        d
+    }
+
+    /// The same data with every market name `from` written `to` (a client that subscribed by another name of the
+    /// market sees that name in `s`, which the vendor SDKs filter on).
+    pub fn renamed(&self, from: &str, to: &str) -> ChannelData {
+        let r = |s: &mut String| {
+            if s == from {
+                *s = to.to_string();
+            }
+        };
+        let mut d = self.clone();
+        match &mut d {
+            ChannelData::Book(Some(b)) => r(&mut b.s),
+            ChannelData::Trades(v) => v.iter_mut().for_each(|t| r(&mut t.symbol)),
+            ChannelData::Ticker(Some(t)) => r(&mut t.s),
+            ChannelData::BookTicker(Some(t)) => r(&mut t.s),
+            ChannelData::Candle(Some(c)) => r(&mut c.s),
+            ChannelData::Orders(v) => v.iter_mut().for_each(|o| r(&mut o.s)),
+            ChannelData::AccountTrades(v) => v.iter_mut().for_each(|t| r(&mut t.s)),
+            ChannelData::State(s) => s.short_orders.iter_mut().for_each(|o| r(&mut o.symbol)),
+            _ => {}
+        }
+        d
+    }
 }
 
 /// A push: `{"channel":..,"data":..,"type":"snapshot"|"update"}`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WsPush<'a> {
-    /// The channel.
+    /// The channel, as subscribed.
     pub channel: Channel,
     /// Its data.
     pub data: &'a ChannelData,
@@ -1108,8 +1634,8 @@ mod tests {
         serde_json::to_string(v).expect("serializes")
     }
 
-    /// The bytes of each answer are the ones the exchange sent before these types existed (`json!` maps, whose
-    /// keys serde_json sorts): fields in byte order of their names, nulls kept, optional WebSocket fields absent.
+    /// The bytes the vendor SDKs parse (issue 12): fields in byte order of their names, optional receipt fields
+    /// absent rather than null (the Python SDK does `int(d.get("orderID", 0))`), `code` on every receipt.
     #[test]
     fn answers_keep_their_bytes() {
         let s = |v: &str| v.to_string();
@@ -1120,84 +1646,92 @@ mod tests {
             executed_qty: s("0.2"),
             executed_value: s("10000"),
             funds: None,
+            margin_frozen: s("0"),
             order_id: 3,
+            orig_qty: Some(s("0.5")),
             price: Some(s("50000")),
             quantity: Some(s("0.5")),
             side: Side::Buy,
             status: OrderStatus::PartiallyFilled,
-            symbol: s("BTC/USDC"),
+            symbol: s("BTC_USDC"),
             symbol_id: 1,
             time_in_force: TimeInForce::Gtc,
             order_type: OrderType::Limit,
             updated_at: 2,
         };
+        let open = OpenOrders { block_height: 4, block_time: 3, orders: vec![order] };
         assert_eq!(
-            json(&Envelope { code: 0, data: vec![order], timestamp: 5 }),
-            r#"{"code":0,"data":[{"accountID":7,"clOrdID":"bid-1","createdAt":1,"executedQty":"0.2","executedValue":"10000","funds":null,"orderID":3,"price":"50000","quantity":"0.5","side":"BUY","status":"PARTIALLY_FILLED","symbol":"BTC/USDC","symbolID":1,"timeInForce":"GTC","type":"LIMIT","updatedAt":2}],"timestamp":5}"#
+            json(&Envelope { code: 0, data: open, timestamp: 5 }),
+            r#"{"code":0,"data":{"blockHeight":4,"blockTime":3,"orders":[{"accountID":7,"clOrdID":"bid-1","createdAt":1,"executedQty":"0.2","executedValue":"10000","funds":null,"marginFrozen":"0","orderID":3,"origQty":"0.5","price":"50000","quantity":"0.5","side":"BUY","status":"PARTIALLY_FILLED","symbol":"BTC_USDC","symbolID":1,"timeInForce":"GTC","type":"LIMIT","updatedAt":2}]},"timestamp":5}"#
         );
         let e = ErrorEnvelope { code: 22010, error: s("no"), reason: Reason::UnknownAccount, timestamp: 5 };
         assert_eq!(json(&e), r#"{"code":22010,"error":"no","reason":"UNKNOWN_ACCOUNT","timestamp":5}"#);
-        let ack = OrderAck { cl_ord_id: s("a"), order_id: Some(9), status: Some(OrderStatus::New), symbol_id: 1 };
-        assert_eq!(json(&WriteReply::Order(ack)), r#"{"clOrdID":"a","orderID":9,"status":"NEW","symbolID":1}"#);
+        let ack =
+            OrderAck { cl_ord_id: s("a"), code: 0, order_id: Some(9), status: Some(OrderStatus::New), symbol_id: 1 };
+        assert_eq!(
+            json(&WriteReply::Order(ack)),
+            r#"{"clOrdID":"a","code":0,"orderID":9,"status":"NEW","symbolID":1}"#
+        );
         let items = WriteReply::Batch(vec![
-            BatchItem::Ok(OrderReceipt { cl_ord_id: s("k1"), order_id: None, status: None }),
+            BatchItem::Ok(OrderReceipt { cl_ord_id: s("k1"), code: 0, order_id: None, status: None }),
             BatchItem::Err(ReceiptError {
                 cl_ord_id: s("k2"),
                 code: 30006,
                 error: s("bad"),
+                message: s("bad"),
                 reason: Reason::InvalidPrice,
+                status: OrderStatus::Rejected,
             }),
         ]);
         assert_eq!(
             json(&items),
-            r#"[{"clOrdID":"k1","orderID":null,"status":null},{"clOrdID":"k2","code":30006,"error":"bad","reason":"INVALID_PRICE"}]"#
+            r#"[{"clOrdID":"k1","code":0},{"clOrdID":"k2","code":30006,"error":"bad","message":"bad","reason":"INVALID_PRICE","status":"REJECTED"}]"#
         );
-        let kline = Kline {
-            close_time: 59_999,
-            close: s("2"),
-            high: s("3"),
-            low: s("1"),
-            trades: 4,
-            open: s("1.5"),
-            quote_volume: s("10"),
-            open_time: 0,
-            volume: s("5"),
+        let book = WsBook {
+            event_time: 1,
+            first_update_id: None,
+            a: vec![],
+            b: vec![(s("100"), s("0.6"))],
+            s: s("BTC_USDC"),
+            u: 2,
         };
-        assert_eq!(json(&kline), r#"{"T":59999,"c":"2","h":"3","l":"1","n":4,"o":"1.5","q":"10","t":0,"v":"5"}"#);
-        let book = OrderBook { asks: vec![], bids: vec![(s("100"), s("0.6"))], symbol: s("BTC/USDC"), symbol_id: 1 };
         assert_eq!(
-            json(&ChannelData::OrderBook(Some(book))),
-            r#"{"asks":[],"bids":[["100","0.6"]],"symbol":"BTC/USDC","symbolID":1}"#
+            json(&ChannelData::Book(Some(book.clone()))),
+            r#"{"E":1,"a":[],"b":[["100","0.6"]],"s":"BTC_USDC","u":2}"#
         );
+        let renamed = ChannelData::Book(Some(book)).renamed("BTC_USDC", "BTC/USDC");
+        assert!(json(&renamed).contains(r#""s":"BTC/USDC""#));
         let push = WsPush { channel: Channel::L2Book, data: &ChannelData::None, kind: PushType::Snapshot };
         assert_eq!(json(&push), r#"{"channel":"l2Book","data":null,"type":"snapshot"}"#);
         let p =
             WsParams { channel: s("accountUpdate"), user: Some(s("0xab")), account_id: Some(2), ..WsParams::default() };
         assert_eq!(
-            json(&WsReply::accepted("subscribe", p)),
-            r#"{"op":"subscribe","params":{"accountID":2,"channel":"accountUpdate","user":"0xab"},"success":true}"#
+            json(&WsReply::accepted("subscribe", Some(serde_json::json!(7)), p)),
+            r#"{"id":7,"op":"subscribe","result":{"accountID":2,"channel":"accountUpdate","user":"0xab"},"success":true}"#
         );
         assert_eq!(json(&WsReply::op("pong")), r#"{"op":"pong"}"#);
-        assert_eq!(json(&WsReply::refused("x", "no", None)), r#"{"error":"no","op":"x","success":false}"#);
+        assert_eq!(json(&WsReply::refused("x", None, "no")), r#"{"error":"no","op":"x","success":false}"#);
+        assert_eq!(json(&WsReply::error("BAD_REQUEST", "no")), r#"{"code":"BAD_REQUEST","error":"no","op":"error"}"#);
         assert_eq!(json(&WsReply { skipped: Some(3), ..WsReply::op("lagged") }), r#"{"op":"lagged","skipped":3}"#);
-        let state = AccountState {
-            address: s("0xab"),
-            aid: 2,
-            balances: vec![Balance { available: s("1"), coin: s("USDC"), coin_id: 1, locked: s("0"), total: s("1") }],
-            is_sub_account: false,
-            master_account_id: 2,
-            open_orders: 0,
-            scheduled_cancel: None,
-            sub_accounts: vec![3],
-        };
-        assert_eq!(
-            json(&state),
-            r#"{"address":"0xab","aid":2,"balances":[{"available":"1","coin":"USDC","coinID":1,"locked":"0","total":"1"}],"isSubAccount":false,"masterAccountID":2,"openOrders":0,"scheduledCancel":null,"subAccounts":[3]}"#
-        );
         let names: Vec<&str> = Channel::all().map(Channel::as_str).collect();
         assert_eq!(
             names,
-            ["l2Book", "trade", "ticker", "bookTicker", "accountOrderUpdate", "accountTrade", "accountUpdate"]
+            [
+                "l2Book",
+                "l4Book",
+                "trade",
+                "ticker",
+                "allTicker",
+                "miniTicker",
+                "allMiniTicker",
+                "bookTicker",
+                "allBookTicker",
+                "candle",
+                "accountOrderUpdate",
+                "accountTrade",
+                "accountUpdate",
+                "accountState"
+            ]
         );
         for c in Channel::all() {
             assert_eq!(json(&c), format!("\"{}\"", c.as_str()));

@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use sova_auth::exchange::{Action, Domain, check_nonce_window};
 use sova_exchange::{Core, Reason, Request, read, views};
 use sova_proto::exchange::{
-    AccountState, ApiKey, ApiKeyRevoked, Balance, BatchItem, BookTicker, Coin, Envelope, ErrorEnvelope, FaucetAck,
-    FeeRate, HistoricalOrder, Kline, Order, OrderAck, OrderBook, OrderReceipt, PublicTrade, RecoveredSignature,
-    ScheduleCancelAck, SubAccountCreated, Symbol, Ticker, TransferAck, UserTrade, WriteReply,
+    AccountState, ApiKey, ApiKeyRevoked, ApiKeysByEngine, Balances, BatchItem, BookTicker, Coin, Envelope,
+    ErrorEnvelope, FaucetAck, FeeRate, Kline, OpenOrders, Order, OrderAck, OrderBook, OrderReceipt, PublicTrade,
+    RecoveredSignature, ScheduleCancelAck, SubAccountCreated, Symbol, Ticker, TransferAck, UserStatus, UserSubaccounts,
+    UserTrade, WriteReply,
 };
 use utoipa::IntoParams;
 
@@ -74,7 +75,11 @@ fn verify(
             (format!("/{tail}"), Some(parse_address(addr)?))
         }
     };
-    let action = Action::for_route(domain, method.as_str(), &rel).ok_or_else(|| {
+    // `addAPIKey` is also posted on the engines' paths (the vendor's TypeScript SDK), signed in the universal
+    // domain all the same.
+    let engine_add_key = domain != Domain::Universal && method == Method::POST && rel == "/accounts/api-keys";
+    let action = engine_add_key.then_some(Action::AddApiKey);
+    let action = action.or_else(|| Action::for_route(domain, method.as_str(), &rel)).ok_or_else(|| {
         ApiError::exchange(
             Reason::UnsupportedAction,
             format!("{method} {path} is not a signed action of the {} domain", domain.name()),
@@ -179,7 +184,8 @@ pub async fn time(State(ctx): State<Ctx>) -> Response {
     exchange_ok(&ctx.clock, ctx.clock.now_ms())
 }
 
-/// Query of the account reads.
+/// Query of the account reads: every parameter the vendor SDKs send is accepted and applied where it means
+/// something for the read.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -187,10 +193,33 @@ pub struct AccountQuery {
     /// A sub-account of the address (the master account by default).
     #[serde(rename = "accountID")]
     account_id: Option<u64>,
-    /// Only this market (orders, history, trades).
+    /// Only this market (orders, history, trades; the fee rate of this market).
     symbol: Option<String>,
-    /// At most this many, newest first (history, trades; default 100, at most 1000).
+    /// At most this many, newest first (open orders, history, trades; default 100, at most 1000).
     limit: Option<usize>,
+    /// Only from this time (Unix ms; history by close time, trades).
+    #[serde(rename = "startTime")]
+    start_time: Option<u64>,
+    /// Only up to this time (Unix ms, inclusive; history by close time, trades).
+    #[serde(rename = "endTime")]
+    end_time: Option<u64>,
+    /// Only the fills of this order (trades).
+    #[serde(rename = "orderID")]
+    order_id: Option<u64>,
+    /// Only the key of this name (api-keys).
+    name: Option<String>,
+    /// `spot` or `perps` (fee rate under `/api/v1/user`; both engines share the rates).
+    market: Option<String>,
+}
+
+impl AccountQuery {
+    fn window(&self) -> read::Window {
+        read::Window { from: self.start_time, to: self.end_time }
+    }
+
+    fn limit(&self) -> usize {
+        self.limit.unwrap_or(100).clamp(1, views::HISTORY_PER_ACCOUNT)
+    }
 }
 
 /// Run an account read in the sequencer: `f(core, master, account id, query)`.
@@ -228,42 +257,42 @@ pub async fn state(
 
 /// `GET /accounts/{address}/balances`.
 #[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/balances", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
-    responses((status = 200, body = Envelope<Vec<Balance>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+    responses((status = 200, body = Envelope<Balances>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn balances(
     State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read::<Vec<Balance>>(&ctx, &address, q, |core, _, id, _| Ok(read::balances(core, id))).await
+    account_read::<Balances>(&ctx, &address, q, |core, _, id, _| Ok(read::wrapped_balances(core, id))).await
 }
 
 /// `GET /accounts/{address}/orders`: open orders.
 #[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/orders", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
-    responses((status = 200, body = Envelope<Vec<Order>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+    responses((status = 200, body = Envelope<OpenOrders>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn open_orders(
     State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read::<Vec<Order>>(&ctx, &address, q, |core, _, id, q| {
+    account_read::<OpenOrders>(&ctx, &address, q, |core, _, id, q| {
         let market = read::market_filter(core, q.symbol.as_deref())?;
-        Ok(read::open_orders(core, id, market))
+        let limit = q.limit.unwrap_or(usize::MAX);
+        Ok(read::wrapped_open_orders(core, id, market, limit))
     })
     .await
 }
 
 /// `GET /accounts/{address}/orders/history`: closed orders, newest first.
 #[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/orders/history", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
-    responses((status = 200, body = Envelope<Vec<HistoricalOrder>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+    responses((status = 200, body = Envelope<Vec<Order>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn order_history(
     State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read::<Vec<HistoricalOrder>>(&ctx, &address, q, |core, _, id, q| {
+    account_read::<Vec<Order>>(&ctx, &address, q, |core, _, id, q| {
         let market = read::market_filter(core, q.symbol.as_deref())?;
-        let limit = q.limit.unwrap_or(100).min(views::HISTORY_PER_ACCOUNT);
-        Ok(read::order_history(core, id, market, limit))
+        Ok(read::order_history(core, id, market, q.window(), q.limit()))
     })
     .await
 }
@@ -278,8 +307,7 @@ pub async fn account_trades(
 ) -> Response {
     account_read::<Vec<UserTrade>>(&ctx, &address, q, |core, _, id, q| {
         let market = read::market_filter(core, q.symbol.as_deref())?;
-        let limit = q.limit.unwrap_or(100).min(views::HISTORY_PER_ACCOUNT);
-        Ok(read::user_trades(core, id, market, limit))
+        Ok(read::user_trades(core, id, market, q.order_id, q.window(), q.limit()))
     })
     .await
 }
@@ -293,55 +321,139 @@ pub async fn api_keys(
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
     let now = sova_exchange::now_ms(&ctx.clock);
-    account_read::<Vec<ApiKey>>(&ctx, &address, q, move |core, master, _, _| Ok(read::api_keys(core, &master, now)))
-        .await
+    account_read::<Vec<ApiKey>>(&ctx, &address, q, move |core, master, _, q| {
+        Ok(read::api_keys(core, &master, now, q.name.as_deref()))
+    })
+    .await
 }
 
 /// `GET /accounts/{address}/fee-rate`.
 #[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/fee-rate", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
-    responses((status = 200, body = Envelope<Vec<FeeRate>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+    responses((status = 200, body = Envelope<FeeRate>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn fee_rate(
     State(ctx): State<Ctx>,
     Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    account_read::<Vec<FeeRate>>(&ctx, &address, q, |core, _, id, _| Ok(read::fee_rates(core, id))).await
+    account_read::<FeeRate>(&ctx, &address, q, |core, _, id, q| {
+        let market = read::market_filter(core, q.symbol.as_deref())?;
+        read::fee_rate_of(core, id, market)
+            .ok_or_else(|| sova_exchange::ExchangeError::not_found("no market is listed".to_string()))
+    })
+    .await
+}
+
+/// `GET /api/v1/user/{address}/fee-rate?market=spot|perps&symbol=`: the account's fee rates (the Python SDK's
+/// `get_fee_rate`).
+#[utoipa::path(get, path = "/api/v1/user/{address}/fee-rate", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<FeeRate>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+pub async fn user_fee_rate(
+    ctx: State<Ctx>,
+    address: Path<String>,
+    q: Result<Query<AccountQuery>, QueryRejection>,
+) -> Response {
+    if let Ok(Query(AccountQuery { market: Some(m), .. })) = &q
+        && m != "spot"
+        && m != "perps"
+    {
+        let e = ApiError::exchange(Reason::InvalidParameter, format!("market {m:?}: use spot or perps"));
+        return exchange_error(&ctx.clock, &e);
+    }
+    fee_rate(ctx, address, q).await
+}
+
+/// `GET /api/v1/user/{address}/status`: `{status: "Active"|"UserNotFound", userID}`.
+#[utoipa::path(get, path = "/api/v1/user/{address}/status", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)")),
+    responses((status = 200, body = Envelope<UserStatus>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+pub async fn user_status(State(ctx): State<Ctx>, Path(address): Path<String>) -> Response {
+    let run = async {
+        let master = parse_address(&address)?;
+        Ok::<UserStatus, ApiError>(ctx.exchange.read(move |core| read::user_status(core, &master)).await?)
+    };
+    respond(&ctx, run.await)
+}
+
+/// `GET /api/v1/user/{address}/subaccounts`: `{userID, primaryAccountID, subaccounts:[{id, evmAddress}]}`.
+#[utoipa::path(get, path = "/api/v1/user/{address}/subaccounts", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)")),
+    responses((status = 200, body = Envelope<UserSubaccounts>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+pub async fn user_subaccounts(State(ctx): State<Ctx>, Path(address): Path<String>) -> Response {
+    let run = async {
+        let master = parse_address(&address)?;
+        Ok::<UserSubaccounts, ApiError>(ctx.exchange.read(move |core| read::subaccounts(core, &master)).await??)
+    };
+    respond(&ctx, run.await)
+}
+
+/// Query of the market lists: `symbol` (symbols, tickers) or `coin` (coins) narrows the list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only this market (its name, display name or id).
+    symbol: Option<String>,
+    /// Only this coin (its symbol or id).
+    coin: Option<String>,
 }
 
 /// `GET /markets/symbols`.
-#[utoipa::path(get, path = "/api/v1/spot/markets/symbols", tag = "market data",
+#[utoipa::path(get, path = "/api/v1/spot/markets/symbols", tag = "market data", params(ListQuery),
     responses((status = 200, body = Envelope<Vec<Symbol>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
-pub async fn symbols(State(ctx): State<Ctx>) -> Response {
-    exchange_ok::<Vec<Symbol>>(&ctx.clock, read::symbols(&ctx.exchange.catalog))
+pub async fn symbols(State(ctx): State<Ctx>, q: Result<Query<ListQuery>, QueryRejection>) -> Response {
+    let run = async {
+        let q = query(q)?;
+        Ok::<Vec<Symbol>, ApiError>(read::symbols(&ctx.exchange.catalog, q.symbol.as_deref()))
+    };
+    respond(&ctx, run.await)
 }
 
 /// `GET /markets/coins`.
-#[utoipa::path(get, path = "/api/v1/spot/markets/coins", tag = "market data",
+#[utoipa::path(get, path = "/api/v1/spot/markets/coins", tag = "market data", params(ListQuery),
     responses((status = 200, body = Envelope<Vec<Coin>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
-pub async fn coins(State(ctx): State<Ctx>) -> Response {
-    exchange_ok::<Vec<Coin>>(&ctx.clock, read::coins(&ctx.exchange.catalog))
+pub async fn coins(State(ctx): State<Ctx>, q: Result<Query<ListQuery>, QueryRejection>) -> Response {
+    let run = async {
+        let q = query(q)?;
+        Ok::<Vec<Coin>, ApiError>(read::coins(&ctx.exchange.catalog, q.coin.as_deref()))
+    };
+    respond(&ctx, run.await)
 }
 
-/// One answer per market, in id order.
-async fn per_market<T: Serialize + Send + 'static>(ctx: &Ctx, f: fn(&Core, u32, u64) -> T) -> Response {
-    let ids: Vec<u32> = ctx.exchange.catalog.markets.iter().map(|m| m.config.id).collect();
-    let now = sova_exchange::now_ms(&ctx.clock);
-    let answer = ctx.exchange.read(move |core| ids.iter().map(|id| f(core, *id, now)).collect::<Vec<T>>()).await;
-    respond(ctx, answer.map_err(ApiError::from))
+/// One answer per market (or for the market `symbol` names), in id order.
+async fn per_market<T: Serialize + Send + 'static>(
+    ctx: &Ctx,
+    q: Result<Query<ListQuery>, QueryRejection>,
+    f: fn(&Core, u32, u64) -> Option<T>,
+) -> Response {
+    let run = async {
+        let q = query(q)?;
+        let only = q.symbol.as_deref().map(|s| market_id(ctx, s)).transpose()?;
+        let ids: Vec<u32> = ctx
+            .exchange
+            .catalog
+            .markets
+            .iter()
+            .map(|m| m.config.id)
+            .filter(|id| only.is_none_or(|o| o == *id))
+            .collect();
+        let now = sova_exchange::now_ms(&ctx.clock);
+        Ok::<Vec<T>, ApiError>(
+            ctx.exchange.read(move |core| ids.iter().filter_map(|id| f(core, *id, now)).collect::<Vec<T>>()).await?,
+        )
+    };
+    respond(ctx, run.await)
 }
 
 /// `GET /markets/tickers` (also `miniTickers`).
-#[utoipa::path(get, path = "/api/v1/spot/markets/tickers", tag = "market data",
+#[utoipa::path(get, path = "/api/v1/spot/markets/tickers", tag = "market data", params(ListQuery),
     responses((status = 200, body = Envelope<Vec<Ticker>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
-pub async fn tickers(State(ctx): State<Ctx>) -> Response {
-    per_market::<Option<Ticker>>(&ctx, read::ticker).await
+pub async fn tickers(State(ctx): State<Ctx>, q: Result<Query<ListQuery>, QueryRejection>) -> Response {
+    per_market::<Ticker>(&ctx, q, read::ticker).await
 }
 
 /// `GET /markets/bookTickers`.
-#[utoipa::path(get, path = "/api/v1/spot/markets/bookTickers", tag = "market data",
+#[utoipa::path(get, path = "/api/v1/spot/markets/bookTickers", tag = "market data", params(ListQuery),
     responses((status = 200, body = Envelope<Vec<BookTicker>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
-pub async fn book_tickers(State(ctx): State<Ctx>) -> Response {
-    per_market::<Option<BookTicker>>(&ctx, |core, id, _| read::book_ticker(core, id)).await
+pub async fn book_tickers(State(ctx): State<Ctx>, q: Result<Query<ListQuery>, QueryRejection>) -> Response {
+    per_market::<BookTicker>(&ctx, q, |core, id, _| read::book_ticker(core, id)).await
 }
 
 /// Query of the market reads.
@@ -351,7 +463,9 @@ pub async fn book_tickers(State(ctx): State<Ctx>) -> Response {
 pub struct MarketQuery {
     /// Levels (order book, default 20), trades (default 100) or candles (default 500).
     limit: Option<usize>,
-    /// Candle interval: 1m 3m 5m 15m 30m 1h 2h 4h 12h 1d 1w (default 1m).
+    /// Order book: the same as `limit` (the Go and Python SDKs send it).
+    depth: Option<usize>,
+    /// Candle interval: 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M (also 1D 3D 1W; default 1m).
     interval: Option<String>,
     /// Candles from (Unix ms).
     #[serde(rename = "startTime")]
@@ -376,7 +490,7 @@ pub async fn orderbook(
     let run = async {
         let q = query(q)?;
         let id = market_id(&ctx, &symbol)?;
-        let limit = q.limit.unwrap_or(20).clamp(1, 500);
+        let limit = q.limit.or(q.depth).unwrap_or(20).clamp(1, 500);
         Ok::<Option<OrderBook>, ApiError>(ctx.exchange.read(move |core| read::book(core, id, limit)).await?)
     };
     respond(&ctx, run.await)
@@ -414,7 +528,7 @@ pub async fn klines(
         let ms = views::interval_ms(interval).ok_or_else(|| {
             ApiError::exchange(
                 Reason::InvalidParameter,
-                format!("interval {interval:?}: use 1m 3m 5m 15m 30m 1h 2h 4h 12h 1d 1w"),
+                format!("interval {interval:?}: use 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M"),
             )
         })?;
         let end = q.end_time.unwrap_or_else(|| sova_exchange::now_ms(&ctx.clock));
@@ -534,11 +648,11 @@ pub async fn sub_account(State(ctx): State<Ctx>, body: Result<Bytes, BytesReject
     respond(&ctx, run.await)
 }
 
-/// `GET /markets/miniTickers` (the same answer as `tickers`).
-#[utoipa::path(get, path = "/api/v1/spot/markets/miniTickers", tag = "market data",
+/// `GET /markets/miniTickers` (the same answer as `tickers`, whose keys include the mini ticker's).
+#[utoipa::path(get, path = "/api/v1/spot/markets/miniTickers", tag = "market data", params(ListQuery),
     responses((status = 200, body = Envelope<Vec<Ticker>>)))]
-pub async fn mini_tickers(ctx: State<Ctx>) -> Response {
-    tickers(ctx).await
+pub async fn mini_tickers(ctx: State<Ctx>, q: Result<Query<ListQuery>, QueryRejection>) -> Response {
+    tickers(ctx, q).await
 }
 
 /// `DELETE /api/v1/sandbox/recover/...`: [`recover`] for the routes signed with DELETE.
@@ -556,16 +670,21 @@ pub async fn recover_delete(
     recover(ctx, method, uri, headers, body).await
 }
 
-/// `GET /api/v1/user/{address}/api-keys`: the master's live keys.
+/// `GET /api/v1/user/{address}/api-keys`: the master's live keys per engine (`{spot, perps}`; the same keys).
 #[utoipa::path(get, path = "/api/v1/user/{address}/api-keys", tag = "api keys",
     params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
-    responses((status = 200, body = Envelope<Vec<ApiKey>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+    responses((status = 200, body = Envelope<ApiKeysByEngine>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn user_api_keys(
-    ctx: State<Ctx>,
-    address: Path<String>,
+    State(ctx): State<Ctx>,
+    Path(address): Path<String>,
     q: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    api_keys(ctx, address, q).await
+    let now = sova_exchange::now_ms(&ctx.clock);
+    account_read::<ApiKeysByEngine>(&ctx, &address, q, move |core, master, _, q| {
+        let keys = read::api_keys(core, &master, now, q.name.as_deref());
+        Ok(ApiKeysByEngine { perps: keys.clone(), spot: keys })
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -635,6 +754,7 @@ signed_routes! {
     spot_update_margin post "/api/v1/spot/trade/margin" Spot "updateMargin" (WriteReply);
     spot_transfer post "/api/v1/spot/accounts/transfers" Spot "transferAsset" (TransferAck);
     spot_revoke_api_key delete "/api/v1/spot/accounts/api-keys" Spot "revokeAPIKey" (ApiKeyRevoked);
+    spot_add_api_key post "/api/v1/spot/accounts/api-keys" Spot "addAPIKey" (ApiKey);
     perps_new_order post "/api/v1/perps/trade/orders" Futures "newOrder" (WriteReply);
     perps_cancel_order delete "/api/v1/perps/trade/orders" Futures "cancelOrder" (WriteReply);
     perps_batch_new_order post "/api/v1/perps/trade/orders/batch" Futures "batchNewOrder" (WriteReply);
@@ -646,6 +766,7 @@ signed_routes! {
     perps_update_margin post "/api/v1/perps/trade/margin" Futures "updateMargin" (WriteReply);
     perps_transfer post "/api/v1/perps/accounts/transfers" Futures "transferAsset" (WriteReply);
     perps_revoke_api_key delete "/api/v1/perps/accounts/api-keys" Futures "revokeAPIKey" (WriteReply);
+    perps_add_api_key post "/api/v1/perps/accounts/api-keys" Futures "addAPIKey" (ApiKey);
 }
 
 /// `addAPIKey`: the master registers an API key (AddAPIKey typed data, universal domain, type byte 0x02).

@@ -1,12 +1,15 @@
-//! `/ws/spot`: subscribe / unsubscribe, a snapshot then updates per subscription, ping/pong, idle close.
+//! `/ws/spot`: subscribe / unsubscribe, a snapshot then updates per subscription, ping/pong, idle close, in the
+//! vendor SDKs' protocol (`spec/exchange-sdk-wire.md` §1.4).
 //!
-//! Client messages: `{"op":"subscribe"|"unsubscribe","params":{"channel":..,"symbol"|"symbols"|"user"|"accountID":..}}`
-//! and `{"op":"ping"}`. Server pushes: `{"channel":..,"type":"snapshot"|"update","data":..}`, acknowledgements
-//! `{"op":"subscribe","success":true,"params":..}`, errors `{"op":..,"success":false,"error":..}`, `{"op":"pong"}`.
-//! A connection that sends nothing for 60 s is closed. The messages are `sova_proto::exchange::{WsRequest, WsReply,
-//! WsPush}`.
+//! Client messages: `{"op":"subscribe"|"unsubscribe","id":n,"params":{"channel":..,"symbol"|"symbols"|"user"|
+//! "accountID"|"interval"|"tickSize"|"level"|"pushInterval":..}}` and `{"op":"ping"}`. Server messages:
+//! acknowledgements `{"id":n,"op":"subscribe","result":{params},"success":true}`, refusals
+//! `{"error":..,"id":n,"op":..,"success":false}`, unreadable messages `{"code":..,"error":..,"op":"error"}`,
+//! `{"op":"pong"}`, and pushes `{"channel":..,"type":"snapshot"|"update","data":..}` in short keys, each market
+//! record carrying `s` with the name the client subscribed by. A connection that sends nothing for 60 s is closed.
+//! The messages are `sova_proto::exchange::{WsRequest, WsReply, WsPush}`.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -15,7 +18,7 @@ use axum::response::Response;
 use serde::Serialize;
 use sova_exchange::read;
 use sova_exchange::sequencer::BOOK_DEPTH;
-use sova_exchange::{Core, now_ms};
+use sova_exchange::{Core, now_ms, views};
 use sova_proto::exchange::{Channel, ChannelData, PushType, WsParams, WsPush, WsReply, WsRequest};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -34,37 +37,75 @@ pub async fn spot(State(ctx): State<Ctx>, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| session(ctx, socket))
 }
 
+/// One subscription of a feed key, as the client asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Sub {
+    /// The channel as subscribed (`allTicker` rides the `ticker` feed, ...).
+    channel: Channel,
+    /// Market names to write as the client wrote them: (the exchange's name, the client's).
+    aliases: Vec<(String, String)>,
+    /// `candle`: the interval and its length in ms.
+    interval: Option<(String, u64)>,
+}
+
+/// Subscriptions by feed (channel, key): market id for market feeds, account id for account feeds.
+type Subs = HashMap<(Channel, u64), Vec<Sub>>;
+
 async fn send(socket: &mut WebSocket, v: &impl Serialize) -> bool {
     let Ok(text) = serde_json::to_string(v) else { return false };
     socket.send(Message::Text(text.into())).await.is_ok()
 }
 
-async fn push(socket: &mut WebSocket, channel: Channel, kind: PushType, data: &ChannelData) -> bool {
-    send(socket, &WsPush { channel, data, kind }).await
+/// Push `data` to one subscription: its channel name, its names of the markets.
+async fn push(socket: &mut WebSocket, sub: &Sub, kind: PushType, data: &ChannelData) -> bool {
+    let l4 = sub.channel == Channel::L4Book && kind == PushType::Update;
+    if sub.aliases.is_empty() && !l4 {
+        return send(socket, &WsPush { channel: sub.channel, data, kind }).await;
+    }
+    let mut d = if l4 { data.as_l4_update() } else { data.clone() };
+    for (from, to) in &sub.aliases {
+        d = d.renamed(from, to);
+    }
+    send(socket, &WsPush { channel: sub.channel, data: &d, kind }).await
 }
 
-/// The (channel, key) pairs a subscription names, or why not.
-async fn keys_of(ctx: &Ctx, p: &WsParams) -> Result<Vec<(Channel, u64)>, String> {
+/// The feed keys a subscription names with its [`Sub`], or why not.
+async fn keys_of(ctx: &Ctx, p: &WsParams) -> Result<(Vec<(Channel, u64)>, Sub), String> {
     let Ok(ch) = p.channel.parse::<Channel>() else {
         let names: Vec<&str> = Channel::all().map(Channel::as_str).collect();
         return Err(format!("unknown channel {:?}; channels: {}", p.channel, names.join(", ")));
     };
+    let mut names: Vec<String> = p.symbols.clone().unwrap_or_default();
+    names.extend(p.symbol.clone());
+    let catalog = &ctx.exchange.catalog;
+    let mut aliases = Vec::new();
+    let mut markets = Vec::new();
+    for s in &names {
+        let m = catalog.market_by_name(s).ok_or_else(|| format!("symbol {s:?} is not listed"))?;
+        let name = read::name(m);
+        if &name != s {
+            aliases.push((name, s.clone()));
+        }
+        markets.push(u64::from(m.config.id));
+    }
+    let interval = match ch {
+        Channel::Candle => {
+            let i = p.interval.clone().unwrap_or_else(|| "1m".into());
+            let ms = views::interval_ms(&i)
+                .ok_or_else(|| format!("interval {i:?}: use 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M"))?;
+            Some((i, ms))
+        }
+        _ => None,
+    };
+    let sub = Sub { channel: ch, aliases, interval };
+    if ch.is_all_markets() {
+        return Ok((catalog.markets.iter().map(|m| (ch.feed(), u64::from(m.config.id))).collect(), sub));
+    }
     if ch.is_market() {
-        let mut names: Vec<String> = p.symbols.clone().unwrap_or_default();
-        names.extend(p.symbol.clone());
-        if names.is_empty() {
+        if markets.is_empty() {
             return Err(format!("channel {} needs \"symbol\" or \"symbols\"", ch.as_str()));
         }
-        return names
-            .iter()
-            .map(|s| {
-                ctx.exchange
-                    .catalog
-                    .market_by_name(s)
-                    .map(|m| (ch, u64::from(m.config.id)))
-                    .ok_or_else(|| format!("symbol {s:?} is not listed"))
-            })
-            .collect();
+        return Ok((markets.into_iter().map(|m| (ch.feed(), m)).collect(), sub));
     }
     let user = p.user.clone().ok_or_else(|| format!("channel {} needs \"user\" (the master address)", ch.as_str()))?;
     let address: alloy_primitives::Address =
@@ -79,25 +120,49 @@ async fn keys_of(ctx: &Ctx, p: &WsParams) -> Result<Vec<(Channel, u64)>, String>
         .await
         .map_err(|e| e.message)?
         .ok_or_else(|| format!("no exchange account for {user}"))?;
-    Ok(vec![(ch, id)])
+    Ok((vec![(ch.feed(), id)], sub))
 }
 
-fn snapshot(core: &Core, channel: Channel, key: u64, now: u64) -> ChannelData {
+/// The state of one subscription of a feed key, for a snapshot (and for the feeds that only signal a change).
+fn state_of(core: &Core, sub: &Sub, key: u64, now: u64) -> ChannelData {
     let market = u32::try_from(key).unwrap_or(0);
-    match channel {
-        Channel::L2Book => ChannelData::OrderBook(read::book(core, market, BOOK_DEPTH)),
-        Channel::Trade => ChannelData::Trades(read::trades(core, market, SNAPSHOT_TRADES)),
-        Channel::Ticker => ChannelData::Ticker(read::ticker(core, market, now)),
-        Channel::BookTicker => ChannelData::BookTicker(read::book_ticker(core, market)),
-        Channel::AccountOrderUpdate => ChannelData::Orders(read::open_orders(core, key, None)),
-        Channel::AccountTrade => ChannelData::UserTrades(read::user_trades(core, key, None, SNAPSHOT_TRADES)),
-        Channel::AccountUpdate => ChannelData::Balances(read::account_balances(core, key)),
+    match sub.channel {
+        Channel::L2Book | Channel::L4Book => ChannelData::Book(read::ws_book(core, market, BOOK_DEPTH, now)),
+        Channel::Trade => ChannelData::Trades(read::trades(core, market, SNAPSHOT_TRADES).unwrap_or_default()),
+        Channel::Ticker | Channel::AllTicker | Channel::MiniTicker | Channel::AllMiniTicker => {
+            ChannelData::Ticker(read::ws_ticker(core, market, now))
+        }
+        Channel::BookTicker | Channel::AllBookTicker => {
+            ChannelData::BookTicker(read::ws_book_ticker(core, market, now))
+        }
+        Channel::Candle => {
+            let (i, ms) = sub.interval.clone().unwrap_or_else(|| ("1m".into(), 60_000));
+            ChannelData::Candle(read::ws_candle(core, market, &i, ms, now))
+        }
+        Channel::AccountOrderUpdate => ChannelData::Orders(read::ws_open_orders(core, key, now)),
+        Channel::AccountTrade => ChannelData::AccountTrades(read::ws_account_trades(core, key, SNAPSHOT_TRADES)),
+        Channel::AccountUpdate => ChannelData::Balances(read::ws_account_update(core, key, now)),
+        Channel::AccountState => match core.accounts.get(&key) {
+            Some(info) => ChannelData::State(Box::new(read::state(core, &info.master, key))),
+            None => ChannelData::None,
+        },
     }
+}
+
+/// Whether a feed message is pushed as is, or the subscription's state is read for it.
+fn reads_state(c: Channel) -> bool {
+    matches!(c, Channel::Candle | Channel::AccountState)
+}
+
+async fn read_state(ctx: &Ctx, sub: &Sub, key: u64) -> ChannelData {
+    let now = now_ms(&ctx.clock);
+    let s = sub.clone();
+    ctx.exchange.read(move |core| state_of(core, &s, key, now)).await.unwrap_or(ChannelData::None)
 }
 
 async fn session(ctx: Ctx, mut socket: WebSocket) {
     let mut feed = ctx.exchange.feed.subscribe();
-    let mut subs: HashSet<(Channel, u64)> = HashSet::new();
+    let mut subs: Subs = HashMap::new();
     let mut deadline = tokio::time::Instant::now() + IDLE;
     loop {
         tokio::select! {
@@ -124,21 +189,31 @@ async fn session(ctx: Ctx, mut socket: WebSocket) {
                 match pushed {
                     Ok(batch) => {
                         for m in batch.iter() {
-                            if subs.contains(&(m.channel, m.key))
-                                && !push(&mut socket, m.channel, PushType::Update, &m.data).await
-                            {
-                                return;
+                            let Some(list) = subs.get(&(m.channel, m.key)) else { continue };
+                            for sub in list.clone() {
+                                let data = if reads_state(sub.channel) {
+                                    read_state(&ctx, &sub, m.key).await
+                                } else {
+                                    m.data.clone()
+                                };
+                                if matches!(data, ChannelData::None | ChannelData::Candle(None)) {
+                                    continue;
+                                }
+                                if !push(&mut socket, &sub, PushType::Update, &data).await {
+                                    return;
+                                }
                             }
                         }
                     }
                     Err(RecvError::Lagged(n)) => {
                         // Too slow: say so and resend snapshots so the client's state is whole again.
                         let _ = send(&mut socket, &WsReply { skipped: Some(n), ..WsReply::op("lagged") }).await;
-                        for (ch, key) in subs.clone() {
-                            let now = now_ms(&ctx.clock);
-                let data = ctx.exchange.read(move |core| snapshot(core, ch, key, now)).await.unwrap_or(ChannelData::None);
-                            if !push(&mut socket, ch, PushType::Snapshot, &data).await {
-                                return;
+                        for ((_, key), list) in subs.clone() {
+                            for sub in list {
+                                let data = read_state(&ctx, &sub, key).await;
+                                if !push(&mut socket, &sub, PushType::Snapshot, &data).await {
+                                    return;
+                                }
                             }
                         }
                     }
@@ -150,40 +225,47 @@ async fn session(ctx: Ctx, mut socket: WebSocket) {
 }
 
 /// Handle one client message; `false` closes the connection.
-async fn handle(ctx: &Ctx, socket: &mut WebSocket, subs: &mut HashSet<(Channel, u64)>, text: &str) -> bool {
+async fn handle(ctx: &Ctx, socket: &mut WebSocket, subs: &mut Subs, text: &str) -> bool {
     let msg: WsRequest = match serde_json::from_str(text) {
         Ok(m) => m,
-        Err(e) => return send(socket, &WsReply::refused("error", format!("not a valid message: {e}"), None)).await,
+        Err(e) => return send(socket, &WsReply::error("BAD_REQUEST", format!("not a valid message: {e}"))).await,
     };
     match msg.op.as_str() {
         "ping" => send(socket, &WsReply::op("pong")).await,
         "subscribe" | "unsubscribe" => {
             let Some(p) = msg.params else {
-                return send(socket, &WsReply::refused(msg.op, "params is required", None)).await;
+                return send(socket, &WsReply::refused(msg.op, msg.id, "params is required")).await;
             };
-            let keys = match keys_of(ctx, &p).await {
+            let (keys, sub) = match keys_of(ctx, &p).await {
                 Ok(k) => k,
-                Err(e) => return send(socket, &WsReply::refused(msg.op, e, Some(p))).await,
+                Err(e) => return send(socket, &WsReply::refused(msg.op, msg.id, e)).await,
             };
             let unsubscribe = msg.op == "unsubscribe";
-            if !send(socket, &WsReply::accepted(msg.op, p)).await {
+            if !send(socket, &WsReply::accepted(msg.op, msg.id, p)).await {
                 return false;
             }
-            for (ch, key) in keys {
+            for key in keys {
+                let list = subs.entry(key).or_default();
                 if unsubscribe {
-                    subs.remove(&(ch, key));
+                    list.retain(|s| s.channel != sub.channel);
+                    if list.is_empty() {
+                        subs.remove(&key);
+                    }
                     continue;
                 }
-                subs.insert((ch, key));
-                let now = now_ms(&ctx.clock);
-                let data =
-                    ctx.exchange.read(move |core| snapshot(core, ch, key, now)).await.unwrap_or(ChannelData::None);
-                if !push(socket, ch, PushType::Snapshot, &data).await {
+                // Subscribing again replaces the earlier subscription of the channel (and sends a fresh snapshot).
+                list.retain(|s| s.channel != sub.channel);
+                list.push(sub.clone());
+                let data = read_state(ctx, &sub, key.1).await;
+                if !push(socket, &sub, PushType::Snapshot, &data).await {
                     return false;
                 }
             }
             true
         }
-        other => send(socket, &WsReply::refused(other, "op must be subscribe, unsubscribe or ping", None)).await,
+        other => {
+            let e = format!("op {other:?}: use subscribe, unsubscribe or ping");
+            send(socket, &WsReply { id: msg.id, ..WsReply::error("UNKNOWN_OP", e) }).await
+        }
     }
 }
