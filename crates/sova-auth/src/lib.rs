@@ -20,6 +20,7 @@ pub mod keys;
 pub mod password;
 pub mod session;
 pub mod siwx;
+pub mod webhook;
 pub mod x402;
 
 pub use secrecy::{ExposeSecret, SecretString};

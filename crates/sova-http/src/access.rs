@@ -47,6 +47,9 @@ pub struct Access {
     pub clock: Clock,
     /// Background work (recording credential use).
     pub jobs: Jobs,
+    /// Poked after a change put webhook events in the outbox, so this replica's dispatcher sends them at once
+    /// (it also polls, for events other replicas wrote).
+    pub outbox: tokio::sync::Notify,
 }
 
 /// Settings of [`Access`].
@@ -90,6 +93,7 @@ impl Access {
             body_limit: settings.body_limit,
             clock: settings.clock,
             jobs: settings.jobs,
+            outbox: tokio::sync::Notify::new(),
         })
     }
 

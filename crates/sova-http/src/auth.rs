@@ -89,6 +89,55 @@ fn operator_session(ctx: &Access, token: &str) -> Result<OperatorAuth, ApiError>
     Ok(OperatorAuth { operator_id: claims.sub })
 }
 
+/// Who may manage one customer's settings (webhooks, withdrawal policies, approvals): an operator session (any
+/// customer; the vendor's rule for its customer pages), or the customer's own owner key or `Cs-*` signature (only
+/// its own customer). A user token is refused.
+#[derive(Debug, Clone)]
+pub enum OperatorOrOwner {
+    /// An operator session.
+    Operator(OperatorAuth),
+    /// A customer's owner credential.
+    Owner(OwnerAuth),
+}
+
+impl OperatorOrOwner {
+    /// Whether it may act on `customer_id` (the caller answers another tenant's id with 404, as if it did not
+    /// exist).
+    pub fn may(&self, customer_id: &str) -> bool {
+        match self {
+            Self::Operator(_) => true,
+            Self::Owner(o) => o.customer_id == customer_id,
+        }
+    }
+
+    /// Who, as events and votes record it: `operator:<id>` or `credential:<id>`.
+    pub fn actor(&self) -> String {
+        match self {
+            Self::Operator(op) => format!("operator:{}", op.operator_id),
+            Self::Owner(o) => format!("credential:{}", o.credential_id),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for OperatorOrOwner
+where
+    Arc<Access>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match bearer(&parts.headers) {
+            Some(t) if !t.starts_with(USER_TOKEN_PREFIX) => {
+                Ok(Self::Operator(OperatorAuth::from_request_parts(parts, state).await?))
+            }
+            Some(_) => Err(ApiError::forbidden(
+                "a user token cannot manage a customer; use an account session or the customer's owner key",
+            )),
+            None => Ok(Self::Owner(OwnerAuth::from_request_parts(parts, state).await?)),
+        }
+    }
+}
+
 /// A customer, authenticated by an owner key (`x-api-key`).
 #[derive(Debug, Clone)]
 pub struct OwnerAuth {

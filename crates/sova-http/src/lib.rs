@@ -25,7 +25,9 @@ pub mod filters;
 pub mod hmac;
 pub mod idempotency;
 pub mod metrics;
+pub mod outbox;
 pub mod ratelimit;
+pub mod seal;
 pub mod time;
 pub mod validate;
 

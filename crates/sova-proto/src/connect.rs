@@ -839,6 +839,17 @@ pub struct Withdrawal {
     /// Every transition (on the single-withdrawal reads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<WithdrawalEvent>>,
+    /// The version of the customer's withdrawal policy that decided it (0: the built-in default).
+    pub policy_version: i64,
+    /// The policy rule that decided it (`default` when none matched).
+    pub policy_rule: Option<String>,
+    /// Approvals it needs after the code (0: none).
+    pub approvals_required: i64,
+    /// While it awaits approval: until when.
+    pub approval_expires_at: Option<String>,
+    /// The approvers' decisions (on single reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals: Option<Vec<WithdrawalApproval>>,
 }
 
 /// `GET /sandbox/withdrawals/{id}/code` (sandbox only): the live confirmation code.
@@ -927,4 +938,230 @@ mod tests {
             assert!(exact_number(bad).is_none(), "{bad}");
         }
     }
+}
+
+/// A header sent with every webhook delivery (the vendor's `{key, value}`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookHeader {
+    /// Header name: letters, digits, `-`, `_` (not one Sova sets itself).
+    pub key: String,
+    /// Value (write-only: answers show `***masked***`).
+    pub value: String,
+}
+
+/// `POST /customers/{customer_id}/webhooks`: the vendor's Configure Webhook (one target per customer; calling
+/// again overwrites).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigureWebhookRequest {
+    /// Target URL (`https://` or `http://`).
+    pub url: String,
+    /// Headers sent with every notification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<WebhookHeader>>,
+}
+
+/// The vendor's Configure Webhook answer, with Sova's endpoint behind it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConfiguredWebhook {
+    /// `Webhook configured successfully`.
+    pub message: String,
+    /// The target.
+    pub url: String,
+    /// The endpoint this target is (manage it on `/webhook-endpoints`).
+    pub endpoint_id: String,
+    /// The signing secret (`whsec_...`), shown only when the endpoint is first configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// `POST /customers/{customer_id}/webhook-endpoints`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWebhookEndpointRequest {
+    /// Target URL (`https://` or `http://`).
+    pub url: String,
+    /// Free text (max 255).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Event types to receive (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_types: Option<Vec<String>>,
+    /// Headers sent with every delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<WebhookHeader>>,
+}
+
+/// `PATCH /customers/{customer_id}/webhook-endpoints/{endpoint_id}`: what is given changes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWebhookEndpointRequest {
+    /// Target URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Event types (empty: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_types: Option<Vec<String>>,
+    /// Headers (replace the list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<WebhookHeader>>,
+    /// `false` pauses deliveries; `true` resumes (also after Sova disabled it on a 410).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+/// A webhook endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookEndpoint {
+    /// `ep_...`.
+    pub endpoint_id: String,
+    /// Owner.
+    pub customer_id: String,
+    /// Target URL.
+    pub url: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Event types it receives (empty: all).
+    pub event_types: Vec<String>,
+    /// Headers sent (values masked).
+    pub headers: Vec<WebhookHeader>,
+    /// `ENABLED` or `DISABLED`.
+    pub status: String,
+    /// Why it is disabled (e.g. the target answered 410 Gone).
+    pub disabled_reason: Option<String>,
+    /// `true` for the vendor's `POST /customers/{id}/webhooks` target.
+    pub vendor: bool,
+    /// The signing secret (`whsec_...`): only in the answers of create and rotate-secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// During a rotation: until when deliveries are signed with the previous secret too.
+    pub previous_secret_expires_at: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// One delivery of an event to an endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookDelivery {
+    /// `dlv_...`.
+    pub delivery_id: String,
+    /// The event (`webhook-id`).
+    pub event_id: String,
+    /// The endpoint.
+    pub endpoint_id: String,
+    /// `PENDING`, `SUCCEEDED` or `FAILED`.
+    pub status: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// When the next attempt is due (while `PENDING`).
+    pub next_attempt_at: Option<String>,
+    /// The last answer's HTTP status.
+    pub response_status: Option<i64>,
+    /// The start of the last answer's body (1 KiB at most).
+    pub response_body: Option<String>,
+    /// The last transport error.
+    pub error: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+/// `POST .../webhook-endpoints/{endpoint_id}/replay`: send again every event in `[since, until)`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayWebhooksRequest {
+    /// RFC 3339 time, inclusive.
+    pub since: String,
+    /// RFC 3339 time, exclusive (default: now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+/// How many deliveries a redeliver, replay or test queued.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhooksQueued {
+    /// Deliveries queued.
+    pub queued: usize,
+    /// The event, for a test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+}
+
+/// A customer's withdrawal policy as answered: the document and its version.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PolicyView {
+    /// Customer.
+    pub customer_id: String,
+    /// 0 for the built-in default; 1, 2, ... for the versions set.
+    pub version: i64,
+    /// The document: `rules[]`, `default_action`, `default_approvals`, `address_book_cooling_off_secs`,
+    /// `approval_window_secs`.
+    pub policy: serde_json::Value,
+    /// Who set it.
+    pub created_by: Option<String>,
+    /// When.
+    pub created_at: Option<String>,
+}
+
+/// `POST /users/{user_id}/address-book`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAddressBookEntry {
+    /// Network wire name.
+    pub network: String,
+    /// Destination address (checked for the network).
+    pub address: String,
+    /// Free text (max 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// An entry of a user's address book.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AddressBookEntry {
+    /// UUID.
+    pub entry_id: String,
+    /// User.
+    pub user_id: String,
+    /// Network.
+    pub network: String,
+    /// Address.
+    pub address: String,
+    /// Free text.
+    pub label: Option<String>,
+    /// When its cooling-off period ends.
+    pub usable_at: String,
+    /// Whether it counts as in the book now.
+    pub usable: bool,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// `POST /customers/{id}/withdrawals/{id}/reject`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectWithdrawalRequest {
+    /// Why (max 255).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One approver's decision.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WithdrawalApproval {
+    /// `operator:<id>` or `credential:<id>`.
+    pub approver: String,
+    /// `APPROVE` or `REJECT`.
+    pub decision: String,
+    /// A rejection's reason.
+    pub reason: Option<String>,
+    /// When.
+    pub at: String,
 }

@@ -63,6 +63,12 @@ pub enum ErrorCode {
     InsufficientFunds,
     /// The withdrawal is past the point where it can be cancelled (it was sent, or is final).
     NotCancellable,
+    /// The customer's withdrawal policy blocks it (the message names the version and the rule).
+    BlockedByPolicy,
+    /// The destination is in the user's address book but still in its cooling-off period.
+    AddressCoolingOff,
+    /// The initiator of a withdrawal tried to approve it.
+    SelfApproval,
     /// The confirmation code is wrong (the message says how many tries are left).
     WithdrawalCodeInvalid,
     /// The confirmation code has expired; ask for a new one (`resend-code`).
@@ -194,6 +200,9 @@ impl ErrorCode {
             Self::UserNotActive => "USER_NOT_ACTIVE",
             Self::InsufficientFunds => "INSUFFICIENT_FUNDS",
             Self::NotCancellable => "NOT_CANCELLABLE",
+            Self::BlockedByPolicy => "BLOCKED_BY_POLICY",
+            Self::AddressCoolingOff => "ADDRESS_COOLING_OFF",
+            Self::SelfApproval => "SELF_APPROVAL",
             Self::WithdrawalCodeInvalid => "WITHDRAWAL_CODE_INVALID",
             Self::WithdrawalCodeExpired => "WITHDRAWAL_CODE_EXPIRED",
             Self::WithdrawalCodeVoid => "WITHDRAWAL_CODE_VOID",
@@ -283,6 +292,9 @@ impl ErrorCode {
             UserNotActive,
             InsufficientFunds,
             NotCancellable,
+            BlockedByPolicy,
+            AddressCoolingOff,
+            SelfApproval,
             WithdrawalCodeInvalid,
             WithdrawalCodeExpired,
             WithdrawalCodeVoid,

@@ -22,7 +22,7 @@ use utoipa::openapi::{InfoBuilder, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
-use crate::{connect, exchange, intel, secrets, siwx, withdrawals};
+use crate::{connect, exchange, intel, secrets, siwx, webhooks, withdrawals};
 
 /// The server's state: the shared parts and one substate per surface (each handler extracts only its own).
 #[derive(Clone)]
@@ -45,6 +45,8 @@ pub struct AppState {
     pub exchange: exchange::Ctx,
     /// Connect withdrawals.
     pub withdrawals: withdrawals::Ctx,
+    /// Webhook endpoints and the outbox dispatcher.
+    pub webhooks: webhooks::Ctx,
     /// The time that decides behaviour (expiries, windows): the system clock, or a manual one in tests.
     pub clock: sova_runtime::Clock,
     /// Background jobs, stopped and awaited at shutdown.
@@ -70,6 +72,7 @@ substate!(
     siwx: siwx::Ctx,
     exchange: exchange::Ctx,
     withdrawals: withdrawals::Ctx,
+    webhooks: webhooks::Ctx,
 );
 
 /// Build the key source for deposit addresses from the configuration (sandbox seed, or production xpubs).
@@ -136,6 +139,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
         intel: intel::IntelState::new(access.clone(), &bus, config.clone(), x402, engine.clone()),
         siwx: siwx::SiwxState::new(access.clone(), &bus, config.clone())?,
         withdrawals: withdrawals::WithdrawalsState::new(access.clone(), config.sandbox()),
+        webhooks: webhooks::WebhooksState::new(access.clone(), config.webhook_allow_private)?,
         exchange: Arc::new(exchange::ExchangeState {
             exchange: engine,
             store: store.clone(),
@@ -159,6 +163,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
     intel::x402::spawn_blockhash_refresher(state.intel.clone());
     siwx::spawn_pruner(state.siwx.clone());
     withdrawals::spawn_expirer(state.withdrawals.clone(), &jobs);
+    webhooks::spawn_dispatcher(state.webhooks.clone(), &jobs);
     Ok(state)
 }
 
@@ -167,7 +172,7 @@ pub fn app(ctx: ApiContext) -> Router {
     let intel = intel::router().route_layer(middleware::from_fn_with_state(ctx.intel.clone(), intel::meter::meter));
     let idempotent = middleware::from_fn_with_state(ctx.access.clone(), sova_http::idempotency::optional_key_layer);
     let (router, api) = OpenApiRouter::with_openapi(base_openapi())
-        .nest("/sovx/v1", sovx_routes().route_layer(idempotent).merge(withdrawals::router()))
+        .nest("/sovx/v1", sovx_routes().merge(webhooks::router()).route_layer(idempotent).merge(withdrawals::router()))
         .nest("/api/v1/intel", intel)
         .nest("/siwx/v1", siwx::router())
         .split_for_parts();
@@ -199,7 +204,7 @@ fn sovx_routes() -> OpenApiRouter<ApiContext> {
 /// The OpenAPI document alone (for tests and `sova openapi`).
 pub fn openapi() -> OpenApi {
     let api = OpenApiRouter::<ApiContext>::with_openapi(base_openapi())
-        .nest("/sovx/v1", sovx_routes().merge(withdrawals::router()))
+        .nest("/sovx/v1", sovx_routes().merge(withdrawals::router()).merge(webhooks::router()))
         .nest("/api/v1/intel", intel::router())
         .nest("/siwx/v1", siwx::router())
         .into_openapi();

@@ -150,6 +150,9 @@ pub struct Config {
     #[serde(rename = "evm_rpc_url", with = "evm_rpc_urls")]
     #[schemars(with = "Vec<String>")]
     pub evm_rpc_urls: BTreeMap<u64, String>,
+    /// Let webhook endpoints target private, loopback and link-local addresses (a development setting: by default
+    /// Sova refuses them, so a tenant cannot make it call inside your network).
+    pub webhook_allow_private: bool,
 }
 
 impl Default for Config {
@@ -187,6 +190,7 @@ impl Default for Config {
             public_origin: None,
             httpsig_max_skew_secs: sova_auth::httpsig::DEFAULT_MAX_SKEW_SECS,
             evm_rpc_urls: BTreeMap::new(),
+            webhook_allow_private: false,
         }
     }
 }

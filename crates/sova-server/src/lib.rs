@@ -17,6 +17,7 @@ pub mod intel;
 pub mod secrets;
 pub mod serve;
 pub mod siwx;
+pub mod webhooks;
 pub mod withdrawals;
 
 use std::net::SocketAddr;

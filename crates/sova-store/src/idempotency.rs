@@ -77,6 +77,8 @@ pub struct Effects {
     /// does not (the lock lapsed and another request took the key over), the mutation fails with `InvalidState` and
     /// writes nothing.
     pub idempotency: Option<IdemDone>,
+    /// Webhook events to put in the outbox, each fanned out to the customer's endpoints that take its type.
+    pub events: Vec<crate::OutboxEvent>,
 }
 
 impl Effects {
@@ -87,12 +89,18 @@ impl Effects {
 
     /// Record the answer of a claimed idempotency key with the mutation.
     pub fn idempotent(done: IdemDone) -> Self {
-        Self { idempotency: Some(done) }
+        Self { idempotency: Some(done), ..Self::default() }
+    }
+
+    /// Also put `event` in the outbox.
+    pub fn with_event(mut self, event: crate::OutboxEvent) -> Self {
+        self.events.push(event);
+        self
     }
 
     /// Nothing to commit besides the mutation?
     pub fn is_empty(&self) -> bool {
-        self.idempotency.is_none()
+        self.idempotency.is_none() && self.events.is_empty()
     }
 }
 

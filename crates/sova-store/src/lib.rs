@@ -2,7 +2,7 @@
 //! SQLite (embedded default, WAL, one writer connection) and PostgreSQL (many replicas).
 //!
 //! [`Store`] is the sum of one trait per domain ([`OperatorStore`], [`CustomerStore`], [`UserStore`],
-//! [`WalletStore`], [`WithdrawalStore`], [`LedgerStore`], [`IntelStore`], [`X402Store`], [`SiwxStore`], [`IdempotencyStore`],
+//! [`WalletStore`], [`WithdrawalStore`], [`WebhookStore`], [`LedgerStore`], [`IntelStore`], [`X402Store`], [`SiwxStore`], [`IdempotencyStore`],
 //! [`ExchangeStore`], [`NotifyStore`], and [`BaseStore`] for the backend itself), implemented for every type that
 //! implements them all; `use sova_store::prelude::*;` brings them into scope.
 //!
@@ -21,10 +21,12 @@ mod list;
 mod model;
 mod notify;
 mod operators;
+mod policies;
 mod siwx;
 mod sql;
 mod users;
 mod wallets;
+mod webhooks;
 mod withdrawals;
 mod x402;
 
@@ -40,10 +42,12 @@ pub use list::{ListQuery, Page, SortDir, Where};
 pub use model::*;
 pub use notify::NotifyStore;
 pub use operators::OperatorStore;
+pub use policies::{AddressBookEntry, PolicyRow, PolicyStore, VoteOutcome, VoteRow, WithdrawalVote};
 pub use siwx::{NewChallenge, SigningKeyRow, SiwxCustomerRow, SiwxStore};
 pub use sql::{SqlStore, redact as redact_url};
 pub use users::UserStore;
 pub use wallets::WalletStore;
+pub use webhooks::{AttemptResult, ClaimedDelivery, DeliveryRow, OutboxEvent, WebhookEndpointRow, WebhookStore};
 pub use withdrawals::{LedgerMove, WithdrawalChange, WithdrawalEvent, WithdrawalRow, WithdrawalStore};
 pub use x402::{PaymentClaim, X402Payment, X402Store};
 
@@ -52,7 +56,7 @@ pub use x402::{PaymentClaim, X402Payment, X402Store};
 pub mod prelude {
     pub use crate::{
         BaseStore, CustomerStore, ExchangeStore, IdempotencyStore, IntelStore, LedgerStore, NotifyStore, OperatorStore,
-        SiwxStore, Store, UserStore, WalletStore, WithdrawalStore, X402Store,
+        PolicyStore, SiwxStore, Store, UserStore, WalletStore, WebhookStore, WithdrawalStore, X402Store,
     };
 }
 
@@ -94,6 +98,8 @@ pub trait Store:
     + UserStore
     + WalletStore
     + WithdrawalStore
+    + PolicyStore
+    + WebhookStore
     + LedgerStore
     + IntelStore
     + X402Store
@@ -114,6 +120,8 @@ impl<T> Store for T where
         + UserStore
         + WalletStore
         + WithdrawalStore
+        + PolicyStore
+        + WebhookStore
         + LedgerStore
         + IntelStore
         + X402Store

@@ -53,9 +53,10 @@ pub trait WalletStore: Send + Sync {
 
     // deposits
     /// Record a deposit as PENDING and post it to the wallet's pending account.
-    async fn create_deposit(&self, d: &DepositRow) -> Result<()>;
+    async fn create_deposit(&self, d: &DepositRow, fx: &Effects) -> Result<()>;
     /// Move a PENDING deposit to COMPLETED and post it to the wallet balance. `Conflict` if not pending.
-    async fn complete_deposit(&self, customer_id: &str, deposit_id: &str, now: i64) -> Result<DepositRow>;
+    async fn complete_deposit(&self, customer_id: &str, deposit_id: &str, now: i64, fx: &Effects)
+    -> Result<DepositRow>;
     /// A customer's deposit.
     async fn deposit(&self, customer_id: &str, deposit_id: &str) -> Result<Option<DepositRow>>;
     /// Deposits of a customer (optionally of one wallet).

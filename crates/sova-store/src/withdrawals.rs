@@ -55,6 +55,14 @@ pub struct WithdrawalRow {
     pub updated_at: i64,
     /// When it reached a terminal status.
     pub completed_at: Option<i64>,
+    /// The version of the customer's policy that decided it (0: the built-in default).
+    pub policy_version: i64,
+    /// The rule that decided it (`default` when none matched).
+    pub policy_rule: Option<String>,
+    /// Approvals it needs after the code (0: none).
+    pub approvals_required: i64,
+    /// Until when it may be approved, once it awaits approval.
+    pub approval_expires_at: Option<i64>,
 }
 
 /// One transition of a withdrawal.
@@ -117,6 +125,10 @@ pub struct WithdrawalChange {
     pub sandbox: bool,
     /// When.
     pub now: i64,
+    /// Committed with the change (its webhook events).
+    pub effects: Effects,
+    /// Set the end of the approval window (entering `PENDING_APPROVAL`).
+    pub approval_expires_at: Option<i64>,
 }
 
 impl WithdrawalChange {
@@ -144,6 +156,8 @@ impl WithdrawalChange {
             tx_hash: None,
             sandbox: false,
             now,
+            effects: Effects::none(),
+            approval_expires_at: None,
         }
     }
 }

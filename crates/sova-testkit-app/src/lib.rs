@@ -16,8 +16,8 @@ pub use sova_testkit::on_both;
 /// Everything a server suite uses, in one import: the database half and this crate.
 pub mod prelude {
     pub use crate::{
-        OPERATOR_EMAIL, OPERATOR_PASSWORD, TestApp, spawn_app, spawn_app_at, spawn_app_with, spawn_on, spawn_replica,
-        user_req, write_secret,
+        OPERATOR_EMAIL, OPERATOR_PASSWORD, TestApp, spawn_app, spawn_app_at, spawn_app_at_with, spawn_app_with,
+        spawn_on, spawn_replica, user_req, write_secret,
     };
     pub use sova_testkit::prelude::*;
 }
@@ -99,8 +99,13 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
 
 /// A server on a fresh database whose time is `clock` (e.g. [`Clock::manual`]).
 pub async fn spawn_app_at(backend: Backend, clock: Clock) -> TestApp {
+    spawn_app_at_with(backend, clock, |_| {}).await
+}
+
+/// [`spawn_app_at`] with the configuration changed by `tweak` first.
+pub async fn spawn_app_at_with(backend: Backend, clock: Clock, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let db = TestDb::new(backend).await;
-    start(db.dir, db.url, |_| {}, clock).await
+    start(db.dir, db.url, tweak, clock).await
 }
 
 /// A server on an existing database (a second replica), with its own data dir but the same server key.

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use sova_chain::{Currency, Network};
 use sova_proto::ErrorCode;
 use sova_proto::connect::{self as wire, Envelope};
-use sova_store::{DepositRow, NewAddress, StoreError, WalletPatch};
+use sova_store::{DepositRow, Effects, NewAddress, StoreError, WalletPatch};
 
 use super::Ctx;
 use super::users::load_user;
@@ -439,6 +439,22 @@ fn require_sandbox(ctx: &Ctx) -> ApiResult<()> {
     if ctx.sandbox { Ok(()) } else { Err(ApiError::sandbox_only("sandbox deposits")) }
 }
 
+/// A webhook event about deposit `d` (`deposit.<what>`).
+fn deposit_event(d: &DepositRow, what: &str, now: i64) -> sova_store::OutboxEvent {
+    let data = serde_json::json!({
+        "deposit_id": d.deposit_id,
+        "wallet_id": d.wallet_id,
+        "address": d.address,
+        "currency": d.currency.to_ascii_lowercase(),
+        "network": d.network,
+        "amount": d.amount,
+        "status": d.status,
+        "tx_hash": d.tx_hash,
+        "completed_at": d.completed_at.map(iso),
+    });
+    sova_http::outbox::event(&d.customer_id, &format!("deposit.{what}"), data, now)
+}
+
 /// Sandbox only: credit a deposit to one of the customer's addresses. It is recorded `PENDING` and, unless
 /// `pending: true`, completed at once, which moves the amount into the wallet's balance.
 #[utoipa::path(post, path = "/sandbox/deposits", tag = "sandbox", security(("api_key" = [])),
@@ -477,12 +493,16 @@ pub async fn sandbox_deposit(
         updated_at: now,
         completed_at: None,
     };
-    ctx.store.create_deposit(&d).await?;
+    ctx.store.create_deposit(&d, &Effects::none().with_event(deposit_event(&d, "pending", now))).await?;
     let d = if req.pending == Some(true) {
         d
     } else {
-        ctx.store.complete_deposit(&d.customer_id, &d.deposit_id, ctx.clock.now_ms()).await?
+        let now = ctx.clock.now_ms();
+        let done = DepositRow { status: "COMPLETED".into(), completed_at: Some(now), updated_at: now, ..d.clone() };
+        let fx = Effects::none().with_event(deposit_event(&done, "completed", now));
+        ctx.store.complete_deposit(&d.customer_id, &d.deposit_id, now, &fx).await?
     };
+    ctx.access.outbox.notify_one();
     let d = ctx.store.deposit(&owner.customer_id, &d.deposit_id).await?.unwrap_or(d);
     Ok(created(deposit_view(d)))
 }
@@ -497,10 +517,15 @@ pub async fn sandbox_complete_deposit(
 ) -> ApiResult<Response> {
     require_sandbox(&ctx)?;
     let id = validate::uuid_path(&deposit_id, "deposit")?;
-    ctx.store.complete_deposit(&owner.customer_id, &id, ctx.clock.now_ms()).await.map_err(|e| match e {
+    let d = ctx.store.deposit(&owner.customer_id, &id).await?.ok_or_else(|| ApiError::not_found("deposit"))?;
+    let now = ctx.clock.now_ms();
+    let done = DepositRow { status: "COMPLETED".into(), completed_at: Some(now), updated_at: now, ..d };
+    let fx = Effects::none().with_event(deposit_event(&done, "completed", now));
+    ctx.store.complete_deposit(&owner.customer_id, &id, now, &fx).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::not_found("deposit"),
         e => e.into(),
     })?;
+    ctx.access.outbox.notify_one();
     let d = ctx.store.deposit(&owner.customer_id, &id).await?.ok_or_else(|| ApiError::not_found("deposit"))?;
     Ok(ok(deposit_view(d)))
 }

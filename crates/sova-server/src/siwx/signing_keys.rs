@@ -9,10 +9,6 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use sova_auth::httpsig::{Algorithm, HttpSigError, VerifyingKey};
 use sova_proto::ErrorCode;
 use sova_proto::connect::Envelope;
@@ -46,7 +42,6 @@ where
 
 /// Most keys a tenant may hold (active and revoked).
 pub const MAX_KEYS: usize = 100;
-const SEAL_PREFIX: &str = "sealed:v2:";
 const SEAL_KEY_LABEL: &str = "sova/httpsig-hmac-seal/v2";
 
 /// Whether `keyid` is acceptable: 1 to 128 of `A-Z a-z 0-9 . _ - : @ / + =`.
@@ -59,34 +54,19 @@ pub fn cache_key(tenant_id: &str, keyid: &str) -> String {
     format!("{tenant_id}/{keyid}")
 }
 
-fn cipher(ctx: &Ctx) -> XChaCha20Poly1305 {
-    let key = Zeroizing::new(ctx.access.hasher.derive(SEAL_KEY_LABEL, b""));
-    XChaCha20Poly1305::new(&Key::from(*key))
-}
-
 /// The associated data binding a sealed secret to its tenant and keyid (a row copied to another key does not open).
 fn seal_aad(tenant_id: &str, keyid: &str) -> Vec<u8> {
     [tenant_id.as_bytes(), b"\0", keyid.as_bytes()].concat()
 }
 
-/// Encrypt an HMAC secret for storage with XChaCha20-Poly1305 (RustCrypto `chacha20poly1305`): the key is derived
-/// from the server key (keyed hash with a fixed label), the nonce random (24 bytes), the tenant and keyid are the
-/// associated data. Stored as `sealed:v2:<nonce>:<ciphertext+tag>` (Base64).
+/// Seal an HMAC secret for storage ([`sova_http::seal`]), bound to its tenant and keyid.
 pub fn seal_secret(ctx: &Ctx, tenant_id: &str, keyid: &str, secret: &[u8]) -> String {
-    let nonce = XNonce::from(sova_auth::keys::random_bytes::<24>());
-    let aad = seal_aad(tenant_id, keyid);
-    // Encryption into a Vec cannot fail for inputs this small.
-    let ct = cipher(ctx).encrypt(&nonce, Payload { msg: secret, aad: &aad }).unwrap_or_default();
-    format!("{SEAL_PREFIX}{}:{}", STANDARD.encode(nonce), STANDARD.encode(ct))
+    sova_http::seal::seal(&ctx.access.hasher, SEAL_KEY_LABEL, &seal_aad(tenant_id, keyid), secret)
 }
 
-/// Decrypt a value made by [`seal_secret`]; `None` if it was not made for this tenant and keyid with this server key.
+/// Open a value made by [`seal_secret`]; `None` if it was not made for this tenant and keyid with this server key.
 pub fn open_secret(ctx: &Ctx, tenant_id: &str, keyid: &str, sealed: &str) -> Option<Zeroizing<Vec<u8>>> {
-    let (nonce, ct) = sealed.strip_prefix(SEAL_PREFIX)?.split_once(':')?;
-    let nonce: [u8; 24] = STANDARD.decode(nonce).ok()?.try_into().ok()?;
-    let ct = STANDARD.decode(ct).ok()?;
-    let aad = seal_aad(tenant_id, keyid);
-    cipher(ctx).decrypt(&XNonce::from(nonce), Payload { msg: &ct, aad: &aad }).ok().map(Zeroizing::new)
+    sova_http::seal::open(&ctx.access.hasher, SEAL_KEY_LABEL, &seal_aad(tenant_id, keyid), sealed)
 }
 
 /// The verifying key of a stored row.

@@ -5,6 +5,8 @@
 //! made in the transition's own transaction. The idempotency key is stored on the withdrawal, unique per customer
 //! forever, so a retried request can never send twice.
 
+mod controls;
+pub mod policy;
 mod routes;
 
 use std::sync::Arc;
@@ -55,6 +57,34 @@ impl WithdrawalsState {
     }
 }
 
+/// A webhook event about `w` (`withdrawal.<what>`), its data the withdrawal's summary, plus the code for
+/// `confirmation_required` (the customer's backend passes it to the user, or confirms on the user's behalf).
+pub fn event(
+    w: &sova_store::WithdrawalRow,
+    what: &str,
+    code: Option<(&str, i64)>,
+    now: i64,
+) -> sova_store::OutboxEvent {
+    let mut data = serde_json::json!({
+        "withdrawal_id": w.withdrawal_id,
+        "user_id": w.user_id,
+        "wallet_id": w.wallet_id,
+        "currency": w.currency.to_ascii_lowercase(),
+        "network": w.network,
+        "address": w.address,
+        "amount": w.amount,
+        "fee": w.fee,
+        "status": w.status,
+        "sub_status": w.sub_status,
+        "tx_hash": w.tx_hash,
+    });
+    if let Some((code, expires)) = code {
+        data["code"] = code.into();
+        data["code_expires_at"] = sova_http::time::iso(expires).into();
+    }
+    sova_http::outbox::event(&w.customer_id, &format!("withdrawal.{what}"), data, now)
+}
+
 /// The state type of the withdrawal routes.
 pub type Ctx = Arc<WithdrawalsState>;
 
@@ -77,6 +107,12 @@ where
         .routes(routes!(routes::sandbox_code))
         .routes(routes!(routes::sandbox_complete))
         .routes(routes!(routes::sandbox_fail))
+        .routes(routes!(controls::get_policy, controls::put_policy))
+        .routes(routes!(controls::policy_versions))
+        .routes(routes!(controls::add_address, controls::list_addresses))
+        .routes(routes!(controls::remove_address))
+        .routes(routes!(controls::approve))
+        .routes(routes!(controls::reject))
 }
 
 /// Cancel (`EXPIRED`, hold released) withdrawals left unconfirmed past [`CONFIRM_WINDOW_MS`], every 30 s.
@@ -91,11 +127,34 @@ pub fn spawn_expirer(ctx: Ctx, jobs: &sova_runtime::Jobs) {
     });
 }
 
-/// One sweep: how many withdrawals it expired.
+/// One sweep: how many withdrawals it expired (unconfirmed past the hour, or unapproved past the policy's window).
 pub async fn expire_once(ctx: &Ctx) -> sova_store::Result<usize> {
     let now = ctx.clock.now_ms();
-    let stale = ctx.store.stale_withdrawals("AWAITING_CONFIRMATION", now - CONFIRM_WINDOW_MS, 100).await?;
     let mut n = 0;
+    for w in ctx.store.expired_approvals(now, 100).await? {
+        let mut c = WithdrawalChange::new(
+            &w.customer_id,
+            &w.withdrawal_id,
+            &["PENDING_APPROVAL"],
+            ("REJECTED", "APPROVAL_EXPIRED"),
+            "system",
+            now,
+        );
+        c.ledger = LedgerMove::Release;
+        c.detail = Some("not approved within the policy's window".into());
+        let mut after = w.clone();
+        (after.status, after.sub_status) = ("REJECTED".into(), "APPROVAL_EXPIRED".into());
+        c.effects = sova_store::Effects::none().with_event(event(&after, "rejected", None, now));
+        match ctx.store.change_withdrawal(&c).await {
+            Ok(_) => {
+                n += 1;
+                ctx.access.outbox.notify_one();
+            }
+            Err(sova_store::StoreError::InvalidState(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let stale = ctx.store.stale_withdrawals("AWAITING_CONFIRMATION", now - CONFIRM_WINDOW_MS, 100).await?;
     for w in stale {
         let mut c = WithdrawalChange::new(
             &w.customer_id,
@@ -108,8 +167,14 @@ pub async fn expire_once(ctx: &Ctx) -> sova_store::Result<usize> {
         c.ledger = LedgerMove::Release;
         c.clear_code = true;
         c.detail = Some("not confirmed within an hour".into());
+        let mut after = w.clone();
+        (after.status, after.sub_status) = ("CANCELLED".into(), "EXPIRED".into());
+        c.effects = sova_store::Effects::none().with_event(event(&after, "cancelled", None, now));
         match ctx.store.change_withdrawal(&c).await {
-            Ok(_) => n += 1,
+            Ok(_) => {
+                n += 1;
+                ctx.access.outbox.notify_one();
+            }
             // Confirmed or cancelled meanwhile: nothing to do.
             Err(sova_store::StoreError::InvalidState(_)) => {}
             Err(e) => return Err(e),

@@ -38,14 +38,16 @@ fn fee(net: Network, cur: Currency) -> Decimal {
     Decimal::from_str(s).unwrap_or_default()
 }
 
-fn view(
+pub(super) fn view(
     w: WithdrawalRow,
     is_duplicate: bool,
-    events: Option<Vec<sova_store::WithdrawalEvent>>,
+    detail: Option<(Vec<sova_store::WithdrawalEvent>, Vec<sova_store::VoteRow>)>,
 ) -> ApiResult<wire::Withdrawal> {
+    let (events, votes) = detail.unzip();
     let amount =
         wire::exact_number(&w.amount).ok_or_else(|| ApiError::internal(format!("stored amount {:?}", w.amount)))?;
     let awaiting = w.sub_status == "AWAITING_CONFIRMATION" && w.code_hash.is_some();
+    let approving = w.sub_status == "PENDING_APPROVAL";
     Ok(wire::Withdrawal {
         withdraw: wire::WithdrawRef {
             id: w.withdrawal_id.clone(),
@@ -73,6 +75,20 @@ fn view(
         created_at: iso(w.created_at),
         updated_at: iso(w.updated_at),
         completed_at: w.completed_at.map(iso),
+        policy_version: w.policy_version,
+        policy_rule: w.policy_rule,
+        approvals_required: w.approvals_required,
+        approval_expires_at: w.approval_expires_at.filter(|_| approving).map(iso),
+        approvals: votes.map(|vs| {
+            vs.into_iter()
+                .map(|v| wire::WithdrawalApproval {
+                    approver: v.approver,
+                    decision: v.decision,
+                    reason: v.reason,
+                    at: iso(v.at),
+                })
+                .collect()
+        }),
         events: events.map(|es| {
             es.into_iter()
                 .map(|e| wire::WithdrawalEvent {
@@ -89,7 +105,7 @@ fn view(
 
 /// The user a caller acts for: the caller's own (a user token) or any of the customer's (owner key); another
 /// tenant's, another user's or a deleted one is not found.
-async fn load_user(ctx: &Ctx, caller: &Caller, user_id: &str) -> ApiResult<sova_store::User> {
+pub(super) async fn load_user(ctx: &Ctx, caller: &Caller, user_id: &str) -> ApiResult<sova_store::User> {
     let id = validate::uuid_path(user_id, "user")?;
     caller.check_user(&id, "user")?;
     match ctx.store.user(caller.customer_id(), &id).await? {
@@ -293,8 +309,9 @@ pub async fn create(
     let now = ctx.clock.now_ms();
     let id = uuid::Uuid::new_v4().to_string();
     let expires = now + CODE_TTL_MS;
+    let code = ctx.code(&id, expires);
     let row = WithdrawalRow {
-        code_hash: Some(ctx.code_hash(&id, &ctx.code(&id, expires))),
+        code_hash: Some(ctx.code_hash(&id, &code)),
         withdrawal_id: id,
         customer_id: user.customer_id.clone(),
         user_id: user.user_id.clone(),
@@ -319,9 +336,26 @@ pub async fn create(
         created_at: now,
         updated_at: now,
         completed_at: None,
+        policy_version: 0,
+        policy_rule: None,
+        approvals_required: 0,
+        approval_expires_at: None,
     };
-    match ctx.store.create_withdrawal(&row, &sova_store::Effects::none()).await {
-        Ok(()) => Ok(created(view(row, false, None)?)),
+    let (version, decision) = super::controls::decide(&ctx, &row, amount).await?;
+    let row = WithdrawalRow {
+        policy_version: version,
+        policy_rule: Some(decision.rule),
+        approvals_required: decision.approvals,
+        ..row
+    };
+    let effects = sova_store::Effects::none()
+        .with_event(super::event(&row, "created", None, now))
+        .with_event(super::event(&row, "confirmation_required", Some((&code, expires)), now));
+    match ctx.store.create_withdrawal(&row, &effects).await {
+        Ok(()) => {
+            ctx.access.outbox.notify_one();
+            Ok(created(view(row, false, None)?))
+        }
         // A concurrent request with the same key won: answer its withdrawal.
         Err(StoreError::Conflict("idempotency_key")) => {
             let w = ctx
@@ -369,8 +403,14 @@ pub async fn list_user(
 
 async fn one(ctx: &Ctx, caller: &Caller, user_id: Option<&str>, id: &str) -> ApiResult<Response> {
     let w = load(ctx, caller, user_id, id).await?;
+    Ok(ok(detailed(ctx, w).await?))
+}
+
+/// A withdrawal with its events and approvals.
+async fn detailed(ctx: &Ctx, w: WithdrawalRow) -> ApiResult<wire::Withdrawal> {
     let events = ctx.store.withdrawal_events(&w.withdrawal_id).await?;
-    Ok(ok(view(w, false, Some(events))?))
+    let votes = ctx.store.withdrawal_votes(&w.withdrawal_id).await?;
+    view(w, false, Some((events, votes)))
 }
 
 /// One withdrawal of a user, with its events.
@@ -411,6 +451,25 @@ pub async fn get_owner_withdrawal(
 
 fn code_error(code: ErrorCode, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field("code")
+}
+
+/// Apply `c` to `w` with the webhook event `what` about the result, and wake the dispatcher.
+async fn change(
+    ctx: &Ctx,
+    w: &WithdrawalRow,
+    mut c: WithdrawalChange,
+    what: &str,
+    code: Option<(&str, i64)>,
+) -> sova_store::Result<WithdrawalRow> {
+    let mut after = w.clone();
+    (after.status, after.sub_status) = (c.status.clone(), c.sub_status.clone());
+    if let Some(h) = &c.tx_hash {
+        after.tx_hash = Some(h.clone());
+    }
+    c.effects = sova_store::Effects::none().with_event(super::event(&after, what, code, c.now));
+    let out = ctx.store.change_withdrawal(&c).await?;
+    ctx.access.outbox.notify_one();
+    Ok(out)
 }
 
 /// A change refused because the withdrawal moved on: 409 naming where it is.
@@ -480,17 +539,30 @@ pub async fn confirm(
     );
     c.clear_code = true;
     c.detail = Some("confirmed with the code".into());
-    let mut w = ctx.store.change_withdrawal(&c).await.map_err(state_error)?;
+    if w.approvals_required > 0 {
+        // The policy asks for approvals: wait for them (within the policy's window).
+        let (_, policy) = super::controls::current_policy(&ctx, &w.customer_id).await?;
+        (c.status, c.sub_status) = ("PENDING".into(), "PENDING_APPROVAL".into());
+        c.approval_expires_at = Some(now + policy.approval_window_ms());
+        c.detail = Some(format!(
+            "confirmed with the code; awaiting {} approval(s) (policy v{}, rule `{}`)",
+            w.approvals_required,
+            w.policy_version,
+            w.policy_rule.as_deref().unwrap_or("default")
+        ));
+        let w = change(&ctx, &w, c, "pending_approval", None).await.map_err(state_error)?;
+        return Ok(ok(detailed(&ctx, w).await?));
+    }
+    let mut w = change(&ctx, &w, c, "approved", None).await.map_err(state_error)?;
     if ctx.sandbox {
         w = sandbox_send(&ctx, &w).await?;
     }
-    let events = ctx.store.withdrawal_events(&w.withdrawal_id).await?;
-    Ok(ok(view(w, false, Some(events))?))
+    Ok(ok(detailed(&ctx, w).await?))
 }
 
 /// The sandbox's executor: a queued withdrawal is "sent" at once with a fake hash (flagged), and the held funds
 /// leave the wallet (to the outside world and the fee account).
-async fn sandbox_send(ctx: &Ctx, w: &WithdrawalRow) -> ApiResult<WithdrawalRow> {
+pub(super) async fn sandbox_send(ctx: &Ctx, w: &WithdrawalRow) -> ApiResult<WithdrawalRow> {
     let net = Network::parse(&w.network).ok_or_else(|| ApiError::internal(format!("stored network {}", w.network)))?;
     let hash = net.sandbox_tx_hash();
     let mut c = WithdrawalChange::new(
@@ -505,7 +577,7 @@ async fn sandbox_send(ctx: &Ctx, w: &WithdrawalRow) -> ApiResult<WithdrawalRow> 
     c.tx_hash = Some(hash.clone());
     c.sandbox = true;
     c.detail = Some(format!("sandbox send {hash}"));
-    ctx.store.change_withdrawal(&c).await.map_err(state_error)
+    change(ctx, w, c, "broadcast", None).await.map_err(state_error)
 }
 
 /// A new confirmation code (the old one stops working), delivered like the first.
@@ -531,9 +603,10 @@ pub async fn resend_code(
         &who,
         now,
     );
-    c.new_code = Some((ctx.code_hash(&w.withdrawal_id, &ctx.code(&w.withdrawal_id, expires)), expires));
+    let code = ctx.code(&w.withdrawal_id, expires);
+    c.new_code = Some((ctx.code_hash(&w.withdrawal_id, &code), expires));
     c.detail = Some("a new code was sent".into());
-    let w = ctx.store.change_withdrawal(&c).await.map_err(state_error)?;
+    let w = change(&ctx, &w, c, "confirmation_required", Some((&code, expires))).await.map_err(state_error)?;
     Ok(ok(view(w, false, None)?))
 }
 
@@ -573,7 +646,7 @@ pub async fn cancel(
     );
     c.ledger = LedgerMove::Release;
     c.clear_code = true;
-    match ctx.store.change_withdrawal(&c).await {
+    match change(&ctx, &w, c, "cancelled", None).await {
         Ok(w) => Ok(ok(view(w, false, None)?)),
         // Sent meanwhile.
         Err(StoreError::InvalidState(_)) => {
@@ -623,7 +696,7 @@ pub async fn sandbox_complete(State(ctx): State<Ctx>, owner: OwnerAuth, Path(id)
         "sandbox",
         ctx.clock.now_ms(),
     );
-    Ok(ok(view(ctx.store.change_withdrawal(&c).await.map_err(state_error)?, false, None)?))
+    Ok(ok(view(change(&ctx, &w, c, "completed", None).await.map_err(state_error)?, false, None)?))
 }
 
 /// Sandbox only: the chain refused the sent withdrawal (`FAILED`): the amount comes back to the wallet, the fee
@@ -643,5 +716,5 @@ pub async fn sandbox_fail(State(ctx): State<Ctx>, owner: OwnerAuth, Path(id): Pa
     );
     c.ledger = LedgerMove::Refund;
     c.detail = Some("the chain refused the transaction (sandbox)".into());
-    Ok(ok(view(ctx.store.change_withdrawal(&c).await.map_err(state_error)?, false, None)?))
+    Ok(ok(view(change(&ctx, &w, c, "failed", None).await.map_err(state_error)?, false, None)?))
 }

@@ -17,5 +17,7 @@ mod observability;
 mod quickstart;
 mod reference;
 mod siwx;
+mod webhooks;
+mod withdrawal_controls;
 mod withdrawals;
 mod x402;

@@ -11,9 +11,9 @@ use sova_testkit_app::on_both;
 use sova_testkit_app::prelude::*;
 
 /// BIP-173's testnet P2WPKH vector: a destination that is valid and belongs to no one here.
-const DEST: &str = "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx";
+pub(crate) const DEST: &str = "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx";
 
-async fn send(c: &Client, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn send(c: &Client, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
     let r = c.raw(method, path, body).await.unwrap();
     (r.status, r.json)
@@ -25,12 +25,12 @@ async fn send_keyed(c: &Client, path: &str, key: &str, body: &Value) -> (u16, Va
     (r.status, r.json)
 }
 
-fn code(v: &Value) -> &str {
+pub(crate) fn code(v: &Value) -> &str {
     v["errors"][0]["code"].as_str().unwrap_or("")
 }
 
 /// A customer with an ACTIVE user holding a BTC wallet (address on bitcoin-testnet) funded with `funds`.
-async fn funded(app: &TestApp, slug: &str, funds: &str) -> (Client, String, String) {
+pub(crate) async fn funded(app: &TestApp, slug: &str, funds: &str) -> (Client, String, String) {
     let (_, owner) = app.customer(slug).await;
     let u = owner.create_user(&user_req(&format!("{slug}@example.com"))).await.unwrap();
     let body = json!({"name": "btc", "networks": [{"name": "networks/bitcoin-testnet", "currency": "btc"}]});
@@ -56,7 +56,7 @@ async fn balanced(app: &TestApp) {
     }
 }
 
-async fn sandbox_code(owner: &Client, id: &str) -> String {
+pub(crate) async fn sandbox_code(owner: &Client, id: &str) -> String {
     let (s, c) = send(owner, Method::GET, &format!("/sandbox/withdrawals/{id}/code"), None).await;
     assert_eq!(s, 200, "{c}");
     c["data"]["code"].as_str().unwrap().to_string()

@@ -49,7 +49,11 @@ pub(super) async fn complete_or_abort(tx: &mut Transaction<'static, Any>, idem: 
 /// Commit `fx` in `tx`, the mutation's own transaction; `InvalidState` if the idempotency key's lock was lost, so the
 /// caller's transaction rolls back.
 pub(super) async fn apply_effects(tx: &mut Transaction<'static, Any>, fx: &Effects) -> Result<()> {
-    complete_or_abort(tx, fx.idempotency.as_ref()).await
+    complete_or_abort(tx, fx.idempotency.as_ref()).await?;
+    for e in &fx.events {
+        super::webhooks::enqueue(tx, e).await?;
+    }
+    Ok(())
 }
 
 impl SqlStore {

@@ -9,9 +9,11 @@ mod ledger;
 mod notify;
 mod operators;
 mod pinned;
+mod policies;
 mod siwx;
 mod users;
 mod wallets;
+mod webhooks;
 mod withdrawals;
 mod x402;
 

@@ -435,7 +435,7 @@ impl WalletStore for SqlStore {
         }
     }
 
-    async fn create_deposit(&self, d: &DepositRow) -> Result<()> {
+    async fn create_deposit(&self, d: &DepositRow, fx: &Effects) -> Result<()> {
         let mut tx = self.write.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO deposits ({DEPOSIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -470,11 +470,18 @@ impl WalletStore for SqlStore {
             Posting { account: pending, currency: d.currency.clone(), amount, may_go_negative: false },
         ];
         self.post_tx(&mut tx, "deposit-seen", &d.deposit_id, &postings, d.created_at).await?;
+        apply_effects(&mut tx, fx).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn complete_deposit(&self, customer_id: &str, deposit_id: &str, now: i64) -> Result<DepositRow> {
+    async fn complete_deposit(
+        &self,
+        customer_id: &str,
+        deposit_id: &str,
+        now: i64,
+        fx: &Effects,
+    ) -> Result<DepositRow> {
         let mut tx = self.write.begin().await?;
         let r = sqlx::query(
             "UPDATE deposits SET status = 'COMPLETED', completed_at = $1, updated_at = $1 \
@@ -504,6 +511,7 @@ impl WalletStore for SqlStore {
             Posting { account: settled, currency: d.currency.clone(), amount, may_go_negative: false },
         ];
         self.post_tx(&mut tx, "deposit-completed", &d.deposit_id, &postings, now).await?;
+        apply_effects(&mut tx, fx).await?;
         tx.commit().await?;
         Ok(d)
     }

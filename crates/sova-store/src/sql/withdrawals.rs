@@ -9,9 +9,10 @@ use crate::{
     WithdrawalRow, WithdrawalStore, external_account, fee_account, wallet_accounts, wallet_hold_account,
 };
 
-const COLS: &str = "withdrawal_id, customer_id, user_id, wallet_id, currency, network, address, amount, fee, total, \
-                    fee_included, memo, status, sub_status, idempotency_key, fingerprint, code_hash, \
-                    code_expires_at, code_tries, tx_hash, sandbox, initiator, created_at, updated_at, completed_at";
+pub(super) const COLS: &str = "withdrawal_id, customer_id, user_id, wallet_id, currency, network, address, amount, \
+                    fee, total, fee_included, memo, status, sub_status, idempotency_key, fingerprint, code_hash, \
+                    code_expires_at, code_tries, tx_hash, sandbox, initiator, created_at, updated_at, completed_at, \
+                    policy_version, policy_rule, approvals_required, approval_expires_at";
 const FILTER: &[&str] = &["user_id", "wallet_id", "currency", "network", "address", "status", "sub_status", "tx_hash"];
 const SORT: &[&str] = &["created_at", "updated_at", "completed_at"];
 const EVENT_COLS: &str = "withdrawal_id, status, sub_status, actor, detail, at";
@@ -22,7 +23,7 @@ impl WithdrawalStore for SqlStore {
         let mut tx = self.write.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO withdrawals ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"
         ))
         .bind(w.withdrawal_id.clone())
         .bind(w.customer_id.clone())
@@ -49,6 +50,10 @@ impl WithdrawalStore for SqlStore {
         .bind(w.created_at)
         .bind(w.updated_at)
         .bind(w.completed_at)
+        .bind(w.policy_version)
+        .bind(w.policy_rule.clone())
+        .bind(w.approvals_required)
+        .bind(w.approval_expires_at)
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::unique(e, "idempotency_key"))?;
@@ -108,61 +113,7 @@ impl WithdrawalStore for SqlStore {
 
     async fn change_withdrawal(&self, c: &WithdrawalChange) -> Result<WithdrawalRow> {
         let mut tx = self.write.begin().await?;
-        let w = sqlx::query_as::<Any, WithdrawalRow>(&format!(
-            "SELECT {COLS} FROM withdrawals WHERE customer_id = $1 AND withdrawal_id = $2{}",
-            self.lock_suffix()
-        ))
-        .bind(c.customer_id.clone())
-        .bind(c.withdrawal_id.clone())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        if !c.from.contains(&w.sub_status) {
-            return Err(StoreError::InvalidState(format!("withdrawal is {}/{}", w.status, w.sub_status)));
-        }
-        let terminal = matches!(c.status.as_str(), "COMPLETED" | "CANCELLED" | "REJECTED" | "FAILED");
-        let (code_hash, code_expires_at, code_tries) = match (&c.new_code, c.clear_code) {
-            (Some((h, exp)), _) => (Some(h.clone()), Some(*exp), 0),
-            (None, true) => (None, None, w.code_tries),
-            (None, false) => (w.code_hash.clone(), w.code_expires_at, w.code_tries),
-        };
-        let r = sqlx::query(
-            "UPDATE withdrawals SET status = $1, sub_status = $2, code_hash = $3, code_expires_at = $4, \
-             code_tries = $5, tx_hash = COALESCE($6, tx_hash), sandbox = $7, updated_at = $8, \
-             completed_at = CASE WHEN $9 = 1 THEN $8 ELSE completed_at END \
-             WHERE withdrawal_id = $10 AND sub_status = $11",
-        )
-        .bind(c.status.clone())
-        .bind(c.sub_status.clone())
-        .bind(code_hash)
-        .bind(code_expires_at)
-        .bind(code_tries)
-        .bind(c.tx_hash.clone())
-        .bind(i64::from(c.sandbox) | w.sandbox)
-        .bind(c.now)
-        .bind(i32::from(terminal))
-        .bind(w.withdrawal_id.clone())
-        .bind(w.sub_status.clone())
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() != 1 {
-            return Err(StoreError::InvalidState("withdrawal changed concurrently; read it again".into()));
-        }
-        if c.ledger != LedgerMove::None {
-            let kind = match c.ledger {
-                LedgerMove::Release => "withdrawal-release",
-                LedgerMove::Send => "withdrawal-sent",
-                LedgerMove::Refund => "withdrawal-refund",
-                LedgerMove::None => unreachable!("checked above"),
-            };
-            self.move_funds(&mut tx, &w, kind, c.ledger, c.now).await?;
-        }
-        let after =
-            sqlx::query_as::<Any, WithdrawalRow>(&format!("SELECT {COLS} FROM withdrawals WHERE withdrawal_id = $1"))
-                .bind(w.withdrawal_id.clone())
-                .fetch_one(&mut *tx)
-                .await?;
-        insert_event(&mut tx, &after, &c.actor, c.detail.as_deref(), c.now).await?;
+        let after = self.apply_change(&mut tx, c).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -200,6 +151,73 @@ impl WithdrawalStore for SqlStore {
 }
 
 impl SqlStore {
+    /// [`WithdrawalStore::change_withdrawal`] inside `tx` (a vote decides with it in its own transaction).
+    pub(super) async fn apply_change(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        c: &WithdrawalChange,
+    ) -> Result<WithdrawalRow> {
+        let w = sqlx::query_as::<Any, WithdrawalRow>(&format!(
+            "SELECT {COLS} FROM withdrawals WHERE customer_id = $1 AND withdrawal_id = $2{}",
+            self.lock_suffix()
+        ))
+        .bind(c.customer_id.clone())
+        .bind(c.withdrawal_id.clone())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        if !c.from.contains(&w.sub_status) {
+            return Err(StoreError::InvalidState(format!("withdrawal is {}/{}", w.status, w.sub_status)));
+        }
+        let terminal = matches!(c.status.as_str(), "COMPLETED" | "CANCELLED" | "REJECTED" | "FAILED");
+        let (code_hash, code_expires_at, code_tries) = match (&c.new_code, c.clear_code) {
+            (Some((h, exp)), _) => (Some(h.clone()), Some(*exp), 0),
+            (None, true) => (None, None, w.code_tries),
+            (None, false) => (w.code_hash.clone(), w.code_expires_at, w.code_tries),
+        };
+        let r = sqlx::query(
+            "UPDATE withdrawals SET status = $1, sub_status = $2, code_hash = $3, code_expires_at = $4, \
+             code_tries = $5, tx_hash = COALESCE($6, tx_hash), sandbox = $7, updated_at = $8, \
+             completed_at = CASE WHEN $9 = 1 THEN $8 ELSE completed_at END, \
+             approval_expires_at = COALESCE($12, approval_expires_at) \
+             WHERE withdrawal_id = $10 AND sub_status = $11",
+        )
+        .bind(c.status.clone())
+        .bind(c.sub_status.clone())
+        .bind(code_hash)
+        .bind(code_expires_at)
+        .bind(code_tries)
+        .bind(c.tx_hash.clone())
+        .bind(i64::from(c.sandbox) | w.sandbox)
+        .bind(c.now)
+        .bind(i32::from(terminal))
+        .bind(w.withdrawal_id.clone())
+        .bind(w.sub_status.clone())
+        .bind(c.approval_expires_at)
+        .execute(&mut **tx)
+        .await?;
+        if r.rows_affected() != 1 {
+            return Err(StoreError::InvalidState("withdrawal changed concurrently; read it again".into()));
+        }
+        if c.ledger != LedgerMove::None {
+            let kind = match c.ledger {
+                LedgerMove::Release => "withdrawal-release",
+                LedgerMove::Send => "withdrawal-sent",
+                LedgerMove::Refund => "withdrawal-refund",
+                LedgerMove::None => unreachable!("checked above"),
+            };
+            self.move_funds(tx, &w, kind, c.ledger, c.now).await?;
+        }
+        let after =
+            sqlx::query_as::<Any, WithdrawalRow>(&format!("SELECT {COLS} FROM withdrawals WHERE withdrawal_id = $1"))
+                .bind(w.withdrawal_id.clone())
+                .fetch_one(&mut **tx)
+                .await?;
+        insert_event(tx, &after, &c.actor, c.detail.as_deref(), c.now).await?;
+        apply_effects(tx, &c.effects).await?;
+        Ok(after)
+    }
+
     /// Post a withdrawal's ledger move (`LedgerMove::None` here means the hold itself) inside `tx`. The ledger's
     /// unique (kind, reference) makes each move happen at most once per withdrawal.
     async fn move_funds(
@@ -239,7 +257,7 @@ impl SqlStore {
     }
 }
 
-async fn insert_event(
+pub(super) async fn insert_event(
     tx: &mut Transaction<'_, Any>,
     w: &WithdrawalRow,
     actor: &str,

@@ -123,6 +123,9 @@ fn table() -> Vec<Row> {
         row("--evm-rpc-url", "SOVA_EVM_RPC_URL", "evm_rpc_url", List, json!([]),
             ["1=https://f.example", "1=https://e1.example,8453=https://e.example", "10=https://c.example"],
             r#"["nope"]"#, Some("nope"), r#"invalid value string "nope", expected CHAIN_ID=URL"#),
+        row("--webhook-allow-private", "SOVA_WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private", Bool, json!(false),
+            ["true", "false", "true"], r#""maybe""#, Some("maybe"),
+            r#"invalid type: found string "maybe", expected a boolean"#),
     ]
 }
 

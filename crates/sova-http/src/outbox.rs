@@ -1,0 +1,23 @@
+//! Webhook events as every surface writes them into the outbox: the Standard Webhooks body `{type, timestamp,
+//! data}` and a `msg_` id that stays the same across retries.
+
+use sova_store::OutboxEvent;
+
+/// An event of `event_type` for `customer_id`'s endpoints, with `data`, at `now` (Unix ms).
+pub fn event(customer_id: &str, event_type: &str, data: serde_json::Value, now: i64) -> OutboxEvent {
+    let event_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+    let payload = serde_json::json!({
+        "id": event_id,
+        "type": event_type,
+        "timestamp": crate::time::iso(now),
+        "data": data,
+    });
+    OutboxEvent {
+        event_id,
+        customer_id: customer_id.to_string(),
+        event_type: event_type.to_string(),
+        payload: payload.to_string(),
+        created_at: now,
+        endpoint_id: None,
+    }
+}
