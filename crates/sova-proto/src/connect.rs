@@ -690,9 +690,9 @@ pub struct AccountBalance {
 /// string.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Transaction {
-    /// The deposit's id (for a deposit).
+    /// The deposit's or the withdrawal's id.
     pub id: String,
-    /// `deposit`.
+    /// `deposit` or `withdrawal`.
     #[serde(rename = "type")]
     pub kind: String,
     /// The movement's status (`PENDING`, `COMPLETED`, ...).
@@ -712,9 +712,9 @@ pub struct Transaction {
     pub direction: String,
     /// Network.
     pub network: String,
-    /// The on-chain address involved (a deposit's: the deposit address).
+    /// The on-chain address involved (a deposit's: the deposit address; a withdrawal's: its destination).
     pub address: String,
-    /// Chain transaction hash.
+    /// Chain transaction hash (empty for a withdrawal not yet sent).
     pub tx_hash: String,
     /// Creation time.
     pub created_at: String,

@@ -19,7 +19,7 @@ pub struct Hud {
     pub wallets: Vec<HudWallet>,
     /// Deposits seen to the address.
     pub deposits: Flow,
-    /// Withdrawals seen from the address (none until withdrawals exist).
+    /// Withdrawals sent from the wallets the address belongs to, on its network (not failed).
     pub withdrawals: Flow,
     /// The address's spot-exchange accounts, when it is a master wallet there (EVM addresses only).
     pub exchange: Option<HudExchange>,

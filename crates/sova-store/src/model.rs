@@ -402,13 +402,13 @@ pub struct DepositRow {
     pub completed_at: Option<i64>,
 }
 
-/// One entry of an account's transaction history (the reference's `/accounts/transactions`): deposits today;
-/// withdrawals and trades join as they land.
+/// One entry of an account's transaction history (the reference's `/accounts/transactions`): deposits and
+/// withdrawals; trades join when they land.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct TransactionRow {
     /// The deposit's (withdrawal's, trade's) id.
     pub id: String,
-    /// `deposit`.
+    /// `deposit` or `withdrawal`.
     pub kind: String,
     /// The underlying record's status.
     pub status: String,
@@ -422,9 +422,9 @@ pub struct TransactionRow {
     pub amount: String,
     /// Network.
     pub network: String,
-    /// On-chain address (the deposit address).
+    /// On-chain address (the deposit address, or the withdrawal's destination).
     pub address: String,
-    /// Chain transaction hash.
+    /// Chain transaction hash (empty for a withdrawal not yet sent).
     pub tx_hash: String,
     /// Creation time.
     pub created_at: i64,

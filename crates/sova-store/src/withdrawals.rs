@@ -182,6 +182,9 @@ pub trait WithdrawalStore: Send + Sync {
     ) -> Result<Page<WithdrawalRow>>;
     /// A withdrawal's events, oldest first.
     async fn withdrawal_events(&self, withdrawal_id: &str) -> Result<Vec<WithdrawalEvent>>;
+    /// Withdrawals sent (and not failed or refunded) from the wallets an issued address belongs to, on its network,
+    /// any tenant: what left through that address (wallet intelligence), newest first.
+    async fn withdrawals_from(&self, address: &str, limit: i64) -> Result<Vec<WithdrawalRow>>;
     /// Apply a change (see [`WithdrawalChange`]); the row after it.
     async fn change_withdrawal(&self, c: &WithdrawalChange) -> Result<WithdrawalRow>;
     /// Count a wrong code; the tries after it (the code is forgotten at `max_tries`).

@@ -140,6 +140,21 @@ async fn exchange_hud(ctx: &Ctx, addr: &str) -> ApiResult<Option<(wire::HudExcha
         .map_err(|e| ApiError::internal(format!("exchange read: {}", e.message)))
 }
 
+/// A count and its totals per (currency, network).
+fn flow(count: u64, totals: BTreeMap<(String, String), Decimal>) -> wire::Flow {
+    wire::Flow {
+        count,
+        totals: totals
+            .into_iter()
+            .map(|((currency, network), amount)| wire::FlowTotal {
+                currency,
+                network,
+                amount: amount.normalize().to_string(),
+            })
+            .collect(),
+    }
+}
+
 async fn build_hud(ctx: &Ctx, address: &str) -> ApiResult<wire::Hud> {
     let (addr, chain, networks) = normalise(address)?;
     let networks: Vec<String> = networks.iter().map(|n| n.as_str().to_string()).collect();
@@ -181,26 +196,28 @@ async fn build_hud(ctx: &Ctx, address: &str) -> ApiResult<wire::Hud> {
         *totals.entry((d.currency.clone(), d.network.clone())).or_default() +=
             Decimal::from_str(&d.amount).unwrap_or_default();
     }
+    let sent = ctx.store.withdrawals_from(&addr, 10_000).await?;
+    let mut sent_totals: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+    for w in &sent {
+        *sent_totals.entry((w.currency.clone(), w.network.clone())).or_default() +=
+            Decimal::from_str(&w.amount).unwrap_or_default();
+    }
     let first = deposits.iter().map(|d| d.created_at).chain(issued.iter().map(|a| a.created_at)).min();
-    let last = deposits.iter().map(|d| d.updated_at).chain(issued.iter().map(|a| a.created_at)).chain(traded).max();
+    let last = deposits
+        .iter()
+        .map(|d| d.updated_at)
+        .chain(issued.iter().map(|a| a.created_at))
+        .chain(sent.iter().map(|w| w.updated_at))
+        .chain(traded)
+        .max();
     Ok(wire::Hud {
         address: addr,
         chain: chain_name(chain).into(),
         networks,
         known: !issued.is_empty(),
         wallets,
-        deposits: wire::Flow {
-            count,
-            totals: totals
-                .into_iter()
-                .map(|((currency, network), amount)| wire::FlowTotal {
-                    currency,
-                    network,
-                    amount: amount.normalize().to_string(),
-                })
-                .collect(),
-        },
-        withdrawals: wire::Flow::default(),
+        deposits: flow(count, totals),
+        withdrawals: flow(sent.len() as u64, sent_totals),
         exchange,
         first_seen: first.map(iso),
         last_seen: last.map(iso),

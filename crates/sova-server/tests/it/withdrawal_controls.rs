@@ -185,6 +185,27 @@ async fn controls(backend: Backend) {
     assert_eq!(s, 201, "{w}");
     assert_eq!(w["data"]["policy_rule"], "default");
 
+    // The unified history shows every withdrawal (out) beside the deposit (in).
+    let (s, t) = send(&owner, Method::GET, "/accounts/transactions?filter[where][type]=withdrawal", None).await;
+    assert_eq!(s, 200, "{t}");
+    let items = t["data"].as_array().unwrap();
+    assert_eq!(items.len(), 8, "{t}");
+    assert!(items.iter().all(|i| i["direction"] == "out" && i["address"] == DEST));
+    assert_eq!(items.iter().filter(|i| i["status"] == "COMPLETED" && i["tx_hash"] != "").count(), 1);
+    let (_, t) = send(&owner, Method::GET, &format!("/users/{uid}/accounts/transactions"), None).await;
+    assert_eq!(t["meta"]["pagination"]["total"], 9, "{t}");
+
+    // The Intel HUD of the wallet's address counts what left through it (sent, not rejected or cancelled).
+    let (_, w) = send(&owner, Method::GET, &format!("/wallets/{wid}"), None).await;
+    let address = w["data"]["addresses"][0]["address"].as_str().unwrap().to_string();
+    let intel = app.client.with_api_key(&crate::intel::intel_key(&app, "hud-reader", 5).await);
+    let r = intel.intel_raw(Method::GET, &format!("/wallet/{address}/hud"), None).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json["data"]["withdrawals"],
+        json!({"count": 1, "totals": [{"currency": "BTC", "network": "bitcoin-testnet", "amount": "3"}]})
+    );
+
     for (cur, sum) in app.running.ctx.store.ledger_totals().await.unwrap() {
         assert_eq!(sum, "0", "{cur} entries do not balance");
     }

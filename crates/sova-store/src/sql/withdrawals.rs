@@ -138,6 +138,20 @@ impl WithdrawalStore for SqlStore {
         Ok(tries)
     }
 
+    async fn withdrawals_from(&self, address: &str, limit: i64) -> Result<Vec<WithdrawalRow>> {
+        let cols = COLS.split(", ").map(|c| format!("x.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        Ok(sqlx::query_as::<Any, WithdrawalRow>(&format!(
+            "SELECT {cols} FROM withdrawals x WHERE x.tx_hash IS NOT NULL \
+             AND x.status IN ('PENDING', 'COMPLETED') AND EXISTS (SELECT 1 FROM addresses a \
+             WHERE a.address = $1 AND a.wallet_id = x.wallet_id AND a.network = x.network) \
+             ORDER BY x.seq DESC LIMIT $2"
+        ))
+        .bind(address.to_string())
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
     async fn stale_withdrawals(&self, sub_status: &str, before: i64, limit: i64) -> Result<Vec<WithdrawalRow>> {
         Ok(sqlx::query_as::<Any, WithdrawalRow>(&format!(
             "SELECT {COLS} FROM withdrawals WHERE sub_status = $1 AND created_at < $2 ORDER BY created_at LIMIT $3"
