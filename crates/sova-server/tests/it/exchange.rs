@@ -671,6 +671,8 @@ async fn openapi_document_lists_every_route() {
             ("POST", "/accounts/transfers"),
             ("DELETE", "/accounts/api-keys"),
             ("POST", "/accounts/api-keys"),
+            ("POST", "/trade/twaps"),
+            ("DELETE", "/trade/twaps"),
         ] {
             want.push((m.into(), format!("{prefix}{p}")));
         }
@@ -691,6 +693,7 @@ async fn openapi_document_lists_every_route() {
         "accounts/{address}/trades",
         "accounts/{address}/api-keys",
         "accounts/{address}/fee-rate",
+        "accounts/{address}/twaps",
     ] {
         want.push(("GET".into(), format!("/api/v1/spot/{p}")));
     }
@@ -1122,3 +1125,159 @@ async fn vendor_python_sdk_walk(backend: Backend) {
     app.stop().await;
 }
 on_both!(vendor_python_sdk_walk);
+
+/// Issue 12: TWAP orders as the vendor's TypeScript SDK sends them (`POST`/`DELETE /trade/twaps`, `GET
+/// /accounts/{a}/twaps`, `TO` in the account state), executed by the sequencer in slices on the server's clock
+/// (manual here: the test moves it), the children in the account's orders and trades; cancel stops the slices.
+async fn twap_orders_over_http(backend: Backend) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let clock = sova_runtime::Clock::manual(now);
+    let app = sova_testkit_app::prelude::spawn_app_at(backend, clock.clone()).await;
+    let alice = client(&app, 0xc1);
+    let bob = client(&app, 0xc2);
+    let a = funded(&alice, "USDC", "100000").await;
+    funded(&alice, "BTC", "1").await;
+    let b = funded(&bob, "BTC", "1").await;
+    funded(&bob, "USDC", "100000").await;
+    ok(&bob.spot_new_order(&order(limit(b, "ask1", 2, "100", "0.5"))).await.unwrap());
+    ok(&bob.spot_new_order(&order(limit(b, "bid1", 1, "90", "0.5"))).await.unwrap());
+
+    // The TypeScript SDK's body (no reduceOnly on spot), receipt `{orderID}`.
+    let twap = |side: u8, qty: &str, minutes: u64| -> ex::SpotNewTwapOrder {
+        serde_json::from_value(json!({"accountID": a, "symbolID": 1, "side": side, "quantity": qty,
+            "minutes": minutes, "randomize": false}))
+        .unwrap()
+    };
+    let r = alice.spot_new_twap(&twap(1, "0.01", 1)).await.unwrap();
+    let id = ok(&r)["orderID"].as_u64().unwrap();
+    assert_eq!(r.json["data"]["code"], 0);
+    let list = format!("/api/v1/spot/accounts/{:#x}/twaps", alice.address());
+    let twaps = ok(&alice.get(&list).await.unwrap()).clone();
+    assert!(twaps["blockTime"].as_u64().is_some() && twaps["blockHeight"].as_u64().is_some(), "{twaps}");
+    let t = &twaps["twaps"][0];
+    let mut k = keys(t);
+    k.retain(|k| !["sliceIntervalMs", "slicesDone", "slicesTotal", "status", "updatedAt"].contains(k));
+    assert_eq!(
+        k,
+        [
+            "accountID",
+            "active",
+            "createdAt",
+            "executedQty",
+            "executedValue",
+            "minutes",
+            "nextActiveAt",
+            "orderID",
+            "quantity",
+            "randomize",
+            "reduceOnly",
+            "side",
+            "symbol",
+            "symbolID",
+            "userID"
+        ],
+        "the TypeScript SDK's TwapOrder"
+    );
+    assert_eq!(
+        (t["orderID"].as_u64(), t["side"].as_str(), t["symbol"].as_str()),
+        (Some(id), Some("BUY"), Some("BTC_USDC"))
+    );
+    assert_eq!((t["active"].as_bool(), t["executedQty"].as_str()), (Some(true), Some("0.005")), "{t}");
+    let state = ok(&alice.get(&format!("/api/v1/spot/accounts/{:#x}/state", alice.address())).await.unwrap()).clone();
+    assert_eq!(keys(&state["TO"][0]), ["R", "S", "a", "ct", "i", "m", "nt", "q", "r", "s", "v", "z"]);
+
+    // The next slice comes when the server's clock reaches it, with no request in between.
+    let wait_for = |want: &'static str| {
+        let alice = &alice;
+        let list = list.clone();
+        async move {
+            for _ in 0..50 {
+                let v = ok(&alice.get(&list).await.unwrap()).clone();
+                if v["twaps"][0]["executedQty"] == want {
+                    return v;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("executedQty never reached {want}");
+        }
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(ok(&alice.get(&list).await.unwrap())["twaps"][0]["executedQty"], "0.005", "not due yet");
+    clock.advance(30_000);
+    let v = wait_for("0.01").await;
+    assert_eq!((v["twaps"][0]["active"].as_bool(), v["twaps"][0]["status"].as_str()), (Some(false), Some("FINISHED")));
+    let hist =
+        ok(&alice.get(&format!("/api/v1/spot/accounts/{:#x}/orders/history", alice.address())).await.unwrap()).clone();
+    let children: Vec<&Value> = hist
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["clOrdID"].as_str().is_some_and(|c| c.starts_with(&format!("twap-{id}-"))))
+        .collect();
+    assert_eq!(children.len(), 2, "{hist}");
+    assert!(children.iter().all(|o| o["status"] == "FILLED" && o["type"] == "MARKET" && o["timeInForce"] == "IOC"));
+    let fills = ok(&alice.get(&format!("/api/v1/spot/accounts/{:#x}/trades", alice.address())).await.unwrap()).clone();
+    assert_eq!(fills.as_array().unwrap().len(), 2);
+
+    // A sell over 5 minutes (10 slices of 0.01), canceled after two: no further slices.
+    let r = alice.spot_new_twap(&twap(2, "0.1", 5)).await.unwrap();
+    let sell = ok(&r)["orderID"].as_u64().unwrap();
+    assert_eq!(sell, id + 1);
+    clock.advance(30_000);
+    let sell_qty = |v: &Value| {
+        v["twaps"].as_array().unwrap().iter().find(|t| t["orderID"] == sell).unwrap()["executedQty"].clone()
+    };
+    for _ in 0..50 {
+        if sell_qty(ok(&alice.get(&list).await.unwrap())) == "0.02" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let cancel = |symbol: u64, twap: u64| -> ex::CancelTwapOrder {
+        serde_json::from_value(json!({"accountID": a, "symbolID": symbol, "orderID": twap})).unwrap()
+    };
+    refused(&alice.spot_cancel_twap(&cancel(1, 999)).await.unwrap(), 404, "UNKNOWN_TWAP");
+    refused(&alice.spot_cancel_twap(&cancel(2, sell)).await.unwrap(), 404, "UNKNOWN_TWAP");
+    let r = alice.spot_cancel_twap(&cancel(1, sell)).await.unwrap();
+    assert_eq!(ok(&r)["orderID"].as_u64(), Some(sell));
+    clock.advance(60_000);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let v = ok(&alice.get(&list).await.unwrap()).clone();
+    assert_eq!(sell_qty(&v), "0.02", "no slice after the cancel");
+    assert_eq!(v["twaps"].as_array().unwrap().iter().find(|t| t["orderID"] == sell).unwrap()["status"], "CANCELED");
+
+    // Bad input: stable codes, never a 500.
+    refused(&alice.spot_new_twap(&twap(1, "0.01", 0)).await.unwrap(), 400, "INVALID_TWAP_DURATION");
+    refused(&alice.spot_new_twap(&twap(1, "0.00001", 5)).await.unwrap(), 400, "INVALID_QUANTITY");
+    let body = br#"{"accountID":1,"symbolID":1,"side":1,"quantity":"1","minutes":"5","randomize":false}"#.to_vec();
+    let r = alice
+        .send_signed(
+            ex::Domain::Spot,
+            ex::Action::NewTwapOrder,
+            Method::POST,
+            "/api/v1/spot/trade/twaps",
+            body,
+            alice.next_nonce(),
+        )
+        .await
+        .unwrap();
+    refused(&r, 400, "INVALID_FIELD");
+    refused(&alice.get(&format!("{list}?symbol=NOPE")).await.unwrap(), 400, "UNKNOWN_SYMBOL");
+    // Perps TWAPs verify, then answer that the perps engine is not there.
+    let p: ex::PerpsNewTwapOrder = serde_json::from_value(json!({"accountID": a, "symbolID": 1, "side": 1,
+        "quantity": "1", "minutes": 5, "randomize": false, "reduceOnly": false}))
+    .unwrap();
+    let r = alice.signed(ex::Domain::Futures, Method::POST, "/api/v1/perps/trade/twaps", &p).await.unwrap();
+    refused(&r, 501, "PERPS_NOT_AVAILABLE");
+
+    // A restart replays the TWAPs from the log.
+    let before = ok(&alice.get(&list).await.unwrap()).clone();
+    let TestApp { running, dir, database_url, .. } = app;
+    running.stop().await.unwrap();
+    let app = spawn_on(dir, database_url, |_| {}).await;
+    let alice = client(&app, 0xc1);
+    let after = ok(&alice.get(&list).await.unwrap()).clone();
+    assert_eq!(after["twaps"], before["twaps"]);
+    app.stop().await;
+}
+on_both!(twap_orders_over_http);
