@@ -81,7 +81,7 @@ pub fn symbols(c: &Catalog, filter: Option<&str>) -> Vec<Symbol> {
                 base_coin_id: m.config.base,
                 base_coin_precision: m.base_decimals,
                 buy_limit_up_ratio: "0".into(),
-                display_name: m.config.name.clone(),
+                display_name: c.display_name(m),
                 id: m.config.id,
                 lot_size: lot.clone(),
                 maker_fee: fee_rate(m.config.maker_fee_ppm),
@@ -113,10 +113,11 @@ pub fn symbols(c: &Catalog, filter: Option<&str>) -> Vec<Symbol> {
 }
 
 /// Every coin (or the one `filter` names).
-pub fn coins(c: &Catalog, filter: Option<&str>) -> Vec<Coin> {
-    c.coins
+pub fn coins(cat: &Catalog, filter: Option<&str>) -> Vec<Coin> {
+    let only = filter.map(|f| cat.coin_by_symbol(f).map(|c| c.id).or_else(|| f.parse::<u32>().ok()));
+    cat.coins
         .iter()
-        .filter(|c| filter.is_none_or(|f| c.symbol.eq_ignore_ascii_case(f) || f.parse::<u32>().ok() == Some(c.id)))
+        .filter(|c| only.is_none_or(|o| o == Some(c.id)))
         .map(|c| Coin {
             coin: c.symbol.clone(),
             coin_id: c.id,

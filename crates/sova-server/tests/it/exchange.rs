@@ -1281,3 +1281,71 @@ async fn twap_orders_over_http(backend: Backend) {
     app.stop().await;
 }
 on_both!(twap_orders_over_http);
+
+/// Issue 12: market and coin names are configurable; an operator mirroring the vendor's listing (coins `vBTC`,
+/// `vUSDC`, market `vBTC_vUSDC`, display `BTC/USDC`) gets those names in every SDK-facing read and push, and
+/// requests accept them (and the earlier names).
+async fn configured_names_reach_the_sdk_reads(backend: Backend) {
+    let app = sova_testkit_app::prelude::spawn_app_with(backend, |c| {
+        c.exchange.coin_name_prefix = "v".into();
+        c.exchange.markets[2].name = Some("SOL-SPOT".into());
+        c.exchange.markets[2].display_name = Some("SOL/USDC spot".into());
+    })
+    .await;
+    let alice = client(&app, 0xd1);
+    let bob = client(&app, 0xd2);
+    let a = funded(&alice, "vUSDC", "1000").await;
+    let b = funded(&bob, "BTC", "1").await; // the symbol still works
+    ok(&bob.spot_new_order(&order(limit(b, "s1", 2, "100", "0.5"))).await.unwrap());
+    ok(&alice.spot_new_order(&order(limit(a, "b1", 1, "100", "0.1"))).await.unwrap());
+
+    let symbols = ok(&alice.get("/api/v1/spot/markets/symbols").await.unwrap()).clone();
+    let s: Vec<(&str, &str, &str, &str)> = symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["displayName"].as_str().unwrap(),
+                s["baseCoin"].as_str().unwrap(),
+                s["quoteCoin"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        s,
+        [
+            ("vBTC_vUSDC", "BTC/USDC", "vBTC", "vUSDC"),
+            ("vETH_vUSDC", "ETH/USDC", "vETH", "vUSDC"),
+            ("SOL-SPOT", "SOL/USDC spot", "vSOL", "vUSDC")
+        ]
+    );
+    assert_eq!(symbols[0]["symbol"], "vBTC_vUSDC");
+    let coins = ok(&alice.get("/api/v1/spot/markets/coins?coin=vBTC").await.unwrap()).clone();
+    assert_eq!((coins[0]["id"].as_u64(), coins[0]["name"].as_str()), (Some(2), Some("vBTC")));
+    for path in ["vBTC_vUSDC", "BTC_USDC", "BTC%2FUSDC", "1"] {
+        let book = ok(&alice.get(&format!("/api/v1/spot/markets/{path}/orderbook")).await.unwrap()).clone();
+        assert_eq!(book["asks"][0][0], "100", "{path}");
+    }
+    let t = ok(&alice.get("/api/v1/spot/markets/vBTC_vUSDC/trades").await.unwrap()).clone();
+    assert_eq!(t[0]["s"], "vBTC_vUSDC");
+    let tickers = ok(&alice.get("/api/v1/spot/markets/tickers?symbol=vBTC_vUSDC").await.unwrap()).clone();
+    assert_eq!((tickers.as_array().unwrap().len(), tickers[0]["symbol"].as_str()), (1, Some("vBTC_vUSDC")));
+    let bal = ok(&alice.get(&format!("/api/v1/spot/accounts/{:#x}/balances", alice.address())).await.unwrap()).clone();
+    let names: Vec<&str> = bal["balances"].as_array().unwrap().iter().map(|b| b["coin"].as_str().unwrap()).collect();
+    assert_eq!(names, ["vUSDC", "vBTC", "vETH", "vSOL"]);
+    let state = ok(&alice.get(&format!("/api/v1/spot/accounts/{:#x}/state", alice.address())).await.unwrap()).clone();
+    assert_eq!(state["B"][0]["a"], "vUSDC");
+    let fills = ok(&alice
+        .get(&format!("/api/v1/spot/accounts/{:#x}/trades?symbol=vBTC_vUSDC", alice.address()))
+        .await
+        .unwrap())
+    .clone();
+    assert_eq!((fills[0]["symbol"].as_str(), fills[0]["feeCoin"].as_str()), (Some("vBTC_vUSDC"), Some("vBTC")));
+    let hist =
+        ok(&alice.get(&format!("/api/v1/spot/accounts/{:#x}/orders/history", alice.address())).await.unwrap()).clone();
+    assert_eq!(hist[0]["symbol"], "vBTC_vUSDC");
+    app.stop().await;
+}
+on_both!(configured_names_reach_the_sdk_reads);
