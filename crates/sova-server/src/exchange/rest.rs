@@ -665,7 +665,7 @@ pub async fn sub_account(State(ctx): State<Ctx>, body: Result<Bytes, BytesReject
 
 /// `GET /markets/miniTickers` (the same answer as `tickers`, whose keys include the mini ticker's).
 #[utoipa::path(get, path = "/api/v1/spot/markets/miniTickers", tag = "market data", params(ListQuery),
-    responses((status = 200, body = Envelope<Vec<Ticker>>)))]
+    responses((status = 200, body = Envelope<Vec<Ticker>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn mini_tickers(ctx: State<Ctx>, q: Result<Query<ListQuery>, QueryRejection>) -> Response {
     tickers(ctx, q).await
 }
