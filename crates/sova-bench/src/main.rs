@@ -53,6 +53,8 @@ struct Args {
     siwx_seed: u8,
     /// Routes to measure, in order: health, api-key, hmac, x402 (`--path` must then be an Intel route),
     /// ex-recover (exchange signature recovery alone, sandbox route), ex-order (accepted signed spot orders),
+    /// ex-book (`GET` the BTC_USDC order book, 20 levels a side, after resting `--book-levels` orders a side),
+    /// ex-balances (`GET` a funded account's balances),
     /// siwx-ed25519, siwx-p256 (RFC 9421-signed GET of `--path`), siwx-ed25519-nonce (with a nonce, recorded in the
     /// database), siwx-sign (a full onboarding round trip: create a customer, EIP-191-sign its challenge, submit it).
     #[arg(long, value_delimiter = ',', default_value = "health,api-key,hmac")]
@@ -66,6 +68,9 @@ struct Args {
     /// Exchange routes: pre-signed requests per second of `--duration` (signing happens before the clock starts).
     #[arg(long, default_value_t = 30_000)]
     presign_rate: u64,
+    /// ex-book: price levels rested on each side of the book before measuring.
+    #[arg(long, default_value_t = 100)]
+    book_levels: u64,
     /// Seconds per route.
     #[arg(long, default_value_t = 10)]
     duration: u64,
@@ -418,9 +423,63 @@ async fn presign_orders(args: &Args, host: &str, count: u64) -> anyhow::Result<V
     Ok(out)
 }
 
+/// POST a pre-signed request.
+async fn post_signed(host: &str, path: &str, p: &Presigned) -> anyhow::Result<serde_json::Value> {
+    let stream = tokio::net::TcpStream::connect(host).await?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::task::spawn_local(conn);
+    let req = Request::post(path)
+        .header("host", host)
+        .header("content-type", "application/json")
+        .header("x-api-sign", p.sign.as_str())
+        .header("x-api-nonce", p.nonce.as_str())
+        .body(http_body_util::Full::new(p.body.clone()))?;
+    let resp = sender.send_request(req).await?;
+    let bytes = resp.into_body().collect().await?.to_bytes();
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// Fund one master account (USDC and BTC) and rest `levels` buys below and `levels` sells above 50000 in BTC_USDC,
+/// one price level each; answers the master's address.
+async fn seed_book(args: &Args, host: &str, levels: u64) -> anyhow::Result<String> {
+    use sova_auth::exchange::{Action, Domain, Verifier, address_of};
+    let verifier = Verifier::new(args.chain_id);
+    let secret = [0x6bu8; 32];
+    let addr = format!("{:#x}", address_of(&secret).map_err(|_| anyhow::anyhow!("bad key"))?);
+    let mut account = 0;
+    for (coin, amount) in [("USDC", "1000000000"), ("BTC", "100000")] {
+        let body = serde_json::json!({"address": addr, "coin": coin, "amount": amount});
+        let v = post_json(host, "/api/v1/sandbox/faucet", body.to_string()).await?;
+        account = v["data"]["accountID"].as_u64().with_context(|| format!("faucet answered {v}"))?;
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+    for j in 0..levels * 2 {
+        let (side, price) = if j % 2 == 0 { (1, 49_000 - j / 2) } else { (2, 51_000 + j / 2) };
+        let body = format!(
+            r#"{{"accountID":{account},"symbolID":1,"clOrdID":"S{now}-{j}","side":{side},"type":1,"timeInForce":1,"price":"{price}","quantity":"0.001"}}"#
+        );
+        let nonce = now + j;
+        let sig = verifier
+            .sign_action(&secret, Domain::Spot, Action::NewOrder, body.as_bytes(), nonce)
+            .map_err(|_| anyhow::anyhow!("bad key"))?;
+        let p = Presigned { sign: sig.to_header(), nonce: nonce.to_string(), body: Bytes::from(body) };
+        let v = post_signed(host, "/api/v1/spot/trade/orders", &p).await?;
+        anyhow::ensure!(v["code"] == 0, "seeding the book: {v}");
+    }
+    Ok(addr)
+}
+
 async fn measure(args: &Args, host: &str, route: &str) -> anyhow::Result<(f64, f64, f64, u64)> {
     let (path, auth) = match route {
         "health" => ("/sovx/v1/health".to_string(), Auth::None),
+        "ex-book" => {
+            seed_book(args, host, args.book_levels).await?;
+            ("/api/v1/spot/markets/BTC_USDC/orderbook?limit=20".to_string(), Auth::None)
+        }
+        "ex-balances" => {
+            let addr = seed_book(args, host, 0).await?;
+            (format!("/api/v1/spot/accounts/{addr}/balances"), Auth::None)
+        }
         "api-key" => (args.path.clone(), Auth::ApiKey(args.api_key.clone().context("--api-key")?)),
         "hmac" => (
             args.path.clone(),

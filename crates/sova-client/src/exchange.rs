@@ -186,6 +186,16 @@ impl ExchangeClient {
         self.signed(Domain::Spot, Method::DELETE, "/api/v1/spot/trade/orders", p).await
     }
 
+    /// `newTwapOrder`: `POST /api/v1/spot/trade/twaps`.
+    pub async fn spot_new_twap(&self, p: &types::SpotNewTwapOrder) -> Result<ExResponse> {
+        self.signed(Domain::Spot, Method::POST, "/api/v1/spot/trade/twaps", p).await
+    }
+
+    /// `cancelTwapOrder`: `DELETE /api/v1/spot/trade/twaps`.
+    pub async fn spot_cancel_twap(&self, p: &types::CancelTwapOrder) -> Result<ExResponse> {
+        self.signed(Domain::Spot, Method::DELETE, "/api/v1/spot/trade/twaps", p).await
+    }
+
     /// `addAPIKey`, signed by this (master) key: `POST /api/v1/user/{master}/api-keys`.
     pub async fn add_api_key(&self, req: &AddApiKey) -> Result<ExResponse> {
         let nonce = self.next_nonce();

@@ -16,6 +16,10 @@ pub struct CoinDef {
     pub symbol: String,
     /// Fixed-point decimals of the engine for this coin (balances are whole multiples of 10^-decimals).
     pub decimals: u8,
+    /// The name answered for the coin (`coin`, `name`, `a`, `baseCoin`, ...), e.g. `vUSDC` to mirror the vendor's
+    /// listing; default: `coin_name_prefix` + the symbol. Requests accept the symbol and the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A market as configured; sizes and fees are decimal strings.
@@ -38,6 +42,14 @@ pub struct MarketDef {
     pub maker_fee: String,
     /// Taker fee rate, e.g. `0.0004`.
     pub taker_fee: String,
+    /// The path-safe name answered for the market (`name`, every `symbol` / `s`), e.g. `vBTC_vUSDC`; default:
+    /// the coins' names joined by `_` (`BTC_USDC`). Paths, filters and subscriptions accept it, the display name,
+    /// `BASE_QUOTE`, `BASE-QUOTE` and the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `displayName`; default `BASE/QUOTE` of the symbols (`BTC/USDC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// The exchange's settings.
@@ -53,6 +65,10 @@ pub struct ExchangeConfig {
     /// Markets.
     #[serde(default = "default_markets")]
     pub markets: Vec<MarketDef>,
+    /// Put in front of every coin's symbol to make its default name (`v` gives the vendor's `vBTC`, `vUSDC` and
+    /// markets `vBTC_vUSDC`); default none.
+    #[serde(default)]
+    pub coin_name_prefix: String,
 }
 
 fn default_chain_id() -> u64 {
@@ -60,7 +76,7 @@ fn default_chain_id() -> u64 {
 }
 
 fn default_coins() -> Vec<CoinDef> {
-    let c = |id, symbol: &str, decimals| CoinDef { id, symbol: symbol.into(), decimals };
+    let c = |id, symbol: &str, decimals| CoinDef { id, symbol: symbol.into(), decimals, name: None };
     vec![c(1, "USDC", 6), c(2, "BTC", 8), c(3, "ETH", 9), c(4, "SOL", 9)]
 }
 
@@ -74,13 +90,20 @@ fn default_markets() -> Vec<MarketDef> {
         min_notional: "1".into(),
         maker_fee: "0.0001".into(),
         taker_fee: "0.0004".into(),
+        name: None,
+        display_name: None,
     };
     vec![m(1, "BTC", "0.01", "0.0001"), m(2, "ETH", "0.01", "0.001"), m(3, "SOL", "0.001", "0.01")]
 }
 
 impl Default for ExchangeConfig {
     fn default() -> Self {
-        Self { chain_id: default_chain_id(), coins: default_coins(), markets: default_markets() }
+        Self {
+            chain_id: default_chain_id(),
+            coins: default_coins(),
+            markets: default_markets(),
+            coin_name_prefix: String::new(),
+        }
     }
 }
 
@@ -93,6 +116,14 @@ pub struct Catalog {
     pub markets: Vec<MarketSpec>,
     by_symbol: HashMap<String, u32>,
     coin_by_symbol: HashMap<String, u32>,
+    display_names: HashMap<u32, String>,
+}
+
+/// A name clients send in paths and match on: 1 to 64 characters from `A-Z a-z 0-9 _ - .`.
+fn check_name(what: &str, name: &str) -> anyhow::Result<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok { Ok(()) } else { anyhow::bail!("{what} name {name:?}: use 1 to 64 characters from A-Z a-z 0-9 _ - .") }
 }
 
 fn decimals_of(s: &str) -> u8 {
@@ -119,9 +150,23 @@ impl Catalog {
             }
             coins.push(CoinConfig { id: c.id, symbol: c.symbol.to_uppercase(), decimals: c.decimals });
         }
+        // The names answered for the coins (the symbols by default).
+        let mut coin_names: HashMap<u32, String> = HashMap::new();
+        for c in &cfg.coins {
+            let name = c.name.clone().unwrap_or_else(|| format!("{}{}", cfg.coin_name_prefix, c.symbol.to_uppercase()));
+            check_name(&format!("coin {}", c.symbol), &name)?;
+            if coin_names.values().any(|n| n.eq_ignore_ascii_case(&name)) {
+                anyhow::bail!("coin name {name} is configured twice");
+            }
+            if let Some(other) = coin_by_symbol.get(&name.to_uppercase()).filter(|id| **id != c.id) {
+                anyhow::bail!("coin name {name} is the symbol of coin {other}");
+            }
+            coin_names.insert(c.id, name);
+        }
         coins.sort_by_key(|c| c.id);
         let mut markets = Vec::new();
         let mut by_symbol = HashMap::new();
+        let mut display_names = HashMap::new();
         for m in &cfg.markets {
             let coin = |s: &str| {
                 coins
@@ -131,6 +176,17 @@ impl Catalog {
             };
             let (base, quote) = (coin(&m.base)?, coin(&m.quote)?);
             let name = format!("{}/{}", base.symbol, quote.symbol);
+            let named = |c: &CoinConfig| coin_names.get(&c.id).cloned().unwrap_or_else(|| c.symbol.clone());
+            // The engine's name of the market is the answered name with `_` read as `/` (the default `BTC/USDC`
+            // answers `BTC_USDC`); a configured name is kept as given.
+            let answered = match &m.name {
+                Some(n) => {
+                    check_name(&format!("market {}", m.id), n)?;
+                    n.clone()
+                }
+                None => format!("{}/{}", named(base), named(quote)),
+            };
+            let display = m.display_name.clone().unwrap_or_else(|| name.clone());
             let price_decimals = decimals_of(&m.tick_size);
             let tick_size = scaled(&m.tick_size, price_decimals, "tick_size")?;
             let lot_size = scaled(&m.lot_size, base.decimals, "lot_size")?;
@@ -141,7 +197,7 @@ impl Catalog {
             };
             let config = MarketConfig {
                 id: m.id,
-                name: name.clone(),
+                name: answered.clone(),
                 base: base.id,
                 quote: quote.id,
                 price_decimals,
@@ -165,10 +221,23 @@ impl Catalog {
             }
             by_symbol.insert(name.replace('/', "_"), m.id);
             by_symbol.insert(name.replace('/', "-"), m.id);
+            for alias in [answered.replace('/', "_"), answered.replace('/', "-"), answered.clone(), display.clone()] {
+                if let Some(other) = by_symbol.insert(alias.to_uppercase(), m.id).filter(|o| *o != m.id) {
+                    anyhow::bail!("market {} is named {alias}, a name of market {other}", m.id);
+                }
+            }
+            display_names.insert(m.id, display);
             markets.push(spec);
         }
         markets.sort_by_key(|m| m.config.id);
-        Ok(Catalog { coins, markets, by_symbol, coin_by_symbol })
+        // Coins answer their names from here on; requests still find them by symbol or name.
+        for c in &mut coins {
+            if let Some(n) = coin_names.get(&c.id) {
+                coin_by_symbol.insert(n.to_uppercase(), c.id);
+                c.symbol = n.clone();
+            }
+        }
+        Ok(Catalog { coins, markets, by_symbol, coin_by_symbol, display_names })
     }
 
     /// Market by `symbolID`.
@@ -183,6 +252,11 @@ impl Catalog {
         }
         let id = self.by_symbol.get(&name.to_uppercase())?;
         self.market(u64::from(*id))
+    }
+
+    /// The market's `displayName` (`BTC/USDC` unless configured).
+    pub fn display_name(&self, m: &MarketSpec) -> String {
+        self.display_names.get(&m.config.id).cloned().unwrap_or_else(|| m.config.name.clone())
     }
 
     /// Coin by id.
@@ -211,6 +285,30 @@ mod tests {
         assert_eq!(btc.parse_price("50000.01"), Ok(5_000_001));
         assert_eq!(btc.parse_quantity("0.0001"), Ok(1));
         assert_eq!(c.coin_by_symbol("usdc").map(|c| c.id), Some(1));
+    }
+
+    #[test]
+    fn names_mirror_the_vendor_listing() {
+        let mut cfg = ExchangeConfig { coin_name_prefix: "v".into(), ..ExchangeConfig::default() };
+        cfg.markets[2].name = Some("SOLANA_SPOT".into());
+        cfg.markets[2].display_name = Some("SOL/USDC (spot)".into());
+        let c = Catalog::new(&cfg).expect("vendor names");
+        let btc = c.market_by_name("vBTC_vUSDC").expect("vBTC_vUSDC");
+        assert_eq!(
+            (btc.config.id, btc.config.name.as_str(), c.display_name(btc)),
+            (1, "vBTC/vUSDC", "BTC/USDC".into())
+        );
+        for alias in ["BTC/USDC", "btc_usdc", "BTC-USDC", "vbtc-vusdc", "1"] {
+            assert_eq!(c.market_by_name(alias).map(|m| m.config.id), Some(1), "{alias}");
+        }
+        assert_eq!(c.market_by_name("SOLANA_SPOT").map(|m| m.config.id), Some(3));
+        assert_eq!(c.coin(1).map(|c| c.symbol.as_str()), Some("vUSDC"));
+        assert_eq!(c.coin_by_symbol("usdc").map(|c| c.id), Some(1));
+        assert_eq!(c.coin_by_symbol("vUSDC").map(|c| c.id), Some(1));
+        cfg.markets[1].name = Some("SOLANA_SPOT".into());
+        assert!(Catalog::new(&cfg).is_err(), "two markets, one name");
+        cfg.markets[1].name = Some("bad/name".into());
+        assert!(Catalog::new(&cfg).expect_err("slash").to_string().contains("A-Z a-z"));
     }
 
     #[test]

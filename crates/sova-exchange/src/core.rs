@@ -17,13 +17,14 @@ use sova_engine::{
 };
 use sova_proto::exchange::{
     ApiKeyRevoked, BatchItem, FaucetAck, OrderAck, OrderReceipt, ReceiptError, ScheduleCancelAck, TransferAck,
-    WriteReply,
+    TwapReceipt, WriteReply,
 };
 use sova_store::{ExAccount, ExApiKey, ExLogRow, ExWrites};
 
 use crate::catalog::Catalog;
 use crate::error::{ExchangeError, Reason};
-use crate::log::encode_events;
+use crate::log::encode_group;
+use crate::twap::{self, TwapEvent, TwapState, Twaps};
 use crate::views::Views;
 
 /// What the sequencer knows of an account.
@@ -91,6 +92,8 @@ pub struct Touched {
     pub markets: BTreeSet<u32>,
     /// Accounts whose balances changed.
     pub accounts: BTreeSet<AccountId>,
+    /// TWAP events in order (they join the log row).
+    pub twaps: Vec<TwapEvent>,
 }
 
 /// The sequencer's state.
@@ -107,6 +110,8 @@ pub struct Core {
     pub keys: HashMap<Address, Vec<KeyRow>>,
     /// History, candles.
     pub views: Views,
+    /// TWAP orders.
+    pub twaps: Twaps,
     /// Last log position written.
     pub seq: i64,
     /// Last command timestamp.
@@ -131,6 +136,7 @@ impl Core {
             masters: HashMap::new(),
             keys: HashMap::new(),
             views: Views::default(),
+            twaps: Twaps::default(),
             seq: 0,
             last_ts: 0,
             nonces: HashMap::new(),
@@ -234,12 +240,12 @@ impl Core {
 
     /// The group's events as one log row.
     fn log_group(&mut self, touched: &Touched, writes: &mut ExWrites) {
-        if !touched.events.is_empty() {
+        if !touched.events.is_empty() || !touched.twaps.is_empty() {
             self.seq += 1;
             writes.log.push(ExLogRow {
                 seq: self.seq,
                 ts: i64::try_from(self.last_ts).unwrap_or(i64::MAX),
-                events: encode_events(&touched.events),
+                events: encode_group(&touched.events, &touched.twaps),
             });
         }
     }
@@ -272,6 +278,8 @@ impl Core {
             };
             replies.push(reply);
         }
+        // The TWAP slices due by now (among them the first slice of a TWAP placed in this group).
+        self.run_twaps(now, touched);
         // One log row per group: its events in order (each carries its own timestamp).
         self.log_group(touched, &mut writes);
         writes.net_nonces();
@@ -462,7 +470,19 @@ impl Core {
                     name: p.name.as_str().to_string(),
                 })))
             }
-            Params::PerpsNewOrder(_)
+            Params::SpotNewTwapOrder(p) => {
+                if p.reduce_only == Some(true) {
+                    return Err(ExchangeError::new(
+                        Reason::InvalidField,
+                        "reduceOnly applies to perps positions; a spot TWAP cannot be reduce-only (omit it or send \
+                         false)",
+                    ));
+                }
+                self.place_twap(account, p.symbol_id, p.side, &p.quantity, p.minutes, p.randomize, now, touched)
+            }
+            Params::CancelTwapOrder(p) => self.cancel_twap(account, p.symbol_id, p.order_id, now, touched),
+            Params::PerpsNewTwapOrder(_)
+            | Params::PerpsNewOrder(_)
             | Params::PerpsCancelOrder(_)
             | Params::PerpsModifyOrder(_)
             | Params::UpdateLeverage(_)
@@ -637,9 +657,125 @@ impl Core {
         Ok(Some(WriteReply::ApiKey(v)))
     }
 
-    /// Whether any dead-man switch is set (the sequencer then ticks so that it fires without traffic).
+    /// Whether any dead-man switch is set or any TWAP runs (the sequencer then ticks so that they fire without
+    /// traffic).
     pub fn has_deadlines(&self) -> bool {
-        self.views.has_deadlines()
+        self.views.has_deadlines() || self.twaps.has_active()
+    }
+
+    /// Record a TWAP event: applied to the state and kept for the log row.
+    fn twap_event(&mut self, ev: TwapEvent, touched: &mut Touched) {
+        self.twaps.apply(&ev);
+        let id = match ev {
+            TwapEvent::Placed { id, .. } | TwapEvent::Slice { id, .. } | TwapEvent::Canceled { id, .. } => id,
+        };
+        // Its account's `accountUpdate` carries the TWAP (`TO`).
+        if let Some(t) = self.twaps.get(id) {
+            touched.accounts.insert(t.account);
+        }
+        touched.twaps.push(ev);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn place_twap(
+        &mut self,
+        account: u64,
+        symbol_id: u64,
+        side: ex::Side,
+        quantity: &ex::Decimal,
+        minutes: u64,
+        randomize: bool,
+        now: u64,
+        touched: &mut Touched,
+    ) -> Reply {
+        let m = self.market(symbol_id)?;
+        let market = m.config.id;
+        if !(1..=twap::MAX_MINUTES).contains(&minutes) {
+            return Err(ExchangeError::new(
+                Reason::InvalidTwapDuration,
+                format!("minutes must be from 1 to {} (got {minutes})", twap::MAX_MINUTES),
+            ));
+        }
+        let lots = m.parse_quantity(quantity.as_str())?;
+        if lots == 0 {
+            return Err(ExchangeError::new(Reason::InvalidQuantity, "a TWAP order's quantity must be above zero"));
+        }
+        if self.twaps.active_of(account) >= twap::MAX_ACTIVE_PER_ACCOUNT {
+            return Err(ExchangeError::new(
+                Reason::TooManyTwaps,
+                format!(
+                    "account {account} already runs {} TWAP orders; cancel one (DELETE /trade/twaps) or wait",
+                    twap::MAX_ACTIVE_PER_ACCOUNT
+                ),
+            ));
+        }
+        let id = self.twaps.next_id();
+        let ts = self.next_ts(now);
+        let ev = TwapEvent::Placed {
+            id,
+            account,
+            market,
+            side: match side {
+                ex::Side::Buy => Side::Buy,
+                ex::Side::Sell => Side::Sell,
+            },
+            quantity: lots,
+            minutes,
+            randomize,
+            reduce_only: false,
+            slices: twap::slices_for(minutes),
+            ts,
+        };
+        self.twap_event(ev, touched);
+        Ok(Some(WriteReply::Twap(TwapReceipt { code: 0, order_id: id })))
+    }
+
+    fn cancel_twap(&mut self, account: u64, symbol_id: u64, id: u64, now: u64, touched: &mut Touched) -> Reply {
+        let unknown = |why: &str| {
+            ExchangeError::new(
+                Reason::UnknownTwap,
+                format!("TWAP order {id} {why} (GET /api/v1/spot/accounts/{{address}}/twaps lists them)"),
+            )
+        };
+        let t = self.twaps.get(id).filter(|t| t.account == account).ok_or_else(|| unknown("is not this account's"))?;
+        if u64::from(t.market) != symbol_id {
+            return Err(unknown(&format!("trades in market {}, not symbolID {symbol_id}", t.market)));
+        }
+        if t.state != TwapState::Active {
+            return Err(unknown("has already ended"));
+        }
+        let ts = self.next_ts(now);
+        self.twap_event(TwapEvent::Canceled { id, ts }, touched);
+        Ok(Some(WriteReply::Twap(TwapReceipt { code: 0, order_id: id })))
+    }
+
+    /// Send the slice of every TWAP due at `now` (one slice per TWAP per group; a TWAP that fell behind catches up
+    /// on the following ticks).
+    fn run_twaps(&mut self, now: u64, touched: &mut Touched) {
+        let ts = self.next_ts(now);
+        for id in self.twaps.due(ts) {
+            let Some(t) = self.twaps.get(id) else { continue };
+            let (account, market, side, index, lots) = (t.account, t.market, t.side, t.done, t.next_slice());
+            let (mut order, mut filled, mut value) = (None, 0, 0);
+            if lots > 0 {
+                let cl = ClOrdId::new(&format!("twap-{id}-{index}")).ok();
+                let child = NewOrder { cl_ord_id: cl, ..NewOrder::market(market, side, lots) };
+                let start = touched.events.len();
+                if let Some(Ok(ack)) = self.exec(Action::NewOrder { account, order: child }, now, touched).first() {
+                    order = ack.order_id;
+                }
+                for ev in &touched.events[start..] {
+                    if let Event::Trade(tr) = ev
+                        && Some(tr.taker_order) == order
+                    {
+                        filled += tr.quantity;
+                        value += tr.quote_amount;
+                    }
+                }
+            }
+            let ts = self.next_ts(now);
+            self.twap_event(TwapEvent::Slice { id, index, order, filled, value, ts }, touched);
+        }
     }
 }
 

@@ -14,6 +14,9 @@ pub mod log;
 pub mod read;
 pub mod replay;
 pub mod sequencer;
+pub mod twap;
+#[cfg(test)]
+mod twap_tests;
 pub mod views;
 
 pub use catalog::{Catalog, ExchangeConfig};

@@ -4,16 +4,17 @@
 use alloy_primitives::Address;
 use sova_engine::{AccountId, ClOrdId, MarketSpec, OrderView, Trade};
 use sova_proto::exchange::{
-    self as wire, AccountState, ApiKey, Balance, Balances, BookTicker, Coin, FeeRate, Kline, OpenOrders, Order,
-    OrderBook, PublicTrade, ShortBalance, ShortOrder, Subaccount, Symbol, SymbolStatus, Ticker, UserStatus,
+    self as wire, AccountState, AccountTwaps, ApiKey, Balance, Balances, BookTicker, Coin, FeeRate, Kline, OpenOrders,
+    Order, OrderBook, PublicTrade, ShortBalance, ShortOrder, Subaccount, Symbol, SymbolStatus, Ticker, UserStatus,
     UserSubaccounts, UserTrade, WsAccountTrade, WsAccountUpdate, WsBook, WsBookTicker, WsCandle, WsOrderUpdate,
-    WsTicker,
+    WsTicker, WsTwapOrder,
 };
 
 use crate::catalog::Catalog;
 use crate::core::Core;
 pub use crate::core::{api_key, status};
 use crate::error::{ExchangeError, Reason};
+use crate::twap::{Twap, TwapState};
 use crate::views::{self, Candle, ClosedOrder};
 
 fn side(s: sova_engine::Side) -> wire::Side {
@@ -80,7 +81,7 @@ pub fn symbols(c: &Catalog, filter: Option<&str>) -> Vec<Symbol> {
                 base_coin_id: m.config.base,
                 base_coin_precision: m.base_decimals,
                 buy_limit_up_ratio: "0".into(),
-                display_name: m.config.name.clone(),
+                display_name: c.display_name(m),
                 id: m.config.id,
                 lot_size: lot.clone(),
                 maker_fee: fee_rate(m.config.maker_fee_ppm),
@@ -112,10 +113,11 @@ pub fn symbols(c: &Catalog, filter: Option<&str>) -> Vec<Symbol> {
 }
 
 /// Every coin (or the one `filter` names).
-pub fn coins(c: &Catalog, filter: Option<&str>) -> Vec<Coin> {
-    c.coins
+pub fn coins(cat: &Catalog, filter: Option<&str>) -> Vec<Coin> {
+    let only = filter.map(|f| cat.coin_by_symbol(f).map(|c| c.id).or_else(|| f.parse::<u32>().ok()));
+    cat.coins
         .iter()
-        .filter(|c| filter.is_none_or(|f| c.symbol.eq_ignore_ascii_case(f) || f.parse::<u32>().ok() == Some(c.id)))
+        .filter(|c| only.is_none_or(|o| o == Some(c.id)))
         .map(|c| Coin {
             coin: c.symbol.clone(),
             coin_id: c.id,
@@ -407,6 +409,7 @@ pub fn ws_account_update(core: &Core, account: u64, now: u64) -> WsAccountUpdate
         balances: short_balances(core, account),
         event_time: now,
         time: core.last_ts,
+        twaps: ws_twaps(core, account),
         aid: account,
         h: block(core).0,
     }
@@ -425,7 +428,7 @@ pub fn state(core: &Core, master: &Address, id: u64) -> AccountState {
     AccountState {
         short_balances: short_balances(core, id),
         short_orders,
-        twaps: Vec::new(),
+        twaps: ws_twaps(core, id),
         address: address.clone(),
         aid: id,
         balances: balances(core, id),
@@ -779,4 +782,82 @@ pub fn hud(
         accounts,
     };
     Some((hud, newest.into_iter().flatten().max()))
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// TWAP orders
+
+fn twap_status(s: TwapState) -> wire::TwapStatus {
+    match s {
+        TwapState::Active => wire::TwapStatus::Active,
+        TwapState::Finished => wire::TwapStatus::Finished,
+        TwapState::Canceled => wire::TwapStatus::Canceled,
+    }
+}
+
+/// A TWAP order as `GET /accounts/{address}/twaps` answers it.
+pub fn twap_order(core: &Core, t: &Twap) -> Option<wire::TwapOrder> {
+    let m = core.catalog.market(u64::from(t.market))?;
+    let user_id = core.accounts.get(&t.account).map(|a| a.master_id.unwrap_or(t.account)).unwrap_or(t.account);
+    Some(wire::TwapOrder {
+        account_id: t.account,
+        active: t.state == TwapState::Active,
+        created_at: t.created_at,
+        executed_qty: m.format_quantity(t.filled),
+        executed_value: m.format_quote(t.value),
+        minutes: t.minutes,
+        next_active_at: t.next_at(),
+        order_id: t.id,
+        quantity: m.format_quantity(t.quantity),
+        randomize: t.randomize,
+        reduce_only: t.reduce_only,
+        side: side(t.side),
+        slice_interval_ms: crate::twap::SLICE_MS,
+        slices_done: t.done,
+        slices_total: t.slices,
+        status: twap_status(t.state),
+        symbol: name(m),
+        symbol_id: t.market,
+        updated_at: t.updated_at,
+        user_id,
+    })
+}
+
+/// An account's TWAP orders (in `market`, or all): running first, then the last ended ones.
+pub fn twaps(core: &Core, account: u64, market: Option<u32>) -> AccountTwaps {
+    let (block_height, block_time) = block(core);
+    let twaps = core
+        .twaps
+        .of_account(account)
+        .into_iter()
+        .filter(|t| market.is_none_or(|m| m == t.market))
+        .filter_map(|t| twap_order(core, t))
+        .collect();
+    AccountTwaps { block_height, block_time, twaps }
+}
+
+/// An account's running TWAP orders in short keys (`TO`).
+pub fn ws_twaps(core: &Core, account: u64) -> Vec<WsTwapOrder> {
+    core.twaps
+        .of_account(account)
+        .into_iter()
+        .filter(|t| t.state == TwapState::Active)
+        .filter_map(|t| {
+            let m = core.catalog.market(u64::from(t.market))?;
+            Some(WsTwapOrder {
+                reduce_only: t.reduce_only,
+                side: side(t.side),
+                a: true,
+                ct: t.created_at,
+                i: t.id,
+                m: t.minutes,
+                nt: t.next_at(),
+                q: m.format_quantity(t.quantity),
+                r: t.randomize,
+                s: name(m),
+                v: m.format_quote(t.value),
+                z: m.format_quantity(t.filled),
+            })
+        })
+        .collect()
 }

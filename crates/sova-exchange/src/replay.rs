@@ -9,7 +9,7 @@ use sova_store::{ExLogRow, Store};
 
 use crate::catalog::Catalog;
 use crate::core::Core;
-use crate::log::decode_events;
+use crate::log::decode_group;
 
 /// Rows read from the log at a time.
 const REPLAY_BATCH: i64 = 5000;
@@ -17,10 +17,13 @@ const REPLAY_BATCH: i64 = 5000;
 impl Core {
     /// Replay one logged command's events.
     pub fn replay(&mut self, row: &ExLogRow) -> Result<(), String> {
-        let events = decode_events(&row.events).map_err(|e| format!("event log row {}: {e}", row.seq))?;
+        let (events, twaps) = decode_group(&row.events).map_err(|e| format!("event log row {}: {e}", row.seq))?;
         for ev in &events {
             self.engine.apply_event(ev).map_err(|e| format!("event log row {}: {e}", row.seq))?;
             self.views.apply(ev);
+        }
+        for ev in &twaps {
+            self.twaps.apply(ev);
         }
         self.seq = row.seq;
         self.last_ts = self.last_ts.max(u64::try_from(row.ts).unwrap_or(0));

@@ -194,7 +194,7 @@ async fn run(
                             let _ = s.send(r);
                         }
                     }
-                    if feed.receiver_count() > 0 && !touched.events.is_empty() {
+                    if feed.receiver_count() > 0 && (!touched.events.is_empty() || !touched.twaps.is_empty()) {
                         let _ = feed.send(Arc::new(feed_of(&core, &touched, now_ms(&clock))));
                     }
                 }

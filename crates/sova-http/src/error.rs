@@ -221,7 +221,7 @@ pub fn body_read_error(e: &(dyn std::error::Error + 'static)) -> ApiError {
 pub fn status_of(reason: Reason) -> StatusCode {
     use Reason as R;
     match reason {
-        R::NotFound | R::UnknownAccount | R::UnknownOrder | R::ApiKeyNotFound => StatusCode::NOT_FOUND,
+        R::NotFound | R::UnknownAccount | R::UnknownOrder | R::ApiKeyNotFound | R::UnknownTwap => StatusCode::NOT_FOUND,
         R::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         R::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         R::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -273,6 +273,8 @@ pub fn status_of(reason: Reason) -> StatusCode {
         | R::InvalidQuantity
         | R::InvalidFunds
         | R::InvalidTimeInForce
+        | R::InvalidTwapDuration
+        | R::TooManyTwaps
         | R::MinNotional
         | R::Overflow
         | R::InsufficientBalance

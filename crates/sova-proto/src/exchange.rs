@@ -200,6 +200,12 @@ pub enum Reason {
     InvalidConfig = 30019,
     /// A deposit would overflow the coin's supply.
     SupplyOverflow = 30020,
+    /// A TWAP order's `minutes` out of range (1 to 1440).
+    InvalidTwapDuration = 30021,
+    /// No such TWAP order (or not the account's, or not in that market).
+    UnknownTwap = 30022,
+    /// The account has as many running TWAP orders as allowed.
+    TooManyTwaps = 30023,
 }
 
 impl Reason {
@@ -685,10 +691,9 @@ pub struct AccountState {
     /// Open orders, short keys.
     #[serde(rename = "O")]
     pub short_orders: Vec<ShortOrder>,
-    /// TWAP orders (always empty: Sova has no TWAP yet).
+    /// Running TWAP orders, short keys.
     #[serde(rename = "TO")]
-    #[schema(value_type = Vec<Object>)]
-    pub twaps: Vec<serde_json::Value>,
+    pub twaps: Vec<WsTwapOrder>,
     /// The master wallet.
     pub address: String,
     /// The account id.
@@ -1032,6 +1037,137 @@ pub enum WriteReply {
     ApiKeyRevoked(ApiKeyRevoked),
     /// The sandbox faucet.
     Faucet(FaucetAck),
+    /// `newTwapOrder`, `cancelTwapOrder`.
+    Twap(TwapReceipt),
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// TWAP orders
+
+/// Where a TWAP order stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TwapStatus {
+    /// Slices still to come.
+    Active,
+    /// Every slice was sent (the quantity may not all have filled).
+    Finished,
+    /// Canceled by its owner before its last slice.
+    Canceled,
+}
+
+/// The answer of `newTwapOrder` and `cancelTwapOrder`: the TWAP's id (`orderID`, what the TypeScript SDK reads).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct TwapReceipt {
+    /// 0: applied.
+    pub code: u32,
+    /// The TWAP order's id (its own sequence, not an engine order id).
+    #[serde(rename = "orderID")]
+    pub order_id: u64,
+}
+
+/// A TWAP order (`GET /accounts/{address}/twaps`): the vendor's `TwapOrder` (15 fields), with `status`,
+/// `updatedAt` and the slicing as extras.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct TwapOrder {
+    /// The account.
+    #[serde(rename = "accountID")]
+    pub account_id: u64,
+    /// Slices still to come.
+    pub active: bool,
+    /// Placed (Unix ms).
+    #[serde(rename = "createdAt")]
+    pub created_at: u64,
+    /// Base filled by its slices.
+    #[serde(rename = "executedQty")]
+    pub executed_qty: String,
+    /// Quote filled by its slices.
+    #[serde(rename = "executedValue")]
+    pub executed_value: String,
+    /// Duration.
+    pub minutes: u64,
+    /// When the next slice is due (Unix ms; when it ended once it is not active).
+    #[serde(rename = "nextActiveAt")]
+    pub next_active_at: u64,
+    /// The TWAP's id.
+    #[serde(rename = "orderID")]
+    pub order_id: u64,
+    /// Whole size (base).
+    pub quantity: String,
+    /// Slice sizes vary (deterministically) around the even split.
+    pub randomize: bool,
+    /// Always false on spot.
+    #[serde(rename = "reduceOnly")]
+    pub reduce_only: bool,
+    /// Side.
+    pub side: Side,
+    /// Milliseconds between slices.
+    #[serde(rename = "sliceIntervalMs")]
+    pub slice_interval_ms: u64,
+    /// Slices sent so far.
+    #[serde(rename = "slicesDone")]
+    pub slices_done: u32,
+    /// Slices in all.
+    #[serde(rename = "slicesTotal")]
+    pub slices_total: u32,
+    /// Where it stands.
+    pub status: TwapStatus,
+    /// Market name.
+    pub symbol: String,
+    /// Market id.
+    #[serde(rename = "symbolID")]
+    pub symbol_id: u32,
+    /// Last change (Unix ms).
+    #[serde(rename = "updatedAt")]
+    pub updated_at: u64,
+    /// The master account id.
+    #[serde(rename = "userID")]
+    pub user_id: u64,
+}
+
+/// An account's TWAP orders (`GET /accounts/{address}/twaps`): `{blockTime, blockHeight, twaps}`, running ones
+/// first, then the most recent ended ones.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AccountTwaps {
+    /// The exchange's log position of this state.
+    #[serde(rename = "blockHeight")]
+    pub block_height: u64,
+    /// Time of the last applied change (Unix ms).
+    #[serde(rename = "blockTime")]
+    pub block_time: u64,
+    /// The TWAP orders.
+    pub twaps: Vec<TwapOrder>,
+}
+
+/// A TWAP order in short keys (`TO` of the account state and of `accountUpdate`; the vendor's `WsTwapOrder`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct WsTwapOrder {
+    /// Reduce-only.
+    #[serde(rename = "R")]
+    pub reduce_only: bool,
+    /// Side.
+    #[serde(rename = "S")]
+    pub side: Side,
+    /// Active.
+    pub a: bool,
+    /// Created (Unix ms).
+    pub ct: u64,
+    /// The TWAP's id.
+    pub i: u64,
+    /// Minutes.
+    pub m: u64,
+    /// Next slice due (Unix ms).
+    pub nt: u64,
+    /// Whole size.
+    pub q: String,
+    /// Randomize.
+    pub r: bool,
+    /// Market name.
+    pub s: String,
+    /// Quote filled.
+    pub v: String,
+    /// Base filled.
+    pub z: String,
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1476,6 +1612,9 @@ pub struct WsAccountUpdate {
     /// Transaction time (Unix ms).
     #[serde(rename = "T")]
     pub time: u64,
+    /// Running TWAP orders, short keys.
+    #[serde(rename = "TO")]
+    pub twaps: Vec<WsTwapOrder>,
     /// Account id.
     pub aid: u64,
     /// The exchange's log position.
@@ -1628,6 +1767,9 @@ mod tests {
         ("ALREADY_EXISTS", 30018),
         ("INVALID_CONFIG", 30019),
         ("SUPPLY_OVERFLOW", 30020),
+        ("INVALID_TWAP_DURATION", 30021),
+        ("UNKNOWN_TWAP", 30022),
+        ("TOO_MANY_TWAPS", 30023),
     ];
 
     fn json<T: Serialize>(v: &T) -> String {

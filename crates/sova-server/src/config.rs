@@ -136,6 +136,9 @@ pub struct Config {
     /// chain_id`.
     #[serde(deserialize_with = "exchange_chain_id")]
     pub chain_id: Option<u64>,
+    /// Prefix of the exchange's coin names, to mirror the vendor's listing (`v`: coins vBTC, vUSDC, markets
+    /// vBTC_vUSDC; display names stay BTC/USDC); overrides `[exchange] coin_name_prefix`.
+    pub exchange_coin_prefix: Option<String>,
     /// The exchange: `[exchange]` chain_id, `[[exchange.coins]]`, `[[exchange.markets]]` (TOML file only).
     #[schemars(skip)]
     pub exchange: sova_exchange::ExchangeConfig,
@@ -186,6 +189,7 @@ impl Default for Config {
             x402_settlement: Settlement::Sandbox,
             solana_rpc_url: None,
             chain_id: None,
+            exchange_coin_prefix: None,
             exchange: Default::default(),
             public_origin: None,
             httpsig_max_skew_secs: sova_auth::httpsig::DEFAULT_MAX_SKEW_SECS,

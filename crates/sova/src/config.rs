@@ -209,6 +209,10 @@ pub fn load<const ALL: bool>(flags: &Flags<ALL>) -> anyhow::Result<Config> {
     if let Some(id) = config.chain_id {
         config.exchange.chain_id = id;
     }
+    // So does `exchange_coin_prefix` the table's `coin_name_prefix`.
+    if let Some(prefix) = &config.exchange_coin_prefix {
+        config.exchange.coin_name_prefix.clone_from(prefix);
+    }
     Ok(config)
 }
 

@@ -58,12 +58,12 @@ pub use nonce::{
     check_nonce_window,
 };
 pub use payload::{
-    Action, AddApiKey, ClOrdId, Decimal, KeyName, KeyType, MarginMode, OrderModifier, OrderType, Params, PayloadError,
-    PerpsCancelItem, PerpsCancelOrder, PerpsModifyOrder, PerpsNewOrder, PerpsOrderItem, PositionSide, ReplaceItem,
-    ReplaceOrder, RevokeApiKey, ScheduleCancel, Side, SignedDecimal, SpotBatchCancelOrder, SpotBatchNewOrder,
-    SpotCancelItem, SpotCancelOrder, SpotNewOrder, SpotOrderItem, StopType, TREASURY_ACCOUNT_ID, TimeInForce,
-    TransferAsset, TransferType, TriggerType, UpdateLeverage, UpdateMargin, is_valid_name, parse_add_api_key,
-    parse_params, payload_hash,
+    Action, AddApiKey, CancelTwapOrder, ClOrdId, Decimal, KeyName, KeyType, MarginMode, OrderModifier, OrderType,
+    Params, PayloadError, PerpsCancelItem, PerpsCancelOrder, PerpsModifyOrder, PerpsNewOrder, PerpsNewTwapOrder,
+    PerpsOrderItem, PositionSide, ReplaceItem, ReplaceOrder, RevokeApiKey, ScheduleCancel, Side, SignedDecimal,
+    SpotBatchCancelOrder, SpotBatchNewOrder, SpotCancelItem, SpotCancelOrder, SpotNewOrder, SpotNewTwapOrder,
+    SpotOrderItem, StopType, TREASURY_ACCOUNT_ID, TimeInForce, TransferAsset, TransferType, TriggerType,
+    UpdateLeverage, UpdateMargin, is_valid_name, parse_add_api_key, parse_params, payload_hash,
 };
 pub use signature::{
     ApiSignature, HeaderError, InvalidSecretKey, KeySelector, SIGNATURE_LEN, SignatureError, address_of,

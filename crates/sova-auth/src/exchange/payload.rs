@@ -43,11 +43,15 @@ pub enum Action {
     RevokeApiKey,
     /// `addAPIKey` (universal domain). Signed as `AddAPIKey` typed data, not as an `ExchangeAction`.
     AddApiKey,
+    /// `newTwapOrder` (both engines): a TWAP order executed in slices over `minutes`.
+    NewTwapOrder,
+    /// `cancelTwapOrder` (both engines): stop a TWAP order's further slices.
+    CancelTwapOrder,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 14] = [
         Action::NewOrder,
         Action::CancelOrder,
         Action::ModifyOrder,
@@ -60,6 +64,8 @@ impl Action {
         Action::TransferAsset,
         Action::RevokeApiKey,
         Action::AddApiKey,
+        Action::NewTwapOrder,
+        Action::CancelTwapOrder,
     ];
 
     /// The payload `type` string.
@@ -77,6 +83,8 @@ impl Action {
             Action::TransferAsset => "transferAsset",
             Action::RevokeApiKey => "revokeAPIKey",
             Action::AddApiKey => "addAPIKey",
+            Action::NewTwapOrder => "newTwapOrder",
+            Action::CancelTwapOrder => "cancelTwapOrder",
         }
     }
 
@@ -99,6 +107,8 @@ impl Action {
                     | ScheduleCancel
                     | TransferAsset
                     | RevokeApiKey
+                    | NewTwapOrder
+                    | CancelTwapOrder
             ),
             Domain::Futures => matches!(
                 self,
@@ -111,6 +121,8 @@ impl Action {
                     | ScheduleCancel
                     | TransferAsset
                     | RevokeApiKey
+                    | NewTwapOrder
+                    | CancelTwapOrder
             ),
             Domain::Universal => matches!(self, RevokeApiKey | AddApiKey),
         }
@@ -136,6 +148,8 @@ impl Action {
             ("POST", "/trade/orders/replace") => Action::ReplaceOrder,
             ("POST", "/trade/orders/schedule-cancel") => Action::ScheduleCancel,
             ("POST", "/accounts/transfers") => Action::TransferAsset,
+            ("POST", "/trade/twaps") => Action::NewTwapOrder,
+            ("DELETE", "/trade/twaps") => Action::CancelTwapOrder,
             ("DELETE", "/accounts/api-keys") if domain != Domain::Universal => Action::RevokeApiKey,
             ("DELETE", "/api-keys") if domain == Domain::Universal => Action::RevokeApiKey,
             ("POST", "/api-keys") if domain == Domain::Universal => Action::AddApiKey,
@@ -1019,6 +1033,69 @@ pub struct RevokeApiKey {
     pub name: KeyName,
 }
 
+/// Spot `newTwapOrder`: `accountID, symbolID, side, quantity, minutes, randomize, reduceOnly?` (the vendor's
+/// TypeScript SDK sends no `reduceOnly` on spot; it is accepted when present, and `true` is refused by the
+/// exchange: a spot account has no position to reduce).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpotNewTwapOrder {
+    /// `accountID`
+    #[serde(rename = "accountID")]
+    pub account_id: u64,
+    /// `symbolID`
+    #[serde(rename = "symbolID")]
+    pub symbol_id: u64,
+    /// `side`
+    pub side: Side,
+    /// `quantity` (the whole size, in base)
+    pub quantity: Decimal,
+    /// `minutes` (the duration)
+    pub minutes: u64,
+    /// `randomize` (vary the slices' sizes)
+    pub randomize: bool,
+    /// `reduceOnly?`
+    #[serde(rename = "reduceOnly", default, skip_serializing_if = "Option::is_none")]
+    pub reduce_only: Option<bool>,
+}
+
+/// Perps `newTwapOrder`: `accountID, symbolID, side, quantity, minutes, randomize, reduceOnly` (always present).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerpsNewTwapOrder {
+    /// `accountID`
+    #[serde(rename = "accountID")]
+    pub account_id: u64,
+    /// `symbolID`
+    #[serde(rename = "symbolID")]
+    pub symbol_id: u64,
+    /// `side`
+    pub side: Side,
+    /// `quantity`
+    pub quantity: Decimal,
+    /// `minutes`
+    pub minutes: u64,
+    /// `randomize`
+    pub randomize: bool,
+    /// `reduceOnly`
+    #[serde(rename = "reduceOnly")]
+    pub reduce_only: bool,
+}
+
+/// `cancelTwapOrder` (both engines): `accountID, symbolID, orderID` (the TWAP's id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelTwapOrder {
+    /// `accountID`
+    #[serde(rename = "accountID")]
+    pub account_id: u64,
+    /// `symbolID`
+    #[serde(rename = "symbolID")]
+    pub symbol_id: u64,
+    /// `orderID` (the id `newTwapOrder` answered)
+    #[serde(rename = "orderID")]
+    pub order_id: u64,
+}
+
 /// The body of `addAPIKey`: `accountID, name, type, publicKey, expiresAt`. It is not hashed as JSON: its values go
 /// into the `AddAPIKey` typed data, so its formatting does not matter (its values are still checked strictly).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1106,6 +1183,12 @@ pub enum Params {
     TransferAsset(TransferAsset),
     /// `revokeAPIKey`.
     RevokeApiKey(RevokeApiKey),
+    /// Spot `newTwapOrder`.
+    SpotNewTwapOrder(SpotNewTwapOrder),
+    /// Perps `newTwapOrder`.
+    PerpsNewTwapOrder(PerpsNewTwapOrder),
+    /// `cancelTwapOrder`.
+    CancelTwapOrder(CancelTwapOrder),
 }
 
 impl Params {
@@ -1123,6 +1206,8 @@ impl Params {
             Params::ScheduleCancel(_) => Action::ScheduleCancel,
             Params::TransferAsset(_) => Action::TransferAsset,
             Params::RevokeApiKey(_) => Action::RevokeApiKey,
+            Params::SpotNewTwapOrder(_) | Params::PerpsNewTwapOrder(_) => Action::NewTwapOrder,
+            Params::CancelTwapOrder(_) => Action::CancelTwapOrder,
         }
     }
 
@@ -1143,6 +1228,9 @@ impl Params {
             Params::ScheduleCancel(p) => p.account_id,
             Params::TransferAsset(p) => p.from_account_id,
             Params::RevokeApiKey(p) => p.account_id,
+            Params::SpotNewTwapOrder(p) => p.account_id,
+            Params::PerpsNewTwapOrder(p) => p.account_id,
+            Params::CancelTwapOrder(p) => p.account_id,
         }
     }
 
@@ -1162,6 +1250,9 @@ impl Params {
             Params::ScheduleCancel(p) => serde_json::to_vec(p),
             Params::TransferAsset(p) => serde_json::to_vec(p),
             Params::RevokeApiKey(p) => serde_json::to_vec(p),
+            Params::SpotNewTwapOrder(p) => serde_json::to_vec(p),
+            Params::PerpsNewTwapOrder(p) => serde_json::to_vec(p),
+            Params::CancelTwapOrder(p) => serde_json::to_vec(p),
         };
         // These types serialize infallibly (no maps with non-string keys, no custom failing impls).
         r.unwrap_or_default()
@@ -1289,6 +1380,9 @@ pub fn parse_params(domain: Domain, action: Action, body: &[u8]) -> Result<Param
         (_, Action::ScheduleCancel) => Params::ScheduleCancel(parse_canonical(body)?),
         (_, Action::TransferAsset) => Params::TransferAsset(parse_canonical(body)?),
         (_, Action::RevokeApiKey) => Params::RevokeApiKey(parse_canonical(body)?),
+        (Domain::Spot, Action::NewTwapOrder) => Params::SpotNewTwapOrder(parse_canonical(body)?),
+        (_, Action::NewTwapOrder) => Params::PerpsNewTwapOrder(parse_canonical(body)?),
+        (_, Action::CancelTwapOrder) => Params::CancelTwapOrder(parse_canonical(body)?),
         (_, Action::AddApiKey) => return Err(unsupported),
     };
     if let Some((path, 0)) = params.lists() {

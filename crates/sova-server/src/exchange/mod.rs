@@ -13,7 +13,6 @@ pub mod ws;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
 use utoipa::openapi::{InfoBuilder, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -42,9 +41,17 @@ pub type Ctx = Arc<ExchangeState>;
 
 /// Is `path` on the exchange surface (answered in its envelope)?
 pub fn owns(path: &str) -> bool {
-    ["/api/v1/spot", "/api/v1/perps", "/api/v1/user/", "/api/v1/sandbox/", "/api/v1/time", "/ws/"]
-        .iter()
-        .any(|p| path.starts_with(p))
+    [
+        "/api/v1/spot",
+        "/api/v1/perps",
+        "/api/v1/user/",
+        "/api/v1/sandbox/",
+        "/api/v1/time",
+        "/api/v1/openapi.json",
+        "/ws/",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
 }
 
 /// Per-IP request budget of the exchange's REST routes (`--rate-limit` per minute, the vendor's 1200 by default;
@@ -87,11 +94,81 @@ where
     Ctx: axum::extract::FromRef<S>,
 {
     let errors = axum::middleware::from_fn_with_state(ctx.clock.clone(), sova_http::envelope::exchange_errors);
-    let (router, api) =
+    let (router, _) =
         routes().route_layer(errors).route_layer(axum::middleware::from_fn_with_state(ctx, ip_limit)).split_for_parts();
-    let api = Arc::new(document(api));
-    router.route("/api/v1/openapi.json", get(move || async move { axum::Json(api.as_ref().clone()) }))
+    router
 }
+
+/// `GET /api/v1/openapi.json`: this document (built once).
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "the exchange's OpenAPI 3.1 document (the same as `sova openapi --surface exchange`)", content_type = "application/json", body = Object)))]
+pub async fn openapi_json() -> axum::Json<serde_json::Value> {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    axum::Json(DOC.get_or_init(|| serde_json::to_value(openapi()).unwrap_or_default()).clone())
+}
+
+/// Every route the exchange serves, `(method, path as the OpenAPI document writes it)`, kept beside [`routes`]:
+/// `exchange::openapi_describes_every_route` checks that the server serves each (and no other method on its
+/// path) and that the document describes exactly these, each with its answer and its errors.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/api/v1/spot/trade/orders"),
+    ("DELETE", "/api/v1/spot/trade/orders"),
+    ("POST", "/api/v1/spot/trade/orders/batch"),
+    ("DELETE", "/api/v1/spot/trade/orders/batch"),
+    ("POST", "/api/v1/spot/trade/orders/replace"),
+    ("POST", "/api/v1/spot/trade/orders/modify"),
+    ("POST", "/api/v1/spot/trade/orders/schedule-cancel"),
+    ("POST", "/api/v1/spot/trade/leverage"),
+    ("POST", "/api/v1/spot/trade/margin"),
+    ("POST", "/api/v1/spot/trade/twaps"),
+    ("DELETE", "/api/v1/spot/trade/twaps"),
+    ("POST", "/api/v1/spot/accounts/transfers"),
+    ("POST", "/api/v1/spot/accounts/api-keys"),
+    ("DELETE", "/api/v1/spot/accounts/api-keys"),
+    ("POST", "/api/v1/perps/trade/orders"),
+    ("DELETE", "/api/v1/perps/trade/orders"),
+    ("POST", "/api/v1/perps/trade/orders/batch"),
+    ("DELETE", "/api/v1/perps/trade/orders/batch"),
+    ("POST", "/api/v1/perps/trade/orders/replace"),
+    ("POST", "/api/v1/perps/trade/orders/modify"),
+    ("POST", "/api/v1/perps/trade/orders/schedule-cancel"),
+    ("POST", "/api/v1/perps/trade/leverage"),
+    ("POST", "/api/v1/perps/trade/margin"),
+    ("POST", "/api/v1/perps/trade/twaps"),
+    ("DELETE", "/api/v1/perps/trade/twaps"),
+    ("POST", "/api/v1/perps/accounts/transfers"),
+    ("POST", "/api/v1/perps/accounts/api-keys"),
+    ("DELETE", "/api/v1/perps/accounts/api-keys"),
+    ("GET", "/api/v1/spot/markets/symbols"),
+    ("GET", "/api/v1/spot/markets/coins"),
+    ("GET", "/api/v1/spot/markets/tickers"),
+    ("GET", "/api/v1/spot/markets/miniTickers"),
+    ("GET", "/api/v1/spot/markets/bookTickers"),
+    ("GET", "/api/v1/spot/markets/{symbol}/orderbook"),
+    ("GET", "/api/v1/spot/markets/{symbol}/trades"),
+    ("GET", "/api/v1/spot/markets/{symbol}/klines"),
+    ("GET", "/api/v1/spot/accounts/{address}/state"),
+    ("GET", "/api/v1/spot/accounts/{address}/balances"),
+    ("GET", "/api/v1/spot/accounts/{address}/orders"),
+    ("GET", "/api/v1/spot/accounts/{address}/orders/history"),
+    ("GET", "/api/v1/spot/accounts/{address}/trades"),
+    ("GET", "/api/v1/spot/accounts/{address}/api-keys"),
+    ("GET", "/api/v1/spot/accounts/{address}/fee-rate"),
+    ("GET", "/api/v1/spot/accounts/{address}/twaps"),
+    ("GET", "/api/v1/user/{address}/api-keys"),
+    ("POST", "/api/v1/user/{address}/api-keys"),
+    ("DELETE", "/api/v1/user/{address}/api-keys"),
+    ("GET", "/api/v1/user/{address}/status"),
+    ("GET", "/api/v1/user/{address}/subaccounts"),
+    ("GET", "/api/v1/user/{address}/fee-rate"),
+    ("GET", "/api/v1/time"),
+    ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/sandbox/faucet"),
+    ("POST", "/api/v1/sandbox/sub-accounts"),
+    ("POST", "/api/v1/sandbox/recover/{route}"),
+    ("DELETE", "/api/v1/sandbox/recover/{route}"),
+    ("GET", "/ws/spot"),
+];
 
 /// The exchange's OpenAPI document alone (for tests and tools).
 pub fn openapi() -> OpenApi {
@@ -132,6 +209,7 @@ where
         .routes(routes!(spot_update_margin))
         .routes(routes!(spot_transfer))
         .routes(routes!(spot_revoke_api_key, spot_add_api_key))
+        .routes(routes!(spot_new_twap, spot_cancel_twap))
         .routes(routes!(perps_new_order, perps_cancel_order))
         .routes(routes!(perps_batch_new_order, perps_batch_cancel_order))
         .routes(routes!(perps_replace_order))
@@ -141,6 +219,7 @@ where
         .routes(routes!(perps_update_margin))
         .routes(routes!(perps_transfer))
         .routes(routes!(perps_revoke_api_key, perps_add_api_key))
+        .routes(routes!(perps_new_twap, perps_cancel_twap))
         .routes(routes!(symbols))
         .routes(routes!(coins))
         .routes(routes!(tickers))
@@ -156,6 +235,7 @@ where
         .routes(routes!(account_trades))
         .routes(routes!(api_keys))
         .routes(routes!(fee_rate))
+        .routes(routes!(twaps))
         .routes(routes!(user_add_api_key, user_revoke_api_key, user_api_keys))
         .routes(routes!(user_status))
         .routes(routes!(user_subaccounts))
@@ -165,4 +245,5 @@ where
         .routes(routes!(sub_account))
         .routes(routes!(recover, recover_delete))
         .routes(routes!(ws::spot))
+        .routes(routes!(openapi_json))
 }

@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use sova_auth::exchange::{Action, Domain, check_nonce_window};
 use sova_exchange::{Core, Reason, Request, read, views};
 use sova_proto::exchange::{
-    AccountState, ApiKey, ApiKeyRevoked, ApiKeysByEngine, Balances, BatchItem, BookTicker, Coin, Envelope,
-    ErrorEnvelope, FaucetAck, FeeRate, Kline, OpenOrders, Order, OrderAck, OrderBook, OrderReceipt, PublicTrade,
-    RecoveredSignature, ScheduleCancelAck, SubAccountCreated, Symbol, Ticker, TransferAck, UserStatus, UserSubaccounts,
-    UserTrade, WriteReply,
+    AccountState, AccountTwaps, ApiKey, ApiKeyRevoked, ApiKeysByEngine, Balances, BatchItem, BookTicker, Coin,
+    Envelope, ErrorEnvelope, FaucetAck, FeeRate, Kline, OpenOrders, Order, OrderAck, OrderBook, OrderReceipt,
+    PublicTrade, RecoveredSignature, ScheduleCancelAck, SubAccountCreated, Symbol, Ticker, TransferAck, TwapReceipt,
+    UserStatus, UserSubaccounts, UserTrade, WriteReply,
 };
 use utoipa::IntoParams;
 
@@ -323,6 +323,21 @@ pub async fn api_keys(
     let now = sova_exchange::now_ms(&ctx.clock);
     account_read::<Vec<ApiKey>>(&ctx, &address, q, move |core, master, _, q| {
         Ok(read::api_keys(core, &master, now, q.name.as_deref()))
+    })
+    .await
+}
+
+/// `GET /accounts/{address}/twaps`: the account's TWAP orders (running first, then the last ended ones).
+#[utoipa::path(get, path = "/api/v1/spot/accounts/{address}/twaps", tag = "accounts", params(("address" = String, Path, description = "the master wallet (0x and 40 hex digits)"), AccountQuery),
+    responses((status = 200, body = Envelope<AccountTwaps>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
+pub async fn twaps(
+    State(ctx): State<Ctx>,
+    Path(address): Path<String>,
+    q: Result<Query<AccountQuery>, QueryRejection>,
+) -> Response {
+    account_read::<AccountTwaps>(&ctx, &address, q, |core, _, id, q| {
+        let market = read::market_filter(core, q.symbol.as_deref())?;
+        Ok(read::twaps(core, id, market))
     })
     .await
 }
@@ -650,7 +665,7 @@ pub async fn sub_account(State(ctx): State<Ctx>, body: Result<Bytes, BytesReject
 
 /// `GET /markets/miniTickers` (the same answer as `tickers`, whose keys include the mini ticker's).
 #[utoipa::path(get, path = "/api/v1/spot/markets/miniTickers", tag = "market data", params(ListQuery),
-    responses((status = 200, body = Envelope<Vec<Ticker>>)))]
+    responses((status = 200, body = Envelope<Vec<Ticker>>), (status = "4XX", description = "refused (`reason` says why)", body = ErrorEnvelope)))]
 pub async fn mini_tickers(ctx: State<Ctx>, q: Result<Query<ListQuery>, QueryRejection>) -> Response {
     tickers(ctx, q).await
 }
@@ -755,6 +770,8 @@ signed_routes! {
     spot_transfer post "/api/v1/spot/accounts/transfers" Spot "transferAsset" (TransferAck);
     spot_revoke_api_key delete "/api/v1/spot/accounts/api-keys" Spot "revokeAPIKey" (ApiKeyRevoked);
     spot_add_api_key post "/api/v1/spot/accounts/api-keys" Spot "addAPIKey" (ApiKey);
+    spot_new_twap post "/api/v1/spot/trade/twaps" Spot "newTwapOrder" (TwapReceipt);
+    spot_cancel_twap delete "/api/v1/spot/trade/twaps" Spot "cancelTwapOrder" (TwapReceipt);
     perps_new_order post "/api/v1/perps/trade/orders" Futures "newOrder" (WriteReply);
     perps_cancel_order delete "/api/v1/perps/trade/orders" Futures "cancelOrder" (WriteReply);
     perps_batch_new_order post "/api/v1/perps/trade/orders/batch" Futures "batchNewOrder" (WriteReply);
@@ -767,6 +784,8 @@ signed_routes! {
     perps_transfer post "/api/v1/perps/accounts/transfers" Futures "transferAsset" (WriteReply);
     perps_revoke_api_key delete "/api/v1/perps/accounts/api-keys" Futures "revokeAPIKey" (WriteReply);
     perps_add_api_key post "/api/v1/perps/accounts/api-keys" Futures "addAPIKey" (ApiKey);
+    perps_new_twap post "/api/v1/perps/trade/twaps" Futures "newTwapOrder" (WriteReply);
+    perps_cancel_twap delete "/api/v1/perps/trade/twaps" Futures "cancelTwapOrder" (WriteReply);
 }
 
 /// `addAPIKey`: the master registers an API key (AddAPIKey typed data, universal domain, type byte 0x02).

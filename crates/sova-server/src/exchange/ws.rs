@@ -19,7 +19,7 @@ use serde::Serialize;
 use sova_exchange::read;
 use sova_exchange::sequencer::BOOK_DEPTH;
 use sova_exchange::{Core, now_ms, views};
-use sova_proto::exchange::{Channel, ChannelData, PushType, WsParams, WsPush, WsReply, WsRequest};
+use sova_proto::exchange::{Channel, ChannelData, ErrorEnvelope, PushType, WsParams, WsPush, WsReply, WsRequest};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::Ctx;
@@ -32,7 +32,8 @@ const SNAPSHOT_TRADES: usize = 50;
 
 /// `GET /ws/spot`: upgrade to the WebSocket feeds (market and account channels).
 #[utoipa::path(get, path = "/ws/spot", tag = "websocket",
-    responses((status = 101, description = "switching protocols; client messages are `WsRequest`, server messages `WsReply` and `WsPush`")))]
+    responses((status = 101, description = "switching protocols; client messages are `WsRequest`, server messages `WsReply` and `WsPush`"),
+        (status = "4XX", description = "not a WebSocket upgrade (or refused: `reason` says why)", body = ErrorEnvelope)))]
 pub async fn spot(State(ctx): State<Ctx>, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| session(ctx, socket))
 }

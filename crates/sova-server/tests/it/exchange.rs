@@ -638,87 +638,72 @@ async fn answers_keep_their_bytes(backend: Backend) {
 }
 on_both!(answers_keep_their_bytes);
 
-/// `GET /api/v1/openapi.json`: the exchange's OpenAPI document lists every route with its answer's schema.
+/// `GET /api/v1/openapi.json` describes every route the exchange serves, with its answer and its errors (issue 12,
+/// item 5). The routes are walked over HTTP from `exchange::ROUTES` (the list kept beside the router): each is
+/// served (not a routing 404/405), no other method is served on its path, and the document lists exactly them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn openapi_document_lists_every_route() {
+async fn openapi_describes_every_route() {
     let app = spawn_app(Backend::Sqlite).await;
     let r = reqwest::get(format!("{}/api/v1/openapi.json", app.url())).await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let doc: Value = r.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
     assert_eq!(doc["info"]["title"], "Sova Exchange API");
-    let mut routes: Vec<(String, String)> = Vec::new();
+    let mut documented: Vec<(String, String)> = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            routes.push((method.to_uppercase(), path.clone()));
+            documented.push((method.to_uppercase(), path.clone()));
             let ok = &op["responses"][if path == "/ws/spot" { "101" } else { "200" }];
             assert!(ok.is_object(), "{method} {path} has no success answer: {op}");
+            for range in ["4XX", "5XX"] {
+                let schema = &op["responses"][range]["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(schema, "#/components/schemas/ErrorEnvelope", "{method} {path}: no {range} answer");
+            }
         }
     }
-    routes.sort();
-    let mut want: Vec<(String, String)> = Vec::new();
-    for prefix in ["/api/v1/spot", "/api/v1/perps"] {
-        for (m, p) in [
-            ("POST", "/trade/orders"),
-            ("DELETE", "/trade/orders"),
-            ("POST", "/trade/orders/batch"),
-            ("DELETE", "/trade/orders/batch"),
-            ("POST", "/trade/orders/replace"),
-            ("POST", "/trade/orders/modify"),
-            ("POST", "/trade/orders/schedule-cancel"),
-            ("POST", "/trade/leverage"),
-            ("POST", "/trade/margin"),
-            ("POST", "/accounts/transfers"),
-            ("DELETE", "/accounts/api-keys"),
-            ("POST", "/accounts/api-keys"),
-        ] {
-            want.push((m.into(), format!("{prefix}{p}")));
+    documented.sort();
+    let mut served: Vec<(String, String)> =
+        sova_server::exchange::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    served.sort();
+    let missing: Vec<_> = served.iter().filter(|r| !documented.contains(r)).collect();
+    assert!(missing.is_empty(), "served but not in the OpenAPI document: {missing:?}");
+    let extra: Vec<_> = documented.iter().filter(|r| !served.contains(r)).collect();
+    assert!(extra.is_empty(), "in the document but not in exchange::ROUTES: {extra:?}");
+
+    // Walk the router: every listed route is served, and no other method on its path.
+    let http = reqwest::Client::new();
+    let concrete = |p: &str| {
+        p.replace("{address}", "0x14791697260e4c9a71f18484c9f997b308e59325")
+            .replace("{symbol}", "BTC_USDC")
+            .replace("{route}", "spot/trade/orders")
+    };
+    let mut paths: Vec<&str> = sova_server::exchange::ROUTES.iter().map(|(_, p)| *p).collect();
+    paths.dedup();
+    for path in paths {
+        let url = format!("{}{}", app.url(), concrete(path));
+        for method in ["GET", "POST", "DELETE", "PUT", "PATCH"] {
+            let listed = sova_server::exchange::ROUTES.contains(&(method, path));
+            let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let r = http.request(m, &url).body("{}").send().await.unwrap();
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            let unrouted = body["error"].as_str().is_some_and(|e| e.starts_with("no route for"))
+                || body["reason"] == "METHOD_NOT_ALLOWED";
+            assert!(status < 500, "{method} {path}: {status} {body}");
+            if listed {
+                assert!(!unrouted, "{method} {path} is listed but not served: {status} {body}");
+            } else {
+                assert_eq!((status, body["reason"].as_str()), (405, Some("METHOD_NOT_ALLOWED")), "{method} {path}");
+            }
         }
     }
-    for p in [
-        "markets/symbols",
-        "markets/coins",
-        "markets/tickers",
-        "markets/miniTickers",
-        "markets/bookTickers",
-        "markets/{symbol}/orderbook",
-        "markets/{symbol}/trades",
-        "markets/{symbol}/klines",
-        "accounts/{address}/state",
-        "accounts/{address}/balances",
-        "accounts/{address}/orders",
-        "accounts/{address}/orders/history",
-        "accounts/{address}/trades",
-        "accounts/{address}/api-keys",
-        "accounts/{address}/fee-rate",
-    ] {
-        want.push(("GET".into(), format!("/api/v1/spot/{p}")));
-    }
-    for (m, p) in [
-        ("GET", "/api/v1/user/{address}/api-keys"),
-        ("POST", "/api/v1/user/{address}/api-keys"),
-        ("DELETE", "/api/v1/user/{address}/api-keys"),
-        ("GET", "/api/v1/user/{address}/status"),
-        ("GET", "/api/v1/user/{address}/subaccounts"),
-        ("GET", "/api/v1/user/{address}/fee-rate"),
-        ("GET", "/api/v1/time"),
-        ("POST", "/api/v1/sandbox/faucet"),
-        ("POST", "/api/v1/sandbox/sub-accounts"),
-        ("POST", "/api/v1/sandbox/recover/{route}"),
-        ("DELETE", "/api/v1/sandbox/recover/{route}"),
-        ("GET", "/ws/spot"),
-    ] {
-        want.push((m.into(), p.into()));
-    }
-    want.sort();
-    assert_eq!(routes, want);
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    for s in ["OrderAck", "OrderReceipt", "BatchItem", "Order", "OrderBook", "Symbol", "Reason", "ErrorEnvelope"] {
+    for s in ["OrderAck", "OrderReceipt", "BatchItem", "Order", "OrderBook", "Symbol", "Reason", "ErrorEnvelope"]
+        .into_iter()
+        .chain(["TwapReceipt", "AccountTwaps", "TwapOrder", "WsTwapOrder"])
+    {
         assert!(schemas.contains_key(s), "no schema {s}: {:?}", schemas.keys().collect::<Vec<_>>());
     }
-    // The document describes the routes the server serves.
-    let r = reqwest::get(format!("{}/api/v1/spot/markets/miniTickers", app.url())).await.unwrap();
-    assert_eq!(r.status().as_u16(), 200);
     app.stop().await;
 }
 
@@ -1122,3 +1107,227 @@ async fn vendor_python_sdk_walk(backend: Backend) {
     app.stop().await;
 }
 on_both!(vendor_python_sdk_walk);
+
+/// Issue 12: TWAP orders as the vendor's TypeScript SDK sends them (`POST`/`DELETE /trade/twaps`, `GET
+/// /accounts/{a}/twaps`, `TO` in the account state), executed by the sequencer in slices on the server's clock
+/// (manual here: the test moves it), the children in the account's orders and trades; cancel stops the slices.
+async fn twap_orders_over_http(backend: Backend) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let clock = sova_runtime::Clock::manual(now);
+    let app = sova_testkit_app::prelude::spawn_app_at(backend, clock.clone()).await;
+    let alice = client(&app, 0xc1);
+    let bob = client(&app, 0xc2);
+    let a = funded(&alice, "USDC", "100000").await;
+    funded(&alice, "BTC", "1").await;
+    let b = funded(&bob, "BTC", "1").await;
+    funded(&bob, "USDC", "100000").await;
+    ok(&bob.spot_new_order(&order(limit(b, "ask1", 2, "100", "0.5"))).await.unwrap());
+    ok(&bob.spot_new_order(&order(limit(b, "bid1", 1, "90", "0.5"))).await.unwrap());
+
+    // The TypeScript SDK's body (no reduceOnly on spot), receipt `{orderID}`.
+    let twap = |side: u8, qty: &str, minutes: u64| -> ex::SpotNewTwapOrder {
+        serde_json::from_value(json!({"accountID": a, "symbolID": 1, "side": side, "quantity": qty,
+            "minutes": minutes, "randomize": false}))
+        .unwrap()
+    };
+    let r = alice.spot_new_twap(&twap(1, "0.01", 1)).await.unwrap();
+    let id = ok(&r)["orderID"].as_u64().unwrap();
+    assert_eq!(r.json["data"]["code"], 0);
+    let list = format!("/api/v1/spot/accounts/{:#x}/twaps", alice.address());
+    let twaps = ok(&alice.get(&list).await.unwrap()).clone();
+    assert!(twaps["blockTime"].as_u64().is_some() && twaps["blockHeight"].as_u64().is_some(), "{twaps}");
+    let t = &twaps["twaps"][0];
+    let mut k = keys(t);
+    k.retain(|k| !["sliceIntervalMs", "slicesDone", "slicesTotal", "status", "updatedAt"].contains(k));
+    assert_eq!(
+        k,
+        [
+            "accountID",
+            "active",
+            "createdAt",
+            "executedQty",
+            "executedValue",
+            "minutes",
+            "nextActiveAt",
+            "orderID",
+            "quantity",
+            "randomize",
+            "reduceOnly",
+            "side",
+            "symbol",
+            "symbolID",
+            "userID"
+        ],
+        "the TypeScript SDK's TwapOrder"
+    );
+    assert_eq!(
+        (t["orderID"].as_u64(), t["side"].as_str(), t["symbol"].as_str()),
+        (Some(id), Some("BUY"), Some("BTC_USDC"))
+    );
+    assert_eq!((t["active"].as_bool(), t["executedQty"].as_str()), (Some(true), Some("0.005")), "{t}");
+    let state = ok(&alice.get(&format!("/api/v1/spot/accounts/{:#x}/state", alice.address())).await.unwrap()).clone();
+    assert_eq!(keys(&state["TO"][0]), ["R", "S", "a", "ct", "i", "m", "nt", "q", "r", "s", "v", "z"]);
+
+    // The next slice comes when the server's clock reaches it, with no request in between.
+    let wait_for = |want: &'static str| {
+        let alice = &alice;
+        let list = list.clone();
+        async move {
+            for _ in 0..50 {
+                let v = ok(&alice.get(&list).await.unwrap()).clone();
+                if v["twaps"][0]["executedQty"] == want {
+                    return v;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("executedQty never reached {want}");
+        }
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(ok(&alice.get(&list).await.unwrap())["twaps"][0]["executedQty"], "0.005", "not due yet");
+    clock.advance(30_000);
+    let v = wait_for("0.01").await;
+    assert_eq!((v["twaps"][0]["active"].as_bool(), v["twaps"][0]["status"].as_str()), (Some(false), Some("FINISHED")));
+    let hist =
+        ok(&alice.get(&format!("/api/v1/spot/accounts/{:#x}/orders/history", alice.address())).await.unwrap()).clone();
+    let children: Vec<&Value> = hist
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["clOrdID"].as_str().is_some_and(|c| c.starts_with(&format!("twap-{id}-"))))
+        .collect();
+    assert_eq!(children.len(), 2, "{hist}");
+    assert!(children.iter().all(|o| o["status"] == "FILLED" && o["type"] == "MARKET" && o["timeInForce"] == "IOC"));
+    let fills = ok(&alice.get(&format!("/api/v1/spot/accounts/{:#x}/trades", alice.address())).await.unwrap()).clone();
+    assert_eq!(fills.as_array().unwrap().len(), 2);
+
+    // A sell over 5 minutes (10 slices of 0.01), canceled after two: no further slices.
+    let r = alice.spot_new_twap(&twap(2, "0.1", 5)).await.unwrap();
+    let sell = ok(&r)["orderID"].as_u64().unwrap();
+    assert_eq!(sell, id + 1);
+    clock.advance(30_000);
+    let sell_qty = |v: &Value| {
+        v["twaps"].as_array().unwrap().iter().find(|t| t["orderID"] == sell).unwrap()["executedQty"].clone()
+    };
+    for _ in 0..50 {
+        if sell_qty(ok(&alice.get(&list).await.unwrap())) == "0.02" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let cancel = |symbol: u64, twap: u64| -> ex::CancelTwapOrder {
+        serde_json::from_value(json!({"accountID": a, "symbolID": symbol, "orderID": twap})).unwrap()
+    };
+    refused(&alice.spot_cancel_twap(&cancel(1, 999)).await.unwrap(), 404, "UNKNOWN_TWAP");
+    refused(&alice.spot_cancel_twap(&cancel(2, sell)).await.unwrap(), 404, "UNKNOWN_TWAP");
+    let r = alice.spot_cancel_twap(&cancel(1, sell)).await.unwrap();
+    assert_eq!(ok(&r)["orderID"].as_u64(), Some(sell));
+    clock.advance(60_000);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let v = ok(&alice.get(&list).await.unwrap()).clone();
+    assert_eq!(sell_qty(&v), "0.02", "no slice after the cancel");
+    assert_eq!(v["twaps"].as_array().unwrap().iter().find(|t| t["orderID"] == sell).unwrap()["status"], "CANCELED");
+
+    // Bad input: stable codes, never a 500.
+    refused(&alice.spot_new_twap(&twap(1, "0.01", 0)).await.unwrap(), 400, "INVALID_TWAP_DURATION");
+    refused(&alice.spot_new_twap(&twap(1, "0.00001", 5)).await.unwrap(), 400, "INVALID_QUANTITY");
+    let body = br#"{"accountID":1,"symbolID":1,"side":1,"quantity":"1","minutes":"5","randomize":false}"#.to_vec();
+    let r = alice
+        .send_signed(
+            ex::Domain::Spot,
+            ex::Action::NewTwapOrder,
+            Method::POST,
+            "/api/v1/spot/trade/twaps",
+            body,
+            alice.next_nonce(),
+        )
+        .await
+        .unwrap();
+    refused(&r, 400, "INVALID_FIELD");
+    refused(&alice.get(&format!("{list}?symbol=NOPE")).await.unwrap(), 400, "UNKNOWN_SYMBOL");
+    // Perps TWAPs verify, then answer that the perps engine is not there.
+    let p: ex::PerpsNewTwapOrder = serde_json::from_value(json!({"accountID": a, "symbolID": 1, "side": 1,
+        "quantity": "1", "minutes": 5, "randomize": false, "reduceOnly": false}))
+    .unwrap();
+    let r = alice.signed(ex::Domain::Futures, Method::POST, "/api/v1/perps/trade/twaps", &p).await.unwrap();
+    refused(&r, 501, "PERPS_NOT_AVAILABLE");
+
+    // A restart replays the TWAPs from the log.
+    let before = ok(&alice.get(&list).await.unwrap()).clone();
+    let TestApp { running, dir, database_url, .. } = app;
+    running.stop().await.unwrap();
+    let app = spawn_on(dir, database_url, |_| {}).await;
+    let alice = client(&app, 0xc1);
+    let after = ok(&alice.get(&list).await.unwrap()).clone();
+    assert_eq!(after["twaps"], before["twaps"]);
+    app.stop().await;
+}
+on_both!(twap_orders_over_http);
+
+/// Issue 12: market and coin names are configurable; an operator mirroring the vendor's listing (coins `vBTC`,
+/// `vUSDC`, market `vBTC_vUSDC`, display `BTC/USDC`) gets those names in every SDK-facing read and push, and
+/// requests accept them (and the earlier names).
+async fn configured_names_reach_the_sdk_reads(backend: Backend) {
+    let app = sova_testkit_app::prelude::spawn_app_with(backend, |c| {
+        c.exchange.coin_name_prefix = "v".into();
+        c.exchange.markets[2].name = Some("SOL-SPOT".into());
+        c.exchange.markets[2].display_name = Some("SOL/USDC spot".into());
+    })
+    .await;
+    let alice = client(&app, 0xd1);
+    let bob = client(&app, 0xd2);
+    let a = funded(&alice, "vUSDC", "1000").await;
+    let b = funded(&bob, "BTC", "1").await; // the symbol still works
+    ok(&bob.spot_new_order(&order(limit(b, "s1", 2, "100", "0.5"))).await.unwrap());
+    ok(&alice.spot_new_order(&order(limit(a, "b1", 1, "100", "0.1"))).await.unwrap());
+
+    let symbols = ok(&alice.get("/api/v1/spot/markets/symbols").await.unwrap()).clone();
+    let s: Vec<(&str, &str, &str, &str)> = symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["displayName"].as_str().unwrap(),
+                s["baseCoin"].as_str().unwrap(),
+                s["quoteCoin"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        s,
+        [
+            ("vBTC_vUSDC", "BTC/USDC", "vBTC", "vUSDC"),
+            ("vETH_vUSDC", "ETH/USDC", "vETH", "vUSDC"),
+            ("SOL-SPOT", "SOL/USDC spot", "vSOL", "vUSDC")
+        ]
+    );
+    assert_eq!(symbols[0]["symbol"], "vBTC_vUSDC");
+    let coins = ok(&alice.get("/api/v1/spot/markets/coins?coin=vBTC").await.unwrap()).clone();
+    assert_eq!((coins[0]["id"].as_u64(), coins[0]["name"].as_str()), (Some(2), Some("vBTC")));
+    for path in ["vBTC_vUSDC", "BTC_USDC", "BTC%2FUSDC", "1"] {
+        let book = ok(&alice.get(&format!("/api/v1/spot/markets/{path}/orderbook")).await.unwrap()).clone();
+        assert_eq!(book["asks"][0][0], "100", "{path}");
+    }
+    let t = ok(&alice.get("/api/v1/spot/markets/vBTC_vUSDC/trades").await.unwrap()).clone();
+    assert_eq!(t[0]["s"], "vBTC_vUSDC");
+    let tickers = ok(&alice.get("/api/v1/spot/markets/tickers?symbol=vBTC_vUSDC").await.unwrap()).clone();
+    assert_eq!((tickers.as_array().unwrap().len(), tickers[0]["symbol"].as_str()), (1, Some("vBTC_vUSDC")));
+    let bal = ok(&alice.get(&format!("/api/v1/spot/accounts/{:#x}/balances", alice.address())).await.unwrap()).clone();
+    let names: Vec<&str> = bal["balances"].as_array().unwrap().iter().map(|b| b["coin"].as_str().unwrap()).collect();
+    assert_eq!(names, ["vUSDC", "vBTC", "vETH", "vSOL"]);
+    let state = ok(&alice.get(&format!("/api/v1/spot/accounts/{:#x}/state", alice.address())).await.unwrap()).clone();
+    assert_eq!(state["B"][0]["a"], "vUSDC");
+    let fills = ok(&alice
+        .get(&format!("/api/v1/spot/accounts/{:#x}/trades?symbol=vBTC_vUSDC", alice.address()))
+        .await
+        .unwrap())
+    .clone();
+    assert_eq!((fills[0]["symbol"].as_str(), fills[0]["feeCoin"].as_str()), (Some("vBTC_vUSDC"), Some("vBTC")));
+    let hist =
+        ok(&alice.get(&format!("/api/v1/spot/accounts/{:#x}/orders/history", alice.address())).await.unwrap()).clone();
+    assert_eq!(hist[0]["symbol"], "vBTC_vUSDC");
+    app.stop().await;
+}
+on_both!(configured_names_reach_the_sdk_reads);

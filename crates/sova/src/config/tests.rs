@@ -116,6 +116,8 @@ fn table() -> Vec<Row> {
         row("--chain-id", "SOVA_CHAIN_ID", "chain_id", Num, Value::Null,
             ["138565", "286623", "138565"], "5", Some("5"),
             "invalid value unsigned int `5`, expected 286623 (mainnet) or 138565 (testnet)"),
+        row("--exchange-coin-prefix", "SOVA_EXCHANGE_COIN_PREFIX", "exchange_coin_prefix", Str, Value::Null,
+            ["v", "w", "x"], "5", None, not_a_string),
         row("--public-origin", "SOVA_PUBLIC_ORIGIN", "public_origin", Str, Value::Null,
             ["https://f.example", "https://e.example", "https://c.example:8443"], "5", None, not_a_string),
         row("--httpsig-skew", "SOVA_HTTPSIG_SKEW", "httpsig_skew", Num, json!(60),
@@ -261,6 +263,26 @@ fn chain_id_overrides_the_exchange_table() {
         assert_eq!(load_with(jail, Some(&both), &[], &[]).unwrap().exchange.chain_id, 286623);
         let c = load_with(jail, Some(table), &[], &["--chain-id", "286623"]).unwrap();
         assert_eq!(c.exchange.chain_id, 286623);
+        Ok(())
+    });
+}
+
+#[test]
+fn exchange_coin_prefix_overrides_the_exchange_table() {
+    Jail::expect_with(|jail| {
+        assert_eq!(load_with(jail, None, &[], &[]).unwrap().exchange.coin_name_prefix, "");
+        let table = "[exchange]\ncoin_name_prefix = \"w\"\n[[exchange.markets]]\nid = 1\nbase = \"BTC\"\nquote = \"USDC\"\n\
+                     tick_size = \"0.01\"\nlot_size = \"0.0001\"\nmin_notional = \"1\"\nmaker_fee = \"0\"\n\
+                     taker_fee = \"0\"\nname = \"vBTC_vUSDC\"\n";
+        let c = load_with(jail, Some(table), &[], &[]).unwrap();
+        assert_eq!(
+            (c.exchange.coin_name_prefix.as_str(), c.exchange.markets[0].name.as_deref()),
+            ("w", Some("vBTC_vUSDC"))
+        );
+        let c = load_with(jail, Some(table), &[("SOVA_EXCHANGE_COIN_PREFIX", "v")], &[]).unwrap();
+        assert_eq!(c.exchange.coin_name_prefix, "v");
+        let c = load_with(jail, None, &[], &["--exchange-coin-prefix", "v"]).unwrap();
+        assert_eq!(c.exchange.coin_name_prefix, "v");
         Ok(())
     });
 }
