@@ -84,6 +84,22 @@ struct Args {
     /// With `--emit`: seconds ahead of now for the timestamps (the server accepts up to its window).
     #[arg(long, default_value_t = 20)]
     ts_ahead: u64,
+    /// `deposit` route: the body of `POST /sovx/v1/sandbox/deposits` (sent with `--api-key`).
+    #[arg(long)]
+    deposit_body: Option<String>,
+    /// `withdrawal` route: the user's withdrawals path (`/sovx/v1/users/<id>/accounts/crypto/withdrawals`).
+    #[arg(long)]
+    withdrawal_path: Option<String>,
+    /// `withdrawal` route: the body of each withdrawal (each gets its own idempotency key from the server).
+    #[arg(long)]
+    withdrawal_body: Option<String>,
+    /// Instead of measuring, receive webhooks on this address and report deliveries per second and the time from
+    /// each event's `timestamp` (its commit) to its arrival, once no delivery came for `--sink-idle` seconds.
+    #[arg(long)]
+    webhook_sink: Option<String>,
+    /// With `--webhook-sink`: seconds without a delivery that end the measurement.
+    #[arg(long, default_value_t = 3)]
+    sink_idle: u64,
 }
 
 #[derive(Clone)]
@@ -102,6 +118,11 @@ enum Auth {
         offer: Rc<sova_auth::x402::PaymentRequirements>,
         payment: Rc<sova_chain::solana::ExactPayment>,
         payer: sova_chain::solana::SigningKey,
+    },
+    /// POST the same JSON body with an owner key (a new resource each time).
+    Post {
+        key: String,
+        body: Bytes,
     },
     /// POST pre-built signed exchange requests, each once (or cycling when `cycle`).
     Presigned {
@@ -321,13 +342,27 @@ async fn connection(
             n += 1;
             continue;
         }
+        if let Auth::Post { key, body } = &auth {
+            let req = Request::post(path.as_str())
+                .header("host", &host)
+                .header("content-type", "application/json")
+                .header("x-api-key", key)
+                .body(http_body_util::Full::new(body.clone()))?;
+            let start = Instant::now();
+            let resp = sender.send_request(req).await?;
+            let status = resp.status();
+            resp.into_body().collect().await?;
+            record(&stats, start, status.is_success());
+            n += 1;
+            continue;
+        }
         let target = match &auth {
             Auth::Hmac { .. } => format!("{path}?n={id}-{n}"),
             _ => path.clone(),
         };
         let mut b = Request::get(target.as_str()).header("host", &host);
         match &auth {
-            Auth::None | Auth::Presigned { .. } | Auth::Siwx(_) => {}
+            Auth::None | Auth::Presigned { .. } | Auth::Post { .. } | Auth::Siwx(_) => {}
             Auth::ApiKey(k) => b = b.header("x-api-key", k),
             Auth::X402 { offer, payment, payer } => {
                 use base64::Engine;
@@ -537,6 +572,20 @@ async fn measure(args: &Args, host: &str, route: &str) -> anyhow::Result<(f64, f
             };
             (args.path.clone(), Auth::Siwx(Rc::new(s)))
         }
+        "deposit" => (
+            "/sovx/v1/sandbox/deposits".to_string(),
+            Auth::Post {
+                key: args.api_key.clone().context("--api-key")?,
+                body: Bytes::from(args.deposit_body.clone().context("--deposit-body")?),
+            },
+        ),
+        "withdrawal" => (
+            args.withdrawal_path.clone().context("--withdrawal-path")?,
+            Auth::Post {
+                key: args.api_key.clone().context("--api-key")?,
+                body: Bytes::from(args.withdrawal_body.clone().context("--withdrawal-body")?),
+            },
+        ),
         other => anyhow::bail!("unknown route {other}"),
     };
     let stats = Rc::new(RefCell::new(Stats { hist: Histogram::new(3)?, ok: 0, bad: 0 }));
@@ -621,6 +670,9 @@ fn main() -> anyhow::Result<()> {
     if let Some(n) = args.emit {
         return emit(&args, n);
     }
+    if let Some(addr) = &args.webhook_sink {
+        return webhook_sink(addr, args.sink_idle);
+    }
     let host =
         args.url.strip_prefix("http://").context("--url must be http://host:port")?.trim_end_matches('/').to_string();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -643,4 +695,69 @@ fn main() -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// The webhook receiver of the dispatch benchmark: answers 200 to every delivery, and records when it arrived and
+/// how long after its event's `timestamp` (the commit of the change that wrote it).
+fn webhook_sink(addr: &str, idle_secs: u64) -> anyhow::Result<()> {
+    use hyper::body::Incoming;
+    use hyper::service::service_fn;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        println!("webhook sink on {addr}");
+        let seen: std::sync::Arc<std::sync::Mutex<(Vec<Instant>, Histogram<u64>)>> =
+            std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), Histogram::new(3)?)));
+        let idle = Duration::from_secs(idle_secs);
+        loop {
+            let last = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.0.last().copied();
+            let wait = last.map_or(Duration::from_secs(600), |l| idle.saturating_sub(l.elapsed()));
+            let accepted = tokio::time::timeout(wait, listener.accept()).await;
+            let Ok(conn) = accepted else { break };
+            let (stream, _) = conn?;
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: Request<Incoming>| {
+                    let seen = seen.clone();
+                    async move {
+                        let body = req.into_body().collect().await?.to_bytes();
+                        let now_ms = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_millis() as i64)
+                            .unwrap_or(0);
+                        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                        let ts = v["timestamp"].as_str().and_then(chrono_ms).unwrap_or(now_ms);
+                        if let Ok(mut g) = seen.lock() {
+                            g.0.push(Instant::now());
+                            let _ = g.1.record(u64::try_from((now_ms - ts).max(0)).unwrap_or(0));
+                        }
+                        Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(Bytes::from_static(
+                            b"ok",
+                        ))))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+            });
+        }
+        let g = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        let (times, hist) = (&g.0, &g.1);
+        let span = match (times.first(), times.last()) {
+            (Some(a), Some(b)) if b > a => b.duration_since(*a).as_secs_f64(),
+            _ => 0.0,
+        };
+        println!(
+            "deliveries {}  per second {:.0}  commit-to-arrival p50 {} ms  p99 {} ms  max {} ms",
+            times.len(),
+            if span > 0.0 { times.len() as f64 / span } else { 0.0 },
+            hist.value_at_quantile(0.5),
+            hist.value_at_quantile(0.99),
+            hist.max()
+        );
+        Ok(())
+    })
+}
+
+/// Unix ms of an RFC 3339 time (`2026-12-07T10:00:00.123Z`, as Sova writes them).
+fn chrono_ms(t: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(t).ok().map(|d| d.timestamp_millis())
 }
