@@ -67,13 +67,25 @@ bench_backend() {
     "$LOAD" --webhook-sink "$SINK" --sink-idle 3 >"$dir/sink.txt" &
     local sink=$!
     sleep 0.3
-    curl -fs -X POST "$url/customers/bench-co/webhooks" -H "x-api-key: $key" -H 'Content-Type: application/json' \
-        -d "{\"url\":\"http://$SINK/hook\"}" >/dev/null
+    local since endpoint
+    since=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+    endpoint=$(curl -fs -X POST "$url/customers/bench-co/webhooks" -H "x-api-key: $key" \
+        -H 'Content-Type: application/json' -d "{\"url\":\"http://$SINK/hook\"}" | jq -r .data.endpoint_id)
     "$LOAD" --url "http://127.0.0.1:$PORT" --routes deposit --api-key "$key" --deposit-body "$deposit" \
         --duration "$DURATION" --connections 8 | sed "s/^/$backend  (with webhooks) /"
     wait "$sink" || true
-    sed "s/^/$backend  webhooks: /" "$dir/sink.txt" | grep -v "sink on"
+    sed "s/^/$backend  webhooks (paced by the deposits): /" "$dir/sink.txt" | grep -v "sink on"
+    # Throughput: replay every event of the run at once (a backlog of thousands) and time the drain.
+    "$LOAD" --webhook-sink "$SINK" --sink-idle 3 >"$dir/sink.txt" &
+    sink=$!
+    sleep 0.3
+    curl -fs -X POST "$url/customers/bench-co/webhook-endpoints/$endpoint/replay" -H "x-api-key: $key" \
+        -H 'Content-Type: application/json' -d "{\"since\":\"$since\"}" | jq -r '"queued \(.data.queued)"' |
+        sed "s/^/$backend  webhooks (backlog): /"
+    wait "$sink" || true
+    sed "s/^/$backend  webhooks (backlog): /" "$dir/sink.txt" | grep -v "sink on"
     kill -TERM "$pid"; wait "$pid" || true
+    grep -E "WARN|ERROR" "$dir/serve.log" | sort | uniq -c | sort -rn | head -5 | sed "s/^/$backend  server log: /" || true
     [ -n "$db_url" ] && psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS ${db_url##*/} WITH (FORCE)"
     rm -rf "$dir"
 }

@@ -709,35 +709,42 @@ fn webhook_sink(addr: &str, idle_secs: u64) -> anyhow::Result<()> {
         let seen: std::sync::Arc<std::sync::Mutex<(Vec<Instant>, Histogram<u64>)>> =
             std::sync::Arc::new(std::sync::Mutex::new((Vec::new(), Histogram::new(3)?)));
         let idle = Duration::from_secs(idle_secs);
-        loop {
-            let last = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.0.last().copied();
-            let wait = last.map_or(Duration::from_secs(600), |l| idle.saturating_sub(l.elapsed()));
-            let accepted = tokio::time::timeout(wait, listener.accept()).await;
-            let Ok(conn) = accepted else { break };
-            let (stream, _) = conn?;
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req: Request<Incoming>| {
-                    let seen = seen.clone();
-                    async move {
-                        let body = req.into_body().collect().await?.to_bytes();
-                        let now_ms = std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map(|d| d.as_millis() as i64)
-                            .unwrap_or(0);
-                        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-                        let ts = v["timestamp"].as_str().and_then(chrono_ms).unwrap_or(now_ms);
-                        if let Ok(mut g) = seen.lock() {
-                            g.0.push(Instant::now());
-                            let _ = g.1.record(u64::try_from((now_ms - ts).max(0)).unwrap_or(0));
+        let acceptor = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let seen = acceptor.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<Incoming>| {
+                        let seen = seen.clone();
+                        async move {
+                            let body = req.into_body().collect().await?.to_bytes();
+                            let now_ms = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map(|d| d.as_millis() as i64)
+                                .unwrap_or(0);
+                            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                            let ts = v["timestamp"].as_str().and_then(chrono_ms).unwrap_or(now_ms);
+                            if let Ok(mut g) = seen.lock() {
+                                g.0.push(Instant::now());
+                                let _ = g.1.record(u64::try_from((now_ms - ts).max(0)).unwrap_or(0));
+                            }
+                            Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(Bytes::from_static(
+                                b"ok",
+                            ))))
                         }
-                        Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(Bytes::from_static(
-                            b"ok",
-                        ))))
-                    }
+                    });
+                    let _ =
+                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
                 });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
-            });
+            }
+        });
+        // Done once deliveries started and then none came for `idle`.
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let last = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.0.last().copied();
+            if last.is_some_and(|l| l.elapsed() >= idle) {
+                break;
+            }
         }
         let g = seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
         let (times, hist) = (&g.0, &g.1);

@@ -142,6 +142,8 @@ pub trait WebhookStore: Send + Sync {
     async fn claim_deliveries(&self, now: i64, limit: i64, lock_ms: i64) -> Result<Vec<ClaimedDelivery>>;
     /// Record an attempt's result.
     async fn finish_delivery(&self, d: &ClaimedDelivery, r: &AttemptResult, now: i64) -> Result<()>;
+    /// Record a round's results in one transaction.
+    async fn finish_deliveries(&self, results: &[(ClaimedDelivery, AttemptResult)], now: i64) -> Result<()>;
     /// An endpoint's deliveries, newest first.
     async fn list_deliveries(&self, customer_id: &str, endpoint_id: &str, limit: i64) -> Result<Vec<DeliveryRow>>;
     /// Send an event again to every endpoint that takes it (a new delivery each); how many.

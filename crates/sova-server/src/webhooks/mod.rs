@@ -35,12 +35,13 @@ pub const SCHEDULE_SECS: [i64; 9] = [5, 300, 1800, 7200, 18_000, 36_000, 50_400,
 pub const TIMEOUT: Duration = Duration::from_secs(15);
 /// How much of a target's answer is kept.
 const BODY_KEPT: usize = 1024;
-/// Deliveries claimed per round, and sent at once.
-const BATCH: i64 = 32;
-/// A claim outlives the longest round (one endpoint's deliveries are sent one after the other, each up to 15 s),
-/// so no other dispatcher takes a claimed delivery while it is being sent; one that dies frees its claims after
-/// this.
-const CLAIM_MS: i64 = (BATCH * 15 + 60) * 1000;
+/// Deliveries claimed per round.
+const BATCH: i64 = 256;
+/// Attempts in flight at once.
+const IN_FLIGHT: usize = 64;
+/// A claim outlives the longest round (BATCH / IN_FLIGHT waves of attempts of up to 15 s each), so no other
+/// dispatcher takes a claimed delivery while it is being sent; one that dies frees its claims after this.
+const CLAIM_MS: i64 = ((BATCH / IN_FLIGHT as i64) * 15 + 60) * 1000;
 
 /// Every event type Sova emits (an endpoint's `event_types` must be among them).
 pub const EVENT_TYPES: &[&str] = &[
@@ -177,28 +178,20 @@ pub fn spawn_dispatcher(ctx: Ctx, jobs: &sova_runtime::Jobs) {
 pub async fn dispatch_once(ctx: &Ctx) -> sova_store::Result<usize> {
     let claimed = ctx.store.claim_deliveries(ctx.clock.now_ms(), BATCH, CLAIM_MS).await?;
     let n = claimed.len();
-    // Endpoints are served side by side; one endpoint's deliveries one after the other, in the order their events
-    // were written (so a receiver sees `created` before `confirmation_required`, unless a retry intervenes).
-    let mut by_endpoint: Vec<Vec<ClaimedDelivery>> = Vec::new();
-    for d in claimed {
-        match by_endpoint.iter_mut().find(|g| g[0].endpoint.endpoint_id == d.endpoint.endpoint_id) {
-            Some(g) => g.push(d),
-            None => by_endpoint.push(vec![d]),
-        }
-    }
-    let results: Vec<sova_store::Result<()>> = futures::stream::iter(by_endpoint)
-        .map(|group| async move {
-            for d in group {
-                let r = attempt(ctx, &d).await;
-                ctx.store.finish_delivery(&d, &r, ctx.clock.now_ms()).await?;
-                metrics::counter!("sova_webhook_attempts_total", "status" => r.status.clone()).increment(1);
-            }
-            Ok(())
+    // Up to `IN_FLIGHT` attempts at once, over every endpoint (no order is promised: receivers order by the
+    // event's `timestamp` and deduplicate by `webhook-id`); the round's results are recorded in one transaction.
+    let results: Vec<(ClaimedDelivery, AttemptResult)> = futures::stream::iter(claimed)
+        .map(|d| async move {
+            let r = attempt(ctx, &d).await;
+            (d, r)
         })
-        .buffer_unordered(BATCH as usize)
+        .buffer_unordered(IN_FLIGHT)
         .collect()
         .await;
-    results.into_iter().collect::<sova_store::Result<Vec<()>>>()?;
+    ctx.store.finish_deliveries(&results, ctx.clock.now_ms()).await?;
+    for (_, r) in &results {
+        metrics::counter!("sova_webhook_attempts_total", "status" => r.status.clone()).increment(1);
+    }
     Ok(n)
 }
 

@@ -63,12 +63,124 @@ async fn insert_delivery(
     Ok(())
 }
 
+/// Record one attempt inside `tx`.
+async fn finish(tx: &mut Transaction<'static, Any>, d: &ClaimedDelivery, r: &AttemptResult, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
+             locked_until = 0, response_status = $3, response_body = $4, error = $5, updated_at = $6 \
+             WHERE delivery_id = $7",
+    )
+    .bind(r.status.clone())
+    .bind(r.next_attempt_at)
+    .bind(r.response_status)
+    .bind(r.response_body.clone())
+    .bind(r.error.clone())
+    .bind(now)
+    .bind(d.delivery.delivery_id.clone())
+    .execute(&mut **tx)
+    .await?;
+    if let Some(reason) = &r.disable_endpoint {
+        sqlx::query(
+            "UPDATE webhook_endpoints SET status = 'DISABLED', disabled_reason = $1, updated_at = $2 \
+                 WHERE endpoint_id = $3 AND status = 'ENABLED'",
+        )
+        .bind(reason.clone())
+        .bind(now)
+        .bind(d.endpoint.endpoint_id.clone())
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'FAILED', error = $1, updated_at = $2 \
+                 WHERE endpoint_id = $3 AND status = 'PENDING'",
+        )
+        .bind(format!("endpoint disabled: {reason}"))
+        .bind(now)
+        .bind(d.endpoint.endpoint_id.clone())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A due delivery joined with its event and endpoint.
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    delivery_id: String,
+    event_id: String,
+    endpoint_id: String,
+    customer_id: String,
+    status: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    response_status: Option<i64>,
+    response_body: Option<String>,
+    error: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    ev_type: String,
+    ev_payload: String,
+    ev_created_at: i64,
+    ep_endpoint_id: String,
+    ep_customer_id: String,
+    ep_url: String,
+    ep_description: Option<String>,
+    ep_event_types: String,
+    ep_headers: String,
+    ep_secret_sealed: String,
+    ep_previous_sealed: Option<String>,
+    ep_previous_until: Option<i64>,
+    ep_vendor: i64,
+    ep_status: String,
+    ep_disabled_reason: Option<String>,
+    ep_created_at: i64,
+    ep_updated_at: i64,
+}
+
+impl ClaimRow {
+    fn into_claimed(self, locked_until: i64) -> ClaimedDelivery {
+        ClaimedDelivery {
+            delivery: DeliveryRow {
+                delivery_id: self.delivery_id,
+                event_id: self.event_id,
+                endpoint_id: self.endpoint_id,
+                customer_id: self.customer_id,
+                status: self.status,
+                attempts: self.attempts,
+                next_attempt_at: self.next_attempt_at,
+                locked_until,
+                response_status: self.response_status,
+                response_body: self.response_body,
+                error: self.error,
+                created_at: self.created_at,
+                updated_at: self.updated_at,
+            },
+            event_type: self.ev_type,
+            payload: self.ev_payload,
+            event_created_at: self.ev_created_at,
+            endpoint: WebhookEndpointRow {
+                endpoint_id: self.ep_endpoint_id,
+                customer_id: self.ep_customer_id,
+                url: self.ep_url,
+                description: self.ep_description,
+                event_types: self.ep_event_types,
+                headers: self.ep_headers,
+                secret_sealed: self.ep_secret_sealed,
+                previous_sealed: self.ep_previous_sealed,
+                previous_until: self.ep_previous_until,
+                vendor: self.ep_vendor,
+                status: self.ep_status,
+                disabled_reason: self.ep_disabled_reason,
+                created_at: self.ep_created_at,
+                updated_at: self.ep_updated_at,
+            },
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct EventRow {
     event_id: String,
     event_type: String,
-    payload: String,
-    created_at: i64,
 }
 
 #[async_trait::async_trait]
@@ -177,84 +289,48 @@ impl WebhookStore for SqlStore {
     async fn claim_deliveries(&self, now: i64, limit: i64, lock_ms: i64) -> Result<Vec<ClaimedDelivery>> {
         let mut tx = self.write.begin().await?;
         let skip = match self.backend {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Postgres => " FOR UPDATE OF d SKIP LOCKED",
             Backend::Sqlite => "",
         };
-        let due = sqlx::query_as::<Any, DeliveryRow>(&format!(
-            "SELECT {DLV_COLS} FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= $1 \
-             AND locked_until <= $1 ORDER BY next_attempt_at, seq LIMIT $2{skip}"
+        let d_cols = DLV_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
+        let ep_cols = EP_COLS.split(", ").map(|c| format!("ep.{c} AS ep_{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query_as::<Any, ClaimRow>(&format!(
+            "SELECT {d_cols}, e.event_type AS ev_type, e.payload AS ev_payload, e.created_at AS ev_created_at, \
+             {ep_cols} FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.event_id \
+             JOIN webhook_endpoints ep ON ep.endpoint_id = d.endpoint_id \
+             WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND d.locked_until <= $1 \
+             ORDER BY d.next_attempt_at, d.seq LIMIT $2{skip}"
         ))
         .bind(now)
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
-        let mut out = Vec::with_capacity(due.len());
-        for mut d in due {
-            sqlx::query("UPDATE webhook_deliveries SET locked_until = $1 WHERE delivery_id = $2")
-                .bind(now + lock_ms)
-                .bind(d.delivery_id.clone())
-                .execute(&mut *tx)
-                .await?;
-            d.locked_until = now + lock_ms;
-            let ev = sqlx::query_as::<Any, EventRow>(
-                "SELECT event_id, event_type, payload, created_at FROM webhook_events WHERE event_id = $1",
-            )
-            .bind(d.event_id.clone())
-            .fetch_one(&mut *tx)
-            .await?;
-            let ep = sqlx::query_as::<Any, WebhookEndpointRow>(&format!(
-                "SELECT {EP_COLS} FROM webhook_endpoints WHERE endpoint_id = $1"
-            ))
-            .bind(d.endpoint_id.clone())
-            .fetch_one(&mut *tx)
-            .await?;
-            out.push(ClaimedDelivery {
-                delivery: d,
-                event_type: ev.event_type,
-                payload: ev.payload,
-                event_created_at: ev.created_at,
-                endpoint: ep,
-            });
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
         }
+        let marks = (0..rows.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+        let sql = format!("UPDATE webhook_deliveries SET locked_until = $1 WHERE delivery_id IN ({marks})");
+        let mut q = sqlx::query(&sql).bind(now + lock_ms);
+        for r in &rows {
+            q = q.bind(r.delivery_id.clone());
+        }
+        q.execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(out)
+        Ok(rows.into_iter().map(|r| r.into_claimed(now + lock_ms)).collect())
     }
 
     async fn finish_delivery(&self, d: &ClaimedDelivery, r: &AttemptResult, now: i64) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, \
-             locked_until = 0, response_status = $3, response_body = $4, error = $5, updated_at = $6 \
-             WHERE delivery_id = $7",
-        )
-        .bind(r.status.clone())
-        .bind(r.next_attempt_at)
-        .bind(r.response_status)
-        .bind(r.response_body.clone())
-        .bind(r.error.clone())
-        .bind(now)
-        .bind(d.delivery.delivery_id.clone())
-        .execute(&mut *tx)
-        .await?;
-        if let Some(reason) = &r.disable_endpoint {
-            sqlx::query(
-                "UPDATE webhook_endpoints SET status = 'DISABLED', disabled_reason = $1, updated_at = $2 \
-                 WHERE endpoint_id = $3 AND status = 'ENABLED'",
-            )
-            .bind(reason.clone())
-            .bind(now)
-            .bind(d.endpoint.endpoint_id.clone())
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE webhook_deliveries SET status = 'FAILED', error = $1, updated_at = $2 \
-                 WHERE endpoint_id = $3 AND status = 'PENDING'",
-            )
-            .bind(format!("endpoint disabled: {reason}"))
-            .bind(now)
-            .bind(d.endpoint.endpoint_id.clone())
-            .execute(&mut *tx)
-            .await?;
+        finish(&mut tx, d, r, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn finish_deliveries(&self, results: &[(ClaimedDelivery, AttemptResult)], now: i64) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        for (d, r) in results {
+            finish(&mut tx, d, r, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -275,7 +351,7 @@ impl WebhookStore for SqlStore {
     async fn redeliver(&self, customer_id: &str, event_id: &str, now: i64) -> Result<usize> {
         let mut tx = self.write.begin().await?;
         let ev = sqlx::query_as::<Any, EventRow>(
-            "SELECT event_id, event_type, payload, created_at FROM webhook_events WHERE customer_id = $1 AND event_id = $2",
+            "SELECT event_id, event_type FROM webhook_events WHERE customer_id = $1 AND event_id = $2",
         )
         .bind(customer_id.to_string())
         .bind(event_id.to_string())
@@ -308,7 +384,7 @@ impl WebhookStore for SqlStore {
         .await?
         .ok_or(StoreError::NotFound)?;
         let events = sqlx::query_as::<Any, EventRow>(
-            "SELECT event_id, event_type, payload, created_at FROM webhook_events \
+            "SELECT event_id, event_type FROM webhook_events \
              WHERE customer_id = $1 AND created_at >= $2 AND created_at < $3 ORDER BY seq LIMIT 10000",
         )
         .bind(customer_id.to_string())
