@@ -99,6 +99,61 @@ pub fn key_source(config: &Config) -> anyhow::Result<sova_chain::KeySource> {
     }))
 }
 
+/// Replicas on one database must share their keys, or they derive different deposit addresses, offer different
+/// x402 `payTo` addresses and cannot read each other's sessions and sealed secrets. The first server pins a
+/// fingerprint of each key in the database (never the key); a later one whose keys differ refuses to start, naming
+/// the file to copy from the first replica.
+async fn pin_keys(
+    config: &Config,
+    store: &dyn Store,
+    hasher: &sova_auth::keys::KeyHasher,
+    x402: &intel::x402::X402,
+    now: i64,
+) -> anyhow::Result<()> {
+    use sha2::{Digest, Sha256};
+    let digest = |label: &str, v: &str| hex::encode(Sha256::digest(format!("sova-pin:{label}:{v}").as_bytes()));
+    let dir = &config.data_dir;
+    let key_file = config.server_key_file.clone().unwrap_or_else(|| dir.join("server.key"));
+    let mut pins: Vec<(&str, String, String)> =
+        vec![("server-key", hasher.hash("sova-deployment-pin").0, key_file.display().to_string())];
+    if config.sandbox() {
+        let path = dir.join("sandbox-seed.txt");
+        let words = secrets::sandbox_mnemonic(&path)?;
+        pins.push(("sandbox-seed", digest("sandbox-seed", words.expose_secret()), path.display().to_string()));
+    } else {
+        for (name, v) in [
+            ("btc-xpub", &config.btc_xpub),
+            ("btc-testnet-xpub", &config.btc_testnet_xpub),
+            ("evm-xpub", &config.evm_xpub),
+        ] {
+            if let Some(v) = v {
+                pins.push((name, digest(name, v), format!("--{name}")));
+            }
+        }
+        if let Some(p) = &config.solana_mnemonic_file {
+            let words = secrets::read_mnemonic(p)?;
+            pins.push(("solana-mnemonic", digest("solana-mnemonic", words.expose_secret()), p.display().to_string()));
+        }
+    }
+    let fee_payer_file = config.x402_fee_payer_keypair.clone().unwrap_or_else(|| dir.join("x402-fee-payer.json"));
+    let pay_to_from = config
+        .x402_pay_to
+        .clone()
+        .map_or_else(|| dir.join("x402-treasury.json").display().to_string(), |_| "--x402-pay-to".to_string());
+    pins.push(("x402-pay-to", x402.pay_to.clone(), pay_to_from));
+    pins.push(("x402-fee-payer", x402.fee_payer_address(), fee_payer_file.display().to_string()));
+    for (name, fingerprint, from) in pins {
+        let pinned = store.pin_key(name, &fingerprint, now).await?;
+        anyhow::ensure!(
+            pinned == fingerprint,
+            "this server's {name} ({from}) differs from the one the database was first used with: replicas on one \
+             database must share it; copy it from the first replica's data directory (or, to change it on purpose, \
+             delete the row '{name}' of the table deployment_keys)"
+        );
+    }
+    Ok(())
+}
+
 /// Open the store, load the keys, and assemble the shared state.
 pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
     build_state_with(config, sova_runtime::Clock::system()).await
@@ -117,6 +172,8 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
     let server_key = secrets::server_key(&key_path)?;
     let keys = key_source(&config)?;
     let x402 = intel::x402::X402::load(&config)?;
+    pin_keys(&config, store.as_ref(), &sova_auth::keys::KeyHasher::new(server_key.pepper), &x402, clock.now_ms())
+        .await?;
     let jobs = sova_runtime::Jobs::new();
     let engine = sova_exchange::Exchange::start(store.clone(), &config.exchange, &jobs, clock.clone()).await?;
     let config = Arc::new(config);

@@ -12,6 +12,7 @@
 //! arithmetic on them happens in Rust with `rust_decimal` inside the database transaction that holds the row.
 
 mod customers;
+mod deployment;
 mod error;
 mod exchange;
 mod idempotency;
@@ -33,6 +34,7 @@ mod x402;
 use std::sync::Arc;
 
 pub use customers::CustomerStore;
+pub use deployment::DeploymentStore;
 pub use error::StoreError;
 pub use exchange::{ExAccount, ExApiKey, ExLogRow, ExWrites, ExchangeStore};
 pub use idempotency::{Effects, IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord, IdempotencyStore};
@@ -55,8 +57,9 @@ pub use x402::{PaymentClaim, X402Payment, X402Store};
 /// `use sova_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        BaseStore, CustomerStore, ExchangeStore, IdempotencyStore, IntelStore, LedgerStore, NotifyStore, OperatorStore,
-        PolicyStore, SiwxStore, Store, UserStore, WalletStore, WebhookStore, WithdrawalStore, X402Store,
+        BaseStore, CustomerStore, DeploymentStore, ExchangeStore, IdempotencyStore, IntelStore, LedgerStore,
+        NotifyStore, OperatorStore, PolicyStore, SiwxStore, Store, UserStore, WalletStore, WebhookStore,
+        WithdrawalStore, X402Store,
     };
 }
 
@@ -99,6 +102,7 @@ pub trait Store:
     + WalletStore
     + WithdrawalStore
     + PolicyStore
+    + DeploymentStore
     + WebhookStore
     + LedgerStore
     + IntelStore
@@ -121,6 +125,7 @@ impl<T> Store for T where
         + WalletStore
         + WithdrawalStore
         + PolicyStore
+        + DeploymentStore
         + WebhookStore
         + LedgerStore
         + IntelStore

@@ -16,8 +16,8 @@ pub use sova_testkit::on_both;
 /// Everything a server suite uses, in one import: the database half and this crate.
 pub mod prelude {
     pub use crate::{
-        OPERATOR_EMAIL, OPERATOR_PASSWORD, TestApp, spawn_app, spawn_app_at, spawn_app_at_with, spawn_app_with,
-        spawn_on, spawn_replica, user_req, write_secret,
+        OPERATOR_EMAIL, OPERATOR_PASSWORD, TestApp, copy_replica_keys, spawn_app, spawn_app_at, spawn_app_at_with,
+        spawn_app_with, spawn_on, spawn_replica, user_req, write_secret,
     };
     pub use sova_testkit::prelude::*;
 }
@@ -112,9 +112,21 @@ pub async fn spawn_app_at_with(backend: Backend, clock: Clock, tweak: impl FnOnc
 pub async fn spawn_replica(of: &TestApp) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::copy(of.dir.path().join("server.key"), dir.path().join("server.key")).expect("copy key");
-    std::fs::copy(of.dir.path().join("sandbox-seed.txt"), dir.path().join("sandbox-seed.txt")).expect("copy seed");
+    copy_replica_keys(of.dir.path(), dir.path());
     spawn_on(dir, of.database_url.clone(), |_| {}).await
 }
+
+/// Copy what replicas on one database must share (the server key, the sandbox seed, the x402 keys) from one data
+/// directory to another (README, "Replicas").
+pub fn copy_replica_keys(from: &Path, to: &Path) {
+    for f in REPLICA_KEY_FILES {
+        std::fs::copy(from.join(f), to.join(f)).unwrap_or_else(|e| panic!("copy {f}: {e}"));
+    }
+}
+
+/// The files of a data directory every replica must share.
+pub const REPLICA_KEY_FILES: [&str; 4] =
+    ["server.key", "sandbox-seed.txt", "x402-fee-payer.json", "x402-treasury.json"];
 
 /// A server on `database_url` with `dir` as its data directory.
 pub async fn spawn_on(dir: tempfile::TempDir, database_url: String, tweak: impl FnOnce(&mut Config)) -> TestApp {

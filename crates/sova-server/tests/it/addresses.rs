@@ -202,3 +202,25 @@ async fn address_creation_is_idempotent_per_network(backend: Backend) {
     app.stop().await;
 }
 on_both!(address_creation_is_idempotent_per_network);
+
+/// Replicas on one database must share their keys (issue 14, item 11): with the same files a second server starts;
+/// with its own sandbox seed it refuses to start, naming the key and the file to copy.
+async fn replica_keys_must_match(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let twin = spawn_replica(&app).await;
+    twin.stop_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_replica_keys(app.dir.path(), dir.path());
+    std::fs::remove_file(dir.path().join("sandbox-seed.txt")).unwrap();
+    let config = sova_server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(app.database_url.clone()),
+        ..sova_server::Config::default()
+    };
+    let refused = sova_server::start_with(config, sova_runtime::Clock::system(), std::future::pending()).await;
+    let msg = format!("{:#}", refused.err().expect("a replica with another seed is refused"));
+    assert!(msg.contains("sandbox-seed (") && msg.contains("sandbox-seed.txt"), "{msg}");
+    app.stop().await;
+}
+on_both!(replica_keys_must_match);

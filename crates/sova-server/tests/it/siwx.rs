@@ -904,9 +904,7 @@ async fn replicas_share_idempotency_nonces_and_revocations() {
     const ORIGIN: &str = "https://api.example.com";
     let a = spawn_app_with(Backend::Postgres, |c| c.public_origin = Some(ORIGIN.into())).await;
     let dir = tempfile::tempdir().unwrap();
-    for f in ["server.key", "sandbox-seed.txt"] {
-        std::fs::copy(a.dir.path().join(f), dir.path().join(f)).unwrap();
-    }
+    copy_replica_keys(a.dir.path(), dir.path());
     let b = spawn_on(dir, a.database_url.clone(), |c| c.public_origin = Some(ORIGIN.into())).await;
     let t = tenant(&a, "acme").await;
     let on_a = t.client.clone().with_public_origin(ORIGIN).unwrap();

@@ -2,6 +2,7 @@
 //! migrations, list helper) here, one file per domain beside it.
 
 mod customers;
+mod deployment;
 mod exchange;
 mod idempotency;
 mod intel;
