@@ -110,6 +110,15 @@ impl OperatorOrOwner {
         }
     }
 
+    /// Check that it may act on `customer_id` and that the customer exists: another tenant's id and an unknown
+    /// one both answer 404.
+    pub async fn customer(&self, store: &dyn sova_store::Store, customer_id: &str) -> Result<(), ApiError> {
+        if !self.may(customer_id) || store.customer(customer_id).await?.is_none() {
+            return Err(ApiError::not_found("customer"));
+        }
+        Ok(())
+    }
+
     /// Who, as events and votes record it: `operator:<id>` or `credential:<id>`.
     pub fn actor(&self) -> String {
         match self {

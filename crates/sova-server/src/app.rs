@@ -172,15 +172,15 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
     let server_key = secrets::server_key(&key_path)?;
     let keys = key_source(&config)?;
     let x402 = intel::x402::X402::load(&config)?;
-    pin_keys(&config, store.as_ref(), &sova_auth::keys::KeyHasher::new(server_key.pepper), &x402, clock.now_ms())
-        .await?;
+    let hasher = sova_auth::keys::KeyHasher::new(server_key.pepper);
+    pin_keys(&config, store.as_ref(), &hasher, &x402, clock.now_ms()).await?;
     let jobs = sova_runtime::Jobs::new();
     let engine = sova_exchange::Exchange::start(store.clone(), &config.exchange, &jobs, clock.clone()).await?;
     let config = Arc::new(config);
     let bus = Invalidations::new(store.clone());
     let access = Access::new(
         store.clone(),
-        sova_auth::keys::KeyHasher::new(server_key.pepper),
+        hasher,
         sova_auth::session::SessionKeys::new(&server_key.session),
         bus.clone(),
         AccessSettings {

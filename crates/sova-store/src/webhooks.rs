@@ -100,8 +100,6 @@ pub struct ClaimedDelivery {
     pub event_type: String,
     /// Its event's body.
     pub payload: String,
-    /// Its event's time.
-    pub event_created_at: i64,
     /// The endpoint.
     pub endpoint: WebhookEndpointRow,
 }
@@ -140,8 +138,6 @@ pub trait WebhookStore: Send + Sync {
     async fn record_events(&self, events: &[OutboxEvent]) -> Result<()>;
     /// Claim up to `limit` due deliveries for `lock_ms` (other dispatchers skip them).
     async fn claim_deliveries(&self, now: i64, limit: i64, lock_ms: i64) -> Result<Vec<ClaimedDelivery>>;
-    /// Record an attempt's result.
-    async fn finish_delivery(&self, d: &ClaimedDelivery, r: &AttemptResult, now: i64) -> Result<()>;
     /// Record a round's results in one transaction.
     async fn finish_deliveries(&self, results: &[(ClaimedDelivery, AttemptResult)], now: i64) -> Result<()>;
     /// An endpoint's deliveries, newest first.

@@ -25,22 +25,13 @@ const MAX_HEADERS: usize = 20;
 const RESERVED: &[&str] =
     &["content-type", "content-length", "host", "transfer-encoding", "connection", "user-agent", "expect", "te"];
 
-/// The customer, if `m` may manage it (another tenant's id answers 404, like one that does not exist).
-async fn customer(ctx: &Ctx, m: &OperatorOrOwner, customer_id: &str) -> ApiResult<()> {
-    if !m.may(customer_id) {
-        return Err(ApiError::not_found("customer"));
-    }
-    ctx.store.customer(customer_id).await?.ok_or_else(|| ApiError::not_found("customer"))?;
-    Ok(())
-}
-
 async fn endpoint(
     ctx: &Ctx,
     m: &OperatorOrOwner,
     customer_id: &str,
     endpoint_id: &str,
 ) -> ApiResult<WebhookEndpointRow> {
-    customer(ctx, m, customer_id).await?;
+    m.customer(ctx.store.as_ref(), customer_id).await?;
     ctx.store.endpoint(customer_id, endpoint_id).await?.ok_or_else(|| ApiError::not_found("webhook endpoint"))
 }
 
@@ -176,7 +167,7 @@ pub async fn configure(
     Path(customer_id): Path<String>,
     JsonBody(req): JsonBody<wire::ConfigureWebhookRequest>,
 ) -> ApiResult<Response> {
-    customer(&ctx, &m, &customer_id).await?;
+    m.customer(ctx.store.as_ref(), &customer_id).await?;
     let url = check_url(&ctx, &req.url)?;
     let headers = check_headers(req.headers)?;
     let (row, secret) = match ctx.store.vendor_endpoint(&customer_id).await? {
@@ -213,7 +204,7 @@ pub async fn get_configured(
     m: OperatorOrOwner,
     Path(customer_id): Path<String>,
 ) -> ApiResult<Response> {
-    customer(&ctx, &m, &customer_id).await?;
+    m.customer(ctx.store.as_ref(), &customer_id).await?;
     let e = ctx.store.vendor_endpoint(&customer_id).await?.ok_or_else(|| ApiError::not_found("webhook"))?;
     Ok(ok(view(&ctx, &e, None)))
 }
@@ -227,7 +218,7 @@ pub async fn delete_configured(
     m: OperatorOrOwner,
     Path(customer_id): Path<String>,
 ) -> ApiResult<Response> {
-    customer(&ctx, &m, &customer_id).await?;
+    m.customer(ctx.store.as_ref(), &customer_id).await?;
     let e = ctx.store.vendor_endpoint(&customer_id).await?.ok_or_else(|| ApiError::not_found("webhook"))?;
     remove(&ctx, e).await
 }
@@ -249,7 +240,7 @@ pub async fn create_endpoint(
     Path(customer_id): Path<String>,
     JsonBody(req): JsonBody<wire::CreateWebhookEndpointRequest>,
 ) -> ApiResult<Response> {
-    customer(&ctx, &m, &customer_id).await?;
+    m.customer(ctx.store.as_ref(), &customer_id).await?;
     let url = check_url(&ctx, &req.url)?;
     let description = req.description.as_deref().map(|d| validate::text("description", d, 255)).transpose()?;
     let types = check_types(req.event_types)?;
@@ -270,7 +261,7 @@ pub async fn list_endpoints(
     Path(customer_id): Path<String>,
     f: Filters,
 ) -> ApiResult<Response> {
-    customer(&ctx, &m, &customer_id).await?;
+    m.customer(ctx.store.as_ref(), &customer_id).await?;
     let q = f.to_query(&[], &[])?;
     let all = ctx.store.list_endpoints(&customer_id).await?;
     let total = all.len() as u64;
@@ -458,7 +449,7 @@ pub async fn redeliver(
     m: OperatorOrOwner,
     Path((customer_id, event_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    customer(&ctx, &m, &customer_id).await?;
+    m.customer(ctx.store.as_ref(), &customer_id).await?;
     let n = ctx.store.redeliver(&customer_id, &event_id, ctx.clock.now_ms()).await.map_err(|err| match err {
         StoreError::NotFound => ApiError::not_found("webhook event"),
         err => err.into(),

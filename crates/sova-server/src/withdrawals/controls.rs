@@ -23,10 +23,15 @@ use super::routes::{load_user, sandbox_send, view};
 
 /// The customer's policy in effect: (version, policy); version 0 is the built-in default.
 pub async fn current_policy(ctx: &Ctx, customer_id: &str) -> ApiResult<(i64, Policy)> {
-    match ctx.store.policy(customer_id).await? {
+    policy_of(ctx, ctx.store.policy(customer_id).await?.as_ref())
+}
+
+/// The policy a stored version holds, or the built-in default (version 0) when there is none.
+fn policy_of(ctx: &Ctx, row: Option<&sova_store::PolicyRow>) -> ApiResult<(i64, Policy)> {
+    match row {
         Some(row) => {
             let p = serde_json::from_str(&row.document)
-                .map_err(|e| ApiError::internal(format!("stored policy {customer_id} v{}: {e}", row.version)))?;
+                .map_err(|e| ApiError::internal(format!("stored policy {} v{}: {e}", row.customer_id, row.version)))?;
             Ok((row.version, p))
         }
         None => Ok((0, Policy::default_for(ctx.sandbox))),
@@ -96,13 +101,6 @@ fn policy_view(customer_id: &str, version: i64, p: Policy, row: Option<&sova_sto
     }
 }
 
-async fn managed(ctx: &Ctx, m: &OperatorOrOwner, customer_id: &str) -> ApiResult<()> {
-    if !m.may(customer_id) || ctx.store.customer(customer_id).await?.is_none() {
-        return Err(ApiError::not_found("customer"));
-    }
-    Ok(())
-}
-
 /// The customer's withdrawal policy in effect (version 0: the built-in default, ALLOW in the sandbox and one
 /// approval outside it).
 #[utoipa::path(get, path = "/customers/{customer_id}/withdrawal-policy", tag = "withdrawals",
@@ -113,9 +111,9 @@ pub async fn get_policy(
     m: OperatorOrOwner,
     Path(customer_id): Path<String>,
 ) -> ApiResult<Response> {
-    managed(&ctx, &m, &customer_id).await?;
+    m.customer(ctx.store.as_ref(), &customer_id).await?;
     let row = ctx.store.policy(&customer_id).await?;
-    let (version, p) = current_policy(&ctx, &customer_id).await?;
+    let (version, p) = policy_of(&ctx, row.as_ref())?;
     Ok(ok(policy_view(&customer_id, version, p, row.as_ref())))
 }
 
@@ -130,7 +128,7 @@ pub async fn put_policy(
     Path(customer_id): Path<String>,
     JsonBody(p): JsonBody<Policy>,
 ) -> ApiResult<Response> {
-    managed(&ctx, &m, &customer_id).await?;
+    m.customer(ctx.store.as_ref(), &customer_id).await?;
     p.validate()?;
     let doc = serde_json::to_string(&p).map_err(ApiError::internal)?;
     let row = ctx.store.put_policy(&customer_id, &doc, &m.actor(), ctx.clock.now_ms()).await.map_err(|e| match e {
@@ -149,12 +147,12 @@ pub async fn policy_versions(
     m: OperatorOrOwner,
     Path(customer_id): Path<String>,
 ) -> ApiResult<Response> {
-    managed(&ctx, &m, &customer_id).await?;
+    m.customer(ctx.store.as_ref(), &customer_id).await?;
     let rows = ctx.store.policy_versions(&customer_id, 100).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        let p: Policy = serde_json::from_str(&r.document).map_err(ApiError::internal)?;
-        out.push(policy_view(&customer_id, r.version, p, Some(r)));
+        let (version, p) = policy_of(&ctx, Some(r))?;
+        out.push(policy_view(&customer_id, version, p, Some(r)));
     }
     Ok(ok(out))
 }
@@ -264,7 +262,7 @@ async fn vote(
     approve: bool,
     reason: Option<String>,
 ) -> ApiResult<Response> {
-    managed(ctx, m, customer_id).await?;
+    m.customer(ctx.store.as_ref(), customer_id).await?;
     let id = validate::uuid_path(withdrawal_id, "withdrawal")?;
     let w = ctx.store.withdrawal(customer_id, &id).await?.ok_or_else(|| ApiError::not_found("withdrawal"))?;
     let approver = m.actor();

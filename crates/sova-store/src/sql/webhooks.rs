@@ -119,7 +119,6 @@ struct ClaimRow {
     updated_at: i64,
     ev_type: String,
     ev_payload: String,
-    ev_created_at: i64,
     ep_endpoint_id: String,
     ep_customer_id: String,
     ep_url: String,
@@ -156,7 +155,6 @@ impl ClaimRow {
             },
             event_type: self.ev_type,
             payload: self.ev_payload,
-            event_created_at: self.ev_created_at,
             endpoint: WebhookEndpointRow {
                 endpoint_id: self.ep_endpoint_id,
                 customer_id: self.ep_customer_id,
@@ -295,7 +293,7 @@ impl WebhookStore for SqlStore {
         let d_cols = DLV_COLS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ");
         let ep_cols = EP_COLS.split(", ").map(|c| format!("ep.{c} AS ep_{}", c.trim())).collect::<Vec<_>>().join(", ");
         let rows = sqlx::query_as::<Any, ClaimRow>(&format!(
-            "SELECT {d_cols}, e.event_type AS ev_type, e.payload AS ev_payload, e.created_at AS ev_created_at, \
+            "SELECT {d_cols}, e.event_type AS ev_type, e.payload AS ev_payload, \
              {ep_cols} FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.event_id \
              JOIN webhook_endpoints ep ON ep.endpoint_id = d.endpoint_id \
              WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND d.locked_until <= $1 \
@@ -318,13 +316,6 @@ impl WebhookStore for SqlStore {
         q.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(rows.into_iter().map(|r| r.into_claimed(now + lock_ms)).collect())
-    }
-
-    async fn finish_delivery(&self, d: &ClaimedDelivery, r: &AttemptResult, now: i64) -> Result<()> {
-        let mut tx = self.write.begin().await?;
-        finish(&mut tx, d, r, now).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn finish_deliveries(&self, results: &[(ClaimedDelivery, AttemptResult)], now: i64) -> Result<()> {
