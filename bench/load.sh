@@ -8,6 +8,8 @@
 #   bench/load.sh                 # both backends, 10 s per route, 64 connections
 #   DURATION=30s CONNS=128 bench/load.sh
 #   BACKENDS=sqlite bench/load.sh
+#   RATE_LIMIT=100000000 BACKENDS=postgres bench/load.sh    # count every request (shared across replicas on
+#   RATE_LIMIT=100000000 REDIS_URL=redis://127.0.0.1:6379 BACKENDS=postgres bench/load.sh   # PostgreSQL / Redis)
 #
 # Needs wrk (Debian: apt-get install wrk), curl, jq. Prints requests/s and p99 for each route and the ratio.
 set -euo pipefail
@@ -19,6 +21,9 @@ THREADS="${THREADS:-1}"
 PG_ADMIN="${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 PORT="${PORT:-18080}"
+# 0 = no limit (nothing counted); a huge limit counts every request without refusing any.
+RATE_LIMIT="${RATE_LIMIT:-0}"
+REDIS_URL="${REDIS_URL:-}"
 
 for tool in wrk curl jq; do command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }; done
 cargo build --release -p sova -p sova-bench >&2
@@ -47,8 +52,9 @@ bench_backend() {
         psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $name WITH (FORCE)" && psql "$PG_ADMIN" -qc "CREATE DATABASE $name"
         db_url="${PG_ADMIN%/*}/$name"
     fi
-    local args=(--data-dir "$dir" --listen "127.0.0.1:$PORT" --rate-limit 0)
+    local args=(--data-dir "$dir" --listen "127.0.0.1:$PORT" --rate-limit "$RATE_LIMIT")
     [ -n "$db_url" ] && args+=(--database-url "$db_url")
+    [ -n "$REDIS_URL" ] && args+=(--redis-url "$REDIS_URL")
     "$SOVA" operator create --email bench@example.com --password bench-password-123 "${args[@]:0:2}" \
         ${db_url:+--database-url "$db_url"} >/dev/null
     SOVA_LOG=warn "$SOVA" serve "${args[@]}" >"$dir/serve.log" 2>&1 &
@@ -99,5 +105,5 @@ bench_backend() {
         'BEGIN {printf "%-9s lua: x-api-key / health = %.2f, HMAC / health = %.2f\n", be, k/h, m/h}'
 }
 
-echo "wrk -t$THREADS -c$CONNS -d$DURATION, release build, $(nproc) cores"
+echo "wrk -t$THREADS -c$CONNS -d$DURATION, release build, $(nproc) cores, rate limit $RATE_LIMIT/min${REDIS_URL:+, Redis $REDIS_URL}"
 for b in $BACKENDS; do bench_backend "$b"; done

@@ -802,7 +802,7 @@ fn item_error(cl: &str, e: ExchangeError) -> ReceiptError {
     }
 }
 
-fn note(ev: &Event, t: &mut Touched) {
+pub(crate) fn note(ev: &Event, t: &mut Touched) {
     match ev {
         Event::Deposited { account, .. } | Event::Withdrawn { account, .. } => {
             t.accounts.insert(*account);

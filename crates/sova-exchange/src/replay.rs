@@ -8,7 +8,7 @@ use std::time::Duration;
 use sova_store::{ExLogRow, Store};
 
 use crate::catalog::Catalog;
-use crate::core::Core;
+use crate::core::{Core, Touched, note};
 use crate::log::decode_group;
 
 /// Rows read from the log at a time.
@@ -17,10 +17,24 @@ const REPLAY_BATCH: i64 = 5000;
 impl Core {
     /// Replay one logged command's events.
     pub fn replay(&mut self, row: &ExLogRow) -> Result<(), String> {
+        self.replay_noting(row, None)
+    }
+
+    /// Replay one logged group, noting what it touched (a follower pushes it on its WebSocket feeds).
+    pub fn replay_noting(&mut self, row: &ExLogRow, mut touched: Option<&mut Touched>) -> Result<(), String> {
+        if row.seq != self.seq + 1 {
+            return Err(format!("event log row {} follows {}: a row is missing", row.seq, self.seq));
+        }
         let (events, twaps) = decode_group(&row.events).map_err(|e| format!("event log row {}: {e}", row.seq))?;
         for ev in &events {
             self.engine.apply_event(ev).map_err(|e| format!("event log row {}: {e}", row.seq))?;
             self.views.apply(ev);
+            if let Some(t) = touched.as_deref_mut() {
+                note(ev, t);
+            }
+        }
+        if let Some(t) = touched {
+            t.events.extend(events.iter().cloned());
         }
         for ev in &twaps {
             self.twaps.apply(ev);

@@ -5,12 +5,26 @@
 //!
 //! If a commit fails, the group is answered `ENGINE_UNAVAILABLE` and the engine is rebuilt from the log, so memory
 //! never holds an effect the database does not.
+//!
+//! # Replicas: one leader, followers
+//!
+//! Replicas on one PostgreSQL database elect one sequencer: the replica holding the store's leader lease (an
+//! advisory lock on a connection of its own, [`sova_store::ExchangeStore::ex_try_lead`]) runs it and records its
+//! URL; the others follow. A follower applies the leader's committed log rows every 200 ms (accounts as they
+//! appear, API keys once a second), answers reads from that state and pushes the rows on its WebSocket feeds; the
+//! HTTP layer forwards its signed writes to the leader (a request that still reaches a follower's sequencer is
+//! refused `NOT_LEADER`, naming the leader). A follower tries to take the lease once a second: when the leader's
+//! process dies its session ends and the lock frees, and the first follower to take it reads the rest of the log,
+//! records its URL and serves writes. A leader checks its lease once a second and steps down (rebuilding from the
+//! log) if it lost it. Safety does not rest on timing: the log's positions and the nonces are primary keys, so two
+//! sequencers can never both commit the same position or accept the same nonce.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 
 use sova_proto::exchange::{Channel, ChannelData};
-use sova_store::Store;
+use sova_store::{LeaderLease, Store};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::catalog::{Catalog, ExchangeConfig};
@@ -43,9 +57,61 @@ pub struct FeedMsg {
     pub data: ChannelData,
 }
 
+/// How often a follower reads the leader's new log rows.
+const FOLLOW_EVERY: Duration = Duration::from_millis(200);
+/// How often a follower reloads the API keys, a follower tries to take the lead, and a leader checks its lease.
+const LEASE_EVERY: Duration = Duration::from_secs(1);
+
+/// This replica's part: leader or follower, and where the leader is.
+#[derive(Debug, Default)]
+pub struct Role {
+    leader: AtomicBool,
+    leader_url: parking_lot::RwLock<Option<String>>,
+    /// Unix ms when a follower last found itself caught up with the log (a leader: always now).
+    caught_up_at: AtomicI64,
+}
+
+impl Role {
+    /// Does this replica run the sequencer?
+    pub fn is_leader(&self) -> bool {
+        self.leader.load(Ordering::Acquire)
+    }
+
+    /// The leader's URL, as it recorded it (this replica's own when it leads).
+    pub fn leader_url(&self) -> Option<String> {
+        self.leader_url.read().clone()
+    }
+
+    /// How far behind the leader this replica's reads may be, in ms (0 for the leader).
+    pub fn lag_ms(&self, now: i64) -> i64 {
+        if self.is_leader() { 0 } else { (now - self.caught_up_at.load(Ordering::Acquire)).max(0) }
+    }
+
+    fn set(&self, leader: bool, url: Option<String>) {
+        *self.leader_url.write() = url;
+        self.leader.store(leader, Ordering::Release);
+        metrics::gauge!("sova_exchange_leader").set(if leader { 1.0 } else { 0.0 });
+    }
+}
+
+/// The refusal of a write that reached a follower's sequencer.
+pub fn not_leader(url: Option<&str>) -> ExchangeError {
+    ExchangeError::new(
+        crate::Reason::NotLeader,
+        match url {
+            Some(u) => {
+                format!("this replica follows the exchange's leader at {u}; send writes there (nothing was applied)")
+            }
+            None => "this replica follows and no leader is known yet; retry in a second (nothing was applied)".into(),
+        },
+    )
+}
+
 /// Handle to the running sequencer.
 pub struct Exchange {
     tx: mpsc::Sender<Job>,
+    /// Leader or follower.
+    pub role: Arc<Role>,
     /// Signature verification for this deployment's chain id.
     pub verifier: sova_auth::exchange::Verifier,
     /// Coins and markets.
@@ -61,22 +127,32 @@ impl std::fmt::Debug for Exchange {
 }
 
 impl Exchange {
-    /// Replay the log, add configured markets, and start the sequencer task.
+    /// Replay the log and start the sequencer task: as the leader (adding the configured markets, recording
+    /// `advertise` as the leader's URL) if this replica takes the lease, else as a follower.
     pub async fn start(
         store: Arc<dyn Store>,
         cfg: &ExchangeConfig,
         jobs: &sova_runtime::Jobs,
         clock: sova_runtime::Clock,
+        advertise: String,
     ) -> anyhow::Result<Arc<Exchange>> {
         let catalog = Arc::new(Catalog::new(cfg)?);
         let mut core = load(&store, catalog.clone()).await?;
         let (feed, _) = broadcast::channel(1024);
-        // Commit the configured coins and markets before the first request.
-        let setup = core.setup(now_ms(&clock));
-        store.ex_commit(&setup).await.map_err(|e| anyhow::anyhow!("exchange: writing the market setup failed: {e}"))?;
+        let role = Arc::new(Role::default());
+        let lease = store.ex_try_lead().await?;
+        if lease.is_some() {
+            lead(&store, &mut core, &clock, &advertise, &role).await?;
+        } else {
+            let leader = store.ex_leader().await?.map(|(u, _)| u);
+            tracing::info!(leader = leader.as_deref().unwrap_or("unknown"), "exchange: following the leader");
+            role.set(false, leader);
+            role.caught_up_at.store(clock.now_ms(), Ordering::Release);
+        }
         let (tx, rx) = mpsc::channel(8192);
-        jobs.spawn("exchange-sequencer", run(store, core, rx, feed.clone(), clock));
-        Ok(Arc::new(Exchange { tx, verifier: sova_auth::exchange::Verifier::new(cfg.chain_id), catalog, feed }))
+        let seq = Sequencer { store, core, feed: feed.clone(), clock, role: role.clone(), advertise, lease };
+        jobs.spawn("exchange-sequencer", seq.run(rx));
+        Ok(Arc::new(Exchange { tx, role, verifier: sova_auth::exchange::Verifier::new(cfg.chain_id), catalog, feed }))
     }
 
     /// Hand a request to the sequencer and wait for its committed answer.
@@ -148,31 +224,112 @@ async fn commit(
     }
 }
 
-async fn run(
+/// Become the leader: read the rest of the log, commit the configured coins and markets, record `advertise`.
+async fn lead(
+    store: &Arc<dyn Store>,
+    core: &mut Core,
+    clock: &sova_runtime::Clock,
+    advertise: &str,
+    role: &Role,
+) -> anyhow::Result<()> {
+    catch_up(store, core, None).await.map_err(anyhow::Error::msg)?;
+    let setup = core.setup(now_ms(clock));
+    store.ex_commit(&setup).await.map_err(|e| anyhow::anyhow!("exchange: writing the market setup failed: {e}"))?;
+    store.ex_set_leader(advertise, clock.now_ms()).await?;
+    role.set(true, Some(advertise.to_string()));
+    tracing::info!(url = advertise, seq = core.seq, "exchange: leading the sequencer");
+    Ok(())
+}
+
+/// Apply the log rows after the core's position (all of them), noting what they touched.
+async fn catch_up(store: &Arc<dyn Store>, core: &mut Core, mut touched: Option<&mut Touched>) -> Result<usize, String> {
+    let mut applied = 0;
+    loop {
+        let rows = store.ex_log_after(core.seq, 5000).await.map_err(|e| e.to_string())?;
+        for r in &rows {
+            core.replay_noting(r, touched.as_deref_mut())?;
+            applied += 1;
+        }
+        if rows.len() < 5000 {
+            return Ok(applied);
+        }
+    }
+}
+
+struct Sequencer {
     store: Arc<dyn Store>,
-    mut core: Core,
-    mut rx: mpsc::Receiver<Job>,
+    core: Core,
     feed: broadcast::Sender<Arc<Vec<FeedMsg>>>,
     clock: sova_runtime::Clock,
-) {
-    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_GROUP);
-    loop {
-        let first = if core.has_deadlines() {
-            match tokio::time::timeout(Duration::from_millis(100), rx.recv()).await {
-                Ok(j) => j,
-                Err(_) => Some(Job::Req(Request::Tick, None)),
+    role: Arc<Role>,
+    advertise: String,
+    /// Held while this replica leads.
+    lease: Option<Box<dyn LeaderLease>>,
+}
+
+impl Sequencer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
+        let mut jobs: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+        let (mut last_lease, mut last_follow, mut last_keys) = (Instant::now(), Instant::now(), Instant::now());
+        let mut known_account = self.core.accounts.keys().copied().max().unwrap_or(0);
+        loop {
+            if self.lease.is_none() {
+                // Follower: answer reads, refuse writes, follow the log, try to take the lead.
+                match tokio::time::timeout(FOLLOW_EVERY, rx.recv()).await {
+                    Ok(Some(Job::Read(f))) => f(&self.core),
+                    Ok(Some(Job::Req(_, s))) => {
+                        if let Some(s) = s {
+                            let _ = s.send(Err(not_leader(self.role.leader_url().as_deref())));
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(_) => {}
+                }
+                if last_follow.elapsed() >= FOLLOW_EVERY {
+                    last_follow = Instant::now();
+                    let reload_keys = last_keys.elapsed() >= LEASE_EVERY;
+                    if reload_keys {
+                        last_keys = Instant::now();
+                    }
+                    self.follow(&mut known_account, reload_keys).await;
+                }
+                if last_lease.elapsed() >= LEASE_EVERY {
+                    last_lease = Instant::now();
+                    self.try_lead().await;
+                }
+                continue;
             }
-        } else {
-            rx.recv().await
-        };
-        let Some(first) = first else { return };
-        jobs.push(first);
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
+            let wait = if self.core.has_deadlines() { Duration::from_millis(100) } else { LEASE_EVERY };
+            let first = match tokio::time::timeout(wait, rx.recv()).await {
+                Ok(Some(j)) => Some(j),
+                Ok(None) => return,
+                Err(_) => self.core.has_deadlines().then_some(Job::Req(Request::Tick, None)),
+            };
+            if last_lease.elapsed() >= LEASE_EVERY {
+                last_lease = Instant::now();
+                if !self.still_leading().await {
+                    if let Some(Job::Req(_, Some(s))) = first {
+                        let _ = s.send(Err(not_leader(self.role.leader_url().as_deref())));
+                    } else if let Some(Job::Read(f)) = first {
+                        f(&self.core);
+                    }
+                    continue;
+                }
             }
+            let Some(first) = first else { continue };
+            jobs.push(first);
+            while jobs.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+            self.group(&mut jobs).await;
         }
+    }
+
+    /// Run one group of jobs: commit the requests, answer them, push the feeds, then answer the reads.
+    async fn group(&mut self, jobs: &mut Vec<Job>) {
         let mut requests = Vec::new();
         let mut senders = Vec::new();
         let mut reads = Vec::new();
@@ -186,7 +343,7 @@ async fn run(
             }
         }
         if !requests.is_empty() {
-            let (replies, touched) = commit(&store, &mut core, requests, now_ms(&clock)).await;
+            let (replies, touched) = commit(&self.store, &mut self.core, requests, now_ms(&self.clock)).await;
             match replies {
                 Ok(replies) => {
                     for (s, r) in senders.into_iter().zip(replies) {
@@ -194,9 +351,7 @@ async fn run(
                             let _ = s.send(r);
                         }
                     }
-                    if feed.receiver_count() > 0 && (!touched.events.is_empty() || !touched.twaps.is_empty()) {
-                        let _ = feed.send(Arc::new(feed_of(&core, &touched, now_ms(&clock))));
-                    }
+                    self.push(&touched);
                 }
                 Err(e) => {
                     for s in senders.into_iter().flatten() {
@@ -206,8 +361,118 @@ async fn run(
             }
         }
         for f in reads {
-            f(&core);
+            f(&self.core);
         }
+    }
+
+    fn push(&self, touched: &Touched) {
+        if self.feed.receiver_count() > 0 && (!touched.events.is_empty() || !touched.twaps.is_empty()) {
+            let _ = self.feed.send(Arc::new(feed_of(&self.core, touched, now_ms(&self.clock))));
+        }
+    }
+
+    /// A follower's step: the new log rows, new accounts, and (every second) the API keys.
+    async fn follow(&mut self, known_account: &mut u64, reload_keys: bool) {
+        let started = self.clock.now_ms();
+        let mut touched = Touched::default();
+        let applied = catch_up(&self.store, &mut self.core, Some(&mut touched)).await;
+        // Ids are handed out as MAX + 1 and a late commit may land below the highest seen: look a little back.
+        let after = i64::try_from(known_account.saturating_sub(64)).unwrap_or(0);
+        let accounts = self.store.ex_accounts_after(after).await;
+        let keys = if reload_keys { Some(self.store.ex_api_keys().await) } else { None };
+        match (&applied, &accounts) {
+            (Ok(_), Ok(_)) => {
+                self.role.caught_up_at.store(started, Ordering::Release);
+            }
+            (Err(e), _) => tracing::warn!(error = %e, "exchange follower: reading the log failed; retrying"),
+            (_, Err(e)) => tracing::warn!(error = %e, "exchange follower: reading new accounts failed; retrying"),
+        }
+        if let Ok(accounts) = accounts {
+            for a in &accounts {
+                self.core.add_account(a);
+                *known_account = (*known_account).max(u64::try_from(a.account_id).unwrap_or(0));
+            }
+        }
+        match keys {
+            Some(Ok(keys)) => {
+                self.core.keys.clear();
+                for k in &keys {
+                    self.core.add_key(k);
+                }
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "exchange follower: reloading API keys failed"),
+            None => {}
+        }
+        metrics::gauge!("sova_exchange_leader").set(0.0);
+        metrics::gauge!("sova_exchange_lag_seconds").set(self.role.lag_ms(self.clock.now_ms()) as f64 / 1000.0);
+        metrics::gauge!("sova_exchange_log_seq").set(self.core.seq as f64);
+        self.push(&touched);
+        if reload_keys
+            && let Ok(Some((url, _))) = self.store.ex_leader().await
+            && self.role.leader_url().as_deref() != Some(url.as_str())
+        {
+            self.role.set(false, Some(url));
+        }
+    }
+
+    /// A follower's attempt to take the lead.
+    async fn try_lead(&mut self) {
+        let lease = match self.store.ex_try_lead().await {
+            Ok(Some(l)) => l,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "exchange follower: asking for the lead failed");
+                return;
+            }
+        };
+        let started = Instant::now();
+        // Everything the leader knew: every account and key (a key added in the last second is not lost), then
+        // the rest of the log (in `lead`).
+        match (self.store.ex_accounts().await, self.store.ex_api_keys().await) {
+            (Ok(accounts), Ok(keys)) => {
+                for a in &accounts {
+                    self.core.add_account(a);
+                }
+                self.core.keys.clear();
+                for k in &keys {
+                    self.core.add_key(k);
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "exchange: taking the lead failed (reading accounts and keys); following on");
+                return;
+            }
+        }
+        match lead(&self.store, &mut self.core, &self.clock, &self.advertise, &self.role).await {
+            Ok(()) => {
+                self.lease = Some(lease);
+                metrics::gauge!("sova_exchange_lag_seconds").set(0.0);
+                tracing::info!(ms = started.elapsed().as_millis() as u64, "exchange: took over as leader");
+            }
+            Err(e) => tracing::error!(error = %e, "exchange: taking the lead failed; following on"),
+        }
+    }
+
+    /// A leader's lease check; on loss, step down to follower (rebuilding from the log).
+    async fn still_leading(&mut self) -> bool {
+        let held = match self.lease.as_mut() {
+            Some(l) => l.held().await,
+            None => false,
+        };
+        if held {
+            // Set again each second: the metrics recorder may be installed after the start.
+            metrics::gauge!("sova_exchange_leader").set(1.0);
+            metrics::gauge!("sova_exchange_lag_seconds").set(0.0);
+            metrics::gauge!("sova_exchange_log_seq").set(self.core.seq as f64);
+            return true;
+        }
+        tracing::error!("exchange: the leader lease was lost; following from now on");
+        self.lease = None;
+        self.role.set(false, None);
+        if let Ok(c) = load(&self.store, self.core.catalog.clone()).await {
+            self.core = c;
+        }
+        false
     }
 }
 

@@ -15,6 +15,7 @@ use sova_runtime::{Clock, Jobs};
 
 use crate::cache::{Cache, Invalidations};
 use crate::ratelimit::RateLimiter;
+use crate::shared::SharedGuards;
 
 /// How often `last_used_at` is written for a busy credential.
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -65,6 +66,8 @@ pub struct AccessSettings {
     pub clock: Clock,
     /// The server's background jobs.
     pub jobs: Jobs,
+    /// Where replicas share replays and rate limits (`None`: this process alone, in memory).
+    pub shared: Option<Arc<dyn SharedGuards>>,
 }
 
 impl Access {
@@ -87,8 +90,20 @@ impl Access {
                 .build(&bus),
             hmac: Cache::builder("hmac").customer(|_, v: &CachedHmacKey, c| v.customer_id == c).build(&bus),
             bus,
-            limiter: RateLimiter::new(settings.rate_limit_per_minute, std::time::Duration::from_secs(60)),
-            replay: ReplayGuard::default(),
+            limiter: match &settings.shared {
+                Some(g) => RateLimiter::shared(
+                    settings.rate_limit_per_minute,
+                    std::time::Duration::from_secs(60),
+                    g.clone(),
+                    settings.clock.clone(),
+                ),
+                None => RateLimiter::new(
+                    settings.rate_limit_per_minute,
+                    std::time::Duration::from_secs(60),
+                    settings.clock.clone(),
+                ),
+            },
+            replay: ReplayGuard::new(settings.shared.clone()),
             hmac_window_secs: settings.hmac_window_secs,
             body_limit: settings.body_limit,
             clock: settings.clock,
@@ -156,20 +171,40 @@ pub struct CachedHmacKey {
 }
 
 /// Signatures seen within the window, by timestamp, so each is accepted once. Sharded to keep lock hold short.
+/// With [`SharedGuards`] a signature this replica has not seen is also claimed in the shared store, so it is
+/// accepted once across every replica.
 pub struct ReplayGuard {
     shards: Vec<Mutex<HashMap<i64, HashSet<[u8; 16]>>>>,
     last_prune: AtomicI64,
+    shared: Option<Arc<dyn SharedGuards>>,
 }
 
 impl Default for ReplayGuard {
     fn default() -> Self {
-        Self { shards: (0..16).map(|_| Mutex::new(HashMap::new())).collect(), last_prune: AtomicI64::new(0) }
+        Self::new(None)
     }
 }
 
 impl ReplayGuard {
-    /// Record `sig` (signed at `ts`); false if it was already recorded.
-    pub fn first_use(&self, sig: &[u8; 32], ts: i64, now: i64, window: i64) -> bool {
+    /// A guard, shared across replicas through `shared` when given.
+    pub fn new(shared: Option<Arc<dyn SharedGuards>>) -> Self {
+        Self { shards: (0..16).map(|_| Mutex::new(HashMap::new())).collect(), last_prune: AtomicI64::new(0), shared }
+    }
+
+    /// Record `sig` (signed at `ts`, seconds); `Ok(false)` if it was already recorded here or, when shared, by any
+    /// replica; `Err` if the shared store could not say (the request must then be refused, not let through).
+    pub async fn first_use(&self, sig: &[u8; 32], ts: i64, now: i64, window: i64) -> Result<bool, String> {
+        if !self.first_use_here(sig, ts, now, window) {
+            return Ok(false);
+        }
+        let Some(shared) = &self.shared else { return Ok(true) };
+        let mut digest = [0u8; 16];
+        digest.copy_from_slice(&sig[..16]);
+        shared.claim_signature(&digest, (ts + window + 1).saturating_mul(1000)).await
+    }
+
+    /// The in-memory part: `false` if this replica recorded `sig` already.
+    fn first_use_here(&self, sig: &[u8; 32], ts: i64, now: i64, window: i64) -> bool {
         let cutoff = now - window - 1;
         let last = self.last_prune.load(Ordering::Relaxed);
         if now > last && self.last_prune.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
@@ -204,15 +239,15 @@ pub fn touch_later(ctx: &Access, last_touch: &AtomicI64, credential_id: &str) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn replay_guard_accepts_once_and_forgets_after_the_window() {
+    #[tokio::test]
+    async fn replay_guard_accepts_once_and_forgets_after_the_window() {
         let g = ReplayGuard::default();
         let sig = [7u8; 32];
-        assert!(g.first_use(&sig, 100, 100, 30));
-        assert!(!g.first_use(&sig, 100, 101, 30));
+        assert_eq!(g.first_use(&sig, 100, 100, 30).await, Ok(true));
+        assert_eq!(g.first_use(&sig, 100, 101, 30).await, Ok(false));
         let other = [8u8; 32];
-        assert!(g.first_use(&other, 100, 101, 30));
+        assert_eq!(g.first_use(&other, 100, 101, 30).await, Ok(true));
         // Long after the window the entry is pruned (the timestamp check refuses such a request anyway).
-        assert!(g.first_use(&sig, 100, 200, 30));
+        assert_eq!(g.first_use(&sig, 100, 200, 30).await, Ok(true));
     }
 }

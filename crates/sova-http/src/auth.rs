@@ -38,8 +38,8 @@ fn api_key(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Count the request against `key`'s window and remember the state for the response headers.
-pub fn rate_limit(ctx: &Access, key: &str) -> Result<(), ApiError> {
-    match ctx.limiter.check(key) {
+pub async fn rate_limit(ctx: &Access, key: &str) -> Result<(), ApiError> {
+    match ctx.limiter.check(key).await {
         Ok(info) => {
             set_rate(info);
             Ok(())
@@ -75,7 +75,7 @@ where
             return Err(ApiError::forbidden("a user token cannot manage customers; use an account session token"));
         }
         let op = operator_session(ctx, token)?;
-        rate_limit(ctx, &format!("op:{}", op.operator_id))?;
+        rate_limit(ctx, &format!("op:{}", op.operator_id)).await?;
         Ok(op)
     }
 }
@@ -166,7 +166,7 @@ impl OwnerAuth {
 /// Verify an owner key and count the request against its window.
 pub async fn verify_owner_key(ctx: &Access, key: &str) -> Result<OwnerAuth, ApiError> {
     let owner = owner_key(ctx, key).await?;
-    rate_limit(ctx, &owner.window())?;
+    rate_limit(ctx, &owner.window()).await?;
     Ok(owner)
 }
 
@@ -221,14 +221,14 @@ fn signed_owner(parts: &Parts) -> Option<OwnerAuth> {
 }
 
 /// The same, counted against its window.
-fn hmac_owner(ctx: &Access, parts: &Parts) -> Option<Result<OwnerAuth, ApiError>> {
+async fn hmac_owner(ctx: &Access, parts: &Parts) -> Option<Result<OwnerAuth, ApiError>> {
     let owner = signed_owner(parts)?;
-    Some(rate_limit(ctx, &owner.window()).map(|_| owner))
+    Some(rate_limit(ctx, &owner.window()).await.map(|_| owner))
 }
 
 async fn verify_user_token(ctx: &Access, token: &str) -> Result<Caller, ApiError> {
     let (caller, window) = user_token(ctx, token).await?;
-    rate_limit(ctx, &window)?;
+    rate_limit(ctx, &window).await?;
     Ok(caller)
 }
 
@@ -286,7 +286,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let ctx = &*Arc::<Access>::from_ref(state);
-        if let Some(r) = hmac_owner(ctx, parts) {
+        if let Some(r) = hmac_owner(ctx, parts).await {
             return r;
         }
         match api_key(&parts.headers) {
@@ -360,7 +360,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let ctx = &*Arc::<Access>::from_ref(state);
-        if let Some(r) = hmac_owner(ctx, parts) {
+        if let Some(r) = hmac_owner(ctx, parts).await {
             return r.map(Caller::Owner);
         }
         if let Some(k) = api_key(&parts.headers) {

@@ -226,7 +226,7 @@ pub fn status_of(reason: Reason) -> StatusCode {
         R::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         R::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         R::SandboxOnly | R::MasterMismatch => StatusCode::FORBIDDEN,
-        R::EngineUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        R::EngineUnavailable | R::NotLeader => StatusCode::SERVICE_UNAVAILABLE,
         R::PerpsNotAvailable => StatusCode::NOT_IMPLEMENTED,
         R::MissingSignature
         | R::MalformedSignature

@@ -172,7 +172,15 @@ pub async fn verify(
     if key.expires_at.is_some_and(|e| e <= ctx.clock.now_ms()) {
         return Err(refuse(ErrorCode::CredentialExpired, "this access key has expired; ask for a new one"));
     }
-    if !ctx.replay.first_use(&sig, ts, now, window) {
+    let first = ctx.replay.first_use(&sig, ts, now, window).await.map_err(|e| {
+        tracing::error!(error = %e, "Cs-* replay guard: the shared store failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ServiceUnavailable,
+            "the replay guard shared by the replicas is unreachable; retry the request with a new signature",
+        )
+    })?;
+    if !first {
         return Err(refuse(
             ErrorCode::SignatureReplayed,
             "this signature was already used: sign every request anew (a fresh Cs-Timestamp gives a new signature)",

@@ -283,19 +283,19 @@ pub async fn optional_key_layer(State(ctx): State<Arc<Access>>, req: Request, ne
     };
     let (scope, window) = (identity.scope(), identity.window());
     // Answers given here run no extractor: count them against the credential's window like any call.
-    let early = |resp: Response| match rate_limit(&ctx, &window) {
+    let early = async |resp: Response| match rate_limit(&ctx, &window).await {
         Ok(()) => resp,
         Err(e) => e.into_response(),
     };
     let key = match key_of(&parts.headers) {
         Ok(Some(k)) => k,
         Ok(None) => return next.run(Request::from_parts(parts, body)).await,
-        Err(e) => return early(e.into_response()),
+        Err(e) => return early(e.into_response()).await,
     };
     let bytes = match axum::body::to_bytes(body, ctx.body_limit).await {
         Ok(b) => b,
         Err(e) => {
-            return early(crate::error::body_read_error(&e).into_response());
+            return early(crate::error::body_read_error(&e).into_response()).await;
         }
     };
     let path = parts
@@ -305,8 +305,8 @@ pub async fn optional_key_layer(State(ctx): State<Arc<Access>>, req: Request, ne
         .unwrap_or_else(|| parts.uri.to_string());
     let fp = fingerprint(parts.method.as_str(), &path, &bytes);
     match begin(&ctx, scope, key, fp).await {
-        Ok(Begin::Answer(resp)) => early(resp),
-        Err(e) => early(e.into_response()),
+        Ok(Begin::Answer(resp)) => early(resp).await,
+        Err(e) => early(e.into_response()).await,
         Ok(Begin::Proceed(claim)) => {
             let mut req = Request::from_parts(parts, Body::from(bytes));
             req.extensions_mut().insert(claim.clone());

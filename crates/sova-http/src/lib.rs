@@ -8,7 +8,7 @@
 //! - [`auth`]: who is calling ([`auth::Access`], the extractors, the one identification path); [`hmac`]: the
 //!   `Cs-*` scheme as middleware; [`idempotency`]: `Idempotency-Key` for every surface.
 //! - [`cache`]: read-through caches on one invalidation bus, which each surface registers its caches on.
-//! - [`ratelimit`]: fixed windows per credential.
+//! - [`ratelimit`]: fixed windows per credential; [`shared`]: the replay and rate-limit state replicas share.
 //! - [`metrics`]: the Prometheus recorder and the request counters.
 //! - [`time`]: Unix milliseconds and their ISO 8601 form.
 //!
@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod ratelimit;
 pub mod seal;
+pub mod shared;
 pub mod time;
 pub mod validate;
 

@@ -1,13 +1,26 @@
 //! Fixed-window rate limits per credential (and per client IP for unauthenticated calls such as login).
 //!
-//! Limits are kept in memory per replica: with N replicas behind a balancer a client may get up to N times the
-//! limit. The headers follow the IETF draft (`RateLimit-Policy`, `RateLimit`) and the common `X-RateLimit-*` trio.
+//! A single server counts in memory. Replicas given [`SharedGuards`] (PostgreSQL or Redis) count each
+//! credential's requests in one window shared by all of them: windows are aligned to the wall clock (window number
+//! = now / length), and each replica reserves its budget from the shared counter in chunks of `limit / 20` (at
+//! least 1, at most 50), so most requests cost no round trip. A client never gets more than its limit; the slack
+//! is the other way: a replica's unused part of its last chunk is lost when the window ends, so a client spread
+//! over N replicas may be refused up to N x (chunk - 1) requests before reaching its limit (at most 5 % of it per
+//! replica). If the shared store fails, the replica counts on its own until it answers again (logged), rather than
+//! refusing every request.
+//!
+//! The headers follow the IETF draft (`RateLimit-Policy`, `RateLimit`) and the common `X-RateLimit-*` trio.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use parking_lot::Mutex;
+use sova_runtime::Clock;
+
+use crate::shared::SharedGuards;
 
 /// What a response reports about its credential's window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,8 +75,29 @@ impl Limited {
 }
 
 struct Window {
-    start: Instant,
+    /// Unix ms.
+    start: i64,
     count: u64,
+}
+
+/// A replica's view of one shared window.
+#[derive(Default)]
+struct SharedWindow {
+    /// Window number (wall-clock ms / window length).
+    win: i64,
+    /// Requests this replica reserved from the shared counter in this window.
+    granted: u64,
+    /// Of those, used.
+    used: u64,
+    /// The shared counter after this replica's last reservation.
+    global: u64,
+}
+
+struct Shared {
+    guards: Arc<dyn SharedGuards>,
+    windows: Mutex<HashMap<String, SharedWindow>>,
+    /// When the last failure of the shared store was logged (ms), so an outage logs once a minute.
+    last_warned: AtomicI64,
 }
 
 /// A set of fixed windows keyed by credential.
@@ -71,34 +105,107 @@ pub struct RateLimiter {
     limit: u64,
     window: Duration,
     windows: Mutex<HashMap<String, Window>>,
+    shared: Option<Shared>,
+    clock: Clock,
 }
 
 impl RateLimiter {
-    /// `limit` requests per `window`; a limit of 0 disables limiting.
-    pub fn new(limit: u64, window: Duration) -> Self {
-        Self { limit, window, windows: Mutex::new(HashMap::new()) }
+    /// `limit` requests per `window` on `clock`, counted in memory; a limit of 0 disables limiting.
+    pub fn new(limit: u64, window: Duration, clock: Clock) -> Self {
+        Self { limit, window, windows: Mutex::new(HashMap::new()), shared: None, clock }
+    }
+
+    /// The same, counted across replicas through `guards` (windows aligned to `clock`).
+    pub fn shared(limit: u64, window: Duration, guards: Arc<dyn SharedGuards>, clock: Clock) -> Self {
+        let shared = Shared { guards, windows: Mutex::new(HashMap::new()), last_warned: AtomicI64::new(i64::MIN) };
+        Self { shared: Some(shared), ..Self::new(limit, window, clock) }
+    }
+
+    /// Requests a replica reserves from the shared counter at a time.
+    fn chunk(&self) -> u64 {
+        (self.limit / 20).clamp(1, 50)
     }
 
     /// Count one request for `key`; an error (429 with `Retry-After`) when the window is used up.
-    pub fn check(&self, key: &str) -> Result<RateInfo, Limited> {
+    pub async fn check(&self, key: &str) -> Result<RateInfo, Limited> {
+        match &self.shared {
+            Some(sh) if self.limit > 0 => self.check_shared(sh, key).await,
+            _ => self.check_local(key),
+        }
+    }
+
+    async fn check_shared(&self, sh: &Shared, key: &str) -> Result<RateInfo, Limited> {
+        let wsecs = self.window.as_secs().max(1);
+        let wms = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX).max(1);
+        let now = self.clock.now_ms();
+        let win = now.div_euclid(wms);
+        let reset = u64::try_from(((win + 1) * wms - now + 999) / 1000).unwrap_or(1).max(1);
+        let info = |remaining| RateInfo { limit: self.limit, remaining, reset, window: wsecs };
+        for _ in 0..2 {
+            {
+                let mut map = sh.windows.lock();
+                if map.len() > 100_000 {
+                    map.retain(|_, w| w.win == win);
+                }
+                let w = match map.get_mut(key) {
+                    Some(w) => w,
+                    None => map.entry(key.to_string()).or_default(),
+                };
+                if w.win != win {
+                    *w = SharedWindow { win, ..SharedWindow::default() };
+                }
+                if w.used < w.granted {
+                    w.used += 1;
+                    return Ok(info((w.granted - w.used) + self.limit.saturating_sub(w.global)));
+                }
+                if w.global >= self.limit {
+                    return Err(Limited { info: info(0) });
+                }
+            }
+            let chunk = self.chunk();
+            match sh.guards.count_window(key, win, chunk, (win + 2) * wms).await {
+                Ok(after) => {
+                    let grant = chunk.min(self.limit.saturating_sub(after.saturating_sub(chunk)));
+                    let mut map = sh.windows.lock();
+                    if let Some(w) = map.get_mut(key).filter(|w| w.win == win) {
+                        w.granted += grant;
+                        w.global = w.global.max(after);
+                    }
+                }
+                Err(e) => {
+                    let last = sh.last_warned.load(Ordering::Relaxed);
+                    if now - last > 60_000
+                        && sh.last_warned.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+                    {
+                        tracing::warn!(error = %e, store = sh.guards.name(), "rate limits: the shared counter failed; counting on this replica alone");
+                    }
+                    return self.check_local(key);
+                }
+            }
+        }
+        Err(Limited { info: info(0) })
+    }
+
+    fn check_local(&self, key: &str) -> Result<RateInfo, Limited> {
         let wsecs = self.window.as_secs().max(1);
         if self.limit == 0 {
             return Ok(RateInfo { limit: u64::MAX, remaining: u64::MAX, reset: 0, window: wsecs });
         }
-        let now = Instant::now();
+        let now = self.clock.now_ms();
+        let wms = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX).max(1);
         let mut map = self.windows.lock();
         if map.len() > 100_000 {
-            map.retain(|_, w| now.duration_since(w.start) < self.window);
+            map.retain(|_, w| now - w.start < wms);
         }
         let w = match map.get_mut(key) {
             Some(w) => w,
             None => map.entry(key.to_string()).or_insert(Window { start: now, count: 0 }),
         };
-        if now.duration_since(w.start) >= self.window {
+        if now - w.start >= wms || now < w.start {
             w.start = now;
             w.count = 0;
         }
-        let reset = self.window.saturating_sub(now.duration_since(w.start)).as_secs().max(1);
+        let reset = u64::try_from((wms - (now - w.start)) / 1000).unwrap_or(1).max(1);
         if w.count >= self.limit {
             return Err(Limited { info: RateInfo { limit: self.limit, remaining: 0, reset, window: wsecs } });
         }
@@ -111,15 +218,54 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn window_counts_and_refuses() {
-        let rl = RateLimiter::new(2, Duration::from_secs(60));
-        assert_eq!(rl.check("a").map(|i| i.remaining).ok(), Some(1));
-        assert_eq!(rl.check("a").map(|i| i.remaining).ok(), Some(0));
-        let Err(limited) = rl.check("a") else { panic!("third call must be limited") };
+    #[tokio::test]
+    async fn window_counts_and_refuses() {
+        let rl = RateLimiter::new(2, Duration::from_secs(60), Clock::system());
+        assert_eq!(rl.check("a").await.map(|i| i.remaining).ok(), Some(1));
+        assert_eq!(rl.check("a").await.map(|i| i.remaining).ok(), Some(0));
+        let Err(limited) = rl.check("a").await else { panic!("third call must be limited") };
         assert!(limited.info.reset >= 1);
         assert_eq!(limited.info.remaining, 0);
         assert!(limited.message().contains("rate limit of 2 requests per 60 s"));
-        assert!(rl.check("b").is_ok());
+        assert!(rl.check("b").await.is_ok());
+    }
+
+    /// Counters in one map, standing for the store every replica shares.
+    #[derive(Default)]
+    struct Counters(Mutex<HashMap<(String, i64), u64>>);
+
+    #[async_trait::async_trait]
+    impl SharedGuards for Counters {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        async fn claim_signature(&self, _: &[u8; 16], _: i64) -> Result<bool, String> {
+            Ok(true)
+        }
+        async fn count_window(&self, key: &str, win: i64, n: u64, _: i64) -> Result<u64, String> {
+            let mut m = self.0.lock();
+            let c = m.entry((key.to_string(), win)).or_default();
+            *c += n;
+            Ok(*c)
+        }
+    }
+
+    #[tokio::test]
+    async fn replicas_share_one_limit_and_never_exceed_it() {
+        let store: Arc<dyn SharedGuards> = Arc::new(Counters::default());
+        let clock = Clock::manual(1_000_000);
+        let replicas: Vec<RateLimiter> =
+            (0..3).map(|_| RateLimiter::shared(200, Duration::from_secs(60), store.clone(), clock.clone())).collect();
+        let mut passed = 0;
+        for i in 0..600 {
+            if replicas[i % 3].check("cred:x").await.is_ok() {
+                passed += 1;
+            }
+        }
+        // Chunks of 10: each replica may leave at most 9 unused.
+        assert!((200 - 3 * 9..=200).contains(&passed), "{passed} passed");
+        // A new window starts afresh.
+        clock.advance(60_000);
+        assert!(replicas[0].check("cred:x").await.is_ok());
     }
 }

@@ -88,6 +88,8 @@ pub enum Reason {
     UnsupportedTransfer = 10012,
     /// A perps action (verified, nonce consumed, not executed).
     PerpsNotAvailable = 10013,
+    /// A write that reached a follower replica which could not forward it; the message names the leader.
+    NotLeader = 10014,
     // signature headers and payload (sova_auth::exchange)
     /// No `X-API-Sign`.
     MissingSignature = 20001,
@@ -1713,6 +1715,7 @@ mod tests {
         ("INVALID_PARAMETER", 10011),
         ("UNSUPPORTED_TRANSFER", 10012),
         ("PERPS_NOT_AVAILABLE", 10013),
+        ("NOT_LEADER", 10014),
         ("MISSING_SIGNATURE", 20001),
         ("MALFORMED_SIGNATURE", 20002),
         ("SIGNATURE_LENGTH", 20003),

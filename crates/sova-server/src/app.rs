@@ -154,6 +154,34 @@ async fn pin_keys(
     Ok(())
 }
 
+/// Where replicas share `Cs-*` replays and rate limits: Redis when configured, else the database when it is
+/// PostgreSQL (replicas may share it), else nowhere (one SQLite process counts in memory, at memory speed).
+async fn shared_guards(
+    config: &Config,
+    store: &Arc<dyn sova_store::Store>,
+) -> anyhow::Result<Option<Arc<dyn sova_http::shared::SharedGuards>>> {
+    use sova_http::shared::{RedisGuards, StoreGuards};
+    if let Some(url) = &config.redis_url {
+        let g = RedisGuards::connect(url, "sova:").await.map_err(anyhow::Error::msg).context("--redis-url")?;
+        tracing::info!("replays and rate limits are shared through Redis");
+        return Ok(Some(Arc::new(g)));
+    }
+    Ok((store.backend() == sova_store::Backend::Postgres).then(|| {
+        tracing::info!("replays and rate limits are shared through the database");
+        Arc::new(StoreGuards(store.clone())) as Arc<dyn sova_http::shared::SharedGuards>
+    }))
+}
+
+/// Forget expired guard rows once a minute (any replica may; the deletes are idempotent).
+async fn prune_guards(store: Arc<dyn sova_store::Store>, clock: sova_runtime::Clock) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        if let Err(e) = store.prune_guards(clock.now_ms()).await {
+            tracing::warn!(error = %e, "pruning the shared replay and rate-limit rows failed");
+        }
+    }
+}
+
 /// Open the store, load the keys, and assemble the shared state.
 pub async fn build_state(config: Config) -> anyhow::Result<ApiContext> {
     build_state_with(config, sova_runtime::Clock::system()).await
@@ -175,9 +203,16 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
     let hasher = sova_auth::keys::KeyHasher::new(server_key.pepper);
     pin_keys(&config, store.as_ref(), &hasher, &x402, clock.now_ms()).await?;
     let jobs = sova_runtime::Jobs::new();
-    let engine = sova_exchange::Exchange::start(store.clone(), &config.exchange, &jobs, clock.clone()).await?;
+    let advertise = config.advertise_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+    let engine =
+        sova_exchange::Exchange::start(store.clone(), &config.exchange, &jobs, clock.clone(), advertise).await?;
+    let forwarder = exchange::forward::Forwarder::new(
+        hasher.hash("sova-exchange-forward").as_str().to_string(),
+        config.body_limit_bytes,
+    )?;
     let config = Arc::new(config);
     let bus = Invalidations::new(store.clone());
+    let shared = shared_guards(&config, &store).await?;
     let access = Access::new(
         store.clone(),
         hasher,
@@ -189,6 +224,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
             body_limit: config.body_limit_bytes,
             clock: clock.clone(),
             jobs: jobs.clone(),
+            shared: shared.clone(),
         },
     );
     let state = AppState {
@@ -204,6 +240,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
             rate_limit_per_minute: config.rate_limit_per_minute,
             sandbox: config.sandbox(),
             clock: clock.clone(),
+            forwarder,
         }),
         config,
         store,
@@ -216,6 +253,9 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
         jobs.spawn("invalidation-listener", listener);
     }
     jobs.spawn("metrics-upkeep", sova_http::metrics::upkeep());
+    if shared.as_ref().is_some_and(|g| g.name() == "database") {
+        jobs.spawn("guard-pruner", prune_guards(state.store.clone(), state.clock.clone()));
+    }
     intel::x402::spawn_pending_resolver(state.intel.clone());
     intel::x402::spawn_blockhash_refresher(state.intel.clone());
     siwx::spawn_pruner(state.siwx.clone());

@@ -156,6 +156,12 @@ pub struct Config {
     /// Let webhook endpoints target private, loopback and link-local addresses (a development setting: by default
     /// Sova refuses them, so a tenant cannot make it call inside your network).
     pub webhook_allow_private: bool,
+    /// Redis URL (`redis://127.0.0.1:6379`) where replicas share `Cs-*` replays and rate-limit windows; without it,
+    /// replicas on PostgreSQL share them through the database, and SQLite keeps them in memory.
+    pub redis_url: Option<String>,
+    /// The URL other replicas reach this one at (`http://10.0.0.5:8080`), for writes to the exchange they forward
+    /// to the leader; default: `http://` + the listen address (loopback when listening on all interfaces).
+    pub advertise_url: Option<String>,
 }
 
 impl Default for Config {
@@ -195,6 +201,8 @@ impl Default for Config {
             httpsig_max_skew_secs: sova_auth::httpsig::DEFAULT_MAX_SKEW_SECS,
             evm_rpc_urls: BTreeMap::new(),
             webhook_allow_private: false,
+            redis_url: None,
+            advertise_url: None,
         }
     }
 }

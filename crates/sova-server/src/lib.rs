@@ -84,6 +84,15 @@ pub async fn start_with(
     if config.public_origin.is_none() {
         config.public_origin = Some(format!("http://{addr}"));
     }
+    // Without --advertise-url, other replicas forward exchange writes to the address bound (loopback for all
+    // interfaces: replicas on other hosts need --advertise-url).
+    if config.advertise_url.is_none() {
+        let mut a = addr;
+        if a.ip().is_unspecified() {
+            a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        config.advertise_url = Some(format!("http://{a}"));
+    }
     let limits = serve::Limits {
         header_timeout: std::time::Duration::from_secs(config.header_timeout_secs.unsigned_abs()),
         body_timeout: std::time::Duration::from_secs(config.body_timeout_secs.unsigned_abs()),

@@ -102,6 +102,8 @@ pub trait ExchangeStore: Send + Sync {
     async fn ex_create_sub_account(&self, master_id: i64, label: Option<&str>, now: i64) -> Result<ExAccount>;
     /// Every account (for the sequencer at start).
     async fn ex_accounts(&self) -> Result<Vec<ExAccount>>;
+    /// The accounts with an id above `after_id`, in id order (a follower learning new ones).
+    async fn ex_accounts_after(&self, after_id: i64) -> Result<Vec<ExAccount>>;
     /// Every registered API key (for the sequencer at start).
     async fn ex_api_keys(&self) -> Result<Vec<ExApiKey>>;
     /// Up to `limit` log rows after `after_seq`, in order.
@@ -111,4 +113,19 @@ pub trait ExchangeStore: Send + Sync {
     /// Write one group atomically. `Conflict` if a nonce was already stored (accepted elsewhere) or the log
     /// position is taken (another sequencer wrote it).
     async fn ex_commit(&self, w: &ExWrites) -> Result<()>;
+    /// Try to become the exchange's leader: on PostgreSQL a session advisory lock on a connection of its own, held
+    /// as long as the returned lease lives (a process that dies releases it with its session); on SQLite (one
+    /// process) always granted. `None`: another replica leads.
+    async fn ex_try_lead(&self) -> Result<Option<Box<dyn LeaderLease>>>;
+    /// Record `url` as the leader's address.
+    async fn ex_set_leader(&self, url: &str, now: i64) -> Result<()>;
+    /// The leader's address and since when (Unix ms), if one was recorded.
+    async fn ex_leader(&self) -> Result<Option<(String, i64)>>;
+}
+
+/// Leadership of the exchange, held while this value lives.
+#[async_trait::async_trait]
+pub trait LeaderLease: Send {
+    /// Is it still held? (PostgreSQL: the session holding the lock still answers.)
+    async fn held(&mut self) -> bool;
 }

@@ -3,7 +3,7 @@
 //!
 //! [`Store`] is the sum of one trait per domain ([`OperatorStore`], [`CustomerStore`], [`UserStore`],
 //! [`WalletStore`], [`WithdrawalStore`], [`WebhookStore`], [`LedgerStore`], [`IntelStore`], [`X402Store`], [`SiwxStore`], [`IdempotencyStore`],
-//! [`ExchangeStore`], [`NotifyStore`], and [`BaseStore`] for the backend itself), implemented for every type that
+//! [`ExchangeStore`], [`GuardStore`], [`NotifyStore`], and [`BaseStore`] for the backend itself), implemented for every type that
 //! implements them all; `use sova_store::prelude::*;` brings them into scope.
 //!
 //! Both backends run the same SQL through `sqlx::Any` (placeholders `$1..$n`, which SQLite also understands);
@@ -15,6 +15,7 @@ mod customers;
 mod deployment;
 mod error;
 mod exchange;
+mod guards;
 mod idempotency;
 mod intel;
 mod ledger;
@@ -36,7 +37,8 @@ use std::sync::Arc;
 pub use customers::CustomerStore;
 pub use deployment::DeploymentStore;
 pub use error::StoreError;
-pub use exchange::{ExAccount, ExApiKey, ExLogRow, ExWrites, ExchangeStore};
+pub use exchange::{ExAccount, ExApiKey, ExLogRow, ExWrites, ExchangeStore, LeaderLease};
+pub use guards::GuardStore;
 pub use idempotency::{Effects, IdemClaim, IdemClaimOutcome, IdemDone, IdemRecord, IdempotencyStore};
 pub use intel::{Charge, IntelAccount, IntelKeyRow, IntelStore, MAX_CREDITS, UsageRow};
 pub use ledger::{LedgerEntry, LedgerStore, Posting};
@@ -57,8 +59,8 @@ pub use x402::{PaymentClaim, X402Payment, X402Store};
 /// `use sova_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        BaseStore, CustomerStore, DeploymentStore, ExchangeStore, IdempotencyStore, IntelStore, LedgerStore,
-        NotifyStore, OperatorStore, PolicyStore, SiwxStore, Store, UserStore, WalletStore, WebhookStore,
+        BaseStore, CustomerStore, DeploymentStore, ExchangeStore, GuardStore, IdempotencyStore, IntelStore,
+        LedgerStore, NotifyStore, OperatorStore, PolicyStore, SiwxStore, Store, UserStore, WalletStore, WebhookStore,
         WithdrawalStore, X402Store,
     };
 }
@@ -110,6 +112,7 @@ pub trait Store:
     + SiwxStore
     + IdempotencyStore
     + ExchangeStore
+    + GuardStore
     + NotifyStore
     + Send
     + Sync
@@ -133,6 +136,7 @@ impl<T> Store for T where
         + SiwxStore
         + IdempotencyStore
         + ExchangeStore
+        + GuardStore
         + NotifyStore
         + Send
         + Sync

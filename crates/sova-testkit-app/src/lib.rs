@@ -17,7 +17,7 @@ pub use sova_testkit::on_both;
 pub mod prelude {
     pub use crate::{
         OPERATOR_EMAIL, OPERATOR_PASSWORD, TestApp, copy_replica_keys, spawn_app, spawn_app_at, spawn_app_at_with,
-        spawn_app_with, spawn_on, spawn_replica, user_req, write_secret,
+        spawn_app_with, spawn_on, spawn_replica, spawn_replica_at_with, user_req, write_secret,
     };
     pub use sova_testkit::prelude::*;
 }
@@ -114,6 +114,13 @@ pub async fn spawn_replica(of: &TestApp) -> TestApp {
     std::fs::copy(of.dir.path().join("server.key"), dir.path().join("server.key")).expect("copy key");
     copy_replica_keys(of.dir.path(), dir.path());
     spawn_on(dir, of.database_url.clone(), |_| {}).await
+}
+
+/// A second replica on `of`'s database, on `clock`, its configuration changed by `tweak`.
+pub async fn spawn_replica_at_with(of: &TestApp, clock: Clock, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_replica_keys(of.dir.path(), dir.path());
+    start(dir, of.database_url.clone(), tweak, clock).await
 }
 
 /// Copy what replicas on one database must share (the server key, the sandbox seed, the x402 keys) from one data

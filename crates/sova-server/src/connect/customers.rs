@@ -38,7 +38,7 @@ pub async fn login(State(ctx): State<Ctx>, JsonBody(req): JsonBody<wire::LoginRe
     if req.password.is_empty() {
         return Err(ApiError::validation("password", "`password` is required"));
     }
-    ctx.access.limiter.check(&format!("login:{email}"))?;
+    ctx.access.limiter.check(&format!("login:{email}")).await?;
     let op = ctx.store.operator_by_email(&email).await?;
     // argon2 takes ~20 ms: run it off the async workers, and equally for unknown emails.
     let pw = req.password.clone();

@@ -7,6 +7,7 @@
 //! secp256k1 recovery), then handed to [`sova_exchange::Exchange::submit`], which authorizes the signer, consumes
 //! the nonce, applies the action to the engine and commits all of it in one transaction before answering.
 
+pub mod forward;
 pub mod rest;
 pub mod ws;
 
@@ -34,6 +35,8 @@ pub struct ExchangeState {
     pub sandbox: bool,
     /// The time that decides nonce windows.
     pub clock: sova_runtime::Clock,
+    /// Forwards a follower's writes to the leader.
+    pub forwarder: forward::Forwarder,
 }
 
 /// The state type of the exchange routes.
@@ -63,8 +66,10 @@ pub async fn ip_limit(
 ) -> axum::response::Response {
     use axum::extract::ConnectInfo;
     let ip = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
-    let Some(ip) = ip.filter(|_| ctx.rate_limit_per_minute > 0) else { return next.run(req).await };
-    match ctx.access.limiter.check(&format!("ip:{ip}")) {
+    // A write a follower forwarded was counted there, against the client's address.
+    let forwarded = ctx.forwarder.is_forwarded(req.headers());
+    let Some(ip) = ip.filter(|_| ctx.rate_limit_per_minute > 0 && !forwarded) else { return next.run(req).await };
+    match ctx.access.limiter.check(&format!("ip:{ip}")).await {
         Ok(info) => {
             let mut resp = next.run(req).await;
             info.apply(resp.headers_mut());
@@ -94,8 +99,11 @@ where
     Ctx: axum::extract::FromRef<S>,
 {
     let errors = axum::middleware::from_fn_with_state(ctx.clock.clone(), sova_http::envelope::exchange_errors);
-    let (router, _) =
-        routes().route_layer(errors).route_layer(axum::middleware::from_fn_with_state(ctx, ip_limit)).split_for_parts();
+    let (router, _) = routes()
+        .route_layer(errors)
+        .route_layer(axum::middleware::from_fn_with_state(ctx.clone(), forward::forward_writes))
+        .route_layer(axum::middleware::from_fn_with_state(ctx, ip_limit))
+        .split_for_parts();
     router
 }
 

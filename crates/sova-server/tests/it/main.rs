@@ -16,6 +16,7 @@ mod ledger;
 mod observability;
 mod quickstart;
 mod reference;
+mod replicas;
 mod siwx;
 mod webhooks;
 mod withdrawal_controls;

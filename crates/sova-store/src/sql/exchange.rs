@@ -3,12 +3,38 @@
 use sqlx::{Any, AnyPool};
 
 use super::{Pinned, SqlStore};
-use crate::{Backend, ExAccount, ExApiKey, ExLogRow, ExWrites, ExchangeStore, Result, StoreError};
+use crate::{Backend, ExAccount, ExApiKey, ExLogRow, ExWrites, ExchangeStore, LeaderLease, Result, StoreError};
 
 const ACCOUNT_COLS: &str = "account_id, address, master_id, label, created_at";
 const KEY_COLS: &str = "master, name, key_type, public_key, account_id, expires_at, created_at";
 /// First account id handed out (999 is the vendor's treasury, 0 the fee account).
 const FIRST_ACCOUNT_ID: i64 = 1001;
+
+/// The advisory lock key of the exchange's leadership ("sovaex" in ASCII).
+const LEADER_LOCK: i64 = 0x736f_7661_6578;
+
+/// One process on SQLite: it always leads.
+struct LocalLease;
+
+#[async_trait::async_trait]
+impl LeaderLease for LocalLease {
+    async fn held(&mut self) -> bool {
+        true
+    }
+}
+
+/// A PostgreSQL session holding the leadership's advisory lock.
+struct PgLease {
+    conn: sqlx::AnyConnection,
+}
+
+#[async_trait::async_trait]
+impl LeaderLease for PgLease {
+    async fn held(&mut self) -> bool {
+        let probe = sqlx::query_scalar::<Any, i32>("SELECT 1").fetch_one(&mut self.conn);
+        matches!(tokio::time::timeout(std::time::Duration::from_secs(3), probe).await, Ok(Ok(1)))
+    }
+}
 
 impl SqlStore {
     async fn ex_insert_account(
@@ -75,6 +101,40 @@ impl ExchangeStore for SqlStore {
     async fn ex_accounts(&self) -> Result<Vec<ExAccount>> {
         let sql = format!("SELECT {ACCOUNT_COLS} FROM ex_accounts ORDER BY account_id");
         Ok(sqlx::query_as::<Any, ExAccount>(&sql).fetch_all(&self.read).await?)
+    }
+
+    async fn ex_accounts_after(&self, after_id: i64) -> Result<Vec<ExAccount>> {
+        let sql = format!("SELECT {ACCOUNT_COLS} FROM ex_accounts WHERE account_id > $1 ORDER BY account_id");
+        Ok(sqlx::query_as::<Any, ExAccount>(&sql).bind(after_id).fetch_all(&self.read).await?)
+    }
+
+    async fn ex_try_lead(&self) -> Result<Option<Box<dyn LeaderLease>>> {
+        if self.backend == Backend::Sqlite {
+            return Ok(Some(Box::new(LocalLease)));
+        }
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.url).await?;
+        let got: bool = sqlx::query_scalar::<Any, bool>("SELECT pg_try_advisory_lock($1)")
+            .bind(LEADER_LOCK)
+            .fetch_one(&mut conn)
+            .await?;
+        if got { Ok(Some(Box::new(PgLease { conn }))) } else { Ok(None) }
+    }
+
+    async fn ex_set_leader(&self, url: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ex_leader (id, url, since) VALUES (1, $1, $2)              ON CONFLICT (id) DO UPDATE SET url = excluded.url, since = excluded.since",
+        )
+        .bind(url.to_string())
+        .bind(now)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn ex_leader(&self) -> Result<Option<(String, i64)>> {
+        Ok(sqlx::query_as::<Any, (String, i64)>("SELECT url, since FROM ex_leader WHERE id = 1")
+            .fetch_optional(&self.read)
+            .await?)
     }
 
     async fn ex_api_keys(&self) -> Result<Vec<ExApiKey>> {

@@ -4,6 +4,7 @@
 mod customers;
 mod deployment;
 mod exchange;
+mod guards;
 mod idempotency;
 mod intel;
 mod ledger;
@@ -40,6 +41,8 @@ pub(super) const SORTABLE: &[&str] = &["created_at", "updated_at"];
 pub struct SqlStore {
     pub(crate) write: AnyPool,
     pub(crate) read: AnyPool,
+    /// Shared request guards (PostgreSQL: its own pool, asynchronous commit; see `guards.rs`).
+    pub(crate) guard: AnyPool,
     pub(crate) backend: Backend,
     pub(super) url: String,
     /// The Intel biller's group writer (with its pinned PostgreSQL connection).
@@ -104,7 +107,7 @@ impl SqlStore {
                 SQLITE_MIGRATIONS.run(&write).await?;
                 let read = sqlite_pool(8).connect(&url).await?;
                 let (intel, exchange) = (IntelWriter::new(&write, backend), ExchangeWriter::new(&write, backend));
-                Ok(Self { write, read, backend, url, intel, exchange })
+                Ok(Self { guard: write.clone(), write, read, backend, url, intel, exchange })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -113,7 +116,19 @@ impl SqlStore {
                     .connect(url)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
+                let guard = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(0)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("SET synchronous_commit = off").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_lazy(url)?;
                 Ok(Self {
+                    guard,
                     intel: IntelWriter::new(&pool, backend),
                     exchange: ExchangeWriter::new(&pool, backend),
                     write: pool.clone(),

@@ -128,6 +128,10 @@ fn table() -> Vec<Row> {
         row("--webhook-allow-private", "SOVA_WEBHOOK_ALLOW_PRIVATE", "webhook_allow_private", Bool, json!(false),
             ["true", "false", "true"], r#""maybe""#, Some("maybe"),
             r#"invalid type: found string "maybe", expected a boolean"#),
+        row("--redis-url", "SOVA_REDIS_URL", "redis_url", Str, Value::Null,
+            ["redis://f.example", "redis://e.example", "redis://c.example"], "5", None, not_a_string),
+        row("--advertise-url", "SOVA_ADVERTISE_URL", "advertise_url", Str, Value::Null,
+            ["http://f.example:8080", "http://e.example:8080", "http://c.example:8080"], "5", None, not_a_string),
     ]
 }
 
