@@ -245,14 +245,19 @@ impl Perps {
                 self.close_order(id, CloseReason::ScheduleCancel, ts, out);
             }
         }
-        let due: Vec<MarketId> = self.markets.iter().filter(|(_, s)| s.next_funding <= ts).map(|(m, _)| *m).collect();
-        for m in due {
-            self.settle_funding(m, true, ts, out);
+        if self.markets.values().any(|s| s.next_funding <= ts) {
+            let due: Vec<MarketId> =
+                self.markets.iter().filter(|(_, s)| s.next_funding <= ts).map(|(m, _)| *m).collect();
+            for m in due {
+                self.settle_funding(m, true, ts, out);
+            }
         }
-        let slices: Vec<(AccountId, Option<MarketId>)> =
-            self.liquidations.iter().filter(|(_, n)| n.is_some_and(|n| n <= ts)).map(|(k, _)| *k).collect();
-        for (a, scope) in slices {
-            self.liquidate(a, scope, ts, out);
+        if self.liquidations.values().any(|n| n.is_some_and(|n| n <= ts)) {
+            let slices: Vec<(AccountId, Option<MarketId>)> =
+                self.liquidations.iter().filter(|(_, n)| n.is_some_and(|n| n <= ts)).map(|(k, _)| *k).collect();
+            for (a, scope) in slices {
+                self.liquidate(a, scope, ts, out);
+            }
         }
     }
 
@@ -782,11 +787,14 @@ impl Perps {
 
     /// Resting reduce-only orders of the account are cut to its position (closed if it is flat or on their side).
     fn cut_reduce_only(&mut self, a: AccountId, m: MarketId, skip: Option<OrderId>, ts: u64, out: &mut Output) {
-        let ids: Vec<OrderId> = self
-            .orders_of(a, Some(m))
-            .into_iter()
-            .filter(|id| Some(*id) != skip && self.orders.get(id).is_some_and(|o| o.reduce_only && o.in_book))
-            .collect();
+        let Some(acc) = self.accounts.get(&a) else { return };
+        let cut = |id: &OrderId| {
+            Some(*id) != skip && self.orders.get(id).is_some_and(|o| o.market == m && o.reduce_only && o.in_book)
+        };
+        if !acc.orders.iter().any(cut) {
+            return;
+        }
+        let ids: Vec<OrderId> = acc.orders.iter().copied().filter(cut).collect();
         for id in ids {
             let Some(o) = self.orders.get(&id) else { continue };
             let r = self.reducible(a, m, o.side);
@@ -858,6 +866,12 @@ impl Perps {
         let n = u128::from(price) * u128::from(quantity) * u128::from(s.spec.spec.quote_per_tick_lot);
         if n < u128::from(s.spec.config.market.min_notional) {
             return Err(Reject::MinNotional);
+        }
+        // A reduce-only order never grows past the position.
+        let quantity =
+            if o.reduce_only { quantity.min(o.filled + self.reducible(a, o.market, o.side)) } else { quantity };
+        if quantity <= o.filled {
+            return Err(Reject::ReduceOnlyWouldIncrease);
         }
         let keep = price == o.price && quantity <= o.quantity;
         let requeue = o.in_book && !keep;

@@ -91,7 +91,9 @@
 //!   other dies.
 //! * Modify ([`Action::Modify`]): new price and/or total quantity of an open limit order, same id; keeps its
 //!   priority only if the price is unchanged and the quantity does not rise, else it leaves the book and
-//!   matches/rests again. Replace ([`Action::Replace`]): atomic cancel + new order (new id).
+//!   matches/rests again (a reduce-only order's quantity is capped to the position). Its frozen margin is
+//!   recomputed and must fit (the old freeze counts as available). Replace ([`Action::Replace`]): atomic cancel +
+//!   new order (new id, loses priority), the original's freeze counting as available.
 //!
 //! # Prices and funding (spec section 5)
 //!
@@ -135,6 +137,17 @@
 //!   `(|size| x mark x qptl - side x equity) / (|size| x qptl x (1 - side x MMR))`, equity = the scope's (at
 //!   mark = entry that is the spec's form with margin = collateral or isolated margin); tier deductions and the
 //!   other cross positions' moves are ignored.
+//!
+//! # Queries
+//!
+//! Markets ([`Perps::market`], tiers in [`PerpMarketSpec::tiers`]) and their prices and funding
+//! ([`Perps::market_view`]: mark, index, last, predicted funding rate, next funding time, open interest); best
+//! bid/ask and depth; recent trades; an account's margin state ([`Perps::account_state`]: equity, available,
+//! withdrawable, initial / maintenance margin, frozen); positions, open and closed ([`Perps::positions`],
+//! [`Perps::position_history`]); open orders, an order by id (open or in the closed window), recent closed
+//! orders; funding rows ([`Perps::fundings`]); leverage and mode per market. Money in views is quote atoms,
+//! prices ticks (averages in micro-ticks), quantities lots: the API layer formats them with
+//! [`PerpMarketSpec::spec`] ([`sova_engine::MarketSpec`]).
 //!
 //! # Determinism and event sourcing
 //!

@@ -617,7 +617,7 @@ impl Perps {
         fee: i128,
         ts: u64,
     ) -> EvResult {
-        let spec = self.spec(m)?.clone();
+        let q = self.spec(m)?.qptl();
         let (lev, mode) = self.setting(account, m);
         let hist = self.cfg.history;
         let sign: i128 = if side == Side::Buy { 1 } else { -1 };
@@ -633,7 +633,6 @@ impl Perps {
         let p = self.positions.get_mut(&key).ok_or("position")?;
         p.fees += fee;
         p.updated = ts;
-        let q = spec.qptl();
         let px = i128::from(price);
         // Reduce (close) part.
         if p.size != 0 && p.size.signum() != sign {

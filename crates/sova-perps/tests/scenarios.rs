@@ -600,3 +600,69 @@ fn schedule_cancel_and_mark_formula() {
     assert_eq!(mv.mark_price, Some(50_100));
     w.check_replay();
 }
+
+#[test]
+fn spot_rules_carry_over() {
+    let mut w = World::new();
+    w.fund(A, 100_000);
+    w.fund(B, 100_000);
+    // Self-trade prevention (default: cancel the maker).
+    let own = w.limit(A, Side::Sell, 50_000, 5);
+    let out = w.order(A, NewOrder::limit(BTC, Side::Buy, 50_000, 5));
+    assert_eq!(w.p.order(own).unwrap().status, OrderStatus::Canceled);
+    assert_eq!(out.result().unwrap().unwrap().status, Some(OrderStatus::New));
+    assert_eq!(w.size(A), 0);
+    // FOK that cannot fill: expires with nothing filled, nothing frozen.
+    w.limit(B, Side::Sell, 50_100, 3);
+    let out = w.order(A, NewOrder::limit(BTC, Side::Buy, 50_100, 4).tif(TimeInForce::Fok));
+    assert_eq!(out.result().unwrap().unwrap().status, Some(OrderStatus::Expired));
+    // IOC takes what it can.
+    let out = w.order(A, NewOrder::limit(BTC, Side::Buy, 50_100, 4).tif(TimeInForce::Ioc));
+    let o = w.p.order(World::id(&out)).unwrap();
+    assert_eq!((o.filled, o.status), (3, OrderStatus::Expired));
+    // A market order on an empty side expires.
+    let out = w.order(A, NewOrder::market(BTC, Side::Buy, 1));
+    assert_eq!(out.result().unwrap().unwrap().status, Some(OrderStatus::Expired));
+    // Client ids: unique among open orders; cancel by client id; cancel-all.
+    let cl = ClOrdId::new("a-1").unwrap();
+    w.order(A, NewOrder::limit(BTC, Side::Buy, 40_000, 1).cl(cl));
+    assert_eq!(
+        w.err(Action::NewOrder { account: A, order: NewOrder::limit(BTC, Side::Buy, 40_001, 1).cl(cl) }),
+        Reject::DuplicateClOrdId
+    );
+    w.ok(Action::Cancel { account: A, cancel: CancelItem { market: BTC, target: OrderRef::ClOrdId(cl) } });
+    w.limit(A, Side::Buy, 40_000, 1);
+    w.limit(A, Side::Buy, 40_001, 1);
+    w.ok(Action::CancelAll { account: A, market: Some(BTC) });
+    assert!(w.p.open_orders(A, None).is_empty());
+    assert_eq!(w.p.account_state(A).unwrap().frozen, 0);
+    // Depth and best bid/ask.
+    w.limit(B, Side::Buy, 49_000, 2);
+    w.limit(A, Side::Buy, 49_000, 3);
+    let d = w.p.depth(BTC, 5).unwrap();
+    assert_eq!(d.bids, vec![(49_000, 5)]);
+    assert_eq!(w.p.best_bid_ask(BTC).unwrap().bid, Some((49_000, 5)));
+    // Commands are JSON.
+    let c = Command::new(1, Action::NewOrder { account: A, order: NewOrder::limit(BTC, Side::Buy, 1, 1).cl(cl) });
+    let back: Command = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+    assert_eq!(back, c);
+    w.check_replay();
+}
+
+#[test]
+fn margin_tiers_are_cumulative() {
+    // Two tiers: 40x up to 1 000 000 USDC (MMR 1.25 %), 20x above (MMR 2.5 %): deduction = 1 000 000 x 1.25 %
+    // = 12 500 USDC, so MM is continuous at the boundary.
+    let mut c = btc_config();
+    c.margin_tiers = vec![
+        MarginTier { lower_bound: 0, max_leverage: 40 },
+        MarginTier { lower_bound: 1_000_000 * USDC, max_leverage: 20 },
+    ];
+    let spec = PerpMarketSpec::new(c, 0, 6).unwrap();
+    assert_eq!(spec.tiers[1].deduction_e12, 12_500 * USDC as i128 * E12);
+    assert_eq!(spec.tiers[0].max_notional, 1_000_000 * USDC);
+    let mm = |usdc: i128| spec.maintenance(usdc * USDC as i128) / USDC as i128;
+    assert_eq!(mm(1_000_000), 12_500);
+    assert_eq!(mm(2_000_000), 50_000 - 12_500);
+    assert_eq!(mm(100_000), 1_250);
+}
