@@ -229,6 +229,14 @@ impl Perps {
             Event::TransferredOut { account, .. } | Event::MarginMoved { account, .. } => {
                 self.dirty_accounts.insert(*account);
             }
+            Event::CollateralMoved { from, to, .. } => {
+                self.dirty_accounts.insert(*from);
+                self.dirty_accounts.insert(*to);
+            }
+            Event::Adl { account, counterparty, .. } => {
+                self.dirty_accounts.insert(*account);
+                self.dirty_accounts.insert(*counterparty);
+            }
             _ => {}
         }
         out.events.push(ev);
@@ -1089,7 +1097,10 @@ impl Perps {
     fn run_liquidation_checks(&mut self, ts: u64, out: &mut Output) -> bool {
         let mut accts = std::mem::take(&mut self.dirty_accounts);
         for m in std::mem::take(&mut self.mark_moved) {
-            accts.extend(self.positions.range((m, 0)..=(m, AccountId::MAX)).map(|((_, a), _)| *a));
+            match self.markets.get(&m).and_then(|s| s.mark) {
+                Some(mark) => self.liquidation_candidates(m, mark, &mut accts),
+                None => accts.extend(self.positions.range((m, 0)..=(m, AccountId::MAX)).map(|((_, a), _)| *a)),
+            }
         }
         let before = out.events.len();
         for a in accts {
@@ -1103,6 +1114,23 @@ impl Perps {
             }
         }
         out.events.len() > before
+    }
+
+    /// Every (account, scope) below maintenance and not under liquidation, the reserved accounts aside. Empty
+    /// after every command: the engine liquidates as soon as a scope falls below. O(positions); for tests.
+    pub fn below_maintenance(&self) -> Vec<(AccountId, Option<MarketId>)> {
+        let mut v = Vec::new();
+        for a in self.accounts.keys() {
+            if *a == self.cfg.insurance_account || *a == self.cfg.fee_account {
+                continue;
+            }
+            for scope in self.scopes_under(*a) {
+                if !self.liquidations.contains_key(&(*a, scope)) {
+                    v.push((*a, scope));
+                }
+            }
+        }
+        v
     }
 
     /// Scopes of the account below maintenance: `None` (cross) and isolated markets.

@@ -7,7 +7,8 @@ use sova_engine::{AccountId, ClOrdId, MarketId, OrderId, OrderType, Side, StpMod
 
 use crate::events::{Event, OrderAccepted, Trade};
 use crate::types::{
-    CloseReason, MarginMode, Modifier, OrderStatus, PerpMarketSpec, PerpsConfig, PositionId, StopSpec, ceil_div,
+    CloseReason, E12, MICRO, MarginMode, Modifier, OrderStatus, PerpMarketSpec, PerpsConfig, PositionId, StopSpec,
+    ceil_div,
 };
 
 pub(crate) type EvResult<T = ()> = Result<T, &'static str>;
@@ -197,6 +198,23 @@ pub struct Perps {
     pub(crate) dirty_accounts: BTreeSet<AccountId>,
     pub(crate) dirty_markets: BTreeSet<MarketId>,
     pub(crate) mark_moved: BTreeSet<MarketId>,
+    /// Derived liquidation index (kept by `apply_event`, so replay rebuilds it; not part of the snapshot).
+    pub(crate) liq: LiqIndex,
+}
+
+/// Where a mark move can liquidate, without scanning every position. For each scope holding one position
+/// (a cross account with one cross position; an isolated position) a conservative trigger price, in micro-ticks:
+/// with `C` the scope's collateral (or margin) and the largest maintenance rate of the market's tiers,
+/// a long can only be below maintenance at `P <= (cost - C) / (size x qptl x (1 - mmr_max))` and a short at
+/// `P >= (C + |cost|) / (|size| x qptl x (1 + mmr_max))` (maintenance never exceeds `notional x mmr_max`).
+/// A mark move checks exactly the scopes whose trigger it reaches, plus every account with two or more cross
+/// positions (`multi`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LiqIndex {
+    pub longs: BTreeMap<MarketId, BTreeSet<(i128, AccountId)>>,
+    pub shorts: BTreeMap<MarketId, BTreeSet<(i128, AccountId)>>,
+    pub key_of: BTreeMap<(MarketId, AccountId), (bool, i128)>,
+    pub multi: BTreeSet<AccountId>,
 }
 
 impl Perps {
@@ -218,6 +236,7 @@ impl Perps {
             dirty_accounts: BTreeSet::new(),
             dirty_markets: BTreeSet::new(),
             mark_moved: BTreeSet::new(),
+            liq: LiqIndex::default(),
         }
     }
 
@@ -253,6 +272,112 @@ impl Perps {
 
     /// Applies one event. The live path applies every event it emits through here; replay too.
     pub fn apply_event(&mut self, ev: &Event) -> Result<(), &'static str> {
+        self.apply_event_inner(ev)?;
+        match ev {
+            Event::TransferredIn { account, .. }
+            | Event::TransferredOut { account, .. }
+            | Event::MarginMoved { account, .. }
+            | Event::LeverageSet { account, .. } => self.reindex(*account),
+            Event::Trade(t) => {
+                self.reindex(t.maker_account);
+                self.reindex(t.taker_account);
+            }
+            Event::TakenOver { account, .. } => {
+                self.reindex(*account);
+                self.reindex(self.cfg.insurance_account);
+            }
+            Event::CollateralMoved { from, to, .. } => {
+                self.reindex(*from);
+                self.reindex(*to);
+            }
+            Event::Adl { account, counterparty, .. } => {
+                self.reindex(*account);
+                self.reindex(*counterparty);
+            }
+            Event::FundingSettled { market, .. } => {
+                let accts: Vec<AccountId> =
+                    self.positions.range((*market, 0)..=(*market, AccountId::MAX)).map(|((_, a), _)| *a).collect();
+                for a in accts {
+                    self.reindex(a);
+                }
+                self.reindex(self.cfg.insurance_account);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The liquidation index rebuilt from scratch (for the invariant check).
+    pub(crate) fn rebuilt_index(&self) -> LiqIndex {
+        let mut c = self.clone();
+        c.liq = LiqIndex::default();
+        let accts: Vec<AccountId> = c.accounts.keys().copied().collect();
+        for a in accts {
+            c.reindex(a);
+        }
+        c.liq.longs.retain(|_, s| !s.is_empty());
+        c.liq.shorts.retain(|_, s| !s.is_empty());
+        c.liq
+    }
+
+    /// Recomputes the account's entries of the liquidation index.
+    fn reindex(&mut self, a: AccountId) {
+        let mids: Vec<MarketId> = self.markets.keys().copied().collect();
+        for m in &mids {
+            if let Some((long, key)) = self.liq.key_of.remove(&(*m, a)) {
+                let set = if long { self.liq.longs.get_mut(m) } else { self.liq.shorts.get_mut(m) };
+                if let Some(set) = set {
+                    set.remove(&(key, a));
+                }
+            }
+        }
+        self.liq.multi.remove(&a);
+        let Some(acc) = self.accounts.get(&a) else { return };
+        let collateral = acc.collateral;
+        let cross: Vec<MarketId> = mids
+            .iter()
+            .copied()
+            .filter(|m| self.positions.get(&(*m, a)).is_some_and(|p| p.mode == MarginMode::Cross))
+            .collect();
+        if cross.len() > 1 {
+            self.liq.multi.insert(a);
+        }
+        for m in mids {
+            let Some(p) = self.positions.get(&(m, a)) else { continue };
+            let c = match p.mode {
+                MarginMode::Isolated => p.margin,
+                MarginMode::Cross if cross.len() == 1 => collateral,
+                MarginMode::Cross => continue,
+            };
+            let Some(s) = self.markets.get(&m) else { continue };
+            let mmr = s.spec.tiers.last().map_or(0, |t| t.mmr_e12);
+            let q = s.spec.qptl();
+            let long = p.size > 0;
+            let size = p.size.abs();
+            let key = if long {
+                ceil_div((p.cost - c) * E12 * MICRO, size * q * (E12 - mmr).max(1)) + 1
+            } else {
+                (c + p.cost.abs()) * E12 * MICRO / (size * q * (E12 + mmr)) - 1
+            };
+            self.liq.key_of.insert((m, a), (long, key));
+            let set = if long { self.liq.longs.entry(m) } else { self.liq.shorts.entry(m) };
+            set.or_default().insert((key, a));
+        }
+    }
+
+    /// Accounts a mark of `mark` ticks in `m` may bring below maintenance (a superset; checked exactly after).
+    pub(crate) fn liquidation_candidates(&self, m: MarketId, mark: u64, into: &mut BTreeSet<AccountId>) {
+        let pm = i128::from(mark) * MICRO;
+        if let Some(l) = self.liq.longs.get(&m) {
+            into.extend(l.range((pm, 0)..).map(|(_, a)| *a));
+        }
+        if let Some(sh) = self.liq.shorts.get(&m) {
+            into.extend(sh.range(..=(pm, AccountId::MAX)).map(|(_, a)| *a));
+        }
+        into.extend(self.liq.multi.iter().copied());
+    }
+
+    fn apply_event_inner(&mut self, ev: &Event) -> Result<(), &'static str> {
         match ev {
             Event::MarketAdded { config, ts } => {
                 let m = config.market.id;

@@ -471,6 +471,12 @@ impl Perps {
         if self.total_collateral() != self.supply {
             return Err(format!("conservation: held {} != supply {}", self.total_collateral(), self.supply));
         }
+        let mut idx = self.liq.clone();
+        idx.longs.retain(|_, s| !s.is_empty());
+        idx.shorts.retain(|_, s| !s.is_empty());
+        if idx != self.rebuilt_index() {
+            return Err("liquidation index out of date".into());
+        }
         let mut frozen: BTreeMap<AccountId, i128> = BTreeMap::new();
         let mut count: BTreeMap<AccountId, usize> = BTreeMap::new();
         for (id, o) in &self.orders {

@@ -244,6 +244,8 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             return Err(TestCaseError::fail(format!("{action:?}: {e}\n{:?}", out.events)));
         }
         prop_assert_eq!(p.total_collateral(), p.supply());
+        // Liquidation is never missed: no scope stays below maintenance outside a liquidation.
+        prop_assert!(p.below_maintenance().is_empty(), "{:?} after {:?}", p.below_maintenance(), action);
         if !transfer {
             prop_assert_eq!(before_supply, p.supply(), "only transfers change the total");
         }
