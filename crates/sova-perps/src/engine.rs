@@ -620,6 +620,18 @@ impl Perps {
         if o.time_in_force == TimeInForce::Gtx && !is_stop && self.crosses(o.market, o.side, o.price) {
             return Err(Reject::PostOnlyWouldTake);
         }
+        if !o.reduce_only && !liquidation {
+            // Margin tiers cap the leverage of large positions (checked when a position opens or grows).
+            let (lev, _) = self.setting(a, o.market);
+            let open = quantity.saturating_sub(self.reducible(a, o.market, o.side));
+            let held = self.positions.get(&(o.market, a)).map_or(0, |p| p.size.unsigned_abs());
+            let refp = o.price.or(s.mark).or(s.last).unwrap_or(0);
+            let lots = i128::try_from(held).unwrap_or(i128::MAX).saturating_add(i128::from(open));
+            let notional = i128::from(refp).saturating_mul(lots).saturating_mul(s.spec.qptl());
+            if open > 0 && lev > s.spec.tier(notional).max_leverage {
+                return Err(Reject::LeverageOutOfRange);
+            }
+        }
         let frozen = if o.reduce_only || is_stop || liquidation {
             0
         } else {

@@ -49,6 +49,9 @@
 //!   ISOLATED; defaults `init_leverage`, CROSS. A mode change needs no position and no open order in the market
 //!   ([`Reject::PositionOpen`]); lowering leverage with a position needs the new initial margin to fit (cross:
 //!   available stays >= 0; isolated: margin >= new initial margin).
+//! * A non-reduce-only order whose position would reach a margin tier with a lower leverage cap than the
+//!   account's leverage is refused ([`Reject::LeverageOutOfRange`]), valued at its price (market orders: the
+//!   mark, else the last trade).
 //! * Initial margin = `ceil(|size| x mark x qptl / leverage)`. Maintenance margin =
 //!   `ceil((notional x MMR - deduction) / 10^12)`, `MMR = ceil(10^12 / (2 x tier max leverage))`, deductions
 //!   cumulative (`d(n) = d(n-1) + lower_bound(n) x (MMR(n) - MMR(n-1))`) ([`TierRow`]). Before the first mark,
@@ -130,6 +133,12 @@
 //!   |entry notional| x leverage` (highest first, then account id); the scope's deficit (-equity) is then
 //!   charged to those counterparties pro rata to the lots closed (floor; the last takes the remainder). An
 //!   account with no position never pays.
+//! * Which scopes a mark move can reach is answered by a derived index (kept by [`Perps::apply_event`], so
+//!   replay rebuilds it; not part of the snapshot): for each scope holding one position a conservative trigger
+//!   price (maintenance never exceeds `notional x` the market's largest tier rate), in a `BTreeSet` per market
+//!   and side; accounts with several cross positions are always checked. So a mark tick costs O(log n + scopes
+//!   it reaches), not a scan of every position. Accounts touched by a fill, a transfer, a margin move or an ADL
+//!   charge are checked exactly after every command.
 //! * The insurance and fee accounts are never liquidated; the insurance account may go negative (it covers
 //!   deficits) — that is the operator's loss, visible in its state.
 //! * Liquidation price shown ([`PositionView::liquidation_price_e6`]): spec 6's `entry - side x margin / size /

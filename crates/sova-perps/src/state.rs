@@ -320,36 +320,31 @@ impl Perps {
         c.liq
     }
 
-    /// Recomputes the account's entries of the liquidation index.
+    /// Recomputes the account's entries of the liquidation index (no allocation beyond the index's own).
     fn reindex(&mut self, a: AccountId) {
-        let mids: Vec<MarketId> = self.markets.keys().copied().collect();
-        for m in &mids {
-            if let Some((long, key)) = self.liq.key_of.remove(&(*m, a)) {
-                let set = if long { self.liq.longs.get_mut(m) } else { self.liq.shorts.get_mut(m) };
+        let Perps { markets, liq, accounts, positions, .. } = self;
+        for m in markets.keys() {
+            if let Some((long, key)) = liq.key_of.remove(&(*m, a)) {
+                let set = if long { liq.longs.get_mut(m) } else { liq.shorts.get_mut(m) };
                 if let Some(set) = set {
                     set.remove(&(key, a));
                 }
             }
         }
-        self.liq.multi.remove(&a);
-        let Some(acc) = self.accounts.get(&a) else { return };
-        let collateral = acc.collateral;
-        let cross: Vec<MarketId> = mids
-            .iter()
-            .copied()
-            .filter(|m| self.positions.get(&(*m, a)).is_some_and(|p| p.mode == MarginMode::Cross))
-            .collect();
-        if cross.len() > 1 {
-            self.liq.multi.insert(a);
+        liq.multi.remove(&a);
+        let Some(acc) = accounts.get(&a) else { return };
+        let cross =
+            markets.keys().filter(|m| positions.get(&(**m, a)).is_some_and(|p| p.mode == MarginMode::Cross)).count();
+        if cross > 1 {
+            liq.multi.insert(a);
         }
-        for m in mids {
-            let Some(p) = self.positions.get(&(m, a)) else { continue };
+        for (m, s) in markets.iter() {
+            let Some(p) = positions.get(&(*m, a)) else { continue };
             let c = match p.mode {
                 MarginMode::Isolated => p.margin,
-                MarginMode::Cross if cross.len() == 1 => collateral,
+                MarginMode::Cross if cross == 1 => acc.collateral,
                 MarginMode::Cross => continue,
             };
-            let Some(s) = self.markets.get(&m) else { continue };
             let mmr = s.spec.tiers.last().map_or(0, |t| t.mmr_e12);
             let q = s.spec.qptl();
             let long = p.size > 0;
@@ -359,8 +354,8 @@ impl Perps {
             } else {
                 (c + p.cost.abs()) * E12 * MICRO / (size * q * (E12 + mmr)) - 1
             };
-            self.liq.key_of.insert((m, a), (long, key));
-            let set = if long { self.liq.longs.entry(m) } else { self.liq.shorts.entry(m) };
+            liq.key_of.insert((*m, a), (long, key));
+            let set = if long { liq.longs.entry(*m) } else { liq.shorts.entry(*m) };
             set.or_default().insert((key, a));
         }
     }

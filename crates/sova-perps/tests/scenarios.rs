@@ -665,4 +665,22 @@ fn margin_tiers_are_cumulative() {
     assert_eq!(mm(1_000_000), 12_500);
     assert_eq!(mm(2_000_000), 50_000 - 12_500);
     assert_eq!(mm(100_000), 1_250);
+    // In the engine: at 40x an order taking the position past 1 000 000 USDC is refused; at 20x it is not.
+    let mut w = World::new();
+    let mut c2 = btc_config();
+    c2.market.id = 2;
+    c2.market.name = "BTC2-USD".into();
+    c2.margin_tiers = vec![
+        MarginTier { lower_bound: 0, max_leverage: 40 },
+        MarginTier { lower_bound: 1_000_000 * USDC, max_leverage: 20 },
+    ];
+    w.ok(Action::AddMarket(c2));
+    w.fund(A, 1_000_000);
+    w.ok(Action::UpdateLeverage { account: A, market: 2, leverage: 40, mode: MarginMode::Cross });
+    // 20 001 lots at 50 000 = 1 000 050 USDC.
+    let big = NewOrder::limit(2, Side::Buy, 50_000, 20_001);
+    assert_eq!(w.err(Action::NewOrder { account: A, order: big }), Reject::LeverageOutOfRange);
+    w.order(A, NewOrder { quantity: 19_999, ..big });
+    w.ok(Action::UpdateLeverage { account: A, market: 2, leverage: 20, mode: MarginMode::Cross });
+    w.order(A, big);
 }
