@@ -11,8 +11,8 @@ use crate::events::{
 };
 use crate::state::{Perps, must};
 use crate::types::{
-    CloseReason, MICRO, MarginMode, Modifier, OrderStatus, PPB, PerpMarketSpec, PositionSide, Reject, TriggerType,
-    ceil_div, median3,
+    CloseReason, MAX_PRICE, MAX_QUANTITY, MICRO, MarginMode, Modifier, OrderStatus, PPB, PerpMarketSpec, PositionSide,
+    Reject, TriggerType, ceil_div, median3,
 };
 
 /// What an order's checks produced, ready to be accepted.
@@ -152,7 +152,7 @@ impl Perps {
             Action::SetIndex { market, price } => {
                 let r = match self.markets.get(market) {
                     None => Err(Reject::UnknownMarket),
-                    Some(_) if *price == 0 => Err(Reject::InvalidPrice),
+                    Some(_) if *price == 0 || *price > MAX_PRICE => Err(Reject::InvalidPrice),
                     Some(s) => {
                         if !s.index_pinned && s.index != Some(*price) {
                             self.emit(Event::IndexSet { market: *market, price: *price, ts }, out);
@@ -165,7 +165,7 @@ impl Perps {
             Action::PinIndex { market, price } | Action::PinMark { market, price } => {
                 let r = if !self.markets.contains_key(market) {
                     Err(Reject::UnknownMarket)
-                } else if *price == Some(0) {
+                } else if price.is_some_and(|p| p == 0 || p > MAX_PRICE) {
                     Err(Reject::InvalidPrice)
                 } else {
                     let ev = if matches!(cmd.action, Action::PinIndex { .. }) {
@@ -556,11 +556,11 @@ impl Perps {
         if !liquidation && self.is_liquidating(a) {
             return Err(Reject::AccountLiquidating);
         }
-        if o.quantity == 0 {
+        if o.quantity == 0 || o.quantity > MAX_QUANTITY {
             return Err(Reject::InvalidQuantity);
         }
         match (o.order_type, o.price) {
-            (OrderType::Limit, Some(p)) if p > 0 => {}
+            (OrderType::Limit, Some(p)) if p > 0 && p <= MAX_PRICE => {}
             (OrderType::Market, None) => {}
             _ => return Err(Reject::InvalidPrice),
         }
@@ -569,7 +569,7 @@ impl Perps {
         }
         let is_stop = matches!(o.modifier, Modifier::Stop | Modifier::AttachedStop);
         match (is_stop, o.stop) {
-            (true, Some(st)) if st.stop_price > 0 => {
+            (true, Some(st)) if st.stop_price > 0 && st.stop_price <= MAX_PRICE => {
                 if o.modifier == Modifier::Stop {
                     let now = match st.trigger {
                         TriggerType::Last => s.last,
@@ -876,10 +876,10 @@ impl Perps {
         }
         let price = item.price.unwrap_or(o.price);
         let quantity = item.quantity.unwrap_or(o.quantity);
-        if price == 0 {
+        if price == 0 || price > MAX_PRICE {
             return Err(Reject::InvalidPrice);
         }
-        if quantity <= o.filled {
+        if quantity <= o.filled || quantity > MAX_QUANTITY {
             return Err(Reject::InvalidQuantity);
         }
         let s = self.markets.get(&item.market).ok_or(Reject::UnknownMarket)?;

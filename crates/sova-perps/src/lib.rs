@@ -158,6 +158,14 @@
 //! prices ticks (averages in micro-ticks), quantities lots: the API layer formats them with
 //! [`PerpMarketSpec::spec`] ([`sova_engine::MarketSpec`]).
 //!
+//! # Speed
+//!
+//! `benches/perps.rs` (criterion, one thread, on the shared 2-core development machine): a resting 1-lot order
+//! plus a market order taking it, ~0.7 M commands/s (spot's engine: 4.55 M mixed ops/s; the perps path does
+//! margin checks, freezing, position and index updates on every fill); a mark move with 100 000 open positions
+//! that liquidates nobody, ~0.3 us (the trigger-price index); a funding settlement of 100 000 positions,
+//! ~140 ms (one row and one index update per position).
+//!
 //! # Determinism and event sourcing
 //!
 //! No clock, no randomness, no I/O, no hash-table iteration: all state is in `BTreeMap`s / `Vec`s. Every state
@@ -178,7 +186,8 @@ pub use events::{
 pub use sova_engine::{AccountId, ClOrdId, MarketConfig, MarketId, OrderId, OrderType, Side, StpMode, TimeInForce};
 pub use state::{FundingRow, Perps, ReplayError};
 pub use types::{
-    CloseReason, E12, FundingParams, MICRO, MarginMode, MarginTier, Modifier, OrderStatus, PPB, PerpMarketConfig,
-    PerpMarketSpec, PerpsConfig, PositionId, PositionSide, Reject, StopSpec, StopType, TierRow, TriggerType,
+    CloseReason, E12, FundingParams, MAX_PRICE, MAX_QUANTITY, MICRO, MarginMode, MarginTier, Modifier, OrderStatus,
+    PPB, PerpMarketConfig, PerpMarketSpec, PerpsConfig, PositionId, PositionSide, Reject, StopSpec, StopType, TierRow,
+    TriggerType,
 };
 pub use views::{AccountState, Bbo, Depth, MarketView, OrderView, PositionView, Snapshot};

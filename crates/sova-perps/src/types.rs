@@ -14,6 +14,12 @@ pub const PPB: i128 = 1_000_000_000;
 pub const E12: i128 = 1_000_000_000_000;
 /// Mark-price EMAs are kept in micro-ticks (ticks x 10^6).
 pub const MICRO: i128 = 1_000_000;
+/// Largest price in ticks (orders, stops, index, mark): 2^40. With quantities at most 2^40 lots and one tick x
+/// one lot at most 2^24 quote atoms, every order's notional stays below 2^104 and all `i128` money arithmetic
+/// (funding included) has ample headroom for any realistic open interest.
+pub const MAX_PRICE: u64 = 1 << 40;
+/// Largest order quantity in lots: 2^40.
+pub const MAX_QUANTITY: u64 = 1 << 40;
 
 /// `marginMode` (wire enum ISOLATED=1, CROSS=2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -333,6 +339,9 @@ impl PerpMarketSpec {
             return None;
         }
         let spec = MarketSpec::new(config.market.clone(), config.base_decimals, quote_decimals)?;
+        if spec.quote_per_tick_lot > 1 << 24 {
+            return None;
+        }
         let tiers_in = if config.margin_tiers.is_empty() {
             vec![MarginTier { lower_bound: 0, max_leverage: config.max_leverage }]
         } else {
