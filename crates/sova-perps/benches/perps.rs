@@ -12,24 +12,10 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use sova_perps::*;
 
-const BTC: MarketId = 1;
-const USDC: u64 = 1_000_000;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-fn market() -> PerpMarketConfig {
-    let m = MarketConfig {
-        id: BTC,
-        name: "BTC-USD".into(),
-        base: 1,
-        quote: 0,
-        price_decimals: 0,
-        tick_size: 1,
-        lot_size: 100_000,
-        min_notional: 0,
-        maker_fee_ppm: 200,
-        taker_fee_ppm: 500,
-    };
-    PerpMarketConfig::new(m, 8, 6, 40)
-}
+use common::{BTC, USDC, btc_config as market};
 
 fn base(accounts: &[AccountId]) -> (Perps, u64) {
     let mut p =

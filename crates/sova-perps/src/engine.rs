@@ -3,12 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sova_engine::{AccountId, MarketId, OrderId, OrderType, Side, StpMode, TimeInForce, fee_of};
-
-use crate::events::{
-    Ack, Action, CancelItem, Command, Event, ItemResult, ModifyItem, NewOrder, OrderAccepted, OrderRef, Output,
-    ReplaceItem, Trade,
+use sova_engine::{
+    AccountId, CancelItem, MarketId, OrderId, OrderRef, OrderType, ReplaceItem, Side, StpMode, TimeInForce, fee_of,
 };
+
+use crate::events::{Ack, Action, Command, Event, ItemResult, ModifyItem, NewOrder, OrderAccepted, Output, Trade};
 use crate::state::{Perps, must};
 use crate::types::{
     CloseReason, MAX_PRICE, MAX_QUANTITY, MICRO, MarginMode, Modifier, OrderStatus, PPB, PerpMarketSpec, PositionSide,

@@ -1,7 +1,10 @@
 //! Commands (the engine's input), events (every state change) and per-item results.
 
 use serde::{Deserialize, Serialize};
-use sova_engine::{AccountId, ClOrdId, MarketId, OrderId, OrderType, Side, StpMode, TimeInForce, TradeId};
+use sova_engine::{
+    AccountId, CancelItem, ClOrdId, MarketId, OrderId, OrderRef, OrderType, ReplaceItem, Side, StpMode, TimeInForce,
+    TradeId,
+};
 
 use crate::types::{CloseReason, MarginMode, Modifier, OrderStatus, PerpMarketConfig, PositionSide, Reject, StopSpec};
 
@@ -73,7 +76,9 @@ pub enum Action {
         account: AccountId,
         item: ModifyItem,
     },
-    /// `replaceOrder`: cancel + new, atomically.
+    /// `replaceOrder`: cancel `orig`, place a new limit order of the same side, time in force, reduce-only flag
+    /// and STP mode with `price` / `quantity` (defaults: the original's price and unfilled quantity), atomically
+    /// (spot's [`ReplaceItem`]).
     Replace {
         account: AccountId,
         item: ReplaceItem,
@@ -192,36 +197,12 @@ impl NewOrder {
     }
 }
 
-/// Which order: engine id or client id of an open order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum OrderRef {
-    Id(OrderId),
-    ClOrdId(ClOrdId),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CancelItem {
-    pub market: MarketId,
-    pub target: OrderRef,
-}
-
 /// `modifyOrder`: new price and/or new total quantity (`origQty`; must stay above what is filled) of an open
 /// limit order, in place (same id). Priority is kept only if the price is unchanged and the quantity falls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModifyItem {
     pub market: MarketId,
     pub target: OrderRef,
-    pub price: Option<u64>,
-    pub quantity: Option<u64>,
-}
-
-/// `replaceOrder`: cancel `orig`, place a new limit order of the same side, time in force, reduce-only flag and
-/// STP mode with `price` / `quantity` (defaults: the original's price and unfilled quantity).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReplaceItem {
-    pub market: MarketId,
-    pub orig: OrderRef,
-    pub cl_ord_id: Option<ClOrdId>,
     pub price: Option<u64>,
     pub quantity: Option<u64>,
 }

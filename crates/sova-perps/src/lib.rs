@@ -179,11 +179,11 @@ mod state;
 mod types;
 mod views;
 
-pub use events::{
-    Ack, Action, CancelItem, Command, Event, ItemResult, ModifyItem, NewOrder, OrderAccepted, OrderRef, Output,
-    ReplaceItem, Trade,
+pub use events::{Ack, Action, Command, Event, ItemResult, ModifyItem, NewOrder, OrderAccepted, Output, Trade};
+pub use sova_engine::{
+    AccountId, CancelItem, ClOrdId, MarketConfig, MarketId, OrderId, OrderRef, OrderType, ReplaceItem, Side, StpMode,
+    TimeInForce,
 };
-pub use sova_engine::{AccountId, ClOrdId, MarketConfig, MarketId, OrderId, OrderType, Side, StpMode, TimeInForce};
 pub use state::{FundingRow, Perps, ReplayError};
 pub use types::{
     CloseReason, E12, FundingParams, MAX_PRICE, MAX_QUANTITY, MICRO, MarginMode, MarginTier, Modifier, OrderStatus,
