@@ -54,8 +54,8 @@
 //!   mark, else the last trade).
 //! * Initial margin = `ceil(|size| x mark x qptl / leverage)`. Maintenance margin =
 //!   `ceil((notional x MMR - deduction) / 10^12)`, `MMR = ceil(10^12 / (2 x tier max leverage))`, deductions
-//!   cumulative (`d(n) = d(n-1) + lower_bound(n) x (MMR(n) - MMR(n-1))`) ([`TierRow`]). Before the first mark,
-//!   positions are valued at entry (uPnL 0).
+//!   cumulative (`d(n) = d(n-1) + lower_bound(n) x (MMR(n) - MMR(n-1))`) ([`TierRow`]). Positions are valued at
+//!   the mark; before a market's first mark, at its last trade (else its index).
 //! * Cross equity = collateral + uPnL of cross positions; available = cross equity - cross initial margin -
 //!   frozen. Isolated positions hold their own margin: an opening fill moves `ceil(notional / leverage)` from
 //!   collateral into it; a reducing fill adds its realised PnL to the margin then returns the margin pro rata
@@ -131,7 +131,8 @@
 //!   not returned.
 //! * ADL ([`Event::Adl`]): each position of the scope closes at mark against opposite positions ranked by `uPnL /
 //!   |entry notional| x leverage` (highest first, then account id); the scope's deficit (-equity) is then
-//!   charged to those counterparties pro rata to the lots closed (floor; the last takes the remainder). An
+//!   charged to those counterparties pro rata to the lots closed (floor; the highest account id takes the
+//!   remainder). An
 //!   account with no position never pays.
 //! * Which scopes a mark move can reach is answered by a derived index (kept by [`Perps::apply_event`], so
 //!   replay rebuilds it; not part of the snapshot): for each scope holding one position a conservative trigger
