@@ -99,6 +99,9 @@ mod events;
 mod hash;
 mod types;
 
+/// The stable state-digest hasher (64-bit FNV-1a), shared with `sova-perps`.
+pub use hash::Fnv64;
+
 pub use engine::{Bbo, BookSnapshot, Depth, Engine, EngineConfig, LevelView, OrderView, ReplayError, Snapshot};
 pub use events::{
     Ack, Action, CancelItem, Command, Event, ItemResult, NewOrder, OrderAccepted, OrderClosed, OrderRef, Output,
@@ -106,5 +109,5 @@ pub use events::{
 };
 pub use types::{
     AccountId, Balance, ClOrdId, CloseReason, CoinConfig, CoinId, MarketConfig, MarketId, MarketSpec, OrderId,
-    OrderStatus, OrderType, PPM, Reject, Side, StpMode, TimeInForce, TradeId, format_decimal, parse_decimal,
+    OrderStatus, OrderType, PPM, Reject, Side, StpMode, TimeInForce, TradeId, fee_of, format_decimal, parse_decimal,
 };

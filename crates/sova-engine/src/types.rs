@@ -551,7 +551,7 @@ fn format_decimal_u128(v: u128, decimals: u8) -> String {
 }
 
 /// `ceil(amount * ppm / 10^6)`: fees round up to the next atom, never above `amount`.
-pub(crate) fn fee_of(amount: u64, ppm: u32) -> u64 {
+pub fn fee_of(amount: u64, ppm: u32) -> u64 {
     let v = (u128::from(amount) * u128::from(ppm)).div_ceil(u128::from(PPM));
     // ppm <= 10^6, so v <= amount.
     v as u64

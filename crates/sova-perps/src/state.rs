@@ -1,0 +1,897 @@
+//! The engine's state and the one code path that changes it: [`Perps::apply_event`]. The live path builds each
+//! event, applies it here, then emits it; replay applies the same events in the same order.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use sova_engine::{AccountId, ClOrdId, MarketId, OrderId, OrderType, Side, StpMode, TimeInForce};
+
+use crate::events::{Event, OrderAccepted, Trade};
+use crate::types::{
+    CloseReason, E12, MICRO, MarginMode, Modifier, OrderStatus, PerpMarketSpec, PerpsConfig, PositionId, StopSpec,
+    ceil_div,
+};
+
+pub(crate) type EvResult<T = ()> = Result<T, &'static str>;
+
+/// The live path's events cannot fail unless the engine has a bug; stop rather than corrupt state.
+pub(crate) fn must<T>(r: EvResult<T>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("sova-perps invariant violated: {e}"),
+    }
+}
+
+/// An order (open, or kept after closing for lookups).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Order {
+    pub id: OrderId,
+    pub account: AccountId,
+    pub market: MarketId,
+    pub cl_ord_id: Option<ClOrdId>,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub tif: TimeInForce,
+    pub stp: StpMode,
+    pub price: u64,
+    pub quantity: u64,
+    pub filled: u64,
+    pub executed_value: i128,
+    pub reduce_only: bool,
+    pub modifier: Modifier,
+    pub stop: Option<StopSpec>,
+    pub primary: Option<OrderId>,
+    pub attached: Vec<OrderId>,
+    /// Attached stops: lots armed so far (`quantity x primary filled / primary quantity`).
+    pub armed: u64,
+    pub liquidation: bool,
+    pub frozen: i128,
+    pub status: OrderStatus,
+    pub in_book: bool,
+    /// Book priority (assigned when it rests).
+    pub seq: u64,
+    pub created: u64,
+    pub updated: u64,
+}
+
+impl Order {
+    pub fn remaining(&self) -> u64 {
+        self.quantity - self.filled
+    }
+    /// Off the book, waiting for its trigger.
+    pub fn untriggered(&self) -> bool {
+        self.status == OrderStatus::Untriggered
+    }
+}
+
+/// A net position. `size` is signed lots (long > 0); `cost` the signed entry notional in quote atoms (same sign
+/// as `size`), so uPnL at price P is `size x P x qptl - cost` and the average entry is `cost / (size x qptl)`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Position {
+    pub id: PositionId,
+    pub mode: MarginMode,
+    pub leverage: u32,
+    pub size: i128,
+    pub cost: i128,
+    /// Isolated only: the position's margin (quote atoms).
+    pub margin: i128,
+    pub realized: i128,
+    pub fees: i128,
+    /// Funding paid (> 0) or received (< 0).
+    pub funding: i128,
+    pub cum_open_cost: i128,
+    pub cum_closed: i128,
+    pub close_value: i128,
+    pub max_size: i128,
+    pub taken_over: bool,
+    pub take_over_price: u64,
+    pub created: u64,
+    pub updated: u64,
+}
+
+/// A closed position, kept in the account's history.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ClosedPosition {
+    pub market: MarketId,
+    pub pos: Position,
+}
+
+/// One funding payment of one position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct FundingRow {
+    pub market: MarketId,
+    pub position_id: PositionId,
+    /// Signed lots at settlement.
+    pub size: i128,
+    /// Quote atoms; positive = paid.
+    pub fee: i128,
+    pub rate_ppb: i64,
+    pub ts: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Account {
+    /// Cross collateral in quote atoms (isolated margins are held by their positions). May go negative only
+    /// through losses (a bankrupt account before its deficit is covered).
+    pub collateral: i128,
+    /// Sum of the open orders' frozen margin.
+    pub frozen: i128,
+    pub settings: BTreeMap<MarketId, (u32, MarginMode)>,
+    /// Open orders (stops included).
+    pub orders: BTreeSet<OrderId>,
+    pub deadline: Option<u64>,
+    pub fundings: VecDeque<FundingRow>,
+    pub history: VecDeque<ClosedPosition>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct MarketState {
+    pub spec: PerpMarketSpec,
+    /// Bids by (u64::MAX - price, seq), asks by (price, seq): the first entry is the best.
+    pub bids: BTreeMap<(u64, u64), OrderId>,
+    pub asks: BTreeMap<(u64, u64), OrderId>,
+    /// Untriggered stops.
+    pub stops: BTreeSet<OrderId>,
+    pub index: Option<u64>,
+    pub index_pinned: bool,
+    pub mark: Option<u64>,
+    pub mark_pinned: bool,
+    /// EMA150s(mid - index) and EMA30s(median(bid, ask, last)), micro-ticks.
+    pub basis_ema: i128,
+    pub book_ema: i128,
+    pub mark_ts: Option<u64>,
+    pub last: Option<u64>,
+    pub premium_sum: i128,
+    pub premium_count: u64,
+    pub next_funding: u64,
+    pub last_rate_ppb: i64,
+    /// Open interest: the sum of long sizes (lots).
+    pub open_interest: i128,
+    pub trades: VecDeque<Trade>,
+}
+
+impl MarketState {
+    pub fn book_key(side: Side, price: u64, seq: u64) -> (u64, u64) {
+        match side {
+            Side::Buy => (u64::MAX - price, seq),
+            Side::Sell => (price, seq),
+        }
+    }
+    pub fn side_book(&self, side: Side) -> &BTreeMap<(u64, u64), OrderId> {
+        match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        }
+    }
+    pub fn side_book_mut(&mut self, side: Side) -> &mut BTreeMap<(u64, u64), OrderId> {
+        match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        }
+    }
+    pub fn best_bid(&self) -> Option<u64> {
+        self.bids.keys().next().map(|k| u64::MAX - k.0)
+    }
+    pub fn best_ask(&self) -> Option<u64> {
+        self.asks.keys().next().map(|k| k.0)
+    }
+}
+
+/// The perps engine. See the crate documentation.
+#[derive(Clone, Debug)]
+pub struct Perps {
+    pub(crate) cfg: PerpsConfig,
+    pub(crate) markets: BTreeMap<MarketId, MarketState>,
+    pub(crate) accounts: BTreeMap<AccountId, Account>,
+    pub(crate) positions: BTreeMap<(MarketId, AccountId), Position>,
+    pub(crate) orders: BTreeMap<OrderId, Order>,
+    pub(crate) closed: BTreeMap<OrderId, Order>,
+    pub(crate) deadlines: BTreeSet<(u64, AccountId)>,
+    /// Liquidations under way: (account, scope: None = cross) -> the next slice's time, if one is scheduled.
+    pub(crate) liquidations: BTreeMap<(AccountId, Option<MarketId>), Option<u64>>,
+    /// Net collateral transferred in (in minus out): the conserved total.
+    pub(crate) supply: i128,
+    pub(crate) next_order: OrderId,
+    pub(crate) next_trade: u64,
+    pub(crate) next_position: PositionId,
+    pub(crate) next_seq: u64,
+    // Per-command work lists of the live path (not state; empty between commands).
+    pub(crate) dirty_accounts: BTreeSet<AccountId>,
+    pub(crate) dirty_markets: BTreeSet<MarketId>,
+    pub(crate) mark_moved: BTreeSet<MarketId>,
+    /// Derived liquidation index (kept by `apply_event`, so replay rebuilds it; not part of the snapshot).
+    pub(crate) liq: LiqIndex,
+}
+
+/// Where a mark move can liquidate, without scanning every position. For each scope holding one position
+/// (a cross account with one cross position; an isolated position) a conservative trigger price, in micro-ticks:
+/// with `C` the scope's collateral (or margin) and the largest maintenance rate of the market's tiers,
+/// a long can only be below maintenance at `P <= (cost - C) / (size x qptl x (1 - mmr_max))` and a short at
+/// `P >= (C + |cost|) / (|size| x qptl x (1 + mmr_max))` (maintenance never exceeds `notional x mmr_max`).
+/// A mark move checks exactly the scopes whose trigger it reaches, plus every account with two or more cross
+/// positions (`multi`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LiqIndex {
+    pub longs: BTreeMap<MarketId, BTreeSet<(i128, AccountId)>>,
+    pub shorts: BTreeMap<MarketId, BTreeSet<(i128, AccountId)>>,
+    pub key_of: BTreeMap<(MarketId, AccountId), (bool, i128)>,
+    pub multi: BTreeSet<AccountId>,
+}
+
+impl Perps {
+    pub fn new(cfg: PerpsConfig) -> Perps {
+        Perps {
+            cfg,
+            markets: BTreeMap::new(),
+            accounts: BTreeMap::new(),
+            positions: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            closed: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
+            liquidations: BTreeMap::new(),
+            supply: 0,
+            next_order: 1,
+            next_trade: 1,
+            next_position: 1,
+            next_seq: 1,
+            dirty_accounts: BTreeSet::new(),
+            dirty_markets: BTreeSet::new(),
+            mark_moved: BTreeSet::new(),
+            liq: LiqIndex::default(),
+        }
+    }
+
+    pub fn config(&self) -> &PerpsConfig {
+        &self.cfg
+    }
+
+    /// Rebuilds an engine from its events.
+    pub fn replay<'a>(cfg: PerpsConfig, events: impl IntoIterator<Item = &'a Event>) -> Result<Perps, ReplayError> {
+        let mut p = Perps::new(cfg);
+        for (i, ev) in events.into_iter().enumerate() {
+            p.apply_event(ev).map_err(|reason| ReplayError { index: i, reason })?;
+        }
+        Ok(p)
+    }
+
+    pub(crate) fn spec(&self, m: MarketId) -> EvResult<&PerpMarketSpec> {
+        self.markets.get(&m).map(|s| &s.spec).ok_or("unknown market")
+    }
+
+    pub(crate) fn setting(&self, a: AccountId, m: MarketId) -> (u32, MarginMode) {
+        let d = self.markets.get(&m).map_or(1, |s| s.spec.config.init_leverage);
+        self.accounts.get(&a).and_then(|x| x.settings.get(&m).copied()).unwrap_or((d, MarginMode::Cross))
+    }
+
+    fn acct(&mut self, a: AccountId) -> &mut Account {
+        self.accounts.entry(a).or_default()
+    }
+
+    fn market_mut(&mut self, m: MarketId) -> EvResult<&mut MarketState> {
+        self.markets.get_mut(&m).ok_or("unknown market")
+    }
+
+    /// Applies one event. The live path applies every event it emits through here; replay too.
+    pub fn apply_event(&mut self, ev: &Event) -> Result<(), &'static str> {
+        self.apply_event_inner(ev)?;
+        match ev {
+            Event::TransferredIn { account, .. }
+            | Event::TransferredOut { account, .. }
+            | Event::MarginMoved { account, .. }
+            | Event::LeverageSet { account, .. } => self.reindex(*account),
+            Event::Trade(t) => {
+                self.reindex(t.maker_account);
+                self.reindex(t.taker_account);
+            }
+            Event::TakenOver { account, .. } => {
+                self.reindex(*account);
+                self.reindex(self.cfg.insurance_account);
+            }
+            Event::CollateralMoved { from, to, .. } => {
+                self.reindex(*from);
+                self.reindex(*to);
+            }
+            Event::Adl { account, counterparty, .. } => {
+                self.reindex(*account);
+                self.reindex(*counterparty);
+            }
+            Event::FundingSettled { market, .. } => {
+                let accts: Vec<AccountId> =
+                    self.positions.range((*market, 0)..=(*market, AccountId::MAX)).map(|((_, a), _)| *a).collect();
+                for a in accts {
+                    self.reindex(a);
+                }
+                self.reindex(self.cfg.insurance_account);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The liquidation index rebuilt from scratch (for the invariant check).
+    pub(crate) fn rebuilt_index(&self) -> LiqIndex {
+        let mut c = self.clone();
+        c.liq = LiqIndex::default();
+        let accts: Vec<AccountId> = c.accounts.keys().copied().collect();
+        for a in accts {
+            c.reindex(a);
+        }
+        c.liq.longs.retain(|_, s| !s.is_empty());
+        c.liq.shorts.retain(|_, s| !s.is_empty());
+        c.liq
+    }
+
+    /// Recomputes the account's entries of the liquidation index (no allocation beyond the index's own).
+    fn reindex(&mut self, a: AccountId) {
+        let Perps { markets, liq, accounts, positions, .. } = self;
+        for m in markets.keys() {
+            if let Some((long, key)) = liq.key_of.remove(&(*m, a)) {
+                let set = if long { liq.longs.get_mut(m) } else { liq.shorts.get_mut(m) };
+                if let Some(set) = set {
+                    set.remove(&(key, a));
+                }
+            }
+        }
+        liq.multi.remove(&a);
+        let Some(acc) = accounts.get(&a) else { return };
+        let cross =
+            markets.keys().filter(|m| positions.get(&(**m, a)).is_some_and(|p| p.mode == MarginMode::Cross)).count();
+        if cross > 1 {
+            liq.multi.insert(a);
+        }
+        for (m, s) in markets.iter() {
+            let Some(p) = positions.get(&(*m, a)) else { continue };
+            let c = match p.mode {
+                MarginMode::Isolated => p.margin,
+                MarginMode::Cross if cross == 1 => acc.collateral,
+                MarginMode::Cross => continue,
+            };
+            let mmr = s.spec.tiers.last().map_or(0, |t| t.mmr_e12);
+            let q = s.spec.qptl();
+            let long = p.size > 0;
+            let size = p.size.abs();
+            let key = if long {
+                ceil_div((p.cost - c) * E12 * MICRO, size * q * (E12 - mmr).max(1)) + 1
+            } else {
+                (c + p.cost.abs()) * E12 * MICRO / (size * q * (E12 + mmr)) - 1
+            };
+            liq.key_of.insert((*m, a), (long, key));
+            let set = if long { liq.longs.entry(*m) } else { liq.shorts.entry(*m) };
+            set.or_default().insert((key, a));
+        }
+    }
+
+    /// Accounts a mark of `mark` ticks in `m` may bring below maintenance (a superset; checked exactly after).
+    pub(crate) fn liquidation_candidates(&self, m: MarketId, mark: u64, into: &mut BTreeSet<AccountId>) {
+        let pm = i128::from(mark) * MICRO;
+        if let Some(l) = self.liq.longs.get(&m) {
+            into.extend(l.range((pm, 0)..).map(|(_, a)| *a));
+        }
+        if let Some(sh) = self.liq.shorts.get(&m) {
+            into.extend(sh.range(..=(pm, AccountId::MAX)).map(|(_, a)| *a));
+        }
+        into.extend(self.liq.multi.iter().copied());
+    }
+
+    fn apply_event_inner(&mut self, ev: &Event) -> Result<(), &'static str> {
+        match ev {
+            Event::MarketAdded { config, ts } => {
+                let m = config.market.id;
+                if self.markets.contains_key(&m) {
+                    return Err("market exists");
+                }
+                let spec = PerpMarketSpec::new(config.clone(), self.cfg.collateral, self.cfg.collateral_decimals)
+                    .ok_or("invalid market")?;
+                let iv = spec.config.funding.interval_ms;
+                self.markets.insert(
+                    m,
+                    MarketState {
+                        spec,
+                        bids: BTreeMap::new(),
+                        asks: BTreeMap::new(),
+                        stops: BTreeSet::new(),
+                        index: None,
+                        index_pinned: false,
+                        mark: None,
+                        mark_pinned: false,
+                        basis_ema: 0,
+                        book_ema: 0,
+                        mark_ts: None,
+                        last: None,
+                        premium_sum: 0,
+                        premium_count: 0,
+                        next_funding: (ts / iv + 1) * iv,
+                        last_rate_ppb: 0,
+                        open_interest: 0,
+                        trades: VecDeque::new(),
+                    },
+                );
+            }
+            Event::TransferredIn { account, amount, .. } => {
+                self.acct(*account).collateral += i128::from(*amount);
+                self.supply += i128::from(*amount);
+            }
+            Event::TransferredOut { account, amount, .. } => {
+                let a = self.accounts.get_mut(account).ok_or("unknown account")?;
+                a.collateral -= i128::from(*amount);
+                self.supply -= i128::from(*amount);
+            }
+            Event::LeverageSet { account, market, leverage, mode, .. } => {
+                self.spec(*market)?;
+                self.acct(*account).settings.insert(*market, (*leverage, *mode));
+                if let Some(p) = self.positions.get_mut(&(*market, *account)) {
+                    if p.mode != *mode {
+                        return Err("mode change with a position");
+                    }
+                    p.leverage = *leverage;
+                }
+            }
+            Event::MarginMoved { account, market, amount, .. } => {
+                let p = self.positions.get_mut(&(*market, *account)).ok_or("no position")?;
+                p.margin += amount;
+                self.acct(*account).collateral -= amount;
+            }
+            Event::OrderAccepted(a) => self.ev_accept(a)?,
+            Event::OrderRested { order_id, ts } => {
+                let seq = self.next_seq;
+                let o = self.orders.get_mut(order_id).ok_or("unknown order")?;
+                if o.in_book || o.untriggered() {
+                    return Err("order cannot rest");
+                }
+                o.in_book = true;
+                o.seq = seq;
+                o.updated = *ts;
+                let (side, price, id, m) = (o.side, o.price, o.id, o.market);
+                self.next_seq += 1;
+                self.market_mut(m)?.side_book_mut(side).insert(MarketState::book_key(side, price, seq), id);
+            }
+            Event::Trade(t) => self.ev_trade(t)?,
+            Event::OrderClosed { order_id, reason, ts } => self.ev_close(*order_id, *reason, *ts)?,
+            Event::OrderModified { order_id, price, quantity, frozen, requeue, ts } => {
+                let o = self.orders.get(order_id).ok_or("unknown order")?;
+                if *quantity <= o.filled {
+                    return Err("modify below filled");
+                }
+                if *requeue {
+                    self.unbook(*order_id)?;
+                } else if o.in_book && o.price != *price {
+                    return Err("price change keeps priority");
+                }
+                let o = self.orders.get_mut(order_id).ok_or("unknown order")?;
+                let df = frozen - o.frozen;
+                o.price = *price;
+                o.quantity = *quantity;
+                o.frozen = *frozen;
+                o.updated = *ts;
+                let a = o.account;
+                self.acct(a).frozen += df;
+            }
+            Event::OrderReduced { order_id, quantity, ts } => {
+                let o = self.orders.get_mut(order_id).ok_or("unknown order")?;
+                if *quantity <= o.filled || *quantity > o.quantity {
+                    return Err("bad reduction");
+                }
+                o.quantity = *quantity;
+                o.updated = *ts;
+            }
+            Event::StopTriggered { order_id, frozen, ts } => {
+                let o = self.orders.get_mut(order_id).ok_or("unknown order")?;
+                if !o.untriggered() {
+                    return Err("not a waiting stop");
+                }
+                o.status = OrderStatus::Triggered;
+                o.frozen = *frozen;
+                o.updated = *ts;
+                let (a, m) = (o.account, o.market);
+                self.acct(a).frozen += frozen;
+                self.market_mut(m)?.stops.remove(order_id);
+            }
+            Event::ScheduleCancelSet { account, deadline, .. } => {
+                let a = self.acct(*account);
+                let old = std::mem::replace(&mut a.deadline, *deadline);
+                if let Some(d) = old {
+                    self.deadlines.remove(&(d, *account));
+                }
+                if let Some(d) = deadline {
+                    self.deadlines.insert((*d, *account));
+                }
+            }
+            Event::ScheduleCancelFired { account, deadline, .. } => {
+                let a = self.accounts.get_mut(account).ok_or("unknown account")?;
+                if a.deadline != Some(*deadline) {
+                    return Err("no such deadline");
+                }
+                a.deadline = None;
+                self.deadlines.remove(&(*deadline, *account));
+            }
+            Event::IndexSet { market, price, .. } => {
+                let s = self.market_mut(*market)?;
+                s.index = Some(*price);
+            }
+            Event::IndexPinned { market, price, .. } => {
+                let s = self.market_mut(*market)?;
+                s.index_pinned = price.is_some();
+                if price.is_some() {
+                    s.index = *price;
+                }
+            }
+            Event::MarkPinned { market, price, .. } => {
+                let s = self.market_mut(*market)?;
+                s.mark_pinned = price.is_some();
+                if price.is_some() {
+                    s.mark = *price;
+                }
+            }
+            Event::MarkUpdated { market, mark, basis_ema, book_ema, ts } => {
+                let s = self.market_mut(*market)?;
+                s.mark = Some(*mark);
+                s.basis_ema = *basis_ema;
+                s.book_ema = *book_ema;
+                s.mark_ts = Some(*ts);
+            }
+            Event::PremiumSampled { market, premium_ppb, .. } => {
+                let s = self.market_mut(*market)?;
+                s.premium_sum += i128::from(*premium_ppb);
+                s.premium_count += 1;
+            }
+            Event::FundingSettled { market, rate_ppb, index, scheduled, ts } => {
+                self.ev_funding(*market, *rate_ppb, *index, *ts)?;
+                let s = self.market_mut(*market)?;
+                s.premium_sum = 0;
+                s.premium_count = 0;
+                s.last_rate_ppb = *rate_ppb;
+                if *scheduled {
+                    let iv = s.spec.config.funding.interval_ms;
+                    s.next_funding = (ts / iv + 1) * iv;
+                }
+            }
+            Event::LiquidationStarted { account, market, .. } => {
+                if self.liquidations.insert((*account, *market), None).is_some() {
+                    return Err("already liquidating");
+                }
+            }
+            Event::LiquidationScheduled { account, market, next_ts } => {
+                let l = self.liquidations.get_mut(&(*account, *market)).ok_or("not liquidating")?;
+                *l = Some(*next_ts);
+            }
+            Event::LiquidationEnded { account, market, .. } => {
+                self.liquidations.remove(&(*account, *market)).ok_or("not liquidating")?;
+            }
+            Event::TakenOver { account, market, mark, ts } => {
+                let ins = self.cfg.insurance_account;
+                if *account == ins {
+                    return Err("insurance cannot be taken over");
+                }
+                let p = self.positions.get_mut(&(*market, *account)).ok_or("no position")?;
+                p.taken_over = true;
+                p.take_over_price = *mark;
+                let size = p.size;
+                let (side, qty) = if size > 0 { (Side::Buy, size) } else { (Side::Sell, -size) };
+                let qty = u64::try_from(qty).map_err(|_| "size")?;
+                self.fill(*account, *market, side.opposite(), qty, *mark, 0, *ts)?;
+                self.fill(ins, *market, side, qty, *mark, 0, *ts)?;
+            }
+            Event::CollateralMoved { from, to, amount, .. } => {
+                if from == to || *amount <= 0 {
+                    return Err("bad collateral move");
+                }
+                self.acct(*from).collateral -= amount;
+                self.acct(*to).collateral += amount;
+            }
+            Event::Adl { account, counterparty, market, quantity, price, ts } => {
+                let p = self.positions.get(&(*market, *account)).ok_or("no position")?;
+                let c = self.positions.get(&(*market, *counterparty)).ok_or("no counterparty position")?;
+                let q = i128::from(*quantity);
+                if p.size.signum() == c.size.signum() || p.size.abs() < q || c.size.abs() < q || q == 0 {
+                    return Err("bad adl");
+                }
+                let side = if p.size > 0 { Side::Sell } else { Side::Buy };
+                self.fill(*account, *market, side, *quantity, *price, 0, *ts)?;
+                self.fill(*counterparty, *market, side.opposite(), *quantity, *price, 0, *ts)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn ev_accept(&mut self, a: &OrderAccepted) -> EvResult {
+        if a.order_id != self.next_order {
+            return Err("order id out of sequence");
+        }
+        self.spec(a.market)?;
+        let stop = matches!(a.modifier, Modifier::Stop | Modifier::AttachedStop);
+        let o = Order {
+            id: a.order_id,
+            account: a.account,
+            market: a.market,
+            cl_ord_id: a.cl_ord_id,
+            side: a.side,
+            order_type: a.order_type,
+            tif: a.time_in_force,
+            stp: a.stp,
+            price: a.price,
+            quantity: a.quantity,
+            filled: 0,
+            executed_value: 0,
+            reduce_only: a.reduce_only,
+            modifier: a.modifier,
+            stop: a.stop,
+            primary: a.primary,
+            attached: Vec::new(),
+            armed: 0,
+            liquidation: a.liquidation,
+            frozen: a.frozen,
+            status: if stop { OrderStatus::Untriggered } else { OrderStatus::New },
+            in_book: false,
+            seq: 0,
+            created: a.ts,
+            updated: a.ts,
+        };
+        if let Some(p) = a.primary {
+            let po = self.orders.get_mut(&p).ok_or("unknown primary")?;
+            po.attached.push(a.order_id);
+        }
+        self.next_order += 1;
+        let acct = self.acct(a.account);
+        acct.orders.insert(a.order_id);
+        acct.frozen += a.frozen;
+        if stop {
+            self.market_mut(a.market)?.stops.insert(a.order_id);
+        }
+        self.orders.insert(a.order_id, o);
+        Ok(())
+    }
+
+    fn unbook(&mut self, id: OrderId) -> EvResult {
+        let o = self.orders.get_mut(&id).ok_or("unknown order")?;
+        if o.in_book {
+            o.in_book = false;
+            let (side, key, m) = (o.side, MarketState::book_key(o.side, o.price, o.seq), o.market);
+            self.market_mut(m)?.side_book_mut(side).remove(&key).ok_or("book entry missing")?;
+        }
+        Ok(())
+    }
+
+    fn ev_close(&mut self, id: OrderId, reason: CloseReason, ts: u64) -> EvResult {
+        self.unbook(id)?;
+        let mut o = self.orders.remove(&id).ok_or("unknown order")?;
+        if o.untriggered() {
+            self.market_mut(o.market)?.stops.remove(&id);
+        }
+        o.status = reason.status(o.filled);
+        o.updated = ts;
+        let a = self.accounts.get_mut(&o.account).ok_or("unknown account")?;
+        a.frozen -= o.frozen;
+        a.orders.remove(&id);
+        o.frozen = 0;
+        self.closed.insert(id, o);
+        while self.closed.len() > self.cfg.closed_orders {
+            self.closed.pop_first();
+        }
+        Ok(())
+    }
+
+    fn ev_trade(&mut self, t: &Trade) -> EvResult {
+        if t.trade_id != self.next_trade {
+            return Err("trade id out of sequence");
+        }
+        let spec = self.spec(t.market)?;
+        if t.quantity == 0 || t.notional != spec.notional(t.price, t.quantity) {
+            return Err("bad trade amount");
+        }
+        self.next_trade += 1;
+        for id in [t.maker_order, t.taker_order] {
+            let o = self.orders.get_mut(&id).ok_or("trade on unknown order")?;
+            if o.market != t.market || o.remaining() < t.quantity {
+                return Err("trade exceeds order");
+            }
+            let before = o.remaining();
+            let release =
+                if before == t.quantity { o.frozen } else { o.frozen * i128::from(t.quantity) / i128::from(before) };
+            o.frozen -= release;
+            o.filled += t.quantity;
+            o.executed_value += t.notional;
+            o.updated = t.ts;
+            if o.status != OrderStatus::Untriggered {
+                o.status = OrderStatus::PartiallyFilled;
+            }
+            let (acc, att, filled, qty) = (o.account, o.attached.clone(), o.filled, o.quantity);
+            self.acct(acc).frozen -= release;
+            for c in att {
+                if let Some(co) = self.orders.get_mut(&c) {
+                    co.armed = u64::try_from(u128::from(co.quantity) * u128::from(filled) / u128::from(qty))
+                        .map_err(|_| "armed")?;
+                }
+            }
+        }
+        let (buyer, seller) = match t.taker_side {
+            Side::Buy => (t.taker_account, t.maker_account),
+            Side::Sell => (t.maker_account, t.taker_account),
+        };
+        let (bfee, sfee) = match t.taker_side {
+            Side::Buy => (t.taker_fee, t.maker_fee),
+            Side::Sell => (t.maker_fee, t.taker_fee),
+        };
+        self.fill(buyer, t.market, Side::Buy, t.quantity, t.price, bfee, t.ts)?;
+        self.fill(seller, t.market, Side::Sell, t.quantity, t.price, sfee, t.ts)?;
+        let fee_acct = self.cfg.fee_account;
+        self.acct(fee_acct).collateral += t.maker_fee + t.taker_fee;
+        let keep = self.cfg.recent_trades;
+        let s = self.market_mut(t.market)?;
+        s.last = Some(t.price);
+        s.trades.push_back(*t);
+        while s.trades.len() > keep {
+            s.trades.pop_front();
+        }
+        Ok(())
+    }
+
+    /// One side of a fill: `account` buys or sells `qty` lots at `price` ticks and pays `fee` quote atoms.
+    /// Opens, adds to, reduces, closes or flips the position; realises PnL; moves isolated margin.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn fill(
+        &mut self,
+        account: AccountId,
+        m: MarketId,
+        side: Side,
+        qty: u64,
+        price: u64,
+        fee: i128,
+        ts: u64,
+    ) -> EvResult {
+        let q = self.spec(m)?.qptl();
+        let (lev, mode) = self.setting(account, m);
+        let hist = self.cfg.history;
+        let sign: i128 = if side == Side::Buy { 1 } else { -1 };
+        let mut left = i128::from(qty);
+        let key = (m, account);
+        if !self.positions.contains_key(&key) {
+            let id = self.next_position;
+            self.next_position += 1;
+            self.positions.insert(key, Position::new(id, mode, lev, ts));
+        }
+        let oi_before = self.positions.get(&key).map_or(0, |p| p.size.max(0));
+        self.acct(account).collateral -= fee;
+        let p = self.positions.get_mut(&key).ok_or("position")?;
+        p.fees += fee;
+        p.updated = ts;
+        let px = i128::from(price);
+        // Reduce (close) part.
+        if p.size != 0 && p.size.signum() != sign {
+            let abs = p.size.abs();
+            let close = left.min(abs);
+            let r = p.cost * close / abs;
+            let cn = px * close * q;
+            let realised = p.size.signum() * cn - r;
+            p.cost -= r;
+            p.size -= p.size.signum() * close;
+            p.realized += realised;
+            p.cum_closed += close;
+            p.close_value += cn;
+            left -= close;
+            let mut back = realised;
+            if p.mode == MarginMode::Isolated {
+                p.margin += realised;
+                let rel = if p.size == 0 { p.margin } else { p.margin * close / abs };
+                p.margin -= rel;
+                back = rel;
+            }
+            let closed = p.size == 0;
+            self.acct(account).collateral += back;
+            if closed {
+                let pos = self.positions.remove(&key).ok_or("position")?;
+                let a = self.acct(account);
+                a.history.push_back(ClosedPosition { market: m, pos });
+                while a.history.len() > hist {
+                    a.history.pop_front();
+                }
+                if left > 0 {
+                    let id = self.next_position;
+                    self.next_position += 1;
+                    self.positions.insert(key, Position::new(id, mode, lev, ts));
+                }
+            }
+        }
+        // Open (add) part.
+        if left > 0 {
+            let p = self.positions.get_mut(&key).ok_or("position")?;
+            let n = px * left * q;
+            p.size += sign * left;
+            p.cost += sign * n;
+            p.cum_open_cost += n;
+            p.max_size = p.max_size.max(p.size.abs());
+            if p.mode == MarginMode::Isolated {
+                let im = ceil_div(n, i128::from(p.leverage.max(1)));
+                p.margin += im;
+                self.acct(account).collateral -= im;
+            }
+        }
+        let oi_after = self.positions.get(&key).map_or(0, |p| p.size.max(0));
+        self.market_mut(m)?.open_interest += oi_after - oi_before;
+        Ok(())
+    }
+
+    /// Funding: every position of `m` pays (longs when the rate is positive) or receives `|size| x index x
+    /// qptl x |rate| / 10^9`; payers round up, receivers down, and the remainder goes to the insurance account.
+    fn ev_funding(&mut self, m: MarketId, rate: i64, index: u64, ts: u64) -> EvResult {
+        let q = self.spec(m)?.qptl();
+        let hist = self.cfg.history;
+        let mut deltas: Vec<(AccountId, i128)> = Vec::new();
+        let mut paid: i128 = 0;
+        let mut received: i128 = 0;
+        let r = i128::from(rate);
+        for ((_, a), p) in self.positions.range_mut((m, 0)..=(m, AccountId::MAX)) {
+            let amount = p.size.abs() * i128::from(index) * q * r.abs();
+            let pays = (p.size > 0) == (r > 0);
+            let fee = if r == 0 {
+                0
+            } else if pays {
+                let v = ceil_div(amount, crate::types::PPB);
+                paid += v;
+                v
+            } else {
+                let v = amount / crate::types::PPB;
+                received += v;
+                -v
+            };
+            p.funding += fee;
+            p.updated = ts;
+            if p.mode == MarginMode::Isolated {
+                p.margin -= fee;
+                deltas.push((*a, 0));
+            } else {
+                deltas.push((*a, -fee));
+            }
+            let row = FundingRow { market: m, position_id: p.id, size: p.size, fee, rate_ppb: rate, ts };
+            if let Some(acc) = self.accounts.get_mut(a) {
+                acc.fundings.push_back(row);
+                while acc.fundings.len() > hist {
+                    acc.fundings.pop_front();
+                }
+            }
+        }
+        for (a, d) in deltas {
+            self.acct(a).collateral += d;
+        }
+        let ins = self.cfg.insurance_account;
+        self.acct(ins).collateral += paid - received;
+        Ok(())
+    }
+}
+
+impl Position {
+    fn new(id: PositionId, mode: MarginMode, leverage: u32, ts: u64) -> Position {
+        Position {
+            id,
+            mode,
+            leverage,
+            size: 0,
+            cost: 0,
+            margin: 0,
+            realized: 0,
+            fees: 0,
+            funding: 0,
+            cum_open_cost: 0,
+            cum_closed: 0,
+            close_value: 0,
+            max_size: 0,
+            taken_over: false,
+            take_over_price: 0,
+            created: ts,
+            updated: ts,
+        }
+    }
+}
+
+/// A replay stopped at an event that does not apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayError {
+    pub index: usize,
+    pub reason: &'static str,
+}
+
+impl std::fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "event {} does not apply: {}", self.index, self.reason)
+    }
+}
+
+impl std::error::Error for ReplayError {}
