@@ -86,6 +86,7 @@ pub struct Health {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Operator login email.
+    #[schema(max_length = 254)]
     pub email: String,
     /// Operator password.
     pub password: String,
@@ -121,11 +122,13 @@ pub struct LoginEnvelope {
 #[serde(deny_unknown_fields)]
 pub struct CreateCustomerRequest {
     /// Contact email of the customer.
+    #[schema(format = "email", max_length = 254)]
     pub email: String,
     /// Client-chosen identifier: 3-64 characters of `a-z`, `0-9`, `-`, `_`; unique.
     #[schema(pattern = r"^[a-z0-9][a-z0-9_-]{2,63}$")]
     pub customer_id: String,
     /// Legal or display name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub entity_name: String,
 }
 
@@ -135,12 +138,15 @@ pub struct CreateCustomerRequest {
 pub struct UpdateCustomerRequest {
     /// New contact email.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
     /// New entity name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub entity_name: Option<String>,
     /// `ACTIVE` or `SUSPENDED`; a suspended customer's keys stop working.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(ACTIVE|SUSPENDED|active|suspended)$")]
     pub status: Option<String>,
 }
 
@@ -167,13 +173,16 @@ pub struct Customer {
 pub struct CreateCredentialRequest {
     /// A label to recognise the credential by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
     /// Expiry in seconds from now; none means the credential does not expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 60, maximum = 315360000)]
     pub expires_in: Option<u64>,
     /// Passphrase for the `Cs-*` HMAC scheme (8 to 128 characters). When given, the answer also carries an
     /// `access_key` and a `secret_key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 8, max_length = 128, pattern = r"^[!-~]([ -~]*[!-~])?$")]
     pub passphrase: Option<String>,
 }
 
@@ -237,9 +246,11 @@ pub struct Credential {
 pub struct RotateCredentialRequest {
     /// Seconds during which the old secret keeps working (default 3600, 0 revokes it at once, max 30 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 2592000)]
     pub grace_seconds: Option<u64>,
     /// A new `Cs-Passphrase` for the new credential (default: keep the old one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 8, max_length = 128, pattern = r"^[!-~]([ -~]*[!-~])?$")]
     pub passphrase: Option<String>,
 }
 
@@ -280,10 +291,13 @@ pub struct CreateUserRequest {
     #[schema(pattern = "^(trading|investing)$")]
     pub account_purpose: Option<String>,
     /// Email address, unique among the customer's users.
+    #[schema(format = "email", max_length = 254)]
     pub email: String,
     /// Given name.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub first_name: String,
     /// Family name.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub last_name: String,
     /// E.164, e.g. `+14155550100` (the seed's form); unique among the customer's users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -296,9 +310,11 @@ pub struct CreateUserRequest {
     pub phone_number: Option<String>,
     /// `YYYY-MM-DD` (the seed's; `individual.dob` is the reference's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "date")]
     pub date_of_birth: Option<String>,
     /// ISO 3166-1 alpha-2, e.g. `US` (the seed's; `individual.residential_country_code` is the reference's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
     /// KYC details (the reference's). Required with `account_type`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -345,12 +361,15 @@ pub struct Individual {
 pub struct UpdateUserRequest {
     /// Email address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
     /// Given name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub first_name: Option<String>,
     /// Family name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub last_name: Option<String>,
     /// E.164.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -363,12 +382,15 @@ pub struct UpdateUserRequest {
     pub phone_number: Option<String>,
     /// `YYYY-MM-DD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "date")]
     pub date_of_birth: Option<String>,
     /// ISO 3166-1 alpha-2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
     /// `ACTIVE` or `SUSPENDED` (owner key only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(ACTIVE|SUSPENDED|active|suspended)$")]
     pub status: Option<String>,
 }
 
@@ -470,6 +492,7 @@ pub struct IssuedUserToken {
 #[serde(deny_unknown_fields)]
 pub struct CreateWalletRequest {
     /// A name to recognise the wallet by (max 100), unique among the user's wallets (case-insensitive).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// `BTC`, `ETH`, `SOL`, `USDC` or `USDT` (case-insensitive): a single-currency wallet (the seed's form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -483,6 +506,7 @@ pub struct CreateWalletRequest {
     pub wallet_type: Option<String>,
     /// Free text (max 500).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub description: Option<String>,
 }
 
@@ -517,6 +541,7 @@ pub struct WalletBalance {
 pub struct UpdateWalletRequest {
     /// New name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
     /// `ACTIVE` or `FROZEN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -570,6 +595,7 @@ pub struct CreateAddressRequest {
     /// One of the wallet's currencies (case-insensitive).
     pub currency: String,
     /// `bitcoin`, `bitcoin-testnet`, `ethereum`, `ethereum-sepolia`, `solana` or `solana-devnet`.
+    #[schema(pattern = "^(bitcoin|bitcoin-testnet|ethereum|ethereum-sepolia|solana|solana-devnet)$")]
     pub network: String,
     /// Sova extension: `true` derives a new address even when the wallet has one for this (currency, network)
     /// (rotation). By default the existing address comes back, as the vendor's reference says.
@@ -741,6 +767,7 @@ pub struct CreateWithdrawalRequest {
     pub network: Option<String>,
     /// Destination tag or memo (max 255).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub memo: Option<String>,
     /// `true`: `amount` includes the fee, so `amount - fee` arrives (send-max). Default `false`: `amount` arrives
     /// and `amount + fee` is held.
@@ -757,6 +784,7 @@ pub struct CreateWithdrawalRequest {
 #[serde(deny_unknown_fields)]
 pub struct ConfirmWithdrawalRequest {
     /// The 6-digit code sent with the `withdrawal.confirmation_required` event.
+    #[schema(pattern = r"^\s*[0-9]{6}\s*$")]
     pub code: String,
 }
 
@@ -956,6 +984,7 @@ pub struct WebhookHeader {
 #[serde(deny_unknown_fields)]
 pub struct ConfigureWebhookRequest {
     /// Target URL (`https://` or `http://`).
+    #[schema(format = "uri", pattern = "^https?://")]
     pub url: String,
     /// Headers sent with every notification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -981,9 +1010,11 @@ pub struct ConfiguredWebhook {
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookEndpointRequest {
     /// Target URL (`https://` or `http://`).
+    #[schema(format = "uri", pattern = "^https?://")]
     pub url: String,
     /// Free text (max 255).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub description: Option<String>,
     /// Event types to receive (default: all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -999,9 +1030,11 @@ pub struct CreateWebhookEndpointRequest {
 pub struct UpdateWebhookEndpointRequest {
     /// Target URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uri", pattern = "^https?://")]
     pub url: Option<String>,
     /// Free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     pub description: Option<String>,
     /// Event types (empty: all).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -129,6 +129,7 @@ pub struct Activity {
 #[serde(deny_unknown_fields)]
 pub struct BatchHudRequest {
     /// 1 to 25 addresses.
+    #[schema(min_items = 1, max_items = 25)]
     pub addresses: Vec<String>,
 }
 
@@ -170,6 +171,7 @@ pub struct IntelKey {
 #[serde(deny_unknown_fields)]
 pub struct CreateIntelKeyRequest {
     /// Owner name of the account (created on first use; a Connect customer id links the customer's `Cs-*` keys).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub owner: String,
     /// Credits to add to the account (an account holds at most 10^15).
     #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]

@@ -12,8 +12,10 @@ use utoipa::ToSchema;
 pub struct CreateSiwxCustomerRequest {
     /// The customer's on-chain account as a CAIP-10 id (`namespace:reference:address`), despite the name, e.g.
     /// `eip155:1:0xab16a96D359eC26a11e2C2b3d8f8B8942d5Bfcdb` or `solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp:<base58>`.
+    #[schema(pattern = r"^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}:[-.%a-zA-Z0-9]{1,128}$")]
     pub chain_id: String,
     /// The customer's id in the tenant's system; unique per tenant (1 to 128 printable characters).
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[^\u0000-\u001f\u007f]+$")]
     pub external_id: String,
 }
 
@@ -22,6 +24,7 @@ pub struct CreateSiwxCustomerRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignChallengeRequest {
     /// The CAIP-10 account that signed (must be the customer's).
+    #[schema(pattern = r"^[-a-z0-9]{3,8}:[-_a-zA-Z0-9]{1,32}:[-.%a-zA-Z0-9]{1,128}$")]
     pub owner_id: String,
     /// The challenge exactly as issued (Base64).
     pub challenge: String,
@@ -80,8 +83,10 @@ pub struct SiwxChallenge {
 #[serde(deny_unknown_fields)]
 pub struct CreateSigningKeyRequest {
     /// The RFC 9421 `keyid` the tenant will sign with (1 to 128 of `A-Z a-z 0-9 . _ - : @ / + =`).
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._\-:@/+=]+$")]
     pub keyid: String,
     /// `ed25519`, `ecdsa-p256-sha256`, `hmac-sha256` or `rsa-pss-sha512`.
+    #[schema(pattern = "^(ed25519|ecdsa-p256-sha256|hmac-sha256|rsa-pss-sha512)$")]
     pub alg: String,
     /// Base64 of the raw public key (ed25519: 32 bytes; P-256: SEC1 point), Base64 of a DER SPKI, an SPKI PEM block
     /// (RSA: SPKI or PKCS#1 PEM), or for `hmac-sha256` Base64 of the shared secret (at least 32 bytes).
