@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod core;
 pub mod error;
 pub mod log;
+pub mod perps;
 pub mod read;
 pub mod replay;
 pub mod sequencer;
