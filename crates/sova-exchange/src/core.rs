@@ -21,6 +21,8 @@ use sova_proto::exchange::{
 };
 use sova_store::{ExAccount, ExApiKey, ExLogRow, ExWrites};
 
+pub mod perps;
+
 use crate::catalog::Catalog;
 use crate::error::{ExchangeError, Reason};
 use crate::log::encode_group;
@@ -68,7 +70,7 @@ pub enum Request {
     /// Advance time (fires due dead-man switches).
     Tick,
     /// A perps request without a signature (sandbox controls).
-    Perps(crate::perps::PerpsRequest),
+    Perps(perps::PerpsRequest),
 }
 
 impl Request {
@@ -137,7 +139,7 @@ pub struct Core {
     /// The perps engine.
     pub perps: sova_perps::Perps,
     /// When the leader's periodic perps work is next due (not logged: its commands are).
-    pub perps_clock: crate::perps::PerpsClock,
+    pub perps_clock: perps::PerpsClock,
     out: Output,
     pub(crate) perps_out: sova_perps::Output,
 }
@@ -161,7 +163,7 @@ impl Core {
             last_ts: 0,
             nonces: HashMap::new(),
             perps: sova_perps::Perps::new(catalog.perps_config.clone()),
-            perps_clock: crate::perps::PerpsClock::default(),
+            perps_clock: perps::PerpsClock::default(),
             out: Output::default(),
             perps_out: sova_perps::Output::default(),
         }
@@ -253,7 +255,7 @@ impl Core {
     /// Add the configured coins and markets the log does not have yet (once, at start): what to write.
     pub fn setup(&mut self, now: u64) -> ExWrites {
         // Leading from here: the periodic perps work resumes after the last logged group.
-        self.perps_clock = crate::perps::PerpsClock::after(self.last_ts);
+        self.perps_clock = perps::PerpsClock::after(self.last_ts);
         let mut touched = Touched::default();
         for a in self.setup_commands() {
             self.exec(a, now, &mut touched);

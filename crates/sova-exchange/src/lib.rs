@@ -11,7 +11,6 @@ pub mod catalog;
 pub mod core;
 pub mod error;
 pub mod log;
-pub mod perps;
 pub mod read;
 pub mod replay;
 pub mod sequencer;
@@ -21,7 +20,7 @@ mod twap_tests;
 pub mod views;
 
 pub use catalog::{Catalog, ExchangeConfig};
-pub use core::{Core, Reply, Request};
+pub use core::{Core, Reply, Request, perps};
 pub use error::{ExchangeError, Reason};
 pub use read::hud;
 pub use sequencer::{Exchange, FeedMsg};

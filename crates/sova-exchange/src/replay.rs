@@ -44,7 +44,7 @@ impl Core {
             self.perps.apply_event(ev).map_err(|e| format!("event log row {} (perps): {e}", row.seq))?;
             self.perps_clock.observe(ev);
             if let Some(t) = touched.as_deref_mut() {
-                crate::perps::note_perps(&self.perps, ev, t);
+                crate::core::perps::note_perps(&self.perps, ev, t);
             }
         }
         if let Some(t) = touched {
