@@ -196,6 +196,73 @@ impl ExchangeClient {
         self.signed(Domain::Spot, Method::DELETE, "/api/v1/spot/trade/twaps", p).await
     }
 
+    /// Perps `newOrder`: `POST /api/v1/perps/trade/orders` (answers `[receipt]`).
+    pub async fn perps_new_order(&self, p: &types::PerpsNewOrder) -> Result<ExResponse> {
+        self.signed(Domain::Futures, Method::POST, "/api/v1/perps/trade/orders", p).await
+    }
+
+    /// Perps `cancelOrder`: `DELETE /api/v1/perps/trade/orders`.
+    pub async fn perps_cancel_order(&self, p: &types::PerpsCancelOrder) -> Result<ExResponse> {
+        self.signed(Domain::Futures, Method::DELETE, "/api/v1/perps/trade/orders", p).await
+    }
+
+    /// Perps `modifyOrder`: `POST /api/v1/perps/trade/orders/modify`.
+    pub async fn perps_modify_order(&self, p: &types::PerpsModifyOrder) -> Result<ExResponse> {
+        self.signed(Domain::Futures, Method::POST, "/api/v1/perps/trade/orders/modify", p).await
+    }
+
+    /// Perps `updateLeverage`: `POST /api/v1/perps/trade/leverage`.
+    pub async fn perps_update_leverage(&self, p: &types::UpdateLeverage) -> Result<ExResponse> {
+        self.signed(Domain::Futures, Method::POST, "/api/v1/perps/trade/leverage", p).await
+    }
+
+    /// Perps `updateMargin`: `POST /api/v1/perps/trade/margin`.
+    pub async fn perps_update_margin(&self, p: &types::UpdateMargin) -> Result<ExResponse> {
+        self.signed(Domain::Futures, Method::POST, "/api/v1/perps/trade/margin", p).await
+    }
+
+    /// Spot -> perps: `transferAsset` type PERPS_WITHDRAW (3) to the treasury 999, signed on the spot domain.
+    pub async fn transfer_to_perps(&self, id: u64, account: u64, coin: u64, amount: &str) -> Result<ExResponse> {
+        self.transfer(Domain::Spot, id, account, coin, amount, types::TransferType::PerpsWithdraw).await
+    }
+
+    /// Perps -> spot: `transferAsset` type SPOT_WITHDRAW (5) to the treasury 999, signed on the futures domain.
+    pub async fn transfer_to_spot(&self, id: u64, account: u64, coin: u64, amount: &str) -> Result<ExResponse> {
+        self.transfer(Domain::Futures, id, account, coin, amount, types::TransferType::SpotWithdraw).await
+    }
+
+    async fn transfer(
+        &self,
+        domain: Domain,
+        id: u64,
+        account: u64,
+        coin: u64,
+        amount: &str,
+        transfer_type: types::TransferType,
+    ) -> Result<ExResponse> {
+        let amount = types::Decimal::parse(amount)
+            .map_err(|e| crate::ClientError::Decode { status: 0, message: format!("amount {amount:?}: {e}") })?;
+        let p = types::TransferAsset {
+            id,
+            from_account_id: account,
+            to_account_id: types::TREASURY_ACCOUNT_ID,
+            coin_id: coin,
+            amount,
+            transfer_type,
+        };
+        let path = match domain {
+            Domain::Futures => "/api/v1/perps/accounts/transfers",
+            _ => "/api/v1/spot/accounts/transfers",
+        };
+        self.signed(domain, Method::POST, path, &p).await
+    }
+
+    /// An unsigned JSON `POST` (the sandbox routes: `/api/v1/sandbox/mark-price`, `.../index-price`,
+    /// `.../funding`).
+    pub async fn post(&self, path: &str, body: &Value) -> Result<ExResponse> {
+        self.send(Method::POST, path, Vec::new(), Some(body.to_string().into_bytes())).await
+    }
+
     /// `addAPIKey`, signed by this (master) key: `POST /api/v1/user/{master}/api-keys`.
     pub async fn add_api_key(&self, req: &AddApiKey) -> Result<ExResponse> {
         let nonce = self.next_nonce();

@@ -52,6 +52,43 @@ pub struct MarketDef {
     pub display_name: Option<String>,
 }
 
+/// A perpetual market as configured (spec/perps.md section 4): ticks, lots, minimum notional and fees are those
+/// of the spot market of the same base quoted in the collateral coin (USDC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerpDef {
+    /// `symbolID` of the perps market (its own numbering, beside spot's).
+    pub id: u32,
+    /// Base coin symbol; a spot market `BASE/USDC` must be configured.
+    pub base: String,
+    /// Largest leverage (one margin tier, maintenance rate 1 / (2 x max)).
+    pub max_leverage: u32,
+    /// Leverage of an account that never set one (default 10, at most `max_leverage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_leverage: Option<u32>,
+    /// Impact notional of the funding premium in USDC (default 20 000 for BTC and ETH, 6 000 others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact_notional: Option<u64>,
+}
+
+fn default_perps() -> Vec<PerpDef> {
+    let p = |id, base: &str, max_leverage| PerpDef {
+        id,
+        base: base.into(),
+        max_leverage,
+        init_leverage: None,
+        impact_notional: None,
+    };
+    vec![p(1, "BTC", 40), p(2, "ETH", 25), p(3, "SOL", 20)]
+}
+
+/// The collateral coin of perps.
+pub const PERPS_COLLATERAL: &str = "USDC";
+/// The perps engine's fee account (the spot engine's fee account id).
+pub const PERPS_FEE_ACCOUNT: u64 = 0;
+/// The perps engine's insurance (liquidator, backstop) account.
+pub const PERPS_INSURANCE_ACCOUNT: u64 = 1000;
+
 /// The exchange's settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,6 +106,9 @@ pub struct ExchangeConfig {
     /// markets `vBTC_vUSDC`); default none.
     #[serde(default)]
     pub coin_name_prefix: String,
+    /// Perpetual markets (default BTC-USD 40x, ETH-USD 25x, SOL-USD 20x).
+    #[serde(default = "default_perps")]
+    pub perps: Vec<PerpDef>,
 }
 
 fn default_chain_id() -> u64 {
@@ -103,6 +143,7 @@ impl Default for ExchangeConfig {
             coins: default_coins(),
             markets: default_markets(),
             coin_name_prefix: String::new(),
+            perps: default_perps(),
         }
     }
 }
@@ -114,6 +155,10 @@ pub struct Catalog {
     pub coins: Vec<CoinConfig>,
     /// Markets in id order.
     pub markets: Vec<MarketSpec>,
+    /// Perpetual markets in id order.
+    pub perps: Vec<sova_perps::PerpMarketSpec>,
+    /// The perps engine's configuration (collateral, reserved accounts).
+    pub perps_config: sova_perps::PerpsConfig,
     by_symbol: HashMap<String, u32>,
     coin_by_symbol: HashMap<String, u32>,
     display_names: HashMap<u32, String>,
@@ -134,6 +179,57 @@ fn decimals_of(s: &str) -> u8 {
 fn scaled(s: &str, decimals: u8, what: &str) -> anyhow::Result<u64> {
     sova_engine::parse_decimal(s, decimals)
         .ok_or_else(|| anyhow::anyhow!("{what} {s:?} is not a decimal with at most {decimals} fractional digits"))
+}
+
+/// The perps markets: each copies the units of the spot market `BASE/USDC` and is named `BASE-USD`.
+fn perps_of(
+    cfg: &ExchangeConfig,
+    markets: &[MarketSpec],
+) -> anyhow::Result<(Vec<sova_perps::PerpMarketSpec>, sova_perps::PerpsConfig)> {
+    let symbol = |c: &CoinDef| c.symbol.to_uppercase();
+    let Some(usdc) = cfg.coins.iter().find(|c| symbol(c) == PERPS_COLLATERAL) else {
+        if cfg.perps.is_empty() {
+            return Ok((Vec::new(), sova_perps::PerpsConfig::default()));
+        }
+        anyhow::bail!("perps markets need the collateral coin {PERPS_COLLATERAL} among the coins");
+    };
+    let perps_config = sova_perps::PerpsConfig {
+        collateral: usdc.id,
+        collateral_decimals: usdc.decimals,
+        fee_account: PERPS_FEE_ACCOUNT,
+        insurance_account: PERPS_INSURANCE_ACCOUNT,
+        ..sova_perps::PerpsConfig::default()
+    };
+    let mut out: Vec<sova_perps::PerpMarketSpec> = Vec::new();
+    for p in &cfg.perps {
+        let base = cfg
+            .coins
+            .iter()
+            .find(|c| symbol(c) == p.base.to_uppercase())
+            .ok_or_else(|| anyhow::anyhow!("perps market {}: unknown coin {}", p.id, p.base))?;
+        let spot = markets
+            .iter()
+            .find(|m| m.config.base == base.id && m.config.quote == usdc.id)
+            .ok_or_else(|| anyhow::anyhow!("perps market {}: no spot market {}/{PERPS_COLLATERAL}", p.id, p.base))?;
+        let mut market = spot.config.clone();
+        market.id = p.id;
+        market.name = format!("{}-USD", symbol(base));
+        let mut config = sova_perps::PerpMarketConfig::new(market, base.decimals, usdc.decimals, p.max_leverage);
+        config.init_leverage = p.init_leverage.unwrap_or(10).min(p.max_leverage.max(1));
+        let unit = 10u64.saturating_pow(u32::from(usdc.decimals));
+        let impact =
+            p.impact_notional.unwrap_or(if matches!(symbol(base).as_str(), "BTC" | "ETH") { 20_000 } else { 6_000 });
+        config.funding.impact_notional = unit.saturating_mul(impact);
+        let name = config.market.name.clone();
+        let spec = sova_perps::PerpMarketSpec::new(config, usdc.id, usdc.decimals)
+            .ok_or_else(|| anyhow::anyhow!("perps market {name}: invalid leverage or units"))?;
+        if out.iter().any(|m| m.id() == p.id || m.config.market.name == name) {
+            anyhow::bail!("perps market {name} (id {}) is configured twice", p.id);
+        }
+        out.push(spec);
+    }
+    out.sort_by_key(|m| m.id());
+    Ok((out, perps_config))
 }
 
 impl Catalog {
@@ -237,7 +333,30 @@ impl Catalog {
                 c.symbol = n.clone();
             }
         }
-        Ok(Catalog { coins, markets, by_symbol, coin_by_symbol, display_names })
+        let (perps, perps_config) = perps_of(cfg, &markets)?;
+        Ok(Catalog { coins, markets, perps, perps_config, by_symbol, coin_by_symbol, display_names })
+    }
+
+    /// Perps market by `symbolID`.
+    pub fn perp(&self, id: u64) -> Option<&sova_perps::PerpMarketSpec> {
+        self.perps.iter().find(|m| u64::from(m.config.market.id) == id)
+    }
+
+    /// Perps market by name (`BTC-USD`, `BTC_USD`, `BTCUSD`, any case) or id.
+    pub fn perp_by_name(&self, name: &str) -> Option<&sova_perps::PerpMarketSpec> {
+        if let Ok(id) = name.parse::<u64>() {
+            return self.perp(id);
+        }
+        let want: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_uppercase();
+        self.perps.iter().find(|m| {
+            m.config.market.name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_uppercase()
+                == want
+        })
+    }
+
+    /// The spot market quoting the same base as perps market `m` in the collateral coin (the index source).
+    pub fn spot_of_perp(&self, m: &sova_perps::PerpMarketSpec) -> Option<&MarketSpec> {
+        self.markets.iter().find(|s| s.config.base == m.config.market.base && s.config.quote == m.config.market.quote)
     }
 
     /// Market by `symbolID`.

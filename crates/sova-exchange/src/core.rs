@@ -21,6 +21,8 @@ use sova_proto::exchange::{
 };
 use sova_store::{ExAccount, ExApiKey, ExLogRow, ExWrites};
 
+pub mod perps;
+
 use crate::catalog::Catalog;
 use crate::error::{ExchangeError, Reason};
 use crate::log::encode_group;
@@ -67,6 +69,8 @@ pub enum Request {
     Account(ExAccount),
     /// Advance time (fires due dead-man switches).
     Tick,
+    /// A perps request without a signature (sandbox controls).
+    Perps(perps::PerpsRequest),
 }
 
 impl Request {
@@ -94,6 +98,19 @@ pub struct Touched {
     pub accounts: BTreeSet<AccountId>,
     /// TWAP events in order (they join the log row).
     pub twaps: Vec<TwapEvent>,
+    /// Perps engine events in order (they join the log row).
+    pub perps: Vec<sova_perps::Event>,
+    /// Perps markets whose book, trades or prices changed.
+    pub perps_markets: BTreeSet<u32>,
+    /// Accounts whose perps state changed.
+    pub perps_accounts: BTreeSet<AccountId>,
+}
+
+impl Touched {
+    /// Nothing to log.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.twaps.is_empty() && self.perps.is_empty()
+    }
 }
 
 /// The sequencer's state.
@@ -119,7 +136,12 @@ pub struct Core {
     /// Nonce sets by scope (`spot:0xabc...`), loaded from the store on first use (the store's copy is the truth;
     /// this is its cache in the one sequencer).
     pub nonces: HashMap<String, NonceSet>,
+    /// The perps engine.
+    pub perps: sova_perps::Perps,
+    /// When the leader's periodic perps work is next due (not logged: its commands are).
+    pub perps_clock: perps::PerpsClock,
     out: Output,
+    pub(crate) perps_out: sova_perps::Output,
 }
 
 fn parse_addr(s: &str) -> Option<Address> {
@@ -131,7 +153,7 @@ impl Core {
     pub fn new(catalog: Arc<Catalog>) -> Core {
         Core {
             engine: Engine::new(EngineConfig::default()),
-            catalog,
+            catalog: catalog.clone(),
             accounts: HashMap::new(),
             masters: HashMap::new(),
             keys: HashMap::new(),
@@ -140,7 +162,10 @@ impl Core {
             seq: 0,
             last_ts: 0,
             nonces: HashMap::new(),
+            perps: sova_perps::Perps::new(catalog.perps_config.clone()),
+            perps_clock: perps::PerpsClock::default(),
             out: Output::default(),
+            perps_out: sova_perps::Output::default(),
         }
     }
 
@@ -184,13 +209,13 @@ impl Core {
         v
     }
 
-    fn next_ts(&mut self, now: u64) -> u64 {
+    pub(crate) fn next_ts(&mut self, now: u64) -> u64 {
         self.last_ts = self.last_ts.max(now);
         self.last_ts
     }
 
     /// Apply one engine command; its events join the group's log row.
-    fn exec(&mut self, action: Action, now: u64, touched: &mut Touched) -> Vec<ItemResult> {
+    pub(crate) fn exec(&mut self, action: Action, now: u64, touched: &mut Touched) -> Vec<ItemResult> {
         let ts = self.next_ts(now);
         let cmd = Command::new(ts, action);
         let mut out = std::mem::take(&mut self.out);
@@ -229,9 +254,16 @@ impl Core {
 
     /// Add the configured coins and markets the log does not have yet (once, at start): what to write.
     pub fn setup(&mut self, now: u64) -> ExWrites {
+        // Leading from here: the periodic perps work resumes after the last logged group.
+        self.perps_clock = perps::PerpsClock::after(self.last_ts);
         let mut touched = Touched::default();
         for a in self.setup_commands() {
             self.exec(a, now, &mut touched);
+        }
+        for m in self.catalog.perps.clone() {
+            if self.perps.market(m.id()).is_none() {
+                self.exec_perps(sova_perps::Action::AddMarket(m.config.clone()), now, &mut touched);
+            }
         }
         let mut writes = ExWrites::default();
         self.log_group(&touched, &mut writes);
@@ -240,12 +272,12 @@ impl Core {
 
     /// The group's events as one log row.
     fn log_group(&mut self, touched: &Touched, writes: &mut ExWrites) {
-        if !touched.events.is_empty() || !touched.twaps.is_empty() {
+        if !touched.is_empty() {
             self.seq += 1;
             writes.log.push(ExLogRow {
                 seq: self.seq,
                 ts: i64::try_from(self.last_ts).unwrap_or(i64::MAX),
-                events: encode_group(&touched.events, &touched.twaps),
+                events: encode_group(&touched.events, &touched.twaps, &touched.perps),
             });
         }
     }
@@ -275,11 +307,14 @@ impl Core {
                     self.exec(Action::Tick, now, touched);
                     Ok(None)
                 }
+                Request::Perps(p) => self.perps_request(p, now, touched),
             };
             replies.push(reply);
         }
         // The TWAP slices due by now (among them the first slice of a TWAP placed in this group).
         self.run_twaps(now, touched);
+        // The perps engine's periodic work (index, mark, premium, funding and liquidation housekeeping).
+        self.run_perps_clock(now, touched);
         // One log row per group: its events in order (each carries its own timestamp).
         self.log_group(touched, &mut writes);
         writes.net_nonces();
@@ -389,6 +424,14 @@ impl Core {
                 now,
                 touched,
             ),
+            Params::ReplaceOrder(p) if a.domain == ex::Domain::Futures => self.perps_replace(account, p, now, touched),
+            Params::ScheduleCancel(p) if a.domain == ex::Domain::Futures => {
+                self.perps_schedule_cancel(account, p.scheduled_timestamp, now, touched)
+            }
+            Params::CancelTwapOrder(_) if a.domain == ex::Domain::Futures => Err(ExchangeError::new(
+                Reason::PerpsNotAvailable,
+                "perps TWAP orders are not available yet; the signature verified and the nonce was consumed",
+            )),
             Params::ReplaceOrder(p) => self.batch(
                 &p.orders,
                 |it| it.cl_ord_id.as_str(),
@@ -405,6 +448,12 @@ impl Core {
                         scheduled_timestamp: p.scheduled_timestamp,
                     })
                 })
+            }
+            Params::TransferAsset(p)
+                if matches!(p.transfer_type, TransferType::PerpsWithdraw | TransferType::SpotWithdraw)
+                    || a.domain == ex::Domain::Futures =>
+            {
+                self.perps_transfer(a.domain, p, account, now, touched)
             }
             Params::TransferAsset(p) => {
                 if p.transfer_type != TransferType::Internal {
@@ -481,14 +530,14 @@ impl Core {
                 self.place_twap(account, p.symbol_id, p.side, &p.quantity, p.minutes, p.randomize, now, touched)
             }
             Params::CancelTwapOrder(p) => self.cancel_twap(account, p.symbol_id, p.order_id, now, touched),
-            Params::PerpsNewTwapOrder(_)
-            | Params::PerpsNewOrder(_)
-            | Params::PerpsCancelOrder(_)
-            | Params::PerpsModifyOrder(_)
-            | Params::UpdateLeverage(_)
-            | Params::UpdateMargin(_) => Err(ExchangeError::new(
+            Params::PerpsNewOrder(p) => self.perps_new_order(account, p, now, touched),
+            Params::PerpsCancelOrder(p) => self.perps_cancel(account, p, now, touched),
+            Params::PerpsModifyOrder(p) => self.perps_modify(account, p, now, touched),
+            Params::UpdateLeverage(p) => self.perps_leverage(account, p, now, touched),
+            Params::UpdateMargin(p) => self.perps_margin(account, p, now, touched),
+            Params::PerpsNewTwapOrder(_) => Err(ExchangeError::new(
                 Reason::PerpsNotAvailable,
-                "the perps engine is not available yet; the signature verified and the nonce was consumed",
+                "perps TWAP orders are not available yet; the signature verified and the nonce was consumed",
             )),
         }
     }
@@ -660,7 +709,7 @@ impl Core {
     /// Whether any dead-man switch is set or any TWAP runs (the sequencer then ticks so that they fire without
     /// traffic).
     pub fn has_deadlines(&self) -> bool {
-        self.views.has_deadlines() || self.twaps.has_active()
+        self.views.has_deadlines() || self.twaps.has_active() || self.perps_active()
     }
 
     /// Record a TWAP event: applied to the state and kept for the log row.

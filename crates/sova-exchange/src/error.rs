@@ -122,6 +122,71 @@ pub fn reject_reason(r: Reject) -> Reason {
     }
 }
 
+/// The reason of a perps engine refusal (`sova_perps::Reject`; the names are the same).
+pub fn perps_reject_reason(r: sova_perps::Reject) -> Reason {
+    use sova_perps::Reject as P;
+    match r {
+        P::UnknownMarket => Reason::UnknownMarket,
+        P::UnknownAccount => Reason::UnknownAccount,
+        P::UnknownOrder => Reason::UnknownOrder,
+        P::DuplicateClOrdId => Reason::DuplicateClOrdId,
+        P::InvalidPrice => Reason::InvalidPrice,
+        P::InvalidQuantity => Reason::InvalidQuantity,
+        P::InvalidTimeInForce => Reason::InvalidTimeInForce,
+        P::MinNotional => Reason::MinNotional,
+        P::Overflow => Reason::Overflow,
+        P::InsufficientBalance => Reason::InsufficientBalance,
+        P::PostOnlyWouldTake => Reason::PostOnlyWouldTake,
+        P::TooManyOpenOrders => Reason::TooManyOpenOrders,
+        P::DeadlineNotInFuture => Reason::DeadlineNotInFuture,
+        P::InvalidAmount => Reason::InvalidAmount,
+        P::AlreadyExists => Reason::AlreadyExists,
+        P::InvalidConfig => Reason::InvalidConfig,
+        P::NoPosition | P::NotIsolated => Reason::NotIsolated,
+        P::PositionSideUnsupported => Reason::PositionSideUnsupported,
+        P::ReduceOnlyWouldIncrease => Reason::ReduceOnlyWouldIncrease,
+        P::InsufficientMargin => Reason::InsufficientMargin,
+        P::LeverageOutOfRange => Reason::LeverageOutOfRange,
+        P::PositionOpen => Reason::PositionOpen,
+        P::InvalidStop => Reason::InvalidStop,
+        P::BracketMalformed => Reason::BracketMalformed,
+        P::AccountLiquidating => Reason::AccountLiquidating,
+    }
+}
+
+impl From<sova_perps::Reject> for ExchangeError {
+    fn from(r: sova_perps::Reject) -> Self {
+        use sova_perps::Reject as P;
+        let message = match r {
+            P::InsufficientBalance => "above what the perps account can withdraw now (equity - max(initial margin, \
+                                       10 % of open notional) - frozen)"
+                .to_string(),
+            P::InsufficientMargin => "the account's available margin does not cover this".to_string(),
+            P::NoPosition => "no position in this market (updateMargin needs an ISOLATED position)".to_string(),
+            P::NotIsolated => "the position is not ISOLATED (updateMargin applies to isolated positions)".to_string(),
+            P::PositionSideUnsupported => "positionSide must be BOTH (one-way mode)".to_string(),
+            P::ReduceOnlyWouldIncrease => "a reduce-only order must shrink an open position".to_string(),
+            P::LeverageOutOfRange => "leverage must be from 1 to the market's (or margin tier's) maximum".to_string(),
+            P::PositionOpen => "close the position and cancel the open orders of this market first".to_string(),
+            P::InvalidStop => {
+                "stopPrice, stopType and triggerType are needed, and the stop must not fire at once".to_string()
+            }
+            P::BracketMalformed => "a BRACKET is the primary then at most one STOP_LOSS and one TAKE_PROFIT \
+                                    ATTACHED_STOP of the other side, reduce-only, no larger than the primary"
+                .to_string(),
+            P::AccountLiquidating => "the account is being liquidated; retry when it ends".to_string(),
+            other => return ExchangeError::from_reason_text(perps_reject_reason(other), other.as_str()),
+        };
+        ExchangeError::new(perps_reject_reason(r), message)
+    }
+}
+
+impl ExchangeError {
+    fn from_reason_text(reason: Reason, name: &str) -> Self {
+        ExchangeError::new(reason, format!("rejected: {name}"))
+    }
+}
+
 impl From<VerifyError> for ExchangeError {
     fn from(e: VerifyError) -> Self {
         ExchangeError::new(verify_reason(&e), e.to_string())

@@ -771,6 +771,29 @@ pub fn hud(
             open_orders: core.engine.open_orders(id, None).len() as u64,
             recent_trades: trades.len() as u64,
             last_trade_at: newest.map(&iso),
+            perps_collateral: core.perps.account_state(id).map(|st| {
+                let d = core.catalog.perps_config.collateral_decimals;
+                let v = sova_engine::format_decimal(u64::try_from(st.collateral.unsigned_abs()).unwrap_or(u64::MAX), d);
+                if st.collateral < 0 { format!("-{v}") } else { v }
+            }),
+            perps_positions: core
+                .perps
+                .positions(id)
+                .iter()
+                .filter_map(|p| {
+                    let m = core.catalog.perp(u64::from(p.market))?;
+                    Some(sova_proto::intel::HudPerpsPosition {
+                        symbol: m.config.market.name.clone(),
+                        side: if p.size < 0 { "SHORT" } else { "LONG" }.to_string(),
+                        size: m.spec.format_quantity(u64::try_from(p.size.unsigned_abs()).unwrap_or(u64::MAX)),
+                        entry_price: m.format_price_e6(p.avg_entry_price_e6),
+                        mark_price: p.mark_price.map(|x| m.spec.format_price(x)).unwrap_or_default(),
+                        unrealized_pnl: m.format_quote_signed(p.unrealized_pnl),
+                        leverage: p.leverage,
+                        margin_mode: p.margin_mode.as_str().to_string(),
+                    })
+                })
+                .collect(),
         };
         (acct, newest)
     };

@@ -25,7 +25,8 @@ impl Core {
         if row.seq != self.seq + 1 {
             return Err(format!("event log row {} follows {}: a row is missing", row.seq, self.seq));
         }
-        let (events, twaps) = decode_group(&row.events).map_err(|e| format!("event log row {}: {e}", row.seq))?;
+        let (events, twaps, perps) =
+            decode_group(&row.events).map_err(|e| format!("event log row {}: {e}", row.seq))?;
         for ev in &events {
             self.engine.apply_event(ev).map_err(|e| format!("event log row {}: {e}", row.seq))?;
             self.views.apply(ev);
@@ -33,11 +34,21 @@ impl Core {
                 note(ev, t);
             }
         }
-        if let Some(t) = touched {
+        if let Some(t) = touched.as_deref_mut() {
             t.events.extend(events.iter().cloned());
         }
         for ev in &twaps {
             self.twaps.apply(ev);
+        }
+        for ev in &perps {
+            self.perps.apply_event(ev).map_err(|e| format!("event log row {} (perps): {e}", row.seq))?;
+            self.perps_clock.observe(ev);
+            if let Some(t) = touched.as_deref_mut() {
+                crate::core::perps::note_perps(&self.perps, ev, t);
+            }
+        }
+        if let Some(t) = touched {
+            t.perps.extend(perps);
         }
         self.seq = row.seq;
         self.last_ts = self.last_ts.max(u64::try_from(row.ts).unwrap_or(0));

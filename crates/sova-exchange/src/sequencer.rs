@@ -366,7 +366,7 @@ impl Sequencer {
     }
 
     fn push(&self, touched: &Touched) {
-        if self.feed.receiver_count() > 0 && (!touched.events.is_empty() || !touched.twaps.is_empty()) {
+        if self.feed.receiver_count() > 0 && !touched.is_empty() {
             let _ = self.feed.send(Arc::new(feed_of(&self.core, touched, now_ms(&self.clock))));
         }
     }

@@ -285,7 +285,16 @@ pub fn status_of(reason: Reason) -> StatusCode {
         | R::SameAccount
         | R::AlreadyExists
         | R::InvalidConfig
-        | R::SupplyOverflow => StatusCode::BAD_REQUEST,
+        | R::SupplyOverflow
+        | R::PositionSideUnsupported
+        | R::ReduceOnlyWouldIncrease
+        | R::InsufficientMargin
+        | R::LeverageOutOfRange
+        | R::PositionOpen
+        | R::NotIsolated
+        | R::InvalidStop
+        | R::BracketMalformed => StatusCode::BAD_REQUEST,
+        R::AccountLiquidating => StatusCode::CONFLICT,
     }
 }
 

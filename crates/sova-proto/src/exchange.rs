@@ -208,6 +208,25 @@ pub enum Reason {
     UnknownTwap = 30022,
     /// The account has as many running TWAP orders as allowed.
     TooManyTwaps = 30023,
+    // perps (spec/perps.md section 8)
+    /// `positionSide` other than BOTH (one-way mode only).
+    PositionSideUnsupported = 31001,
+    /// A reduce-only order on a flat position or on its own side.
+    ReduceOnlyWouldIncrease = 31002,
+    /// The account's available margin does not cover the order, margin move or transfer.
+    InsufficientMargin = 31003,
+    /// Leverage outside 1..maxLeverage of the market (or of the margin tier the position would reach).
+    LeverageOutOfRange = 31004,
+    /// A margin-mode change with a position or open order in the market.
+    PositionOpen = 31005,
+    /// `updateMargin` on a position that is not ISOLATED (or no position).
+    NotIsolated = 31006,
+    /// A stop order without a valid stopPrice, stopType or triggerType, or one that would fire at once.
+    InvalidStop = 31007,
+    /// A BRACKET order whose attached stops are not one STOP_LOSS and one TAKE_PROFIT of the other side.
+    BracketMalformed = 31008,
+    /// The account is being liquidated; orders, margin and transfers out wait until it ends.
+    AccountLiquidating = 31009,
 }
 
 impl Reason {
@@ -248,6 +267,10 @@ pub enum OrderStatus {
     Rejected,
     /// Closed unfilled (IOC/FOK remainder).
     Expired,
+    /// Perps: a stop waiting for its trigger price, off the book.
+    Untriggered,
+    /// Perps: a stop whose trigger fired; it is now a normal order.
+    Triggered,
 }
 
 /// Side of an order or trade.
@@ -1041,6 +1064,29 @@ pub enum WriteReply {
     Faucet(FaucetAck),
     /// `newTwapOrder`, `cancelTwapOrder`.
     Twap(TwapReceipt),
+    /// Perps `updateLeverage`.
+    Leverage(LeverageAck),
+    /// Perps `modifyOrder` and `updateMargin`: `{code: 0}`.
+    Code(CodeAck),
+}
+
+/// The answer of perps `updateLeverage`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct LeverageAck {
+    /// The market's name (`BTC-USD`).
+    pub symbol: String,
+    /// The leverage now set.
+    pub leverage: u32,
+    /// `ISOLATED` or `CROSS`.
+    #[serde(rename = "marginMode")]
+    pub margin_mode: String,
+}
+
+/// The answer of perps `modifyOrder` and `updateMargin`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct CodeAck {
+    /// 0: applied.
+    pub code: u32,
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1773,6 +1819,15 @@ mod tests {
         ("INVALID_TWAP_DURATION", 30021),
         ("UNKNOWN_TWAP", 30022),
         ("TOO_MANY_TWAPS", 30023),
+        ("POSITION_SIDE_UNSUPPORTED", 31001),
+        ("REDUCE_ONLY_WOULD_INCREASE", 31002),
+        ("INSUFFICIENT_MARGIN", 31003),
+        ("LEVERAGE_OUT_OF_RANGE", 31004),
+        ("POSITION_OPEN", 31005),
+        ("NOT_ISOLATED", 31006),
+        ("INVALID_STOP", 31007),
+        ("BRACKET_MALFORMED", 31008),
+        ("ACCOUNT_LIQUIDATING", 31009),
     ];
 
     fn json<T: Serialize>(v: &T) -> String {

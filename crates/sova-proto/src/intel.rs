@@ -55,6 +55,33 @@ pub struct HudExchangeAccount {
     pub recent_trades: u64,
     /// The newest trade (ISO 8601), if any.
     pub last_trade_at: Option<String>,
+    /// Perps collateral (USDC, decimal string), when the account holds any perps state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perps_collateral: Option<String>,
+    /// Open perps positions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub perps_positions: Vec<HudPerpsPosition>,
+}
+
+/// One open perps position of an exchange account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct HudPerpsPosition {
+    /// Market (`BTC-USD`).
+    pub symbol: String,
+    /// `LONG` or `SHORT`.
+    pub side: String,
+    /// Size in the base coin (unsigned).
+    pub size: String,
+    /// Average entry price.
+    pub entry_price: String,
+    /// Mark price (empty before the market's first mark).
+    pub mark_price: String,
+    /// Unrealized PnL at the mark (USDC).
+    pub unrealized_pnl: String,
+    /// Leverage.
+    pub leverage: u32,
+    /// `CROSS` or `ISOLATED`.
+    pub margin_mode: String,
 }
 
 /// One coin of an exchange account.

@@ -140,6 +140,16 @@ pub async fn spawn_on(dir: tempfile::TempDir, database_url: String, tweak: impl 
     start(dir, database_url, tweak, Clock::system()).await
 }
 
+/// [`spawn_on`] whose time is `clock` (a restart on a manual clock).
+pub async fn spawn_on_at(
+    dir: tempfile::TempDir,
+    database_url: String,
+    clock: Clock,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    start(dir, database_url, tweak, clock).await
+}
+
 async fn start(dir: tempfile::TempDir, database_url: String, tweak: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),

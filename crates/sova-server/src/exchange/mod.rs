@@ -8,6 +8,7 @@
 //! the nonce, applies the action to the engine and commits all of it in one transaction before answering.
 
 pub mod forward;
+pub mod perps;
 pub mod rest;
 pub mod ws;
 
@@ -163,6 +164,25 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/spot/accounts/{address}/api-keys"),
     ("GET", "/api/v1/spot/accounts/{address}/fee-rate"),
     ("GET", "/api/v1/spot/accounts/{address}/twaps"),
+    ("GET", "/api/v1/perps/markets/symbols"),
+    ("GET", "/api/v1/perps/markets/coins"),
+    ("GET", "/api/v1/perps/markets/tickers"),
+    ("GET", "/api/v1/perps/markets/miniTickers"),
+    ("GET", "/api/v1/perps/markets/bookTickers"),
+    ("GET", "/api/v1/perps/markets/mark-prices"),
+    ("GET", "/api/v1/perps/markets/{symbol}/orderbook"),
+    ("GET", "/api/v1/perps/markets/{symbol}/trades"),
+    ("GET", "/api/v1/perps/markets/{symbol}/klines"),
+    ("GET", "/api/v1/perps/accounts/{address}/state"),
+    ("GET", "/api/v1/perps/accounts/{address}/balances"),
+    ("GET", "/api/v1/perps/accounts/{address}/orders"),
+    ("GET", "/api/v1/perps/accounts/{address}/orders/history"),
+    ("GET", "/api/v1/perps/accounts/{address}/trades"),
+    ("GET", "/api/v1/perps/accounts/{address}/positions"),
+    ("GET", "/api/v1/perps/accounts/{address}/positions/history"),
+    ("GET", "/api/v1/perps/accounts/{address}/fundings"),
+    ("GET", "/api/v1/perps/accounts/{address}/fee-rate"),
+    ("GET", "/api/v1/perps/accounts/{address}/api-keys"),
     ("GET", "/api/v1/user/{address}/api-keys"),
     ("POST", "/api/v1/user/{address}/api-keys"),
     ("DELETE", "/api/v1/user/{address}/api-keys"),
@@ -173,6 +193,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/openapi.json"),
     ("POST", "/api/v1/sandbox/faucet"),
     ("POST", "/api/v1/sandbox/sub-accounts"),
+    ("POST", "/api/v1/sandbox/index-price"),
+    ("POST", "/api/v1/sandbox/mark-price"),
+    ("POST", "/api/v1/sandbox/funding"),
     ("POST", "/api/v1/sandbox/recover/{route}"),
     ("DELETE", "/api/v1/sandbox/recover/{route}"),
     ("GET", "/ws/spot"),
@@ -188,7 +211,7 @@ fn document(mut api: OpenApi) -> OpenApi {
         .title("Sova Exchange API")
         .version(env!("CARGO_PKG_VERSION"))
         .description(Some(
-            "The spot exchange (Sodex-compatible): `/api/v1/spot`, `/api/v1/perps` (verified, not executed), \
+            "The exchange (Sodex-compatible): `/api/v1/spot`, `/api/v1/perps` (perpetual futures), \
              `/api/v1/user`, the sandbox routes and `/ws/spot`. Signed writes carry EIP-712 signatures in `X-API-*` \
              headers; answers are `{\"code\":0,\"data\":..,\"timestamp\":ms}`, refusals \
              `{\"code\":n,\"error\":..,\"reason\":..,\"timestamp\":ms}`.",
@@ -244,6 +267,28 @@ where
         .routes(routes!(api_keys))
         .routes(routes!(fee_rate))
         .routes(routes!(twaps))
+        .routes(routes!(perps::perps_symbols))
+        .routes(routes!(perps::perps_coins))
+        .routes(routes!(perps::perps_tickers))
+        .routes(routes!(perps::perps_mini_tickers))
+        .routes(routes!(perps::perps_book_tickers))
+        .routes(routes!(perps::perps_mark_prices))
+        .routes(routes!(perps::perps_orderbook))
+        .routes(routes!(perps::perps_trades))
+        .routes(routes!(perps::perps_klines))
+        .routes(routes!(perps::perps_state))
+        .routes(routes!(perps::perps_balances))
+        .routes(routes!(perps::perps_open_orders))
+        .routes(routes!(perps::perps_order_history))
+        .routes(routes!(perps::perps_account_trades))
+        .routes(routes!(perps::perps_positions))
+        .routes(routes!(perps::perps_position_history))
+        .routes(routes!(perps::perps_fundings))
+        .routes(routes!(perps::perps_fee_rate))
+        .routes(routes!(perps::perps_api_keys))
+        .routes(routes!(perps::sandbox_index_price))
+        .routes(routes!(perps::sandbox_mark_price))
+        .routes(routes!(perps::sandbox_funding))
         .routes(routes!(user_add_api_key, user_revoke_api_key, user_api_keys))
         .routes(routes!(user_status))
         .routes(routes!(user_subaccounts))

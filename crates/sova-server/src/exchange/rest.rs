@@ -22,10 +22,10 @@ use super::Ctx;
 use sova_http::ApiError;
 use sova_http::envelope::{exchange_error, exchange_ok};
 
-type Answer<T> = Result<T, ApiError>;
+pub(super) type Answer<T> = Result<T, ApiError>;
 
 /// The answer in the exchange's envelope, stamped with the server's clock.
-fn respond<T: Serialize>(ctx: &Ctx, a: Answer<T>) -> Response {
+pub(super) fn respond<T: Serialize>(ctx: &Ctx, a: Answer<T>) -> Response {
     match a {
         Ok(v) => exchange_ok(&ctx.clock, v),
         Err(e) => exchange_error(&ctx.clock, &e),
@@ -166,14 +166,14 @@ pub async fn recover(
     respond(&ctx, run.await)
 }
 
-fn parse_address(s: &str) -> Result<Address, ApiError> {
+pub(super) fn parse_address(s: &str) -> Result<Address, ApiError> {
     let ok = s.len() == 42 && s.starts_with("0x") && s[2..].bytes().all(|b| b.is_ascii_hexdigit());
     ok.then(|| s.parse::<Address>().ok()).flatten().ok_or_else(|| {
         ApiError::exchange(Reason::InvalidAddress, format!("{s:?} is not an EVM address (0x and 40 hex digits)"))
     })
 }
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+pub(super) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(t)| t).map_err(|e| ApiError::exchange(Reason::InvalidParameter, e.body_text()))
 }
 
@@ -192,22 +192,22 @@ pub async fn time(State(ctx): State<Ctx>) -> Response {
 pub struct AccountQuery {
     /// A sub-account of the address (the master account by default).
     #[serde(rename = "accountID")]
-    account_id: Option<u64>,
+    pub(super) account_id: Option<u64>,
     /// Only this market (orders, history, trades; the fee rate of this market).
-    symbol: Option<String>,
+    pub(super) symbol: Option<String>,
     /// At most this many, newest first (open orders, history, trades; default 100, at most 1000).
-    limit: Option<usize>,
+    pub(super) limit: Option<usize>,
     /// Only from this time (Unix ms; history by close time, trades).
     #[serde(rename = "startTime")]
-    start_time: Option<u64>,
+    pub(super) start_time: Option<u64>,
     /// Only up to this time (Unix ms, inclusive; history by close time, trades).
     #[serde(rename = "endTime")]
-    end_time: Option<u64>,
+    pub(super) end_time: Option<u64>,
     /// Only the fills of this order (trades).
     #[serde(rename = "orderID")]
     order_id: Option<u64>,
     /// Only the key of this name (api-keys).
-    name: Option<String>,
+    pub(super) name: Option<String>,
     /// `spot` or `perps` (fee rate under `/api/v1/user`; both engines share the rates).
     market: Option<String>,
 }
@@ -217,13 +217,13 @@ impl AccountQuery {
         read::Window { from: self.start_time, to: self.end_time }
     }
 
-    fn limit(&self) -> usize {
+    pub(super) fn limit(&self) -> usize {
         self.limit.unwrap_or(100).clamp(1, views::HISTORY_PER_ACCOUNT)
     }
 }
 
 /// Run an account read in the sequencer: `f(core, master, account id, query)`.
-async fn account_read<T: Serialize + Send + 'static>(
+pub(super) async fn account_read<T: Serialize + Send + 'static>(
     ctx: &Ctx,
     address: &str,
     q: Result<Query<AccountQuery>, QueryRejection>,
@@ -405,9 +405,9 @@ pub async fn user_subaccounts(State(ctx): State<Ctx>, Path(address): Path<String
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only this market (its name, display name or id).
-    symbol: Option<String>,
+    pub(super) symbol: Option<String>,
     /// Only this coin (its symbol or id).
-    coin: Option<String>,
+    pub(super) coin: Option<String>,
 }
 
 /// `GET /markets/symbols`.
@@ -576,15 +576,18 @@ struct SubAccountBody {
     label: Option<String>,
 }
 
-fn sandbox_only(ctx: &Ctx) -> Result<(), ApiError> {
+pub(super) fn sandbox_only(ctx: &Ctx) -> Result<(), ApiError> {
     if ctx.sandbox {
         Ok(())
     } else {
-        Err(ApiError::exchange(Reason::SandboxOnly, "the faucet exists only in sandbox mode"))
+        Err(ApiError::exchange(
+            Reason::SandboxOnly,
+            "this route exists only in sandbox mode (the faucet, sub-accounts, recovery and the perps price controls)",
+        ))
     }
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+pub(super) fn json_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
     let body = body.map_err(body_error)?;
     let de = &mut serde_json::Deserializer::from_slice(&body);
     serde_path_to_error::deserialize(de).map_err(|e| {

@@ -14,6 +14,7 @@ mod intel;
 mod isolation;
 mod ledger;
 mod observability;
+mod perps;
 mod quickstart;
 mod reference;
 mod replicas;
