@@ -636,31 +636,13 @@ impl Core {
         orig: Option<&ex::ClOrdId>,
     ) -> Result<CancelItem, ExchangeError> {
         let m = self.market(symbol_id)?;
-        let target = match (order_id, orig) {
-            (Some(id), _) => OrderRef::Id(id),
-            (None, Some(c)) => OrderRef::ClOrdId(ClOrdId::new(c.as_str())?),
-            (None, None) => {
-                return Err(ExchangeError::new(
-                    Reason::InvalidField,
-                    "give orderID or origClOrdID of the order to cancel",
-                ));
-            }
-        };
+        let target = order_ref(order_id, orig, "give orderID or origClOrdID of the order to cancel")?;
         Ok(CancelItem { market: m.config.id, target })
     }
 
     fn replace_item(&self, it: &ex::ReplaceItem) -> Result<ReplaceItem, ExchangeError> {
         let m = self.market(it.symbol_id)?;
-        let orig = match (it.orig_order_id, it.orig_cl_ord_id.as_ref()) {
-            (Some(id), _) => OrderRef::Id(id),
-            (None, Some(c)) => OrderRef::ClOrdId(ClOrdId::new(c.as_str())?),
-            (None, None) => {
-                return Err(ExchangeError::new(
-                    Reason::InvalidField,
-                    "give origOrderID or origClOrdID of the order to replace",
-                ));
-            }
-        };
+        let orig = order_ref(it.orig_order_id, it.orig_cl_ord_id.as_ref(), REPLACE_WHICH)?;
         Ok(ReplaceItem {
             market: m.config.id,
             orig,
@@ -848,6 +830,22 @@ fn item_error(cl: &str, e: ExchangeError) -> ReceiptError {
         error: e.message,
         reason: e.reason,
         status: sova_proto::exchange::OrderStatus::Rejected,
+    }
+}
+
+/// What a replace item without an order says.
+pub(crate) const REPLACE_WHICH: &str = "give origOrderID or origClOrdID of the order to replace";
+
+/// The order a cancel or replace item names: by id first, else by client order id; `missing` when neither is given.
+pub(crate) fn order_ref(
+    id: Option<u64>,
+    cl: Option<&ex::ClOrdId>,
+    missing: &'static str,
+) -> Result<OrderRef, ExchangeError> {
+    match (id, cl) {
+        (Some(id), _) => Ok(OrderRef::Id(id)),
+        (None, Some(c)) => Ok(OrderRef::ClOrdId(ClOrdId::new(c.as_str())?)),
+        (None, None) => Err(ExchangeError::new(Reason::InvalidField, missing)),
     }
 }
 

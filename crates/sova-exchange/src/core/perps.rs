@@ -13,7 +13,7 @@ use sova_proto::exchange::{
     BatchItem, CodeAck, LeverageAck, OrderReceipt, ReceiptError, ScheduleCancelAck, TransferAck, WriteReply,
 };
 
-use crate::core::{Core, Reply, Touched};
+use crate::core::{Core, REPLACE_WHICH, Reply, Touched, order_ref};
 use crate::error::{ExchangeError, Reason};
 
 /// The treasury account: the spot side of every spot <-> perps transfer.
@@ -353,13 +353,7 @@ impl Core {
         let mut items = Vec::new();
         let mut refused = Vec::new();
         for c in &p.cancels {
-            let target = match (c.order_id, c.cl_ord_id.as_ref()) {
-                (Some(id), _) => Ok(OrderRef::Id(id)),
-                (None, Some(cl)) => ClOrdId::new(cl.as_str()).map(OrderRef::ClOrdId).map_err(ExchangeError::from),
-                (None, None) => {
-                    Err(ExchangeError::new(Reason::InvalidField, "give orderID or clOrdID of the order to cancel"))
-                }
-            };
+            let target = order_ref(c.order_id, c.cl_ord_id.as_ref(), "give orderID or clOrdID of the order to cancel");
             match self
                 .perp(c.symbol_id)
                 .map(|m| m.id())
@@ -434,16 +428,7 @@ impl Core {
             let cl = it.cl_ord_id.as_str();
             let item = (|| -> Result<ReplaceItem, ExchangeError> {
                 let m = self.perp(it.symbol_id)?;
-                let orig = match (it.orig_order_id, it.orig_cl_ord_id.as_ref()) {
-                    (Some(id), _) => OrderRef::Id(id),
-                    (None, Some(c)) => OrderRef::ClOrdId(ClOrdId::new(c.as_str())?),
-                    (None, None) => {
-                        return Err(ExchangeError::new(
-                            Reason::InvalidField,
-                            "give origOrderID or origClOrdID of the order to replace",
-                        ));
-                    }
-                };
+                let orig = order_ref(it.orig_order_id, it.orig_cl_ord_id.as_ref(), REPLACE_WHICH)?;
                 Ok(ReplaceItem {
                     market: m.id(),
                     orig,
