@@ -4,8 +4,11 @@
 # so the client spends the same per request on every route.
 #   ex-recover: POST /api/v1/sandbox/recover/spot/trade/orders (headers, nonce window, canonical body, recovery)
 #   ex-order:   POST /api/v1/spot/trade/orders (the same, then authorize, nonce rule, engine, group commit)
+# Perps (issue 13): ROUTES=health,ex-perps-recover,ex-perps-order, the same pair for perps newOrders (each signer
+# moves USDC into perps first; every order is margin-checked).
 #
 #   bench/exchange.sh            BACKENDS=sqlite DURATION=10 CONNS=64 bench/exchange.sh
+#   ROUTES=health,ex-perps-recover,ex-perps-order bench/exchange.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sova-target}"
@@ -14,6 +17,7 @@ CONNS="${CONNS:-64}"
 PG_ADMIN="${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 PORT="${PORT:-18082}"
+ROUTES="${ROUTES:-health,ex-recover,ex-order}"
 cargo build --release -p sova -p sova-bench >&2
 SOVA="$CARGO_TARGET_DIR/release/sova"
 LOAD="$CARGO_TARGET_DIR/release/sova-load"
@@ -29,7 +33,7 @@ for backend in $BACKENDS; do
     pid=$!
     for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/sovx/v1/health" >/dev/null && break; sleep 0.1; done
     echo "== $backend"
-    "$LOAD" --url "http://127.0.0.1:$PORT" --routes health,ex-recover,ex-order --duration "$DURATION" --connections "$CONNS"
+    "$LOAD" --url "http://127.0.0.1:$PORT" --routes "$ROUTES" --duration "$DURATION" --connections "$CONNS"
     kill -TERM "$pid"; wait "$pid" || true
     [ "$backend" = postgres ] && psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS sova_bench_ex_$$ WITH (FORCE)"
     rm -rf "$dir"

@@ -584,17 +584,21 @@ fn enums_are_known_integers() {
     for (from, to) in [
         ("\"modifier\":1", "\"modifier\":0"),
         ("\"modifier\":1", "\"modifier\":5"),
-        ("\"positionSide\":1", "\"positionSide\":2"),
-        ("\"positionSide\":1", "\"positionSide\":3"),
         ("\"positionSide\":1", "\"positionSide\":0"),
+        ("\"positionSide\":1", "\"positionSide\":4"),
         ("\"stopType\":1", "\"stopType\":3"),
         ("\"triggerType\":1", "\"triggerType\":4"),
     ] {
         let e = perr(Domain::Futures, Action::NewOrder, &perps.replace(from, to));
         assert_eq!(e.code(), "INVALID_ENUM", "{to}: {e}");
     }
-    let e = perr(Domain::Futures, Action::NewOrder, &perps.replace("\"positionSide\":1", "\"positionSide\":2"));
-    assert!(e.to_string().contains("not supported"), "{e}");
+    // LONG and SHORT parse (signed like any value); the exchange refuses them with POSITION_SIDE_UNSUPPORTED.
+    for side in ["2", "3"] {
+        let body = perps.replace("\"positionSide\":1", &format!("\"positionSide\":{side}"));
+        assert!(parse_params(Domain::Futures, Action::NewOrder, body.as_bytes()).is_ok(), "{side}");
+    }
+    let e = perr(Domain::Futures, Action::NewOrder, &perps.replace("\"positionSide\":1", "\"positionSide\":4"));
+    assert!(e.to_string().contains("only BOTH is accepted"), "{e}");
 
     let lev = |m: &str| format!(r#"{{"accountID":1,"symbolID":1,"leverage":10,"marginMode":{m}}}"#);
     assert!(parse_params(Domain::Futures, Action::UpdateLeverage, lev("1").as_bytes()).is_ok());

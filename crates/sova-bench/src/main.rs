@@ -53,6 +53,7 @@ struct Args {
     siwx_seed: u8,
     /// Routes to measure, in order: health, api-key, hmac, x402 (`--path` must then be an Intel route),
     /// ex-recover (exchange signature recovery alone, sandbox route), ex-order (accepted signed spot orders),
+    /// ex-perps-recover, ex-perps-order (the same for perps `newOrder`s, margin checked),
     /// ex-book (`GET` the BTC_USDC order book, 20 levels a side, after resting `--book-levels` orders a side),
     /// ex-balances (`GET` a funded account's balances),
     /// siwx-ed25519, siwx-p256 (RFC 9421-signed GET of `--path`), siwx-ed25519-nonce (with a nonce, recorded in the
@@ -420,7 +421,9 @@ async fn post_json(host: &str, path: &str, body: String) -> anyhow::Result<serde
 
 /// Fund `--signers` accounts through the sandbox faucet and sign `count` spot orders round-robin over them:
 /// alternately buying and selling 0.0001 BTC at 50000, so they trade with each other and the book stays small.
-async fn presign_orders(args: &Args, host: &str, count: u64) -> anyhow::Result<Vec<Presigned>> {
+/// With `perps`, each signer also moves 10 000 000 USDC into perps (a signed transfer to 999) and the orders are
+/// perps `newOrder`s of one item in BTC-USD (margin checked on every one).
+async fn presign_orders(args: &Args, host: &str, count: u64, perps: bool) -> anyhow::Result<Vec<Presigned>> {
     use sova_auth::exchange::{Action, Domain, Verifier, address_of};
     let verifier = Verifier::new(args.chain_id);
     let mut signers = Vec::new();
@@ -434,6 +437,18 @@ async fn presign_orders(args: &Args, host: &str, count: u64) -> anyhow::Result<V
             let v = post_json(host, "/api/v1/sandbox/faucet", body.to_string()).await?;
             account = v["data"]["accountID"].as_u64().with_context(|| format!("faucet answered {v}"))?;
         }
+        if perps {
+            let body = format!(
+                r#"{{"id":1,"fromAccountID":{account},"toAccountID":999,"coinID":1,"amount":"10000000","type":3}}"#
+            );
+            let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+            let sig = verifier
+                .sign_action(&secret, Domain::Spot, Action::TransferAsset, body.as_bytes(), nonce)
+                .map_err(|_| anyhow::anyhow!("bad key"))?;
+            let p = Presigned { sign: sig.to_header(), nonce: nonce.to_string(), body: Bytes::from(body) };
+            let v = post_signed(host, "/api/v1/spot/accounts/transfers", &p).await?;
+            anyhow::ensure!(v["code"] == 0, "the transfer into perps answered {v}");
+        }
         signers.push((secret, account));
     }
     // Nonces continue above those of an earlier run in this process (each signer keeps its 100 highest).
@@ -446,12 +461,19 @@ async fn presign_orders(args: &Args, host: &str, count: u64) -> anyhow::Result<V
     for j in 0..count {
         let (secret, account) = signers[(j % n) as usize];
         let side = if (j / n).is_multiple_of(2) { 1 } else { 2 };
-        let body = format!(
-            r#"{{"accountID":{account},"symbolID":1,"clOrdID":"L{start}-{j}","side":{side},"type":1,"timeInForce":1,"price":"50000","quantity":"0.0001"}}"#
-        );
+        let body = if perps {
+            format!(
+                r#"{{"accountID":{account},"symbolID":1,"orders":[{{"clOrdID":"P{start}-{j}","modifier":1,"side":{side},"type":1,"timeInForce":1,"price":"50000","quantity":"0.0001","reduceOnly":false,"positionSide":1}}]}}"#
+            )
+        } else {
+            format!(
+                r#"{{"accountID":{account},"symbolID":1,"clOrdID":"L{start}-{j}","side":{side},"type":1,"timeInForce":1,"price":"50000","quantity":"0.0001"}}"#
+            )
+        };
         let nonce = start + j / n;
+        let domain = if perps { Domain::Futures } else { Domain::Spot };
         let sig = verifier
-            .sign_action(&secret, Domain::Spot, Action::NewOrder, body.as_bytes(), nonce)
+            .sign_action(&secret, domain, Action::NewOrder, body.as_bytes(), nonce)
             .map_err(|_| anyhow::anyhow!("bad key"))?;
         out.push(Presigned { sign: sig.to_header(), nonce: nonce.to_string(), body: Bytes::from(body) });
     }
@@ -542,15 +564,17 @@ async fn measure(args: &Args, host: &str, route: &str) -> anyhow::Result<(f64, f
             let payer = sova_chain::solana::SigningKey::from_bytes(&sova_auth::keys::random_bytes::<32>());
             (args.path.clone(), Auth::X402 { offer: Rc::new(resp), payment: Rc::new(payment), payer })
         }
-        "ex-recover" | "ex-order" => {
-            let count = if route == "ex-recover" { 10_000 } else { args.presign_rate * (args.duration + 1) };
-            let reqs = presign_orders(args, host, count).await?;
-            let path = if route == "ex-recover" {
-                "/api/v1/sandbox/recover/spot/trade/orders"
-            } else {
-                "/api/v1/spot/trade/orders"
+        "ex-recover" | "ex-order" | "ex-perps-recover" | "ex-perps-order" => {
+            let cycle = route.ends_with("recover");
+            let perps = route.starts_with("ex-perps");
+            let count = if cycle { 10_000 } else { args.presign_rate * (args.duration + 1) };
+            let reqs = presign_orders(args, host, count, perps).await?;
+            let path = match route {
+                "ex-recover" => "/api/v1/sandbox/recover/spot/trade/orders",
+                "ex-order" => "/api/v1/spot/trade/orders",
+                "ex-perps-recover" => "/api/v1/sandbox/recover/perps/trade/orders",
+                _ => "/api/v1/perps/trade/orders",
             };
-            let cycle = route == "ex-recover";
             (path.to_string(), Auth::Presigned { reqs: Rc::new(reqs), next: Rc::new(std::cell::Cell::new(0)), cycle })
         }
         "siwx-ed25519" | "siwx-p256" | "siwx-ed25519-nonce" | "siwx-sign" => {

@@ -140,6 +140,8 @@ pub struct Core {
     pub perps: sova_perps::Perps,
     /// When the leader's periodic perps work is next due (not logged: its commands are).
     pub perps_clock: perps::PerpsClock,
+    /// When each perps market last got an index from its external feeds (Unix ms; the leader's, not logged).
+    pub index_feed_at: std::collections::BTreeMap<u32, u64>,
     out: Output,
     pub(crate) perps_out: sova_perps::Output,
 }
@@ -164,6 +166,7 @@ impl Core {
             nonces: HashMap::new(),
             perps: sova_perps::Perps::new(catalog.perps_config.clone()),
             perps_clock: perps::PerpsClock::default(),
+            index_feed_at: std::collections::BTreeMap::new(),
             out: Output::default(),
             perps_out: sova_perps::Output::default(),
         }

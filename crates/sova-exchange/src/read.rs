@@ -1,6 +1,8 @@
 //! Answers built from the state (typed `sova_proto::exchange` replies): markets, books, trades, tickers, candles,
 //! accounts, orders, keys, and the Intel HUD's exchange section.
 
+pub mod perps;
+
 use alloy_primitives::Address;
 use sova_engine::{AccountId, ClOrdId, MarketSpec, OrderView, Trade};
 use sova_proto::exchange::{

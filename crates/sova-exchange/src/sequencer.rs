@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use sova_proto::exchange::{Channel, ChannelData};
 use sova_store::{LeaderLease, Store};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -116,8 +117,10 @@ pub struct Exchange {
     pub verifier: sova_auth::exchange::Verifier,
     /// Coins and markets.
     pub catalog: Arc<Catalog>,
-    /// Feed of changes (after commit).
+    /// Feed of spot changes (after commit), for `/ws/spot`.
     pub feed: broadcast::Sender<Arc<Vec<FeedMsg>>>,
+    /// Feed of perps changes (after commit), for `/ws/perps`.
+    pub perps_feed: broadcast::Sender<Arc<Vec<FeedMsg>>>,
 }
 
 impl std::fmt::Debug for Exchange {
@@ -139,6 +142,7 @@ impl Exchange {
         let catalog = Arc::new(Catalog::new(cfg)?);
         let mut core = load(&store, catalog.clone()).await?;
         let (feed, _) = broadcast::channel(1024);
+        let (perps_feed, _) = broadcast::channel(1024);
         let role = Arc::new(Role::default());
         let lease = store.ex_try_lead().await?;
         if lease.is_some() {
@@ -150,9 +154,19 @@ impl Exchange {
             role.caught_up_at.store(clock.now_ms(), Ordering::Release);
         }
         let (tx, rx) = mpsc::channel(8192);
-        let seq = Sequencer { store, core, feed: feed.clone(), clock, role: role.clone(), advertise, lease };
+        let seq = Sequencer {
+            store,
+            core,
+            feed: feed.clone(),
+            perps_feed: perps_feed.clone(),
+            clock,
+            role: role.clone(),
+            advertise,
+            lease,
+        };
         jobs.spawn("exchange-sequencer", seq.run(rx));
-        Ok(Arc::new(Exchange { tx, role, verifier: sova_auth::exchange::Verifier::new(cfg.chain_id), catalog, feed }))
+        let verifier = sova_auth::exchange::Verifier::new(cfg.chain_id);
+        Ok(Arc::new(Exchange { tx, role, verifier, catalog, feed, perps_feed }))
     }
 
     /// Hand a request to the sequencer and wait for its committed answer.
@@ -260,6 +274,7 @@ struct Sequencer {
     store: Arc<dyn Store>,
     core: Core,
     feed: broadcast::Sender<Arc<Vec<FeedMsg>>>,
+    perps_feed: broadcast::Sender<Arc<Vec<FeedMsg>>>,
     clock: sova_runtime::Clock,
     role: Arc<Role>,
     advertise: String,
@@ -366,8 +381,12 @@ impl Sequencer {
     }
 
     fn push(&self, touched: &Touched) {
-        if self.feed.receiver_count() > 0 && !touched.is_empty() {
+        let spot = !(touched.events.is_empty() && touched.twaps.is_empty() && touched.accounts.is_empty());
+        if self.feed.receiver_count() > 0 && spot {
             let _ = self.feed.send(Arc::new(feed_of(&self.core, touched, now_ms(&self.clock))));
+        }
+        if self.perps_feed.receiver_count() > 0 && !touched.perps.is_empty() {
+            let _ = self.perps_feed.send(Arc::new(perps_feed_of(&self.core, touched, now_ms(&self.clock))));
         }
     }
 
@@ -546,6 +565,70 @@ fn feed_of(core: &Core, t: &Touched, now: u64) -> Vec<FeedMsg> {
             channel: Channel::AccountUpdate,
             key: acct,
             data: ChannelData::Balances(read::ws_account_update(core, acct, now)),
+        });
+    }
+    out
+}
+
+/// The `/ws/perps` pushes a committed group causes (`candle` and `accountState` are only signalled: the
+/// WebSocket session reads them per subscription).
+fn perps_feed_of(core: &Core, t: &Touched, now: u64) -> Vec<FeedMsg> {
+    use crate::read::perps as rp;
+    let mut out = Vec::new();
+    let json = ChannelData::Json;
+    let order_push = |out: &mut Vec<FeedMsg>, order: u64, fill: Option<&sova_perps::Trade>| {
+        if let Some(o) = core.perps.order(order) {
+            let v = rp::ws_order(core, &o, fill, now);
+            out.push(FeedMsg {
+                channel: Channel::AccountOrderUpdate,
+                key: o.account,
+                data: json(Value::Array(vec![v])),
+            });
+        }
+    };
+    for ev in &t.perps {
+        match ev {
+            sova_perps::Event::Trade(tr) => {
+                let Some(m) = core.catalog.perp(u64::from(tr.market)) else { continue };
+                let trade = Value::Array(vec![rp::ws_trade(m, tr, now)]);
+                out.push(FeedMsg { channel: Channel::Trade, key: u64::from(tr.market), data: json(trade) });
+                for (acct, order) in [(tr.maker_account, tr.maker_order), (tr.taker_account, tr.taker_order)] {
+                    if let Some(v) = rp::ws_account_trade(core, tr, acct, now) {
+                        out.push(FeedMsg {
+                            channel: Channel::AccountTrade,
+                            key: acct,
+                            data: json(Value::Array(vec![v])),
+                        });
+                    }
+                    order_push(&mut out, order, Some(tr));
+                }
+            }
+            sova_perps::Event::OrderAccepted(a) => order_push(&mut out, a.order_id, None),
+            sova_perps::Event::OrderClosed { order_id, .. }
+            | sova_perps::Event::OrderModified { order_id, .. }
+            | sova_perps::Event::OrderReduced { order_id, .. }
+            | sova_perps::Event::StopTriggered { order_id, .. } => order_push(&mut out, *order_id, None),
+            sova_perps::Event::LiquidationStarted { account, equity, maintenance, ts, .. } => {
+                let v = rp::ws_liquidation(core, *account, *equity, *maintenance, *ts, now);
+                out.push(FeedMsg { channel: Channel::AccountEvent, key: *account, data: json(v) });
+            }
+            _ => {}
+        }
+    }
+    for &mid in &t.perps_markets {
+        let Some(m) = core.catalog.perp(u64::from(mid)) else { continue };
+        let key = u64::from(mid);
+        out.push(FeedMsg { channel: Channel::L2Book, key, data: json(rp::ws_book(core, m, BOOK_DEPTH, now)) });
+        out.push(FeedMsg { channel: Channel::BookTicker, key, data: json(rp::ws_book_ticker(core, m, now)) });
+        out.push(FeedMsg { channel: Channel::Ticker, key, data: json(rp::ws_ticker(core, m, now)) });
+        out.push(FeedMsg { channel: Channel::MarkPrice, key, data: json(rp::ws_mark_price(core, m, now)) });
+        out.push(FeedMsg { channel: Channel::Candle, key, data: ChannelData::None });
+    }
+    for &acct in &t.perps_accounts {
+        out.push(FeedMsg {
+            channel: Channel::AccountUpdate,
+            key: acct,
+            data: json(rp::ws_account_update(core, acct, now)),
         });
     }
     out

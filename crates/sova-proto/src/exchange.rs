@@ -1298,8 +1298,15 @@ pub enum Channel {
     AccountTrade,
     /// An account's balances ([`WsAccountUpdate`]).
     AccountUpdate,
-    /// An account's whole state ([`AccountState`]).
+    /// An account's whole state ([`AccountState`]; on `/ws/perps` the perps state).
     AccountState,
+    /// Perps: mark and index prices, funding rate, next funding time, open interest of a market
+    /// (`{E, s, p, i, r, T, oi}`).
+    MarkPrice,
+    /// [`Channel::MarkPrice`] of every perps market.
+    AllMarkPrice,
+    /// Perps: an account's events (a liquidation: `{type:"liquidation", E, lid, aid, av, mm, B, P}`).
+    AccountEvent,
 }
 
 impl Channel {
@@ -1317,13 +1324,22 @@ impl Channel {
     pub fn is_market(self) -> bool {
         !matches!(
             self,
-            Channel::AccountOrderUpdate | Channel::AccountTrade | Channel::AccountUpdate | Channel::AccountState
+            Channel::AccountOrderUpdate
+                | Channel::AccountTrade
+                | Channel::AccountUpdate
+                | Channel::AccountState
+                | Channel::AccountEvent
         )
+    }
+
+    /// Whether only `/ws/perps` serves it.
+    pub fn is_perps_only(self) -> bool {
+        matches!(self, Channel::MarkPrice | Channel::AllMarkPrice | Channel::AccountEvent)
     }
 
     /// Whether it covers every market (needs no `symbol`).
     pub fn is_all_markets(self) -> bool {
-        matches!(self, Channel::AllTicker | Channel::AllMiniTicker | Channel::AllBookTicker)
+        matches!(self, Channel::AllTicker | Channel::AllMiniTicker | Channel::AllBookTicker | Channel::AllMarkPrice)
     }
 
     /// The feed the sequencer publishes this channel's changes on.
@@ -1331,6 +1347,7 @@ impl Channel {
         match self {
             Channel::AllTicker | Channel::MiniTicker | Channel::AllMiniTicker => Channel::Ticker,
             Channel::AllBookTicker => Channel::BookTicker,
+            Channel::AllMarkPrice => Channel::MarkPrice,
             Channel::L4Book => Channel::L2Book,
             Channel::AccountState => Channel::AccountUpdate,
             c => c,
@@ -1693,6 +1710,9 @@ pub enum ChannelData {
     State(Box<AccountState>),
     /// Nothing (the state could not be read, or the feed only signals a change).
     None,
+    /// A `/ws/perps` record (the perps read models are JSON values, `sova_exchange::read::perps`); last, so an
+    /// untagged read tries the typed records first.
+    Json(serde_json::Value),
 }
 
 impl ChannelData {
@@ -1701,6 +1721,11 @@ impl ChannelData {
         let mut d = self.clone();
         if let ChannelData::Book(Some(b)) = &mut d {
             b.first_update_id = Some(b.u);
+        }
+        if let ChannelData::Json(serde_json::Value::Object(b)) = &mut d
+            && let Some(u) = b.get("u").cloned()
+        {
+            b.insert("U".into(), u);
         }
         d
     }
@@ -1723,9 +1748,27 @@ impl ChannelData {
             ChannelData::Orders(v) => v.iter_mut().for_each(|o| r(&mut o.s)),
             ChannelData::AccountTrades(v) => v.iter_mut().for_each(|t| r(&mut t.s)),
             ChannelData::State(s) => s.short_orders.iter_mut().for_each(|o| r(&mut o.symbol)),
+            ChannelData::Json(v) => rename_json(v, from, to),
             _ => {}
         }
         d
+    }
+}
+
+/// Every market name (`s` and `symbol` keys) `from` in `v` written `to`.
+fn rename_json(v: &mut serde_json::Value, from: &str, to: &str) {
+    match v {
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| rename_json(x, from, to)),
+        serde_json::Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                if (k == "s" || k == "symbol") && x.as_str() == Some(from) {
+                    *x = serde_json::Value::String(to.to_string());
+                } else if x.is_array() || x.is_object() {
+                    rename_json(x, from, to);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -1930,7 +1973,10 @@ mod tests {
                 "accountOrderUpdate",
                 "accountTrade",
                 "accountUpdate",
-                "accountState"
+                "accountState",
+                "markPrice",
+                "allMarkPrice",
+                "accountEvent"
             ]
         );
         for c in Channel::all() {

@@ -206,6 +206,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
     let advertise = config.advertise_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
     let engine =
         sova_exchange::Exchange::start(store.clone(), &config.exchange, &jobs, clock.clone(), advertise).await?;
+    let feeds = exchange::feeds::parse(&config.perps_index_feed, &engine.catalog)?;
     let forwarder = exchange::forward::Forwarder::new(
         hasher.hash("sova-exchange-forward").as_str().to_string(),
         config.body_limit_bytes,
@@ -253,6 +254,9 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
         jobs.spawn("invalidation-listener", listener);
     }
     jobs.spawn("metrics-upkeep", sova_http::metrics::upkeep());
+    if !feeds.is_empty() {
+        jobs.spawn("perps-index-feeds", exchange::feeds::run(state.exchange.exchange.clone(), feeds));
+    }
     if shared.as_ref().is_some_and(|g| g.name() == "database") {
         jobs.spawn("guard-pruner", prune_guards(state.store.clone(), state.clock.clone()));
     }

@@ -162,6 +162,12 @@ pub struct Config {
     /// The URL other replicas reach this one at (`http://10.0.0.5:8080`), for writes to the exchange they forward
     /// to the leader; default: `http://` + the listen address (loopback when listening on all interfaces).
     pub advertise_url: Option<String>,
+    /// An external index feed of a perps market, as SYMBOL=URL[#/json/pointer] (default pointer `/price`);
+    /// repeatable, several per market give their median; without one a market's index comes from the spot book
+    /// (environment and TOML: comma-separated or a list).
+    #[serde(with = "index_feeds")]
+    #[schemars(with = "Vec<String>")]
+    pub perps_index_feed: Vec<String>,
 }
 
 impl Default for Config {
@@ -203,6 +209,7 @@ impl Default for Config {
             webhook_allow_private: false,
             redis_url: None,
             advertise_url: None,
+            perps_index_feed: Vec::new(),
         }
     }
 }
@@ -270,6 +277,60 @@ fn exchange_chain_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::
 
 /// `evm_rpc_url`: written as `CHAIN_ID=URL` entries (a list, or one comma-separated string), or as a table of URLs
 /// by chain id.
+/// `perps_index_feed`: SYMBOL=URL entries, comma-separated or a list (checked against the markets at start).
+mod index_feeds {
+    use std::fmt;
+
+    use serde::de::{self, SeqAccess, Unexpected, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    const EXPECTED: &str = "SYMBOL=URL";
+
+    pub fn serialize<S: Serializer>(feeds: &[String], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(feeds)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        d.deserialize_any(Feeds)
+    }
+
+    struct Feeds;
+
+    fn entry<E: de::Error>(out: &mut Vec<String>, e: &str) -> Result<(), E> {
+        match e.split_once('=') {
+            Some((s, u)) if !s.trim().is_empty() && !u.trim().is_empty() => {
+                out.push(format!("{}={}", s.trim(), u.trim()));
+                Ok(())
+            }
+            _ => Err(E::invalid_value(Unexpected::Str(e), &EXPECTED)),
+        }
+    }
+
+    impl<'de> Visitor<'de> for Feeds {
+        type Value = Vec<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{EXPECTED} entries")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            let mut out = Vec::new();
+            for e in v.split(',').filter(|e| !e.trim().is_empty()) {
+                entry(&mut out, e)?;
+            }
+            Ok(out)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(e) = seq.next_element::<String>()? {
+                entry(&mut out, &e)?;
+            }
+            Ok(out)
+        }
+    }
+}
+
 mod evm_rpc_urls {
     use std::collections::BTreeMap;
     use std::fmt;

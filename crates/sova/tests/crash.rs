@@ -1,5 +1,7 @@
 //! kill -9 between the outbox write and the delivery: the events a change committed are delivered after a restart,
-//! exactly those (a real `sova serve` process, SIGKILLed; a webhook receiver that comes up only afterwards).
+//! exactly those (a real `sova serve` process, SIGKILLed; a webhook receiver that comes up only afterwards). And
+//! kill -9 in the middle of a perps walk: the restarted process shows the same positions, orders, balances and
+//! book, and the walk goes on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -164,3 +166,101 @@ async fn committed_then_killed(backend: Backend) {
     }
 }
 on_both!(committed_then_killed);
+
+/// What a perps walk has built, as the API shows it, leaving out what moves with the clock (mark, uPnL, margins
+/// valued at the mark).
+async fn perps_view(c: &sova_client::exchange::ExchangeClient) -> Value {
+    let a = format!("{:#x}", c.address());
+    let get = async |path: String| {
+        let r = c.get(&path).await.unwrap();
+        assert!(r.is_ok(), "{path}: {}", r.json);
+        r.data().clone()
+    };
+    let positions = get(format!("/api/v1/perps/accounts/{a}/positions")).await["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            json!([
+                p["id"],
+                p["symbol"],
+                p["size"],
+                p["side"],
+                p["avgEntryPrice"],
+                p["cumOpenCost"],
+                p["cumTradingFee"],
+                p["leverage"],
+                p["marginMode"]
+            ])
+        })
+        .collect::<Vec<_>>();
+    let orders = get(format!("/api/v1/perps/accounts/{a}/orders")).await["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| json!([o["orderID"], o["clOrdID"], o["status"], o["price"], o["origQty"], o["executedQty"]]))
+        .collect::<Vec<_>>();
+    let balance = get(format!("/api/v1/perps/accounts/{a}/balances")).await["balances"][0]["total"].clone();
+    let trades = get(format!("/api/v1/perps/accounts/{a}/trades")).await;
+    let spot = get(format!("/api/v1/spot/accounts/{a}/balances")).await["balances"].clone();
+    json!({"positions": positions, "orders": orders, "balance": balance, "trades": trades, "spot": spot})
+}
+
+async fn perps_walk_killed_midway(backend: Backend) {
+    use sova_client::exchange::{ExchangeClient, types as ex};
+    const CHAIN: u64 = 286_623;
+    let db = TestDb::new(backend).await;
+    let port = free_port();
+    let mut server = serve(&db, port).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let alice = ExchangeClient::new(&url, CHAIN, [0x61; 32]).unwrap();
+    let bob = ExchangeClient::new(&url, CHAIN, [0x62; 32]).unwrap();
+    let ok = |r: sova_client::exchange::ExResponse| {
+        assert!(r.is_ok(), "HTTP {}: {}", r.status, r.json);
+        r.data().clone()
+    };
+    let a = ok(alice.faucet("USDC", "100000").await.unwrap())["accountID"].as_u64().unwrap();
+    let b = ok(bob.faucet("USDC", "100000").await.unwrap())["accountID"].as_u64().unwrap();
+    ok(alice.transfer_to_perps(1, a, 1, "10000").await.unwrap());
+    ok(bob.transfer_to_perps(1, b, 1, "10000").await.unwrap());
+    let lev: ex::UpdateLeverage =
+        serde_json::from_value(json!({"accountID": a, "symbolID": 1, "leverage": 20, "marginMode": 2})).unwrap();
+    ok(alice.perps_update_leverage(&lev).await.unwrap());
+    let order = |account: u64, cl: &str, side: u8, price: Option<&str>, qty: &str| -> ex::PerpsNewOrder {
+        let mut item = json!({"clOrdID": cl, "modifier": 1, "side": side, "type": if price.is_some() { 1 } else { 2 },
+            "timeInForce": if price.is_some() { 1 } else { 3 }, "quantity": qty, "reduceOnly": false, "positionSide": 1});
+        if let Some(p) = price {
+            item["price"] = json!(p);
+        }
+        serde_json::from_value(json!({"accountID": account, "symbolID": 1, "orders": [item]})).unwrap()
+    };
+    let filled = |v: Value| assert_eq!(v[0]["status"], "FILLED", "{v}");
+    ok(bob.perps_new_order(&order(b, "s1", 2, Some("50000"), "0.5")).await.unwrap());
+    ok(bob.perps_new_order(&order(b, "s2", 2, Some("51000"), "0.5")).await.unwrap());
+    filled(ok(alice.perps_new_order(&order(a, "b1", 1, None, "0.3")).await.unwrap()));
+    ok(alice.perps_new_order(&order(a, "b2", 1, Some("49000"), "0.1")).await.unwrap());
+    let before = (perps_view(&alice).await, perps_view(&bob).await);
+    let book = ok(alice.get("/api/v1/perps/markets/BTC-USD/orderbook").await.unwrap());
+
+    // Every write above was acknowledged, so committed. SIGKILL, then a new process on the same database.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mut server = serve(&db, port).await;
+    let after = (perps_view(&alice).await, perps_view(&bob).await);
+    assert_eq!(before, after, "the perps state after kill -9 and restart");
+    let book_after = ok(alice.get("/api/v1/perps/markets/BTC-USD/orderbook").await.unwrap());
+    assert_eq!((&book["bids"], &book["asks"]), (&book_after["bids"], &book_after["asks"]));
+    assert_eq!(before.0["positions"][0][2], "0.3", "{before:?}");
+
+    // The walk goes on: the rest of bob's first ask, then the transfer back.
+    filled(ok(alice.perps_new_order(&order(a, "b3", 1, None, "0.2")).await.unwrap()));
+    let view = perps_view(&alice).await;
+    assert_eq!((&view["positions"][0][2], &view["positions"][0][4]), (&json!("0.5"), &json!("50000")), "{view}");
+    ok(alice.transfer_to_spot(2, a, 1, "1000").await.unwrap());
+    server.kill().unwrap();
+    server.wait().unwrap();
+    if db.pg_name().is_some() {
+        drop_pg_database(&db.url).await;
+    }
+}
+on_both!(perps_walk_killed_midway);

@@ -615,10 +615,15 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// `positionSide` of a perps order: one-way mode only.
-    PositionSide, "positionSide", "1 (BOTH); 2 (LONG) and 3 (SHORT) are not supported (one-way position mode only)" {
+    /// `positionSide` of a perps order. LONG and SHORT parse (they are signed like any other value) and the
+    /// exchange refuses them with `POSITION_SIDE_UNSUPPORTED`: one-way position mode only.
+    PositionSide, "positionSide", "1 (BOTH), 2 (LONG) or 3 (SHORT); only BOTH is accepted (one-way position mode)" {
         /// 1
         Both = 1 => "BOTH",
+        /// 2 (refused by the exchange)
+        Long = 2 => "LONG",
+        /// 3 (refused by the exchange)
+        Short = 3 => "SHORT",
     }
 }
 

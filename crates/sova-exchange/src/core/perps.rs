@@ -22,6 +22,8 @@ pub const TREASURY: u64 = ex::TREASURY_ACCOUNT_ID;
 pub const INDEX_EVERY_MS: u64 = 1_000;
 /// A funding premium sample is taken this often (ms).
 pub const PREMIUM_EVERY_MS: u64 = 5_000;
+/// An index from external feeds stands this long (ms); after it, the spot book gives the index again.
+pub const FEED_FRESH_MS: u64 = 10_000;
 
 /// When the leader's periodic perps work is next due (Unix ms). Not logged: the commands it sends are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -78,6 +80,14 @@ pub enum PerpsRequest {
     SettleFunding {
         /// Perps market id; `None` for all.
         market: Option<u32>,
+    },
+    /// The median of a market's configured external index feeds (spec section 5), sent by the leader's feed job:
+    /// it sets the index (unless pinned), and the spot book stops giving it for [`FEED_FRESH_MS`].
+    FeedIndex {
+        /// Perps market id.
+        market: u32,
+        /// Ticks.
+        price: u64,
     },
 }
 
@@ -292,6 +302,8 @@ impl Core {
             reduce_only: it.reduce_only,
             position_side: match it.position_side {
                 ex::PositionSide::Both => sova_perps::PositionSide::Both,
+                ex::PositionSide::Long => sova_perps::PositionSide::Long,
+                ex::PositionSide::Short => sova_perps::PositionSide::Short,
             },
             modifier,
             stop,
@@ -572,9 +584,23 @@ impl Core {
         })))
     }
 
-    /// The sandbox controls.
+    /// An index from the external feeds ([`PerpsRequest::FeedIndex`]).
+    fn feed_index(&mut self, market: u32, price: u64, now: u64, t: &mut Touched) -> Reply {
+        let view = self
+            .perps
+            .market_view(market)
+            .ok_or_else(|| ExchangeError::new(Reason::UnknownSymbol, format!("perps market {market} is not listed")))?;
+        self.index_feed_at.insert(market, now);
+        if view.index_price != Some(price) && !view.index_pinned {
+            first(&self.exec_perps(PAction::SetIndex { market, price }, now, t))?;
+        }
+        Ok(Some(WriteReply::Code(CodeAck { code: 0 })))
+    }
+
+    /// The sandbox controls and the external index feeds.
     pub(crate) fn perps_request(&mut self, r: &PerpsRequest, now: u64, t: &mut Touched) -> Reply {
         let action = match *r {
+            PerpsRequest::FeedIndex { market, price } => return self.feed_index(market, price, now, t),
             PerpsRequest::PinIndex { market, price } => PAction::PinIndex { market, price },
             PerpsRequest::PinMark { market, price } => PAction::PinMark { market, price },
             PerpsRequest::SettleFunding { market } => PAction::SettleFunding { market },
@@ -630,7 +656,9 @@ impl Core {
         if now >= self.perps_clock.next_mark {
             self.perps_clock.next_mark = now - now % INDEX_EVERY_MS + INDEX_EVERY_MS;
             for m in self.catalog.perps.clone() {
-                if let Some(price) = self.spot_index(&m)
+                let fed = self.index_feed_at.get(&m.id()).is_some_and(|at| now < at + FEED_FRESH_MS);
+                if !fed
+                    && let Some(price) = self.spot_index(&m)
                     && self.perps.market_view(m.id()).is_some_and(|v| v.index_price != Some(price) && !v.index_pinned)
                 {
                     self.exec_perps(PAction::SetIndex { market: m.id(), price }, now, t);

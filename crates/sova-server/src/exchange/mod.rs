@@ -1,12 +1,13 @@
-//! The exchange surface over HTTP (seed 002, `spec/exchange-eip712.md`): `/api/v1/spot`, `/api/v1/perps`
-//! (signature verification and routing; no perps engine yet), `/api/v1/user/{master}/api-keys`, `/api/v1/time`,
-//! the sandbox faucet, and `/ws/spot`. The exchange itself (sequencer, engine state, read models, replay) is the
+//! The exchange surface over HTTP (seed 002, `spec/exchange-eip712.md`, `spec/perps.md`): `/api/v1/spot`,
+//! `/api/v1/perps`, `/api/v1/user/{master}/api-keys`, `/api/v1/time`, the sandbox faucet and price controls,
+//! `/ws/spot` and `/ws/perps`. The exchange itself (sequencer, engine state, read models, replay) is the
 //! `sova-exchange` crate.
 //!
 //! A signed write is verified on the worker thread that received it (headers, nonce window, canonical body,
 //! secp256k1 recovery), then handed to [`sova_exchange::Exchange::submit`], which authorizes the signer, consumes
 //! the nonce, applies the action to the engine and commits all of it in one transaction before answering.
 
+pub mod feeds;
 pub mod forward;
 pub mod perps;
 pub mod rest;
@@ -199,6 +200,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/sandbox/recover/{route}"),
     ("DELETE", "/api/v1/sandbox/recover/{route}"),
     ("GET", "/ws/spot"),
+    ("GET", "/ws/perps"),
 ];
 
 /// The exchange's OpenAPI document alone (for tests and tools).
@@ -298,5 +300,6 @@ where
         .routes(routes!(sub_account))
         .routes(routes!(recover, recover_delete))
         .routes(routes!(ws::spot))
+        .routes(routes!(ws::perps))
         .routes(routes!(openapi_json))
 }

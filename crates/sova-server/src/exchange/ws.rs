@@ -1,5 +1,7 @@
-//! `/ws/spot`: subscribe / unsubscribe, a snapshot then updates per subscription, ping/pong, idle close, in the
-//! vendor SDKs' protocol (`spec/exchange-sdk-wire.md` §1.4).
+//! `/ws/spot` and `/ws/perps`: subscribe / unsubscribe, a snapshot then updates per subscription, ping/pong, idle
+//! close, in the vendor SDKs' protocol (`spec/exchange-sdk-wire.md` §1.4). `/ws/perps` serves the spot channels
+//! over the perps markets (perps keys added, `spec/perps.md` §2) plus `markPrice`, `allMarkPrice` and
+//! `accountEvent` (liquidations); its account channels carry the perps state (positions in `accountUpdate`).
 //!
 //! Client messages: `{"op":"subscribe"|"unsubscribe","id":n,"params":{"channel":..,"symbol"|"symbols"|"user"|
 //! "accountID"|"interval"|"tickSize"|"level"|"pushInterval":..}}` and `{"op":"ping"}`. Server messages:
@@ -35,7 +37,23 @@ const SNAPSHOT_TRADES: usize = 50;
     responses((status = 101, description = "switching protocols; client messages are `WsRequest`, server messages `WsReply` and `WsPush`"),
         (status = "4XX", description = "not a WebSocket upgrade (or refused: `reason` says why)", body = ErrorEnvelope)))]
 pub async fn spot(State(ctx): State<Ctx>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| session(ctx, socket))
+    ws.on_upgrade(move |socket| session(ctx, socket, Engine::Spot))
+}
+
+/// `GET /ws/perps`: upgrade to the perps feeds (the spot channels over the perps markets, plus `markPrice`,
+/// `allMarkPrice` and `accountEvent`).
+#[utoipa::path(get, path = "/ws/perps", tag = "websocket",
+    responses((status = 101, description = "switching protocols; client messages are `WsRequest`, server messages `WsReply` and `WsPush`"),
+        (status = "4XX", description = "not a WebSocket upgrade (or refused: `reason` says why)", body = ErrorEnvelope)))]
+pub async fn perps(State(ctx): State<Ctx>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| session(ctx, socket, Engine::Perps))
+}
+
+/// Which engine's feeds a connection follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    Spot,
+    Perps,
 }
 
 /// One subscription of a feed key, as the client asked for it.
@@ -71,10 +89,15 @@ async fn push(socket: &mut WebSocket, sub: &Sub, kind: PushType, data: &ChannelD
 }
 
 /// The feed keys a subscription names with its [`Sub`], or why not.
-async fn keys_of(ctx: &Ctx, p: &WsParams) -> Result<(Vec<(Channel, u64)>, Sub), String> {
-    let Ok(ch) = p.channel.parse::<Channel>() else {
-        let names: Vec<&str> = Channel::all().map(Channel::as_str).collect();
-        return Err(format!("unknown channel {:?}; channels: {}", p.channel, names.join(", ")));
+async fn keys_of(ctx: &Ctx, p: &WsParams, engine: Engine) -> Result<(Vec<(Channel, u64)>, Sub), String> {
+    let ch = match p.channel.parse::<Channel>() {
+        Ok(c) if engine == Engine::Perps || !c.is_perps_only() => c,
+        Ok(c) => return Err(format!("channel {} is served on /ws/perps", c.as_str())),
+        Err(_) => {
+            let names: Vec<&str> =
+                Channel::all().filter(|c| engine == Engine::Perps || !c.is_perps_only()).map(Channel::as_str).collect();
+            return Err(format!("unknown channel {:?}; channels: {}", p.channel, names.join(", ")));
+        }
     };
     let mut names: Vec<String> = p.symbols.clone().unwrap_or_default();
     names.extend(p.symbol.clone());
@@ -82,12 +105,20 @@ async fn keys_of(ctx: &Ctx, p: &WsParams) -> Result<(Vec<(Channel, u64)>, Sub), 
     let mut aliases = Vec::new();
     let mut markets = Vec::new();
     for s in &names {
-        let m = catalog.market_by_name(s).ok_or_else(|| format!("symbol {s:?} is not listed"))?;
-        let name = read::name(m);
+        let (name, id) = match engine {
+            Engine::Spot => {
+                let m = catalog.market_by_name(s).ok_or_else(|| format!("symbol {s:?} is not listed"))?;
+                (read::name(m), m.config.id)
+            }
+            Engine::Perps => {
+                let m = catalog.perp_by_name(s).ok_or_else(|| format!("symbol {s:?} is not a perps market"))?;
+                (m.config.market.name.clone(), m.id())
+            }
+        };
         if &name != s {
             aliases.push((name, s.clone()));
         }
-        markets.push(u64::from(m.config.id));
+        markets.push(u64::from(id));
     }
     let interval = match ch {
         Channel::Candle => {
@@ -100,7 +131,11 @@ async fn keys_of(ctx: &Ctx, p: &WsParams) -> Result<(Vec<(Channel, u64)>, Sub), 
     };
     let sub = Sub { channel: ch, aliases, interval };
     if ch.is_all_markets() {
-        return Ok((catalog.markets.iter().map(|m| (ch.feed(), u64::from(m.config.id))).collect(), sub));
+        let ids: Vec<u64> = match engine {
+            Engine::Spot => catalog.markets.iter().map(|m| u64::from(m.config.id)).collect(),
+            Engine::Perps => catalog.perps.iter().map(|m| u64::from(m.id())).collect(),
+        };
+        return Ok((ids.into_iter().map(|m| (ch.feed(), m)).collect(), sub));
     }
     if ch.is_market() {
         if markets.is_empty() {
@@ -125,8 +160,11 @@ async fn keys_of(ctx: &Ctx, p: &WsParams) -> Result<(Vec<(Channel, u64)>, Sub), 
 }
 
 /// The state of one subscription of a feed key, for a snapshot (and for the feeds that only signal a change).
-fn state_of(core: &Core, sub: &Sub, key: u64, now: u64) -> ChannelData {
+fn state_of(core: &Core, sub: &Sub, key: u64, now: u64, engine: Engine) -> ChannelData {
     let market = u32::try_from(key).unwrap_or(0);
+    if engine == Engine::Perps {
+        return perps_state_of(core, sub, key, now);
+    }
     match sub.channel {
         Channel::L2Book | Channel::L4Book => ChannelData::Book(read::ws_book(core, market, BOOK_DEPTH, now)),
         Channel::Trade => ChannelData::Trades(read::trades(core, market, SNAPSHOT_TRADES).unwrap_or_default()),
@@ -147,6 +185,57 @@ fn state_of(core: &Core, sub: &Sub, key: u64, now: u64) -> ChannelData {
             Some(info) => ChannelData::State(Box::new(read::state(core, &info.master, key))),
             None => ChannelData::None,
         },
+        Channel::MarkPrice | Channel::AllMarkPrice | Channel::AccountEvent => ChannelData::None,
+    }
+}
+
+/// [`state_of`] on `/ws/perps`.
+fn perps_state_of(core: &Core, sub: &Sub, key: u64, now: u64) -> ChannelData {
+    use sova_exchange::read::perps as rp;
+    let market = core.catalog.perp(key);
+    let json = ChannelData::Json;
+    let list = |v: Vec<serde_json::Value>| ChannelData::Json(serde_json::Value::Array(v));
+    match (sub.channel, market) {
+        (Channel::L2Book | Channel::L4Book, Some(m)) => json(rp::ws_book(core, m, BOOK_DEPTH, now)),
+        (Channel::Trade, Some(m)) => list(
+            core.perps.recent_trades(m.id(), SNAPSHOT_TRADES).iter().rev().map(|t| rp::ws_trade(m, t, now)).collect(),
+        ),
+        (Channel::Ticker | Channel::AllTicker | Channel::MiniTicker | Channel::AllMiniTicker, Some(m)) => {
+            json(rp::ws_ticker(core, m, now))
+        }
+        (Channel::BookTicker | Channel::AllBookTicker, Some(m)) => json(rp::ws_book_ticker(core, m, now)),
+        (Channel::MarkPrice | Channel::AllMarkPrice, Some(m)) => json(rp::ws_mark_price(core, m, now)),
+        (Channel::Candle, Some(m)) => {
+            let (i, ms) = sub.interval.clone().unwrap_or_else(|| ("1m".into(), 60_000));
+            let since = now.saturating_sub(now % ms.max(1)).saturating_sub(ms);
+            match rp::candles(core, m, ms, |ts| ts >= since).last() {
+                Some(c) => json(rp::candle(m, c, &i, ms, now)),
+                None => ChannelData::None,
+            }
+        }
+        (Channel::AccountOrderUpdate, _) => {
+            list(core.perps.open_orders(key, None).iter().map(|o| rp::ws_order(core, o, None, now)).collect())
+        }
+        (Channel::AccountTrade, _) => {
+            let mut fills: Vec<(u64, serde_json::Value)> = Vec::new();
+            for m in &core.catalog.perps {
+                for t in core.perps.recent_trades(m.id(), 1000) {
+                    if (t.maker_account == key || t.taker_account == key)
+                        && let Some(v) = rp::ws_account_trade(core, &t, key, now)
+                    {
+                        fills.push((t.trade_id, v));
+                    }
+                }
+            }
+            fills.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
+            list(fills.into_iter().take(SNAPSHOT_TRADES).map(|(_, v)| v).collect())
+        }
+        (Channel::AccountUpdate, _) => json(rp::ws_account_update(core, key, now)),
+        (Channel::AccountState, _) => match core.accounts.get(&key) {
+            Some(info) => json(rp::state(core, &info.master, key)),
+            None => ChannelData::None,
+        },
+        _ => ChannelData::None,
     }
 }
 
@@ -155,14 +244,17 @@ fn reads_state(c: Channel) -> bool {
     matches!(c, Channel::Candle | Channel::AccountState)
 }
 
-async fn read_state(ctx: &Ctx, sub: &Sub, key: u64) -> ChannelData {
+async fn read_state(ctx: &Ctx, sub: &Sub, key: u64, engine: Engine) -> ChannelData {
     let now = now_ms(&ctx.clock);
     let s = sub.clone();
-    ctx.exchange.read(move |core| state_of(core, &s, key, now)).await.unwrap_or(ChannelData::None)
+    ctx.exchange.read(move |core| state_of(core, &s, key, now, engine)).await.unwrap_or(ChannelData::None)
 }
 
-async fn session(ctx: Ctx, mut socket: WebSocket) {
-    let mut feed = ctx.exchange.feed.subscribe();
+async fn session(ctx: Ctx, mut socket: WebSocket, engine: Engine) {
+    let mut feed = match engine {
+        Engine::Spot => ctx.exchange.feed.subscribe(),
+        Engine::Perps => ctx.exchange.perps_feed.subscribe(),
+    };
     let mut subs: Subs = HashMap::new();
     let mut deadline = tokio::time::Instant::now() + IDLE;
     loop {
@@ -182,7 +274,7 @@ async fn session(ctx: Ctx, mut socket: WebSocket) {
                     Message::Ping(_) | Message::Pong(_) => continue,
                     Message::Close(_) => return,
                 };
-                if !handle(&ctx, &mut socket, &mut subs, &text).await {
+                if !handle(&ctx, &mut socket, &mut subs, &text, engine).await {
                     return;
                 }
             }
@@ -193,7 +285,7 @@ async fn session(ctx: Ctx, mut socket: WebSocket) {
                             let Some(list) = subs.get(&(m.channel, m.key)) else { continue };
                             for sub in list.clone() {
                                 let data = if reads_state(sub.channel) {
-                                    read_state(&ctx, &sub, m.key).await
+                                    read_state(&ctx, &sub, m.key, engine).await
                                 } else {
                                     m.data.clone()
                                 };
@@ -211,7 +303,10 @@ async fn session(ctx: Ctx, mut socket: WebSocket) {
                         let _ = send(&mut socket, &WsReply { skipped: Some(n), ..WsReply::op("lagged") }).await;
                         for ((_, key), list) in subs.clone() {
                             for sub in list {
-                                let data = read_state(&ctx, &sub, key).await;
+                                let data = read_state(&ctx, &sub, key, engine).await;
+                                if sub.channel == Channel::AccountEvent {
+                                    continue;
+                                }
                                 if !push(&mut socket, &sub, PushType::Snapshot, &data).await {
                                     return;
                                 }
@@ -226,7 +321,7 @@ async fn session(ctx: Ctx, mut socket: WebSocket) {
 }
 
 /// Handle one client message; `false` closes the connection.
-async fn handle(ctx: &Ctx, socket: &mut WebSocket, subs: &mut Subs, text: &str) -> bool {
+async fn handle(ctx: &Ctx, socket: &mut WebSocket, subs: &mut Subs, text: &str, engine: Engine) -> bool {
     let msg: WsRequest = match serde_json::from_str(text) {
         Ok(m) => m,
         Err(e) => return send(socket, &WsReply::error("BAD_REQUEST", format!("not a valid message: {e}"))).await,
@@ -237,7 +332,7 @@ async fn handle(ctx: &Ctx, socket: &mut WebSocket, subs: &mut Subs, text: &str) 
             let Some(p) = msg.params else {
                 return send(socket, &WsReply::refused(msg.op, msg.id, "params is required")).await;
             };
-            let (keys, sub) = match keys_of(ctx, &p).await {
+            let (keys, sub) = match keys_of(ctx, &p, engine).await {
                 Ok(k) => k,
                 Err(e) => return send(socket, &WsReply::refused(msg.op, msg.id, e)).await,
             };
@@ -257,7 +352,11 @@ async fn handle(ctx: &Ctx, socket: &mut WebSocket, subs: &mut Subs, text: &str) 
                 // Subscribing again replaces the earlier subscription of the channel (and sends a fresh snapshot).
                 list.retain(|s| s.channel != sub.channel);
                 list.push(sub.clone());
-                let data = read_state(ctx, &sub, key.1).await;
+                if sub.channel == Channel::AccountEvent {
+                    // Events only: nothing to snapshot.
+                    continue;
+                }
+                let data = read_state(ctx, &sub, key.1, engine).await;
                 if !push(socket, &sub, PushType::Snapshot, &data).await {
                     return false;
                 }

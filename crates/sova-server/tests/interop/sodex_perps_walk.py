@@ -1,7 +1,8 @@
 """A perps walk with the exchange vendor's own Python SDK (sodex-python-sdk, unchanged), as a user of that SDK
 writes it: spot USDC moved into perps (type PERPS_WITHDRAW to the treasury 999), leverage set, a limit order
 rested by one master and taken by another's market order, positions, funding settled by Sova's sandbox route and
-read back, a cancel, and the transfer back to spot (type SPOT_WITHDRAW to 999).
+read back, a cancel, and the transfer back to spot (type SPOT_WITHDRAW to 999); the SDK's WebSocket client on
+/ws/perps sees the mark price and Alice's order updates and fills.
 
 Usage: python3 sodex_perps_walk.py <base url>. The SDK is found as in sodex_walk.py. Prints one JSON line per call
 and a summary line `{"calls": n, "failed": [..]}`; exits 1 if any call failed.
@@ -10,6 +11,8 @@ and a summary line `{"calls": n, "failed": [..]}`; exits 1 if any call failed.
 import json
 import os
 import sys
+import threading
+import time
 import traceback
 from decimal import Decimal
 
@@ -38,6 +41,9 @@ from sodex.common.enums import (  # noqa: E402
 from sodex.common.types import TransferAssetRequest  # noqa: E402
 from sodex.perps.types import CancelOrder, CancelOrderRequest, NewOrderRequest, RawOrder  # noqa: E402
 from sodex.perps.types import UpdateLeverageRequest  # noqa: E402
+from sodex.ws import CHANNEL_MARK_PRICE, SubscribeParams  # noqa: E402
+from sodex.ws import Client as WsClient  # noqa: E402
+from sodex.ws.types import MarkPrice  # noqa: E402
 
 BASE = sys.argv[1].rstrip("/")
 SYMBOL = "BTC-USD"
@@ -113,6 +119,41 @@ def order(cl, side, otype, price, qty):
                     price=price, quantity=qty, reduce_only=False, position_side=PositionSide.BOTH)
 
 
+# The SDK's perps WebSocket client: mark prices, and Alice's orders and fills
+events = {"lock": threading.Lock(), "items": []}
+
+
+def note(kind):
+    def handler(x):
+        with events["lock"]:
+            events["items"].append((kind, x))
+    return handler
+
+
+def wait_for(kind, pred, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with events["lock"]:
+            for k, x in events["items"]:
+                if k == kind and pred(x):
+                    return x
+        time.sleep(0.05)
+    raise AssertionError(f"no {what} within {timeout} s")
+
+
+ws = WsClient.from_base_url(BASE, "perps")
+ws.connect()
+mark_sub = call("ws subscribe markPrice", lambda: ws.subscribe(
+    SubscribeParams(channel=CHANNEL_MARK_PRICE, symbol=SYMBOL), lambda p: note("mark")(MarkPrice.from_dict(p.data))))
+call("ws ack markPrice", lambda: ws.wait_ready(mark_sub, 10))
+ws_account = WsClient.from_base_url(BASE, "perps")
+ws_account.connect()
+account_sub = call("ws subscribe_account", lambda: ws_account.subscribe_account(
+    alice.address, on_order_update=note("order"), on_trade=note("fill")))
+call("ws ack account", lambda: account_sub.wait_ready(10))
+call("ws markPrice snapshot", lambda: wait_for("mark", lambda m: m.symbol == SYMBOL and m.next_funding_time > 0,
+                                               "mark price"))
+
 # Bob rests a sell, Alice takes it with a market order and a limit order
 rest = call("place_perps_order(limit)", lambda: bob.place_perps_order(NewOrderRequest(
     bid, 1, [order("s1", OrderSide.SELL, OrderType.LIMIT, Decimal("30000"), Decimal("0.3"))])))
@@ -123,6 +164,11 @@ call("market receipt", lambda: check(mkt and mkt[0].status == "FILLED", f"{mkt}"
 lim = call("place_perps_order(limit buy)", lambda: alice.place_perps_order(NewOrderRequest(
     aid, 1, [order("b2", OrderSide.BUY, OrderType.LIMIT, Decimal("30000"), Decimal("0.1"))])))
 call("limit buy receipt", lambda: check(lim and lim[0].status == "FILLED", f"{lim}"))
+call("ws order update push", lambda: wait_for("order", lambda u: u.cl_ord_id == "b1" and u.status == "FILLED"
+                                              and u.symbol == SYMBOL and u.position_side == "BOTH"
+                                              and u.reduce_only is False, "order update"))
+call("ws fill push", lambda: wait_for("fill", lambda f: f.symbol == SYMBOL and f.direction == "LONG"
+                                      and f.side == "BUY" and f.price == "30000", "fill"))
 
 # Positions
 pos = call("perps_positions", lambda: alice.perps_positions(alice.address))
@@ -150,6 +196,9 @@ back = call("perps_transfer(to spot)", lambda: alice.perps_transfer(TransferAsse
 call("transfer back receipt", lambda: check(back is not None and back.id == 3, f"{back}"))
 call("spot_balances(after)", lambda: check(
     any(b.coin == "USDC" and b.total == "11000" for b in alice.spot_balances(alice.address)), "11000 USDC on spot"))
+
+ws.close()
+ws_account.close()
 
 failed = [r for r in results if not r["ok"]]
 print(json.dumps({"calls": len(results), "failed": failed}), flush=True)

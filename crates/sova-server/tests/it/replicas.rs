@@ -165,6 +165,34 @@ async fn exchange_follows_the_leader(backend: Backend) {
     assert!(seen, "the follower never showed the order");
     assert!(role.lag_ms(chrono::Utc::now().timestamp_millis()) < 2_000);
 
+    // Perps rows too: a transfer in and an order through the follower; at the same log position the follower's
+    // perps engine has the leader's digest, and it serves the order.
+    let r = via_twin.transfer_to_perps(1, account, 1, "500").await.unwrap();
+    assert!(r.is_ok(), "{}", r.json);
+    let perps: sova_client::exchange::types::PerpsNewOrder = serde_json::from_value(serde_json::json!({
+        "accountID": account, "symbolID": 1, "orders": [{"clOrdID": "perps-via-twin", "modifier": 1, "side": 1,
+        "type": 1, "timeInForce": 1, "price": "100", "quantity": "0.01", "reduceOnly": false, "positionSide": 1}]}))
+    .unwrap();
+    let r = via_twin.perps_new_order(&perps).await.unwrap();
+    assert!(r.is_ok() && r.data()[0]["code"] == 0, "{}", r.json);
+    let digest = |a: &sova_testkit_app::prelude::TestApp| {
+        let ex = a.running.ctx.exchange.exchange.clone();
+        async move { ex.read(|c| (c.seq, c.perps.digest())).await.unwrap() }
+    };
+    let mut same = None;
+    for _ in 0..60 {
+        let (lead, follow) = (digest(&app).await, digest(&twin).await);
+        if lead.0 == follow.0 {
+            same = Some((lead, follow));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (lead, follow) = same.expect("the follower never reached the leader's log position");
+    assert_eq!(lead, follow, "the follower's perps state is the leader's");
+    let perps_path = format!("/api/v1/perps/accounts/{:#x}/orders", via_twin.address());
+    assert_eq!(via_twin.get(&perps_path).await.unwrap().data()["orders"][0]["clOrdID"], "perps-via-twin");
+
     // The leader stops; the follower takes the lead and serves writes itself.
     app.stop_server().await;
     for _ in 0..100 {

@@ -132,6 +132,10 @@ fn table() -> Vec<Row> {
             ["redis://f.example", "redis://e.example", "redis://c.example"], "5", None, not_a_string),
         row("--advertise-url", "SOVA_ADVERTISE_URL", "advertise_url", Str, Value::Null,
             ["http://f.example:8080", "http://e.example:8080", "http://c.example:8080"], "5", None, not_a_string),
+        row("--perps-index-feed", "SOVA_PERPS_INDEX_FEED", "perps_index_feed", List, json!([]),
+            ["BTC-USD=https://f.example/p", "BTC-USD=https://e1.example/p,ETH-USD=https://e.example/p#/data/amount",
+                "SOL-USD=https://c.example/p"],
+            r#"["nope"]"#, Some("nope"), r#"invalid value string "nope", expected SYMBOL=URL"#),
     ]
 }
 
