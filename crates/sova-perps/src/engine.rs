@@ -8,7 +8,7 @@ use sova_engine::{
 };
 
 use crate::events::{Ack, Action, Command, Event, ItemResult, ModifyItem, NewOrder, OrderAccepted, Output, Trade};
-use crate::state::{Perps, must};
+use crate::state::{Perps, cl_key, must};
 use crate::types::{
     CloseReason, MAX_PRICE, MAX_QUANTITY, MICRO, MarginMode, Modifier, OrderStatus, PPB, PerpMarketSpec, PositionSide,
     Reject, TriggerType, ceil_div, median3,
@@ -583,11 +583,8 @@ impl Perps {
             (false, None) => {}
             _ => return Err(Reject::InvalidStop),
         }
-        if let Some(cl) = &o.cl_ord_id
-            && acc
-                .orders
-                .iter()
-                .any(|id| Some(*id) != ignore && self.orders.get(id).is_some_and(|x| x.cl_ord_id.as_ref() == Some(cl)))
+        if let Some(cl) = o.cl_ord_id.as_ref().map(cl_key)
+            && self.cl_index.range((a, cl, 0)..=(a, cl, OrderId::MAX)).any(|(_, _, id)| Some(*id) != ignore)
         {
             return Err(Reject::DuplicateClOrdId);
         }
@@ -806,14 +803,12 @@ impl Perps {
 
     /// Resting reduce-only orders of the account are cut to its position (closed if it is flat or on their side).
     fn cut_reduce_only(&mut self, a: AccountId, m: MarketId, skip: Option<OrderId>, ts: u64, out: &mut Output) {
-        let Some(acc) = self.accounts.get(&a) else { return };
-        let cut = |id: &OrderId| {
-            Some(*id) != skip && self.orders.get(id).is_some_and(|o| o.market == m && o.reduce_only && o.in_book)
-        };
-        if !acc.orders.iter().any(cut) {
+        let resting = self.ro_resting.range((a, 0)..=(a, OrderId::MAX)).map(|(_, id)| *id);
+        let cut = |id: &OrderId| Some(*id) != skip && self.orders.get(id).is_some_and(|o| o.market == m);
+        if !resting.clone().any(|id| cut(&id)) {
             return;
         }
-        let ids: Vec<OrderId> = acc.orders.iter().copied().filter(cut).collect();
+        let ids: Vec<OrderId> = resting.filter(cut).collect();
         for id in ids {
             let Some(o) = self.orders.get(&id) else { continue };
             let r = self.reducible(a, m, o.side);
@@ -838,24 +833,22 @@ impl Perps {
         }
     }
 
+    /// The account's open order in market `m` named by `r` (by client id: the lowest such order id).
     fn resolve(&self, a: AccountId, m: MarketId, r: &OrderRef) -> Result<OrderId, Reject> {
         if !self.markets.contains_key(&m) {
             return Err(Reject::UnknownMarket);
         }
-        let acc = self.accounts.get(&a).ok_or(Reject::UnknownOrder)?;
-        acc.orders
-            .iter()
-            .copied()
-            .find(|id| {
-                self.orders.get(id).is_some_and(|o| {
-                    o.market == m
-                        && match r {
-                            OrderRef::Id(x) => o.id == *x,
-                            OrderRef::ClOrdId(c) => o.cl_ord_id.as_ref() == Some(c),
-                        }
-                })
-            })
-            .ok_or(Reject::UnknownOrder)
+        match r {
+            OrderRef::Id(x) => {
+                self.orders.get(x).filter(|o| o.account == a && o.market == m).map(|o| o.id).ok_or(Reject::UnknownOrder)
+            }
+            OrderRef::ClOrdId(c) => self
+                .cl_index
+                .range((a, cl_key(c), 0)..=(a, cl_key(c), OrderId::MAX))
+                .map(|(_, _, id)| *id)
+                .find(|id| self.orders.get(id).is_some_and(|o| o.market == m))
+                .ok_or(Reject::UnknownOrder),
+        }
     }
 
     fn cmd_cancel(&mut self, a: AccountId, c: &CancelItem, ts: u64, out: &mut Output) -> ItemResult {

@@ -21,6 +21,40 @@ pub(crate) fn must<T>(r: EvResult<T>) -> T {
     }
 }
 
+/// A client id as five words (its bytes and length, as `ClOrdId`'s `Hash` writes them): equal exactly when the
+/// ids are, and cheaper to compare than `ClOrdId`'s `Ord` (which compares the text). Only used for exact lookups.
+pub(crate) type ClKey = [u64; 5];
+
+pub(crate) fn cl_key(c: &ClOrdId) -> ClKey {
+    struct Words {
+        w: ClKey,
+        n: usize,
+    }
+    impl std::hash::Hasher for Words {
+        fn write(&mut self, bytes: &[u8]) {
+            for b in bytes {
+                self.write_u8(*b);
+            }
+        }
+        fn write_u8(&mut self, b: u8) {
+            self.write_u64(u64::from(b));
+        }
+        fn write_u64(&mut self, v: u64) {
+            // `ClOrdId` writes exactly five words (checked below in debug builds), so the key is exact.
+            let i = self.n % 5;
+            self.w[i] = self.w[i].rotate_left(8) ^ v;
+            self.n += 1;
+        }
+        fn finish(&self) -> u64 {
+            0
+        }
+    }
+    let mut h = Words { w: [0; 5], n: 0 };
+    std::hash::Hash::hash(c, &mut h);
+    debug_assert_eq!(h.n, 5, "ClOrdId's Hash changed: cl_key needs an update");
+    h.w
+}
+
 /// An order (open, or kept after closing for lookups).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Order {
@@ -183,8 +217,10 @@ pub struct Perps {
     pub(crate) markets: BTreeMap<MarketId, MarketState>,
     pub(crate) accounts: BTreeMap<AccountId, Account>,
     pub(crate) positions: BTreeMap<(MarketId, AccountId), Position>,
-    pub(crate) orders: BTreeMap<OrderId, Order>,
-    pub(crate) closed: BTreeMap<OrderId, Order>,
+    /// Boxed: orders move between maps (open -> closed) and B-tree nodes shift on insert and remove; a pointer
+    /// moves cheaper than the whole order.
+    pub(crate) orders: BTreeMap<OrderId, Box<Order>>,
+    pub(crate) closed: BTreeMap<OrderId, Box<Order>>,
     pub(crate) deadlines: BTreeSet<(u64, AccountId)>,
     /// Liquidations under way: (account, scope: None = cross) -> the next slice's time, if one is scheduled.
     pub(crate) liquidations: BTreeMap<(AccountId, Option<MarketId>), Option<u64>>,
@@ -200,6 +236,12 @@ pub struct Perps {
     pub(crate) mark_moved: BTreeSet<MarketId>,
     /// Derived liquidation index (kept by `apply_event`, so replay rebuilds it; not part of the snapshot).
     pub(crate) liq: LiqIndex,
+    /// Derived: open orders with a client id, by (account, client id, order id), so a lookup by client id and
+    /// the uniqueness check do not scan the account's orders (kept by `apply_event`; not part of the snapshot).
+    pub(crate) cl_index: BTreeSet<(AccountId, ClKey, OrderId)>,
+    /// Derived: reduce-only orders resting in a book, by (account, order id), so the cut after a fill does not
+    /// scan the account's orders (kept by `apply_event`; not part of the snapshot).
+    pub(crate) ro_resting: BTreeSet<(AccountId, OrderId)>,
 }
 
 /// Where a mark move can liquidate, without scanning every position. For each scope holding one position
@@ -237,6 +279,8 @@ impl Perps {
             dirty_markets: BTreeSet::new(),
             mark_moved: BTreeSet::new(),
             liq: LiqIndex::default(),
+            cl_index: BTreeSet::new(),
+            ro_resting: BTreeSet::new(),
         }
     }
 
@@ -441,6 +485,9 @@ impl Perps {
                 o.seq = seq;
                 o.updated = *ts;
                 let (side, price, id, m) = (o.side, o.price, o.id, o.market);
+                if o.reduce_only {
+                    self.ro_resting.insert((o.account, id));
+                }
                 self.next_seq += 1;
                 self.market_mut(m)?.side_book_mut(side).insert(MarketState::book_key(side, price, seq), id);
             }
@@ -598,7 +645,7 @@ impl Perps {
         }
         self.spec(a.market)?;
         let stop = matches!(a.modifier, Modifier::Stop | Modifier::AttachedStop);
-        let o = Order {
+        let o = Box::new(Order {
             id: a.order_id,
             account: a.account,
             market: a.market,
@@ -624,12 +671,15 @@ impl Perps {
             seq: 0,
             created: a.ts,
             updated: a.ts,
-        };
+        });
         if let Some(p) = a.primary {
             let po = self.orders.get_mut(&p).ok_or("unknown primary")?;
             po.attached.push(a.order_id);
         }
         self.next_order += 1;
+        if let Some(cl) = a.cl_ord_id {
+            self.cl_index.insert((a.account, cl_key(&cl), a.order_id));
+        }
         let acct = self.acct(a.account);
         acct.orders.insert(a.order_id);
         acct.frozen += a.frozen;
@@ -644,6 +694,9 @@ impl Perps {
         let o = self.orders.get_mut(&id).ok_or("unknown order")?;
         if o.in_book {
             o.in_book = false;
+            if o.reduce_only {
+                self.ro_resting.remove(&(o.account, id));
+            }
             let (side, key, m) = (o.side, MarketState::book_key(o.side, o.price, o.seq), o.market);
             self.market_mut(m)?.side_book_mut(side).remove(&key).ok_or("book entry missing")?;
         }
@@ -655,6 +708,9 @@ impl Perps {
         let mut o = self.orders.remove(&id).ok_or("unknown order")?;
         if o.untriggered() {
             self.market_mut(o.market)?.stops.remove(&id);
+        }
+        if let Some(cl) = o.cl_ord_id {
+            self.cl_index.remove(&(o.account, cl_key(&cl), id));
         }
         o.status = reason.status(o.filled);
         o.updated = ts;

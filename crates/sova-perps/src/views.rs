@@ -1,6 +1,6 @@
 //! Queries, the canonical snapshot, the digest and the invariant check.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
@@ -8,7 +8,7 @@ use sova_engine::{AccountId, ClOrdId, Fnv64, MarketId, OrderId, OrderType, Side,
 
 use crate::engine::pos_value;
 use crate::events::Trade;
-use crate::state::{Account, FundingRow, MarketState, Order, Perps, Position};
+use crate::state::{Account, ClKey, FundingRow, MarketState, Order, Perps, Position, cl_key};
 use crate::types::{
     E12, MICRO, MarginMode, Modifier, OrderStatus, PerpMarketSpec, PositionId, PositionSide, StopSpec, ceil_div,
     floor_div,
@@ -445,8 +445,8 @@ impl Perps {
             markets: self.markets.iter().map(|(k, v)| (*k, v.clone())).collect(),
             accounts: self.accounts.iter().map(|(k, v)| (*k, v.clone())).collect(),
             positions: self.positions.iter().map(|(k, v)| (*k, v.clone())).collect(),
-            orders: self.orders.values().cloned().collect(),
-            closed: self.closed.values().cloned().collect(),
+            orders: self.orders.values().map(|o| (**o).clone()).collect(),
+            closed: self.closed.values().map(|o| (**o).clone()).collect(),
             deadlines: self.deadlines.iter().copied().collect(),
             liquidations: self.liquidations.iter().map(|((a, m), v)| (*a, *m, *v)).collect(),
             counters: [
@@ -476,6 +476,16 @@ impl Perps {
         idx.shorts.retain(|_, s| !s.is_empty());
         if idx != self.rebuilt_index() {
             return Err("liquidation index out of date".into());
+        }
+        let cl_index: BTreeSet<(AccountId, ClKey, OrderId)> =
+            self.orders.values().filter_map(|o| o.cl_ord_id.map(|c| (o.account, cl_key(&c), o.id))).collect();
+        if cl_index != self.cl_index {
+            return Err("client id index out of date".into());
+        }
+        let ro_resting: BTreeSet<(AccountId, OrderId)> =
+            self.orders.values().filter(|o| o.reduce_only && o.in_book).map(|o| (o.account, o.id)).collect();
+        if ro_resting != self.ro_resting {
+            return Err("resting reduce-only index out of date".into());
         }
         let mut frozen: BTreeMap<AccountId, i128> = BTreeMap::new();
         let mut count: BTreeMap<AccountId, usize> = BTreeMap::new();
