@@ -21,6 +21,30 @@ pub(crate) fn must<T>(r: EvResult<T>) -> T {
     }
 }
 
+/// Multiply-rotate hashing of ids (as `sova-engine`'s lookup tables): fast and seedless, so deterministic.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(26) ^ w).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+/// A lookup table by id (never iterated where the order matters).
+pub(crate) type IdMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// A client id as five words (its bytes and length, as `ClOrdId`'s `Hash` writes them): equal exactly when the
 /// ids are, and cheaper to compare than `ClOrdId`'s `Ord` (which compares the text). Only used for exact lookups.
 pub(crate) type ClKey = [u64; 5];
@@ -217,9 +241,10 @@ pub struct Perps {
     pub(crate) markets: BTreeMap<MarketId, MarketState>,
     pub(crate) accounts: BTreeMap<AccountId, Account>,
     pub(crate) positions: BTreeMap<(MarketId, AccountId), Position>,
-    /// Boxed: orders move between maps (open -> closed) and B-tree nodes shift on insert and remove; a pointer
-    /// moves cheaper than the whole order.
-    pub(crate) orders: BTreeMap<OrderId, Box<Order>>,
+    /// Open orders by id: a hash table with a fixed hasher, only ever looked up (the snapshot and the invariant
+    /// check sort by id), so nothing depends on its iteration order. Boxed: an order moves to `closed` as a
+    /// pointer.
+    pub(crate) orders: IdMap<Box<Order>>,
     pub(crate) closed: BTreeMap<OrderId, Box<Order>>,
     pub(crate) deadlines: BTreeSet<(u64, AccountId)>,
     /// Liquidations under way: (account, scope: None = cross) -> the next slice's time, if one is scheduled.
@@ -266,7 +291,7 @@ impl Perps {
             markets: BTreeMap::new(),
             accounts: BTreeMap::new(),
             positions: BTreeMap::new(),
-            orders: BTreeMap::new(),
+            orders: IdMap::default(),
             closed: BTreeMap::new(),
             deadlines: BTreeSet::new(),
             liquidations: BTreeMap::new(),

@@ -440,12 +440,19 @@ impl Perps {
         self.next_order
     }
 
+    /// The open orders in id order (the table itself is a hash table).
+    fn open_orders_by_id(&self) -> Vec<&Order> {
+        let mut v: Vec<&Order> = self.orders.values().map(|o| &**o).collect();
+        v.sort_unstable_by_key(|o| o.id);
+        v
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             markets: self.markets.iter().map(|(k, v)| (*k, v.clone())).collect(),
             accounts: self.accounts.iter().map(|(k, v)| (*k, v.clone())).collect(),
             positions: self.positions.iter().map(|(k, v)| (*k, v.clone())).collect(),
-            orders: self.orders.values().map(|o| (**o).clone()).collect(),
+            orders: self.open_orders_by_id().into_iter().cloned().collect(),
             closed: self.closed.values().map(|o| (**o).clone()).collect(),
             deadlines: self.deadlines.iter().copied().collect(),
             liquidations: self.liquidations.iter().map(|((a, m), v)| (*a, *m, *v)).collect(),
@@ -489,7 +496,9 @@ impl Perps {
         }
         let mut frozen: BTreeMap<AccountId, i128> = BTreeMap::new();
         let mut count: BTreeMap<AccountId, usize> = BTreeMap::new();
-        for (id, o) in &self.orders {
+        let mut open: Vec<(&OrderId, &Order)> = self.orders.iter().map(|(id, o)| (id, &**o)).collect();
+        open.sort_unstable_by_key(|(id, _)| **id);
+        for (id, o) in open {
             if *id != o.id || !o.status.is_open() || o.filled >= o.quantity {
                 return Err(format!("order {id} is not a valid open order"));
             }
