@@ -8,7 +8,7 @@ use sova_engine::{
 };
 
 use crate::events::{Ack, Action, Command, Event, ItemResult, ModifyItem, NewOrder, OrderAccepted, Output, Trade};
-use crate::state::{Perps, cl_key, must};
+use crate::state::{Account, MarketState, Perps, Position, cl_key, must};
 use crate::types::{
     CloseReason, MAX_PRICE, MAX_QUANTITY, MICRO, MarginMode, Modifier, OrderStatus, PPB, PerpMarketSpec, PositionSide,
     Reject, TriggerType, ceil_div, median3,
@@ -317,6 +317,26 @@ impl Perps {
         t
     }
 
+    /// [`Totals::available`] without the rest of the totals (the margin check of every order): collateral + cross
+    /// uPnL - cross initial margin - frozen.
+    pub(crate) fn available(&self, a: AccountId, acc: &Account) -> i128 {
+        let mut v = acc.collateral - acc.frozen;
+        for (m, s) in &self.markets {
+            let Some(p) = self.positions.get(&(*m, a)) else { continue };
+            if p.mode != MarginMode::Cross {
+                continue;
+            }
+            let (upnl, notional) = pos_value(&s.spec, p.size, p.cost, s.mark.or(s.last).or(s.index));
+            v += upnl - ceil_div(notional, i128::from(p.leverage.max(1)));
+        }
+        v
+    }
+
+    /// [`Perps::available`] by account id (0 for an unknown account, as [`Perps::totals`]).
+    pub(crate) fn available_of(&self, a: AccountId) -> i128 {
+        self.accounts.get(&a).map_or(0, |acc| self.available(a, acc))
+    }
+
     fn cmd_transfer_out(&mut self, a: AccountId, amount: u64, ts: u64, out: &mut Output) -> ItemResult {
         if amount == 0 {
             return Err(Reject::InvalidAmount);
@@ -364,7 +384,7 @@ impl Perps {
                 MarginMode::Isolated => p.margin >= new_im,
                 MarginMode::Cross => {
                     let old_im = ceil_div(notional, i128::from(p.leverage.max(1)));
-                    self.totals(a).available() - (new_im - old_im) >= 0
+                    self.available_of(a) - (new_im - old_im) >= 0
                 }
             };
             if !fits {
@@ -389,7 +409,7 @@ impl Perps {
         }
         let amount = i128::from(amount);
         if amount > 0 {
-            if amount > self.totals(a).available() {
+            if amount > self.available_of(a) {
                 return Err(Reject::InsufficientMargin);
             }
         } else {
@@ -420,12 +440,7 @@ impl Perps {
 
     /// Lots an order on `side` may still reduce: the position's size if it is on the other side, else 0.
     fn reducible(&self, a: AccountId, m: MarketId, side: Side) -> u64 {
-        match self.positions.get(&(m, a)) {
-            Some(p) if (p.size > 0 && side == Side::Sell) || (p.size < 0 && side == Side::Buy) => {
-                u64::try_from(p.size.unsigned_abs()).unwrap_or(u64::MAX)
-            }
-            _ => 0,
-        }
+        reducible_of(self.positions.get(&(m, a)), side)
     }
 
     /// Margin an opening order freezes: `notional / leverage` for the part that would open (or add to) the
@@ -433,6 +448,12 @@ impl Perps {
     /// reach in the book now). 0 when nothing can open.
     fn frozen_for(&self, a: AccountId, m: MarketId, side: Side, price: Option<u64>, qty: u64) -> i128 {
         let Some(s) = self.markets.get(&m) else { return 0 };
+        let (lev, _) = self.setting(a, m);
+        self.frozen_in(s, self.reducible(a, m, side), lev, side, price, qty)
+    }
+
+    /// [`Perps::frozen_for`] with the market, the lots the order may reduce and the leverage already looked up.
+    fn frozen_in(&self, s: &MarketState, reducible: u64, lev: u32, side: Side, price: Option<u64>, qty: u64) -> i128 {
         let refp = match price {
             Some(p) => p,
             None => match side {
@@ -455,8 +476,7 @@ impl Perps {
         if refp == 0 {
             return 0;
         }
-        let open = qty.saturating_sub(self.reducible(a, m, side));
-        let (lev, _) = self.setting(a, m);
+        let open = qty.saturating_sub(reducible);
         let im = ceil_div(s.spec.notional(refp, open), i128::from(lev.max(1)));
         let fee = fee_i(s.spec.notional(refp, qty), s.spec.config.market.taker_fee_ppm);
         im + fee
@@ -603,9 +623,12 @@ impl Perps {
         } else if o.quantity > 1u64 << 50 {
             return Err(Reject::Overflow);
         }
+        // One lookup each of the position and the leverage setting (as `reducible` and `setting`).
+        let pos = self.positions.get(&(o.market, a));
+        let reducible = reducible_of(pos, o.side);
         let mut quantity = o.quantity;
         if o.reduce_only && o.modifier != Modifier::AttachedStop {
-            let r = self.reducible(a, o.market, o.side);
+            let r = reducible;
             if r == 0 {
                 return Err(Reject::ReduceOnlyWouldIncrease);
             }
@@ -616,11 +639,11 @@ impl Perps {
         if o.time_in_force == TimeInForce::Gtx && !is_stop && self.crosses(o.market, o.side, o.price) {
             return Err(Reject::PostOnlyWouldTake);
         }
+        let lev = acc.settings.get(&o.market).map_or(s.spec.config.init_leverage, |x| x.0);
         if !o.reduce_only && !liquidation {
             // Margin tiers cap the leverage of large positions (checked when a position opens or grows).
-            let (lev, _) = self.setting(a, o.market);
-            let open = quantity.saturating_sub(self.reducible(a, o.market, o.side));
-            let held = self.positions.get(&(o.market, a)).map_or(0, |p| p.size.unsigned_abs());
+            let open = quantity.saturating_sub(reducible);
+            let held = pos.map_or(0, |p| p.size.unsigned_abs());
             let refp = o.price.or(s.mark).or(s.last).unwrap_or(0);
             let lots = i128::try_from(held).unwrap_or(i128::MAX).saturating_add(i128::from(open));
             let notional = i128::from(refp).saturating_mul(lots).saturating_mul(s.spec.qptl());
@@ -631,8 +654,8 @@ impl Perps {
         let frozen = if o.reduce_only || is_stop || liquidation {
             0
         } else {
-            let f = self.frozen_for(a, o.market, o.side, o.price, quantity);
-            if f > self.totals(a).available() + extra {
+            let f = self.frozen_in(s, reducible, lev, o.side, o.price, quantity);
+            if f > self.available(a, acc) + extra {
                 return Err(Reject::InsufficientMargin);
             }
             f
@@ -894,7 +917,7 @@ impl Perps {
             0
         } else {
             let f = self.frozen_for(a, o.market, o.side, Some(price), quantity - o.filled);
-            if f > self.totals(a).available() + o.frozen {
+            if f > self.available_of(a) + o.frozen {
                 return Err(Reject::InsufficientMargin);
             }
             f
@@ -995,7 +1018,7 @@ impl Perps {
             0
         } else {
             let f = self.frozen_for(a, m, side, price, o.quantity);
-            if f > self.totals(a).available() {
+            if f > self.available_of(a) {
                 self.close_order(id, CloseReason::InsufficientMargin, ts, out);
                 return;
             }
@@ -1365,6 +1388,16 @@ pub(crate) fn pos_value(spec: &PerpMarketSpec, size: i128, cost: i128, price: Op
             (v - cost, v.abs())
         }
         None => (0, cost.abs()),
+    }
+}
+
+/// Lots an order on `side` may reduce of position `p`: its size if it is on the other side, else 0.
+fn reducible_of(p: Option<&Position>, side: Side) -> u64 {
+    match p {
+        Some(p) if (p.size > 0 && side == Side::Sell) || (p.size < 0 && side == Side::Buy) => {
+            u64::try_from(p.size.unsigned_abs()).unwrap_or(u64::MAX)
+        }
+        _ => 0,
     }
 }
 
