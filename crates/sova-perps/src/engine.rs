@@ -604,7 +604,7 @@ impl Perps {
             _ => return Err(Reject::InvalidStop),
         }
         if let Some(cl) = o.cl_ord_id.as_ref().map(cl_key)
-            && self.cl_index.range((a, cl, 0)..=(a, cl, OrderId::MAX)).any(|(_, _, id)| Some(*id) != ignore)
+            && self.cl_index.ids(a, cl).any(|id| Some(id) != ignore)
         {
             return Err(Reject::DuplicateClOrdId);
         }
@@ -867,8 +867,7 @@ impl Perps {
             }
             OrderRef::ClOrdId(c) => self
                 .cl_index
-                .range((a, cl_key(c), 0)..=(a, cl_key(c), OrderId::MAX))
-                .map(|(_, _, id)| *id)
+                .ids(a, cl_key(c))
                 .find(|id| self.orders.get(id).is_some_and(|o| o.market == m))
                 .ok_or(Reject::UnknownOrder),
         }

@@ -28,7 +28,13 @@ pub(crate) struct IdHasher(u64);
 impl std::hash::Hasher for IdHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+        for b in chunks.remainder() {
             self.write_u64(u64::from(*b));
         }
     }
@@ -44,6 +50,70 @@ impl std::hash::Hasher for IdHasher {
 
 /// A lookup table by id (never iterated where the order matters).
 pub(crate) type IdMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// Open orders with a client id: (account, client id) -> their order ids, ascending (normally one; a bracket's
+/// items may share one). Looked up only.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClIndex {
+    map: std::collections::HashMap<(AccountId, ClKey), ClIds, std::hash::BuildHasherDefault<IdHasher>>,
+}
+
+/// Ascending: `first`, then `more` (empty, so no allocation, in the usual case of one order).
+#[derive(Clone, Debug)]
+struct ClIds {
+    first: OrderId,
+    more: Vec<OrderId>,
+}
+
+impl ClIndex {
+    pub fn insert(&mut self, a: AccountId, k: ClKey, id: OrderId) {
+        match self.map.entry((a, k)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(ClIds { first: id, more: Vec::new() });
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let ids = o.get_mut();
+                if id < ids.first {
+                    let f = std::mem::replace(&mut ids.first, id);
+                    ids.more.insert(0, f);
+                } else if let Err(i) = ids.more.binary_search(&id) {
+                    if id != ids.first {
+                        ids.more.insert(i, id);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn remove(&mut self, a: AccountId, k: ClKey, id: OrderId) {
+        let std::collections::hash_map::Entry::Occupied(mut o) = self.map.entry((a, k)) else { return };
+        let ids = o.get_mut();
+        if ids.first == id {
+            if ids.more.is_empty() {
+                o.remove();
+            } else {
+                ids.first = ids.more.remove(0);
+            }
+        } else if let Ok(i) = ids.more.binary_search(&id) {
+            ids.more.remove(i);
+        }
+    }
+
+    /// The open orders of account `a` with client id `k`, ascending.
+    pub fn ids(&self, a: AccountId, k: ClKey) -> impl Iterator<Item = OrderId> + '_ {
+        self.map.get(&(a, k)).into_iter().flat_map(|ids| std::iter::once(ids.first).chain(ids.more.iter().copied()))
+    }
+
+    /// Every entry, sorted (for the invariant check).
+    pub fn entries(&self) -> BTreeSet<(AccountId, ClKey, OrderId)> {
+        let mut v = BTreeSet::new();
+        for ((a, k), ids) in &self.map {
+            v.insert((*a, *k, ids.first));
+            v.extend(ids.more.iter().map(|id| (*a, *k, *id)));
+        }
+        v
+    }
+}
 
 /// A client id as five words (its bytes and length, as `ClOrdId`'s `Hash` writes them): equal exactly when the
 /// ids are, and cheaper to compare than `ClOrdId`'s `Ord` (which compares the text). Only used for exact lookups.
@@ -263,7 +333,7 @@ pub struct Perps {
     pub(crate) liq: LiqIndex,
     /// Derived: open orders with a client id, by (account, client id, order id), so a lookup by client id and
     /// the uniqueness check do not scan the account's orders (kept by `apply_event`; not part of the snapshot).
-    pub(crate) cl_index: BTreeSet<(AccountId, ClKey, OrderId)>,
+    pub(crate) cl_index: ClIndex,
     /// Derived: reduce-only orders resting in a book, by (account, order id), so the cut after a fill does not
     /// scan the account's orders (kept by `apply_event`; not part of the snapshot).
     pub(crate) ro_resting: BTreeSet<(AccountId, OrderId)>,
@@ -304,7 +374,7 @@ impl Perps {
             dirty_markets: BTreeSet::new(),
             mark_moved: BTreeSet::new(),
             liq: LiqIndex::default(),
-            cl_index: BTreeSet::new(),
+            cl_index: ClIndex::default(),
             ro_resting: BTreeSet::new(),
         }
     }
@@ -703,7 +773,7 @@ impl Perps {
         }
         self.next_order += 1;
         if let Some(cl) = a.cl_ord_id {
-            self.cl_index.insert((a.account, cl_key(&cl), a.order_id));
+            self.cl_index.insert(a.account, cl_key(&cl), a.order_id);
         }
         let acct = self.acct(a.account);
         acct.orders.insert(a.order_id);
@@ -735,7 +805,7 @@ impl Perps {
             self.market_mut(o.market)?.stops.remove(&id);
         }
         if let Some(cl) = o.cl_ord_id {
-            self.cl_index.remove(&(o.account, cl_key(&cl), id));
+            self.cl_index.remove(o.account, cl_key(&cl), id);
         }
         o.status = reason.status(o.filled);
         o.updated = ts;

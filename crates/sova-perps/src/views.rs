@@ -486,7 +486,7 @@ impl Perps {
         }
         let cl_index: BTreeSet<(AccountId, ClKey, OrderId)> =
             self.orders.values().filter_map(|o| o.cl_ord_id.map(|c| (o.account, cl_key(&c), o.id))).collect();
-        if cl_index != self.cl_index {
+        if cl_index != self.cl_index.entries() {
             return Err("client id index out of date".into());
         }
         let ro_resting: BTreeSet<(AccountId, OrderId)> =
