@@ -271,6 +271,10 @@ impl Perps {
     /// After the command: fire stops whose trigger price crossed, and liquidate accounts under maintenance, until
     /// nothing more happens.
     fn settle_effects(&mut self, ts: u64, out: &mut Output) {
+        // Nothing touched (no fill, price or margin move): no stop can fire and nobody needs a check.
+        if self.dirty_accounts.is_empty() && self.dirty_markets.is_empty() && self.mark_moved.is_empty() {
+            return;
+        }
         for _ in 0..256 {
             let a = self.run_stops(ts, out);
             let b = self.run_liquidation_checks(ts, out);
@@ -1146,13 +1150,13 @@ impl Perps {
     /// after every command: the engine liquidates as soon as a scope falls below. O(positions); for tests.
     pub fn below_maintenance(&self) -> Vec<(AccountId, Option<MarketId>)> {
         let mut v = Vec::new();
-        for a in self.accounts.keys() {
-            if *a == self.cfg.insurance_account || *a == self.cfg.fee_account {
+        for a in self.account_ids() {
+            if a == self.cfg.insurance_account || a == self.cfg.fee_account {
                 continue;
             }
-            for scope in self.scopes_under(*a) {
-                if !self.liquidations.contains_key(&(*a, scope)) {
-                    v.push((*a, scope));
+            for scope in self.scopes_under(a) {
+                if !self.liquidations.contains_key(&(a, scope)) {
+                    v.push((a, scope));
                 }
             }
         }

@@ -309,7 +309,8 @@ impl MarketState {
 pub struct Perps {
     pub(crate) cfg: PerpsConfig,
     pub(crate) markets: BTreeMap<MarketId, MarketState>,
-    pub(crate) accounts: BTreeMap<AccountId, Account>,
+    /// By id: a hash table with a fixed hasher, looked up only (iterations sort by id).
+    pub(crate) accounts: IdMap<Account>,
     pub(crate) positions: BTreeMap<(MarketId, AccountId), Position>,
     /// Open orders by id: a hash table with a fixed hasher, only ever looked up (the snapshot and the invariant
     /// check sort by id), so nothing depends on its iteration order. Boxed: an order moves to `closed` as a
@@ -359,7 +360,7 @@ impl Perps {
         Perps {
             cfg,
             markets: BTreeMap::new(),
-            accounts: BTreeMap::new(),
+            accounts: IdMap::default(),
             positions: BTreeMap::new(),
             orders: IdMap::default(),
             closed: BTreeMap::new(),

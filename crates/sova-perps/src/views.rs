@@ -247,8 +247,11 @@ impl Perps {
         self.accounts.contains_key(&a)
     }
 
+    /// Ascending.
     pub fn account_ids(&self) -> Vec<AccountId> {
-        self.accounts.keys().copied().collect()
+        let mut v: Vec<AccountId> = self.accounts.keys().copied().collect();
+        v.sort_unstable();
+        v
     }
 
     /// Leverage and margin mode of an account in a market (defaults if never set).
@@ -450,7 +453,11 @@ impl Perps {
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             markets: self.markets.iter().map(|(k, v)| (*k, v.clone())).collect(),
-            accounts: self.accounts.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            accounts: self
+                .account_ids()
+                .into_iter()
+                .filter_map(|a| Some((a, self.accounts.get(&a)?.clone())))
+                .collect(),
             positions: self.positions.iter().map(|(k, v)| (*k, v.clone())).collect(),
             orders: self.open_orders_by_id().into_iter().cloned().collect(),
             closed: self.closed.values().map(|o| (**o).clone()).collect(),
@@ -519,7 +526,8 @@ impl Perps {
                 return Err(format!("order {id} missing from its account"));
             }
         }
-        for (a, acc) in &self.accounts {
+        for a in &self.account_ids() {
+            let Some(acc) = self.accounts.get(a) else { continue };
             if acc.frozen != frozen.get(a).copied().unwrap_or(0) {
                 return Err(format!("account {a} frozen {} != orders {:?}", acc.frozen, frozen.get(a)));
             }
