@@ -8,7 +8,7 @@ use sova_engine::{
 };
 
 use crate::events::{Ack, Action, Command, Event, ItemResult, ModifyItem, NewOrder, OrderAccepted, Output, Trade};
-use crate::state::{Account, MarketState, Perps, Position, cl_key, must};
+use crate::state::{Account, MarketState, Order, Perps, Position, cl_key, must};
 use crate::types::{
     CloseReason, MAX_PRICE, MAX_QUANTITY, MICRO, MarginMode, Modifier, OrderStatus, PPB, PerpMarketSpec, PositionSide,
     Reject, TriggerType, ceil_div, median3,
@@ -777,11 +777,13 @@ impl Perps {
                 return Some(CloseReason::ReduceOnly);
             }
             let s = self.markets.get(&m)?;
-            let (_, mid) = s.side_book(side.opposite()).iter().next().map(|(k, v)| (*k, *v))?;
-            let mo = self.orders.get(&mid)?;
-            if limit.is_some_and(|l| if side == Side::Buy { mo.price > l } else { mo.price < l }) {
+            let ((k, _), mid) = s.side_book(side.opposite()).iter().next().map(|(k, v)| (*k, *v))?;
+            // The best maker's price, from its book key (asks by price, bids by u64::MAX - price).
+            let best = if side == Side::Buy { k } else { u64::MAX - k };
+            if limit.is_some_and(|l| if side == Side::Buy { best > l } else { best < l }) {
                 return None;
             }
+            let mo = self.orders.get(&mid)?;
             if mo.account == a {
                 match stp {
                     StpMode::CancelMaker => {
@@ -862,17 +864,22 @@ impl Perps {
 
     /// The account's open order in market `m` named by `r` (by client id: the lowest such order id).
     fn resolve(&self, a: AccountId, m: MarketId, r: &OrderRef) -> Result<OrderId, Reject> {
+        self.resolve_order(a, m, r).map(|o| o.id)
+    }
+
+    /// [`Perps::resolve`], returning the order.
+    fn resolve_order(&self, a: AccountId, m: MarketId, r: &OrderRef) -> Result<&Order, Reject> {
         if !self.markets.contains_key(&m) {
             return Err(Reject::UnknownMarket);
         }
         match r {
             OrderRef::Id(x) => {
-                self.orders.get(x).filter(|o| o.account == a && o.market == m).map(|o| o.id).ok_or(Reject::UnknownOrder)
+                self.orders.get(x).map(|o| &**o).filter(|o| o.account == a && o.market == m).ok_or(Reject::UnknownOrder)
             }
             OrderRef::ClOrdId(c) => self
                 .cl_index
                 .ids(a, cl_key(c))
-                .find(|id| self.orders.get(id).is_some_and(|o| o.market == m))
+                .find_map(|id| self.orders.get(&id).map(|o| &**o).filter(|o| o.market == m))
                 .ok_or(Reject::UnknownOrder),
         }
     }
@@ -884,11 +891,11 @@ impl Perps {
     }
 
     fn cmd_modify(&mut self, a: AccountId, item: &ModifyItem, ts: u64, out: &mut Output) -> ItemResult {
-        let id = self.resolve(a, item.market, &item.target)?;
+        let o = self.resolve_order(a, item.market, &item.target)?;
+        let id = o.id;
         if self.is_liquidating(a) {
             return Err(Reject::AccountLiquidating);
         }
-        let o = self.orders.get(&id).ok_or(Reject::UnknownOrder)?;
         if o.order_type != OrderType::Limit {
             return Err(Reject::InvalidPrice);
         }
@@ -933,8 +940,8 @@ impl Perps {
     }
 
     fn cmd_replace(&mut self, a: AccountId, item: &ReplaceItem, ts: u64, out: &mut Output) -> ItemResult {
-        let id = self.resolve(a, item.market, &item.orig)?;
-        let o = self.orders.get(&id).ok_or(Reject::UnknownOrder)?;
+        let o = self.resolve_order(a, item.market, &item.orig)?;
+        let id = o.id;
         if o.order_type != OrderType::Limit || o.untriggered() {
             return Err(Reject::InvalidPrice);
         }

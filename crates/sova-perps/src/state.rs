@@ -787,21 +787,36 @@ impl Perps {
     }
 
     fn unbook(&mut self, id: OrderId) -> EvResult {
-        let o = self.orders.get_mut(&id).ok_or("unknown order")?;
+        let Perps { orders, markets, ro_resting, .. } = self;
+        Self::unbook_order(orders.get_mut(&id).ok_or("unknown order")?, markets, ro_resting)
+    }
+
+    /// Takes `o` out of its book (if it is in it).
+    fn unbook_order(
+        o: &mut Order,
+        markets: &mut BTreeMap<MarketId, MarketState>,
+        ro_resting: &mut BTreeSet<(AccountId, OrderId)>,
+    ) -> EvResult {
+        let id = o.id;
         if o.in_book {
             o.in_book = false;
             if o.reduce_only {
-                self.ro_resting.remove(&(o.account, id));
+                ro_resting.remove(&(o.account, id));
             }
             let (side, key, m) = (o.side, MarketState::book_key(o.side, o.price, o.seq), o.market);
-            self.market_mut(m)?.side_book_mut(side).remove(&key).ok_or("book entry missing")?;
+            markets
+                .get_mut(&m)
+                .ok_or("unknown market")?
+                .side_book_mut(side)
+                .remove(&key)
+                .ok_or("book entry missing")?;
         }
         Ok(())
     }
 
     fn ev_close(&mut self, id: OrderId, reason: CloseReason, ts: u64) -> EvResult {
-        self.unbook(id)?;
         let mut o = self.orders.remove(&id).ok_or("unknown order")?;
+        Self::unbook_order(&mut o, &mut self.markets, &mut self.ro_resting)?;
         if o.untriggered() {
             self.market_mut(o.market)?.stops.remove(&id);
         }
