@@ -829,6 +829,12 @@ impl Perps {
         a.frozen -= o.frozen;
         a.orders.remove(&id);
         o.frozen = 0;
+        // The window keeps the `closed_orders` highest ids: an order below all of a full window would be inserted
+        // and popped at once, so it is dropped without touching the tree.
+        let full = self.closed.len() >= self.cfg.closed_orders;
+        if full && self.closed.first_key_value().is_none_or(|(first, _)| id < *first) {
+            return Ok(());
+        }
         self.closed.insert(id, o);
         while self.closed.len() > self.cfg.closed_orders {
             self.closed.pop_first();
