@@ -76,10 +76,10 @@ impl ClIndex {
                 if id < ids.first {
                     let f = std::mem::replace(&mut ids.first, id);
                     ids.more.insert(0, f);
-                } else if let Err(i) = ids.more.binary_search(&id) {
-                    if id != ids.first {
-                        ids.more.insert(i, id);
-                    }
+                } else if id != ids.first
+                    && let Err(i) = ids.more.binary_search(&id)
+                {
+                    ids.more.insert(i, id);
                 }
             }
         }
