@@ -323,10 +323,15 @@ impl Perps {
 
     /// [`Totals::available`] without the rest of the totals (the margin check of every order): collateral + cross
     /// uPnL - cross initial margin - frozen.
-    pub(crate) fn available(&self, a: AccountId, acc: &Account) -> i128 {
+    /// `known`: the account's position in one market, already looked up.
+    pub(crate) fn available(&self, a: AccountId, acc: &Account, known: Option<(MarketId, Option<&Position>)>) -> i128 {
         let mut v = acc.collateral - acc.frozen;
         for (m, s) in &self.markets {
-            let Some(p) = self.positions.get(&(*m, a)) else { continue };
+            let p = match known {
+                Some((km, kp)) if km == *m => kp,
+                _ => self.positions.get(&(*m, a)),
+            };
+            let Some(p) = p else { continue };
             if p.mode != MarginMode::Cross {
                 continue;
             }
@@ -338,7 +343,7 @@ impl Perps {
 
     /// [`Perps::available`] by account id (0 for an unknown account, as [`Perps::totals`]).
     pub(crate) fn available_of(&self, a: AccountId) -> i128 {
-        self.accounts.get(&a).map_or(0, |acc| self.available(a, acc))
+        self.accounts.get(&a).map_or(0, |acc| self.available(a, acc, None))
     }
 
     fn cmd_transfer_out(&mut self, a: AccountId, amount: u64, ts: u64, out: &mut Output) -> ItemResult {
@@ -659,7 +664,7 @@ impl Perps {
             0
         } else {
             let f = self.frozen_in(s, reducible, lev, o.side, o.price, quantity);
-            if f > self.available(a, acc) + extra {
+            if f > self.available(a, acc, Some((o.market, pos))) + extra {
                 return Err(Reject::InsufficientMargin);
             }
             f

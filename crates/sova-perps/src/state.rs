@@ -55,7 +55,21 @@ pub(crate) type IdMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHas
 /// items may share one). Looked up only.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ClIndex {
-    map: std::collections::HashMap<(AccountId, ClKey), ClIds, std::hash::BuildHasherDefault<IdHasher>>,
+    map: std::collections::HashMap<ClSlot, ClIds, std::hash::BuildHasherDefault<IdHasher>>,
+}
+
+/// (account, client id), hashed as six words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ClSlot(AccountId, ClKey);
+
+impl std::hash::Hash for ClSlot {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+        for w in self.1 {
+            state.write_u64(w);
+        }
+    }
 }
 
 /// Ascending: `first`, then `more` (empty, so no allocation, in the usual case of one order).
@@ -67,7 +81,7 @@ struct ClIds {
 
 impl ClIndex {
     pub fn insert(&mut self, a: AccountId, k: ClKey, id: OrderId) {
-        match self.map.entry((a, k)) {
+        match self.map.entry(ClSlot(a, k)) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(ClIds { first: id, more: Vec::new() });
             }
@@ -86,7 +100,7 @@ impl ClIndex {
     }
 
     pub fn remove(&mut self, a: AccountId, k: ClKey, id: OrderId) {
-        let std::collections::hash_map::Entry::Occupied(mut o) = self.map.entry((a, k)) else { return };
+        let std::collections::hash_map::Entry::Occupied(mut o) = self.map.entry(ClSlot(a, k)) else { return };
         let ids = o.get_mut();
         if ids.first == id {
             if ids.more.is_empty() {
@@ -101,13 +115,16 @@ impl ClIndex {
 
     /// The open orders of account `a` with client id `k`, ascending.
     pub fn ids(&self, a: AccountId, k: ClKey) -> impl Iterator<Item = OrderId> + '_ {
-        self.map.get(&(a, k)).into_iter().flat_map(|ids| std::iter::once(ids.first).chain(ids.more.iter().copied()))
+        self.map
+            .get(&ClSlot(a, k))
+            .into_iter()
+            .flat_map(|ids| std::iter::once(ids.first).chain(ids.more.iter().copied()))
     }
 
     /// Every entry, sorted (for the invariant check).
     pub fn entries(&self) -> BTreeSet<(AccountId, ClKey, OrderId)> {
         let mut v = BTreeSet::new();
-        for ((a, k), ids) in &self.map {
+        for (ClSlot(a, k), ids) in &self.map {
             v.insert((*a, *k, ids.first));
             v.extend(ids.more.iter().map(|id| (*a, *k, *id)));
         }
