@@ -470,9 +470,9 @@ impl Perps {
                 Side::Buy => {
                     let mut left = qty;
                     let mut worst = 0;
-                    for ((p, _), id) in &s.asks {
-                        worst = *p;
-                        left = left.saturating_sub(self.orders.get(id).map_or(0, |o| o.remaining()));
+                    for ((p, _), id) in s.asks.iter() {
+                        worst = p;
+                        left = left.saturating_sub(self.orders.get(&id).map_or(0, |o| o.remaining()));
                         if left == 0 {
                             break;
                         }
@@ -754,12 +754,12 @@ impl Perps {
     fn fok_fillable(&self, m: MarketId, side: Side, limit: Option<u64>, qty: u64) -> bool {
         let Some(s) = self.markets.get(&m) else { return false };
         let mut left = qty;
-        for ((k, _), oid) in s.side_book(side.opposite()) {
-            let p = if side == Side::Buy { *k } else { u64::MAX - k };
+        for ((k, _), oid) in s.side_book(side.opposite()).iter() {
+            let p = if side == Side::Buy { k } else { u64::MAX - k };
             if limit.is_some_and(|l| if side == Side::Buy { p > l } else { p < l }) {
                 break;
             }
-            left = left.saturating_sub(self.orders.get(oid).map_or(0, |o| o.remaining()));
+            left = left.saturating_sub(self.orders.get(&oid).map_or(0, |o| o.remaining()));
             if left == 0 {
                 return true;
             }
@@ -782,7 +782,7 @@ impl Perps {
                 return Some(CloseReason::ReduceOnly);
             }
             let s = self.markets.get(&m)?;
-            let ((k, _), mid) = s.side_book(side.opposite()).iter().next().map(|(k, v)| (*k, *v))?;
+            let ((k, _), mid) = s.side_book(side.opposite()).iter().next()?;
             // The best maker's price, from its book key (asks by price, bids by u64::MAX - price).
             let best = if side == Side::Buy { k } else { u64::MAX - k };
             if limit.is_some_and(|l| if side == Side::Buy { best > l } else { best < l }) {
@@ -1103,9 +1103,9 @@ impl Perps {
         // atoms at price p), lots x qptl = full + need / p, so price = target x p / (full x p + need).
         let mut notional: i128 = 0;
         let mut full: i128 = 0; // sum of whole levels' lots x qptl
-        for ((k, _), id) in s.side_book(book_side) {
-            let p = i128::from(if book_side == Side::Buy { u64::MAX - k } else { *k });
-            let rem = i128::from(self.orders.get(id)?.remaining());
+        for ((k, _), id) in s.side_book(book_side).iter() {
+            let p = i128::from(if book_side == Side::Buy { u64::MAX - k } else { k });
+            let rem = i128::from(self.orders.get(&id)?.remaining());
             let level = p * rem * q;
             if notional + level >= target {
                 let need = target - notional;

@@ -272,8 +272,8 @@ pub(crate) struct Account {
 pub(crate) struct MarketState {
     pub spec: PerpMarketSpec,
     /// Bids by (u64::MAX - price, seq), asks by (price, seq): the first entry is the best.
-    pub bids: BTreeMap<(u64, u64), OrderId>,
-    pub asks: BTreeMap<(u64, u64), OrderId>,
+    pub bids: BookSide,
+    pub asks: BookSide,
     /// Untriggered stops.
     pub stops: BTreeSet<OrderId>,
     pub index: Option<u64>,
@@ -294,6 +294,54 @@ pub(crate) struct MarketState {
     pub trades: VecDeque<Trade>,
 }
 
+/// One side of a book: (price key, seq) -> order id, kept as one `u128` per key (`price key << 64 | seq`, the
+/// same order as the pair, compared in one step). Hashed exactly as a `BTreeMap<(u64, u64), OrderId>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BookSide(BTreeMap<u128, OrderId>);
+
+impl BookSide {
+    #[inline]
+    fn pack(k: &(u64, u64)) -> u128 {
+        (u128::from(k.0) << 64) | u128::from(k.1)
+    }
+    #[inline]
+    fn unpack(k: u128) -> (u64, u64) {
+        ((k >> 64) as u64, k as u64)
+    }
+    pub fn insert(&mut self, k: (u64, u64), id: OrderId) -> Option<OrderId> {
+        self.0.insert(Self::pack(&k), id)
+    }
+    pub fn remove(&mut self, k: &(u64, u64)) -> Option<OrderId> {
+        self.0.remove(&Self::pack(k))
+    }
+    pub fn get(&self, k: &(u64, u64)) -> Option<&OrderId> {
+        self.0.get(&Self::pack(k))
+    }
+    /// Best first.
+    pub fn iter(&self) -> impl Iterator<Item = ((u64, u64), OrderId)> + '_ {
+        self.0.iter().map(|(k, v)| (Self::unpack(*k), *v))
+    }
+    pub fn first_key(&self) -> Option<(u64, u64)> {
+        self.0.keys().next().map(|k| Self::unpack(*k))
+    }
+    pub fn values(&self) -> impl Iterator<Item = &OrderId> + '_ {
+        self.0.values()
+    }
+}
+
+impl std::hash::Hash for BookSide {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As `BTreeMap<(u64, u64), u64>`: the length, then each key's two words and the value.
+        state.write_usize(self.0.len());
+        for (k, v) in &self.0 {
+            let (a, b) = Self::unpack(*k);
+            state.write_u64(a);
+            state.write_u64(b);
+            state.write_u64(*v);
+        }
+    }
+}
+
 impl MarketState {
     pub fn book_key(side: Side, price: u64, seq: u64) -> (u64, u64) {
         match side {
@@ -301,23 +349,23 @@ impl MarketState {
             Side::Sell => (price, seq),
         }
     }
-    pub fn side_book(&self, side: Side) -> &BTreeMap<(u64, u64), OrderId> {
+    pub fn side_book(&self, side: Side) -> &BookSide {
         match side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
         }
     }
-    pub fn side_book_mut(&mut self, side: Side) -> &mut BTreeMap<(u64, u64), OrderId> {
+    pub fn side_book_mut(&mut self, side: Side) -> &mut BookSide {
         match side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
         }
     }
     pub fn best_bid(&self) -> Option<u64> {
-        self.bids.keys().next().map(|k| u64::MAX - k.0)
+        self.bids.first_key().map(|k| u64::MAX - k.0)
     }
     pub fn best_ask(&self) -> Option<u64> {
-        self.asks.keys().next().map(|k| k.0)
+        self.asks.first_key().map(|k| k.0)
     }
 }
 
@@ -543,8 +591,8 @@ impl Perps {
                     m,
                     MarketState {
                         spec,
-                        bids: BTreeMap::new(),
-                        asks: BTreeMap::new(),
+                        bids: BookSide::default(),
+                        asks: BookSide::default(),
                         stops: BTreeSet::new(),
                         index: None,
                         index_pinned: false,

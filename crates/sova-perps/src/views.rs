@@ -206,9 +206,9 @@ impl Perps {
 
     fn levels(&self, s: &MarketState, side: Side, n: usize) -> Vec<(u64, u64)> {
         let mut v: Vec<(u64, u64)> = Vec::new();
-        for ((k, _), id) in s.side_book(side) {
-            let p = if side == Side::Buy { u64::MAX - k } else { *k };
-            let q = self.orders.get(id).map_or(0, |o| o.remaining());
+        for ((k, _), id) in s.side_book(side).iter() {
+            let p = if side == Side::Buy { u64::MAX - k } else { k };
+            let q = self.orders.get(&id).map_or(0, |o| o.remaining());
             match v.last_mut() {
                 Some(l) if l.0 == p => l.1 += q,
                 _ => {
