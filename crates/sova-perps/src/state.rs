@@ -38,11 +38,11 @@ impl std::hash::Hasher for IdHasher {
             self.write_u64(u64::from(*b));
         }
     }
-    #[inline]
+    #[inline(always)]
     fn write_u64(&mut self, w: u64) {
         self.0 = (self.0.rotate_left(26) ^ w).wrapping_mul(0xf135_7aea_2e62_a9c5);
     }
-    #[inline]
+    #[inline(always)]
     fn finish(&self) -> u64 {
         self.0.rotate_left(26)
     }
@@ -59,8 +59,16 @@ pub(crate) struct ClIndex {
 }
 
 /// (account, client id), hashed as six words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Eq)]
 struct ClSlot(AccountId, ClKey);
+
+impl PartialEq for ClSlot {
+    #[inline]
+    fn eq(&self, o: &Self) -> bool {
+        let (a, b) = (&self.1, &o.1);
+        ((self.0 ^ o.0) | (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0
+    }
+}
 
 impl std::hash::Hash for ClSlot {
     #[inline]

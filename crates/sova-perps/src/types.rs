@@ -417,8 +417,9 @@ pub(crate) fn ceil_div(a: i128, b: i128) -> i128 {
         let q = a.div_euclid(b);
         return i128::from(if a.rem_euclid(b) == 0 { q } else { q + 1 });
     }
+    // One 128-bit division: the remainder `a - q x b` is in [0, b), so wrapping arithmetic gives it exactly.
     let q = a.div_euclid(b);
-    if a.rem_euclid(b) == 0 { q } else { q + 1 }
+    if a.wrapping_sub(q.wrapping_mul(b)) == 0 { q } else { q + 1 }
 }
 
 /// `floor(a / b)` for `b > 0`.
