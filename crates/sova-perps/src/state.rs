@@ -536,40 +536,58 @@ impl Perps {
     /// Recomputes the account's entries of the liquidation index (no allocation beyond the index's own).
     fn reindex(&mut self, a: AccountId) {
         let Perps { markets, liq, accounts, positions, .. } = self;
-        for m in markets.keys() {
-            if let Some((long, key)) = liq.key_of.remove(&(*m, a)) {
+        let acc = accounts.get(&a);
+        let cross = match acc {
+            Some(_) => {
+                markets.keys().filter(|m| positions.get(&(**m, a)).is_some_and(|p| p.mode == MarginMode::Cross)).count()
+            }
+            None => 0,
+        };
+        if cross > 1 {
+            liq.multi.insert(a);
+        } else {
+            liq.multi.remove(&a);
+        }
+        for (m, s) in markets.iter() {
+            // The entry the account should have in this market, if any; the index is only touched if it changed.
+            let new = acc.and_then(|acc| {
+                let p = positions.get(&(*m, a))?;
+                let c = match p.mode {
+                    MarginMode::Isolated => p.margin,
+                    MarginMode::Cross if cross == 1 => acc.collateral,
+                    MarginMode::Cross => return None,
+                };
+                let mmr = s.spec.tiers.last().map_or(0, |t| t.mmr_e12);
+                let q = s.spec.qptl();
+                let long = p.size > 0;
+                let size = p.size.abs();
+                let key = if long {
+                    ceil_div((p.cost - c) * E12 * MICRO, size * q * (E12 - mmr).max(1)) + 1
+                } else {
+                    (c + p.cost.abs()) * E12 * MICRO / (size * q * (E12 + mmr)) - 1
+                };
+                Some((long, key))
+            });
+            let old = liq.key_of.get(&(*m, a)).copied();
+            if old == new {
+                continue;
+            }
+            if let Some((long, key)) = old {
                 let set = if long { liq.longs.get_mut(m) } else { liq.shorts.get_mut(m) };
                 if let Some(set) = set {
                     set.remove(&(key, a));
                 }
             }
-        }
-        liq.multi.remove(&a);
-        let Some(acc) = accounts.get(&a) else { return };
-        let cross =
-            markets.keys().filter(|m| positions.get(&(**m, a)).is_some_and(|p| p.mode == MarginMode::Cross)).count();
-        if cross > 1 {
-            liq.multi.insert(a);
-        }
-        for (m, s) in markets.iter() {
-            let Some(p) = positions.get(&(*m, a)) else { continue };
-            let c = match p.mode {
-                MarginMode::Isolated => p.margin,
-                MarginMode::Cross if cross == 1 => acc.collateral,
-                MarginMode::Cross => continue,
-            };
-            let mmr = s.spec.tiers.last().map_or(0, |t| t.mmr_e12);
-            let q = s.spec.qptl();
-            let long = p.size > 0;
-            let size = p.size.abs();
-            let key = if long {
-                ceil_div((p.cost - c) * E12 * MICRO, size * q * (E12 - mmr).max(1)) + 1
-            } else {
-                (c + p.cost.abs()) * E12 * MICRO / (size * q * (E12 + mmr)) - 1
-            };
-            liq.key_of.insert((*m, a), (long, key));
-            let set = if long { liq.longs.entry(*m) } else { liq.shorts.entry(*m) };
-            set.or_default().insert((key, a));
+            match new {
+                Some((long, key)) => {
+                    liq.key_of.insert((*m, a), (long, key));
+                    let set = if long { liq.longs.entry(*m) } else { liq.shorts.entry(*m) };
+                    set.or_default().insert((key, a));
+                }
+                None => {
+                    liq.key_of.remove(&(*m, a));
+                }
+            }
         }
     }
 
