@@ -211,30 +211,30 @@ impl Perps {
         must(self.apply_event(&ev));
         match &ev {
             Event::Trade(t) => {
-                self.dirty_accounts.insert(t.maker_account);
-                self.dirty_accounts.insert(t.taker_account);
-                self.dirty_markets.insert(t.market);
+                self.dirty_accounts.push(t.maker_account);
+                self.dirty_accounts.push(t.taker_account);
+                self.dirty_markets.push(t.market);
             }
             Event::MarkUpdated { market, .. } | Event::MarkPinned { market, .. } => {
                 self.mark_moved.insert(*market);
-                self.dirty_markets.insert(*market);
+                self.dirty_markets.push(*market);
             }
             Event::FundingSettled { market, .. } => {
                 self.mark_moved.insert(*market);
             }
             Event::IndexSet { market, .. } | Event::IndexPinned { market, .. } => {
-                self.dirty_markets.insert(*market);
+                self.dirty_markets.push(*market);
             }
             Event::TransferredOut { account, .. } | Event::MarginMoved { account, .. } => {
-                self.dirty_accounts.insert(*account);
+                self.dirty_accounts.push(*account);
             }
             Event::CollateralMoved { from, to, .. } => {
-                self.dirty_accounts.insert(*from);
-                self.dirty_accounts.insert(*to);
+                self.dirty_accounts.push(*from);
+                self.dirty_accounts.push(*to);
             }
             Event::Adl { account, counterparty, .. } => {
-                self.dirty_accounts.insert(*account);
-                self.dirty_accounts.insert(*counterparty);
+                self.dirty_accounts.push(*account);
+                self.dirty_accounts.push(*counterparty);
             }
             _ => {}
         }
@@ -972,9 +972,11 @@ impl Perps {
     // ----- stops ----------------------------------------------------------------------------------------------
 
     fn run_stops(&mut self, ts: u64, out: &mut Output) -> bool {
-        let markets = std::mem::take(&mut self.dirty_markets);
+        let mut markets = std::mem::take(&mut self.dirty_markets);
+        markets.sort_unstable();
+        markets.dedup();
         let mut any = false;
-        for m in markets {
+        for &m in &markets {
             let Some(s) = self.markets.get(&m) else { continue };
             let fired: Vec<OrderId> = s
                 .stops
@@ -999,6 +1001,10 @@ impl Perps {
                     any = true;
                 }
             }
+        }
+        if self.dirty_markets.is_empty() {
+            markets.clear();
+            self.dirty_markets = markets;
         }
         any
     }
@@ -1144,8 +1150,10 @@ impl Perps {
                 None => accts.extend(self.positions.range((m, 0)..=(m, AccountId::MAX)).map(|((_, a), _)| *a)),
             }
         }
+        accts.sort_unstable();
+        accts.dedup();
         let before = out.events.len();
-        for a in accts {
+        for &a in &accts {
             if a == self.cfg.insurance_account || a == self.cfg.fee_account {
                 continue;
             }
@@ -1154,6 +1162,10 @@ impl Perps {
                     self.liquidate(a, scope, ts, out);
                 }
             }
+        }
+        if self.dirty_accounts.is_empty() {
+            accts.clear();
+            self.dirty_accounts = accts;
         }
         out.events.len() > before
     }

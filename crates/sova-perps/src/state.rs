@@ -400,8 +400,9 @@ pub struct Perps {
     pub(crate) next_position: PositionId,
     pub(crate) next_seq: u64,
     // Per-command work lists of the live path (not state; empty between commands).
-    pub(crate) dirty_accounts: BTreeSet<AccountId>,
-    pub(crate) dirty_markets: BTreeSet<MarketId>,
+    /// Unsorted, with repeats (sorted and deduplicated when used; reused buffers, no allocation per command).
+    pub(crate) dirty_accounts: Vec<AccountId>,
+    pub(crate) dirty_markets: Vec<MarketId>,
     pub(crate) mark_moved: BTreeSet<MarketId>,
     /// Derived liquidation index (kept by `apply_event`, so replay rebuilds it; not part of the snapshot).
     pub(crate) liq: LiqIndex,
@@ -444,8 +445,8 @@ impl Perps {
             next_trade: 1,
             next_position: 1,
             next_seq: 1,
-            dirty_accounts: BTreeSet::new(),
-            dirty_markets: BTreeSet::new(),
+            dirty_accounts: Vec::new(),
+            dirty_markets: Vec::new(),
             mark_moved: BTreeSet::new(),
             liq: LiqIndex::default(),
             cl_index: ClIndex::default(),
@@ -592,7 +593,7 @@ impl Perps {
     }
 
     /// Accounts a mark of `mark` ticks in `m` may bring below maintenance (a superset; checked exactly after).
-    pub(crate) fn liquidation_candidates(&self, m: MarketId, mark: u64, into: &mut BTreeSet<AccountId>) {
+    pub(crate) fn liquidation_candidates(&self, m: MarketId, mark: u64, into: &mut Vec<AccountId>) {
         let pm = i128::from(mark) * MICRO;
         if let Some(l) = self.liq.longs.get(&m) {
             into.extend(l.range((pm, 0)..).map(|(_, a)| *a));
