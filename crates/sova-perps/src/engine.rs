@@ -713,7 +713,13 @@ impl Perps {
     }
 
     pub(crate) fn status_of(&self, id: OrderId) -> OrderStatus {
-        self.orders.get(&id).or_else(|| self.closed.get(&id)).map_or(OrderStatus::Rejected, |o| o.status)
+        if let Some(o) = self.orders.get(&id) {
+            return o.status;
+        }
+        match self.last_closed {
+            Some((c, status)) if c == id => status,
+            _ => self.closed.get(&id).map_or(OrderStatus::Rejected, |o| o.status),
+        }
     }
 
     fn crosses(&self, m: MarketId, side: Side, price: Option<u64>) -> bool {

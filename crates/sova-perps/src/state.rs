@@ -412,6 +412,9 @@ pub struct Perps {
     /// Derived: reduce-only orders resting in a book, by (account, order id), so the cut after a fill does not
     /// scan the account's orders (kept by `apply_event`; not part of the snapshot).
     pub(crate) ro_resting: BTreeSet<(AccountId, OrderId)>,
+    /// The last order put into `closed` and its status, while it is there (so the acknowledgement of an order
+    /// that just closed needs no tree lookup; not state).
+    pub(crate) last_closed: Option<(OrderId, OrderStatus)>,
 }
 
 /// Where a mark move can liquidate, without scanning every position. For each scope holding one position
@@ -451,6 +454,7 @@ impl Perps {
             liq: LiqIndex::default(),
             cl_index: ClIndex::default(),
             ro_resting: BTreeSet::new(),
+            last_closed: None,
         }
     }
 
@@ -927,9 +931,14 @@ impl Perps {
         if full && self.closed.first_key_value().is_none_or(|(first, _)| id < *first) {
             return Ok(());
         }
+        self.last_closed = Some((id, o.status));
         self.closed.insert(id, o);
         while self.closed.len() > self.cfg.closed_orders {
-            self.closed.pop_first();
+            if let Some((gone, _)) = self.closed.pop_first()
+                && self.last_closed.is_some_and(|(c, _)| c == gone)
+            {
+                self.last_closed = None;
+            }
         }
         Ok(())
     }
