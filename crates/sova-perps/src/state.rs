@@ -261,6 +261,57 @@ pub struct FundingRow {
     pub ts: u64,
 }
 
+/// An account's open order ids, ascending, in a sorted vector (a handful per account; new ids go at the end).
+/// Hashed exactly as a `BTreeSet<OrderId>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct OrderSet(Vec<OrderId>);
+
+impl OrderSet {
+    pub fn insert(&mut self, id: OrderId) -> bool {
+        match self.0.last() {
+            Some(last) if *last >= id => match self.0.binary_search(&id) {
+                Ok(_) => false,
+                Err(i) => {
+                    self.0.insert(i, id);
+                    true
+                }
+            },
+            _ => {
+                self.0.push(id);
+                true
+            }
+        }
+    }
+    pub fn remove(&mut self, id: &OrderId) -> bool {
+        match self.0.binary_search(id) {
+            Ok(i) => {
+                self.0.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+    pub fn contains(&self, id: &OrderId) -> bool {
+        self.0.binary_search(id).is_ok()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, OrderId> {
+        self.0.iter()
+    }
+}
+
+impl std::hash::Hash for OrderSet {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As `BTreeSet<u64>`: the length, then each id.
+        state.write_usize(self.0.len());
+        for id in &self.0 {
+            state.write_u64(*id);
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Account {
     /// Cross collateral in quote atoms (isolated margins are held by their positions). May go negative only
@@ -270,7 +321,7 @@ pub(crate) struct Account {
     pub frozen: i128,
     pub settings: BTreeMap<MarketId, (u32, MarginMode)>,
     /// Open orders (stops included).
-    pub orders: BTreeSet<OrderId>,
+    pub orders: OrderSet,
     pub deadline: Option<u64>,
     pub fundings: VecDeque<FundingRow>,
     pub history: VecDeque<ClosedPosition>,
