@@ -353,50 +353,81 @@ pub(crate) struct MarketState {
     pub trades: VecDeque<Trade>,
 }
 
-/// One side of a book: (price key, seq) -> order id, kept as one `u128` per key (`price key << 64 | seq`, the
-/// same order as the pair, compared in one step). Hashed exactly as a `BTreeMap<(u64, u64), OrderId>`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct BookSide(BTreeMap<u128, OrderId>);
+/// One side of a book: (price key, seq) -> order id, as price levels (`BTreeMap` by price key, no empty level)
+/// each holding its (seq, order id) in seq order (time priority: a new order goes at the back). Iterates,
+/// compares and hashes exactly as the flat `BTreeMap<(u64, u64), OrderId>` it stands for.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BookSide {
+    levels: BTreeMap<u64, Vec<(u64, OrderId)>>,
+    len: usize,
+    /// The buffer of the last level that emptied, for the next new level (not content).
+    spare: Vec<(u64, OrderId)>,
+}
+
+impl PartialEq for BookSide {
+    fn eq(&self, o: &Self) -> bool {
+        self.len == o.len && self.levels == o.levels
+    }
+}
+
+impl Eq for BookSide {}
 
 impl BookSide {
-    #[inline]
-    fn pack(k: &(u64, u64)) -> u128 {
-        (u128::from(k.0) << 64) | u128::from(k.1)
-    }
-    #[inline]
-    fn unpack(k: u128) -> (u64, u64) {
-        ((k >> 64) as u64, k as u64)
-    }
     pub fn insert(&mut self, k: (u64, u64), id: OrderId) -> Option<OrderId> {
-        self.0.insert(Self::pack(&k), id)
+        let spare = &mut self.spare;
+        let lvl = self.levels.entry(k.0).or_insert_with(|| std::mem::take(spare));
+        match lvl.last() {
+            Some(&(last, _)) if last >= k.1 => match lvl.binary_search_by_key(&k.1, |e| e.0) {
+                Ok(i) => Some(std::mem::replace(&mut lvl[i].1, id)),
+                Err(i) => {
+                    lvl.insert(i, (k.1, id));
+                    self.len += 1;
+                    None
+                }
+            },
+            _ => {
+                lvl.push((k.1, id));
+                self.len += 1;
+                None
+            }
+        }
     }
     pub fn remove(&mut self, k: &(u64, u64)) -> Option<OrderId> {
-        self.0.remove(&Self::pack(k))
+        let lvl = self.levels.get_mut(&k.0)?;
+        let i = lvl.binary_search_by_key(&k.1, |e| e.0).ok()?;
+        let (_, id) = lvl.remove(i);
+        self.len -= 1;
+        if lvl.is_empty()
+            && let Some(v) = self.levels.remove(&k.0)
+        {
+            self.spare = v;
+        }
+        Some(id)
     }
     pub fn get(&self, k: &(u64, u64)) -> Option<&OrderId> {
-        self.0.get(&Self::pack(k))
+        let lvl = self.levels.get(&k.0)?;
+        lvl.binary_search_by_key(&k.1, |e| e.0).ok().map(|i| &lvl[i].1)
     }
     /// Best first.
     pub fn iter(&self) -> impl Iterator<Item = ((u64, u64), OrderId)> + '_ {
-        self.0.iter().map(|(k, v)| (Self::unpack(*k), *v))
+        self.levels.iter().flat_map(|(p, v)| v.iter().map(move |(s, id)| ((*p, *s), *id)))
     }
     pub fn first_key(&self) -> Option<(u64, u64)> {
-        self.0.keys().next().map(|k| Self::unpack(*k))
+        self.levels.iter().next().and_then(|(p, v)| v.first().map(|(s, _)| (*p, *s)))
     }
     pub fn values(&self) -> impl Iterator<Item = &OrderId> + '_ {
-        self.0.values()
+        self.levels.values().flat_map(|v| v.iter().map(|(_, id)| id))
     }
 }
 
 impl std::hash::Hash for BookSide {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         // As `BTreeMap<(u64, u64), u64>`: the length, then each key's two words and the value.
-        state.write_usize(self.0.len());
-        for (k, v) in &self.0 {
-            let (a, b) = Self::unpack(*k);
+        state.write_usize(self.len);
+        for ((a, b), id) in self.iter() {
             state.write_u64(a);
             state.write_u64(b);
-            state.write_u64(*v);
+            state.write_u64(id);
         }
     }
 }
