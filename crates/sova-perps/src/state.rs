@@ -1170,7 +1170,7 @@ impl Perps {
     fn ev_funding(&mut self, m: MarketId, rate: i64, index: u64, ts: u64) -> EvResult {
         let q = self.spec(m)?.qptl();
         let hist = self.cfg.history;
-        let mut deltas: Vec<(AccountId, i128)> = Vec::new();
+        let mut missing: Vec<(AccountId, i128)> = Vec::new();
         let mut paid: i128 = 0;
         let mut received: i128 = 0;
         let r = i128::from(rate);
@@ -1190,21 +1190,27 @@ impl Perps {
             };
             p.funding += fee;
             p.updated = ts;
-            if p.mode == MarginMode::Isolated {
+            let delta = if p.mode == MarginMode::Isolated {
                 p.margin -= fee;
-                deltas.push((*a, 0));
+                0
             } else {
-                deltas.push((*a, -fee));
-            }
+                -fee
+            };
             let row = FundingRow { market: m, position_id: p.id, size: p.size, fee, rate_ppb: rate, ts };
-            if let Some(acc) = self.accounts.get_mut(a) {
-                acc.fundings.push_back(row);
-                while acc.fundings.len() > hist {
-                    acc.fundings.pop_front();
+            // One lookup of the account per position (a position's holder always has an account; were one missing,
+            // it would get only the collateral change, as before).
+            match self.accounts.get_mut(a) {
+                Some(acc) => {
+                    acc.collateral += delta;
+                    acc.fundings.push_back(row);
+                    while acc.fundings.len() > hist {
+                        acc.fundings.pop_front();
+                    }
                 }
+                None => missing.push((*a, delta)),
             }
         }
-        for (a, d) in deltas {
+        for (a, d) in missing {
             self.acct(a).collateral += d;
         }
         let ins = self.cfg.insurance_account;
