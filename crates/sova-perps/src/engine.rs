@@ -8,7 +8,7 @@ use sova_engine::{
 };
 
 use crate::events::{Ack, Action, Command, Event, ItemResult, ModifyItem, NewOrder, OrderAccepted, Output, Trade};
-use crate::state::{Perps, must};
+use crate::state::{Account, MarketState, Order, Perps, Position, cl_key, must};
 use crate::types::{
     CloseReason, MAX_PRICE, MAX_QUANTITY, MICRO, MarginMode, Modifier, OrderStatus, PPB, PerpMarketSpec, PositionSide,
     Reject, TriggerType, ceil_div, median3,
@@ -211,30 +211,30 @@ impl Perps {
         must(self.apply_event(&ev));
         match &ev {
             Event::Trade(t) => {
-                self.dirty_accounts.insert(t.maker_account);
-                self.dirty_accounts.insert(t.taker_account);
-                self.dirty_markets.insert(t.market);
+                self.dirty_accounts.push(t.maker_account);
+                self.dirty_accounts.push(t.taker_account);
+                self.dirty_markets.push(t.market);
             }
             Event::MarkUpdated { market, .. } | Event::MarkPinned { market, .. } => {
                 self.mark_moved.insert(*market);
-                self.dirty_markets.insert(*market);
+                self.dirty_markets.push(*market);
             }
             Event::FundingSettled { market, .. } => {
                 self.mark_moved.insert(*market);
             }
             Event::IndexSet { market, .. } | Event::IndexPinned { market, .. } => {
-                self.dirty_markets.insert(*market);
+                self.dirty_markets.push(*market);
             }
             Event::TransferredOut { account, .. } | Event::MarginMoved { account, .. } => {
-                self.dirty_accounts.insert(*account);
+                self.dirty_accounts.push(*account);
             }
             Event::CollateralMoved { from, to, .. } => {
-                self.dirty_accounts.insert(*from);
-                self.dirty_accounts.insert(*to);
+                self.dirty_accounts.push(*from);
+                self.dirty_accounts.push(*to);
             }
             Event::Adl { account, counterparty, .. } => {
-                self.dirty_accounts.insert(*account);
-                self.dirty_accounts.insert(*counterparty);
+                self.dirty_accounts.push(*account);
+                self.dirty_accounts.push(*counterparty);
             }
             _ => {}
         }
@@ -271,6 +271,10 @@ impl Perps {
     /// After the command: fire stops whose trigger price crossed, and liquidate accounts under maintenance, until
     /// nothing more happens.
     fn settle_effects(&mut self, ts: u64, out: &mut Output) {
+        // Nothing touched (no fill, price or margin move): no stop can fire and nobody needs a check.
+        if self.dirty_accounts.is_empty() && self.dirty_markets.is_empty() && self.mark_moved.is_empty() {
+            return;
+        }
         for _ in 0..256 {
             let a = self.run_stops(ts, out);
             let b = self.run_liquidation_checks(ts, out);
@@ -315,6 +319,31 @@ impl Perps {
             }
         }
         t
+    }
+
+    /// [`Totals::available`] without the rest of the totals (the margin check of every order): collateral + cross
+    /// uPnL - cross initial margin - frozen.
+    /// `known`: the account's position in one market, already looked up.
+    pub(crate) fn available(&self, a: AccountId, acc: &Account, known: Option<(MarketId, Option<&Position>)>) -> i128 {
+        let mut v = acc.collateral - acc.frozen;
+        for (m, s) in &self.markets {
+            let p = match known {
+                Some((km, kp)) if km == *m => kp,
+                _ => self.positions.get(&(*m, a)),
+            };
+            let Some(p) = p else { continue };
+            if p.mode != MarginMode::Cross {
+                continue;
+            }
+            let (upnl, notional) = pos_value(&s.spec, p.size, p.cost, s.mark.or(s.last).or(s.index));
+            v += upnl - ceil_div(notional, i128::from(p.leverage.max(1)));
+        }
+        v
+    }
+
+    /// [`Perps::available`] by account id (0 for an unknown account, as [`Perps::totals`]).
+    pub(crate) fn available_of(&self, a: AccountId) -> i128 {
+        self.accounts.get(&a).map_or(0, |acc| self.available(a, acc, None))
     }
 
     fn cmd_transfer_out(&mut self, a: AccountId, amount: u64, ts: u64, out: &mut Output) -> ItemResult {
@@ -364,7 +393,7 @@ impl Perps {
                 MarginMode::Isolated => p.margin >= new_im,
                 MarginMode::Cross => {
                     let old_im = ceil_div(notional, i128::from(p.leverage.max(1)));
-                    self.totals(a).available() - (new_im - old_im) >= 0
+                    self.available_of(a) - (new_im - old_im) >= 0
                 }
             };
             if !fits {
@@ -389,7 +418,7 @@ impl Perps {
         }
         let amount = i128::from(amount);
         if amount > 0 {
-            if amount > self.totals(a).available() {
+            if amount > self.available_of(a) {
                 return Err(Reject::InsufficientMargin);
             }
         } else {
@@ -420,12 +449,7 @@ impl Perps {
 
     /// Lots an order on `side` may still reduce: the position's size if it is on the other side, else 0.
     fn reducible(&self, a: AccountId, m: MarketId, side: Side) -> u64 {
-        match self.positions.get(&(m, a)) {
-            Some(p) if (p.size > 0 && side == Side::Sell) || (p.size < 0 && side == Side::Buy) => {
-                u64::try_from(p.size.unsigned_abs()).unwrap_or(u64::MAX)
-            }
-            _ => 0,
-        }
+        reducible_of(self.positions.get(&(m, a)), side)
     }
 
     /// Margin an opening order freezes: `notional / leverage` for the part that would open (or add to) the
@@ -433,6 +457,12 @@ impl Perps {
     /// reach in the book now). 0 when nothing can open.
     fn frozen_for(&self, a: AccountId, m: MarketId, side: Side, price: Option<u64>, qty: u64) -> i128 {
         let Some(s) = self.markets.get(&m) else { return 0 };
+        let (lev, _) = self.setting(a, m);
+        self.frozen_in(s, self.reducible(a, m, side), lev, side, price, qty)
+    }
+
+    /// [`Perps::frozen_for`] with the market, the lots the order may reduce and the leverage already looked up.
+    fn frozen_in(&self, s: &MarketState, reducible: u64, lev: u32, side: Side, price: Option<u64>, qty: u64) -> i128 {
         let refp = match price {
             Some(p) => p,
             None => match side {
@@ -440,9 +470,9 @@ impl Perps {
                 Side::Buy => {
                     let mut left = qty;
                     let mut worst = 0;
-                    for ((p, _), id) in &s.asks {
-                        worst = *p;
-                        left = left.saturating_sub(self.orders.get(id).map_or(0, |o| o.remaining()));
+                    for ((p, _), id) in s.asks.iter() {
+                        worst = p;
+                        left = left.saturating_sub(self.orders.get(&id).map_or(0, |o| o.remaining()));
                         if left == 0 {
                             break;
                         }
@@ -455,8 +485,7 @@ impl Perps {
         if refp == 0 {
             return 0;
         }
-        let open = qty.saturating_sub(self.reducible(a, m, side));
-        let (lev, _) = self.setting(a, m);
+        let open = qty.saturating_sub(reducible);
         let im = ceil_div(s.spec.notional(refp, open), i128::from(lev.max(1)));
         let fee = fee_i(s.spec.notional(refp, qty), s.spec.config.market.taker_fee_ppm);
         im + fee
@@ -583,11 +612,8 @@ impl Perps {
             (false, None) => {}
             _ => return Err(Reject::InvalidStop),
         }
-        if let Some(cl) = &o.cl_ord_id
-            && acc
-                .orders
-                .iter()
-                .any(|id| Some(*id) != ignore && self.orders.get(id).is_some_and(|x| x.cl_ord_id.as_ref() == Some(cl)))
+        if let Some(cl) = o.cl_ord_id.as_ref().map(cl_key)
+            && self.cl_index.ids(a, cl).any(|id| Some(id) != ignore)
         {
             return Err(Reject::DuplicateClOrdId);
         }
@@ -606,9 +632,12 @@ impl Perps {
         } else if o.quantity > 1u64 << 50 {
             return Err(Reject::Overflow);
         }
+        // One lookup each of the position and the leverage setting (as `reducible` and `setting`).
+        let pos = self.positions.get(&(o.market, a));
+        let reducible = reducible_of(pos, o.side);
         let mut quantity = o.quantity;
         if o.reduce_only && o.modifier != Modifier::AttachedStop {
-            let r = self.reducible(a, o.market, o.side);
+            let r = reducible;
             if r == 0 {
                 return Err(Reject::ReduceOnlyWouldIncrease);
             }
@@ -619,11 +648,11 @@ impl Perps {
         if o.time_in_force == TimeInForce::Gtx && !is_stop && self.crosses(o.market, o.side, o.price) {
             return Err(Reject::PostOnlyWouldTake);
         }
+        let lev = acc.settings.get(&o.market).map_or(s.spec.config.init_leverage, |x| x.0);
         if !o.reduce_only && !liquidation {
             // Margin tiers cap the leverage of large positions (checked when a position opens or grows).
-            let (lev, _) = self.setting(a, o.market);
-            let open = quantity.saturating_sub(self.reducible(a, o.market, o.side));
-            let held = self.positions.get(&(o.market, a)).map_or(0, |p| p.size.unsigned_abs());
+            let open = quantity.saturating_sub(reducible);
+            let held = pos.map_or(0, |p| p.size.unsigned_abs());
             let refp = o.price.or(s.mark).or(s.last).unwrap_or(0);
             let lots = i128::try_from(held).unwrap_or(i128::MAX).saturating_add(i128::from(open));
             let notional = i128::from(refp).saturating_mul(lots).saturating_mul(s.spec.qptl());
@@ -634,8 +663,8 @@ impl Perps {
         let frozen = if o.reduce_only || is_stop || liquidation {
             0
         } else {
-            let f = self.frozen_for(a, o.market, o.side, o.price, quantity);
-            if f > self.totals(a).available() + extra {
+            let f = self.frozen_in(s, reducible, lev, o.side, o.price, quantity);
+            if f > self.available(a, acc, Some((o.market, pos))) + extra {
                 return Err(Reject::InsufficientMargin);
             }
             f
@@ -684,7 +713,13 @@ impl Perps {
     }
 
     pub(crate) fn status_of(&self, id: OrderId) -> OrderStatus {
-        self.orders.get(&id).or_else(|| self.closed.get(&id)).map_or(OrderStatus::Rejected, |o| o.status)
+        if let Some(o) = self.orders.get(&id) {
+            return o.status;
+        }
+        match self.last_closed {
+            Some((c, status)) if c == id => status,
+            _ => self.closed.get(&id).map_or(OrderStatus::Rejected, |o| o.status),
+        }
     }
 
     fn crosses(&self, m: MarketId, side: Side, price: Option<u64>) -> bool {
@@ -725,12 +760,12 @@ impl Perps {
     fn fok_fillable(&self, m: MarketId, side: Side, limit: Option<u64>, qty: u64) -> bool {
         let Some(s) = self.markets.get(&m) else { return false };
         let mut left = qty;
-        for ((k, _), oid) in s.side_book(side.opposite()) {
-            let p = if side == Side::Buy { *k } else { u64::MAX - k };
+        for ((k, _), oid) in s.side_book(side.opposite()).iter() {
+            let p = if side == Side::Buy { k } else { u64::MAX - k };
             if limit.is_some_and(|l| if side == Side::Buy { p > l } else { p < l }) {
                 break;
             }
-            left = left.saturating_sub(self.orders.get(oid).map_or(0, |o| o.remaining()));
+            left = left.saturating_sub(self.orders.get(&oid).map_or(0, |o| o.remaining()));
             if left == 0 {
                 return true;
             }
@@ -753,11 +788,13 @@ impl Perps {
                 return Some(CloseReason::ReduceOnly);
             }
             let s = self.markets.get(&m)?;
-            let (_, mid) = s.side_book(side.opposite()).iter().next().map(|(k, v)| (*k, *v))?;
-            let mo = self.orders.get(&mid)?;
-            if limit.is_some_and(|l| if side == Side::Buy { mo.price > l } else { mo.price < l }) {
+            let ((k, _), mid) = s.side_book(side.opposite()).iter().next()?;
+            // The best maker's price, from its book key (asks by price, bids by u64::MAX - price).
+            let best = if side == Side::Buy { k } else { u64::MAX - k };
+            if limit.is_some_and(|l| if side == Side::Buy { best > l } else { best < l }) {
                 return None;
             }
+            let mo = self.orders.get(&mid)?;
             if mo.account == a {
                 match stp {
                     StpMode::CancelMaker => {
@@ -806,14 +843,12 @@ impl Perps {
 
     /// Resting reduce-only orders of the account are cut to its position (closed if it is flat or on their side).
     fn cut_reduce_only(&mut self, a: AccountId, m: MarketId, skip: Option<OrderId>, ts: u64, out: &mut Output) {
-        let Some(acc) = self.accounts.get(&a) else { return };
-        let cut = |id: &OrderId| {
-            Some(*id) != skip && self.orders.get(id).is_some_and(|o| o.market == m && o.reduce_only && o.in_book)
-        };
-        if !acc.orders.iter().any(cut) {
+        let resting = self.ro_resting.range((a, 0)..=(a, OrderId::MAX)).map(|(_, id)| *id);
+        let cut = |id: &OrderId| Some(*id) != skip && self.orders.get(id).is_some_and(|o| o.market == m);
+        if !resting.clone().any(|id| cut(&id)) {
             return;
         }
-        let ids: Vec<OrderId> = acc.orders.iter().copied().filter(cut).collect();
+        let ids: Vec<OrderId> = resting.filter(cut).collect();
         for id in ids {
             let Some(o) = self.orders.get(&id) else { continue };
             let r = self.reducible(a, m, o.side);
@@ -838,24 +873,26 @@ impl Perps {
         }
     }
 
+    /// The account's open order in market `m` named by `r` (by client id: the lowest such order id).
     fn resolve(&self, a: AccountId, m: MarketId, r: &OrderRef) -> Result<OrderId, Reject> {
+        self.resolve_order(a, m, r).map(|o| o.id)
+    }
+
+    /// [`Perps::resolve`], returning the order.
+    fn resolve_order(&self, a: AccountId, m: MarketId, r: &OrderRef) -> Result<&Order, Reject> {
         if !self.markets.contains_key(&m) {
             return Err(Reject::UnknownMarket);
         }
-        let acc = self.accounts.get(&a).ok_or(Reject::UnknownOrder)?;
-        acc.orders
-            .iter()
-            .copied()
-            .find(|id| {
-                self.orders.get(id).is_some_and(|o| {
-                    o.market == m
-                        && match r {
-                            OrderRef::Id(x) => o.id == *x,
-                            OrderRef::ClOrdId(c) => o.cl_ord_id.as_ref() == Some(c),
-                        }
-                })
-            })
-            .ok_or(Reject::UnknownOrder)
+        match r {
+            OrderRef::Id(x) => {
+                self.orders.get(x).map(|o| &**o).filter(|o| o.account == a && o.market == m).ok_or(Reject::UnknownOrder)
+            }
+            OrderRef::ClOrdId(c) => self
+                .cl_index
+                .ids(a, cl_key(c))
+                .find_map(|id| self.orders.get(&id).map(|o| &**o).filter(|o| o.market == m))
+                .ok_or(Reject::UnknownOrder),
+        }
     }
 
     fn cmd_cancel(&mut self, a: AccountId, c: &CancelItem, ts: u64, out: &mut Output) -> ItemResult {
@@ -865,11 +902,11 @@ impl Perps {
     }
 
     fn cmd_modify(&mut self, a: AccountId, item: &ModifyItem, ts: u64, out: &mut Output) -> ItemResult {
-        let id = self.resolve(a, item.market, &item.target)?;
+        let o = self.resolve_order(a, item.market, &item.target)?;
+        let id = o.id;
         if self.is_liquidating(a) {
             return Err(Reject::AccountLiquidating);
         }
-        let o = self.orders.get(&id).ok_or(Reject::UnknownOrder)?;
         if o.order_type != OrderType::Limit {
             return Err(Reject::InvalidPrice);
         }
@@ -901,7 +938,7 @@ impl Perps {
             0
         } else {
             let f = self.frozen_for(a, o.market, o.side, Some(price), quantity - o.filled);
-            if f > self.totals(a).available() + o.frozen {
+            if f > self.available_of(a) + o.frozen {
                 return Err(Reject::InsufficientMargin);
             }
             f
@@ -914,8 +951,8 @@ impl Perps {
     }
 
     fn cmd_replace(&mut self, a: AccountId, item: &ReplaceItem, ts: u64, out: &mut Output) -> ItemResult {
-        let id = self.resolve(a, item.market, &item.orig)?;
-        let o = self.orders.get(&id).ok_or(Reject::UnknownOrder)?;
+        let o = self.resolve_order(a, item.market, &item.orig)?;
+        let id = o.id;
         if o.order_type != OrderType::Limit || o.untriggered() {
             return Err(Reject::InvalidPrice);
         }
@@ -941,9 +978,11 @@ impl Perps {
     // ----- stops ----------------------------------------------------------------------------------------------
 
     fn run_stops(&mut self, ts: u64, out: &mut Output) -> bool {
-        let markets = std::mem::take(&mut self.dirty_markets);
+        let mut markets = std::mem::take(&mut self.dirty_markets);
+        markets.sort_unstable();
+        markets.dedup();
         let mut any = false;
-        for m in markets {
+        for &m in &markets {
             let Some(s) = self.markets.get(&m) else { continue };
             let fired: Vec<OrderId> = s
                 .stops
@@ -968,6 +1007,10 @@ impl Perps {
                     any = true;
                 }
             }
+        }
+        if self.dirty_markets.is_empty() {
+            markets.clear();
+            self.dirty_markets = markets;
         }
         any
     }
@@ -1002,7 +1045,7 @@ impl Perps {
             0
         } else {
             let f = self.frozen_for(a, m, side, price, o.quantity);
-            if f > self.totals(a).available() {
+            if f > self.available_of(a) {
                 self.close_order(id, CloseReason::InsufficientMargin, ts, out);
                 return;
             }
@@ -1072,9 +1115,9 @@ impl Perps {
         // atoms at price p), lots x qptl = full + need / p, so price = target x p / (full x p + need).
         let mut notional: i128 = 0;
         let mut full: i128 = 0; // sum of whole levels' lots x qptl
-        for ((k, _), id) in s.side_book(book_side) {
-            let p = i128::from(if book_side == Side::Buy { u64::MAX - k } else { *k });
-            let rem = i128::from(self.orders.get(id)?.remaining());
+        for ((k, _), id) in s.side_book(book_side).iter() {
+            let p = i128::from(if book_side == Side::Buy { u64::MAX - k } else { k });
+            let rem = i128::from(self.orders.get(&id)?.remaining());
             let level = p * rem * q;
             if notional + level >= target {
                 let need = target - notional;
@@ -1113,8 +1156,10 @@ impl Perps {
                 None => accts.extend(self.positions.range((m, 0)..=(m, AccountId::MAX)).map(|((_, a), _)| *a)),
             }
         }
+        accts.sort_unstable();
+        accts.dedup();
         let before = out.events.len();
-        for a in accts {
+        for &a in &accts {
             if a == self.cfg.insurance_account || a == self.cfg.fee_account {
                 continue;
             }
@@ -1124,6 +1169,10 @@ impl Perps {
                 }
             }
         }
+        if self.dirty_accounts.is_empty() {
+            accts.clear();
+            self.dirty_accounts = accts;
+        }
         out.events.len() > before
     }
 
@@ -1131,13 +1180,13 @@ impl Perps {
     /// after every command: the engine liquidates as soon as a scope falls below. O(positions); for tests.
     pub fn below_maintenance(&self) -> Vec<(AccountId, Option<MarketId>)> {
         let mut v = Vec::new();
-        for a in self.accounts.keys() {
-            if *a == self.cfg.insurance_account || *a == self.cfg.fee_account {
+        for a in self.account_ids() {
+            if a == self.cfg.insurance_account || a == self.cfg.fee_account {
                 continue;
             }
-            for scope in self.scopes_under(*a) {
-                if !self.liquidations.contains_key(&(*a, scope)) {
-                    v.push((*a, scope));
+            for scope in self.scopes_under(a) {
+                if !self.liquidations.contains_key(&(a, scope)) {
+                    v.push((a, scope));
                 }
             }
         }
@@ -1372,6 +1421,16 @@ pub(crate) fn pos_value(spec: &PerpMarketSpec, size: i128, cost: i128, price: Op
             (v - cost, v.abs())
         }
         None => (0, cost.abs()),
+    }
+}
+
+/// Lots an order on `side` may reduce of position `p`: its size if it is on the other side, else 0.
+fn reducible_of(p: Option<&Position>, side: Side) -> u64 {
+    match p {
+        Some(p) if (p.size > 0 && side == Side::Sell) || (p.size < 0 && side == Side::Buy) => {
+            u64::try_from(p.size.unsigned_abs()).unwrap_or(u64::MAX)
+        }
+        _ => 0,
     }
 }
 

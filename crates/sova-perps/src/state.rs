@@ -21,6 +21,159 @@ pub(crate) fn must<T>(r: EvResult<T>) -> T {
     }
 }
 
+/// Multiply-rotate hashing of ids (as `sova-engine`'s lookup tables): fast and seedless, so deterministic.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+        for b in chunks.remainder() {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    #[inline(always)]
+    fn write_u64(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(26) ^ w).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+    #[inline(always)]
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+/// A lookup table by id (never iterated where the order matters).
+pub(crate) type IdMap<V> = std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// Open orders with a client id: (account, client id) -> their order ids, ascending (normally one; a bracket's
+/// items may share one). Looked up only.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClIndex {
+    map: std::collections::HashMap<ClSlot, ClIds, std::hash::BuildHasherDefault<IdHasher>>,
+}
+
+/// (account, client id), hashed as six words.
+#[derive(Clone, Copy, Debug, Eq)]
+struct ClSlot(AccountId, ClKey);
+
+impl PartialEq for ClSlot {
+    #[inline]
+    fn eq(&self, o: &Self) -> bool {
+        let (a, b) = (&self.1, &o.1);
+        ((self.0 ^ o.0) | (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0
+    }
+}
+
+impl std::hash::Hash for ClSlot {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+        for w in self.1 {
+            state.write_u64(w);
+        }
+    }
+}
+
+/// Ascending: `first`, then `more` (empty, so no allocation, in the usual case of one order).
+#[derive(Clone, Debug)]
+struct ClIds {
+    first: OrderId,
+    more: Vec<OrderId>,
+}
+
+impl ClIndex {
+    pub fn insert(&mut self, a: AccountId, k: ClKey, id: OrderId) {
+        match self.map.entry(ClSlot(a, k)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(ClIds { first: id, more: Vec::new() });
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                let ids = o.get_mut();
+                if id < ids.first {
+                    let f = std::mem::replace(&mut ids.first, id);
+                    ids.more.insert(0, f);
+                } else if id != ids.first
+                    && let Err(i) = ids.more.binary_search(&id)
+                {
+                    ids.more.insert(i, id);
+                }
+            }
+        }
+    }
+
+    pub fn remove(&mut self, a: AccountId, k: ClKey, id: OrderId) {
+        let std::collections::hash_map::Entry::Occupied(mut o) = self.map.entry(ClSlot(a, k)) else { return };
+        let ids = o.get_mut();
+        if ids.first == id {
+            if ids.more.is_empty() {
+                o.remove();
+            } else {
+                ids.first = ids.more.remove(0);
+            }
+        } else if let Ok(i) = ids.more.binary_search(&id) {
+            ids.more.remove(i);
+        }
+    }
+
+    /// The open orders of account `a` with client id `k`, ascending.
+    pub fn ids(&self, a: AccountId, k: ClKey) -> impl Iterator<Item = OrderId> + '_ {
+        self.map
+            .get(&ClSlot(a, k))
+            .into_iter()
+            .flat_map(|ids| std::iter::once(ids.first).chain(ids.more.iter().copied()))
+    }
+
+    /// Every entry, sorted (for the invariant check).
+    pub fn entries(&self) -> BTreeSet<(AccountId, ClKey, OrderId)> {
+        let mut v = BTreeSet::new();
+        for (ClSlot(a, k), ids) in &self.map {
+            v.insert((*a, *k, ids.first));
+            v.extend(ids.more.iter().map(|id| (*a, *k, *id)));
+        }
+        v
+    }
+}
+
+/// A client id as five words (its bytes and length, as `ClOrdId`'s `Hash` writes them): equal exactly when the
+/// ids are, and cheaper to compare than `ClOrdId`'s `Ord` (which compares the text). Only used for exact lookups.
+pub(crate) type ClKey = [u64; 5];
+
+pub(crate) fn cl_key(c: &ClOrdId) -> ClKey {
+    struct Words {
+        w: ClKey,
+        n: usize,
+    }
+    impl std::hash::Hasher for Words {
+        fn write(&mut self, bytes: &[u8]) {
+            for b in bytes {
+                self.write_u8(*b);
+            }
+        }
+        fn write_u8(&mut self, b: u8) {
+            self.write_u64(u64::from(b));
+        }
+        fn write_u64(&mut self, v: u64) {
+            // `ClOrdId` writes exactly five words (checked below in debug builds), so the key is exact.
+            let i = self.n % 5;
+            self.w[i] = self.w[i].rotate_left(8) ^ v;
+            self.n += 1;
+        }
+        fn finish(&self) -> u64 {
+            0
+        }
+    }
+    let mut h = Words { w: [0; 5], n: 0 };
+    std::hash::Hash::hash(c, &mut h);
+    debug_assert_eq!(h.n, 5, "ClOrdId's Hash changed: cl_key needs an update");
+    h.w
+}
+
 /// An order (open, or kept after closing for lookups).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Order {
@@ -108,6 +261,57 @@ pub struct FundingRow {
     pub ts: u64,
 }
 
+/// An account's open order ids, ascending, in a sorted vector (a handful per account; new ids go at the end).
+/// Hashed exactly as a `BTreeSet<OrderId>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct OrderSet(Vec<OrderId>);
+
+impl OrderSet {
+    pub fn insert(&mut self, id: OrderId) -> bool {
+        match self.0.last() {
+            Some(last) if *last >= id => match self.0.binary_search(&id) {
+                Ok(_) => false,
+                Err(i) => {
+                    self.0.insert(i, id);
+                    true
+                }
+            },
+            _ => {
+                self.0.push(id);
+                true
+            }
+        }
+    }
+    pub fn remove(&mut self, id: &OrderId) -> bool {
+        match self.0.binary_search(id) {
+            Ok(i) => {
+                self.0.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+    pub fn contains(&self, id: &OrderId) -> bool {
+        self.0.binary_search(id).is_ok()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, OrderId> {
+        self.0.iter()
+    }
+}
+
+impl std::hash::Hash for OrderSet {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As `BTreeSet<u64>`: the length, then each id.
+        state.write_usize(self.0.len());
+        for id in &self.0 {
+            state.write_u64(*id);
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Account {
     /// Cross collateral in quote atoms (isolated margins are held by their positions). May go negative only
@@ -117,7 +321,7 @@ pub(crate) struct Account {
     pub frozen: i128,
     pub settings: BTreeMap<MarketId, (u32, MarginMode)>,
     /// Open orders (stops included).
-    pub orders: BTreeSet<OrderId>,
+    pub orders: OrderSet,
     pub deadline: Option<u64>,
     pub fundings: VecDeque<FundingRow>,
     pub history: VecDeque<ClosedPosition>,
@@ -127,8 +331,8 @@ pub(crate) struct Account {
 pub(crate) struct MarketState {
     pub spec: PerpMarketSpec,
     /// Bids by (u64::MAX - price, seq), asks by (price, seq): the first entry is the best.
-    pub bids: BTreeMap<(u64, u64), OrderId>,
-    pub asks: BTreeMap<(u64, u64), OrderId>,
+    pub bids: BookSide,
+    pub asks: BookSide,
     /// Untriggered stops.
     pub stops: BTreeSet<OrderId>,
     pub index: Option<u64>,
@@ -149,6 +353,85 @@ pub(crate) struct MarketState {
     pub trades: VecDeque<Trade>,
 }
 
+/// One side of a book: (price key, seq) -> order id, as price levels (`BTreeMap` by price key, no empty level)
+/// each holding its (seq, order id) in seq order (time priority: a new order goes at the back). Iterates,
+/// compares and hashes exactly as the flat `BTreeMap<(u64, u64), OrderId>` it stands for.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BookSide {
+    levels: BTreeMap<u64, Vec<(u64, OrderId)>>,
+    len: usize,
+    /// The buffer of the last level that emptied, for the next new level (not content).
+    spare: Vec<(u64, OrderId)>,
+}
+
+impl PartialEq for BookSide {
+    fn eq(&self, o: &Self) -> bool {
+        self.len == o.len && self.levels == o.levels
+    }
+}
+
+impl Eq for BookSide {}
+
+impl BookSide {
+    pub fn insert(&mut self, k: (u64, u64), id: OrderId) -> Option<OrderId> {
+        let spare = &mut self.spare;
+        let lvl = self.levels.entry(k.0).or_insert_with(|| std::mem::take(spare));
+        match lvl.last() {
+            Some(&(last, _)) if last >= k.1 => match lvl.binary_search_by_key(&k.1, |e| e.0) {
+                Ok(i) => Some(std::mem::replace(&mut lvl[i].1, id)),
+                Err(i) => {
+                    lvl.insert(i, (k.1, id));
+                    self.len += 1;
+                    None
+                }
+            },
+            _ => {
+                lvl.push((k.1, id));
+                self.len += 1;
+                None
+            }
+        }
+    }
+    pub fn remove(&mut self, k: &(u64, u64)) -> Option<OrderId> {
+        let lvl = self.levels.get_mut(&k.0)?;
+        let i = lvl.binary_search_by_key(&k.1, |e| e.0).ok()?;
+        let (_, id) = lvl.remove(i);
+        self.len -= 1;
+        if lvl.is_empty()
+            && let Some(v) = self.levels.remove(&k.0)
+        {
+            self.spare = v;
+        }
+        Some(id)
+    }
+    pub fn get(&self, k: &(u64, u64)) -> Option<&OrderId> {
+        let lvl = self.levels.get(&k.0)?;
+        lvl.binary_search_by_key(&k.1, |e| e.0).ok().map(|i| &lvl[i].1)
+    }
+    /// Best first.
+    pub fn iter(&self) -> impl Iterator<Item = ((u64, u64), OrderId)> + '_ {
+        self.levels.iter().flat_map(|(p, v)| v.iter().map(move |(s, id)| ((*p, *s), *id)))
+    }
+    pub fn first_key(&self) -> Option<(u64, u64)> {
+        self.levels.iter().next().and_then(|(p, v)| v.first().map(|(s, _)| (*p, *s)))
+    }
+    pub fn values(&self) -> impl Iterator<Item = &OrderId> + '_ {
+        self.levels.values().flat_map(|v| v.iter().map(|(_, id)| id))
+    }
+}
+
+impl std::hash::Hash for BookSide {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As `BTreeMap<(u64, u64), u64>`: the length, then each key's two words and the value.
+        state.write_usize(self.len);
+        for ((a, b), id) in self.iter() {
+            state.write_u64(a);
+            state.write_u64(b);
+            state.write_u64(id);
+        }
+    }
+}
+
 impl MarketState {
     pub fn book_key(side: Side, price: u64, seq: u64) -> (u64, u64) {
         match side {
@@ -156,23 +439,23 @@ impl MarketState {
             Side::Sell => (price, seq),
         }
     }
-    pub fn side_book(&self, side: Side) -> &BTreeMap<(u64, u64), OrderId> {
+    pub fn side_book(&self, side: Side) -> &BookSide {
         match side {
             Side::Buy => &self.bids,
             Side::Sell => &self.asks,
         }
     }
-    pub fn side_book_mut(&mut self, side: Side) -> &mut BTreeMap<(u64, u64), OrderId> {
+    pub fn side_book_mut(&mut self, side: Side) -> &mut BookSide {
         match side {
             Side::Buy => &mut self.bids,
             Side::Sell => &mut self.asks,
         }
     }
     pub fn best_bid(&self) -> Option<u64> {
-        self.bids.keys().next().map(|k| u64::MAX - k.0)
+        self.bids.first_key().map(|k| u64::MAX - k.0)
     }
     pub fn best_ask(&self) -> Option<u64> {
-        self.asks.keys().next().map(|k| k.0)
+        self.asks.first_key().map(|k| k.0)
     }
 }
 
@@ -181,10 +464,14 @@ impl MarketState {
 pub struct Perps {
     pub(crate) cfg: PerpsConfig,
     pub(crate) markets: BTreeMap<MarketId, MarketState>,
-    pub(crate) accounts: BTreeMap<AccountId, Account>,
+    /// By id: a hash table with a fixed hasher, looked up only (iterations sort by id).
+    pub(crate) accounts: IdMap<Account>,
     pub(crate) positions: BTreeMap<(MarketId, AccountId), Position>,
-    pub(crate) orders: BTreeMap<OrderId, Order>,
-    pub(crate) closed: BTreeMap<OrderId, Order>,
+    /// Open orders by id: a hash table with a fixed hasher, only ever looked up (the snapshot and the invariant
+    /// check sort by id), so nothing depends on its iteration order. Boxed: an order moves to `closed` as a
+    /// pointer.
+    pub(crate) orders: IdMap<Box<Order>>,
+    pub(crate) closed: BTreeMap<OrderId, Box<Order>>,
     pub(crate) deadlines: BTreeSet<(u64, AccountId)>,
     /// Liquidations under way: (account, scope: None = cross) -> the next slice's time, if one is scheduled.
     pub(crate) liquidations: BTreeMap<(AccountId, Option<MarketId>), Option<u64>>,
@@ -195,11 +482,21 @@ pub struct Perps {
     pub(crate) next_position: PositionId,
     pub(crate) next_seq: u64,
     // Per-command work lists of the live path (not state; empty between commands).
-    pub(crate) dirty_accounts: BTreeSet<AccountId>,
-    pub(crate) dirty_markets: BTreeSet<MarketId>,
+    /// Unsorted, with repeats (sorted and deduplicated when used; reused buffers, no allocation per command).
+    pub(crate) dirty_accounts: Vec<AccountId>,
+    pub(crate) dirty_markets: Vec<MarketId>,
     pub(crate) mark_moved: BTreeSet<MarketId>,
     /// Derived liquidation index (kept by `apply_event`, so replay rebuilds it; not part of the snapshot).
     pub(crate) liq: LiqIndex,
+    /// Derived: open orders with a client id, by (account, client id, order id), so a lookup by client id and
+    /// the uniqueness check do not scan the account's orders (kept by `apply_event`; not part of the snapshot).
+    pub(crate) cl_index: ClIndex,
+    /// Derived: reduce-only orders resting in a book, by (account, order id), so the cut after a fill does not
+    /// scan the account's orders (kept by `apply_event`; not part of the snapshot).
+    pub(crate) ro_resting: BTreeSet<(AccountId, OrderId)>,
+    /// The last order put into `closed` and its status, while it is there (so the acknowledgement of an order
+    /// that just closed needs no tree lookup; not state).
+    pub(crate) last_closed: Option<(OrderId, OrderStatus)>,
 }
 
 /// Where a mark move can liquidate, without scanning every position. For each scope holding one position
@@ -222,9 +519,9 @@ impl Perps {
         Perps {
             cfg,
             markets: BTreeMap::new(),
-            accounts: BTreeMap::new(),
+            accounts: IdMap::default(),
             positions: BTreeMap::new(),
-            orders: BTreeMap::new(),
+            orders: IdMap::default(),
             closed: BTreeMap::new(),
             deadlines: BTreeSet::new(),
             liquidations: BTreeMap::new(),
@@ -233,10 +530,13 @@ impl Perps {
             next_trade: 1,
             next_position: 1,
             next_seq: 1,
-            dirty_accounts: BTreeSet::new(),
-            dirty_markets: BTreeSet::new(),
+            dirty_accounts: Vec::new(),
+            dirty_markets: Vec::new(),
             mark_moved: BTreeSet::new(),
             liq: LiqIndex::default(),
+            cl_index: ClIndex::default(),
+            ro_resting: BTreeSet::new(),
+            last_closed: None,
         }
     }
 
@@ -323,45 +623,63 @@ impl Perps {
     /// Recomputes the account's entries of the liquidation index (no allocation beyond the index's own).
     fn reindex(&mut self, a: AccountId) {
         let Perps { markets, liq, accounts, positions, .. } = self;
-        for m in markets.keys() {
-            if let Some((long, key)) = liq.key_of.remove(&(*m, a)) {
+        let acc = accounts.get(&a);
+        let cross = match acc {
+            Some(_) => {
+                markets.keys().filter(|m| positions.get(&(**m, a)).is_some_and(|p| p.mode == MarginMode::Cross)).count()
+            }
+            None => 0,
+        };
+        if cross > 1 {
+            liq.multi.insert(a);
+        } else {
+            liq.multi.remove(&a);
+        }
+        for (m, s) in markets.iter() {
+            // The entry the account should have in this market, if any; the index is only touched if it changed.
+            let new = acc.and_then(|acc| {
+                let p = positions.get(&(*m, a))?;
+                let c = match p.mode {
+                    MarginMode::Isolated => p.margin,
+                    MarginMode::Cross if cross == 1 => acc.collateral,
+                    MarginMode::Cross => return None,
+                };
+                let mmr = s.spec.tiers.last().map_or(0, |t| t.mmr_e12);
+                let q = s.spec.qptl();
+                let long = p.size > 0;
+                let size = p.size.abs();
+                let key = if long {
+                    ceil_div((p.cost - c) * E12 * MICRO, size * q * (E12 - mmr).max(1)) + 1
+                } else {
+                    (c + p.cost.abs()) * E12 * MICRO / (size * q * (E12 + mmr)) - 1
+                };
+                Some((long, key))
+            });
+            let old = liq.key_of.get(&(*m, a)).copied();
+            if old == new {
+                continue;
+            }
+            if let Some((long, key)) = old {
                 let set = if long { liq.longs.get_mut(m) } else { liq.shorts.get_mut(m) };
                 if let Some(set) = set {
                     set.remove(&(key, a));
                 }
             }
-        }
-        liq.multi.remove(&a);
-        let Some(acc) = accounts.get(&a) else { return };
-        let cross =
-            markets.keys().filter(|m| positions.get(&(**m, a)).is_some_and(|p| p.mode == MarginMode::Cross)).count();
-        if cross > 1 {
-            liq.multi.insert(a);
-        }
-        for (m, s) in markets.iter() {
-            let Some(p) = positions.get(&(*m, a)) else { continue };
-            let c = match p.mode {
-                MarginMode::Isolated => p.margin,
-                MarginMode::Cross if cross == 1 => acc.collateral,
-                MarginMode::Cross => continue,
-            };
-            let mmr = s.spec.tiers.last().map_or(0, |t| t.mmr_e12);
-            let q = s.spec.qptl();
-            let long = p.size > 0;
-            let size = p.size.abs();
-            let key = if long {
-                ceil_div((p.cost - c) * E12 * MICRO, size * q * (E12 - mmr).max(1)) + 1
-            } else {
-                (c + p.cost.abs()) * E12 * MICRO / (size * q * (E12 + mmr)) - 1
-            };
-            liq.key_of.insert((*m, a), (long, key));
-            let set = if long { liq.longs.entry(*m) } else { liq.shorts.entry(*m) };
-            set.or_default().insert((key, a));
+            match new {
+                Some((long, key)) => {
+                    liq.key_of.insert((*m, a), (long, key));
+                    let set = if long { liq.longs.entry(*m) } else { liq.shorts.entry(*m) };
+                    set.or_default().insert((key, a));
+                }
+                None => {
+                    liq.key_of.remove(&(*m, a));
+                }
+            }
         }
     }
 
     /// Accounts a mark of `mark` ticks in `m` may bring below maintenance (a superset; checked exactly after).
-    pub(crate) fn liquidation_candidates(&self, m: MarketId, mark: u64, into: &mut BTreeSet<AccountId>) {
+    pub(crate) fn liquidation_candidates(&self, m: MarketId, mark: u64, into: &mut Vec<AccountId>) {
         let pm = i128::from(mark) * MICRO;
         if let Some(l) = self.liq.longs.get(&m) {
             into.extend(l.range((pm, 0)..).map(|(_, a)| *a));
@@ -386,8 +704,8 @@ impl Perps {
                     m,
                     MarketState {
                         spec,
-                        bids: BTreeMap::new(),
-                        asks: BTreeMap::new(),
+                        bids: BookSide::default(),
+                        asks: BookSide::default(),
                         stops: BTreeSet::new(),
                         index: None,
                         index_pinned: false,
@@ -441,6 +759,9 @@ impl Perps {
                 o.seq = seq;
                 o.updated = *ts;
                 let (side, price, id, m) = (o.side, o.price, o.id, o.market);
+                if o.reduce_only {
+                    self.ro_resting.insert((o.account, id));
+                }
                 self.next_seq += 1;
                 self.market_mut(m)?.side_book_mut(side).insert(MarketState::book_key(side, price, seq), id);
             }
@@ -598,7 +919,7 @@ impl Perps {
         }
         self.spec(a.market)?;
         let stop = matches!(a.modifier, Modifier::Stop | Modifier::AttachedStop);
-        let o = Order {
+        let o = Box::new(Order {
             id: a.order_id,
             account: a.account,
             market: a.market,
@@ -624,12 +945,15 @@ impl Perps {
             seq: 0,
             created: a.ts,
             updated: a.ts,
-        };
+        });
         if let Some(p) = a.primary {
             let po = self.orders.get_mut(&p).ok_or("unknown primary")?;
             po.attached.push(a.order_id);
         }
         self.next_order += 1;
+        if let Some(cl) = a.cl_ord_id {
+            self.cl_index.insert(a.account, cl_key(&cl), a.order_id);
+        }
         let acct = self.acct(a.account);
         acct.orders.insert(a.order_id);
         acct.frozen += a.frozen;
@@ -641,20 +965,41 @@ impl Perps {
     }
 
     fn unbook(&mut self, id: OrderId) -> EvResult {
-        let o = self.orders.get_mut(&id).ok_or("unknown order")?;
+        let Perps { orders, markets, ro_resting, .. } = self;
+        Self::unbook_order(orders.get_mut(&id).ok_or("unknown order")?, markets, ro_resting)
+    }
+
+    /// Takes `o` out of its book (if it is in it).
+    fn unbook_order(
+        o: &mut Order,
+        markets: &mut BTreeMap<MarketId, MarketState>,
+        ro_resting: &mut BTreeSet<(AccountId, OrderId)>,
+    ) -> EvResult {
+        let id = o.id;
         if o.in_book {
             o.in_book = false;
+            if o.reduce_only {
+                ro_resting.remove(&(o.account, id));
+            }
             let (side, key, m) = (o.side, MarketState::book_key(o.side, o.price, o.seq), o.market);
-            self.market_mut(m)?.side_book_mut(side).remove(&key).ok_or("book entry missing")?;
+            markets
+                .get_mut(&m)
+                .ok_or("unknown market")?
+                .side_book_mut(side)
+                .remove(&key)
+                .ok_or("book entry missing")?;
         }
         Ok(())
     }
 
     fn ev_close(&mut self, id: OrderId, reason: CloseReason, ts: u64) -> EvResult {
-        self.unbook(id)?;
         let mut o = self.orders.remove(&id).ok_or("unknown order")?;
+        Self::unbook_order(&mut o, &mut self.markets, &mut self.ro_resting)?;
         if o.untriggered() {
             self.market_mut(o.market)?.stops.remove(&id);
+        }
+        if let Some(cl) = o.cl_ord_id {
+            self.cl_index.remove(o.account, cl_key(&cl), id);
         }
         o.status = reason.status(o.filled);
         o.updated = ts;
@@ -662,9 +1007,20 @@ impl Perps {
         a.frozen -= o.frozen;
         a.orders.remove(&id);
         o.frozen = 0;
+        // The window keeps the `closed_orders` highest ids: an order below all of a full window would be inserted
+        // and popped at once, so it is dropped without touching the tree.
+        let full = self.closed.len() >= self.cfg.closed_orders;
+        if full && self.closed.first_key_value().is_none_or(|(first, _)| id < *first) {
+            return Ok(());
+        }
+        self.last_closed = Some((id, o.status));
         self.closed.insert(id, o);
         while self.closed.len() > self.cfg.closed_orders {
-            self.closed.pop_first();
+            if let Some((gone, _)) = self.closed.pop_first()
+                && self.last_closed.is_some_and(|(c, _)| c == gone)
+            {
+                self.last_closed = None;
+            }
         }
         Ok(())
     }
@@ -814,7 +1170,7 @@ impl Perps {
     fn ev_funding(&mut self, m: MarketId, rate: i64, index: u64, ts: u64) -> EvResult {
         let q = self.spec(m)?.qptl();
         let hist = self.cfg.history;
-        let mut deltas: Vec<(AccountId, i128)> = Vec::new();
+        let mut missing: Vec<(AccountId, i128)> = Vec::new();
         let mut paid: i128 = 0;
         let mut received: i128 = 0;
         let r = i128::from(rate);
@@ -834,21 +1190,27 @@ impl Perps {
             };
             p.funding += fee;
             p.updated = ts;
-            if p.mode == MarginMode::Isolated {
+            let delta = if p.mode == MarginMode::Isolated {
                 p.margin -= fee;
-                deltas.push((*a, 0));
+                0
             } else {
-                deltas.push((*a, -fee));
-            }
+                -fee
+            };
             let row = FundingRow { market: m, position_id: p.id, size: p.size, fee, rate_ppb: rate, ts };
-            if let Some(acc) = self.accounts.get_mut(a) {
-                acc.fundings.push_back(row);
-                while acc.fundings.len() > hist {
-                    acc.fundings.pop_front();
+            // One lookup of the account per position (a position's holder always has an account; were one missing,
+            // it would get only the collateral change, as before).
+            match self.accounts.get_mut(a) {
+                Some(acc) => {
+                    acc.collateral += delta;
+                    acc.fundings.push_back(row);
+                    while acc.fundings.len() > hist {
+                        acc.fundings.pop_front();
+                    }
                 }
+                None => missing.push((*a, delta)),
             }
         }
-        for (a, d) in deltas {
+        for (a, d) in missing {
             self.acct(a).collateral += d;
         }
         let ins = self.cfg.insurance_account;

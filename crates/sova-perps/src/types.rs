@@ -410,10 +410,16 @@ impl PerpMarketSpec {
     }
 }
 
-/// `ceil(a / b)` for `b > 0`.
+/// `ceil(a / b)` for `b > 0`; in 64 bits when both fit (128-bit division is a slow library call).
+#[inline]
 pub(crate) fn ceil_div(a: i128, b: i128) -> i128 {
+    if let (Ok(a), Ok(b)) = (i64::try_from(a), i64::try_from(b)) {
+        let q = a.div_euclid(b);
+        return i128::from(if a.rem_euclid(b) == 0 { q } else { q + 1 });
+    }
+    // One 128-bit division: the remainder `a - q x b` is in [0, b), so wrapping arithmetic gives it exactly.
     let q = a.div_euclid(b);
-    if a.rem_euclid(b) == 0 { q } else { q + 1 }
+    if a.wrapping_sub(q.wrapping_mul(b)) == 0 { q } else { q + 1 }
 }
 
 /// `floor(a / b)` for `b > 0`.

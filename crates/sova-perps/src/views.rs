@@ -1,6 +1,6 @@
 //! Queries, the canonical snapshot, the digest and the invariant check.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
@@ -8,7 +8,7 @@ use sova_engine::{AccountId, ClOrdId, Fnv64, MarketId, OrderId, OrderType, Side,
 
 use crate::engine::pos_value;
 use crate::events::Trade;
-use crate::state::{Account, FundingRow, MarketState, Order, Perps, Position};
+use crate::state::{Account, ClKey, FundingRow, MarketState, Order, Perps, Position, cl_key};
 use crate::types::{
     E12, MICRO, MarginMode, Modifier, OrderStatus, PerpMarketSpec, PositionId, PositionSide, StopSpec, ceil_div,
     floor_div,
@@ -206,9 +206,9 @@ impl Perps {
 
     fn levels(&self, s: &MarketState, side: Side, n: usize) -> Vec<(u64, u64)> {
         let mut v: Vec<(u64, u64)> = Vec::new();
-        for ((k, _), id) in s.side_book(side) {
-            let p = if side == Side::Buy { u64::MAX - k } else { *k };
-            let q = self.orders.get(id).map_or(0, |o| o.remaining());
+        for ((k, _), id) in s.side_book(side).iter() {
+            let p = if side == Side::Buy { u64::MAX - k } else { k };
+            let q = self.orders.get(&id).map_or(0, |o| o.remaining());
             match v.last_mut() {
                 Some(l) if l.0 == p => l.1 += q,
                 _ => {
@@ -247,8 +247,11 @@ impl Perps {
         self.accounts.contains_key(&a)
     }
 
+    /// Ascending.
     pub fn account_ids(&self) -> Vec<AccountId> {
-        self.accounts.keys().copied().collect()
+        let mut v: Vec<AccountId> = self.accounts.keys().copied().collect();
+        v.sort_unstable();
+        v
     }
 
     /// Leverage and margin mode of an account in a market (defaults if never set).
@@ -440,13 +443,24 @@ impl Perps {
         self.next_order
     }
 
+    /// The open orders in id order (the table itself is a hash table).
+    fn open_orders_by_id(&self) -> Vec<&Order> {
+        let mut v: Vec<&Order> = self.orders.values().map(|o| &**o).collect();
+        v.sort_unstable_by_key(|o| o.id);
+        v
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
             markets: self.markets.iter().map(|(k, v)| (*k, v.clone())).collect(),
-            accounts: self.accounts.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            accounts: self
+                .account_ids()
+                .into_iter()
+                .filter_map(|a| Some((a, self.accounts.get(&a)?.clone())))
+                .collect(),
             positions: self.positions.iter().map(|(k, v)| (*k, v.clone())).collect(),
-            orders: self.orders.values().cloned().collect(),
-            closed: self.closed.values().cloned().collect(),
+            orders: self.open_orders_by_id().into_iter().cloned().collect(),
+            closed: self.closed.values().map(|o| (**o).clone()).collect(),
             deadlines: self.deadlines.iter().copied().collect(),
             liquidations: self.liquidations.iter().map(|((a, m), v)| (*a, *m, *v)).collect(),
             counters: [
@@ -477,9 +491,21 @@ impl Perps {
         if idx != self.rebuilt_index() {
             return Err("liquidation index out of date".into());
         }
+        let cl_index: BTreeSet<(AccountId, ClKey, OrderId)> =
+            self.orders.values().filter_map(|o| o.cl_ord_id.map(|c| (o.account, cl_key(&c), o.id))).collect();
+        if cl_index != self.cl_index.entries() {
+            return Err("client id index out of date".into());
+        }
+        let ro_resting: BTreeSet<(AccountId, OrderId)> =
+            self.orders.values().filter(|o| o.reduce_only && o.in_book).map(|o| (o.account, o.id)).collect();
+        if ro_resting != self.ro_resting {
+            return Err("resting reduce-only index out of date".into());
+        }
         let mut frozen: BTreeMap<AccountId, i128> = BTreeMap::new();
         let mut count: BTreeMap<AccountId, usize> = BTreeMap::new();
-        for (id, o) in &self.orders {
+        let mut open: Vec<(&OrderId, &Order)> = self.orders.iter().map(|(id, o)| (id, &**o)).collect();
+        open.sort_unstable_by_key(|(id, _)| **id);
+        for (id, o) in open {
             if *id != o.id || !o.status.is_open() || o.filled >= o.quantity {
                 return Err(format!("order {id} is not a valid open order"));
             }
@@ -500,7 +526,8 @@ impl Perps {
                 return Err(format!("order {id} missing from its account"));
             }
         }
-        for (a, acc) in &self.accounts {
+        for a in &self.account_ids() {
+            let Some(acc) = self.accounts.get(a) else { continue };
             if acc.frozen != frozen.get(a).copied().unwrap_or(0) {
                 return Err(format!("account {a} frozen {} != orders {:?}", acc.frozen, frozen.get(a)));
             }
