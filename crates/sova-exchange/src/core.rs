@@ -21,6 +21,7 @@ use sova_proto::exchange::{
 };
 use sova_store::{ExAccount, ExApiKey, ExLogRow, ExWrites};
 
+pub mod connect;
 pub mod perps;
 
 use crate::catalog::Catalog;
@@ -69,8 +70,10 @@ pub enum Request {
     Account(ExAccount),
     /// Advance time (fires due dead-man switches).
     Tick,
-    /// A perps request without a signature (sandbox controls).
+    /// A perps request without a signature (sandbox controls, index feeds).
     Perps(perps::PerpsRequest),
+    /// A Connect order on a quote (its ledger legs join the group's commit).
+    ConnectTrade(Box<connect::ConnectOrder>),
 }
 
 impl Request {
@@ -311,6 +314,7 @@ impl Core {
                     Ok(None)
                 }
                 Request::Perps(p) => self.perps_request(p, now, touched),
+                Request::ConnectTrade(o) => self.connect_trade(o, now, &mut writes, touched),
             };
             replies.push(reply);
         }

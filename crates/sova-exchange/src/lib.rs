@@ -20,7 +20,7 @@ mod twap_tests;
 pub mod views;
 
 pub use catalog::{Catalog, ExchangeConfig};
-pub use core::{Core, Reply, Request, perps};
+pub use core::{Core, Reply, Request, connect, perps};
 pub use error::{ExchangeError, Reason};
 pub use read::hud;
 pub use sequencer::{Exchange, FeedMsg};

@@ -294,7 +294,7 @@ pub fn status_of(reason: Reason) -> StatusCode {
         | R::NotIsolated
         | R::InvalidStop
         | R::BracketMalformed => StatusCode::BAD_REQUEST,
-        R::AccountLiquidating => StatusCode::CONFLICT,
+        R::AccountLiquidating | R::QuoteNotFillable => StatusCode::CONFLICT,
     }
 }
 

@@ -246,6 +246,8 @@ pub(crate) struct Position {
 pub(crate) struct ClosedPosition {
     pub market: MarketId,
     pub pos: Position,
+    /// It was long (a closed position's size is 0, so its direction is kept here).
+    pub long: bool,
 }
 
 /// One funding payment of one position.
@@ -1135,7 +1137,8 @@ impl Perps {
             if closed {
                 let pos = self.positions.remove(&key).ok_or("position")?;
                 let a = self.acct(account);
-                a.history.push_back(ClosedPosition { market: m, pos });
+                // The fill that closes it trades against its direction.
+                a.history.push_back(ClosedPosition { market: m, pos, long: sign < 0 });
                 while a.history.len() > hist {
                     a.history.pop_front();
                 }

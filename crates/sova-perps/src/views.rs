@@ -62,8 +62,10 @@ pub struct PositionView {
     pub market: MarketId,
     pub margin_mode: MarginMode,
     pub leverage: u32,
-    /// Signed lots (`quantity`); `size` on the wire is its absolute value, `side` LONG if > 0.
+    /// Signed lots (`quantity`); `size` on the wire is its absolute value.
     pub size: i128,
+    /// The direction (`side` LONG or SHORT): of an open position the sign of `size`, of a closed one what it was.
+    pub long: bool,
     /// `avgEntryPrice` in micro-ticks (ticks x 10^6, floor); 0 when flat.
     pub avg_entry_price_e6: i128,
     /// Signed entry notional of the open size (quote atoms).
@@ -321,6 +323,7 @@ impl Perps {
             margin_mode: p.mode,
             leverage: p.leverage,
             size: p.size,
+            long: p.size > 0,
             avg_entry_price_e6: avg(p.cost.abs(), p.size.abs()),
             entry_notional: p.cost,
             cum_open_cost: p.cum_open_cost,
@@ -359,7 +362,10 @@ impl Perps {
     /// Closed positions, oldest first (the last [`crate::PerpsConfig::history`]).
     pub fn position_history(&self, a: AccountId) -> Vec<PositionView> {
         self.accounts.get(&a).map_or_else(Vec::new, |acc| {
-            acc.history.iter().map(|c| self.position_view(a, c.market, &c.pos, false)).collect()
+            acc.history
+                .iter()
+                .map(|c| PositionView { long: c.long, ..self.position_view(a, c.market, &c.pos, false) })
+                .collect()
         })
     }
 
@@ -578,6 +584,7 @@ impl PositionView {
             margin_mode: MarginMode::Cross,
             leverage: 0,
             size: 0,
+            long: false,
             avg_entry_price_e6: 0,
             entry_notional: 0,
             cum_open_cost: 0,

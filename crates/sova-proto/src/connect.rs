@@ -716,9 +716,10 @@ pub struct AccountBalance {
 /// string.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Transaction {
-    /// The deposit's or the withdrawal's id.
+    /// The deposit's, the withdrawal's or the trade order's id.
     pub id: String,
-    /// `deposit` or `withdrawal`.
+    /// `deposit`, `withdrawal` or `trade` (an order on a quote and its trade, one object: `currency` and `amount`
+    /// are the base traded, `network` `sova-exchange`, `address` the pair).
     #[serde(rename = "type")]
     pub kind: String,
     /// The movement's status (`PENDING`, `COMPLETED`, ...).
@@ -734,7 +735,7 @@ pub struct Transaction {
     pub amount: Box<serde_json::value::RawValue>,
     /// The same amount as a decimal string.
     pub amount_string: String,
-    /// `in` (credits the account) or `out`.
+    /// `in` (credits the account: a deposit, a buy) or `out` (a withdrawal, a sell).
     pub direction: String,
     /// Network.
     pub network: String,
@@ -1197,4 +1198,121 @@ pub struct WithdrawalApproval {
     pub reason: Option<String>,
     /// When.
     pub at: String,
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Trading (issue 17): quotes on Sova's own spot book and the orders that take them.
+
+/// A pair a wallet can trade (`GET /trading/pairs`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TradingPair {
+    /// `btcusdc`.
+    pub pair: String,
+    /// Base currency (`btc`).
+    pub base: String,
+    /// Quote currency (`usdc`).
+    pub quote: String,
+    /// The smallest base step (`0.0001`): quantities are whole multiples of it.
+    pub quantity_step: String,
+    /// The smallest price step.
+    pub price_step: String,
+    /// The taker fee rate (`0.0004`), taken from what the wallet receives.
+    pub fee_rate: String,
+}
+
+/// `POST /users/{wallet_id}/trading/quotes`: `quantity` (base) or `amount` (quote), not both.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateQuoteRequest {
+    /// A pair of `GET /trading/pairs` (`btcusdc`).
+    #[schema(min_length = 1, max_length = 32)]
+    pub pair: String,
+    /// `buy` or `sell` (the base).
+    #[schema(pattern = "^(buy|sell)$")]
+    pub side: String,
+    /// Base quantity: a decimal string (`"0.5"`) or a JSON number, a whole number of the pair's steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "0.01")]
+    pub quantity: Option<Box<serde_json::value::RawValue>>,
+    /// Quote amount: as many whole steps of the base as it pays for at the book's prices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "500")]
+    pub amount: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// A quote: this price or better, all or nothing, until `expired_at`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Quote {
+    /// Pass it to `POST /users/{wallet_id}/trading/orders`.
+    pub quote_id: String,
+    /// `btcusdc`.
+    pub pair: String,
+    /// `buy` or `sell`.
+    pub side: String,
+    /// Base quantity.
+    pub quantity: String,
+    /// Quote amount at the quoted price (before the fee).
+    pub amount: String,
+    /// The average price for the size (on a buy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buy_price: Option<String>,
+    /// The average price for the size (on a sell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sell_price: Option<String>,
+    /// The taker fee, in `fee_currency` (rounded up per fill).
+    pub fee: String,
+    /// What the fee is paid in: what the wallet receives.
+    pub fee_currency: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Valid until.
+    pub expired_at: String,
+}
+
+/// `POST /users/{wallet_id}/trading/orders`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTradeOrderRequest {
+    /// A quote of this wallet, not expired and not yet taken.
+    #[schema(format = "uuid")]
+    pub quote_id: String,
+}
+
+/// An order on a quote and its trade, one object.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TradeOrder {
+    /// The order's id.
+    pub id: String,
+    /// The quote it took.
+    pub quote_id: String,
+    /// The user.
+    pub user_id: String,
+    /// The wallet.
+    pub wallet_id: String,
+    /// `btcusdc`.
+    pub pair: String,
+    /// `buy` or `sell`.
+    pub side: String,
+    /// `COMPLETED`, `REJECTED` (the book could not fill it: nothing moved) or `PENDING` (being executed).
+    pub status: String,
+    /// Base quantity traded.
+    pub quantity: String,
+    /// Quote amount traded (before the fee).
+    pub amount: String,
+    /// Average price.
+    pub price: String,
+    /// Fee paid, in `fee_currency`.
+    pub fee: String,
+    /// The fee's currency.
+    pub fee_currency: String,
+    /// Why it was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// When it completed or was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
 }

@@ -75,6 +75,12 @@ pub enum ErrorCode {
     WithdrawalCodeExpired,
     /// The confirmation code was tried too often and is void; ask for a new one (`resend-code`).
     WithdrawalCodeVoid,
+    /// The book can no longer fill the quote at its terms (nothing moved); ask for a new quote.
+    QuoteNotFillable,
+    /// The quote is past its `expired_at` (nothing moved); ask for a new quote.
+    QuoteExpired,
+    /// An order already took this quote.
+    QuoteUsed,
     /// `Signature-Input` is missing (RFC 9421).
     HttpsigMissingSignatureInput,
     /// `Signature` is missing or has no member for the label.
@@ -206,6 +212,9 @@ impl ErrorCode {
             Self::WithdrawalCodeInvalid => "WITHDRAWAL_CODE_INVALID",
             Self::WithdrawalCodeExpired => "WITHDRAWAL_CODE_EXPIRED",
             Self::WithdrawalCodeVoid => "WITHDRAWAL_CODE_VOID",
+            Self::QuoteNotFillable => "QUOTE_NOT_FILLABLE",
+            Self::QuoteExpired => "QUOTE_EXPIRED",
+            Self::QuoteUsed => "QUOTE_USED",
             Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::HttpsigMissingSignatureInput => "HTTPSIG_MISSING_SIGNATURE_INPUT",
             Self::HttpsigMissingSignature => "HTTPSIG_MISSING_SIGNATURE",
@@ -298,6 +307,9 @@ impl ErrorCode {
             WithdrawalCodeInvalid,
             WithdrawalCodeExpired,
             WithdrawalCodeVoid,
+            QuoteNotFillable,
+            QuoteExpired,
+            QuoteUsed,
             RequestTimeout,
             HttpsigMissingSignatureInput,
             HttpsigMissingSignature,

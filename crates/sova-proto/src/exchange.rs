@@ -208,6 +208,8 @@ pub enum Reason {
     UnknownTwap = 30022,
     /// The account has as many running TWAP orders as allowed.
     TooManyTwaps = 30023,
+    /// A Connect order whose quote the book can no longer fill at the quoted terms (nothing moved).
+    QuoteNotFillable = 30024,
     // perps (spec/perps.md section 8)
     /// `positionSide` other than BOTH (one-way mode only).
     PositionSideUnsupported = 31001,
@@ -1862,6 +1864,7 @@ mod tests {
         ("INVALID_TWAP_DURATION", 30021),
         ("UNKNOWN_TWAP", 30022),
         ("TOO_MANY_TWAPS", 30023),
+        ("QUOTE_NOT_FILLABLE", 30024),
         ("POSITION_SIDE_UNSUPPORTED", 31001),
         ("REDUCE_ONLY_WOULD_INCREASE", 31002),
         ("INSUFFICIENT_MARGIN", 31003),

@@ -229,7 +229,15 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
         },
     );
     let state = AppState {
-        connect: connect::ConnectState::new(access.clone(), &bus, keys, config.sandbox(), config.session_ttl_secs),
+        connect: connect::ConnectState::new(
+            access.clone(),
+            &bus,
+            keys,
+            config.sandbox(),
+            config.session_ttl_secs,
+            engine.clone(),
+            config.quote_ttl,
+        ),
         intel: intel::IntelState::new(access.clone(), &bus, config.clone(), x402, engine.clone()),
         siwx: siwx::SiwxState::new(access.clone(), &bus, config.clone())?,
         withdrawals: withdrawals::WithdrawalsState::new(access.clone(), config.sandbox()),

@@ -168,6 +168,9 @@ pub struct Config {
     #[serde(with = "index_feeds")]
     #[schemars(with = "Vec<String>")]
     pub perps_index_feed: Vec<String>,
+    /// How long a Connect trading quote holds, in seconds (1 to 300).
+    #[serde(deserialize_with = "quote_ttl")]
+    pub quote_ttl: u64,
 }
 
 impl Default for Config {
@@ -210,6 +213,7 @@ impl Default for Config {
             redis_url: None,
             advertise_url: None,
             perps_index_feed: Vec::new(),
+            quote_ttl: 30,
         }
     }
 }
@@ -251,6 +255,14 @@ fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     let secs = i64::deserialize(d)?;
     if secs < 1 {
         return Err(de::Error::invalid_value(Unexpected::Signed(secs), &"at least 1"));
+    }
+    Ok(secs)
+}
+
+fn quote_ttl<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let secs = u64::deserialize(d)?;
+    if !(1..=300).contains(&secs) {
+        return Err(de::Error::invalid_value(Unexpected::Unsigned(secs), &"1 to 300 seconds"));
     }
     Ok(secs)
 }

@@ -68,6 +68,10 @@ pub struct ExWrites {
     pub keys_added: Vec<ExApiKey>,
     /// API keys to delete: (master, name).
     pub keys_removed: Vec<(String, String)>,
+    /// Connect ledger transactions of the group (trades on quotes: the Connect side of the engine's fills).
+    pub ledger: Vec<crate::LedgerPost>,
+    /// Connect trade orders the group completed.
+    pub trades_done: Vec<crate::TradeDone>,
 }
 
 impl ExWrites {
@@ -78,6 +82,8 @@ impl ExWrites {
             && self.nonces_dropped.is_empty()
             && self.keys_added.is_empty()
             && self.keys_removed.is_empty()
+            && self.ledger.is_empty()
+            && self.trades_done.is_empty()
     }
 
     /// Drop a nonce added and dropped within the same group from both lists (it never needs to be stored).

@@ -26,6 +26,7 @@ mod operators;
 mod policies;
 mod siwx;
 mod sql;
+mod trades;
 mod users;
 mod wallets;
 mod webhooks;
@@ -49,6 +50,7 @@ pub use operators::OperatorStore;
 pub use policies::{AddressBookEntry, PolicyRow, PolicyStore, VoteOutcome, VoteRow, WithdrawalVote};
 pub use siwx::{NewChallenge, SigningKeyRow, SiwxCustomerRow, SiwxStore};
 pub use sql::{SqlStore, redact as redact_url};
+pub use trades::{LedgerPost, QuoteRow, TradeDone, TradeRow, TradeStore};
 pub use users::UserStore;
 pub use wallets::WalletStore;
 pub use webhooks::{AttemptResult, ClaimedDelivery, DeliveryRow, OutboxEvent, WebhookEndpointRow, WebhookStore};
@@ -114,6 +116,7 @@ pub trait Store:
     + ExchangeStore
     + GuardStore
     + NotifyStore
+    + TradeStore
     + Send
     + Sync
     + 'static
@@ -138,6 +141,7 @@ impl<T> Store for T where
         + ExchangeStore
         + GuardStore
         + NotifyStore
+        + TradeStore
         + Send
         + Sync
         + 'static

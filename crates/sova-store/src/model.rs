@@ -408,8 +408,10 @@ pub struct DepositRow {
 pub struct TransactionRow {
     /// The deposit's (withdrawal's, trade's) id.
     pub id: String,
-    /// `deposit` or `withdrawal`.
+    /// `deposit`, `withdrawal` or `trade`.
     pub kind: String,
+    /// `in` (a deposit, a trade that bought `currency`) or `out` (a withdrawal, a trade that sold it).
+    pub direction: String,
     /// The underlying record's status.
     pub status: String,
     /// User.
@@ -422,7 +424,7 @@ pub struct TransactionRow {
     pub amount: String,
     /// Network.
     pub network: String,
-    /// On-chain address (the deposit address, or the withdrawal's destination).
+    /// On-chain address (the deposit address, or the withdrawal's destination; a trade's pair).
     pub address: String,
     /// Chain transaction hash (empty for a withdrawal not yet sent).
     pub tx_hash: String,

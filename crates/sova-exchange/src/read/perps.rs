@@ -179,7 +179,7 @@ pub fn mark_price(core: &Core, m: &PerpMarketSpec) -> Value {
 /// A position in the T shape plus the G/P extras.
 pub fn position(core: &Core, p: &PositionView) -> Value {
     let Some(m) = core.catalog.perp(u64::from(p.market)) else { return Value::Null };
-    let side = if p.size < 0 { "SHORT" } else { "LONG" };
+    let side = if p.long { "LONG" } else { "SHORT" };
     let e6 = |v: i128| m.format_price_e6(v);
     json!({
         "id": p.id,

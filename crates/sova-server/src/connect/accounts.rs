@@ -52,7 +52,7 @@ fn transaction_view(t: sova_store::TransactionRow) -> ApiResult<wire::Transactio
     let amount =
         wire::exact_number(&t.amount).ok_or_else(|| ApiError::internal(format!("stored amount {:?}", t.amount)))?;
     Ok(wire::Transaction {
-        direction: if t.kind == "deposit" { "in" } else { "out" }.into(),
+        direction: t.direction,
         id: t.id,
         kind: t.kind,
         status: t.status,

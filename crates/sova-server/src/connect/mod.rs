@@ -3,6 +3,7 @@
 
 mod accounts;
 mod customers;
+mod trading;
 mod users;
 mod wallets;
 
@@ -41,6 +42,10 @@ pub struct ConnectState {
     pub users: Cache<sova_store::User>,
     /// The time that decides expiries.
     pub clock: sova_runtime::Clock,
+    /// The exchange (trading on quotes runs on its spot book).
+    pub exchange: Arc<sova_exchange::Exchange>,
+    /// How long a trading quote holds (ms).
+    pub quote_ttl_ms: i64,
 }
 
 impl ConnectState {
@@ -51,6 +56,8 @@ impl ConnectState {
         keys: KeySource,
         sandbox: bool,
         session_ttl_secs: u64,
+        exchange: Arc<sova_exchange::Exchange>,
+        quote_ttl_secs: u64,
     ) -> Arc<Self> {
         Arc::new(Self {
             clock: access.clock.clone(),
@@ -64,6 +71,8 @@ impl ConnectState {
                 .customer(|_, u: &sova_store::User, c| u.customer_id == c)
                 .user(|id, _, u| id == u)
                 .build(bus),
+            exchange,
+            quote_ttl_ms: i64::try_from(quote_ttl_secs.saturating_mul(1000)).unwrap_or(300_000),
         })
     }
 }
@@ -112,6 +121,10 @@ where
         .routes(routes!(wallets::get_deposit))
         .routes(routes!(wallets::sandbox_deposit))
         .routes(routes!(wallets::sandbox_complete_deposit))
+        .routes(routes!(trading::list_pairs))
+        .routes(routes!(trading::create_quote))
+        .routes(routes!(trading::create_order, trading::list_orders))
+        .routes(routes!(trading::get_order))
 }
 
 /// Connectivity check; no authentication. The one response that is not enveloped.

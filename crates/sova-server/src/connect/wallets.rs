@@ -209,7 +209,7 @@ pub async fn list_wallets(State(ctx): State<Ctx>, caller: Caller, f: Filters) ->
     Ok(list(wallet_answers(&ctx, caller.customer_id(), page.items).await?, page.total, q.limit, q.skip))
 }
 
-async fn load_wallet(ctx: &Ctx, caller: &Caller, wallet_id: &str) -> ApiResult<sova_store::WalletView> {
+pub(super) async fn load_wallet(ctx: &Ctx, caller: &Caller, wallet_id: &str) -> ApiResult<sova_store::WalletView> {
     let id = validate::uuid_path(wallet_id, "wallet")?;
     let w = ctx.store.wallet(caller.customer_id(), &id).await?.ok_or_else(|| ApiError::not_found("wallet"))?;
     caller.check_user(&w.wallet.user_id, "wallet")?;

@@ -19,6 +19,7 @@ mod quickstart;
 mod reference;
 mod replicas;
 mod siwx;
+mod trading;
 mod webhooks;
 mod withdrawal_controls;
 mod withdrawals;

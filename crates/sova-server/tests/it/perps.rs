@@ -473,6 +473,7 @@ async fn perps_liquidation_by_book_then_adl(backend: Backend) {
     let h = ok(&r).as_array().unwrap().clone();
     // Dave's short of 2.4: 0.48 bought back by the slice at 49 150, 1.92 closed by ADL at the mark 40 000.
     assert_eq!((h[0]["active"].as_bool(), h[0]["cumClosedSize"].as_str()), (Some(false), Some("2.4")), "{h:?}");
+    assert_eq!(h[0]["side"], "SHORT", "a closed position keeps its direction");
     assert_eq!((h[0]["avgClosePrice"].as_str(), h[0]["realizedPnL"].as_str()), (Some("41830"), Some("19608")), "{h:?}");
     let r = carol.get(&format!("/api/v1/perps/accounts/{:#x}/state", carol.address())).await.unwrap();
     assert_eq!(ok(&r)["liquidating"], false);

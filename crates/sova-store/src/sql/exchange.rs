@@ -189,7 +189,7 @@ impl ExchangeWriter {
         }
         if self.backend == Backend::Postgres {
             let mut pinned = self.pinned.take(&self.pool).await?;
-            if w.keys_added.is_empty() && w.keys_removed.is_empty() {
+            if w.keys_added.is_empty() && w.keys_removed.is_empty() && w.ledger.is_empty() && w.trades_done.is_empty() {
                 // The common case in one statement (one round trip, atomic by itself).
                 let (sql, binds) = group_statement(w);
                 let mut q = sqlx::query(&sql);
@@ -203,12 +203,12 @@ impl ExchangeWriter {
                 q.execute(pinned.conn()).await.map_err(log_conflict)?;
             } else {
                 let tx = sqlx::Connection::begin(pinned.conn()).await?;
-                commit_in_transaction(tx, w).await?;
+                commit_in_transaction(tx, w, self.backend).await?;
             }
             pinned.keep();
             return Ok(());
         }
-        commit_in_transaction(self.pool.begin().await?, w).await
+        commit_in_transaction(self.pool.begin().await?, w, self.backend).await
     }
 }
 
@@ -216,8 +216,15 @@ fn log_conflict(e: sqlx::Error) -> StoreError {
     StoreError::unique(e, "nonce or event-log position")
 }
 
-/// One group's writes in one transaction (SQLite, and PostgreSQL groups that change API keys).
-async fn commit_in_transaction(mut tx: sqlx::Transaction<'_, Any>, w: &ExWrites) -> Result<()> {
+/// One group's writes in one transaction (SQLite, and PostgreSQL groups that change API keys or move Connect money).
+async fn commit_in_transaction(mut tx: sqlx::Transaction<'_, Any>, w: &ExWrites, backend: Backend) -> Result<()> {
+    for p in &w.ledger {
+        let now = w.log.last().map_or(0, |r| r.ts);
+        super::ledger::post_in(&mut tx, backend, &p.kind, &p.reference, &p.postings, now).await?;
+    }
+    for d in &w.trades_done {
+        super::trades::complete_trade(&mut tx, d).await?;
+    }
     for chunk in w.nonces_dropped.chunks(400) {
         let marks: Vec<String> =
             (0..chunk.len()).map(|i| format!("(scope = ${} AND nonce = ${})", 2 * i + 1, 2 * i + 2)).collect();

@@ -29,6 +29,21 @@ impl SqlStore {
         postings: &[Posting],
         now: i64,
     ) -> Result<()> {
+        post_in(tx, self.backend, kind, reference, postings, now).await
+    }
+}
+
+/// Post a balanced transaction inside `tx` on `backend` (for writers that are not the store itself: the exchange
+/// sequencer's group commit).
+pub(super) async fn post_in(
+    tx: &mut Transaction<'_, Any>,
+    backend: crate::Backend,
+    kind: &str,
+    reference: &str,
+    postings: &[Posting],
+    now: i64,
+) -> Result<()> {
+    {
         let mut sums: std::collections::BTreeMap<&str, Decimal> = Default::default();
         for p in postings {
             let sum = sums.entry(p.currency.as_str()).or_default();
@@ -49,7 +64,7 @@ impl SqlStore {
         // Lock accounts in a fixed order so concurrent transactions cannot deadlock.
         let mut ordered: Vec<&Posting> = postings.iter().collect();
         ordered.sort_by(|a, b| a.account.cmp(&b.account));
-        let select = format!("SELECT balance FROM ledger_accounts WHERE account = $1{}", self.lock_suffix());
+        let select = format!("SELECT balance FROM ledger_accounts WHERE account = $1{}", super::lock_suffix(backend));
         for p in ordered {
             sqlx::query(
                 "INSERT INTO ledger_accounts (account, currency, balance, may_go_negative, updated_at) \

@@ -13,6 +13,7 @@ mod operators;
 mod pinned;
 mod policies;
 mod siwx;
+mod trades;
 mod users;
 mod wallets;
 mod webhooks;

@@ -24,14 +24,18 @@ const DEPOSIT_FILTER: &[&str] = &["wallet_id", "address", "currency", "network",
 /// The unified history: one row shape over every kind of money movement (deposits today).
 /// Deposits and withdrawals, one history (a withdrawal's `address` is its destination, its hash empty until sent).
 /// `seq` orders within one millisecond: deposits and withdrawals each count their own, so ties break by kind too.
-const TRANSACTIONS: &str = "(SELECT d.seq, d.deposit_id AS id, 'deposit' AS kind, d.status, w.user_id, d.wallet_id, \
-     d.customer_id, d.currency, d.amount, d.network, d.address, d.tx_hash, d.created_at, d.updated_at, \
-     d.completed_at FROM deposits d JOIN wallets w ON w.wallet_id = d.wallet_id \
-     UNION ALL SELECT x.seq, x.withdrawal_id AS id, 'withdrawal' AS kind, x.status, x.user_id, x.wallet_id, \
-     x.customer_id, x.currency, x.amount, x.network, x.address, COALESCE(x.tx_hash, '') AS tx_hash, x.created_at, \
-     x.updated_at, x.completed_at FROM withdrawals x) t";
-const TRANSACTION_COLS: &str = "id, kind, status, user_id, wallet_id, currency, amount, network, address, tx_hash, created_at, updated_at, \
-     completed_at";
+const TRANSACTIONS: &str = "(SELECT d.seq, d.deposit_id AS id, 'deposit' AS kind, 'in' AS direction, d.status, \
+     w.user_id, d.wallet_id, d.customer_id, d.currency, d.amount, d.network, d.address, d.tx_hash, d.created_at, \
+     d.updated_at, d.completed_at FROM deposits d JOIN wallets w ON w.wallet_id = d.wallet_id \
+     UNION ALL SELECT x.seq, x.withdrawal_id AS id, 'withdrawal' AS kind, 'out' AS direction, x.status, x.user_id, \
+     x.wallet_id, x.customer_id, x.currency, x.amount, x.network, x.address, COALESCE(x.tx_hash, '') AS tx_hash, \
+     x.created_at, x.updated_at, x.completed_at FROM withdrawals x \
+     UNION ALL SELECT c.seq, c.order_id AS id, 'trade' AS kind, CASE WHEN c.side = 'buy' THEN 'in' ELSE 'out' END \
+     AS direction, c.status, c.user_id, c.wallet_id, c.customer_id, c.base_currency AS currency, c.quantity AS amount, \
+     'sova-exchange' AS network, c.pair AS address, '' AS tx_hash, c.created_at, c.updated_at, c.completed_at \
+     FROM connect_trades c) t";
+const TRANSACTION_COLS: &str = "id, kind, direction, status, user_id, wallet_id, currency, amount, network, address, \
+     tx_hash, created_at, updated_at, completed_at";
 const TRANSACTION_FILTER: &[&str] = &["kind", "status", "user_id", "wallet_id", "currency", "network", "tx_hash"];
 const TRANSACTION_SORT: &[&str] = &["created_at", "updated_at", "completed_at"];
 

@@ -136,6 +136,8 @@ fn table() -> Vec<Row> {
             ["BTC-USD=https://f.example/p", "BTC-USD=https://e1.example/p,ETH-USD=https://e.example/p#/data/amount",
                 "SOL-USD=https://c.example/p"],
             r#"["nope"]"#, Some("nope"), r#"invalid value string "nope", expected SYMBOL=URL"#),
+        row("--quote-ttl", "SOVA_QUOTE_TTL", "quote_ttl", Num, json!(30),
+            ["10", "60", "300"], "301", Some("301"), "invalid value unsigned int `301`, expected 1 to 300 seconds"),
     ]
 }
 

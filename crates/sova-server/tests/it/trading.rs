@@ -1,0 +1,224 @@
+//! Connect trading on Sova's own book (issue 17) on both backends: a wallet funded by sandbox deposits, a maker
+//! on the exchange, quotes priced by walking the book, orders that take them with the ledger exact on both
+//! sides; a quote the book can no longer fill, expired, reused (also by concurrent orders), and one the wallet
+//! cannot pay because a withdrawal holds its funds: each refused with its code and nothing moved.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use sova_client::Client;
+use sova_client::exchange::{ExchangeClient, types as ex};
+use sova_runtime::Clock;
+
+use super::withdrawals::{DEST, code, send};
+use sova_testkit_app::on_both;
+use sova_testkit_app::prelude::*;
+
+const CHAIN: u64 = 286_623;
+
+/// A frozen clock at the real time (the maker's signatures carry real-time nonces); the test moves it for expiry.
+fn frozen() -> Clock {
+    Clock::manual(
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap(),
+    )
+}
+
+/// A user's wallet holding BTC (bitcoin-testnet) and USDC (ethereum-sepolia), funded by sandbox deposits.
+async fn trader(app: &TestApp, slug: &str, btc: &str, usdc: &str) -> (Client, String, String) {
+    let (_, owner) = app.customer(slug).await;
+    let u = owner.create_user(&user_req(&format!("{slug}@example.com"))).await.unwrap();
+    let body = json!({"name": "trading", "networks": [
+        {"name": "networks/bitcoin-testnet", "currency": "btc"},
+        {"name": "networks/ethereum-sepolia", "currency": "usdc"}]});
+    let (s, w) = send(&owner, Method::POST, &format!("/users/{}/wallets", u.user_id), Some(body)).await;
+    assert_eq!(s, 201, "{w}");
+    let wid = w["data"]["wallet_id"].as_str().unwrap().to_string();
+    let addr = |net: &str| {
+        w["data"]["addresses"].as_array().unwrap().iter().find(|a| a["network"] == net).unwrap()["address"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for (cur, net, amount) in [("BTC", "bitcoin-testnet", btc), ("USDC", "ethereum-sepolia", usdc)] {
+        let dep = json!({"address": addr(net), "currency": cur, "network": net, "amount": amount});
+        let (s, d) = send(&owner, Method::POST, "/sandbox/deposits", Some(dep)).await;
+        assert_eq!(s, 201, "{d}");
+    }
+    (owner, u.user_id, wid)
+}
+
+/// `(balance, available, held)` per currency of a user.
+async fn balances(c: &Client, uid: &str) -> Value {
+    let (s, b) = send(c, Method::GET, &format!("/users/{uid}/accounts/balance"), None).await;
+    assert_eq!(s, 200, "{b}");
+    let mut out = serde_json::Map::new();
+    for r in b["data"].as_array().unwrap() {
+        out.insert(r["currency"].as_str().unwrap().into(), json!([r["balance"], r["available"], r["held"]]));
+    }
+    Value::Object(out)
+}
+
+async fn balanced(app: &TestApp) {
+    for (cur, sum) in app.running.ctx.store.ledger_totals().await.unwrap() {
+        assert_eq!(sum, "0", "{cur} entries do not balance");
+    }
+}
+
+/// The maker's spot balance of `coin` (total).
+async fn maker_total(m: &ExchangeClient, coin: &str) -> f64 {
+    let r = m.get(&format!("/api/v1/spot/accounts/{:#x}/balances", m.address())).await.unwrap();
+    let b = r.data()["balances"].as_array().unwrap().iter().find(|b| b["coin"] == coin).unwrap().clone();
+    b["total"].as_str().unwrap().parse().unwrap()
+}
+
+async fn rest(m: &ExchangeClient, account: u64, cl: &str, side: u8, price: &str, qty: &str) {
+    let o: ex::SpotNewOrder = serde_json::from_value(json!({"accountID": account, "symbolID": 1, "clOrdID": cl,
+        "side": side, "type": 1, "timeInForce": 1, "price": price, "quantity": qty}))
+    .unwrap();
+    let r = m.spot_new_order(&o).await.unwrap();
+    assert!(r.is_ok(), "{}", r.json);
+}
+
+async fn quote(c: &Client, wid: &str, body: Value) -> (u16, Value) {
+    send(c, Method::POST, &format!("/users/{wid}/trading/quotes"), Some(body)).await
+}
+
+async fn order(c: &Client, wid: &str, quote_id: &str) -> (u16, Value) {
+    send(c, Method::POST, &format!("/users/{wid}/trading/orders"), Some(json!({"quote_id": quote_id}))).await
+}
+
+async fn trading_on_quotes(backend: Backend) {
+    let clock = frozen();
+    let app = spawn_app_at(backend, clock.clone()).await;
+    let (owner, uid, wid) = trader(&app, "trade-co", "1", "100000").await;
+    let maker = ExchangeClient::new(&app.url(), CHAIN, [0x51; 32]).unwrap();
+    let r = maker.faucet("USDC", "1000000").await.unwrap();
+    let m = r.data()["accountID"].as_u64().unwrap();
+    assert!(maker.faucet("BTC", "10").await.unwrap().is_ok());
+    rest(&maker, m, "a1", 2, "50000", "0.1").await;
+    rest(&maker, m, "a2", 2, "50100", "0.1").await;
+    rest(&maker, m, "b1", 1, "49900", "0.1").await;
+
+    let (s, p) = send(&owner, Method::GET, "/trading/pairs", None).await;
+    assert_eq!(s, 200, "{p}");
+    let btc = p["data"].as_array().unwrap().iter().find(|p| p["pair"] == "btcusdc").unwrap().clone();
+    assert_eq!((btc["base"].as_str(), btc["quantity_step"].as_str()), (Some("btc"), Some("0.0001")), "{btc}");
+
+    // Buy 0.15 BTC: 0.1 at 50 000 and 0.05 at 50 100 = 7505 USDC; the fee (0.04 %) comes off the BTC.
+    let (s, q) = quote(&owner, &wid, json!({"pair": "btcusdc", "side": "buy", "quantity": "0.15"})).await;
+    assert_eq!(s, 201, "{q}");
+    let d = &q["data"];
+    assert_eq!((d["quantity"].as_str(), d["amount"].as_str()), (Some("0.15"), Some("7505")), "{q}");
+    assert_eq!(
+        (d["buy_price"].as_str(), d["fee"].as_str(), d["fee_currency"].as_str()),
+        (Some("50033.33"), Some("0.00006"), Some("btc")),
+        "{q}"
+    );
+    let qid = d["quote_id"].as_str().unwrap().to_string();
+    let (s, o) = order(&owner, &wid, &qid).await;
+    assert_eq!(s, 201, "{o}");
+    assert_eq!(
+        (o["data"]["status"].as_str(), o["data"]["amount"].as_str(), o["data"]["fee"].as_str()),
+        (Some("COMPLETED"), Some("7505"), Some("0.00006")),
+        "{o}"
+    );
+    let b = balances(&owner, &uid).await;
+    assert_eq!(b["btc"], json!([1.14994, 1.14994, 0]), "{b}");
+    assert_eq!(b["usdc"], json!([92495, 92495, 0]), "{b}");
+    assert!((maker_total(&maker, "BTC").await - 9.85).abs() < 1e-12);
+    balanced(&app).await;
+    // The same quote again: used.
+    let (s, e) = order(&owner, &wid, &qid).await;
+    assert_eq!((s, code(&e)), (409, "QUOTE_USED"), "{e}");
+    // The order and its trade, one object, in the wallet's orders.
+    let (s, l) = send(&owner, Method::GET, &format!("/users/{wid}/trading/orders"), None).await;
+    assert_eq!((s, l["data"][0]["quote_id"].as_str()), (200, Some(qid.as_str())), "{l}");
+
+    // Sell 0.05 BTC into the bid at 49 900: 2495 USDC less the fee (0.998).
+    let (s, q) = quote(&owner, &wid, json!({"pair": "BTC-USDC", "side": "sell", "quantity": 0.05})).await;
+    assert_eq!(s, 201, "{q}");
+    assert_eq!((q["data"]["sell_price"].as_str(), q["data"]["fee"].as_str()), (Some("49900"), Some("0.998")), "{q}");
+    let (s, o) = order(&owner, &wid, q["data"]["quote_id"].as_str().unwrap()).await;
+    assert_eq!((s, o["data"]["status"].as_str()), (201, Some("COMPLETED")), "{o}");
+    let b = balances(&owner, &uid).await;
+    assert_eq!((b["btc"][0].clone(), b["usdc"][0].clone()), (json!(1.09994), json!(94989.002)), "{b}");
+
+    // Two quotes for the last 0.05 on the ask side; the first order takes it, the second cannot be filled.
+    let q1 = quote(&owner, &wid, json!({"pair": "btcusdc", "side": "buy", "quantity": "0.05"})).await.1;
+    let q2 = quote(&owner, &wid, json!({"pair": "btcusdc", "side": "buy", "quantity": "0.05"})).await.1;
+    let (s, _) = order(&owner, &wid, q1["data"]["quote_id"].as_str().unwrap()).await;
+    assert_eq!(s, 201);
+    let before = balances(&owner, &uid).await;
+    let (s, e) = order(&owner, &wid, q2["data"]["quote_id"].as_str().unwrap()).await;
+    assert_eq!((s, code(&e)), (409, "QUOTE_NOT_FILLABLE"), "{e}");
+    assert_eq!(balances(&owner, &uid).await, before, "nothing moved");
+    let (s, e) = quote(&owner, &wid, json!({"pair": "btcusdc", "side": "buy", "quantity": "0.05"})).await;
+    assert_eq!((s, code(&e)), (409, "QUOTE_NOT_FILLABLE"), "an empty side: {e}");
+
+    // Refused requests name what to fix.
+    for (body, field) in [
+        (json!({"pair": "dogeusdc", "side": "buy", "quantity": "1"}), "pair"),
+        (json!({"pair": "btcusdc", "side": "hold", "quantity": "1"}), "side"),
+        (json!({"pair": "btcusdc", "side": "sell", "quantity": "0.00001"}), "quantity"),
+        (json!({"pair": "btcusdc", "side": "sell", "quantity": "0.000000001"}), "quantity"),
+        (json!({"pair": "btcusdc", "side": "sell", "quantity": "1", "amount": "1"}), "quantity"),
+    ] {
+        let (s, e) = quote(&owner, &wid, body.clone()).await;
+        assert_eq!(
+            (s, code(&e), e["errors"][0]["field"].as_str()),
+            (400, "VALIDATION_ERROR", Some(field)),
+            "{body}: {e}"
+        );
+    }
+
+    // Concurrent orders on one quote: one fills.
+    rest(&maker, m, "b2", 1, "49800", "0.5").await;
+    let (_, q) = quote(&owner, &wid, json!({"pair": "btcusdc", "side": "sell", "quantity": "0.01"})).await;
+    let qid = q["data"]["quote_id"].as_str().unwrap().to_string();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (owner, wid, qid) = (owner.clone(), wid.clone(), qid.clone());
+            tokio::spawn(async move { order(&owner, &wid, &qid).await })
+        })
+        .collect();
+    let mut filled = 0;
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        match s {
+            201 => filled += 1,
+            409 => assert_eq!(code(&v), "QUOTE_USED", "{v}"),
+            _ => panic!("{s} {v}"),
+        }
+    }
+    assert_eq!(filled, 1);
+
+    // A withdrawal holds the BTC: a sell the available balance cannot pay is refused, nothing moves.
+    let w = json!({"currency": "btc", "amount": "1.1", "address": DEST, "wallet_id": wid});
+    let (s, v) = send(&owner, Method::POST, &format!("/users/{uid}/accounts/crypto/withdrawals"), Some(w)).await;
+    assert_eq!(s, 201, "{v}");
+    let (_, q) = quote(&owner, &wid, json!({"pair": "btcusdc", "side": "sell", "quantity": "0.1"})).await;
+    let before = balances(&owner, &uid).await;
+    let (s, e) = order(&owner, &wid, q["data"]["quote_id"].as_str().unwrap()).await;
+    assert_eq!((s, code(&e)), (422, "INSUFFICIENT_FUNDS"), "{e}");
+    assert_eq!(balances(&owner, &uid).await, before);
+
+    // The unified history: each order and its trade as one object.
+    let (s, h) =
+        send(&owner, Method::GET, &format!("/users/{uid}/accounts/transactions?filter[where][type]=trade"), None).await;
+    assert_eq!(s, 200, "{h}");
+    let trades = h["data"].as_array().unwrap();
+    assert!(
+        trades.iter().any(|t| t["direction"] == "in" && t["amount_string"] == "0.15" && t["address"] == "btcusdc"),
+        "{h}"
+    );
+    assert!(trades.iter().any(|t| t["direction"] == "out" && t["amount_string"] == "0.05"), "{h}");
+    assert!(trades.iter().any(|t| t["status"] == "REJECTED"), "the order the book could not fill: {h}");
+
+    // Expired: 30 s by default.
+    let (_, q) = quote(&owner, &wid, json!({"pair": "btcusdc", "side": "sell", "quantity": "0.01"})).await;
+    clock.advance(30_001);
+    let (s, e) = order(&owner, &wid, q["data"]["quote_id"].as_str().unwrap()).await;
+    assert_eq!((s, code(&e)), (409, "QUOTE_EXPIRED"), "{e}");
+    balanced(&app).await;
+    app.stop().await;
+}
+on_both!(trading_on_quotes);
