@@ -272,6 +272,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
     intel::x402::spawn_blockhash_refresher(state.intel.clone());
     siwx::spawn_pruner(state.siwx.clone());
     withdrawals::spawn_expirer(state.withdrawals.clone(), &jobs);
+    connect::trading::spawn_reconciler(state.connect.clone(), &jobs);
     webhooks::spawn_dispatcher(state.webhooks.clone(), &jobs);
     Ok(state)
 }

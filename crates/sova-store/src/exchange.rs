@@ -72,6 +72,8 @@ pub struct ExWrites {
     pub ledger: Vec<crate::LedgerPost>,
     /// Connect trade orders the group completed.
     pub trades_done: Vec<crate::TradeDone>,
+    /// Webhook events of the group (`trade.completed`), put in the outbox by its commit.
+    pub events: Vec<crate::OutboxEvent>,
 }
 
 impl ExWrites {
@@ -84,6 +86,7 @@ impl ExWrites {
             && self.keys_removed.is_empty()
             && self.ledger.is_empty()
             && self.trades_done.is_empty()
+            && self.events.is_empty()
     }
 
     /// Drop a nonce added and dropped within the same group from both lists (it never needs to be stored).

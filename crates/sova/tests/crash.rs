@@ -42,15 +42,44 @@ async fn serve(db: &TestDb, port: u16) -> Child {
 }
 
 async fn call(c: &reqwest::Client, method: reqwest::Method, url: String, auth: (&str, &str), body: Value) -> Value {
-    let r = c.request(method, url).header(auth.0, auth.1).json(&body).send().await.unwrap();
+    let mut req = c.request(method, url).header(auth.0, auth.1);
+    if !body.is_null() {
+        req = req.json(&body);
+    }
+    let r = req.send().await.unwrap();
     let status = r.status().as_u16();
     let v: Value = r.json().await.unwrap();
     assert!((200..300).contains(&status), "{status}: {v}");
     v
 }
 
-async fn committed_then_killed(backend: Backend) {
-    let db = TestDb::new(backend).await;
+/// Signed in as the operator: a customer `slug` with an owner key and one user. `(operator bearer, key, user id)`.
+async fn tenant(c: &reqwest::Client, b: &str, slug: &str) -> (String, String, String) {
+    use reqwest::Method as M;
+    let login = c.post(format!("{b}/auth/login")).json(&json!({"email": "ops@example.com", "password": PASSWORD}));
+    let token: Value = login.send().await.unwrap().json().await.unwrap();
+    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+    let op = ("authorization", bearer.as_str());
+    let body = json!({"email": format!("{slug}@example.com"), "customer_id": slug, "entity_name": "Crash"});
+    call(c, M::POST, format!("{b}/customers"), op, body).await;
+    let cred = call(c, M::POST, format!("{b}/customers/{slug}/credentials"), op, json!({})).await;
+    let key = cred["data"]["customer_secret"].as_str().unwrap().to_string();
+    let user = call(
+        c,
+        M::POST,
+        format!("{b}/users"),
+        ("x-api-key", key.as_str()),
+        json!({"user_type": "individual",
+        "email": "u@example.com", "first_name": "U", "last_name": "Ser", "phone": "+14155550100",
+        "date_of_birth": "1990-01-01", "country": "US"}),
+    )
+    .await;
+    let uid = user["data"]["user_id"].as_str().unwrap().to_string();
+    (bearer, key, uid)
+}
+
+/// The operator `ops@example.com` created by the CLI.
+fn operator(db: &TestDb) {
     let out = Command::new(SOVA)
         .args(["operator", "create", "--email", "ops@example.com", "--data-dir"])
         .arg(db.dir.path())
@@ -59,26 +88,19 @@ async fn committed_then_killed(backend: Backend) {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+async fn committed_then_killed(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    operator(&db);
     let (port, sink_port) = (free_port(), free_port());
     let mut server = serve(&db, port).await;
     let b = format!("http://127.0.0.1:{port}/sovx/v1");
     let c = reqwest::Client::new();
     use reqwest::Method as M;
 
-    let login = c.post(format!("{b}/auth/login")).json(&json!({"email": "ops@example.com", "password": PASSWORD}));
-    let token: Value = login.send().await.unwrap().json().await.unwrap();
-    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+    let (bearer, key, uid) = tenant(&c, &b, "crash-co").await;
     let op = ("authorization", bearer.as_str());
-    call(
-        &c,
-        M::POST,
-        format!("{b}/customers"),
-        op,
-        json!({"email": "c@example.com", "customer_id": "crash-co", "entity_name": "Crash"}),
-    )
-    .await;
-    let cred = call(&c, M::POST, format!("{b}/customers/crash-co/credentials"), op, json!({})).await;
-    let key = cred["data"]["customer_secret"].as_str().unwrap().to_string();
     let owner = ("x-api-key", key.as_str());
     // The receiver is not up yet: the first attempts fail and are rescheduled (5 s).
     call(
@@ -89,17 +111,6 @@ async fn committed_then_killed(backend: Backend) {
         json!({"url": format!("http://127.0.0.1:{sink_port}/hook")}),
     )
     .await;
-    let user = call(
-        &c,
-        M::POST,
-        format!("{b}/users"),
-        owner,
-        json!({"user_type": "individual",
-        "email": "u@example.com", "first_name": "U", "last_name": "Ser", "phone": "+14155550100",
-        "date_of_birth": "1990-01-01", "country": "US"}),
-    )
-    .await;
-    let uid = user["data"]["user_id"].as_str().unwrap().to_string();
     let wallet = call(
         &c,
         M::POST,
@@ -264,3 +275,55 @@ async fn perps_walk_killed_midway(backend: Backend) {
     }
 }
 on_both!(perps_walk_killed_midway);
+
+/// kill -9 right after a Connect trade order is acknowledged: after the restart the Connect ledger (the wallet's
+/// balances, the order COMPLETED) and the exchange (the maker's balances) both show it.
+async fn trade_acknowledged_then_killed(backend: Backend) {
+    use reqwest::Method as M;
+    use sova_client::exchange::{ExchangeClient, types as ex};
+    let db = TestDb::new(backend).await;
+    operator(&db);
+    let port = free_port();
+    let mut server = serve(&db, port).await;
+    let b = format!("http://127.0.0.1:{port}/sovx/v1");
+    let c = reqwest::Client::new();
+    let (_, key, uid) = tenant(&c, &b, "trade-kill").await;
+    let owner = ("x-api-key", key.as_str());
+    let body = json!({"name": "t", "networks": [{"name": "networks/ethereum-sepolia", "currency": "usdc"}]});
+    let wallet = call(&c, M::POST, format!("{b}/users/{uid}/wallets"), owner, body).await;
+    let wid = wallet["data"]["wallet_id"].as_str().unwrap().to_string();
+    let address = wallet["data"]["addresses"][0]["address"].as_str().unwrap().to_string();
+    let dep = json!({"address": address, "currency": "USDC", "network": "ethereum-sepolia", "amount": "10000"});
+    call(&c, M::POST, format!("{b}/sandbox/deposits"), owner, dep).await;
+    let maker = ExchangeClient::new(&format!("http://127.0.0.1:{port}"), 286_623, [0x63; 32]).unwrap();
+    let m = maker.faucet("BTC", "1").await.unwrap().data()["accountID"].as_u64().unwrap();
+    let ask: ex::SpotNewOrder = serde_json::from_value(json!({"accountID": m, "symbolID": 1, "clOrdID": "ask",
+        "side": 2, "type": 1, "timeInForce": 1, "price": "50000", "quantity": "0.1"}))
+    .unwrap();
+    assert!(maker.spot_new_order(&ask).await.unwrap().is_ok());
+    let q = json!({"pair": "btcusdc", "side": "buy", "quantity": "0.1"});
+    let q = call(&c, M::POST, format!("{b}/users/{wid}/trading/quotes"), owner, q).await;
+    let body = json!({"quote_id": q["data"]["quote_id"]});
+    let o = call(&c, M::POST, format!("{b}/users/{wid}/trading/orders"), owner, body).await;
+    assert_eq!(o["data"]["status"], "COMPLETED", "{o}");
+    let oid = o["data"]["id"].as_str().unwrap().to_string();
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let mut server = serve(&db, port).await;
+    let o = call(&c, M::GET, format!("{b}/users/{wid}/trading/orders/{oid}"), owner, Value::Null).await;
+    assert_eq!((o["data"]["status"].as_str(), o["data"]["amount"].as_str()), (Some("COMPLETED"), Some("5000")), "{o}");
+    let bal = call(&c, M::GET, format!("{b}/users/{uid}/accounts/balance"), owner, Value::Null).await;
+    let of =
+        |cur: &str| bal["data"].as_array().unwrap().iter().find(|r| r["currency"] == cur).unwrap()["balance"].clone();
+    assert_eq!((of("usdc"), of("btc")), (json!(5000), json!(0.09996)), "{bal}");
+    let r = maker.get(&format!("/api/v1/spot/accounts/{:#x}/balances", maker.address())).await.unwrap();
+    let btc = r.data()["balances"].as_array().unwrap().iter().find(|x| x["coin"] == "BTC").unwrap()["total"].clone();
+    assert_eq!(btc, "0.9", "{}", r.json);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    if db.pg_name().is_some() {
+        drop_pg_database(&db.url).await;
+    }
+}
+on_both!(trade_acknowledged_then_killed);

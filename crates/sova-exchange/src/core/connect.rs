@@ -38,8 +38,11 @@ pub struct ConnectQuote {
     pub fee: u64,
 }
 
+/// Builds the webhook event of a completed order (the Connect surface owns its shape).
+pub type EventOf = std::sync::Arc<dyn Fn(&TradeDone) -> sova_store::OutboxEvent + Send + Sync>;
+
 /// An order on a quote, with the Connect ledger accounts its legs move.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct ConnectOrder {
     /// The Connect order id (the ledger reference).
     pub order_id: String,
@@ -63,6 +66,17 @@ pub struct ConnectOrder {
     pub bridge_spend: String,
     /// See `bridge_spend`.
     pub bridge_receive: String,
+    /// The `trade.completed` event of the outcome, put in the outbox by the group's commit.
+    pub event: EventOf,
+}
+
+impl std::fmt::Debug for ConnectOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOrder")
+            .field("order_id", &self.order_id)
+            .field("terms", &self.terms)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `atoms` of a coin with `decimals` as a decimal.
@@ -200,7 +214,7 @@ impl Core {
         let fee = if t.buy { base_atoms - received } else { now_q.terms.notional - received };
         let price = Decimal::from_i128_with_scale(i128::from(quote_atoms), u32::from(spec.quote_decimals))
             / dec(base_atoms, spec.base_decimals);
-        writes.trades_done.push(TradeDone {
+        let done = TradeDone {
             order_id: o.order_id.clone(),
             status: "COMPLETED".into(),
             quantity: dec(base_atoms, spec.base_decimals).to_string(),
@@ -208,7 +222,9 @@ impl Core {
             price: price.round_dp(u32::from(spec.config.price_decimals)).normalize().to_string(),
             fee: dec(fee, rd).to_string(),
             now: i64::try_from(now).unwrap_or(i64::MAX),
-        });
+        };
+        writes.events.push((o.event)(&done));
+        writes.trades_done.push(done);
         Ok(None)
     }
 }

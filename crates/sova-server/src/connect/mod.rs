@@ -3,7 +3,7 @@
 
 mod accounts;
 mod customers;
-mod trading;
+pub mod trading;
 mod users;
 mod wallets;
 

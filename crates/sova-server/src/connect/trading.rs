@@ -325,6 +325,21 @@ pub async fn create_order(
         }
     };
     let bridge = |cur: &str| format!("exchange:{}:{cur}", w.wallet.customer_id);
+    let template = row.clone();
+    let event: sova_exchange::connect::EventOf = std::sync::Arc::new(move |d: &sova_store::TradeDone| {
+        let t = TradeRow {
+            status: d.status.clone(),
+            quantity: d.quantity.clone(),
+            amount: d.amount.clone(),
+            price: d.price.clone(),
+            fee: d.fee.clone(),
+            updated_at: d.now,
+            completed_at: Some(d.now),
+            ..template.clone()
+        };
+        let data = serde_json::to_value(order_view(t)).unwrap_or_default();
+        sova_http::outbox::event(&template.customer_id, "trade.completed", data, d.now)
+    });
     let order = ConnectOrder {
         order_id: order_id.clone(),
         account,
@@ -337,6 +352,7 @@ pub async fn create_order(
         receive_account,
         bridge_spend: bridge(&spend_cur),
         bridge_receive: bridge(&receive_cur),
+        event,
     };
     if let Err(e) = ctx.exchange.submit(Request::ConnectTrade(Box::new(order))).await {
         let reason = if e.reason == Reason::QuoteNotFillable { "QUOTE_NOT_FILLABLE" } else { e.reason.as_str() };
@@ -381,4 +397,44 @@ pub async fn get_order(
         .filter(|t| t.wallet_id == w.wallet.wallet_id)
         .ok_or_else(|| ApiError::not_found("order"))?;
     Ok(ok(order_view(t)))
+}
+
+/// An order still `PENDING` this long after it was placed never reached the exchange's commit (its process died
+/// between the hold and the answer): the reconciler refuses it and gives its hold back.
+pub const ABANDONED_AFTER_MS: i64 = 5 * 60 * 1000;
+
+/// Every minute: refuse the abandoned orders (see [`ABANDONED_AFTER_MS`]), releasing their holds.
+pub fn spawn_reconciler(ctx: Ctx, jobs: &sova_runtime::Jobs) {
+    jobs.spawn("trade-reconciler", async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            if let Err(e) = reconcile_once(&ctx).await {
+                tracing::warn!(error = ?e, "trade order reconciliation failed; retrying in 60 s");
+            }
+        }
+    });
+}
+
+/// One sweep: how many abandoned orders it refused.
+pub async fn reconcile_once(ctx: &Ctx) -> ApiResult<usize> {
+    let now = ctx.clock.now_ms();
+    let mut n = 0;
+    for t in ctx.store.pending_trades(now - ABANDONED_AFTER_MS).await? {
+        let Some(w) = ctx.store.wallet(&t.customer_id, &t.wallet_id).await? else { continue };
+        let spend = if t.side == "buy" { &t.quote_currency } else { &t.base_currency };
+        let held: rust_decimal::Decimal =
+            t.held.parse().map_err(|_| ApiError::internal(format!("stored hold {:?}", t.held)))?;
+        let (wallet, _) = wallet_accounts(&t.wallet_id, &w.wallet.currency, spend);
+        let hold = wallet_hold_account(&t.wallet_id, &w.wallet.currency, spend);
+        let leg = |account: &str, amount| Posting {
+            account: account.to_string(),
+            currency: spend.clone(),
+            amount,
+            may_go_negative: false,
+        };
+        ctx.store.reject_trade(&t.order_id, "ABANDONED", &[leg(&hold, -held), leg(&wallet, held)], now).await?;
+        tracing::warn!(order_id = %t.order_id, "a trade order that never reached the exchange was refused, its hold released");
+        n += 1;
+    }
+    Ok(n)
 }

@@ -86,10 +86,31 @@ async fn order(c: &Client, wid: &str, quote_id: &str) -> (u16, Value) {
     send(c, Method::POST, &format!("/users/{wid}/trading/orders"), Some(json!({"quote_id": quote_id}))).await
 }
 
+/// A webhook receiver on loopback: the event types it got.
+async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let got: std::sync::Arc<std::sync::Mutex<Vec<Value>>> = Default::default();
+    let g = got.clone();
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let g = g.clone();
+        async move {
+            g.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or_default());
+            "ok"
+        }
+    });
+    let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (url, got)
+}
+
 async fn trading_on_quotes(backend: Backend) {
     let clock = frozen();
-    let app = spawn_app_at(backend, clock.clone()).await;
+    let app = spawn_app_at_with(backend, clock.clone(), |c| c.webhook_allow_private = true).await;
     let (owner, uid, wid) = trader(&app, "trade-co", "1", "100000").await;
+    let (hook, got) = receiver().await;
+    let (s, v) =
+        send(&app.operator().await, Method::POST, "/customers/trade-co/webhooks", Some(json!({"url": hook}))).await;
+    assert_eq!(s, 201, "{v}");
     let maker = ExchangeClient::new(&app.url(), CHAIN, [0x51; 32]).unwrap();
     let r = maker.faucet("USDC", "1000000").await.unwrap();
     let m = r.data()["accountID"].as_u64().unwrap();
@@ -126,6 +147,21 @@ async fn trading_on_quotes(backend: Backend) {
     assert_eq!(b["usdc"], json!([92495, 92495, 0]), "{b}");
     assert!((maker_total(&maker, "BTC").await - 9.85).abs() < 1e-12);
     balanced(&app).await;
+    // The trade.completed event, from the group's commit.
+    let mut event = Value::Null;
+    for _ in 0..100 {
+        if let Some(e) = got.lock().unwrap().iter().find(|e| e["type"] == "trade.completed").cloned() {
+            event = e;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (event["data"]["quote_id"].as_str(), event["data"]["status"].as_str()),
+        (Some(qid.as_str()), Some("COMPLETED")),
+        "{event}"
+    );
+    assert_eq!(event["data"]["amount"], "7505", "{event}");
     // The same quote again: used.
     let (s, e) = order(&owner, &wid, &qid).await;
     assert_eq!((s, code(&e)), (409, "QUOTE_USED"), "{e}");
@@ -218,6 +254,59 @@ async fn trading_on_quotes(backend: Backend) {
     clock.advance(30_001);
     let (s, e) = order(&owner, &wid, q["data"]["quote_id"].as_str().unwrap()).await;
     assert_eq!((s, code(&e)), (409, "QUOTE_EXPIRED"), "{e}");
+    balanced(&app).await;
+
+    // An order whose process died between its hold and the exchange's answer: PENDING with its hold, refused and
+    // released by the reconciler once abandoned.
+    let before = balances(&owner, &uid).await;
+    let (_, q) = quote(&owner, &wid, json!({"pair": "btcusdc", "side": "sell", "quantity": "0.01"})).await;
+    let store = &app.running.ctx.store;
+    let qrow = store.quote("trade-co", q["data"]["quote_id"].as_str().unwrap()).await.unwrap().unwrap();
+    let w = store.wallet("trade-co", &wid).await.unwrap().unwrap();
+    let (wallet_acct, _) = sova_store::wallet_accounts(&wid, &w.wallet.currency, "BTC");
+    let hold_acct = sova_store::wallet_hold_account(&wid, &w.wallet.currency, "BTC");
+    let held: rust_decimal::Decimal = "0.01".parse().unwrap();
+    let leg = |account: &str, amount| sova_store::Posting {
+        account: account.into(),
+        currency: "BTC".into(),
+        amount,
+        may_go_negative: false,
+    };
+    let now = clock.now_ms();
+    let row = sova_store::TradeRow {
+        order_id: uuid::Uuid::new_v4().to_string(),
+        quote_id: qrow.quote_id.clone(),
+        customer_id: qrow.customer_id.clone(),
+        user_id: qrow.user_id.clone(),
+        wallet_id: wid.clone(),
+        pair: qrow.pair.clone(),
+        side: "sell".into(),
+        base_currency: "BTC".into(),
+        quote_currency: "USDC".into(),
+        quantity: qrow.quantity.clone(),
+        amount: qrow.amount.clone(),
+        price: qrow.price.clone(),
+        fee: qrow.fee.clone(),
+        fee_currency: qrow.fee_currency.clone(),
+        held: "0.01".into(),
+        status: "PENDING".into(),
+        reason: None,
+        created_at: now,
+        updated_at: now,
+        completed_at: None,
+    };
+    store.take_quote(&row, &[leg(&wallet_acct, -held), leg(&hold_acct, held)], now).await.unwrap();
+    assert_ne!(balances(&owner, &uid).await, before, "held");
+    assert_eq!(sova_server::connect::trading::reconcile_once(&app.running.ctx.connect).await.unwrap(), 0, "not yet");
+    clock.advance(sova_server::connect::trading::ABANDONED_AFTER_MS + 1);
+    assert_eq!(sova_server::connect::trading::reconcile_once(&app.running.ctx.connect).await.unwrap(), 1);
+    assert_eq!(balances(&owner, &uid).await, before, "released");
+    let (s, o) = send(&owner, Method::GET, &format!("/users/{wid}/trading/orders/{}", row.order_id), None).await;
+    assert_eq!(
+        (s, o["data"]["status"].as_str(), o["data"]["reason"].as_str()),
+        (200, Some("REJECTED"), Some("ABANDONED")),
+        "{o}"
+    );
     balanced(&app).await;
     app.stop().await;
 }

@@ -189,7 +189,12 @@ impl ExchangeWriter {
         }
         if self.backend == Backend::Postgres {
             let mut pinned = self.pinned.take(&self.pool).await?;
-            if w.keys_added.is_empty() && w.keys_removed.is_empty() && w.ledger.is_empty() && w.trades_done.is_empty() {
+            if w.keys_added.is_empty()
+                && w.keys_removed.is_empty()
+                && w.ledger.is_empty()
+                && w.trades_done.is_empty()
+                && w.events.is_empty()
+            {
                 // The common case in one statement (one round trip, atomic by itself).
                 let (sql, binds) = group_statement(w);
                 let mut q = sqlx::query(&sql);
@@ -224,6 +229,9 @@ async fn commit_in_transaction(mut tx: sqlx::Transaction<'_, Any>, w: &ExWrites,
     }
     for d in &w.trades_done {
         super::trades::complete_trade(&mut tx, d).await?;
+    }
+    for e in &w.events {
+        super::webhooks::enqueue(&mut tx, e).await?;
     }
     for chunk in w.nonces_dropped.chunks(400) {
         let marks: Vec<String> =

@@ -15,7 +15,7 @@ const DLV_COLS: &str = "delivery_id, event_id, endpoint_id, customer_id, status,
                         locked_until, response_status, response_body, error, created_at, updated_at";
 
 /// Insert `e` and one delivery per endpoint of its customer that takes its type.
-pub(super) async fn enqueue(tx: &mut Transaction<'static, Any>, e: &OutboxEvent) -> Result<()> {
+pub(super) async fn enqueue(tx: &mut Transaction<'_, Any>, e: &OutboxEvent) -> Result<()> {
     sqlx::query(
         "INSERT INTO webhook_events (event_id, customer_id, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -45,7 +45,7 @@ pub(super) async fn enqueue(tx: &mut Transaction<'static, Any>, e: &OutboxEvent)
 }
 
 async fn insert_delivery(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     event_id: &str,
     ep: &WebhookEndpointRow,
     now: i64,
