@@ -54,6 +54,7 @@ struct Args {
     /// Routes to measure, in order: health, api-key, hmac, x402 (`--path` must then be an Intel route),
     /// ex-recover (exchange signature recovery alone, sandbox route), ex-order (accepted signed spot orders),
     /// ex-perps-recover, ex-perps-order (the same for perps `newOrder`s, margin checked),
+    /// trade (a Connect quote and the order on it, `--trade-wallet`),
     /// ex-book (`GET` the BTC_USDC order book, 20 levels a side, after resting `--book-levels` orders a side),
     /// ex-balances (`GET` a funded account's balances),
     /// siwx-ed25519, siwx-p256 (RFC 9421-signed GET of `--path`), siwx-ed25519-nonce (with a nonce, recorded in the
@@ -94,6 +95,12 @@ struct Args {
     /// `withdrawal` route: the body of each withdrawal (each gets its own idempotency key from the server).
     #[arg(long)]
     withdrawal_body: Option<String>,
+    /// `trade` route: the Connect wallet that trades (quote then order per round trip, owner key `--api-key`).
+    #[arg(long)]
+    trade_wallet: Option<String>,
+    /// `trade` route: the quote body.
+    #[arg(long, default_value = r#"{"pair":"btcusdc","side":"buy","quantity":"0.0001"}"#)]
+    trade_body: String,
     /// Instead of measuring, receive webhooks on this address and report deliveries per second and the time from
     /// each event's `timestamp` (its commit) to its arrival, once no delivery came for `--sink-idle` seconds.
     #[arg(long)]
@@ -106,6 +113,12 @@ struct Args {
 #[derive(Clone)]
 enum Auth {
     None,
+    /// A Connect trade round trip: `POST` the quote body to the route's path, then the order on the quote.
+    Trade {
+        key: String,
+        order_path: String,
+        body: Bytes,
+    },
     ApiKey(String),
     Hmac {
         access_key: String,
@@ -343,6 +356,32 @@ async fn connection(
             n += 1;
             continue;
         }
+        if let Auth::Trade { key, order_path, body } = &auth {
+            // One round trip: a quote, then the order on it.
+            let post = |p: &str, b: Bytes| {
+                Request::post(p)
+                    .header("host", &host)
+                    .header("content-type", "application/json")
+                    .header("x-api-key", key)
+                    .body(http_body_util::Full::new(b))
+            };
+            let start = Instant::now();
+            let resp = sender.send_request(post(path.as_str(), body.clone())?).await?;
+            let quoted = resp.status().is_success();
+            let q: serde_json::Value = serde_json::from_slice(&resp.into_body().collect().await?.to_bytes())?;
+            let ok = if quoted {
+                let b = Bytes::from(serde_json::json!({"quote_id": q["data"]["quote_id"]}).to_string());
+                let resp = sender.send_request(post(order_path.as_str(), b)?).await?;
+                let status = resp.status();
+                resp.into_body().collect().await?;
+                status.is_success()
+            } else {
+                false
+            };
+            record(&stats, start, ok);
+            n += 1;
+            continue;
+        }
         if let Auth::Post { key, body } = &auth {
             let req = Request::post(path.as_str())
                 .header("host", &host)
@@ -363,7 +402,7 @@ async fn connection(
         };
         let mut b = Request::get(target.as_str()).header("host", &host);
         match &auth {
-            Auth::None | Auth::Presigned { .. } | Auth::Post { .. } | Auth::Siwx(_) => {}
+            Auth::None | Auth::Presigned { .. } | Auth::Post { .. } | Auth::Trade { .. } | Auth::Siwx(_) => {}
             Auth::ApiKey(k) => b = b.header("x-api-key", k),
             Auth::X402 { offer, payment, payer } => {
                 use base64::Engine;
@@ -603,6 +642,18 @@ async fn measure(args: &Args, host: &str, route: &str) -> anyhow::Result<(f64, f
                 body: Bytes::from(args.deposit_body.clone().context("--deposit-body")?),
             },
         ),
+        "trade" => {
+            let wallet = args.trade_wallet.clone().context("--trade-wallet")?;
+            seed_book(args, host, args.book_levels).await?;
+            (
+                format!("/sovx/v1/users/{wallet}/trading/quotes"),
+                Auth::Trade {
+                    key: args.api_key.clone().context("--api-key")?,
+                    order_path: format!("/sovx/v1/users/{wallet}/trading/orders"),
+                    body: Bytes::from(args.trade_body.clone()),
+                },
+            )
+        }
         "withdrawal" => (
             args.withdrawal_path.clone().context("--withdrawal-path")?,
             Auth::Post {
