@@ -236,7 +236,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
             config.sandbox(),
             config.session_ttl_secs,
             engine.clone(),
-            config.quote_ttl,
+            connect::TradingSettings { quote_ttl_secs: config.quote_ttl, usd_alias: config.trading_usd_alias },
         ),
         intel: intel::IntelState::new(access.clone(), &bus, config.clone(), x402, engine.clone()),
         siwx: siwx::SiwxState::new(access.clone(), &bus, config.clone())?,

@@ -171,6 +171,8 @@ pub struct Config {
     /// How long a Connect trading quote holds, in seconds (1 to 300).
     #[serde(deserialize_with = "quote_ttl")]
     pub quote_ttl: u64,
+    /// Connect trading takes the vendor's `usd` pairs (`btcusd`) as the USDC ones (`btcusdc`).
+    pub trading_usd_alias: bool,
 }
 
 impl Default for Config {
@@ -214,6 +216,7 @@ impl Default for Config {
             advertise_url: None,
             perps_index_feed: Vec::new(),
             quote_ttl: 30,
+            trading_usd_alias: false,
         }
     }
 }

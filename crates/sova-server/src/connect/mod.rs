@@ -46,6 +46,19 @@ pub struct ConnectState {
     pub exchange: Arc<sova_exchange::Exchange>,
     /// How long a trading quote holds (ms).
     pub quote_ttl_ms: i64,
+    /// Trading takes the vendor's `usd` pairs (`btcusd`) for the USDC ones.
+    pub usd_alias: bool,
+    /// The engine account of each wallet that traded (its id never changes once created).
+    pub engine_accounts: std::sync::Mutex<std::collections::HashMap<String, sova_store::ExAccount>>,
+}
+
+/// Connect trading settings (`--quote-ttl`, `--trading-usd-alias`).
+#[derive(Debug, Clone, Copy)]
+pub struct TradingSettings {
+    /// How long a quote holds, in seconds.
+    pub quote_ttl_secs: u64,
+    /// `btcusd` means `btcusdc`.
+    pub usd_alias: bool,
 }
 
 impl ConnectState {
@@ -57,7 +70,7 @@ impl ConnectState {
         sandbox: bool,
         session_ttl_secs: u64,
         exchange: Arc<sova_exchange::Exchange>,
-        quote_ttl_secs: u64,
+        trading: TradingSettings,
     ) -> Arc<Self> {
         Arc::new(Self {
             clock: access.clock.clone(),
@@ -72,7 +85,9 @@ impl ConnectState {
                 .user(|id, _, u| id == u)
                 .build(bus),
             exchange,
-            quote_ttl_ms: i64::try_from(quote_ttl_secs.saturating_mul(1000)).unwrap_or(300_000),
+            quote_ttl_ms: i64::try_from(trading.quote_ttl_secs.saturating_mul(1000)).unwrap_or(300_000),
+            usd_alias: trading.usd_alias,
+            engine_accounts: Default::default(),
         })
     }
 }

@@ -49,7 +49,10 @@ fn pairs(ctx: &Ctx) -> Vec<Pair> {
 }
 
 fn pair_of(ctx: &Ctx, name: &str) -> ApiResult<Pair> {
-    let want = name.trim().to_ascii_lowercase().replace(['-', '_', '/'], "");
+    let mut want = name.trim().to_ascii_lowercase().replace(['-', '_', '/'], "");
+    if ctx.usd_alias && want.ends_with("usd") {
+        want.push('c');
+    }
     let all = pairs(ctx);
     let names: Vec<String> = all.iter().map(|p| p.name.clone()).collect();
     all.into_iter().find(|p| p.name == want).ok_or_else(|| {
@@ -316,13 +319,24 @@ pub async fn create_order(
             tracing::error!(order_id, error = %e, "releasing a refused trade order's hold failed");
         }
     };
-    let address = engine_address(&w.wallet.wallet_id);
-    let account = match ctx.store.ex_master_account(&address, now).await {
-        Ok((a, _)) => a,
-        Err(e) => {
-            reject("ENGINE_UNAVAILABLE").await;
-            return Err(e.into());
-        }
+    let cached = ctx.engine_accounts.lock().ok().and_then(|m| m.get(&w.wallet.wallet_id).cloned());
+    let account = match cached {
+        Some(a) => a,
+        None => match ctx.store.ex_master_account(&engine_address(&w.wallet.wallet_id), now).await {
+            Ok((a, _)) => {
+                if let Ok(mut m) = ctx.engine_accounts.lock() {
+                    if m.len() >= 100_000 {
+                        m.clear();
+                    }
+                    m.insert(w.wallet.wallet_id.clone(), a.clone());
+                }
+                a
+            }
+            Err(e) => {
+                reject("ENGINE_UNAVAILABLE").await;
+                return Err(e.into());
+            }
+        },
     };
     let bridge = |cur: &str| format!("exchange:{}:{cur}", w.wallet.customer_id);
     let template = row.clone();

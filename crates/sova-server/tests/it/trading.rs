@@ -105,7 +105,11 @@ async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
 
 async fn trading_on_quotes(backend: Backend) {
     let clock = frozen();
-    let app = spawn_app_at_with(backend, clock.clone(), |c| c.webhook_allow_private = true).await;
+    let app = spawn_app_at_with(backend, clock.clone(), |c| {
+        c.webhook_allow_private = true;
+        c.trading_usd_alias = true;
+    })
+    .await;
     let (owner, uid, wid) = trader(&app, "trade-co", "1", "100000").await;
     let (hook, got) = receiver().await;
     let (s, v) =
@@ -208,7 +212,9 @@ async fn trading_on_quotes(backend: Backend) {
 
     // Concurrent orders on one quote: one fills.
     rest(&maker, m, "b2", 1, "49800", "0.5").await;
-    let (_, q) = quote(&owner, &wid, json!({"pair": "btcusdc", "side": "sell", "quantity": "0.01"})).await;
+    // (The vendor's `usd` name of the pair, with --trading-usd-alias.)
+    let (_, q) = quote(&owner, &wid, json!({"pair": "btcusd", "side": "sell", "quantity": "0.01"})).await;
+    assert_eq!(q["data"]["pair"], "btcusdc", "{q}");
     let qid = q["data"]["quote_id"].as_str().unwrap().to_string();
     let tasks: Vec<_> = (0..8)
         .map(|_| {

@@ -138,6 +138,9 @@ fn table() -> Vec<Row> {
             r#"["nope"]"#, Some("nope"), r#"invalid value string "nope", expected SYMBOL=URL"#),
         row("--quote-ttl", "SOVA_QUOTE_TTL", "quote_ttl", Num, json!(30),
             ["10", "60", "300"], "301", Some("301"), "invalid value unsigned int `301`, expected 1 to 300 seconds"),
+        row("--trading-usd-alias", "SOVA_TRADING_USD_ALIAS", "trading_usd_alias", Bool, json!(false),
+            ["true", "false", "true"], r#""maybe""#, Some("maybe"),
+            r#"invalid type: found string "maybe", expected a boolean"#),
     ]
 }
 
