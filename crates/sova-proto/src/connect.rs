@@ -1316,3 +1316,87 @@ pub struct TradeOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
 }
+
+// ------------------------------------------------------------------------------------------------------------------
+// Transfers between wallets (issue 17).
+
+/// `POST /users/{wallet_id}/transfers`: the vendor's body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTransferRequest {
+    /// Another active wallet of the same customer.
+    #[schema(format = "uuid")]
+    pub destination_wallet_id: String,
+    /// `PAYIN` or `PAYOUT`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^(PAYIN|PAYOUT)$")]
+    pub transfer_type: String,
+    /// Why (max 255).
+    #[schema(max_length = 255)]
+    pub purpose: String,
+    /// Free text (max 500).
+    #[schema(max_length = 500)]
+    pub description: String,
+    /// Currency code (`USDC`, case-insensitive).
+    #[schema(min_length = 1, max_length = 10)]
+    pub currency: String,
+    /// At least 0.000001: a decimal string or a JSON number.
+    #[schema(value_type = String, example = "25.5")]
+    pub amount: Box<serde_json::value::RawValue>,
+}
+
+/// `POST .../transfers/{id}/confirm`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmTransferRequest {
+    /// The six-digit code sent for the transfer.
+    #[schema(min_length = 1, max_length = 16)]
+    pub code: String,
+}
+
+/// A transfer between two wallets.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Transfer {
+    /// Its id.
+    pub id: String,
+    /// The source wallet.
+    pub wallet_id: String,
+    /// The destination wallet.
+    pub destination_wallet_id: String,
+    /// The source wallet's user.
+    pub user_id: String,
+    /// `PAYIN` or `PAYOUT`.
+    #[serde(rename = "type")]
+    pub transfer_type: String,
+    /// Why.
+    pub purpose: String,
+    /// Free text.
+    pub description: String,
+    /// Upper-case currency (`USDC`).
+    pub currency: String,
+    /// Decimal string.
+    pub amount: String,
+    /// `PENDING` (held, awaiting the code), `COMPLETED` or `CANCELLED`.
+    pub status: String,
+    /// When the live code expires (PENDING only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_expires_at: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// When it completed or was cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+}
+
+/// Sandbox only: a transfer's live code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SandboxTransferCode {
+    /// The transfer.
+    pub transfer_id: String,
+    /// Six digits.
+    pub code: String,
+    /// When it expires.
+    pub expires_at: String,
+}

@@ -81,6 +81,12 @@ pub enum ErrorCode {
     QuoteExpired,
     /// An order already took this quote.
     QuoteUsed,
+    /// The transfer's confirmation code is wrong (the message says how many tries are left).
+    TransferCodeInvalid,
+    /// The transfer's code has expired; ask for a new one (`resend-code`).
+    TransferCodeExpired,
+    /// The transfer's code was tried too often and is void; ask for a new one (`resend-code`).
+    TransferCodeVoid,
     /// `Signature-Input` is missing (RFC 9421).
     HttpsigMissingSignatureInput,
     /// `Signature` is missing or has no member for the label.
@@ -215,6 +221,9 @@ impl ErrorCode {
             Self::QuoteNotFillable => "QUOTE_NOT_FILLABLE",
             Self::QuoteExpired => "QUOTE_EXPIRED",
             Self::QuoteUsed => "QUOTE_USED",
+            Self::TransferCodeInvalid => "TRANSFER_CODE_INVALID",
+            Self::TransferCodeExpired => "TRANSFER_CODE_EXPIRED",
+            Self::TransferCodeVoid => "TRANSFER_CODE_VOID",
             Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::HttpsigMissingSignatureInput => "HTTPSIG_MISSING_SIGNATURE_INPUT",
             Self::HttpsigMissingSignature => "HTTPSIG_MISSING_SIGNATURE",
@@ -310,6 +319,9 @@ impl ErrorCode {
             QuoteNotFillable,
             QuoteExpired,
             QuoteUsed,
+            TransferCodeInvalid,
+            TransferCodeExpired,
+            TransferCodeVoid,
             RequestTimeout,
             HttpsigMissingSignatureInput,
             HttpsigMissingSignature,

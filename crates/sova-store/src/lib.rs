@@ -27,6 +27,7 @@ mod policies;
 mod siwx;
 mod sql;
 mod trades;
+mod transfers;
 mod users;
 mod wallets;
 mod webhooks;
@@ -51,6 +52,7 @@ pub use policies::{AddressBookEntry, PolicyRow, PolicyStore, VoteOutcome, VoteRo
 pub use siwx::{NewChallenge, SigningKeyRow, SiwxCustomerRow, SiwxStore};
 pub use sql::{SqlStore, redact as redact_url};
 pub use trades::{LedgerPost, QuoteRow, TradeDone, TradeRow, TradeStore};
+pub use transfers::{TransferRow, TransferStore};
 pub use users::UserStore;
 pub use wallets::WalletStore;
 pub use webhooks::{AttemptResult, ClaimedDelivery, DeliveryRow, OutboxEvent, WebhookEndpointRow, WebhookStore};
@@ -117,6 +119,7 @@ pub trait Store:
     + GuardStore
     + NotifyStore
     + TradeStore
+    + TransferStore
     + Send
     + Sync
     + 'static
@@ -142,6 +145,7 @@ impl<T> Store for T where
         + GuardStore
         + NotifyStore
         + TradeStore
+        + TransferStore
         + Send
         + Sync
         + 'static

@@ -4,6 +4,7 @@
 mod accounts;
 mod customers;
 pub mod trading;
+mod transfers;
 mod users;
 mod wallets;
 
@@ -140,6 +141,12 @@ where
         .routes(routes!(trading::create_quote))
         .routes(routes!(trading::create_order, trading::list_orders))
         .routes(routes!(trading::get_order))
+        .routes(routes!(transfers::create_transfer, transfers::list_transfers))
+        .routes(routes!(transfers::get_transfer))
+        .routes(routes!(transfers::confirm_transfer))
+        .routes(routes!(transfers::resend_transfer_code))
+        .routes(routes!(transfers::cancel_transfer))
+        .routes(routes!(transfers::sandbox_transfer_code))
 }
 
 /// Connectivity check; no authentication. The one response that is not enveloped.

@@ -58,6 +58,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "withdrawal.failed",
     "withdrawal.cancelled",
     "trade.completed",
+    "transfer.confirmation_required",
+    "transfer.completed",
+    "transfer.cancelled",
     "webhook.test",
 ];
 

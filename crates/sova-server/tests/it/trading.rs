@@ -317,3 +317,99 @@ async fn trading_on_quotes(backend: Backend) {
     app.stop().await;
 }
 on_both!(trading_on_quotes);
+
+/// `(balance, available, held)` of a wallet's first currency.
+async fn wallet_balances(c: &Client, wid: &str) -> (String, String, String) {
+    let (_, w) = send(c, Method::GET, &format!("/wallets/{wid}"), None).await;
+    let d = &w["data"];
+    let s = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+    (s("balance"), s("available_balance"), s("held_balance"))
+}
+
+/// Transfers between wallets: held at creation, moved on confirmation with the one-time code, cancelled back;
+/// wrong codes, short balances and foreign wallets refused.
+async fn transfers_between_wallets(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, owner) = app.customer("xfer-co").await;
+    let u = owner.create_user(&user_req("xfer@example.com")).await.unwrap();
+    let mut wallets = Vec::new();
+    for name in ["main", "savings"] {
+        let body = json!({"name": name, "networks": [{"name": "networks/ethereum-sepolia", "currency": "usdc"}]});
+        let (s, w) = send(&owner, Method::POST, &format!("/users/{}/wallets", u.user_id), Some(body)).await;
+        assert_eq!(s, 201, "{w}");
+        wallets.push((
+            w["data"]["wallet_id"].as_str().unwrap().to_string(),
+            w["data"]["addresses"][0]["address"].as_str().unwrap().to_string(),
+        ));
+    }
+    let ((src, addr), (dst, _)) = (wallets[0].clone(), wallets[1].clone());
+    let dep = json!({"address": addr, "currency": "USDC", "network": "ethereum-sepolia", "amount": "1000"});
+    assert_eq!(send(&owner, Method::POST, "/sandbox/deposits", Some(dep)).await.0, 201);
+    let path = format!("/users/{src}/transfers");
+    let body = |to: &str, amount: Value| {
+        json!({"destination_wallet_id": to, "type": "PAYOUT", "purpose": "savings", "description": "monthly",
+            "currency": "USDC", "amount": amount})
+    };
+
+    let (s, t) = send(&owner, Method::POST, &path, Some(body(&dst, json!(250)))).await;
+    assert_eq!(s, 201, "{t}");
+    assert_eq!((t["data"]["status"].as_str(), t["data"]["amount"].as_str()), (Some("PENDING"), Some("250")), "{t}");
+    let id = t["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(wallet_balances(&owner, &src).await, ("1000".into(), "750".into(), "250".into()));
+    let (s, e) = send(&owner, Method::POST, &format!("{path}/{id}/confirm"), Some(json!({"code": "000000"}))).await;
+    assert_eq!((s, code(&e)), (422, "TRANSFER_CODE_INVALID"), "{e}");
+    let (s, c) = send(&owner, Method::GET, &format!("/sandbox/transfers/{id}/code"), None).await;
+    assert_eq!(s, 200, "{c}");
+    let the_code = c["data"]["code"].as_str().unwrap().to_string();
+    let (s, t) = send(&owner, Method::POST, &format!("{path}/{id}/confirm"), Some(json!({"code": the_code}))).await;
+    assert_eq!((s, t["data"]["status"].as_str()), (200, Some("COMPLETED")), "{t}");
+    assert_eq!(wallet_balances(&owner, &src).await, ("750".into(), "750".into(), "0".into()));
+    assert_eq!(wallet_balances(&owner, &dst).await, ("250".into(), "250".into(), "0".into()));
+    let (s, e) = send(&owner, Method::POST, &format!("{path}/{id}/confirm"), Some(json!({"code": the_code}))).await;
+    assert_eq!(s, 409, "{e}");
+
+    // Short: nothing held.
+    let (s, e) = send(&owner, Method::POST, &path, Some(body(&dst, json!("800")))).await;
+    assert_eq!((s, code(&e)), (422, "INSUFFICIENT_FUNDS"), "{e}");
+    // Cancelled: the hold goes back; a resent code replaces the old one.
+    let (_, t) = send(&owner, Method::POST, &path, Some(body(&dst, json!("100")))).await;
+    let id2 = t["data"]["id"].as_str().unwrap().to_string();
+    let old =
+        send(&owner, Method::GET, &format!("/sandbox/transfers/{id2}/code"), None).await.1["data"]["code"].clone();
+    let (s, r) = send(&owner, Method::POST, &format!("{path}/{id2}/resend-code"), None).await;
+    assert_eq!(s, 200, "{r}");
+    let new =
+        send(&owner, Method::GET, &format!("/sandbox/transfers/{id2}/code"), None).await.1["data"]["code"].clone();
+    if old != new {
+        let (s, e) = send(&owner, Method::POST, &format!("{path}/{id2}/confirm"), Some(json!({"code": old}))).await;
+        assert_eq!((s, code(&e)), (422, "TRANSFER_CODE_INVALID"), "{e}");
+    }
+    assert_eq!(wallet_balances(&owner, &src).await, ("750".into(), "650".into(), "100".into()));
+    let (s, t) = send(&owner, Method::POST, &format!("{path}/{id2}/cancel"), None).await;
+    assert_eq!((s, t["data"]["status"].as_str()), (200, Some("CANCELLED")), "{t}");
+    assert_eq!(wallet_balances(&owner, &src).await, ("750".into(), "750".into(), "0".into()));
+
+    // Refused: to itself, to no wallet, a bad type, a tiny amount; another customer's transfer is not found.
+    for (b, want) in [
+        (body(&src, json!(1)), 400),
+        (body("6f1c7a52-3c1e-4d7e-9c55-0f5f8d1b2a10", json!(1)), 404),
+        (
+            json!({"destination_wallet_id": dst, "type": "GIFT", "purpose": "p", "description": "d", "currency": "USDC", "amount": 1}),
+            400,
+        ),
+        (body(&dst, json!("0.0000001")), 400),
+    ] {
+        let (s, e) = send(&owner, Method::POST, &path, Some(b.clone())).await;
+        assert_eq!(s, want, "{b}: {e}");
+    }
+    let (_, other) = app.customer("xfer-other").await;
+    let (s, _) = send(&other, Method::GET, &format!("/sandbox/transfers/{id}/code"), None).await;
+    assert_eq!(s, 404);
+    let (s, l) = send(&owner, Method::GET, &path, None).await;
+    assert_eq!((s, l["data"].as_array().map(Vec::len)), (200, Some(2)), "{l}");
+    let (s, l) = send(&owner, Method::GET, &format!("/users/{dst}/transfers/{id}"), None).await;
+    assert_eq!((s, l["data"]["status"].as_str()), (200, Some("COMPLETED")), "the destination sees it: {l}");
+    balanced(&app).await;
+    app.stop().await;
+}
+on_both!(transfers_between_wallets);

@@ -14,6 +14,7 @@ mod pinned;
 mod policies;
 mod siwx;
 mod trades;
+mod transfers;
 mod users;
 mod wallets;
 mod webhooks;
