@@ -199,3 +199,16 @@ mod tests {
         assert_eq!(one_of("user_type", "Individual", &["individual", "business"]).ok(), Some("individual"));
     }
 }
+
+/// The literal text of a decimal sent as a JSON string (`"0.5"`) or number (`0.5`), never through a float.
+pub fn decimal_text(field: &str, raw: &serde_json::value::RawValue) -> Result<String, ApiError> {
+    let text = raw.get().trim();
+    let bad = || ApiError::validation(field, format!("`{field}` must be a decimal string or a JSON number"));
+    if text.starts_with('"') {
+        serde_json::from_str::<String>(text).map_err(|_| bad())
+    } else if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        Ok(text.to_string())
+    } else {
+        Err(bad())
+    }
+}

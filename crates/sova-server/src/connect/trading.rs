@@ -62,13 +62,7 @@ fn pair_of(ctx: &Ctx, name: &str) -> ApiResult<Pair> {
 
 /// A decimal of the request (`"0.5"` or `0.5`) in atoms of `decimals`, refused when finer than the engine keeps.
 fn atoms(field: &str, raw: &serde_json::value::RawValue, decimals: u8, unit: &str) -> ApiResult<u64> {
-    let text = raw.get().trim();
-    let text = if text.starts_with('"') {
-        serde_json::from_str::<String>(text)
-            .map_err(|_| ApiError::validation(field, format!("`{field}` must be a decimal string or a JSON number")))?
-    } else {
-        text.to_string()
-    };
+    let text = validate::decimal_text(field, raw)?;
     let d = validate::amount(field, &text, 18, u64::MAX / 2, unit)?;
     if d.scale() > u32::from(decimals) && d.normalize().scale() > u32::from(decimals) {
         return Err(ApiError::validation(

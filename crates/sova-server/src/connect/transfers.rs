@@ -30,13 +30,11 @@ const FILTER: &[&str] = &["status", "currency", "transfer_type", "source_wallet_
 const SORT: &[&str] = &["created_at", "updated_at", "completed_at"];
 
 fn code_of(ctx: &Ctx, id: &str, expires_at: i64) -> String {
-    let h = ctx.access.hasher.hash(&format!("transfer-code:{id}:{expires_at}"));
-    let n = u64::from_str_radix(h.0.get(..12).unwrap_or("0"), 16).unwrap_or(0) % 1_000_000;
-    format!("{n:06}")
+    sova_http::otp::code(&ctx.access.hasher, "transfer", id, expires_at)
 }
 
 fn code_hash(ctx: &Ctx, id: &str, code: &str) -> String {
-    ctx.access.hasher.hash(&format!("transfer-code-check:{id}:{code}")).0
+    sova_http::otp::check_hash(&ctx.access.hasher, "transfer", id, code)
 }
 
 fn view(t: TransferRow) -> wire::Transfer {
@@ -66,16 +64,6 @@ fn event(t: &TransferRow, what: &str, code: Option<(&str, i64)>, now: i64) -> so
         o.insert("code_expires_at".into(), iso(exp).into());
     }
     sova_http::outbox::event(&t.customer_id, &format!("transfer.{what}"), data, now)
-}
-
-fn amount_text(raw: &serde_json::value::RawValue) -> ApiResult<String> {
-    let text = raw.get().trim();
-    if text.starts_with('"') {
-        serde_json::from_str::<String>(text)
-            .map_err(|_| ApiError::validation("amount", "`amount` must be a decimal string or a JSON number"))
-    } else {
-        Ok(text.to_string())
-    }
 }
 
 async fn load(ctx: &Ctx, caller: &Caller, wallet_id: &str, id: &str) -> ApiResult<TransferRow> {
@@ -144,8 +132,13 @@ pub async fn create_transfer(
         let all: Vec<&str> = Currency::all().iter().map(|c| c.as_str()).collect();
         ApiError::validation("currency", format!("unknown currency `{}`; supported: {}", req.currency, all.join(", ")))
     })?;
-    let amount =
-        validate::amount("amount", &amount_text(&req.amount)?, cur.decimals(), cur.max_amount(), cur.as_str())?;
+    let amount = validate::amount(
+        "amount",
+        &validate::decimal_text("amount", &req.amount)?,
+        cur.decimals(),
+        cur.max_amount(),
+        cur.as_str(),
+    )?;
     if amount < rust_decimal::Decimal::new(1, 6) {
         return Err(ApiError::validation("amount", "`amount` must be at least 0.000001"));
     }

@@ -46,14 +46,12 @@ impl WithdrawalsState {
     /// hash (HMAC under the server's pepper) of both, so it is unpredictable without the server key, and nothing
     /// but its own keyed hash is stored. The sandbox route recomputes it from the row.
     pub fn code(&self, withdrawal_id: &str, expires_at: i64) -> String {
-        let h = self.access.hasher.hash(&format!("withdrawal-code:{withdrawal_id}:{expires_at}"));
-        let n = u64::from_str_radix(h.0.get(..12).unwrap_or("0"), 16).unwrap_or(0) % 1_000_000;
-        format!("{n:06}")
+        sova_http::otp::code(&self.access.hasher, "withdrawal", withdrawal_id, expires_at)
     }
 
     /// What is stored to check a code.
     pub fn code_hash(&self, withdrawal_id: &str, code: &str) -> String {
-        self.access.hasher.hash(&format!("withdrawal-code-check:{withdrawal_id}:{code}")).0
+        sova_http::otp::check_hash(&self.access.hasher, "withdrawal", withdrawal_id, code)
     }
 }
 

@@ -137,17 +137,6 @@ fn actor(caller: &Caller) -> String {
 }
 
 /// The amount's literal text: a JSON string's content, or a JSON number exactly as written.
-fn amount_text(raw: &serde_json::value::RawValue) -> ApiResult<String> {
-    let text = raw.get().trim();
-    if text.starts_with('"') {
-        serde_json::from_str::<String>(text)
-            .map_err(|_| ApiError::validation("amount", "`amount` must be a decimal string or a JSON number"))
-    } else if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-        Ok(text.to_string())
-    } else {
-        Err(ApiError::validation("amount", "`amount` must be a decimal string or a JSON number"))
-    }
-}
 
 /// The network of a withdrawal: the one named, or the only one the address is valid on among the currency's
 /// networks the wallet (or, without addresses, the currency) uses.
@@ -287,7 +276,13 @@ pub async fn create(
         let all: Vec<&str> = Currency::all().iter().map(|c| c.as_str()).collect();
         ApiError::validation("currency", format!("unknown currency `{}`; supported: {}", req.currency, all.join(", ")))
     })?;
-    let asked = validate::amount("amount", &amount_text(&req.amount)?, cur.decimals(), cur.max_amount(), cur.as_str())?;
+    let asked = validate::amount(
+        "amount",
+        &validate::decimal_text("amount", &req.amount)?,
+        cur.decimals(),
+        cur.max_amount(),
+        cur.as_str(),
+    )?;
     let memo = req.memo.as_deref().map(|m| validate::text("memo", m, 255)).transpose()?;
     let fee_included = req.fee_included.unwrap_or(false);
     // The wallet is chosen on the largest sum the hold may need; the network (and so the fee) then follows.
