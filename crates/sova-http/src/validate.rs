@@ -167,6 +167,19 @@ pub fn uuid_path(value: &str, what: &str) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(value).map(|u| u.to_string()).map_err(|_| ApiError::not_found(what))
 }
 
+/// The literal text of a decimal sent as a JSON string (`"0.5"`) or number (`0.5`), never through a float.
+pub fn decimal_text(field: &str, raw: &serde_json::value::RawValue) -> Result<String, ApiError> {
+    let text = raw.get().trim();
+    let bad = || ApiError::validation(field, format!("`{field}` must be a decimal string or a JSON number"));
+    if text.starts_with('"') {
+        serde_json::from_str::<String>(text).map_err(|_| bad())
+    } else if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        Ok(text.to_string())
+    } else {
+        Err(bad())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,18 +210,5 @@ mod tests {
         assert!(slug("customer_id", "corp-redundant-firewall").is_ok());
         assert!(slug("customer_id", "Corp!").is_err());
         assert_eq!(one_of("user_type", "Individual", &["individual", "business"]).ok(), Some("individual"));
-    }
-}
-
-/// The literal text of a decimal sent as a JSON string (`"0.5"`) or number (`0.5`), never through a float.
-pub fn decimal_text(field: &str, raw: &serde_json::value::RawValue) -> Result<String, ApiError> {
-    let text = raw.get().trim();
-    let bad = || ApiError::validation(field, format!("`{field}` must be a decimal string or a JSON number"));
-    if text.starts_with('"') {
-        serde_json::from_str::<String>(text).map_err(|_| bad())
-    } else if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-        Ok(text.to_string())
-    } else {
-        Err(bad())
     }
 }

@@ -136,8 +136,6 @@ fn actor(caller: &Caller) -> String {
     }
 }
 
-/// The amount's literal text: a JSON string's content, or a JSON number exactly as written.
-
 /// The network of a withdrawal: the one named, or the only one the address is valid on among the currency's
 /// networks the wallet (or, without addresses, the currency) uses.
 async fn pick_network(
