@@ -8,7 +8,7 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sova_engine::{Action, NewOrder, OrderType, Side, TimeInForce};
+use sova_engine::{Action, NewOrder, Side, TimeInForce};
 use sova_store::{ExAccount, ExWrites, LedgerPost, Posting, TradeDone};
 
 use super::{Core, Reply, Touched};
@@ -169,7 +169,6 @@ impl Core {
         }
         let side = if t.buy { Side::Buy } else { Side::Sell };
         let mut order = NewOrder::limit(t.market, side, now_q.terms.limit, t.lots);
-        order.order_type = OrderType::Limit;
         order.time_in_force = TimeInForce::Fok;
         let placed = self.exec(Action::NewOrder { account: id, order }, now, touched);
         let filled = matches!(placed.first(), Some(Ok(a)) if a.status == Some(sova_engine::OrderStatus::Filled));

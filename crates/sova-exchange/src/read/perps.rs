@@ -371,6 +371,21 @@ pub fn user_trade(core: &Core, t: &sova_perps::Trade, account: u64) -> Option<Va
     }))
 }
 
+/// The fills of `account` among the recent trades kept per market (of `markets`), newest first.
+pub fn account_fills<'a>(
+    core: &Core,
+    markets: impl IntoIterator<Item = &'a PerpMarketSpec>,
+    account: u64,
+) -> Vec<sova_perps::Trade> {
+    let mut v: Vec<sova_perps::Trade> = markets
+        .into_iter()
+        .flat_map(|m| core.perps.recent_trades(m.id(), 1000))
+        .filter(|t| t.maker_account == account || t.taker_account == account)
+        .collect();
+    v.sort_by_key(|t| std::cmp::Reverse(t.trade_id));
+    v
+}
+
 /// Candles of `ms` from the recent trades kept in memory whose time passes `within`, oldest first.
 pub fn candles(core: &Core, m: &PerpMarketSpec, ms: u64, within: impl Fn(u64) -> bool) -> Vec<Candle> {
     let mut out: Vec<Candle> = Vec::new();

@@ -64,7 +64,7 @@ fn pair_of(ctx: &Ctx, name: &str) -> ApiResult<Pair> {
 fn atoms(field: &str, raw: &serde_json::value::RawValue, decimals: u8, unit: &str) -> ApiResult<u64> {
     let text = validate::decimal_text(field, raw)?;
     let d = validate::amount(field, &text, 18, u64::MAX / 2, unit)?;
-    if d.scale() > u32::from(decimals) && d.normalize().scale() > u32::from(decimals) {
+    if d.normalize().scale() > u32::from(decimals) {
         return Err(ApiError::validation(
             field,
             format!("`{field}` {text} is finer than the exchange keeps for {unit}: at most {decimals} decimals"),
@@ -363,8 +363,7 @@ pub async fn create_order(
         event,
     };
     if let Err(e) = ctx.exchange.submit(Request::ConnectTrade(Box::new(order))).await {
-        let reason = if e.reason == Reason::QuoteNotFillable { "QUOTE_NOT_FILLABLE" } else { e.reason.as_str() };
-        reject(reason).await;
+        reject(e.reason.as_str()).await;
         return Err(exchange_error(e));
     }
     let done = ctx.store.trade(&q.customer_id, &order_id).await?.ok_or_else(|| ApiError::not_found("order"))?;

@@ -165,7 +165,8 @@ pub async fn create_transfer(
         updated_at: now,
         completed_at: None,
     };
-    let (wallet, hold) = source_accounts(&ctx, &t).await?;
+    let (wallet, _) = wallet_accounts(&t.source_wallet_id, &src.wallet.currency, &t.currency);
+    let hold = wallet_hold_account(&t.source_wallet_id, &src.wallet.currency, &t.currency);
     let fx = Effects::none().with_event(event(&t, "confirmation_required", Some((&code, expires)), now));
     ctx.store.create_transfer(&t, &[leg(&wallet, &t.currency, -amount), leg(&hold, &t.currency, amount)], &fx).await?;
     Ok(created(view(t)))

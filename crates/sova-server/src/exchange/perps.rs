@@ -205,17 +205,8 @@ account_reads! {
         Ok(json!({"blockTime": core.last_ts, "blockHeight": core.seq, "orders": orders}))
     };
     perps_account_trades "/api/v1/perps/accounts/{address}/trades" "The account's perps fills among the recent trades kept per market, newest first." |core, master, id, q, now| {
-        let ms = markets_of(core, q.symbol.as_deref())?;
-        let mut v: Vec<(u64, Value)> = Vec::new();
-        for m in ms {
-            for t in core.perps.recent_trades(m.id(), 1000) {
-                if (t.maker_account == id || t.taker_account == id) && q.within(t.ts) && let Some(x) = user_trade(core, &t, id) {
-                    v.push((t.trade_id, x));
-                }
-            }
-        }
-        v.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
-        Ok(Value::Array(v.into_iter().take(q.limit(100)).map(|(_, x)| x).collect()))
+        let fills = account_fills(core, markets_of(core, q.symbol.as_deref())?, id);
+        Ok(Value::Array(fills.iter().filter(|t| q.within(t.ts)).filter_map(|t| user_trade(core, t, id)).take(q.limit(100)).collect()))
     };
     perps_positions "/api/v1/perps/accounts/{address}/positions" "Open positions (`positions`, and `orders` as an alias for older SDKs)." |core, master, id, q, now| {
         let only = q.symbol.as_deref().map(|s| market_of(core, s).map(|m| m.id())).transpose()?;

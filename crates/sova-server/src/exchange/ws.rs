@@ -216,20 +216,13 @@ fn perps_state_of(core: &Core, sub: &Sub, key: u64, now: u64) -> ChannelData {
         (Channel::AccountOrderUpdate, _) => {
             list(core.perps.open_orders(key, None).iter().map(|o| rp::ws_order(core, o, None, now)).collect())
         }
-        (Channel::AccountTrade, _) => {
-            let mut fills: Vec<(u64, serde_json::Value)> = Vec::new();
-            for m in &core.catalog.perps {
-                for t in core.perps.recent_trades(m.id(), 1000) {
-                    if (t.maker_account == key || t.taker_account == key)
-                        && let Some(v) = rp::ws_account_trade(core, &t, key, now)
-                    {
-                        fills.push((t.trade_id, v));
-                    }
-                }
-            }
-            fills.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
-            list(fills.into_iter().take(SNAPSHOT_TRADES).map(|(_, v)| v).collect())
-        }
+        (Channel::AccountTrade, _) => list(
+            rp::account_fills(core, &core.catalog.perps, key)
+                .iter()
+                .filter_map(|t| rp::ws_account_trade(core, t, key, now))
+                .take(SNAPSHOT_TRADES)
+                .collect(),
+        ),
         (Channel::AccountUpdate, _) => json(rp::ws_account_update(core, key, now)),
         (Channel::AccountState, _) => match core.accounts.get(&key) {
             Some(info) => json(rp::state(core, &info.master, key)),
@@ -303,10 +296,10 @@ async fn session(ctx: Ctx, mut socket: WebSocket, engine: Engine) {
                         let _ = send(&mut socket, &WsReply { skipped: Some(n), ..WsReply::op("lagged") }).await;
                         for ((_, key), list) in subs.clone() {
                             for sub in list {
-                                let data = read_state(&ctx, &sub, key, engine).await;
                                 if sub.channel == Channel::AccountEvent {
                                     continue;
                                 }
+                                let data = read_state(&ctx, &sub, key, engine).await;
                                 if !push(&mut socket, &sub, PushType::Snapshot, &data).await {
                                     return;
                                 }
