@@ -35,6 +35,9 @@
 //!
 //! [`solana`] decodes Solana wire transactions (legacy and v0), verifies their ed25519 signers, co-signs a
 //! fee-payer slot and derives associated token addresses (x402 payment verification).
+//!
+//! [`watch`] reads chains for deposit watchers: blocks by height with their hash, parent and payments, over each
+//! family's node JSON-RPC ([`rpc::JsonRpc`]).
 
 mod currency;
 mod derive;
@@ -42,6 +45,7 @@ mod error;
 mod network;
 pub mod rpc;
 mod validate;
+pub mod watch;
 mod wire;
 
 pub mod solana;

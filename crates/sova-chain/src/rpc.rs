@@ -1,5 +1,6 @@
-//! A small Solana JSON-RPC client (plain HTTP): what x402 settlement needs and nothing more.
-//! `getLatestBlockhash`, `simulateTransaction`, `sendTransaction`, `getSignatureStatuses`.
+//! JSON-RPC over plain HTTP: [`JsonRpc`], the one client every chain's node is called through (EVM, Bitcoin Core,
+//! Solana), and [`SolanaRpc`], what x402 settlement needs of a Solana node and nothing more
+//! (`getLatestBlockhash`, `simulateTransaction`, `sendTransaction`, `getSignatureStatuses`).
 
 use std::time::Duration;
 
@@ -46,32 +47,71 @@ pub enum TxStatus {
     Failed(String),
 }
 
-/// A JSON-RPC client for one node.
-#[derive(Debug, Clone)]
-pub struct SolanaRpc {
+/// A JSON-RPC 2.0 client for one node URL. The URL may carry credentials (`http://user:pass@host:8332`, as
+/// Bitcoin Core wants): they are sent as HTTP basic authentication and never shown by `Debug` or [`JsonRpc::label`].
+#[derive(Clone)]
+pub struct JsonRpc {
     http: reqwest::Client,
     url: String,
 }
 
-impl SolanaRpc {
-    /// A client for `url` (e.g. `https://api.devnet.solana.com`), with a 10 s request timeout.
+impl std::fmt::Debug for JsonRpc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonRpc").field("url", &self.label()).finish()
+    }
+}
+
+impl JsonRpc {
+    /// A client for `url`, with a 10 s request timeout.
     pub fn new(url: impl Into<String>) -> Self {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
         Self { http, url: url.into() }
     }
 
-    async fn call(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+    /// The URL without credentials, path or query: what logs and the operator route show.
+    pub fn label(&self) -> String {
+        match reqwest::Url::parse(&self.url) {
+            Ok(u) => format!(
+                "{}://{}{}",
+                u.scheme(),
+                u.host_str().unwrap_or(""),
+                u.port().map(|p| format!(":{p}")).unwrap_or_default()
+            ),
+            Err(_) => "(unparsable URL)".into(),
+        }
+    }
+
+    /// Call `method` with `params`; the `result`, or the node's error.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, RpcError> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let resp =
             self.http.post(&self.url).json(&body).send().await.map_err(|e| RpcError::Transport(e.to_string()))?;
-        let v: Value = resp.json().await.map_err(|e| RpcError::Transport(e.to_string()))?;
-        if let Some(err) = v.get("error") {
+        let status = resp.status();
+        let v: Value = resp.json().await.map_err(|e| RpcError::Transport(format!("HTTP {status}: {e}")))?;
+        if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
             return Err(RpcError::Node {
                 code: err.get("code").and_then(Value::as_i64).unwrap_or(0),
                 message: err.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
             });
         }
         v.get("result").cloned().ok_or_else(|| RpcError::Shape(format!("{method}: no result")))
+    }
+}
+
+/// A Solana JSON-RPC client for one node.
+#[derive(Debug, Clone)]
+pub struct SolanaRpc {
+    rpc: JsonRpc,
+}
+
+impl SolanaRpc {
+    /// A client for `url` (e.g. `https://api.devnet.solana.com`), with a 10 s request timeout.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { rpc: JsonRpc::new(url) }
+    }
+
+    async fn call(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+        self.rpc.call(method, params).await
     }
 
     /// `getLatestBlockhash` (confirmed): the blockhash and its last valid block height.

@@ -21,3 +21,23 @@ pub fn event(customer_id: &str, event_type: &str, data: serde_json::Value, now: 
         endpoint_id: None,
     }
 }
+
+/// A Connect deposit's event (`deposit.<what>`: `pending`, `completed`, `dropped`, `reversed`), written by the
+/// sandbox routes and by the chain watchers alike.
+pub fn deposit(d: &sova_store::DepositRow, what: &str, now: i64) -> OutboxEvent {
+    let data = serde_json::json!({
+        "deposit_id": d.deposit_id,
+        "wallet_id": d.wallet_id,
+        "address": d.address,
+        "currency": d.currency.to_ascii_lowercase(),
+        "network": d.network,
+        "amount": d.amount,
+        "status": d.status,
+        "tx_hash": d.tx_hash,
+        "confirmations": d.confirmations,
+        "block_height": d.block_height,
+        "shortfall": d.shortfall,
+        "completed_at": d.completed_at.map(crate::time::iso),
+    });
+    event(&d.customer_id, &format!("deposit.{what}"), data, now)
+}

@@ -938,7 +938,9 @@ pub struct Deposit {
     pub network: String,
     /// Decimal string.
     pub amount: String,
-    /// `PENDING` or `COMPLETED`.
+    /// `PENDING` (seen, not final yet), `COMPLETED` (credited), `DROPPED` (its block left the chain before it was
+    /// final; `PENDING` again if the transaction is mined again) or `REVERSED` (its block left the chain after it
+    /// was credited: what the wallet held of it was taken back, the rest is `shortfall`, the wallet is frozen).
     pub status: String,
     /// Transaction hash (a sandbox deposit gets a random one, marked by `sandbox: true`).
     pub tx_hash: String,
@@ -951,6 +953,60 @@ pub struct Deposit {
     /// When the deposit was credited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
+    /// Confirmations counted so far (the block it is in is the first); on-chain deposits only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmations: Option<i64>,
+    /// Height of the block it was seen in; on-chain deposits only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_height: Option<i64>,
+    /// Hash of that block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_hash: Option<String>,
+    /// Output, log or account index within the transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_index: Option<i64>,
+    /// After a reversal, what the wallet could not give back (decimal string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortfall: Option<String>,
+}
+
+/// A chain watcher's health (`GET /chains`, operators).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChainWatcher {
+    /// Network wire name.
+    pub network: String,
+    /// The node, without credentials.
+    pub node: String,
+    /// `starting`, `standby` (another replica writes this network), `catching_up`, `following` or `failing`.
+    pub state: String,
+    /// When deposits are final: `depth:N` or `finalized`.
+    pub threshold: String,
+    /// The highest block recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_height: Option<i64>,
+    /// Its hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_hash: Option<String>,
+    /// The node's best block, when last asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_height: Option<i64>,
+    /// Blocks the watcher is behind the node.
+    pub blocks_behind: i64,
+    /// The highest block whose deposits are final.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_height: Option<i64>,
+    /// Reorgs handled since start.
+    pub reorgs: u64,
+    /// Deposits pending on this network.
+    pub pending_deposits: i64,
+    /// Deposits completed on this network.
+    pub completed_deposits: i64,
+    /// The last error, while failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When the watcher last heard from its node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ok_at: Option<String>,
 }
 
 #[cfg(test)]

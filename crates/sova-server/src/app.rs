@@ -22,7 +22,7 @@ use utoipa::openapi::{InfoBuilder, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
-use crate::{connect, exchange, intel, secrets, siwx, webhooks, withdrawals};
+use crate::{chains, connect, exchange, intel, secrets, siwx, webhooks, withdrawals};
 
 /// The server's state: the shared parts and one substate per surface (each handler extracts only its own).
 #[derive(Clone)]
@@ -47,6 +47,8 @@ pub struct AppState {
     pub withdrawals: withdrawals::Ctx,
     /// Webhook endpoints and the outbox dispatcher.
     pub webhooks: webhooks::Ctx,
+    /// Chain watchers.
+    pub chains: chains::Ctx,
     /// The time that decides behaviour (expiries, windows): the system clock, or a manual one in tests.
     pub clock: sova_runtime::Clock,
     /// Background jobs, stopped and awaited at shutdown.
@@ -73,6 +75,7 @@ substate!(
     exchange: exchange::Ctx,
     withdrawals: withdrawals::Ctx,
     webhooks: webhooks::Ctx,
+    chains: chains::Ctx,
 );
 
 /// Build the key source for deposit addresses from the configuration (sandbox seed, or production xpubs).
@@ -207,6 +210,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
     let engine =
         sova_exchange::Exchange::start(store.clone(), &config.exchange, &jobs, clock.clone(), advertise).await?;
     let feeds = exchange::feeds::parse(&config.perps_index_feed, &engine.catalog)?;
+    let chain_specs = chains::parse(&config)?;
     let forwarder = exchange::forward::Forwarder::new(
         hasher.hash("sova-exchange-forward").as_str().to_string(),
         config.body_limit_bytes,
@@ -242,6 +246,16 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
         siwx: siwx::SiwxState::new(access.clone(), &bus, config.clone())?,
         withdrawals: withdrawals::WithdrawalsState::new(access.clone(), config.sandbox()),
         webhooks: webhooks::WebhooksState::new(access.clone(), config.webhook_allow_private)?,
+        chains: Arc::new(chains::ChainsState {
+            watchers: chains::spawn(
+                chain_specs,
+                access.clone(),
+                std::time::Duration::from_millis(config.chain_poll_ms),
+                &jobs,
+            )
+            .await?,
+            access: access.clone(),
+        }),
         exchange: Arc::new(exchange::ExchangeState {
             exchange: engine,
             store: store.clone(),
@@ -308,7 +322,7 @@ pub fn app(ctx: ApiContext) -> Router {
 /// Everything under `/sovx/v1`: the Connect API, and the management routes other surfaces keep beside it (Intel
 /// keys, SIWX signing keys).
 fn sovx_routes() -> OpenApiRouter<ApiContext> {
-    connect::router().merge(intel::keys::router()).merge(siwx::signing_keys::router())
+    connect::router().merge(intel::keys::router()).merge(siwx::signing_keys::router()).merge(chains::router())
 }
 
 /// The OpenAPI document alone (for tests and `sova openapi`).

@@ -173,6 +173,26 @@ pub struct Config {
     pub quote_ttl: u64,
     /// Connect trading takes the vendor's `usd` pairs (`btcusd`) as the USDC ones (`btcusdc`).
     pub trading_usd_alias: bool,
+    /// Watch a network for deposits through a node's JSON-RPC, as NETWORK=URL (`ethereum=http://127.0.0.1:8545`,
+    /// `bitcoin=http://user:pass@127.0.0.1:8332`, `solana=https://api.mainnet-beta.solana.com`); repeatable, one
+    /// per network (environment and TOML: comma-separated or a list).
+    #[serde(with = "chain_rpcs")]
+    #[schemars(with = "Vec<String>")]
+    pub chain_rpc: Vec<String>,
+    /// When a watched network's deposits are final, as NETWORK=DEPTH (confirmations) or NETWORK=finalized (the
+    /// chain's own finality); defaults: bitcoin 3, bitcoin-testnet 1, EVM finalized (12 deep where the node has no
+    /// `finalized` tag), Solana finalized.
+    #[serde(with = "chain_thresholds")]
+    #[schemars(with = "Vec<String>")]
+    pub chain_confirmations: Vec<String>,
+    /// A token contract (EVM) or mint (Solana) credited as a currency, as NETWORK:CURRENCY=ADDRESS
+    /// (`ethereum:USDC=0x...`); replaces the default (Circle's USDC, Tether's USDT) for that pair.
+    #[serde(with = "chain_tokens")]
+    #[schemars(with = "Vec<String>")]
+    pub chain_token: Vec<String>,
+    /// How often a caught-up chain watcher asks its node for new blocks, in milliseconds (50 to 600000).
+    #[serde(deserialize_with = "chain_poll_ms")]
+    pub chain_poll_ms: u64,
 }
 
 impl Default for Config {
@@ -217,6 +237,10 @@ impl Default for Config {
             perps_index_feed: Vec::new(),
             quote_ttl: 30,
             trading_usd_alias: false,
+            chain_rpc: Vec::new(),
+            chain_confirmations: Vec::new(),
+            chain_token: Vec::new(),
+            chain_poll_ms: 2000,
         }
     }
 }
@@ -270,6 +294,14 @@ fn quote_ttl<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     Ok(secs)
 }
 
+fn chain_poll_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let ms = u64::deserialize(d)?;
+    if !(50..=600_000).contains(&ms) {
+        return Err(de::Error::invalid_value(Unexpected::Unsigned(ms), &"50 to 600000 milliseconds"));
+    }
+    Ok(ms)
+}
+
 fn at_least_one_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     let n = usize::deserialize(d)?;
     if n < 1 {
@@ -292,46 +324,46 @@ fn exchange_chain_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::
 
 /// `evm_rpc_url`: written as `CHAIN_ID=URL` entries (a list, or one comma-separated string), or as a table of URLs
 /// by chain id.
-/// `perps_index_feed`: SYMBOL=URL entries, comma-separated or a list (checked against the markets at start).
-mod index_feeds {
+/// Lists of `KEY=VALUE` entries (a list, or one comma-separated string), each module naming its form for errors.
+mod pairs {
     use std::fmt;
 
     use serde::de::{self, SeqAccess, Unexpected, Visitor};
     use serde::{Deserializer, Serializer};
 
-    const EXPECTED: &str = "SYMBOL=URL";
-
-    pub fn serialize<S: Serializer>(feeds: &[String], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(feeds)
+    pub fn serialize<S: Serializer>(entries: &[String], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(entries)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-        d.deserialize_any(Feeds)
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D, expected: &'static str) -> Result<Vec<String>, D::Error> {
+        d.deserialize_any(Pairs(expected))
     }
 
-    struct Feeds;
+    struct Pairs(&'static str);
 
-    fn entry<E: de::Error>(out: &mut Vec<String>, e: &str) -> Result<(), E> {
-        match e.split_once('=') {
-            Some((s, u)) if !s.trim().is_empty() && !u.trim().is_empty() => {
-                out.push(format!("{}={}", s.trim(), u.trim()));
-                Ok(())
+    impl Pairs {
+        fn entry<E: de::Error>(&self, out: &mut Vec<String>, e: &str) -> Result<(), E> {
+            match e.split_once('=') {
+                Some((s, u)) if !s.trim().is_empty() && !u.trim().is_empty() => {
+                    out.push(format!("{}={}", s.trim(), u.trim()));
+                    Ok(())
+                }
+                _ => Err(E::invalid_value(Unexpected::Str(e), &self.0)),
             }
-            _ => Err(E::invalid_value(Unexpected::Str(e), &EXPECTED)),
         }
     }
 
-    impl<'de> Visitor<'de> for Feeds {
+    impl<'de> Visitor<'de> for Pairs {
         type Value = Vec<String>;
 
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "{EXPECTED} entries")
+            write!(f, "{} entries", self.0)
         }
 
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
             let mut out = Vec::new();
             for e in v.split(',').filter(|e| !e.trim().is_empty()) {
-                entry(&mut out, e)?;
+                self.entry(&mut out, e)?;
             }
             Ok(out)
         }
@@ -339,10 +371,46 @@ mod index_feeds {
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
             let mut out = Vec::new();
             while let Some(e) = seq.next_element::<String>()? {
-                entry(&mut out, &e)?;
+                self.entry(&mut out, &e)?;
             }
             Ok(out)
         }
+    }
+}
+
+/// `perps_index_feed`: SYMBOL=URL entries (checked against the markets at start).
+mod index_feeds {
+    pub use super::pairs::serialize;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        super::pairs::deserialize(d, "SYMBOL=URL")
+    }
+}
+
+/// `chain_rpc`: NETWORK=URL entries (checked at start).
+mod chain_rpcs {
+    pub use super::pairs::serialize;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        super::pairs::deserialize(d, "NETWORK=URL")
+    }
+}
+
+/// `chain_confirmations`: NETWORK=DEPTH|finalized entries (checked at start).
+mod chain_thresholds {
+    pub use super::pairs::serialize;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        super::pairs::deserialize(d, "NETWORK=DEPTH or NETWORK=finalized")
+    }
+}
+
+/// `chain_token`: NETWORK:CURRENCY=CONTRACT entries (checked at start).
+mod chain_tokens {
+    pub use super::pairs::serialize;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        super::pairs::deserialize(d, "NETWORK:CURRENCY=CONTRACT")
     }
 }
 

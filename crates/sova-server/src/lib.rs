@@ -10,6 +10,7 @@
 //! No surface module imports another; what two surfaces share lives in `sova-http` or below.
 
 pub mod app;
+pub mod chains;
 pub mod config;
 pub mod connect;
 pub mod exchange;

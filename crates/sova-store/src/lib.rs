@@ -11,6 +11,7 @@
 //! per backend and applied by [`open`]. Times are Unix milliseconds; amounts are canonical decimal strings and all
 //! arithmetic on them happens in Rust with `rust_decimal` inside the database transaction that holds the row.
 
+mod chains;
 mod customers;
 mod deployment;
 mod error;
@@ -36,6 +37,7 @@ mod x402;
 
 use std::sync::Arc;
 
+pub use chains::{ChainBlock, ChainPayment, ChainStore, DepositEventFn, Transitions};
 pub use customers::CustomerStore;
 pub use deployment::DeploymentStore;
 pub use error::StoreError;
@@ -63,7 +65,7 @@ pub use x402::{PaymentClaim, X402Payment, X402Store};
 /// `use sova_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        BaseStore, CustomerStore, DeploymentStore, ExchangeStore, GuardStore, IdempotencyStore, IntelStore,
+        BaseStore, ChainStore, CustomerStore, DeploymentStore, ExchangeStore, GuardStore, IdempotencyStore, IntelStore,
         LedgerStore, NotifyStore, OperatorStore, PolicyStore, SiwxStore, Store, UserStore, WalletStore, WebhookStore,
         WithdrawalStore, X402Store,
     };
@@ -102,6 +104,7 @@ pub trait BaseStore: Send + Sync {
 /// Implemented for every type that implements all the domain traits, so `Arc<dyn Store>` reaches them all.
 pub trait Store:
     BaseStore
+    + ChainStore
     + OperatorStore
     + CustomerStore
     + UserStore
@@ -128,6 +131,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: BaseStore
+        + ChainStore
         + OperatorStore
         + CustomerStore
         + UserStore

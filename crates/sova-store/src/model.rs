@@ -388,7 +388,8 @@ pub struct DepositRow {
     pub network: String,
     /// Canonical decimal.
     pub amount: String,
-    /// PENDING | COMPLETED.
+    /// `PENDING` (seen, not final), `COMPLETED` (credited), `DROPPED` (its block left the chain before it was
+    /// final; back to `PENDING` if mined again), `REVERSED` (its block left the chain after it was credited).
     pub status: String,
     /// Transaction hash.
     pub tx_hash: String,
@@ -400,6 +401,43 @@ pub struct DepositRow {
     pub updated_at: i64,
     /// Completion time.
     pub completed_at: Option<i64>,
+    /// Where in the transaction (see `sova_chain::watch::Payment::index`); `None` for sandbox deposits.
+    pub output_index: Option<i64>,
+    /// The block it was last seen in (on-chain deposits).
+    pub block_hash: Option<String>,
+    /// That block's height.
+    pub block_height: Option<i64>,
+    /// Confirmations when last counted (the block itself is the first).
+    pub confirmations: i64,
+    /// After a reversal, what the wallet could not give back (decimal string).
+    pub shortfall: Option<String>,
+}
+
+impl DepositRow {
+    /// A new `PENDING` deposit of `amount` to address `a`, not on any chain yet (the chain fields empty).
+    pub fn pending(a: &AddressRow, amount: &str, tx_hash: &str, sandbox: bool, now: i64) -> Self {
+        Self {
+            deposit_id: uuid::Uuid::new_v4().to_string(),
+            wallet_id: a.wallet_id.clone(),
+            customer_id: a.customer_id.clone(),
+            address_id: a.address_id.clone(),
+            address: a.address.clone(),
+            currency: a.currency.clone(),
+            network: a.network.clone(),
+            amount: amount.to_string(),
+            status: "PENDING".into(),
+            tx_hash: tx_hash.to_string(),
+            sandbox: i64::from(sandbox),
+            created_at: now,
+            updated_at: now,
+            completed_at: None,
+            output_index: None,
+            block_hash: None,
+            block_height: None,
+            confirmations: 0,
+            shortfall: None,
+        }
+    }
 }
 
 /// One entry of an account's transaction history (the reference's `/accounts/transactions`): deposits and

@@ -2,6 +2,8 @@
 //! The database half (`TestDb`, `on_both!`) is `sova-testkit`; [`prelude`] brings both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod chains;
+
 use std::path::Path;
 
 use sova_client::Client;

@@ -1,7 +1,8 @@
 //! kill -9 between the outbox write and the delivery: the events a change committed are delivered after a restart,
 //! exactly those (a real `sova serve` process, SIGKILLed; a webhook receiver that comes up only afterwards). And
 //! kill -9 in the middle of a perps walk: the restarted process shows the same positions, orders, balances and
-//! book, and the walk goes on.
+//! book, and the walk goes on. And kill -9 of a chain watcher in the middle of a catch-up: after the restart every
+//! deposit made while it was down is credited exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -21,11 +22,16 @@ fn free_port() -> u16 {
 }
 
 async fn serve(db: &TestDb, port: u16) -> Child {
+    serve_with(db, port, &[]).await
+}
+
+async fn serve_with(db: &TestDb, port: u16, extra: &[String]) -> Child {
     let mut child = Command::new(SOVA)
         .args(["serve", "--data-dir"])
         .arg(db.dir.path())
         .args(["--database-url", &db.url, "--listen", &format!("127.0.0.1:{port}")])
         .args(["--webhook-allow-private", "true"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -327,3 +333,104 @@ async fn trade_acknowledged_then_killed(backend: Backend) {
     }
 }
 on_both!(trade_acknowledged_then_killed);
+
+/// The watcher's entry for `network` in `GET /chains`.
+async fn watcher(c: &reqwest::Client, b: &str, bearer: &str, network: &str) -> Value {
+    let l = call(c, reqwest::Method::GET, format!("{b}/chains"), ("authorization", bearer), Value::Null).await;
+    l["data"].as_array().unwrap().iter().find(|w| w["network"] == network).cloned().unwrap_or(Value::Null)
+}
+
+async fn chain_catch_up_killed(backend: Backend) {
+    use reqwest::Method as M;
+    use sova_testkit_app::chains::{Flavor, Pay, ScriptedNode};
+    let node = ScriptedNode::start(Flavor::Bitcoin).await;
+    let db = TestDb::new(backend).await;
+    operator(&db);
+    let port = free_port();
+    let args: Vec<String> = ["--chain-rpc", &format!("bitcoin-testnet={}", node.url)]
+        .into_iter()
+        .map(String::from)
+        .chain(["--chain-confirmations", "bitcoin-testnet=2", "--chain-poll-ms", "50"].map(String::from))
+        .collect();
+    let mut server = serve_with(&db, port, &args).await;
+    let b = format!("http://127.0.0.1:{port}/sovx/v1");
+    let c = reqwest::Client::new();
+    let (bearer, key, uid) = tenant(&c, &b, "chain-kill").await;
+    let owner = ("x-api-key", key.as_str());
+    let body = json!({"name": "c", "networks": [{"name": "networks/bitcoin-testnet", "currency": "btc"}]});
+    let wallet = call(&c, M::POST, format!("{b}/users/{uid}/wallets"), owner, body).await;
+    let wid = wallet["data"]["wallet_id"].as_str().unwrap().to_string();
+    let address = wallet["data"]["addresses"][0]["address"].as_str().unwrap().to_string();
+    for _ in 0..200 {
+        if watcher(&c, &b, &bearer, "bitcoin-testnet").await["state"] == "following" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    // While it is down: 3000 blocks, a deposit in every 100th (i satoshis... in whole thousands).
+    let mut expected = BTreeMap::new();
+    for i in 1..=3000u64 {
+        if i % 100 == 0 {
+            let (_, _, ids) = node.mine(&[Pay { address: address.clone(), units: i * 1000, mint: None }]);
+            expected.insert(ids[0].clone(), i * 1000);
+        } else {
+            node.mine_empty(1);
+        }
+    }
+    node.mine_empty(2);
+    let tip = node.height() as i64;
+
+    // Restart, and kill it again while it is catching up.
+    let mut server = serve_with(&db, port, &args).await;
+    let mut killed_at = None;
+    for _ in 0..2000 {
+        let w = watcher(&c, &b, &bearer, "bitcoin-testnet").await;
+        let head = w["head_height"].as_i64().unwrap_or(0);
+        if w["state"] == "catching_up" && head > 300 && head < tip - 300 {
+            killed_at = Some(head);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let killed_at = killed_at.expect("the watcher was seen catching up");
+    assert!(killed_at < tip, "killed mid-way");
+
+    let mut server = serve_with(&db, port, &args).await;
+    let mut caught_up = false;
+    for _ in 0..1200 {
+        let w = watcher(&c, &b, &bearer, "bitcoin-testnet").await;
+        if w["state"] == "following" && w["head_height"].as_i64() == Some(tip) {
+            caught_up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(caught_up, "the restarted watcher caught up with the node");
+    let l = call(&c, M::GET, format!("{b}/wallets/{wid}/deposits?filter[limit]=100"), owner, Value::Null).await;
+    let mut seen = BTreeMap::new();
+    for d in l["data"].as_array().unwrap() {
+        assert_eq!(d["status"], "COMPLETED", "{d}");
+        let prior = seen.insert(d["tx_hash"].as_str().unwrap().to_string(), d["amount"].as_str().unwrap().to_string());
+        assert!(prior.is_none(), "credited twice: {d}");
+    }
+    assert_eq!(seen.len(), expected.len(), "every deposit, once");
+    for (tx, sats) in &expected {
+        let want = format!("{}", rust_decimal::Decimal::new(*sats as i64, 8).normalize());
+        assert_eq!(seen.get(tx), Some(&want), "{tx}");
+    }
+    let total: u64 = expected.values().sum();
+    let w = call(&c, M::GET, format!("{b}/wallets/{wid}"), owner, Value::Null).await;
+    let want = format!("{}", rust_decimal::Decimal::new(total as i64, 8).normalize());
+    assert_eq!(w["data"]["balance"], want.as_str(), "{w}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    if db.pg_name().is_some() {
+        drop_pg_database(&db.url).await;
+    }
+}
+on_both!(chain_catch_up_killed);

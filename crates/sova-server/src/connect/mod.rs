@@ -300,5 +300,10 @@ pub(crate) fn deposit_view(d: sova_store::DepositRow) -> wire::Deposit {
         created_at: iso(d.created_at),
         updated_at: iso(d.updated_at),
         completed_at: opt_iso(d.completed_at),
+        confirmations: d.output_index.map(|_| d.confirmations),
+        block_height: d.block_height,
+        block_hash: d.block_hash,
+        output_index: d.output_index,
+        shortfall: d.shortfall,
     }
 }

@@ -441,18 +441,7 @@ fn require_sandbox(ctx: &Ctx) -> ApiResult<()> {
 
 /// A webhook event about deposit `d` (`deposit.<what>`).
 fn deposit_event(d: &DepositRow, what: &str, now: i64) -> sova_store::OutboxEvent {
-    let data = serde_json::json!({
-        "deposit_id": d.deposit_id,
-        "wallet_id": d.wallet_id,
-        "address": d.address,
-        "currency": d.currency.to_ascii_lowercase(),
-        "network": d.network,
-        "amount": d.amount,
-        "status": d.status,
-        "tx_hash": d.tx_hash,
-        "completed_at": d.completed_at.map(iso),
-    });
-    sova_http::outbox::event(&d.customer_id, &format!("deposit.{what}"), data, now)
+    sova_http::outbox::deposit(d, what, now)
 }
 
 /// Sandbox only: credit a deposit to one of the customer's addresses. It is recorded `PENDING` and, unless
@@ -477,22 +466,7 @@ pub async fn sandbox_deposit(
         .filter(|a| a.customer_id == owner.customer_id)
         .ok_or_else(|| ApiError::not_found("deposit address").with_field("address"))?;
     let now = ctx.clock.now_ms();
-    let d = DepositRow {
-        deposit_id: uuid::Uuid::new_v4().to_string(),
-        wallet_id: a.wallet_id.clone(),
-        customer_id: a.customer_id.clone(),
-        address_id: a.address_id.clone(),
-        address: a.address.clone(),
-        currency: cur.as_str().to_string(),
-        network: net.as_str().to_string(),
-        amount: amt.to_string(),
-        status: "PENDING".into(),
-        tx_hash: net.sandbox_tx_hash(),
-        sandbox: 1,
-        created_at: now,
-        updated_at: now,
-        completed_at: None,
-    };
+    let d = DepositRow::pending(&a, &amt.to_string(), &net.sandbox_tx_hash(), true, now);
     ctx.store.create_deposit(&d, &Effects::none().with_event(deposit_event(&d, "pending", now))).await?;
     let d = if req.pending == Some(true) {
         d

@@ -47,6 +47,7 @@ const CLAIM_MS: i64 = ((BATCH / IN_FLIGHT as i64) * 15 + 60) * 1000;
 pub const EVENT_TYPES: &[&str] = &[
     "deposit.pending",
     "deposit.completed",
+    "deposit.dropped",
     "deposit.reversed",
     "withdrawal.created",
     "withdrawal.confirmation_required",

@@ -5,6 +5,8 @@
 
 mod addresses;
 mod bad_input;
+mod chain_evm;
+mod chain_scripted;
 mod clock;
 mod connections;
 mod credentials;

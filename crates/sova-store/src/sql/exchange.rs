@@ -37,6 +37,19 @@ impl LeaderLease for PgLease {
 }
 
 impl SqlStore {
+    /// Take the advisory lock `key` for as long as the returned lease lives: on PostgreSQL a session lock on a
+    /// connection of its own (released when the connection closes, so a crashed holder frees it), on SQLite (one
+    /// process) at once. `None`: another session holds it.
+    pub(super) async fn try_lead(&self, key: i64) -> Result<Option<Box<dyn LeaderLease>>> {
+        if self.backend == Backend::Sqlite {
+            return Ok(Some(Box::new(LocalLease)));
+        }
+        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.url).await?;
+        let got: bool =
+            sqlx::query_scalar::<Any, bool>("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut conn).await?;
+        if got { Ok(Some(Box::new(PgLease { conn }))) } else { Ok(None) }
+    }
+
     async fn ex_insert_account(
         &self,
         address: &str,
@@ -109,15 +122,7 @@ impl ExchangeStore for SqlStore {
     }
 
     async fn ex_try_lead(&self) -> Result<Option<Box<dyn LeaderLease>>> {
-        if self.backend == Backend::Sqlite {
-            return Ok(Some(Box::new(LocalLease)));
-        }
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&self.url).await?;
-        let got: bool = sqlx::query_scalar::<Any, bool>("SELECT pg_try_advisory_lock($1)")
-            .bind(LEADER_LOCK)
-            .fetch_one(&mut conn)
-            .await?;
-        if got { Ok(Some(Box::new(PgLease { conn }))) } else { Ok(None) }
+        self.try_lead(LEADER_LOCK).await
     }
 
     async fn ex_set_leader(&self, url: &str, now: i64) -> Result<()> {

@@ -1,6 +1,7 @@
 //! The SQL implementation of the store traits for SQLite and PostgreSQL: the core (pools, backend, opening,
 //! migrations, list helper) here, one file per domain beside it.
 
+mod chains;
 mod customers;
 mod deployment;
 mod exchange;

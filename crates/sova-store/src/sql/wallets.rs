@@ -15,11 +15,12 @@ const WALLET_COLS: &str = "wallet_id, customer_id, user_id, name, currency, stat
                            description, wallet_type, networks";
 const WALLET_FILTER: &[&str] = &["user_id", "name", "currency", "status", "wallet_type"];
 const WALLET_SORT: &[&str] = &["created_at", "updated_at", "name"];
-const ADDRESS_COLS: &str = "address_id, wallet_id, customer_id, user_id, currency, network, address, family, \
+pub(super) const ADDRESS_COLS: &str = "address_id, wallet_id, customer_id, user_id, currency, network, address, family, \
                             derivation_index, derivation_path, status, created_at";
 const ADDRESS_FILTER: &[&str] = &["wallet_id", "currency", "network", "address", "status"];
-const DEPOSIT_COLS: &str = "deposit_id, wallet_id, customer_id, address_id, address, currency, network, amount, \
-                            status, tx_hash, sandbox, created_at, updated_at, completed_at";
+pub(super) const DEPOSIT_COLS: &str = "deposit_id, wallet_id, customer_id, address_id, address, currency, network, \
+    amount, status, tx_hash, sandbox, created_at, updated_at, completed_at, output_index, block_hash, block_height, \
+    confirmations, shortfall";
 const DEPOSIT_FILTER: &[&str] = &["wallet_id", "address", "currency", "network", "status", "tx_hash"];
 /// The unified history: one row shape over every kind of money movement (deposits today).
 /// Deposits and withdrawals, one history (a withdrawal's `address` is its destination, its hash empty until sent).
@@ -446,39 +447,7 @@ impl WalletStore for SqlStore {
 
     async fn create_deposit(&self, d: &DepositRow, fx: &Effects) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO deposits ({DEPOSIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        ))
-        .bind(d.deposit_id.clone())
-        .bind(d.wallet_id.clone())
-        .bind(d.customer_id.clone())
-        .bind(d.address_id.clone())
-        .bind(d.address.clone())
-        .bind(d.currency.clone())
-        .bind(d.network.clone())
-        .bind(d.amount.clone())
-        .bind(d.status.clone())
-        .bind(d.tx_hash.clone())
-        .bind(d.sandbox)
-        .bind(d.created_at)
-        .bind(d.updated_at)
-        .bind(d.completed_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::unique(e, "deposit"))?;
-        let amount = dec(&d.amount)?;
-        let primary = wallet_primary(&mut tx, &d.wallet_id).await?;
-        let (_, pending) = wallet_accounts(&d.wallet_id, &primary, &d.currency);
-        let postings = [
-            Posting {
-                account: external_account(&d.customer_id, &d.network, &d.currency),
-                currency: d.currency.clone(),
-                amount: -amount,
-                may_go_negative: true,
-            },
-            Posting { account: pending, currency: d.currency.clone(), amount, may_go_negative: false },
-        ];
-        self.post_tx(&mut tx, "deposit-seen", &d.deposit_id, &postings, d.created_at).await?;
+        self.insert_deposit(&mut tx, d, "deposit-seen", &d.deposit_id).await?;
         apply_effects(&mut tx, fx).await?;
         tx.commit().await?;
         Ok(())
@@ -512,14 +481,7 @@ impl WalletStore for SqlStore {
         if r.rows_affected() == 0 {
             return Err(StoreError::InvalidState(format!("deposit is already {}", d.status)));
         }
-        let amount = dec(&d.amount)?;
-        let primary = wallet_primary(&mut tx, &d.wallet_id).await?;
-        let (settled, pending) = wallet_accounts(&d.wallet_id, &primary, &d.currency);
-        let postings = [
-            Posting { account: pending, currency: d.currency.clone(), amount: -amount, may_go_negative: false },
-            Posting { account: settled, currency: d.currency.clone(), amount, may_go_negative: false },
-        ];
-        self.post_tx(&mut tx, "deposit-completed", &d.deposit_id, &postings, now).await?;
+        self.post_deposit(&mut tx, &d, DepositLeg::Completed, "deposit-completed", &d.deposit_id, now).await?;
         apply_effects(&mut tx, fx).await?;
         tx.commit().await?;
         Ok(d)
@@ -667,7 +629,87 @@ fn wallet_unique(e: sqlx::Error) -> StoreError {
 }
 
 /// The first currency of a wallet, read inside a transaction (to name its ledger accounts).
-async fn wallet_primary(tx: &mut sqlx::Transaction<'_, Any>, wallet_id: &str) -> Result<String> {
+impl SqlStore {
+    /// Insert a `PENDING` deposit and post it (`external -> wallet-pending`) as ledger transaction
+    /// (`kind`, `reference`), inside `tx`.
+    pub(super) async fn insert_deposit(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Any>,
+        d: &DepositRow,
+        kind: &str,
+        reference: &str,
+    ) -> Result<()> {
+        sqlx::query(&format!(
+            "INSERT INTO deposits ({DEPOSIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16, $17, $18, $19)"
+        ))
+        .bind(d.deposit_id.clone())
+        .bind(d.wallet_id.clone())
+        .bind(d.customer_id.clone())
+        .bind(d.address_id.clone())
+        .bind(d.address.clone())
+        .bind(d.currency.clone())
+        .bind(d.network.clone())
+        .bind(d.amount.clone())
+        .bind(d.status.clone())
+        .bind(d.tx_hash.clone())
+        .bind(d.sandbox)
+        .bind(d.created_at)
+        .bind(d.updated_at)
+        .bind(d.completed_at)
+        .bind(d.output_index)
+        .bind(d.block_hash.clone())
+        .bind(d.block_height)
+        .bind(d.confirmations)
+        .bind(d.shortfall.clone())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| StoreError::unique(e, "deposit"))?;
+        self.post_deposit(tx, d, DepositLeg::Seen, kind, reference, d.created_at).await
+    }
+
+    /// Post one leg of a deposit's life for its full amount inside `tx`: seen (`external -> wallet-pending`),
+    /// dropped (back), or completed (`wallet-pending -> wallet`).
+    pub(super) async fn post_deposit(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Any>,
+        d: &DepositRow,
+        leg: DepositLeg,
+        kind: &str,
+        reference: &str,
+        now: i64,
+    ) -> Result<()> {
+        let amount = dec(&d.amount)?;
+        let primary = wallet_primary(tx, &d.wallet_id).await?;
+        let (settled, pending) = wallet_accounts(&d.wallet_id, &primary, &d.currency);
+        let external = external_account(&d.customer_id, &d.network, &d.currency);
+        let (from, to) = match leg {
+            DepositLeg::Seen => (external, pending),
+            DepositLeg::Dropped => (pending, external),
+            DepositLeg::Completed => (pending, settled),
+        };
+        let leg = |account: String, amount| Posting {
+            may_go_negative: account.starts_with("external:"),
+            account,
+            currency: d.currency.clone(),
+            amount,
+        };
+        self.post_tx(tx, kind, reference, &[leg(from, -amount), leg(to, amount)], now).await
+    }
+}
+
+/// A step of a deposit's life in the ledger (see [`SqlStore::post_deposit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DepositLeg {
+    /// Seen on chain (or in the sandbox): pending.
+    Seen,
+    /// Its block left the chain before it was final.
+    Dropped,
+    /// Final: credited.
+    Completed,
+}
+
+pub(super) async fn wallet_primary(tx: &mut sqlx::Transaction<'_, Any>, wallet_id: &str) -> Result<String> {
     sqlx::query_scalar::<Any, String>("SELECT currency FROM wallets WHERE wallet_id = $1")
         .bind(wallet_id.to_string())
         .fetch_optional(&mut **tx)

@@ -141,6 +141,17 @@ fn table() -> Vec<Row> {
         row("--trading-usd-alias", "SOVA_TRADING_USD_ALIAS", "trading_usd_alias", Bool, json!(false),
             ["true", "false", "true"], r#""maybe""#, Some("maybe"),
             r#"invalid type: found string "maybe", expected a boolean"#),
+        row("--chain-rpc", "SOVA_CHAIN_RPC", "chain_rpc", List, json!([]),
+            ["ethereum=http://f.example", "bitcoin=http://e1.example,solana=http://e.example", "ethereum=http://c.example"],
+            r#"["nope"]"#, Some("nope"), r#"invalid value string "nope", expected NETWORK=URL"#),
+        row("--chain-confirmations", "SOVA_CHAIN_CONFIRMATIONS", "chain_confirmations", List, json!([]),
+            ["bitcoin=6", "bitcoin=2,ethereum=finalized", "ethereum=20"],
+            r#"["nope"]"#, Some("nope"), r#"invalid value string "nope", expected NETWORK=DEPTH or NETWORK=finalized"#),
+        row("--chain-token", "SOVA_CHAIN_TOKEN", "chain_token", List, json!([]),
+            ["ethereum:USDC=0x01", "ethereum:USDT=0x02,solana:USDC=Mint1", "ethereum:USDC=0x03"],
+            r#"["nope"]"#, Some("nope"), r#"invalid value string "nope", expected NETWORK:CURRENCY=CONTRACT"#),
+        row("--chain-poll-ms", "SOVA_CHAIN_POLL_MS", "chain_poll_ms", Num, json!(2000),
+            ["100", "500", "60000"], "10", Some("10"), "invalid value unsigned int `10`, expected 50 to 600000 milliseconds"),
     ]
 }
 
