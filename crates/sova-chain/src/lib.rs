@@ -37,13 +37,14 @@
 //! fee-payer slot and derives associated token addresses (x402 payment verification).
 //!
 //! [`watch`] reads chains for deposit watchers: blocks by height with their hash, parent and payments, over each
-//! family's node JSON-RPC ([`rpc::JsonRpc`]).
+//! family's node JSON-RPC ([`rpc::JsonRpc`]). [`send`] signs and sends EVM withdrawals from a hot wallet.
 
 mod currency;
 mod derive;
 mod error;
 mod network;
 pub mod rpc;
+pub mod send;
 mod validate;
 pub mod watch;
 mod wire;

@@ -41,3 +41,26 @@ pub fn deposit(d: &sova_store::DepositRow, what: &str, now: i64) -> OutboxEvent 
     });
     event(&d.customer_id, &format!("deposit.{what}"), data, now)
 }
+
+/// A Connect withdrawal's event (`withdrawal.<what>`), its data the withdrawal's summary, plus the code for
+/// `confirmation_required`; written by the withdrawal routes and by the chain sender alike.
+pub fn withdrawal(w: &sova_store::WithdrawalRow, what: &str, code: Option<(&str, i64)>, now: i64) -> OutboxEvent {
+    let mut data = serde_json::json!({
+        "withdrawal_id": w.withdrawal_id,
+        "user_id": w.user_id,
+        "wallet_id": w.wallet_id,
+        "currency": w.currency.to_ascii_lowercase(),
+        "network": w.network,
+        "address": w.address,
+        "amount": w.amount,
+        "fee": w.fee,
+        "status": w.status,
+        "sub_status": w.sub_status,
+        "tx_hash": w.tx_hash,
+    });
+    if let Some((code, expires)) = code {
+        data["code"] = code.into();
+        data["code_expires_at"] = crate::time::iso(expires).into();
+    }
+    event(&w.customer_id, &format!("withdrawal.{what}"), data, now)
+}

@@ -244,13 +244,18 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
         ),
         intel: intel::IntelState::new(access.clone(), &bus, config.clone(), x402, engine.clone()),
         siwx: siwx::SiwxState::new(access.clone(), &bus, config.clone())?,
-        withdrawals: withdrawals::WithdrawalsState::new(access.clone(), config.sandbox()),
+        withdrawals: withdrawals::WithdrawalsState::new(
+            access.clone(),
+            config.sandbox(),
+            chains::live_networks(&chain_specs),
+        ),
         webhooks: webhooks::WebhooksState::new(access.clone(), config.webhook_allow_private)?,
         chains: Arc::new(chains::ChainsState {
             watchers: chains::spawn(
                 chain_specs,
                 access.clone(),
                 std::time::Duration::from_millis(config.chain_poll_ms),
+                std::time::Duration::from_secs(config.chain_replace_secs),
                 &jobs,
             )
             .await?,

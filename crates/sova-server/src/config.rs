@@ -193,6 +193,14 @@ pub struct Config {
     /// How often a caught-up chain watcher asks its node for new blocks, in milliseconds (50 to 600000).
     #[serde(deserialize_with = "chain_poll_ms")]
     pub chain_poll_ms: u64,
+    /// Send withdrawals on an EVM network for real from a hot wallet, as NETWORK=KEYFILE (a file holding the
+    /// wallet's private key in hex; keep it mode 0600); the network must be watched (`chain_rpc`).
+    #[serde(with = "chain_signers")]
+    #[schemars(with = "Vec<String>")]
+    pub chain_signer: Vec<String>,
+    /// Seconds a sent withdrawal may stay unmined before it is replaced with higher fees (5 to 86400).
+    #[serde(deserialize_with = "chain_replace_secs")]
+    pub chain_replace_secs: u64,
 }
 
 impl Default for Config {
@@ -241,6 +249,8 @@ impl Default for Config {
             chain_confirmations: Vec::new(),
             chain_token: Vec::new(),
             chain_poll_ms: 2000,
+            chain_signer: Vec::new(),
+            chain_replace_secs: 180,
         }
     }
 }
@@ -300,6 +310,14 @@ fn chain_poll_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         return Err(de::Error::invalid_value(Unexpected::Unsigned(ms), &"50 to 600000 milliseconds"));
     }
     Ok(ms)
+}
+
+fn chain_replace_secs<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let secs = u64::deserialize(d)?;
+    if !(5..=86_400).contains(&secs) {
+        return Err(de::Error::invalid_value(Unexpected::Unsigned(secs), &"5 to 86400 seconds"));
+    }
+    Ok(secs)
 }
 
 fn at_least_one_usize<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
@@ -402,6 +420,15 @@ mod chain_thresholds {
 
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
         super::pairs::deserialize(d, "NETWORK=DEPTH or NETWORK=finalized")
+    }
+}
+
+/// `chain_signer`: NETWORK=KEYFILE entries (checked at start).
+mod chain_signers {
+    pub use super::pairs::serialize;
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        super::pairs::deserialize(d, "NETWORK=KEYFILE")
     }
 }
 

@@ -2,7 +2,7 @@
 //! (insert-only, with the block hash they were seen in: the NBXplorer model), and what each does to its deposit and
 //! the ledger, in one transaction per block.
 
-use crate::{DepositRow, LeaderLease, OutboxEvent, Result};
+use crate::{DepositRow, LeaderLease, OutboxEvent, Result, WithdrawalChange, WithdrawalRow};
 
 /// A block a watcher followed.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq, Eq)]
@@ -40,6 +40,39 @@ pub type DepositEventFn<'a> = &'a (dyn Fn(&DepositRow, &str, i64) -> OutboxEvent
 
 /// What a block, an orphaning or a settlement did: the deposits it changed, each with its transition.
 pub type Transitions = Vec<(DepositRow, &'static str)>;
+
+/// One signed version of a withdrawal's transaction.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq, Eq)]
+pub struct ChainSend {
+    /// The withdrawal.
+    pub withdrawal_id: String,
+    /// Network.
+    pub network: String,
+    /// The hot wallet's address.
+    pub sender: String,
+    /// Its nonce.
+    pub nonce: i64,
+    /// Its hash.
+    pub tx_hash: String,
+    /// The signed transaction, hex (rebroadcast as it is).
+    pub raw_tx: String,
+    /// Fee cap per gas, wei (decimal string).
+    pub max_fee_per_gas: String,
+    /// Priority fee per gas, wei (decimal string).
+    pub max_priority_fee_per_gas: String,
+    /// When it was signed.
+    pub created_at: i64,
+}
+
+/// A transaction signed for a nonce: (hash, raw, max fee per gas, max priority fee per gas).
+pub type SignedSend = (String, String, String, String);
+
+/// Signs the send with the nonce it is given (inside the store's transaction, so the nonce is taken only if the
+/// signed transaction is stored).
+pub type SignFn<'a> = &'a (dyn Fn(i64) -> std::result::Result<SignedSend, String> + Send + Sync);
+
+/// Builds a withdrawal's webhook event from its row after a change.
+pub type WithdrawalEventFn<'a> = &'a (dyn Fn(&WithdrawalRow) -> OutboxEvent + Send + Sync);
 
 /// Chain-watching persistence.
 #[async_trait::async_trait]
@@ -83,4 +116,25 @@ pub trait ChainStore: Send + Sync {
     async fn chain_addresses(&self, network: &str, after: i64) -> Result<Vec<(String, String, i64)>>;
     /// How many pending and completed on-chain deposits `network` has (for health).
     async fn chain_deposit_counts(&self, network: &str) -> Result<(i64, i64)>;
+
+    // sending (EVM withdrawals)
+    /// Non-sandbox withdrawals on `network` in one of `sub_statuses`, oldest first.
+    async fn chain_withdrawals(&self, network: &str, sub_statuses: &[&str], limit: i64) -> Result<Vec<WithdrawalRow>>;
+    /// Send a withdrawal, in one transaction: take `sender`'s next nonce on `network` (the larger of the stored one
+    /// and `node_nonce`), sign with it, store the signed transaction, and apply `change` with its hash as the
+    /// withdrawal's, with the webhook event `event` makes of the changed row. `Conflict` (nothing written) if
+    /// signing fails.
+    async fn chain_send(
+        &self,
+        network: &str,
+        sender: &str,
+        node_nonce: i64,
+        sign: SignFn<'_>,
+        change: &WithdrawalChange,
+        event: WithdrawalEventFn<'_>,
+    ) -> Result<(WithdrawalRow, ChainSend)>;
+    /// Store a replacement (same nonce, higher fees) of a withdrawal's transaction and apply `change` with its hash.
+    async fn chain_replace(&self, send: &ChainSend, change: &WithdrawalChange) -> Result<WithdrawalRow>;
+    /// Every signed version of a withdrawal's transaction, oldest first.
+    async fn chain_sends(&self, withdrawal_id: &str) -> Result<Vec<ChainSend>>;
 }

@@ -37,7 +37,9 @@ mod x402;
 
 use std::sync::Arc;
 
-pub use chains::{ChainBlock, ChainPayment, ChainStore, DepositEventFn, Transitions};
+pub use chains::{
+    ChainBlock, ChainPayment, ChainSend, ChainStore, DepositEventFn, SignFn, SignedSend, Transitions, WithdrawalEventFn,
+};
 pub use customers::CustomerStore;
 pub use deployment::DeploymentStore;
 pub use error::StoreError;

@@ -9,6 +9,7 @@
 //! ([`sova_store::ChainStore`]) makes each block, orphaning and settlement one transaction with its ledger postings
 //! and webhook events.
 
+pub mod sender;
 pub mod watcher;
 
 use std::str::FromStr;
@@ -71,6 +72,8 @@ pub struct WatchSpec {
     pub threshold: Threshold,
     /// Tokens credited: (currency, contract or mint).
     pub tokens: Vec<(Currency, String)>,
+    /// The hot wallet's key file, when withdrawals are sent for real (EVM).
+    pub signer: Option<std::path::PathBuf>,
 }
 
 fn network(s: &str, setting: &str) -> anyhow::Result<Network> {
@@ -105,6 +108,7 @@ pub fn parse(config: &crate::Config) -> anyhow::Result<Vec<WatchSpec>> {
             url: url.trim().to_string(),
             threshold: Threshold::default_for(net),
             tokens,
+            signer: None,
         });
     }
     for e in &config.chain_confirmations {
@@ -155,7 +159,24 @@ pub fn parse(config: &crate::Config) -> anyhow::Result<Vec<WatchSpec>> {
         spec.tokens.retain(|(c, _)| *c != cur);
         spec.tokens.push((cur, address));
     }
+    for e in &config.chain_signer {
+        let (net, path) = e.split_once('=').with_context(|| format!("chain_signer {e:?}: expected NETWORK=KEYFILE"))?;
+        let net = network(net.trim(), "chain_signer")?;
+        if net.chain() != Chain::Evm {
+            bail!("chain_signer {net}: only EVM withdrawals are sent for real (Bitcoin and Solana stay sandbox-only)");
+        }
+        let spec = specs
+            .iter_mut()
+            .find(|s| s.network == net)
+            .with_context(|| format!("chain_signer {net}: the network is not watched (no chain_rpc for it)"))?;
+        spec.signer = Some(std::path::PathBuf::from(path.trim()));
+    }
     Ok(specs)
+}
+
+/// The networks whose withdrawals a hot wallet sends (for the withdrawal routes: those stay `QUEUED`).
+pub fn live_networks(specs: &[WatchSpec]) -> std::collections::BTreeSet<String> {
+    specs.iter().filter(|s| s.signer.is_some()).map(|s| s.network.as_str().to_string()).collect()
 }
 
 /// What the chains route reaches.
@@ -196,12 +217,14 @@ pub async fn spawn(
     specs: Vec<WatchSpec>,
     access: Arc<Access>,
     poll: std::time::Duration,
+    replace_after: std::time::Duration,
     jobs: &sova_runtime::Jobs,
 ) -> anyhow::Result<Vec<Arc<Watcher>>> {
     use sova_chain::watch::{BlockSource, bitcoin::BitcoinSource, evm::EvmSource, solana::SolanaSource};
     let mut out = Vec::new();
     for spec in specs {
         let net = spec.network;
+        let mut sender = None;
         let source: Box<dyn BlockSource> = match net.chain() {
             Chain::Evm => {
                 let mut tokens = Vec::new();
@@ -213,6 +236,14 @@ pub async fn spawn(
                     tracing::info!(network = %net, currency = t.currency.as_str(), contract = %contract,
                         decimals = t.decimals, "chain watcher credits this token");
                 }
+                if let Some(path) = &spec.signer {
+                    let wallet = sova_chain::send::HotWallet::from_key_file(path)?;
+                    let by_currency = s.tokens().iter().map(|(a, t)| (t.currency, (*a, t.decimals))).collect();
+                    let replace_ms = i64::try_from(replace_after.as_millis()).unwrap_or(i64::MAX);
+                    let snd = sender::Sender::new(net.as_str(), wallet, &spec.url, by_currency, replace_ms);
+                    tracing::info!(network = %net, hot_wallet = %snd.address(), "withdrawals are sent for real from this hot wallet");
+                    sender = Some(snd);
+                }
                 Box::new(s)
             }
             Chain::Bitcoin => Box::new(BitcoinSource::new(net, &spec.url)),
@@ -221,7 +252,7 @@ pub async fn spawn(
         let w = Watcher::new(spec, source.label());
         let cx =
             watcher::Context { store: access.store.clone(), access: access.clone(), clock: access.clock.clone(), poll };
-        jobs.spawn("chain-watcher", watcher::run(w.clone(), source, cx));
+        jobs.spawn("chain-watcher", watcher::run(w.clone(), source, sender, cx));
         out.push(w);
     }
     Ok(out)

@@ -66,6 +66,8 @@ enum RoundError {
     Rpc(#[from] RpcError),
     #[error("store: {0}")]
     Store(#[from] sova_store::StoreError),
+    #[error("sending: {0}")]
+    Send(#[from] super::sender::SendRoundError),
 }
 
 impl Watcher {
@@ -168,7 +170,7 @@ fn h(n: u64) -> i64 {
 }
 
 /// Run `w` against `source` until the process stops: take the network's lease (or stand by), then follow.
-pub async fn run(w: Arc<Watcher>, source: Box<dyn BlockSource>, cx: Context) {
+pub async fn run(w: Arc<Watcher>, source: Box<dyn BlockSource>, sender: Option<super::sender::Sender>, cx: Context) {
     let net = w.spec.network.as_str();
     loop {
         let lease = match cx.store.chain_try_lead(net).await {
@@ -185,13 +187,19 @@ pub async fn run(w: Arc<Watcher>, source: Box<dyn BlockSource>, cx: Context) {
             }
         };
         tracing::info!(network = net, node = %w.node, threshold = %w.spec.threshold.label(), "chain watcher started");
-        follow(&w, source.as_ref(), &cx, lease).await;
+        follow(&w, source.as_ref(), sender.as_ref(), &cx, lease).await;
         tracing::warn!(network = net, "chain watcher lost its lease; standing by");
         w.set_state("standby").await;
     }
 }
 
-async fn follow(w: &Watcher, source: &dyn BlockSource, cx: &Context, mut lease: Box<dyn sova_store::LeaderLease>) {
+async fn follow(
+    w: &Watcher,
+    source: &dyn BlockSource,
+    sender: Option<&super::sender::Sender>,
+    cx: &Context,
+    mut lease: Box<dyn sova_store::LeaderLease>,
+) {
     let net = w.spec.network.as_str();
     let mut addresses = Addresses::default();
     let mut failures: u32 = 0;
@@ -200,7 +208,7 @@ async fn follow(w: &Watcher, source: &dyn BlockSource, cx: &Context, mut lease: 
         if !lease.held().await {
             return;
         }
-        match round(w, source, cx, &mut addresses, &mut progress).await {
+        match round(w, source, sender, cx, &mut addresses, &mut progress).await {
             Ok(caught_up) => {
                 if failures > 0 {
                     tracing::info!(network = net, "chain watcher: the node answers again");
@@ -237,6 +245,7 @@ struct Progress {
 async fn round(
     w: &Watcher,
     source: &dyn BlockSource,
+    sender: Option<&super::sender::Sender>,
     cx: &Context,
     addresses: &mut Addresses,
     progress: &mut Progress,
@@ -316,6 +325,9 @@ async fn round(
     };
     let changed = store.chain_settle(net, head.height, final_height, cx.clock.now_ms(), &deposit_event).await?;
     report(net, &changed, cx);
+    if let Some(sender) = sender {
+        sender.round(cx, final_height).await?;
+    }
     let caught_up = u64::try_from(head.height).unwrap_or(0) >= tip;
     {
         let mut hl = w.health.lock().await;

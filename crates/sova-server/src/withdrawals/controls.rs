@@ -317,7 +317,7 @@ async fn vote(
         ctx.access.outbox.notify_one();
     }
     let mut row = out.row;
-    if out.decided && approve && ctx.sandbox {
+    if out.decided && approve && ctx.sandbox_sends(&row.network) {
         row = sandbox_send(ctx, &row).await?;
     }
     let events = ctx.store.withdrawal_events(&row.withdrawal_id).await?;

@@ -34,12 +34,20 @@ pub struct WithdrawalsState {
     pub sandbox: bool,
     /// The time that decides expiries.
     pub clock: sova_runtime::Clock,
+    /// Networks with a hot wallet (`--chain-signer`): their confirmed withdrawals stay `QUEUED` for the chain
+    /// sender, in the sandbox too.
+    pub live: std::collections::BTreeSet<String>,
 }
 
 impl WithdrawalsState {
     /// Build.
-    pub fn new(access: Arc<Access>, sandbox: bool) -> Arc<Self> {
-        Arc::new(Self { clock: access.clock.clone(), store: access.store.clone(), access, sandbox })
+    pub fn new(access: Arc<Access>, sandbox: bool, live: std::collections::BTreeSet<String>) -> Arc<Self> {
+        Arc::new(Self { clock: access.clock.clone(), store: access.store.clone(), access, sandbox, live })
+    }
+
+    /// Whether a queued withdrawal on `network` is sent by the sandbox (a fake hash) rather than by a chain sender.
+    pub fn sandbox_sends(&self, network: &str) -> bool {
+        self.sandbox && !self.live.contains(network)
     }
 
     /// The confirmation code of a withdrawal's code issued to expire at `expires_at`: six digits from the keyed
@@ -63,24 +71,7 @@ pub fn event(
     code: Option<(&str, i64)>,
     now: i64,
 ) -> sova_store::OutboxEvent {
-    let mut data = serde_json::json!({
-        "withdrawal_id": w.withdrawal_id,
-        "user_id": w.user_id,
-        "wallet_id": w.wallet_id,
-        "currency": w.currency.to_ascii_lowercase(),
-        "network": w.network,
-        "address": w.address,
-        "amount": w.amount,
-        "fee": w.fee,
-        "status": w.status,
-        "sub_status": w.sub_status,
-        "tx_hash": w.tx_hash,
-    });
-    if let Some((code, expires)) = code {
-        data["code"] = code.into();
-        data["code_expires_at"] = sova_http::time::iso(expires).into();
-    }
-    sova_http::outbox::event(&w.customer_id, &format!("withdrawal.{what}"), data, now)
+    sova_http::outbox::withdrawal(w, what, code, now)
 }
 
 /// The state type of the withdrawal routes.

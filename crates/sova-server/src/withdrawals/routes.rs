@@ -547,7 +547,7 @@ pub async fn confirm(
         return Ok(ok(detailed(&ctx, w).await?));
     }
     let mut w = change(&ctx, &w, c, "approved", None).await.map_err(state_error)?;
-    if ctx.sandbox {
+    if ctx.sandbox_sends(&w.network) {
         w = sandbox_send(&ctx, &w).await?;
     }
     Ok(ok(detailed(&ctx, w).await?))
@@ -650,6 +650,14 @@ pub async fn cancel(
     }
 }
 
+/// A withdrawal a chain sender sent for real is settled by the chain, not by the sandbox routes.
+fn live_refused(w: &WithdrawalRow) -> ApiResult<()> {
+    if w.sandbox == 0 && w.tx_hash.is_some() {
+        return Err(ApiError::conflict("this withdrawal was sent on chain; the chain settles it, not the sandbox"));
+    }
+    Ok(())
+}
+
 async fn sandbox_load(ctx: &Ctx, owner: OwnerAuth, id: &str) -> ApiResult<WithdrawalRow> {
     if !ctx.sandbox {
         return Err(ApiError::sandbox_only("sandbox withdrawal routes"));
@@ -681,6 +689,7 @@ pub async fn sandbox_code(State(ctx): State<Ctx>, owner: OwnerAuth, Path(id): Pa
     responses((status = 200, body = Envelope<wire::Withdrawal>), (status = 409, body = wire::ErrorEnvelope)))]
 pub async fn sandbox_complete(State(ctx): State<Ctx>, owner: OwnerAuth, Path(id): Path<String>) -> ApiResult<Response> {
     let w = sandbox_load(&ctx, owner, &id).await?;
+    live_refused(&w)?;
     let c = WithdrawalChange::new(
         &w.customer_id,
         &w.withdrawal_id,
@@ -699,6 +708,7 @@ pub async fn sandbox_complete(State(ctx): State<Ctx>, owner: OwnerAuth, Path(id)
     responses((status = 200, body = Envelope<wire::Withdrawal>), (status = 409, body = wire::ErrorEnvelope)))]
 pub async fn sandbox_fail(State(ctx): State<Ctx>, owner: OwnerAuth, Path(id): Path<String>) -> ApiResult<Response> {
     let w = sandbox_load(&ctx, owner, &id).await?;
+    live_refused(&w)?;
     let mut c = WithdrawalChange::new(
         &w.customer_id,
         &w.withdrawal_id,

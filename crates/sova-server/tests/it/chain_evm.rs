@@ -186,3 +186,161 @@ async fn evm_deposits_follow_the_chain(backend: Backend) {
     assert!(metrics.contains("sova_chain_reorgs_total{network=\"ethereum\"}"));
     app.stop().await;
 }
+
+/// The second deterministic ganache account's key: the hot wallet of the sending test.
+const GANACHE_KEY_1: &str = "0x6cbed15c793ce57650b9877cf6fa156fbef513c4e6134f022a85b1ffdd59b2a1";
+
+/// Create a withdrawal and confirm it with the sandbox's code; its id.
+async fn withdraw(owner: &Client, uid: &str, currency: &str, amount: &str, to: &str) -> String {
+    let path = format!("/users/{uid}/accounts/crypto/withdrawals");
+    let body = json!({"currency": currency, "amount": amount, "address": to, "network": "ethereum"});
+    let (s, w) = send(owner, Method::POST, &path, Some(body)).await;
+    assert_eq!(s, 201, "{w}");
+    let id = w["data"]["id"].as_str().unwrap().to_string();
+    let code = crate::withdrawals::sandbox_code(owner, &id).await;
+    let (s, c) = send(owner, Method::POST, &format!("{path}/{id}/confirm"), Some(json!({"code": code}))).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["data"]["sub_status"], "QUEUED", "a hot wallet sends it, not the sandbox: {c}");
+    id
+}
+
+/// Wait (up to 60 s) for withdrawal `id` to satisfy `ok`; the withdrawal with its events.
+async fn withdrawal_when(owner: &Client, id: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..600 {
+        let (s, w) = send(owner, Method::GET, &format!("/withdrawals/{id}"), None).await;
+        assert_eq!(s, 200, "{w}");
+        if ok(&w["data"]) {
+            return w["data"].clone();
+        }
+        last = w["data"].clone();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("withdrawal {id} never got there; last seen: {last}");
+}
+
+async fn token_balance(node: &Ganache, token: &str, holder: &str) -> U256 {
+    let data = format!("0x70a08231000000000000000000000000{}", holder.trim_start_matches("0x"));
+    let v = node.rpc("eth_call", json!([{"to": token, "data": data}, "latest"])).await;
+    v.as_str().unwrap().parse().unwrap()
+}
+
+on_both!(evm_withdrawals_sent_for_real);
+async fn evm_withdrawals_sent_for_real(backend: Backend) {
+    let Some(node) = Ganache::start().await else { return };
+    let token = node.deploy_token("USDC", U256::from(1_000_000u64) * U256::from(ETHER)).await;
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("hot.key");
+    write_secret(&key_file, GANACHE_KEY_1);
+    let hot = node.accounts[1].clone();
+    let (url, token_entry, signer) =
+        (node.url.clone(), format!("ethereum:USDC={token}"), format!("ethereum={}", key_file.display()));
+    let app = spawn_app_with(backend, move |c| {
+        c.chain_rpc = vec![format!("ethereum={url}")];
+        c.chain_confirmations = vec!["ethereum=3".into()];
+        c.chain_token = vec![token_entry];
+        c.chain_signer = vec![signer];
+        c.chain_replace_secs = 5;
+        c.chain_poll_ms = 100;
+    })
+    .await;
+    let ops = app.operator().await;
+    following(&ops, "ethereum", node.height().await).await;
+    let (_, owner) = app.customer("send").await;
+    let (wallet_id, addrs, uid) =
+        wallet_of(&owner, "send@example.com", &[("ethereum", "eth"), ("ethereum", "usdc")]).await;
+    for (address, currency, amount) in [(&addrs[0], "ETH", "5"), (&addrs[1], "USDC", "10")] {
+        let dep = json!({"address": address, "currency": currency, "network": "ethereum", "amount": amount});
+        let (s, d) = send(&owner, Method::POST, "/sandbox/deposits", Some(dep)).await;
+        assert_eq!(s, 201, "{d}");
+    }
+    let dest = node.accounts[5].clone();
+
+    // ETH: signed by the hot wallet, broadcast, mined, final at depth 3; exactly the amount arrives.
+    let before = node.balance(&dest).await;
+    let id = withdraw(&owner, &uid, "eth", "1.25", &dest).await;
+    let w = withdrawal_when(&owner, &id, |w| w["sub_status"] == "CONFIRMING").await;
+    let hash = w["tx_hash"].as_str().unwrap().to_string();
+    assert_eq!(w["sandbox"], false);
+    let r = node.receipt(&hash).await;
+    assert_eq!(r["from"].as_str().unwrap(), hot.to_ascii_lowercase());
+    assert_eq!(r["to"].as_str().unwrap(), dest.to_ascii_lowercase());
+    let tx = node.rpc("eth_getTransactionByHash", json!([hash])).await;
+    assert_eq!(tx["type"], "0x2", "EIP-1559");
+    node.mine(2).await;
+    let w = withdrawal_when(&owner, &id, |w| w["status"] == "COMPLETED").await;
+    assert_eq!(w["tx_hash"], hash.as_str());
+    assert_eq!(node.balance(&dest).await - before, U256::from(5 * ETHER / 4));
+    assert_eq!(balance_of(&owner, &wallet_id, "ETH").await.0, "3.7495", "5 - 1.25 - the 0.0005 fee");
+    balanced(&app).await;
+
+    // An ERC-20 transfer that reverts (the hot wallet holds no tokens): FAILED, the amount back, the fee kept.
+    let id = withdraw(&owner, &uid, "usdc", "3", &dest).await;
+    withdrawal_when(&owner, &id, |w| w["sub_status"] == "CONFIRMING").await;
+    node.mine(2).await;
+    let w = withdrawal_when(&owner, &id, |w| w["status"] == "FAILED").await;
+    assert_eq!(w["sub_status"], "CHAIN_FAILED");
+    assert_eq!(node.receipt(w["tx_hash"].as_str().unwrap()).await["status"], "0x0");
+    assert_eq!(balance_of(&owner, &wallet_id, "USDC").await.0, "9", "10 - the 1 USDC fee");
+    balanced(&app).await;
+
+    // With tokens in the hot wallet, the same kind of withdrawal arrives.
+    node.token_transfer(&token, &hot, U256::from(100u64) * U256::from(ETHER)).await;
+    let id = withdraw(&owner, &uid, "usdc", "2", &dest).await;
+    withdrawal_when(&owner, &id, |w| w["sub_status"] == "CONFIRMING").await;
+    node.mine(2).await;
+    withdrawal_when(&owner, &id, |w| w["status"] == "COMPLETED").await;
+    assert_eq!(token_balance(&node, &token, &dest).await, U256::from(2u64) * U256::from(ETHER));
+    assert_eq!(balance_of(&owner, &wallet_id, "USDC").await.0, "6");
+
+    // A reorg drops the withdrawal's block: sent again from the stored bytes, mined again, arrives once.
+    let before = node.balance(&dest).await;
+    let snap = node.snapshot().await;
+    let id = withdraw(&owner, &uid, "eth", "0.5", &dest).await;
+    let w = withdrawal_when(&owner, &id, |w| w["sub_status"] == "CONFIRMING").await;
+    let hash = w["tx_hash"].as_str().unwrap().to_string();
+    node.revert(&snap).await;
+    node.mine(1).await;
+    let w = withdrawal_when(&owner, &id, |w| {
+        w["events"].as_array().is_some_and(|e| e.iter().any(|e| e["detail"].as_str().unwrap_or("").contains("reorg")))
+    })
+    .await;
+    assert_eq!(w["tx_hash"], hash.as_str(), "the same transaction");
+    withdrawal_when(&owner, &id, |w| w["sub_status"] == "CONFIRMING").await;
+    node.mine(3).await;
+    withdrawal_when(&owner, &id, |w| w["status"] == "COMPLETED").await;
+    assert_eq!(node.balance(&dest).await - before, U256::from(ETHER / 2));
+
+    // Stuck (nothing is mined): replaced with higher fees after --chain-replace-secs; the replacement is mined.
+    node.rpc("miner_stop", json!([])).await;
+    let id = withdraw(&owner, &uid, "eth", "0.1", &dest).await;
+    let w = withdrawal_when(&owner, &id, |w| w["sub_status"] == "BROADCASTING" && w["tx_hash"].is_string()).await;
+    let first = w["tx_hash"].as_str().unwrap().to_string();
+    let w = withdrawal_when(&owner, &id, |w| w["tx_hash"].as_str().is_some_and(|h| h != first)).await;
+    let second = w["tx_hash"].as_str().unwrap().to_string();
+    node.rpc("miner_start", json!([])).await;
+    node.mine(3).await;
+    let w = withdrawal_when(&owner, &id, |w| w["status"] == "COMPLETED").await;
+    assert_eq!(w["tx_hash"], second.as_str());
+    assert!(node.receipt(&first).await.is_null(), "the replaced version was never mined");
+
+    // Two at once: consecutive nonces, both arrive.
+    let (a, b) =
+        tokio::join!(withdraw(&owner, &uid, "eth", "0.01", &dest), withdraw(&owner, &uid, "eth", "0.02", &dest));
+    for id in [&a, &b] {
+        withdrawal_when(&owner, id, |w| w["sub_status"] == "CONFIRMING" || w["status"] == "COMPLETED").await;
+    }
+    node.mine(3).await;
+    let wa = withdrawal_when(&owner, &a, |w| w["status"] == "COMPLETED").await;
+    let wb = withdrawal_when(&owner, &b, |w| w["status"] == "COMPLETED").await;
+    let (na, nb) = (node_nonce(&node, &wa["tx_hash"]).await, node_nonce(&node, &wb["tx_hash"]).await);
+    assert_eq!(na.abs_diff(nb), 1, "consecutive nonces");
+    balanced(&app).await;
+    app.stop().await;
+}
+
+/// The nonce of the transaction `hash`.
+async fn node_nonce(node: &Ganache, hash: &Value) -> u64 {
+    let t = node.rpc("eth_getTransactionByHash", json!([hash])).await;
+    u64::from_str_radix(t["nonce"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}

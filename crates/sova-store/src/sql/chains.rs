@@ -7,13 +7,34 @@ use sqlx::{Any, Transaction};
 
 use super::idempotency::apply_effects;
 use super::wallets::{ADDRESS_COLS, DEPOSIT_COLS, DepositLeg, wallet_primary};
+use super::withdrawals::COLS as WITHDRAWAL_COLS;
 use super::{SqlStore, dec};
 use crate::{
-    AddressRow, ChainBlock, ChainPayment, ChainStore, DepositEventFn, DepositRow, Effects, LeaderLease, Posting,
-    Result, StoreError, Transitions, external_account, wallet_accounts,
+    AddressRow, ChainBlock, ChainPayment, ChainSend, ChainStore, DepositEventFn, DepositRow, Effects, LeaderLease,
+    Posting, Result, SignFn, StoreError, Transitions, WithdrawalChange, WithdrawalEventFn, WithdrawalRow,
+    external_account, wallet_accounts,
 };
 
 const BLOCK_COLS: &str = "network, height, hash, parent, seen_at";
+const SEND_COLS: &str = "withdrawal_id, network, sender, nonce, tx_hash, raw_tx, max_fee_per_gas, \
+                         max_priority_fee_per_gas, created_at";
+
+async fn insert_send(tx: &mut Transaction<'static, Any>, s: &ChainSend) -> Result<()> {
+    sqlx::query(&format!("INSERT INTO chain_sends ({SEND_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+        .bind(s.withdrawal_id.clone())
+        .bind(s.network.clone())
+        .bind(s.sender.clone())
+        .bind(s.nonce)
+        .bind(s.tx_hash.clone())
+        .bind(s.raw_tx.clone())
+        .bind(s.max_fee_per_gas.clone())
+        .bind(s.max_priority_fee_per_gas.clone())
+        .bind(s.created_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| StoreError::unique(e, "transaction hash"))?;
+    Ok(())
+}
 
 /// The advisory lock of `network`'s watcher: "sova" in the high bytes, the network's FNV-1a hash below.
 fn lock_key(network: &str) -> i64 {
@@ -311,6 +332,96 @@ impl ChainStore for SqlStore {
         .bind(network.to_string())
         .bind(after)
         .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn chain_withdrawals(&self, network: &str, sub_statuses: &[&str], limit: i64) -> Result<Vec<WithdrawalRow>> {
+        let marks: Vec<String> = (0..sub_statuses.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT {WITHDRAWAL_COLS} FROM withdrawals WHERE network = $1 AND sandbox = 0 AND sub_status IN ({}) \
+             ORDER BY seq LIMIT $2",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query_as::<Any, WithdrawalRow>(&sql).bind(network.to_string()).bind(limit);
+        for s in sub_statuses {
+            q = q.bind(s.to_string());
+        }
+        Ok(q.fetch_all(&self.write).await?)
+    }
+
+    async fn chain_send(
+        &self,
+        network: &str,
+        sender: &str,
+        node_nonce: i64,
+        sign: SignFn<'_>,
+        change: &WithdrawalChange,
+        event: WithdrawalEventFn<'_>,
+    ) -> Result<(WithdrawalRow, ChainSend)> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO chain_nonces (network, sender, next_nonce) VALUES ($1, $2, 0) \
+             ON CONFLICT (network, sender) DO NOTHING",
+        )
+        .bind(network.to_string())
+        .bind(sender.to_string())
+        .execute(&mut *tx)
+        .await?;
+        let stored: i64 = sqlx::query_scalar::<Any, i64>(&format!(
+            "SELECT next_nonce FROM chain_nonces WHERE network = $1 AND sender = $2{}",
+            self.lock_suffix()
+        ))
+        .bind(network.to_string())
+        .bind(sender.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        let nonce = stored.max(node_nonce);
+        let (tx_hash, raw_tx, max_fee, max_priority) = sign(nonce).map_err(|e| {
+            tracing::warn!(error = %e, "signing a withdrawal failed");
+            StoreError::Conflict("signature")
+        })?;
+        let send = ChainSend {
+            withdrawal_id: change.withdrawal_id.clone(),
+            network: network.to_string(),
+            sender: sender.to_string(),
+            nonce,
+            tx_hash: tx_hash.clone(),
+            raw_tx,
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: max_priority,
+            created_at: change.now,
+        };
+        insert_send(&mut tx, &send).await?;
+        sqlx::query("UPDATE chain_nonces SET next_nonce = $1 WHERE network = $2 AND sender = $3")
+            .bind(nonce + 1)
+            .bind(network.to_string())
+            .bind(sender.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let mut c = change.clone();
+        c.tx_hash = Some(tx_hash);
+        let row = self.apply_change(&mut tx, &c).await?;
+        apply_effects(&mut tx, &Effects::none().with_event(event(&row))).await?;
+        tx.commit().await?;
+        Ok((row, send))
+    }
+
+    async fn chain_replace(&self, send: &ChainSend, change: &WithdrawalChange) -> Result<WithdrawalRow> {
+        let mut tx = self.write.begin().await?;
+        insert_send(&mut tx, send).await?;
+        let mut c = change.clone();
+        c.tx_hash = Some(send.tx_hash.clone());
+        let row = self.apply_change(&mut tx, &c).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    async fn chain_sends(&self, withdrawal_id: &str) -> Result<Vec<ChainSend>> {
+        Ok(sqlx::query_as::<Any, ChainSend>(&format!(
+            "SELECT {SEND_COLS} FROM chain_sends WHERE withdrawal_id = $1 ORDER BY seq"
+        ))
+        .bind(withdrawal_id.to_string())
+        .fetch_all(&self.write)
         .await?)
     }
 

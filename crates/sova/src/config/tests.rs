@@ -150,6 +150,11 @@ fn table() -> Vec<Row> {
         row("--chain-token", "SOVA_CHAIN_TOKEN", "chain_token", List, json!([]),
             ["ethereum:USDC=0x01", "ethereum:USDT=0x02,solana:USDC=Mint1", "ethereum:USDC=0x03"],
             r#"["nope"]"#, Some("nope"), r#"invalid value string "nope", expected NETWORK:CURRENCY=CONTRACT"#),
+        row("--chain-signer", "SOVA_CHAIN_SIGNER", "chain_signer", List, json!([]),
+            ["ethereum=/f/key", "ethereum=/e1/key,ethereum-sepolia=/e/key", "ethereum=/c/key"],
+            r#"["nope"]"#, Some("nope"), r#"invalid value string "nope", expected NETWORK=KEYFILE"#),
+        row("--chain-replace-secs", "SOVA_CHAIN_REPLACE_SECS", "chain_replace_secs", Num, json!(180),
+            ["10", "60", "600"], "1", Some("1"), "invalid value unsigned int `1`, expected 5 to 86400 seconds"),
         row("--chain-poll-ms", "SOVA_CHAIN_POLL_MS", "chain_poll_ms", Num, json!(2000),
             ["100", "500", "60000"], "10", Some("10"), "invalid value unsigned int `10`, expected 50 to 600000 milliseconds"),
     ]
