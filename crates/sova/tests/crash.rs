@@ -434,3 +434,75 @@ async fn chain_catch_up_killed(backend: Backend) {
     }
 }
 on_both!(chain_catch_up_killed);
+
+/// Benchmark (ignored; `cargo test --release -p sova --test crash chain_catch_up_rate -- --ignored --nocapture`):
+/// how fast a watcher catches up with a chain it missed: 5000 blocks of 20 outputs each (one in ten blocks paying a
+/// deposit address), a `sova serve` process restarted against them, timed until it follows the tip.
+async fn chain_catch_up_rate(backend: Backend) {
+    use reqwest::Method as M;
+    use sova_testkit_app::chains::{Flavor, Pay, ScriptedNode};
+    const BLOCKS: u64 = 5000;
+    let node = ScriptedNode::start(Flavor::Bitcoin).await;
+    let db = TestDb::new(backend).await;
+    operator(&db);
+    let port = free_port();
+    let args: Vec<String> =
+        ["--chain-rpc", &format!("bitcoin-testnet={}", node.url), "--chain-poll-ms", "50"].map(String::from).to_vec();
+    let mut server = serve_with(&db, port, &args).await;
+    let b = format!("http://127.0.0.1:{port}/sovx/v1");
+    let c = reqwest::Client::new();
+    let (bearer, key, uid) = tenant(&c, &b, "chain-rate").await;
+    let body = json!({"name": "c", "networks": [{"name": "networks/bitcoin-testnet", "currency": "btc"}]});
+    let wallet = call(&c, M::POST, format!("{b}/users/{uid}/wallets"), ("x-api-key", key.as_str()), body).await;
+    let address = wallet["data"]["addresses"][0]["address"].as_str().unwrap().to_string();
+    while watcher(&c, &b, &bearer, "bitcoin-testnet").await["state"] != "following" {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let other = "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx";
+    for i in 0..BLOCKS {
+        let mut pays: Vec<Pay> = (0..19).map(|k| Pay { address: other.into(), units: 1000 + k, mint: None }).collect();
+        let to = if i % 10 == 0 { address.clone() } else { other.to_string() };
+        pays.push(Pay { address: to, units: 5000, mint: None });
+        node.mine(&pays);
+    }
+    let tip = node.height() as i64;
+    let started = std::time::Instant::now();
+    let mut server = serve_with(&db, port, &args).await;
+    loop {
+        let w = watcher(&c, &b, &bearer, "bitcoin-testnet").await;
+        if w["head_height"].as_i64() == Some(tip) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "chain catch-up ({backend:?}): {BLOCKS} blocks, {} outputs, {} deposits in {secs:.2} s: {:.0} blocks/s, {:.0} outputs/s",
+        BLOCKS * 20,
+        BLOCKS / 10,
+        BLOCKS as f64 / secs,
+        (BLOCKS * 20) as f64 / secs
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    if db.pg_name().is_some() {
+        drop_pg_database(&db.url).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run with --ignored --nocapture, in release"]
+async fn chain_catch_up_rate_sqlite() {
+    chain_catch_up_rate(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: run with --ignored --nocapture, in release"]
+async fn chain_catch_up_rate_postgres() {
+    if pg_url().is_none() {
+        return;
+    }
+    chain_catch_up_rate(Backend::Postgres).await;
+}

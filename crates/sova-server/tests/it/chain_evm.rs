@@ -272,6 +272,13 @@ async fn evm_withdrawals_sent_for_real(backend: Backend) {
     assert_eq!(w["tx_hash"], hash.as_str());
     assert_eq!(node.balance(&dest).await - before, U256::from(5 * ETHER / 4));
     assert_eq!(balance_of(&owner, &wallet_id, "ETH").await.0, "3.7495", "5 - 1.25 - the 0.0005 fee");
+    let store = &app.running.ctx.store;
+    assert_eq!(store.balance("fees:ethereum:ETH").await.unwrap(), "0.0005", "the fee leg");
+    let sent: Vec<_> = store.ledger_entries("fees:ethereum:ETH").await.unwrap();
+    assert_eq!(sent.len(), 1);
+    let external = store.ledger_entries("external:ethereum:ETH:send").await.unwrap();
+    let amounts: Vec<&str> = external.iter().map(|e| e.amount.as_str()).collect();
+    assert_eq!(amounts, ["-5", "1.25"], "the sandbox deposit in, exactly the amount out");
     balanced(&app).await;
 
     // An ERC-20 transfer that reverts (the hot wallet holds no tokens): FAILED, the amount back, the fee kept.

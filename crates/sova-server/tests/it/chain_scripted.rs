@@ -129,3 +129,48 @@ async fn solana_deposits_follow_the_chain(backend: Backend) {
     balanced(&app).await;
     app.stop().await;
 }
+
+/// Two replicas on one PostgreSQL database watching the same network: exactly one writes it (the other stands by),
+/// and when the writer stops the other takes over and credits what came meanwhile, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_writer_per_network_across_replicas() {
+    if pg_url().is_none() {
+        eprintln!("SOVA_TEST_DATABASE_URL not set: PostgreSQL-only test skipped");
+        return;
+    }
+    let node = ScriptedNode::start(Flavor::Bitcoin).await;
+    let url = node.url.clone();
+    let tweak = move |c: &mut sova_server::Config| {
+        c.chain_rpc = vec![format!("bitcoin-testnet={url}")];
+        c.chain_poll_ms = 50;
+    };
+    let first = spawn_app_with(Backend::Postgres, tweak.clone()).await;
+    let ops = first.operator().await;
+    following(&ops, "bitcoin-testnet", node.height()).await;
+    let second = spawn_replica_at_with(&first, sova_runtime::Clock::system(), tweak).await;
+    let ops2 = second.operator().await;
+    let mut standby = false;
+    for _ in 0..100 {
+        let (_, l) = send(&ops2, Method::GET, "/chains", None).await;
+        if l["data"][0]["state"] == "standby" {
+            standby = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(standby, "the second replica stands by while the first writes");
+    let (customer_id, owner) = first.customer("lease").await;
+    let (wallet_id, addrs) = wallet(&owner, "lease@example.com", &[("bitcoin-testnet", "btc")]).await;
+    let database_url = first.database_url.clone();
+    first.stop_server().await;
+    let (_, _, ids) = node.mine(&[pay(&addrs[0], 1_000)]);
+    node.mine_empty(1);
+    let cred = ops2.create_credential(&customer_id).await.unwrap();
+    let owner2 = second.client.with_api_key(&cred.customer_secret);
+    let d = deposit_when(&owner2, &wallet_id, &ids[0], |d| d["status"] == "COMPLETED").await;
+    assert_eq!(d["amount"], "0.00001");
+    let (_, l) = send(&owner2, Method::GET, &format!("/wallets/{wallet_id}/deposits"), None).await;
+    assert_eq!(l["data"].as_array().unwrap().len(), 1, "credited once");
+    second.stop_server().await;
+    drop_pg_database(&database_url).await;
+}
