@@ -25,6 +25,7 @@ pub mod filters;
 pub mod hmac;
 pub mod idempotency;
 pub mod metrics;
+pub mod operators;
 pub mod otp;
 pub mod outbox;
 pub mod ratelimit;

@@ -22,7 +22,7 @@ use utoipa::openapi::{InfoBuilder, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
-use crate::{chains, connect, exchange, intel, secrets, siwx, webhooks, withdrawals};
+use crate::{chains, connect, console, exchange, intel, secrets, siwx, webhooks, withdrawals};
 
 /// The server's state: the shared parts and one substate per surface (each handler extracts only its own).
 #[derive(Clone)]
@@ -49,6 +49,8 @@ pub struct AppState {
     pub webhooks: webhooks::Ctx,
     /// Chain watchers.
     pub chains: chains::Ctx,
+    /// The operator console.
+    pub console: console::Ctx,
     /// The time that decides behaviour (expiries, windows): the system clock, or a manual one in tests.
     pub clock: sova_runtime::Clock,
     /// Background jobs, stopped and awaited at shutdown.
@@ -76,6 +78,7 @@ substate!(
     withdrawals: withdrawals::Ctx,
     webhooks: webhooks::Ctx,
     chains: chains::Ctx,
+    console: console::Ctx,
 );
 
 /// Build the key source for deposit addresses from the configuration (sandbox seed, or production xpubs).
@@ -250,6 +253,7 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
             chains::live_networks(&chain_specs),
         ),
         webhooks: webhooks::WebhooksState::new(access.clone(), config.webhook_allow_private)?,
+        console: console::ConsoleState::new(access.clone(), config.sandbox(), config.public_origin.as_deref()),
         chains: Arc::new(chains::ChainsState {
             watchers: chains::spawn(
                 chain_specs,
@@ -314,6 +318,7 @@ pub fn app(ctx: ApiContext) -> Router {
         .route("/sovx/v1/openapi.json", get(move || async move { axum::Json(spec.as_ref().clone()) }))
         .route("/metrics", get(|| async { sova_http::metrics::render() }))
         .merge(exchange::router(ctx.exchange.clone()))
+        .merge(console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -382,12 +387,13 @@ async fn plain_errors(State(ctx): State<ApiContext>, req: axum::extract::Request
     let exchange = exchange::owns(req.uri().path());
     let resp = next.run(req).await;
     let status = resp.status();
-    let is_json = resp
+    // JSON errors are already enveloped; HTML ones are the console's pages, answered as they are.
+    let shaped = resp
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || shaped {
         return resp;
     }
     let (parts, body) = resp.into_parts();

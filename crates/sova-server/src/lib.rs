@@ -13,6 +13,7 @@ pub mod app;
 pub mod chains;
 pub mod config;
 pub mod connect;
+pub mod console;
 pub mod exchange;
 pub mod intel;
 pub mod secrets;

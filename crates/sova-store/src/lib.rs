@@ -12,6 +12,7 @@
 //! arithmetic on them happens in Rust with `rust_decimal` inside the database transaction that holds the row.
 
 mod chains;
+mod console;
 mod customers;
 mod deployment;
 mod error;
@@ -40,6 +41,7 @@ use std::sync::Arc;
 pub use chains::{
     ChainBlock, ChainPayment, ChainSend, ChainStore, DepositEventFn, SignFn, SignedSend, Transitions, WithdrawalEventFn,
 };
+pub use console::{AuditEntry, ConsoleSession, ConsoleStore};
 pub use customers::CustomerStore;
 pub use deployment::DeploymentStore;
 pub use error::StoreError;
@@ -67,9 +69,9 @@ pub use x402::{PaymentClaim, X402Payment, X402Store};
 /// `use sova_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        BaseStore, ChainStore, CustomerStore, DeploymentStore, ExchangeStore, GuardStore, IdempotencyStore, IntelStore,
-        LedgerStore, NotifyStore, OperatorStore, PolicyStore, SiwxStore, Store, UserStore, WalletStore, WebhookStore,
-        WithdrawalStore, X402Store,
+        BaseStore, ChainStore, ConsoleStore, CustomerStore, DeploymentStore, ExchangeStore, GuardStore,
+        IdempotencyStore, IntelStore, LedgerStore, NotifyStore, OperatorStore, PolicyStore, SiwxStore, Store,
+        UserStore, WalletStore, WebhookStore, WithdrawalStore, X402Store,
     };
 }
 
@@ -107,6 +109,7 @@ pub trait BaseStore: Send + Sync {
 pub trait Store:
     BaseStore
     + ChainStore
+    + ConsoleStore
     + OperatorStore
     + CustomerStore
     + UserStore
@@ -134,6 +137,7 @@ pub trait Store:
 impl<T> Store for T where
     T: BaseStore
         + ChainStore
+        + ConsoleStore
         + OperatorStore
         + CustomerStore
         + UserStore

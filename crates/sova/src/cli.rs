@@ -194,6 +194,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 url.trim_start_matches("http://"),
                 chain_id
             );
+            println!("  console   {url}/console   (operators sign in with their email and password)");
             println!("  metrics   {url}/metrics");
             println!("  database  {db}");
             println!("  data dir  {data_dir}");

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret;
-use sova_auth::password;
 use sova_auth::session::SessionClaims;
 use sova_proto::connect::{self as wire, Envelope, LoginEnvelope};
 use sova_store::{CredentialRow, CustomerPatch, StoreError};
@@ -31,30 +30,7 @@ const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = wire::LoginRequest,
     responses((status = 200, body = LoginEnvelope), (status = 401, body = wire::ErrorEnvelope)))]
 pub async fn login(State(ctx): State<Ctx>, JsonBody(req): JsonBody<wire::LoginRequest>) -> ApiResult<Response> {
-    let email = req.email.trim().to_lowercase();
-    if email.is_empty() {
-        return Err(ApiError::validation("email", "`email` is required"));
-    }
-    if req.password.is_empty() {
-        return Err(ApiError::validation("password", "`password` is required"));
-    }
-    ctx.access.limiter.check(&format!("login:{email}")).await?;
-    let op = ctx.store.operator_by_email(&email).await?;
-    // argon2 takes ~20 ms: run it off the async workers, and equally for unknown emails.
-    let pw = req.password.clone();
-    let phc = op.as_ref().map(|o| o.password_hash.clone());
-    let valid = tokio::task::spawn_blocking(move || match phc {
-        Some(h) => password::verify_password(&pw, &h),
-        None => {
-            password::dummy_verify(&pw);
-            false
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    let Some(op) = op.filter(|_| valid) else {
-        return Err(ApiError::unauthorized("email or password is wrong"));
-    };
+    let op = sova_http::operators::sign_in(&ctx.access, &req.email, &req.password).await?;
     let now = ctx.clock.now_ms() / 1000;
     let exp = now + i64::try_from(ctx.session_ttl_secs).unwrap_or(3600);
     let claims = SessionClaims { sub: op.id, sid: uuid::Uuid::new_v4().to_string(), iat: now, exp, iss: "sova".into() };

@@ -9,6 +9,7 @@ mod chain_evm;
 mod chain_scripted;
 mod clock;
 mod connections;
+mod console;
 mod credentials;
 mod exchange;
 mod hmac;

@@ -2,6 +2,7 @@
 //! migrations, list helper) here, one file per domain beside it.
 
 mod chains;
+mod console;
 mod customers;
 mod deployment;
 mod exchange;

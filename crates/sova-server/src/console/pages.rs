@@ -1,0 +1,321 @@
+//! The console's pages and forms.
+
+use std::collections::HashMap;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::html;
+use sova_chain::Network;
+use sova_store::{ConsoleSession, Customer, ListQuery, StoreError};
+
+use super::views::{self, amount, error, page, time};
+use super::{COOKIE, Ctx, PRE_COOKIE, SESSION_MS, Signed, cookie_value, token};
+
+/// The form fields of a request (`application/x-www-form-urlencoded`).
+type Fields = HashMap<String, String>;
+
+fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
+    f.get(name).map(String::as_str).unwrap_or("").trim()
+}
+
+fn unavailable(e: StoreError) -> Response {
+    tracing::error!(error = %e, "console page: store error");
+    (StatusCode::SERVICE_UNAVAILABLE, views::message("Unavailable", "The database does not answer; try again."))
+        .into_response()
+}
+
+/// `GET /console/assets/console.css`.
+pub async fn stylesheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], views::CSS)
+        .into_response()
+}
+
+fn sign_in_page(ctx: &Ctx, problem: Option<&str>, status: StatusCode) -> Response {
+    let pre = token();
+    let body = html! {
+        (error(problem))
+        form.stack method="post" action="/console/sign-in" {
+            input type="hidden" name="csrf" value=(pre);
+            label { "Email" input type="email" name="email" autocomplete="username" required autofocus; }
+            label { "Password" input type="password" name="password" autocomplete="current-password" required; }
+            button type="submit" { "Sign in" }
+        }
+    };
+    let cookie = ctx.cookie(PRE_COOKIE, &pre, 600);
+    (status, [(header::SET_COOKIE, cookie)], page("Sign in", None, body)).into_response()
+}
+
+/// `GET /console/sign-in`: the form (with its double-submit CSRF token).
+pub async fn sign_in_form(State(ctx): State<Ctx>) -> Response {
+    sign_in_page(&ctx, None, StatusCode::OK)
+}
+
+/// `POST /console/sign-in`: check the form's token against its cookie, then the password (the API's limit per
+/// email applies); on success a new session and its cookie.
+pub async fn sign_in(State(ctx): State<Ctx>, headers: HeaderMap, Form(f): Form<Fields>) -> Response {
+    let pre = cookie_value(&headers, PRE_COOKIE);
+    let given = field(&f, "csrf");
+    if pre.as_deref().is_none_or(|p| given.is_empty() || !sova_auth::keys::ct_eq(p.as_bytes(), given.as_bytes())) {
+        return super::forbidden();
+    }
+    let op = match sova_http::operators::sign_in(&ctx.access, field(&f, "email"), field(&f, "password")).await {
+        Ok(op) => op,
+        Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+            return sign_in_page(&ctx, Some("Too many attempts; wait a minute."), StatusCode::TOO_MANY_REQUESTS);
+        }
+        Err(_) => return sign_in_page(&ctx, Some("Email or password is wrong."), StatusCode::UNAUTHORIZED),
+    };
+    let session_token = token();
+    let now = ctx.access.clock.now_ms();
+    let s = ConsoleSession {
+        token_hash: ctx.access.hasher.hash(&session_token).as_str().to_string(),
+        operator_id: op.id.clone(),
+        csrf: token(),
+        created_at: now,
+        expires_at: now + SESSION_MS,
+        revoked_at: None,
+    };
+    if let Err(e) = ctx.store.create_console_session(&s).await {
+        return unavailable(e);
+    }
+    let who = Signed { operator_id: op.id, email: op.email, csrf: s.csrf, token_hash: s.token_hash };
+    ctx.audit(&who, "session.sign_in", &who.operator_id, None).await;
+    let mut resp = Redirect::to("/console").into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = ctx.cookie(COOKIE, &session_token, SESSION_MS / 1000).parse() {
+        h.append(header::SET_COOKIE, v);
+    }
+    if let Ok(v) = ctx.cookie(PRE_COOKIE, "", 0).parse() {
+        h.append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `POST /console/sign-out`: revoke the session (its cookie stops working everywhere) and clear the cookie.
+pub async fn sign_out(State(ctx): State<Ctx>, who: Signed, Form(f): Form<Fields>) -> Response {
+    if let Some(refused) = who.refusal(f.get("csrf").map(String::as_str)) {
+        return refused;
+    }
+    if let Err(e) = ctx.store.revoke_console_session(&who.token_hash, ctx.access.clock.now_ms()).await {
+        return unavailable(e);
+    }
+    ctx.audit(&who, "session.sign_out", &who.operator_id, None).await;
+    let mut resp = Redirect::to("/console/sign-in").into_response();
+    if let Ok(v) = ctx.cookie(COOKIE, "", 0).parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `GET /console`: version, mode, database, counts, the chain watchers' heads, recent activity.
+pub async fn overview(State(ctx): State<Ctx>, who: Signed) -> Response {
+    let store = &ctx.store;
+    let now = ctx.access.clock.now_ms();
+    let customers = match store.list_customers(&ListQuery { limit: 1, ..ListQuery::default() }).await {
+        Ok(p) => p.total,
+        Err(e) => return unavailable(e),
+    };
+    let mut chains = Vec::new();
+    for n in Network::all() {
+        match store.chain_head(n.as_str()).await {
+            Ok(Some(b)) => {
+                let counts = store.chain_deposit_counts(n.as_str()).await.unwrap_or_default();
+                chains.push((n.as_str(), b, counts));
+            }
+            Ok(None) => {}
+            Err(e) => return unavailable(e),
+        }
+    }
+    let recent = match store.audit_log(10).await {
+        Ok(r) => r,
+        Err(e) => return unavailable(e),
+    };
+    let backend = match store.backend() {
+        sova_store::Backend::Sqlite => "SQLite",
+        sova_store::Backend::Postgres => "PostgreSQL",
+    };
+    let healthy = store.ping().await.is_ok();
+    let body = html! {
+        dl.facts {
+            dt { "Version" } dd { (env!("CARGO_PKG_VERSION")) }
+            dt { "Mode" } dd { @if ctx.sandbox { "sandbox" } @else { "production" } }
+            dt { "Database" } dd { (backend) @if healthy { " (answers)" } @else { " (does not answer)" } }
+            dt { "Customers" } dd { (customers) }
+        }
+        h2 { "Chains" }
+        @if chains.is_empty() {
+            p { "No chain is watched (start with " code { "--chain-rpc NETWORK=URL" } ")." }
+        } @else {
+            table {
+                thead { tr { th scope="col" { "Network" } th.num scope="col" { "Head" } th scope="col" { "Seen" }
+                    th.num scope="col" { "Pending deposits" } th.num scope="col" { "Completed deposits" } } }
+                tbody {
+                    @for (net, b, (pending, completed)) in &chains {
+                        tr { td { (net) } td.num { (b.height) } td { (time(b.seen_at, now)) } td.num { (pending) } td.num { (completed) } }
+                    }
+                }
+            }
+        }
+        h2 { "Recent activity" }
+        (audit_table(&recent, now))
+    };
+    page("Overview", Some(&who), body).into_response()
+}
+
+fn audit_table(entries: &[sova_store::AuditEntry], now: i64) -> maud::Markup {
+    html! {
+        @if entries.is_empty() { p { "Nothing yet." } } @else {
+            table {
+                thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "What" } th scope="col" { "On" } th scope="col" { "Detail" } } }
+                tbody {
+                    @for e in entries {
+                        tr { td { (time(e.at, now)) } td { (e.email) } td { code { (e.action) } } td { (e.target) } td { (e.detail.as_deref().unwrap_or("")) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /console/audit`: the latest 200 changes made through the console.
+pub async fn audit(State(ctx): State<Ctx>, who: Signed) -> Response {
+    match ctx.store.audit_log(200).await {
+        Ok(entries) => page("Audit log", Some(&who), audit_table(&entries, ctx.access.clock.now_ms())).into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
+fn customers_page(
+    who: &Signed,
+    list: &[Customer],
+    total: u64,
+    skip: u64,
+    now: i64,
+    problem: Option<&str>,
+) -> Html<String> {
+    let body = html! {
+        h2 { "New customer" }
+        (error(problem))
+        form.stack method="post" action="/console/customers" {
+            input type="hidden" name="csrf" value=(who.csrf);
+            label { "Customer id" input name="customer_id" required pattern="[a-z0-9][a-z0-9_-]*" aria-describedby="cid-hint"; }
+            span #cid-hint .hint { "Lower-case letters, digits, - and _." }
+            label { "Email" input type="email" name="email" required; }
+            label { "Entity name" input name="entity_name" required; }
+            button type="submit" { "Create customer" }
+        }
+        h2 { "Customers (" (total) ")" }
+        table {
+            thead { tr { th scope="col" { "Id" } th scope="col" { "Entity" } th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "Created" } } }
+            tbody {
+                @for c in list {
+                    tr { td { code { (c.customer_id) } } td { (c.entity_name) } td { (c.email) } td { (c.status) } td { (time(c.created_at, now)) } }
+                }
+            }
+        }
+        nav.pager aria-label="Pages" {
+            @if skip > 0 { a href={ "/console/customers?skip=" (skip.saturating_sub(50)) } { "Previous" } }
+            @if skip + 50 < total { a href={ "/console/customers?skip=" (skip + 50) } { "Next" } }
+        }
+    };
+    page("Customers", Some(who), body)
+}
+
+async fn list_customers(ctx: &Ctx, skip: u64) -> Result<(Vec<Customer>, u64), StoreError> {
+    let p = ctx.store.list_customers(&ListQuery { limit: 50, skip, ..ListQuery::default() }).await?;
+    Ok((p.items, p.total))
+}
+
+/// `GET /console/customers?skip=N`.
+pub async fn customers(State(ctx): State<Ctx>, who: Signed, Query(q): Query<Fields>) -> Response {
+    let skip = field(&q, "skip").parse::<u64>().unwrap_or(0);
+    match list_customers(&ctx, skip).await {
+        Ok((list, total)) => customers_page(&who, &list, total, skip, ctx.access.clock.now_ms(), None).into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `POST /console/customers`: create one (validated as the API validates it).
+pub async fn create_customer(State(ctx): State<Ctx>, who: Signed, Form(f): Form<Fields>) -> Response {
+    if let Some(refused) = who.refusal(f.get("csrf").map(String::as_str)) {
+        return refused;
+    }
+    let now = ctx.access.clock.now_ms();
+    let made = (|| {
+        Ok::<_, sova_http::error::ApiError>(Customer {
+            customer_id: sova_http::validate::slug("customer_id", field(&f, "customer_id"))?,
+            email: sova_http::validate::email("email", field(&f, "email"))?,
+            entity_name: sova_http::validate::text("entity_name", field(&f, "entity_name"), 200)?,
+            status: "ACTIVE".into(),
+            created_by: who.operator_id.clone(),
+            created_at: now,
+            updated_at: now,
+        })
+    })();
+    let problem = match made {
+        Err(e) => Some(e.message),
+        Ok(c) => match ctx.store.create_customer(&c).await {
+            Ok(()) => {
+                ctx.audit(&who, "customer.create", &c.customer_id, Some(c.entity_name.clone())).await;
+                return Redirect::to("/console/customers").into_response();
+            }
+            Err(StoreError::Conflict(_)) => {
+                Some(format!("The customer id {} is taken; choose another.", c.customer_id))
+            }
+            Err(e) => return unavailable(e),
+        },
+    };
+    match list_customers(&ctx, 0).await {
+        Ok((list, total)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, customers_page(&who, &list, total, 0, now, problem.as_deref()))
+                .into_response()
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `GET /console/search?q=`: an address (deposits to it, any tenant) or a deposit's transaction hash.
+pub async fn search(State(ctx): State<Ctx>, who: Signed, Query(q): Query<Fields>) -> Response {
+    let term = field(&q, "q").to_string();
+    let now = ctx.access.clock.now_ms();
+    let (deposits, addresses) = if term.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        let d = match ctx.store.deposits_to(&term, 100, 0).await {
+            Ok((d, _)) => d,
+            Err(e) => return unavailable(e),
+        };
+        let a = match ctx.store.addresses_by_value(&term).await {
+            Ok(a) => a,
+            Err(e) => return unavailable(e),
+        };
+        (d, a)
+    };
+    let body = html! {
+        form role="search" method="get" action="/console/search" {
+            label for="q" { "Address " }
+            input #q type="search" name="q" value=(term) size="60";
+            " "
+            button type="submit" { "Search" }
+        }
+        @if !term.is_empty() {
+            h2 { "Address" }
+            @if addresses.is_empty() { p { "No issued address is " code { (term) } "." } }
+            @for a in &addresses {
+                p { "Issued to customer " code { (a.customer_id) } ", wallet " code { (a.wallet_id) } " (" (a.currency) " on " (a.network) ")." }
+            }
+            h2 { "Deposits (" (deposits.len()) ")" }
+            table {
+                thead { tr { th scope="col" { "Deposit" } th scope="col" { "Customer" } th.num scope="col" { "Amount" } th scope="col" { "Status" } th scope="col" { "Transaction" } th scope="col" { "Created" } } }
+                tbody {
+                    @for d in &deposits {
+                        tr { td { code { (d.deposit_id) } } td { (d.customer_id) } (amount(&d.amount, &d.currency)) td { (d.status) } td { code { (d.tx_hash) } } td { (time(d.created_at, now)) } }
+                    }
+                }
+            }
+        }
+    };
+    page("Search", Some(&who), body).into_response()
+}

@@ -1,0 +1,92 @@
+"""The operator console in a real browser: headless Debian Chromium driven through Selenium (WebDriver).
+
+usage: console_browser.py BASE_URL EMAIL PASSWORD DEPOSIT_ADDRESS SCREENSHOT_DIR
+
+Signs in, creates a customer, finds a deposit by its address, posts a form without its CSRF token (refused),
+signs out and checks the old page no longer works. Saves a screenshot of every step. Prints
+"console browser walk: ok" at the end; any failed check raises.
+"""
+
+import os
+import sys
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+base, email, password, address, shots = sys.argv[1:6]
+os.makedirs(shots, exist_ok=True)
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+    options.add_argument(arg)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+driver.implicitly_wait(5)
+
+
+def shot(name):
+    driver.save_screenshot(os.path.join(shots, f"{name}.png"))
+
+
+def h1():
+    return driver.find_element(By.TAG_NAME, "h1").text
+
+
+def wait_for(check, what):
+    """Wait (up to 10 s) for a page loaded by a click to satisfy `check`."""
+    WebDriverWait(driver, 10).until(lambda d: check(d), message=what)
+
+
+try:
+    driver.get(f"{base}/console")
+    assert h1() == "Sign in", h1()
+    shot("01-sign-in")
+    driver.find_element(By.NAME, "email").send_keys(email)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    wait_for(lambda d: h1() == "Overview", "the overview after signing in")
+    assert email in driver.page_source
+    shot("02-overview")
+
+    driver.find_element(By.LINK_TEXT, "Customers").click()
+    wait_for(lambda d: h1() == "Customers", "the customers page")
+    driver.find_element(By.NAME, "customer_id").send_keys("browser-co")
+    driver.find_element(By.CSS_SELECTOR, "main input[name=email]").send_keys("browser@example.com")
+    driver.find_element(By.NAME, "entity_name").send_keys("Browser Co")
+    driver.find_element(By.XPATH, "//button[text()='Create customer']").click()
+    wait_for(lambda d: "<code>browser-co</code>" in d.page_source, "the new customer listed")
+    shot("03-customer-created")
+
+    driver.find_element(By.LINK_TEXT, "Search").click()
+    wait_for(lambda d: h1() == "Search", "the search page")
+    driver.find_element(By.NAME, "q").send_keys(address)
+    driver.find_element(By.XPATH, "//button[text()='Search']").click()
+    wait_for(lambda d: "Deposits (1)" in d.page_source, "the deposit found by its address")
+    assert "0.5" in driver.page_source and "BTC" in driver.page_source
+    shot("04-deposit-found")
+
+    # A form without its CSRF token (the hidden input removed) is refused.
+    driver.find_element(By.LINK_TEXT, "Customers").click()
+    wait_for(lambda d: h1() == "Customers", "the customers page")
+    driver.execute_script("document.querySelector('main form input[name=csrf]').remove()")
+    driver.find_element(By.NAME, "customer_id").send_keys("forged")
+    driver.find_element(By.CSS_SELECTOR, "main input[name=email]").send_keys("forged@example.com")
+    driver.find_element(By.NAME, "entity_name").send_keys("Forged")
+    driver.find_element(By.XPATH, "//button[text()='Create customer']").click()
+    wait_for(lambda d: h1() == "Refused", "the CSRF-less form refused")
+    shot("05-csrf-refused")
+
+    driver.get(f"{base}/console/audit")
+    assert "customer.create" in driver.page_source
+    shot("06-audit")
+
+    driver.find_element(By.XPATH, "//button[text()='Sign out']").click()
+    wait_for(lambda d: h1() == "Sign in", "the sign-in page after signing out")
+    driver.get(f"{base}/console")
+    assert h1() == "Sign in", "signed out: the console sends to sign-in"
+    shot("07-signed-out")
+    print("console browser walk: ok")
+finally:
+    driver.quit()
