@@ -15,6 +15,7 @@
 //! Nothing here names a surface.
 
 pub mod access;
+pub mod approvals;
 pub mod auth;
 pub mod cache;
 pub mod context;

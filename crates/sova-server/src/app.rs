@@ -253,7 +253,12 @@ pub async fn build_state_with(config: Config, clock: sova_runtime::Clock) -> any
             chains::live_networks(&chain_specs),
         ),
         webhooks: webhooks::WebhooksState::new(access.clone(), config.webhook_allow_private)?,
-        console: console::ConsoleState::new(access.clone(), config.sandbox(), config.public_origin.as_deref()),
+        console: console::ConsoleState::new(
+            access.clone(),
+            config.sandbox(),
+            config.public_origin.as_deref(),
+            chains::live_networks(&chain_specs),
+        ),
         chains: Arc::new(chains::ChainsState {
             watchers: chains::spawn(
                 chain_specs,

@@ -35,6 +35,8 @@ pub struct ConsoleState {
     pub sandbox: bool,
     /// Cookies are `Secure` (the public origin is https).
     pub secure: bool,
+    /// Networks whose withdrawals a hot wallet sends (not the sandbox).
+    pub live: std::collections::BTreeSet<String>,
 }
 
 /// The state type of the console.
@@ -42,12 +44,18 @@ pub type Ctx = Arc<ConsoleState>;
 
 impl ConsoleState {
     /// Build.
-    pub fn new(access: Arc<Access>, sandbox: bool, public_origin: Option<&str>) -> Arc<Self> {
+    pub fn new(
+        access: Arc<Access>,
+        sandbox: bool,
+        public_origin: Option<&str>,
+        live: std::collections::BTreeSet<String>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             store: access.store.clone(),
             access,
             sandbox,
             secure: public_origin.is_some_and(|o| o.starts_with("https://")),
+            live,
         })
     }
 
@@ -171,5 +179,7 @@ where
         .route("/console/sign-out", post(pages::sign_out))
         .route("/console/customers", get(pages::customers).post(pages::create_customer))
         .route("/console/search", get(pages::search))
+        .route("/console/withdrawals", get(pages::withdrawals))
+        .route("/console/withdrawals/{customer_id}/{withdrawal_id}/{decision}", post(pages::decide))
         .route("/console/audit", get(pages::audit))
 }

@@ -319,3 +319,100 @@ pub async fn search(State(ctx): State<Ctx>, who: Signed, Query(q): Query<Fields>
     };
     page("Search", Some(&who), body).into_response()
 }
+
+async fn queue_page(ctx: &Ctx, who: &Signed, problem: Option<&str>, status: StatusCode) -> Response {
+    let now = ctx.access.clock.now_ms();
+    let queue = match ctx.store.stale_withdrawals("PENDING_APPROVAL", i64::MAX, 100).await {
+        Ok(q) => q,
+        Err(e) => return unavailable(e),
+    };
+    let mut rows = Vec::new();
+    for w in queue {
+        let votes = match ctx.store.withdrawal_votes(&w.withdrawal_id).await {
+            Ok(v) => v,
+            Err(e) => return unavailable(e),
+        };
+        let events = match ctx.store.withdrawal_events(&w.withdrawal_id).await {
+            Ok(e) => e,
+            Err(e) => return unavailable(e),
+        };
+        rows.push((w, votes, events));
+    }
+    let body = html! {
+        (error(problem))
+        p { "Withdrawals waiting for approvals, oldest first. The initiator can never approve, and each approver decides once: a second operator completes what the first approved." }
+        @if rows.is_empty() { p { "Nothing awaits approval." } }
+        @for (w, votes, events) in &rows {
+            section.withdrawal aria-labelledby={ "w-" (w.withdrawal_id) } {
+                h2 #{ "w-" (w.withdrawal_id) } { (w.amount) " " (w.currency.to_ascii_uppercase()) " to " code { (w.address) } }
+                dl.facts {
+                    dt { "Withdrawal" } dd { code { (w.withdrawal_id) } }
+                    dt { "Customer" } dd { (w.customer_id) }
+                    dt { "Network" } dd { (w.network) }
+                    dt { "Fee" } dd { (w.fee) " " (w.currency.to_ascii_uppercase()) }
+                    dt { "Policy" } dd { "version " (w.policy_version) ", rule " code { (w.policy_rule.as_deref().unwrap_or("default")) } }
+                    dt { "Approvals" } dd { (votes.iter().filter(|v| v.decision == "APPROVE").count()) " of " (w.approvals_required) }
+                    dt { "Initiator" } dd { (w.initiator) }
+                    @if let Some(exp) = w.approval_expires_at { dt { "Expires" } dd { (time(exp, now)) } }
+                }
+                h3 { "Timeline" }
+                ol {
+                    @for e in events { li { (time(e.at, now)) " " (e.sub_status) " by " (e.actor) @if let Some(d) = &e.detail { ": " (d) } } }
+                    @for v in votes { li { (time(v.at, now)) " " (v.decision) " by " (v.approver) } }
+                }
+                form method="post" action={ "/console/withdrawals/" (w.customer_id) "/" (w.withdrawal_id) "/approve" } {
+                    input type="hidden" name="csrf" value=(who.csrf);
+                    button type="submit" { "Approve" }
+                }
+                form method="post" action={ "/console/withdrawals/" (w.customer_id) "/" (w.withdrawal_id) "/reject" } {
+                    input type="hidden" name="csrf" value=(who.csrf);
+                    label { "Reason " input name="reason" maxlength="255"; }
+                    " "
+                    button type="submit" { "Reject" }
+                }
+            }
+        }
+    };
+    (status, page("Approvals", Some(who), body)).into_response()
+}
+
+/// `GET /console/withdrawals`: the approval queue (every customer's withdrawals awaiting approval).
+pub async fn withdrawals(State(ctx): State<Ctx>, who: Signed) -> Response {
+    queue_page(&ctx, &who, None, StatusCode::OK).await
+}
+
+/// `POST /console/withdrawals/{customer_id}/{withdrawal_id}/{approve|reject}`: the signed-in operator's vote
+/// (`operator:<id>`), under the same four-eyes rule as the API's; queued ones are sent by the sandbox (or a hot
+/// wallet) as after an API approval.
+pub async fn decide(
+    State(ctx): State<Ctx>,
+    who: Signed,
+    axum::extract::Path((customer_id, id, decision)): axum::extract::Path<(String, String, String)>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Some(refused) = who.refusal(f.get("csrf").map(String::as_str)) {
+        return refused;
+    }
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return queue_page(&ctx, &who, Some("Unknown decision."), StatusCode::NOT_FOUND).await,
+    };
+    let reason = Some(field(&f, "reason")).filter(|r| !r.is_empty()).map(|r| r.chars().take(255).collect());
+    let approver = format!("operator:{}", who.operator_id);
+    match sova_http::approvals::vote(&ctx.access, &customer_id, &id, &approver, approve, reason).await {
+        Ok((row, decided)) => {
+            let mut detail = format!("{} {}", row.amount, row.currency.to_ascii_uppercase());
+            if decided && approve && ctx.sandbox && !ctx.live.contains(&row.network) {
+                if let Err(e) = sova_http::approvals::sandbox_send(&ctx.access, &row).await {
+                    tracing::warn!(error = %e.message, "console: sandbox send after approval failed");
+                }
+                detail.push_str(" (sent by the sandbox)");
+            }
+            let action = if approve { "withdrawal.approve" } else { "withdrawal.reject" };
+            ctx.audit(&who, action, &id, Some(detail)).await;
+            Redirect::to("/console/withdrawals").into_response()
+        }
+        Err(e) => queue_page(&ctx, &who, Some(&e.message), e.status).await,
+    }
+}

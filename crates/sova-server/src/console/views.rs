@@ -29,6 +29,7 @@ pub fn page(title: &str, who: Option<&Signed>, body: Markup) -> Html<String> {
                         nav aria-label="Console" {
                             a href="/console" { "Overview" }
                             a href="/console/customers" { "Customers" }
+                            a href="/console/withdrawals" { "Approvals" }
                             a href="/console/search" { "Search" }
                             a href="/console/audit" { "Audit log" }
                         }

@@ -15,11 +15,11 @@ use sova_http::time::iso;
 use sova_http::validate;
 use sova_proto::ErrorCode;
 use sova_proto::connect::{self as wire, Envelope};
-use sova_store::{AddressBookEntry, LedgerMove, StoreError, VoteRow, WithdrawalChange, WithdrawalRow, WithdrawalVote};
+use sova_store::{AddressBookEntry, StoreError, WithdrawalRow};
 
 use super::Ctx;
 use super::policy::{self, Action, Facts, Policy, Scope, Velocity};
-use super::routes::{load_user, sandbox_send, view};
+use super::routes::{load_user, view};
 
 /// The customer's policy in effect: (version, policy); version 0 is the built-in default.
 pub async fn current_policy(ctx: &Ctx, customer_id: &str) -> ApiResult<(i64, Policy)> {
@@ -247,13 +247,6 @@ pub async fn remove_address(
     Ok(ok(entry_view(e, now)))
 }
 
-/// Whether `approver` is the one who asked for `w` (an owner credential is the same whether it sent its key or
-/// signed with `Cs-*`).
-fn same_party(initiator: &str, approver: &str) -> bool {
-    let norm = |s: &str| s.replace("hmac:", "credential:");
-    norm(initiator) == norm(approver)
-}
-
 async fn vote(
     ctx: &Ctx,
     m: &OperatorOrOwner,
@@ -264,61 +257,10 @@ async fn vote(
 ) -> ApiResult<Response> {
     m.customer(ctx.store.as_ref(), customer_id).await?;
     let id = validate::uuid_path(withdrawal_id, "withdrawal")?;
-    let w = ctx.store.withdrawal(customer_id, &id).await?.ok_or_else(|| ApiError::not_found("withdrawal"))?;
-    let approver = m.actor();
-    if approve && same_party(&w.initiator, &approver) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::SelfApproval,
-            "the initiator of a withdrawal cannot approve it; another approver must",
-        ));
-    }
-    let now = ctx.clock.now_ms();
-    let mut decided = if approve {
-        let mut c =
-            WithdrawalChange::new(customer_id, &id, &["PENDING_APPROVAL"], ("PENDING", "QUEUED"), &approver, now);
-        c.detail = Some(format!("approved ({} approvals)", w.approvals_required));
-        c
-    } else {
-        let mut c = WithdrawalChange::new(
-            customer_id,
-            &id,
-            &["PENDING_APPROVAL"],
-            ("REJECTED", "REJECTED_BY_APPROVER"),
-            &approver,
-            now,
-        );
-        c.ledger = LedgerMove::Release;
-        c.detail = Some(reason.clone().unwrap_or_else(|| "rejected".into()));
-        c
-    };
-    let mut after = w.clone();
-    (after.status, after.sub_status) = (decided.status.clone(), decided.sub_status.clone());
-    let what = if approve { "approved" } else { "rejected" };
-    decided.effects = sova_store::Effects::none().with_event(super::event(&after, what, None, now));
-    let v = WithdrawalVote {
-        vote: VoteRow {
-            withdrawal_id: id.clone(),
-            approver,
-            decision: if approve { "APPROVE" } else { "REJECT" }.into(),
-            reason,
-            at: now,
-        },
-        decided,
-    };
-    let out = ctx.store.vote_withdrawal(customer_id, &v).await.map_err(|e| match e {
-        StoreError::Conflict(_) => ApiError::conflict("this approver has already decided on the withdrawal"),
-        StoreError::InvalidState(s) => {
-            ApiError::conflict(format!("{s}; only a withdrawal awaiting approval takes votes"))
-        }
-        e => e.into(),
-    })?;
-    if out.decided {
-        ctx.access.outbox.notify_one();
-    }
-    let mut row = out.row;
-    if out.decided && approve && ctx.sandbox_sends(&row.network) {
-        row = sandbox_send(ctx, &row).await?;
+    let (mut row, decided) =
+        sova_http::approvals::vote(&ctx.access, customer_id, &id, &m.actor(), approve, reason).await?;
+    if decided && approve && ctx.sandbox_sends(&row.network) {
+        row = sova_http::approvals::sandbox_send(&ctx.access, &row).await?;
     }
     let events = ctx.store.withdrawal_events(&row.withdrawal_id).await?;
     let votes = ctx.store.withdrawal_votes(&row.withdrawal_id).await?;

@@ -548,29 +548,9 @@ pub async fn confirm(
     }
     let mut w = change(&ctx, &w, c, "approved", None).await.map_err(state_error)?;
     if ctx.sandbox_sends(&w.network) {
-        w = sandbox_send(&ctx, &w).await?;
+        w = sova_http::approvals::sandbox_send(&ctx.access, &w).await?;
     }
     Ok(ok(detailed(&ctx, w).await?))
-}
-
-/// The sandbox's executor: a queued withdrawal is "sent" at once with a fake hash (flagged), and the held funds
-/// leave the wallet (to the outside world and the fee account).
-pub(super) async fn sandbox_send(ctx: &Ctx, w: &WithdrawalRow) -> ApiResult<WithdrawalRow> {
-    let net = Network::parse(&w.network).ok_or_else(|| ApiError::internal(format!("stored network {}", w.network)))?;
-    let hash = net.sandbox_tx_hash();
-    let mut c = WithdrawalChange::new(
-        &w.customer_id,
-        &w.withdrawal_id,
-        &["QUEUED"],
-        ("PENDING", "BROADCASTING"),
-        "sandbox",
-        ctx.clock.now_ms(),
-    );
-    c.ledger = LedgerMove::Send;
-    c.tx_hash = Some(hash.clone());
-    c.sandbox = true;
-    c.detail = Some(format!("sandbox send {hash}"));
-    change(ctx, w, c, "broadcast", None).await.map_err(state_error)
 }
 
 /// A new confirmation code (the old one stops working), delivered like the first.

@@ -1,9 +1,10 @@
 """The operator console in a real browser: headless Debian Chromium driven through Selenium (WebDriver).
 
-usage: console_browser.py BASE_URL EMAIL PASSWORD DEPOSIT_ADDRESS SCREENSHOT_DIR
+usage: console_browser.py BASE_URL EMAIL PASSWORD DEPOSIT_ADDRESS SCREENSHOT_DIR WITHDRAWAL_ID EMAIL2 PASSWORD2
 
-Signs in, creates a customer, finds a deposit by its address, posts a form without its CSRF token (refused),
-signs out and checks the old page no longer works. Saves a screenshot of every step. Prints
+Signs in, creates a customer, finds a deposit by its address, approves a withdrawal that needs two approvals (the
+same operator's second approval is refused; a second operator completes it), posts a form without its CSRF token
+(refused), signs out and checks the old page no longer works. Saves a screenshot of every step. Prints
 "console browser walk: ok" at the end; any failed check raises.
 """
 
@@ -15,7 +16,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-base, email, password, address, shots = sys.argv[1:6]
+base, email, password, address, shots, withdrawal, email2, password2 = sys.argv[1:9]
 os.makedirs(shots, exist_ok=True)
 
 options = webdriver.ChromeOptions()
@@ -36,7 +37,7 @@ def h1():
 
 def wait_for(check, what):
     """Wait (up to 10 s) for a page loaded by a click to satisfy `check`."""
-    WebDriverWait(driver, 10).until(lambda d: check(d), message=what)
+    WebDriverWait(driver, 30).until(lambda d: check(d), message=what)
 
 
 try:
@@ -67,6 +68,29 @@ try:
     assert "0.5" in driver.page_source and "BTC" in driver.page_source
     shot("04-deposit-found")
 
+    # Four eyes: approve, approve again (refused), then a second operator completes it.
+    approve = f"//form[contains(@action, '/{withdrawal}/approve')]/button"
+    driver.find_element(By.LINK_TEXT, "Approvals").click()
+    wait_for(lambda d: h1() == "Approvals", "the approval queue")
+    assert "0 of 2" in driver.page_source
+    driver.find_element(By.XPATH, approve).click()
+    wait_for(lambda d: "1 of 2" in d.page_source, "the first approval counted")
+    shot("05-first-approval")
+    driver.find_element(By.XPATH, approve).click()
+    wait_for(lambda d: "already decided" in d.page_source, "the same operator's second approval refused")
+    shot("06-second-approval-refused")
+    driver.find_element(By.XPATH, "//button[text()='Sign out']").click()
+    wait_for(lambda d: h1() == "Sign in", "signed out")
+    driver.find_element(By.NAME, "email").send_keys(email2)
+    driver.find_element(By.NAME, "password").send_keys(password2)
+    driver.find_element(By.CSS_SELECTOR, "main button[type=submit]").click()
+    wait_for(lambda d: h1() == "Overview", "the second operator signed in")
+    driver.find_element(By.LINK_TEXT, "Approvals").click()
+    wait_for(lambda d: h1() == "Approvals", "the approval queue")
+    driver.find_element(By.XPATH, approve).click()
+    wait_for(lambda d: withdrawal not in d.page_source, "approved by two: gone from the queue")
+    shot("07-approved-by-two")
+
     # A form without its CSRF token (the hidden input removed) is refused.
     driver.find_element(By.LINK_TEXT, "Customers").click()
     wait_for(lambda d: h1() == "Customers", "the customers page")
@@ -76,17 +100,22 @@ try:
     driver.find_element(By.NAME, "entity_name").send_keys("Forged")
     driver.find_element(By.XPATH, "//button[text()='Create customer']").click()
     wait_for(lambda d: h1() == "Refused", "the CSRF-less form refused")
-    shot("05-csrf-refused")
+    shot("08-csrf-refused")
 
     driver.get(f"{base}/console/audit")
-    assert "customer.create" in driver.page_source
-    shot("06-audit")
+    assert "customer.create" in driver.page_source and "withdrawal.approve" in driver.page_source
+    shot("09-audit")
 
     driver.find_element(By.XPATH, "//button[text()='Sign out']").click()
     wait_for(lambda d: h1() == "Sign in", "the sign-in page after signing out")
     driver.get(f"{base}/console")
     assert h1() == "Sign in", "signed out: the console sends to sign-in"
-    shot("07-signed-out")
+    shot("10-signed-out")
     print("console browser walk: ok")
+except Exception:
+    # What the browser shows when a step fails: a screenshot and the page, for the CI log and artefacts.
+    shot("failure")
+    print(f"failed at {driver.current_url}:\n{driver.page_source}", file=sys.stderr)
+    raise
 finally:
     driver.quit()

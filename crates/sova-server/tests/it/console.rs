@@ -60,6 +60,84 @@ async fn page(c: &reqwest::Client, url: String, cookie: &str) -> (StatusCode, St
     (r.status(), r.text().await.unwrap())
 }
 
+/// A second operator (the four-eyes rule needs two).
+const SECOND_EMAIL: &str = "second@example.com";
+const SECOND_PASSWORD: &str = "another long passphrase";
+
+async fn second_operator(app: &TestApp) {
+    let op = sova_store::Operator {
+        id: uuid::Uuid::new_v4().to_string(),
+        email: SECOND_EMAIL.into(),
+        password_hash: sova_auth::password::hash_password(SECOND_PASSWORD).unwrap(),
+        created_at: 0,
+    };
+    app.running.ctx.store.create_operator(&op).await.unwrap();
+}
+
+/// A customer whose policy asks two approvals for everything, and a confirmed withdrawal of 0.5 BTC waiting for
+/// them; (owner client, withdrawal id).
+async fn awaiting_two_approvals(app: &TestApp, slug: &str) -> (sova_client::Client, String) {
+    use reqwest::Method;
+    use serde_json::json;
+    let (owner, uid, _) = crate::withdrawals::funded(app, slug, "2").await;
+    let policy =
+        json!({"default_action": "ALLOW", "rules": [{"name": "two", "action": "REQUIRE_APPROVAL", "approvals": 2}]});
+    let (s, p) =
+        crate::withdrawals::send(&owner, Method::PUT, &format!("/customers/{slug}/withdrawal-policy"), Some(policy))
+            .await;
+    assert_eq!(s, 200, "{p}");
+    let path = format!("/users/{uid}/accounts/crypto/withdrawals");
+    let body = json!({"currency": "btc", "amount": "0.5", "address": crate::withdrawals::DEST});
+    let (s, w) = crate::withdrawals::send(&owner, Method::POST, &path, Some(body)).await;
+    assert_eq!(s, 201, "{w}");
+    let id = w["data"]["id"].as_str().unwrap().to_string();
+    let code = crate::withdrawals::sandbox_code(&owner, &id).await;
+    let (s, c) =
+        crate::withdrawals::send(&owner, Method::POST, &format!("{path}/{id}/confirm"), Some(json!({"code": code})))
+            .await;
+    assert_eq!((s, c["data"]["sub_status"].as_str()), (200, Some("PENDING_APPROVAL")), "{c}");
+    (owner, id)
+}
+
+on_both!(console_four_eyes);
+async fn console_four_eyes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    second_operator(&app).await;
+    let (owner, id) = awaiting_two_approvals(&app, "eyes").await;
+    let base = app.url();
+    let c = http();
+    let first = sign_in(&c, &base, OPERATOR_EMAIL, OPERATOR_PASSWORD).await.unwrap();
+    let (s, queue) = page(&c, format!("{base}/console/withdrawals"), &first).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(queue.contains(&id) && queue.contains("0 of 2") && queue.contains("<code>two</code>"), "{queue}");
+    let csrf = csrf_of(&queue);
+    let approve = format!("{base}/console/withdrawals/eyes/{id}/approve");
+    let r = c.post(&approve).header(COOKIE, &first).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The same operator again: refused (four eyes), and it says why.
+    let r = c.post(&approve).header(COOKIE, &first).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("already decided"));
+    let (_, queue) = page(&c, format!("{base}/console/withdrawals"), &first).await;
+    assert!(queue.contains("1 of 2"), "{queue}");
+    // A second operator completes it; the sandbox sends it.
+    let second = sign_in(&c, &base, SECOND_EMAIL, SECOND_PASSWORD).await.unwrap();
+    let (_, queue) = page(&c, format!("{base}/console/withdrawals"), &second).await;
+    let csrf2 = csrf_of(&queue);
+    let r = c.post(&approve).header(COOKIE, &second).form(&[("csrf", csrf2.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, w) = crate::withdrawals::send(&owner, reqwest::Method::GET, &format!("/withdrawals/{id}"), None).await;
+    assert_eq!(w["data"]["sub_status"], "BROADCASTING", "{w}");
+    let (_, queue) = page(&c, format!("{base}/console/withdrawals"), &second).await;
+    assert!(!queue.contains(&id), "gone from the queue");
+    let (_, audit) = page(&c, format!("{base}/console/audit"), &second).await;
+    assert_eq!(audit.matches("withdrawal.approve").count(), 2, "{audit}");
+    // CSRF applies here too.
+    let r = c.post(&approve).header(COOKIE, &second).form(&[("csrf", "nope")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
 on_both!(console_sessions_csrf_and_audit);
 async fn console_sessions_csrf_and_audit(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -181,6 +259,8 @@ async fn console_in_a_real_browser() {
     let dep = serde_json::json!({"address": address, "currency": "BTC", "network": "bitcoin-testnet", "amount": "0.5"});
     crate::withdrawals::send(&owner, reqwest::Method::POST, "/sandbox/deposits", Some(dep)).await;
 
+    second_operator(&app).await;
+    let (_, withdrawal) = awaiting_two_approvals(&app, "browsed-eyes").await;
     let shots = std::env::var("SOVA_SCREENSHOTS").unwrap_or_else(|_| {
         std::env::temp_dir().join(format!("sova-console-{}", std::process::id())).display().to_string()
     });
@@ -188,7 +268,8 @@ async fn console_in_a_real_browser() {
     let url = app.url();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("python3")
-            .args(["console_browser.py", &url, OPERATOR_EMAIL, OPERATOR_PASSWORD, &address, &shots])
+            .args(["console_browser.py", &url, OPERATOR_EMAIL, OPERATOR_PASSWORD, &address, &shots, &withdrawal])
+            .args([SECOND_EMAIL, SECOND_PASSWORD])
             .current_dir(dir)
             .output()
     })
