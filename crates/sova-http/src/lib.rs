@@ -19,6 +19,7 @@ pub mod approvals;
 pub mod auth;
 pub mod cache;
 pub mod context;
+pub mod credentials;
 pub mod envelope;
 pub mod error;
 pub mod extract;

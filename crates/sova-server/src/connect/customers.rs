@@ -3,27 +3,24 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use secrecy::ExposeSecret;
 use sova_auth::session::SessionClaims;
 use sova_proto::connect::{self as wire, Envelope, LoginEnvelope};
-use sova_store::{CredentialRow, CustomerPatch, StoreError};
+use sova_store::{CustomerPatch, StoreError};
 
 use super::Ctx;
 use super::{credential_view, customer_view};
 use sova_http::auth::OperatorAuth;
 use sova_http::context::meta;
+use sova_http::credentials::{Minted, NewCredential, forget, mint, passphrase_hash};
 use sova_http::envelope::{created, list, ok};
 use sova_http::error::{ApiError, ApiResult};
 use sova_http::extract::{JsonBody, OptionalJsonBody};
 use sova_http::filters::Filters;
-use sova_http::hmac::derive_secret_key;
 use sova_http::time::iso;
 use sova_http::validate;
 
 const CUSTOMER_STATUSES: &[&str] = &["ACTIVE", "SUSPENDED"];
 /// Length of a customer_secret (base62), as in the document's example.
-const SECRET_LEN: usize = 32;
-const PREFIX_LEN: usize = 6;
 const MAX_TTL_SECS: u64 = 30 * 24 * 3600;
 
 /// Log in with an operator account; answers a Bearer session token.
@@ -132,75 +129,6 @@ pub async fn update_customer(
     Ok(ok(customer_view(c)))
 }
 
-/// What a new credential will carry.
-struct NewCredential {
-    name: Option<String>,
-    expires_in: Option<u64>,
-    /// Keyed hash of the `Cs-Passphrase`, when the credential has the HMAC scheme.
-    passphrase_hash: Option<String>,
-}
-
-/// The secrets of a freshly minted credential, shown once.
-struct Minted {
-    row: CredentialRow,
-    customer_secret: String,
-    secret_key: Option<String>,
-}
-
-fn passphrase_hash(ctx: &Ctx, passphrase: &str) -> ApiResult<String> {
-    let ok = (8..=128).contains(&passphrase.len())
-        && passphrase.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-        && !passphrase.starts_with(' ')
-        && !passphrase.ends_with(' ');
-    if !ok {
-        return Err(ApiError::validation(
-            "passphrase",
-            "`passphrase` must be 8 to 128 printable ASCII characters (it travels in the Cs-Passphrase header)",
-        ));
-    }
-    Ok(ctx.access.hasher.hash(passphrase).0)
-}
-
-fn mint(ctx: &Ctx, customer_id: &str, new: NewCredential) -> ApiResult<Minted> {
-    let now = ctx.clock.now_ms();
-    let expires_at = match new.expires_in {
-        None => None,
-        Some(s) if (60..=10 * 365 * 24 * 3600).contains(&s) => {
-            Some(now + i64::try_from(s * 1000).unwrap_or(i64::MAX / 2))
-        }
-        Some(_) => {
-            return Err(ApiError::validation("expires_in", "`expires_in` must be 60 to 315360000 seconds"));
-        }
-    };
-    let secret = sova_auth::keys::random_base62(SECRET_LEN);
-    let s = secret.expose_secret().to_string();
-    let id = uuid::Uuid::new_v4().to_string();
-    let (access_key, hmac_salt, secret_key) = match &new.passphrase_hash {
-        Some(_) => {
-            let access_key = hex::encode(sova_auth::keys::random_bytes::<16>());
-            let salt = hex::encode(sova_auth::keys::random_bytes::<16>());
-            let secret_key = derive_secret_key(&ctx.access.hasher, &id, &salt).expose_secret().to_string();
-            (Some(access_key), Some(salt), Some(secret_key))
-        }
-        None => (None, None, None),
-    };
-    let row = CredentialRow {
-        id,
-        customer_id: customer_id.to_string(),
-        name: new.name,
-        prefix: s[..PREFIX_LEN].to_string(),
-        secret_hash: ctx.access.hasher.hash(&s).0,
-        created_at: now,
-        last_used_at: None,
-        expires_at,
-        revoked_at: None,
-        access_key,
-        hmac_salt,
-        passphrase_hash: new.passphrase_hash,
-    };
-    Ok(Minted { row, customer_secret: s, secret_key })
-}
-
 fn secret_view(m: Minted) -> wire::CredentialSecret {
     wire::CredentialSecret {
         customer_id: m.row.customer_id,
@@ -211,14 +139,6 @@ fn secret_view(m: Minted) -> wire::CredentialSecret {
         expires_at: m.row.expires_at.map(iso),
         access_key: m.row.access_key,
         secret_key: m.secret_key,
-    }
-}
-
-/// Tell every replica to forget a credential (both of its schemes).
-async fn forget(ctx: &Ctx, row: &CredentialRow) {
-    ctx.access.broadcast(&format!("cred:{}", row.secret_hash)).await;
-    if let Some(k) = &row.access_key {
-        ctx.access.broadcast(&format!("hmac:{k}")).await;
     }
 }
 
@@ -235,8 +155,8 @@ pub async fn create_credential(
 ) -> ApiResult<Response> {
     let c = load_customer(&ctx, &customer_id).await?;
     let name = req.name.as_deref().map(|n| validate::text("name", n, 100)).transpose()?;
-    let passphrase_hash = req.passphrase.as_deref().map(|p| passphrase_hash(&ctx, p)).transpose()?;
-    let m = mint(&ctx, &c.customer_id, NewCredential { name, expires_in: req.expires_in, passphrase_hash })?;
+    let passphrase_hash = req.passphrase.as_deref().map(|p| passphrase_hash(&ctx.access, p)).transpose()?;
+    let m = mint(&ctx.access, &c.customer_id, NewCredential { name, expires_in: req.expires_in, passphrase_hash })?;
     ctx.store.create_credential(&m.row).await?;
     Ok(created(secret_view(m)))
 }
@@ -289,7 +209,7 @@ pub async fn revoke_credential(
             StoreError::NotFound => ApiError::not_found("credential"),
             e => e.into(),
         })?;
-    forget(&ctx, &row).await;
+    forget(&ctx.access, &row).await;
     Ok(ok(credential_view(row, ctx.clock.now_ms())))
 }
 
@@ -312,11 +232,15 @@ pub async fn rotate_credential(
     let old =
         ctx.store.credential(&customer_id, &credential_id).await?.ok_or_else(|| ApiError::not_found("credential"))?;
     let passphrase_hash = match req.passphrase.as_deref() {
-        Some(p) => Some(passphrase_hash(&ctx, p)?),
+        Some(p) => Some(passphrase_hash(&ctx.access, p)?),
         None => old.passphrase_hash.clone(),
     };
     let remaining = old.expires_at.map(|e| u64::try_from((e - ctx.clock.now_ms()) / 1000).unwrap_or(60).max(60));
-    let m = mint(&ctx, &customer_id, NewCredential { name: old.name.clone(), expires_in: remaining, passphrase_hash })?;
+    let m = mint(
+        &ctx.access,
+        &customer_id,
+        NewCredential { name: old.name.clone(), expires_in: remaining, passphrase_hash },
+    )?;
     let now = ctx.clock.now_ms();
     let old_expires = (grace > 0).then(|| now + i64::try_from(grace * 1000).unwrap_or(0));
     let old = ctx.store.rotate_credential(&customer_id, &credential_id, &m.row, old_expires, now).await.map_err(
@@ -325,6 +249,6 @@ pub async fn rotate_credential(
             e => e.into(),
         },
     )?;
-    forget(&ctx, &old).await;
+    forget(&ctx.access, &old).await;
     Ok(created(secret_view(m)))
 }

@@ -211,7 +211,7 @@ fn customers_page(
             thead { tr { th scope="col" { "Id" } th scope="col" { "Entity" } th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "Created" } } }
             tbody {
                 @for c in list {
-                    tr { td { code { (c.customer_id) } } td { (c.entity_name) } td { (c.email) } td { (c.status) } td { (time(c.created_at, now)) } }
+                    tr { td { a href={ "/console/customers/" (c.customer_id) } { code { (c.customer_id) } } } td { (c.entity_name) } td { (c.email) } td { (c.status) } td { (time(c.created_at, now)) } }
                 }
             }
         }
@@ -414,5 +414,190 @@ pub async fn decide(
             Redirect::to("/console/withdrawals").into_response()
         }
         Err(e) => queue_page(&ctx, &who, Some(&e.message), e.status).await,
+    }
+}
+
+async fn customer_page(ctx: &Ctx, who: &Signed, id: &str, shown: Option<maud::Markup>, status: StatusCode) -> Response {
+    let now = ctx.access.clock.now_ms();
+    let c = match ctx.store.customer(id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return (
+                StatusCode::NOT_FOUND,
+                page("Not found", Some(who), html! { p { "No customer " code { (id) } "." } }),
+            )
+                .into_response();
+        }
+        Err(e) => return unavailable(e),
+    };
+    let creds = match ctx.store.list_credentials(id, &ListQuery { limit: 100, ..ListQuery::default() }).await {
+        Ok(p) => p.items,
+        Err(e) => return unavailable(e),
+    };
+    let base = format!("/console/customers/{}", c.customer_id);
+    let body = html! {
+        @if let Some(s) = shown { (s) }
+        dl.facts {
+            dt { "Id" } dd { code { (c.customer_id) } }
+            dt { "Entity" } dd { (c.entity_name) }
+            dt { "Email" } dd { (c.email) }
+            dt { "Status" } dd { (c.status) }
+            dt { "Created" } dd { (time(c.created_at, now)) }
+        }
+        form method="post" action={ (base) "/status" } {
+            input type="hidden" name="csrf" value=(who.csrf);
+            @if c.status == "ACTIVE" {
+                input type="hidden" name="status" value="SUSPENDED";
+                button type="submit" { "Suspend (its keys stop at once)" }
+            } @else {
+                input type="hidden" name="status" value="ACTIVE";
+                button type="submit" { "Activate" }
+            }
+        }
+        h2 { "Credentials" }
+        table {
+            thead { tr { th scope="col" { "Id" } th scope="col" { "Name" } th scope="col" { "Prefix" } th scope="col" { "Schemes" } th scope="col" { "Status" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { span.hint { "Action" } } } }
+            tbody {
+                @for k in &creds {
+                    tr {
+                        td { code { (k.id) } }
+                        td { (k.name.as_deref().unwrap_or("")) }
+                        td { code { (k.prefix) "…" } }
+                        td { "owner key" @if k.access_key.is_some() { ", Cs-* HMAC" } }
+                        td { (k.status(now)) }
+                        td { (time(k.created_at, now)) }
+                        td { @if let Some(t) = k.last_used_at { (time(t, now)) } @else { "never" } }
+                        td {
+                            @if k.revoked_at.is_none() {
+                                form method="post" action={ (base) "/credentials/" (k.id) "/revoke" } {
+                                    input type="hidden" name="csrf" value=(who.csrf);
+                                    button type="submit" aria-label={ "Revoke credential " (k.id) } { "Revoke" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h3 { "Mint a credential" }
+        form.stack method="post" action={ (base) "/credentials" } {
+            input type="hidden" name="csrf" value=(who.csrf);
+            label { "Name (optional)" input name="name" maxlength="100"; }
+            label { "Passphrase for the Cs-* HMAC scheme (optional, 8 to 128 characters)" input type="password" name="passphrase" autocomplete="new-password"; }
+            button type="submit" { "Mint credential" }
+        }
+    };
+    (status, page(&format!("Customer {}", c.customer_id), Some(who), body)).into_response()
+}
+
+/// `GET /console/customers/{id}`: the customer, its status and its credentials.
+pub async fn customer(
+    State(ctx): State<Ctx>,
+    who: Signed,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    customer_page(&ctx, &who, &id, None, StatusCode::OK).await
+}
+
+/// `POST /console/customers/{id}/status`: suspend (its keys stop on every replica at once) or activate.
+pub async fn customer_status(
+    State(ctx): State<Ctx>,
+    who: Signed,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Some(refused) = who.refusal(f.get("csrf").map(String::as_str)) {
+        return refused;
+    }
+    let status = field(&f, "status");
+    if !matches!(status, "ACTIVE" | "SUSPENDED") {
+        return customer_page(&ctx, &who, &id, Some(error(Some("Unknown status."))), StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
+    }
+    let patch = sova_store::CustomerPatch { status: Some(status.to_string()), ..Default::default() };
+    match ctx.store.update_customer(&id, &patch, ctx.access.clock.now_ms()).await {
+        Ok(c) => {
+            ctx.access.broadcast(&format!("customer:{}", c.customer_id)).await;
+            ctx.audit(&who, "customer.status", &c.customer_id, Some(status.to_string())).await;
+            Redirect::to(&format!("/console/customers/{}", c.customer_id)).into_response()
+        }
+        Err(StoreError::NotFound) => customer_page(&ctx, &who, &id, None, StatusCode::NOT_FOUND).await,
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `POST /console/customers/{id}/credentials`: mint one; its secrets are shown on this answer only.
+pub async fn mint_credential(
+    State(ctx): State<Ctx>,
+    who: Signed,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Some(refused) = who.refusal(f.get("csrf").map(String::as_str)) {
+        return refused;
+    }
+    match ctx.store.customer(&id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return customer_page(&ctx, &who, &id, None, StatusCode::NOT_FOUND).await,
+        Err(e) => return unavailable(e),
+    }
+    use sova_http::credentials::{NewCredential, mint, passphrase_hash};
+    let made = (|| {
+        let name = Some(field(&f, "name")).filter(|n| !n.is_empty());
+        let name = name.map(|n| sova_http::validate::text("name", n, 100)).transpose()?;
+        let pass = f.get("passphrase").map(String::as_str).filter(|p| !p.is_empty());
+        let passphrase_hash = pass.map(|p| passphrase_hash(&ctx.access, p)).transpose()?;
+        mint(&ctx.access, &id, NewCredential { name, expires_in: None, passphrase_hash })
+    })();
+    let m = match made {
+        Ok(m) => m,
+        Err(e) => {
+            return customer_page(&ctx, &who, &id, Some(error(Some(&e.message))), StatusCode::UNPROCESSABLE_ENTITY)
+                .await;
+        }
+    };
+    if let Err(e) = ctx.store.create_credential(&m.row).await {
+        return unavailable(e);
+    }
+    ctx.audit(&who, "credential.mint", &m.row.id, Some(format!("customer {id}"))).await;
+    let shown = html! {
+        section.once aria-labelledby="once" {
+            h2 #once { "New credential: copy its secrets now" }
+            p { "They are shown only on this page; Sova keeps keyed hashes and cannot show them again." }
+            dl.facts {
+                dt { "Credential" } dd { code { (m.row.id) } }
+                dt { "Owner key (x-api-key)" } dd { p.secret data-secret="customer_secret" { (m.customer_secret) } }
+                @if let (Some(ak), Some(sk)) = (&m.row.access_key, &m.secret_key) {
+                    dt { "Cs-Access-Key" } dd { code { (ak) } }
+                    dt { "Secret key (Cs-Sign)" } dd { p.secret data-secret="secret_key" { (sk) } }
+                }
+            }
+        }
+    };
+    let mut resp = customer_page(&ctx, &who, &id, Some(shown), StatusCode::CREATED).await;
+    resp.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `POST /console/customers/{id}/credentials/{credential_id}/revoke`: at once, on every replica, both schemes.
+pub async fn revoke_credential(
+    State(ctx): State<Ctx>,
+    who: Signed,
+    axum::extract::Path((id, credential_id)): axum::extract::Path<(String, String)>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Some(refused) = who.refusal(f.get("csrf").map(String::as_str)) {
+        return refused;
+    }
+    match ctx.store.revoke_credential(&id, &credential_id, ctx.access.clock.now_ms()).await {
+        Ok(row) => {
+            sova_http::credentials::forget(&ctx.access, &row).await;
+            ctx.audit(&who, "credential.revoke", &credential_id, Some(format!("customer {id}"))).await;
+            Redirect::to(&format!("/console/customers/{id}")).into_response()
+        }
+        Err(StoreError::NotFound) => {
+            customer_page(&ctx, &who, &id, Some(error(Some("No such credential."))), StatusCode::NOT_FOUND).await
+        }
+        Err(e) => unavailable(e),
     }
 }

@@ -13,6 +13,7 @@ import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -36,8 +37,10 @@ def h1():
 
 
 def wait_for(check, what):
-    """Wait (up to 10 s) for a page loaded by a click to satisfy `check`."""
-    WebDriverWait(driver, 30).until(lambda d: check(d), message=what)
+    """Wait (up to 30 s) for a page loaded by a click to satisfy `check`; an element of the page being replaced
+    (stale) or not there yet is waited out."""
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    WebDriverWait(driver, 30, ignored_exceptions=ignored).until(lambda d: check(d), message=what)
 
 
 try:
@@ -59,6 +62,19 @@ try:
     driver.find_element(By.XPATH, "//button[text()='Create customer']").click()
     wait_for(lambda d: "<code>browser-co</code>" in d.page_source, "the new customer listed")
     shot("03-customer-created")
+
+    # Mint a credential: its secret is shown once, and not after a reload.
+    driver.find_element(By.LINK_TEXT, "browser-co").click()
+    wait_for(lambda d: h1() == "Customer browser-co", "the customer's page")
+    driver.find_element(By.NAME, "name").send_keys("from the browser")
+    driver.find_element(By.XPATH, "//button[text()='Mint credential']").click()
+    wait_for(lambda d: "copy its secrets now" in d.page_source, "the minted secret shown")
+    secret = driver.find_element(By.CSS_SELECTOR, "[data-secret=customer_secret]").text
+    assert len(secret) == 32, secret
+    shot("03b-secret-shown-once")
+    driver.get(f"{base}/console/customers/browser-co")
+    wait_for(lambda d: h1() == "Customer browser-co", "the customer's page again")
+    assert secret not in driver.page_source, "the secret is never shown again"
 
     driver.find_element(By.LINK_TEXT, "Search").click()
     wait_for(lambda d: h1() == "Search", "the search page")

@@ -281,3 +281,99 @@ async fn console_in_a_real_browser() {
     assert!(log.contains("console browser walk: ok"), "{log}");
     app.stop().await;
 }
+
+/// The secret between `data-secret="customer_secret">` and the next `<`.
+fn shown_secret(html: &str) -> Option<String> {
+    let tag = "data-secret=\"customer_secret\">";
+    let at = html.find(tag)? + tag.len();
+    Some(html[at..].split('<').next()?.to_string())
+}
+
+on_both!(console_credentials);
+async fn console_credentials(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let base = app.url();
+    let c = http();
+    let (_, _owner) = app.customer("keys").await;
+    let session = sign_in(&c, &base, OPERATOR_EMAIL, OPERATOR_PASSWORD).await.unwrap();
+    let (s, detail) = page(&c, format!("{base}/console/customers/keys"), &session).await;
+    assert_eq!(s, StatusCode::OK);
+    let csrf = csrf_of(&detail);
+    let (s, _) = page(&c, format!("{base}/console/customers/nobody"), &session).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Minted with the HMAC scheme: both secrets shown on this answer only (no-store), and they work.
+    let r = c
+        .post(format!("{base}/console/customers/keys/credentials"))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf.as_str()), ("name", "console"), ("passphrase", "a passphrase here")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let html = r.text().await.unwrap();
+    let secret = shown_secret(&html).expect("the owner key is shown");
+    assert!(html.contains("data-secret=\"secret_key\""), "the HMAC secret key too");
+    let api = app.client.with_api_key(&secret);
+    assert!(api.create_user(&user_req("k@example.com")).await.is_ok(), "the minted key works");
+    let (_, later) = page(&c, format!("{base}/console/customers/keys"), &session).await;
+    assert!(!later.contains(&secret) && shown_secret(&later).is_none(), "never shown again");
+    assert!(later.contains("Cs-* HMAC"));
+
+    // A bad passphrase is refused with the reason; CSRF applies.
+    let r = c
+        .post(format!("{base}/console/customers/keys/credentials"))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf.as_str()), ("passphrase", "short")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("8 to 128"));
+    let r = c
+        .post(format!("{base}/console/customers/keys/credentials"))
+        .header(COOKIE, &session)
+        .form(&[("name", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Revoked: the key stops at once.
+    let id =
+        later.split("/credentials/").filter_map(|p| p.split('/').next()).find(|p| p.len() == 36).map(str::to_string);
+    let mut revoked = 0;
+    for cred in later.split("action=\"/console/customers/keys/credentials/").skip(1) {
+        let cid = cred.split('/').next().unwrap();
+        let r = c
+            .post(format!("{base}/console/customers/keys/credentials/{cid}/revoke"))
+            .header(COOKIE, &session)
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        revoked += 1;
+    }
+    assert!(revoked >= 2 && id.is_some(), "the test key and the console's");
+    assert!(api.create_user(&user_req("k2@example.com")).await.is_err(), "revoked keys stop");
+
+    // Suspend and activate; audited.
+    for status in ["SUSPENDED", "ACTIVE"] {
+        let r = c
+            .post(format!("{base}/console/customers/keys/status"))
+            .header(COOKIE, &session)
+            .form(&[("csrf", csrf.as_str()), ("status", status)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(app.running.ctx.store.customer("keys").await.unwrap().unwrap().status, status);
+    }
+    let (_, audit) = page(&c, format!("{base}/console/audit"), &session).await;
+    for action in ["credential.mint", "credential.revoke", "customer.status"] {
+        assert!(audit.contains(action), "{action}");
+    }
+    app.stop().await;
+}
