@@ -434,6 +434,10 @@ async fn customer_page(ctx: &Ctx, who: &Signed, id: &str, shown: Option<maud::Ma
         Ok(p) => p.items,
         Err(e) => return unavailable(e),
     };
+    let endpoints = match ctx.store.list_endpoints(id).await {
+        Ok(e) => e,
+        Err(e) => return unavailable(e),
+    };
     let base = format!("/console/customers/{}", c.customer_id);
     let body = html! {
         @if let Some(s) = shown { (s) }
@@ -477,6 +481,13 @@ async fn customer_page(ctx: &Ctx, who: &Signed, id: &str, shown: Option<maud::Ma
                         }
                     }
                 }
+            }
+        }
+        h2 { "Webhook endpoints" }
+        @if endpoints.is_empty() { p { "None." } }
+        ul {
+            @for e in &endpoints {
+                li { a href={ (base) "/webhooks/" (e.endpoint_id) } { code { (e.endpoint_id) } } " " (e.url) " (" (e.status.to_ascii_lowercase()) ")" }
             }
         }
         h3 { "Mint a credential" }
@@ -597,6 +608,147 @@ pub async fn revoke_credential(
         }
         Err(StoreError::NotFound) => {
             customer_page(&ctx, &who, &id, Some(error(Some("No such credential."))), StatusCode::NOT_FOUND).await
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn endpoint_page(
+    ctx: &Ctx,
+    who: &Signed,
+    id: &str,
+    endpoint_id: &str,
+    note: Option<maud::Markup>,
+    status: StatusCode,
+) -> Response {
+    let now = ctx.access.clock.now_ms();
+    let e = match ctx.store.endpoint(id, endpoint_id).await {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            return (StatusCode::NOT_FOUND, page("Not found", Some(who), html! { p { "No such endpoint." } }))
+                .into_response();
+        }
+        Err(err) => return unavailable(err),
+    };
+    let deliveries = match ctx.store.list_deliveries(id, endpoint_id, 100).await {
+        Ok(d) => d,
+        Err(err) => return unavailable(err),
+    };
+    let base = format!("/console/customers/{id}/webhooks/{endpoint_id}");
+    let body = html! {
+        @if let Some(n) = note { (n) }
+        p { a href={ "/console/customers/" (id) } { "Back to " (id) } }
+        dl.facts {
+            dt { "URL" } dd { (e.url) }
+            dt { "Status" } dd { (e.status) }
+            dt { "Event types" } dd { (e.event_types) }
+        }
+        h2 { "Deliveries (" (deliveries.len()) ")" }
+        table {
+            thead { tr { th scope="col" { "Event" } th scope="col" { "Status" } th.num scope="col" { "Attempts" } th.num scope="col" { "Response" } th scope="col" { "Body or error" } th scope="col" { "Updated" } th scope="col" { span.hint { "Action" } } } }
+            tbody {
+                @for d in &deliveries {
+                    tr {
+                        td { code { (d.event_id) } }
+                        td { (d.status) }
+                        td.num { (d.attempts) }
+                        td.num { @if let Some(s) = d.response_status { (s) } }
+                        td { (d.error.as_deref().or(d.response_body.as_deref()).unwrap_or("").chars().take(200).collect::<String>()) }
+                        td { (time(d.updated_at, now)) }
+                        td {
+                            form method="post" action={ (base) "/redeliver" } {
+                                input type="hidden" name="csrf" value=(who.csrf);
+                                input type="hidden" name="event_id" value=(d.event_id);
+                                button type="submit" aria-label={ "Redeliver event " (d.event_id) } { "Redeliver" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h3 { "Replay a range" }
+        form.stack method="post" action={ (base) "/replay" } {
+            input type="hidden" name="csrf" value=(who.csrf);
+            label { "Since (UTC, RFC 3339)" input name="since" placeholder="2026-12-07T00:00:00Z" required; }
+            label { "Until (UTC, RFC 3339; empty: now)" input name="until"; }
+            button type="submit" { "Replay" }
+        }
+    };
+    (status, page(&format!("Webhook endpoint {endpoint_id}"), Some(who), body)).into_response()
+}
+
+/// `GET /console/customers/{id}/webhooks/{endpoint_id}`: the endpoint and its latest deliveries.
+pub async fn endpoint(
+    State(ctx): State<Ctx>,
+    who: Signed,
+    axum::extract::Path((id, endpoint_id)): axum::extract::Path<(String, String)>,
+) -> Response {
+    endpoint_page(&ctx, &who, &id, &endpoint_id, None, StatusCode::OK).await
+}
+
+/// `POST .../webhooks/{endpoint_id}/redeliver` (`event_id`): send that event again to every enabled endpoint that
+/// takes it (the API's redeliver).
+pub async fn redeliver(
+    State(ctx): State<Ctx>,
+    who: Signed,
+    axum::extract::Path((id, endpoint_id)): axum::extract::Path<(String, String)>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Some(refused) = who.refusal(f.get("csrf").map(String::as_str)) {
+        return refused;
+    }
+    let event_id = field(&f, "event_id").to_string();
+    match ctx.store.redeliver(&id, &event_id, ctx.access.clock.now_ms()).await {
+        Ok(n) => {
+            ctx.access.outbox.notify_one();
+            ctx.audit(&who, "webhook.redeliver", &event_id, Some(format!("{n} delivery(ies) queued"))).await;
+            let note = html! { p role="status" { "Queued " (n) " new delivery(ies) of " code { (event_id) } "." } };
+            endpoint_page(&ctx, &who, &id, &endpoint_id, Some(note), StatusCode::OK).await
+        }
+        Err(StoreError::NotFound) => {
+            endpoint_page(&ctx, &who, &id, &endpoint_id, Some(error(Some("No such event."))), StatusCode::NOT_FOUND)
+                .await
+        }
+        Err(e) => unavailable(e),
+    }
+}
+
+/// `POST .../webhooks/{endpoint_id}/replay` (`since`, `until`): send again every event of the range this endpoint
+/// takes (the API's replay).
+pub async fn replay(
+    State(ctx): State<Ctx>,
+    who: Signed,
+    axum::extract::Path((id, endpoint_id)): axum::extract::Path<(String, String)>,
+    Form(f): Form<Fields>,
+) -> Response {
+    if let Some(refused) = who.refusal(f.get("csrf").map(String::as_str)) {
+        return refused;
+    }
+    let now = ctx.access.clock.now_ms();
+    let at = |v: &str| chrono::DateTime::parse_from_rfc3339(v).map(|t| t.timestamp_millis()).ok();
+    let since = at(field(&f, "since"));
+    let until = match field(&f, "until") {
+        "" => Some(now + 1),
+        u => at(u),
+    };
+    let (Some(since), Some(until)) = (since, until) else {
+        let e = error(Some("Times must be RFC 3339, such as 2026-12-07T10:00:00Z."));
+        return endpoint_page(&ctx, &who, &id, &endpoint_id, Some(e), StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    if since >= until {
+        let e = error(Some("Until must be after since."));
+        return endpoint_page(&ctx, &who, &id, &endpoint_id, Some(e), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    match ctx.store.replay(&id, &endpoint_id, since, until, now).await {
+        Ok(n) => {
+            ctx.access.outbox.notify_one();
+            ctx.audit(&who, "webhook.replay", &endpoint_id, Some(format!("{n} event(s) queued"))).await;
+            let note = html! { p role="status" { "Queued " (n) " event(s) again." } };
+            endpoint_page(&ctx, &who, &id, &endpoint_id, Some(note), StatusCode::OK).await
+        }
+        Err(StoreError::NotFound) => {
+            let e = error(Some("The endpoint is not enabled; enable it first."));
+            endpoint_page(&ctx, &who, &id, &endpoint_id, Some(e), StatusCode::CONFLICT).await
         }
         Err(e) => unavailable(e),
     }

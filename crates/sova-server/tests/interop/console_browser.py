@@ -1,6 +1,7 @@
 """The operator console in a real browser: headless Debian Chromium driven through Selenium (WebDriver).
 
 usage: console_browser.py BASE_URL EMAIL PASSWORD DEPOSIT_ADDRESS SCREENSHOT_DIR WITHDRAWAL_ID EMAIL2 PASSWORD2
+                          ENDPOINT_PATH EVENT_ID
 
 Signs in, creates a customer, finds a deposit by its address, approves a withdrawal that needs two approvals (the
 same operator's second approval is refused; a second operator completes it), posts a form without its CSRF token
@@ -17,7 +18,7 @@ from selenium.common.exceptions import NoSuchElementException, StaleElementRefer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-base, email, password, address, shots, withdrawal, email2, password2 = sys.argv[1:9]
+base, email, password, address, shots, withdrawal, email2, password2, endpoint_path, event = sys.argv[1:11]
 os.makedirs(shots, exist_ok=True)
 
 options = webdriver.ChromeOptions()
@@ -106,6 +107,13 @@ try:
     driver.find_element(By.XPATH, approve).click()
     wait_for(lambda d: withdrawal not in d.page_source, "approved by two: gone from the queue")
     shot("07-approved-by-two")
+
+    # Redeliver a webhook event from its endpoint's page.
+    driver.get(f"{base}{endpoint_path}")
+    wait_for(lambda d: "Deliveries (1)" in d.page_source, "the endpoint's deliveries")
+    driver.find_element(By.XPATH, f"//button[@aria-label='Redeliver event {event}']").click()
+    wait_for(lambda d: "Queued 1 new delivery" in d.page_source, "the redelivery queued")
+    shot("07b-webhook-redelivered")
 
     # A form without its CSRF token (the hidden input removed) is refused.
     driver.find_element(By.LINK_TEXT, "Customers").click()

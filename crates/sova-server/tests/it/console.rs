@@ -244,7 +244,8 @@ async fn console_in_a_real_browser() {
         eprintln!("SKIPPED: no Chromium or Selenium for the console browser test");
         return;
     }
-    let app = spawn_app(Backend::Sqlite).await;
+    let app = spawn_app_with(Backend::Sqlite, |c| c.webhook_allow_private = true).await;
+    let (endpoint, event) = delivered_test_event(&app, "hooked").await;
     // A deposit to find by its address.
     let (_, owner) = app.customer("browsed").await;
     let u = owner.create_user(&user_req("browsed@example.com")).await.unwrap();
@@ -269,7 +270,7 @@ async fn console_in_a_real_browser() {
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("python3")
             .args(["console_browser.py", &url, OPERATOR_EMAIL, OPERATOR_PASSWORD, &address, &shots, &withdrawal])
-            .args([SECOND_EMAIL, SECOND_PASSWORD])
+            .args([SECOND_EMAIL, SECOND_PASSWORD, &format!("/console/customers/hooked/webhooks/{endpoint}"), &event])
             .current_dir(dir)
             .output()
     })
@@ -375,5 +376,104 @@ async fn console_credentials(backend: Backend) {
     for action in ["credential.mint", "credential.revoke", "customer.status"] {
         assert!(audit.contains(action), "{action}");
     }
+    app.stop().await;
+}
+
+/// A webhook receiver that answers 200 to everything; its URL.
+async fn sink() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(|| async { "ok" });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+/// A customer `slug` with an endpoint at a live receiver and one delivered `webhook.test`; (endpoint id, event id).
+async fn delivered_test_event(app: &TestApp, slug: &str) -> (String, String) {
+    use reqwest::Method;
+    let (_, owner) = app.customer(slug).await;
+    let ep = serde_json::json!({"url": format!("{}/hook", sink().await)});
+    let (s, e) =
+        crate::withdrawals::send(&owner, Method::POST, &format!("/customers/{slug}/webhook-endpoints"), Some(ep)).await;
+    assert_eq!(s, 201, "{e}");
+    let endpoint = e["data"]["endpoint_id"].as_str().unwrap().to_string();
+    let path = format!("/customers/{slug}/webhook-endpoints/{endpoint}");
+    let (s, t) = crate::withdrawals::send(&owner, Method::POST, &format!("{path}/test"), None).await;
+    assert_eq!(s, 201, "{t}");
+    let event = t["data"]["event_id"].as_str().unwrap().to_string();
+    for _ in 0..200 {
+        let d = app.running.ctx.store.list_deliveries(slug, &endpoint, 10).await.unwrap();
+        if d.iter().any(|d| d.status == "SUCCEEDED" || d.status == "DELIVERED") {
+            return (endpoint, event);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the test event was not delivered");
+}
+
+on_both!(console_webhooks);
+async fn console_webhooks(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.webhook_allow_private = true).await;
+    let (endpoint, event) = delivered_test_event(&app, "hooks").await;
+    let base = app.url();
+    let c = http();
+    let session = sign_in(&c, &base, OPERATOR_EMAIL, OPERATOR_PASSWORD).await.unwrap();
+    let (_, customer) = page(&c, format!("{base}/console/customers/hooks"), &session).await;
+    assert!(customer.contains(&endpoint), "the endpoint is listed");
+    let url = format!("{base}/console/customers/hooks/webhooks/{endpoint}");
+    let (s, html) = page(&c, url.clone(), &session).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains(&event) && html.contains("Deliveries (1)"), "{html}");
+    let csrf = csrf_of(&html);
+
+    let r = c
+        .post(format!("{url}/redeliver"))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf.as_str()), ("event_id", event.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Queued 1 new delivery"));
+    assert_eq!(app.running.ctx.store.list_deliveries("hooks", &endpoint, 10).await.unwrap().len(), 2);
+    let r = c
+        .post(format!("{url}/redeliver"))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf.as_str()), ("event_id", "msg_nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let since = sova_http::time::iso(app.running.ctx.clock.now_ms() - 3_600_000);
+    let r = c
+        .post(format!("{url}/replay"))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf.as_str()), ("since", since.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("Queued 1 event(s) again"));
+    let r = c
+        .post(format!("{url}/replay"))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf.as_str()), ("since", "yesterday")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = c
+        .post(format!("{url}/redeliver"))
+        .header(COOKIE, &session)
+        .form(&[("event_id", event.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (_, audit) = page(&c, format!("{base}/console/audit"), &session).await;
+    assert!(audit.contains("webhook.redeliver") && audit.contains("webhook.replay"));
     app.stop().await;
 }
