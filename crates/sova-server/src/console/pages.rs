@@ -438,6 +438,19 @@ async fn customer_page(ctx: &Ctx, who: &Signed, id: &str, shown: Option<maud::Ma
         Ok(e) => e,
         Err(e) => return unavailable(e),
     };
+    let recent = ListQuery { limit: 50, ..ListQuery::default() };
+    let users = match ctx.store.list_users(id, &recent).await {
+        Ok(p) => p,
+        Err(e) => return unavailable(e),
+    };
+    let wallets = match ctx.store.list_wallets(id, None, &recent).await {
+        Ok(p) => p,
+        Err(e) => return unavailable(e),
+    };
+    let deposits = match ctx.store.list_deposits(id, None, &recent).await {
+        Ok(p) => p,
+        Err(e) => return unavailable(e),
+    };
     let base = format!("/console/customers/{}", c.customer_id);
     let body = html! {
         @if let Some(s) = shown { (s) }
@@ -479,6 +492,46 @@ async fn customer_page(ctx: &Ctx, who: &Signed, id: &str, shown: Option<maud::Ma
                                 }
                             }
                         }
+                    }
+                }
+            }
+        }
+        h2 { "Users (" (users.total) ")" }
+        table {
+            thead { tr { th scope="col" { "User" } th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Status" } th scope="col" { "Created" } } }
+            tbody {
+                @for u in &users.items {
+                    tr { td { code { (u.user_id) } } td { (u.first_name) " " (u.last_name) } td { (u.email) } td { (u.status) } td { (time(u.created_at, now)) } }
+                }
+            }
+        }
+        h2 { "Wallets (" (wallets.total) ")" }
+        table {
+            thead { tr { th scope="col" { "Wallet" } th scope="col" { "Name" } th scope="col" { "User" } th scope="col" { "Status" } th.num scope="col" { "Available" } th.num scope="col" { "Held" } th.num scope="col" { "Pending" } } }
+            tbody {
+                @for w in &wallets.items {
+                    @for (i, b) in w.balances.iter().enumerate() {
+                        tr {
+                            td { @if i == 0 { code { (w.wallet.wallet_id) } } }
+                            td { @if i == 0 { (w.wallet.name) } }
+                            td { @if i == 0 { code { (w.wallet.user_id) } } }
+                            td { @if i == 0 { (w.wallet.status) } }
+                            (amount(&b.available, &b.currency)) (amount(&b.held, &b.currency)) (amount(&b.pending, &b.currency))
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Deposits (" (deposits.total) ", latest 50)" }
+        table {
+            thead { tr { th scope="col" { "Deposit" } th scope="col" { "Wallet" } th.num scope="col" { "Amount" } th scope="col" { "Network" } th scope="col" { "Status" } th.num scope="col" { "Confirmations" } th scope="col" { "Address" } th scope="col" { "Created" } } }
+            tbody {
+                @for d in &deposits.items {
+                    tr {
+                        td { code { (d.deposit_id) } } td { code { (d.wallet_id) } } (amount(&d.amount, &d.currency)) td { (d.network) } td { (d.status) }
+                        td.num { @if d.output_index.is_some() { (d.confirmations) } @else { span.hint { "sandbox" } } }
+                        td { a href={ "/console/search?q=" (d.address) } { code { (d.address) } } }
+                        td { (time(d.created_at, now)) }
                     }
                 }
             }

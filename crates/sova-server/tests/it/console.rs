@@ -132,6 +132,16 @@ async fn console_four_eyes(backend: Backend) {
     assert!(!queue.contains(&id), "gone from the queue");
     let (_, audit) = page(&c, format!("{base}/console/audit"), &second).await;
     assert_eq!(audit.matches("withdrawal.approve").count(), 2, "{audit}");
+    // The customer's page shows its user, its wallet's balances (the sent 0.5 and its fee gone) and its deposit.
+    let (_, detail) = page(&c, format!("{base}/console/customers/eyes"), &second).await;
+    assert!(
+        detail.contains("Users (1)") && detail.contains("Wallets (1)") && detail.contains("Deposits (1, latest 50)"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("<td class=\"num\">1.4999 <abbr>BTC</abbr></td>"),
+        "available, right-aligned with its currency: {detail}"
+    );
     // CSRF applies here too.
     let r = c.post(&approve).header(COOKIE, &second).form(&[("csrf", "nope")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
