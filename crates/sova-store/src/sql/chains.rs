@@ -177,11 +177,17 @@ impl ChainStore for SqlStore {
             else {
                 continue;
             };
+            // An amount the ledger cannot hold exactly (more than 28 significant digits: a token with many
+            // decimals, an absurd transfer) is not credited, and does not stop the chain being followed.
+            let Ok(amount) = dec(&p.amount) else {
+                tracing::error!(network = %block.network, tx_hash = %p.tx_hash, amount = %p.amount,
+                    "a payment to an issued address is too large or too precise for the ledger; not credited");
+                continue;
+            };
             let existing = deposit_by_payment(&mut tx, &block.network, &p.tx_hash, p.index).await?;
             let deposit_id = match existing {
                 None => {
-                    let mut d = DepositRow::pending(&a, &p.amount, &p.tx_hash, false, now);
-                    d.amount = dec(&p.amount)?.normalize().to_string();
+                    let mut d = DepositRow::pending(&a, &amount.normalize().to_string(), &p.tx_hash, false, now);
                     d.output_index = Some(p.index);
                     d.block_hash = Some(block.hash.clone());
                     d.block_height = Some(block.height);
