@@ -209,12 +209,12 @@ async fn follow(
             return;
         }
         match round(w, source, sender, cx, &mut addresses, &mut progress).await {
-            Ok(caught_up) => {
+            Ok(wait) => {
                 if failures > 0 {
                     tracing::info!(network = net, "chain watcher: the node answers again");
                 }
                 failures = 0;
-                if caught_up {
+                if wait {
                     tokio::time::sleep(cx.poll).await;
                 }
             }
@@ -241,7 +241,8 @@ struct Progress {
     last_log: Option<Instant>,
 }
 
-/// One round; `true` when the watcher has reached the node's best block.
+/// One round; `true` when the next should wait a poll: the watcher has reached the node's best block, or the node
+/// could not serve the next one yet (so a lagging node is not asked in a tight loop).
 async fn round(
     w: &Watcher,
     source: &dyn BlockSource,
@@ -283,17 +284,20 @@ async fn round(
         Some(b) => b,
         None => {
             // First start (or a reorg deeper than everything recorded): begin at the node's best block.
-            let Some(block) = source.block(tip, tip).await? else { return Ok(false) };
+            // Nothing served there yet: wait a poll before asking again.
+            let Some(block) = source.block(tip, tip).await? else { return Ok(true) };
             let b = record(w, cx, addresses, &block).await?;
             tracing::info!(network = net, height = b.height, hash = %b.hash, "chain watcher: following from here");
             b
         }
     };
     let mut recorded = 0u64;
+    let mut stalled = false;
     while u64::try_from(head.height).unwrap_or(0) < tip && recorded < ROUND_BLOCKS {
         let next = u64::try_from(head.height).unwrap_or(0) + 1;
         let Some(block) = source.block(next, tip).await? else {
-            // The node has nothing there yet although it said so: ask again next round, skipping nothing.
+            // The node has nothing there yet although it said so: ask again after a poll, skipping nothing.
+            stalled = true;
             break;
         };
         if block.at.parent != head.hash {
@@ -341,7 +345,7 @@ async fn round(
     if caught_up && progress.last_log.take().is_some() {
         tracing::info!(network = net, height = head.height, "chain watcher caught up");
     }
-    Ok(caught_up)
+    Ok(caught_up || stalled)
 }
 
 /// Record `block` (with the payments to issued addresses) as the new head.
