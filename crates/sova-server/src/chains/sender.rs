@@ -54,10 +54,6 @@ pub enum SendRoundError {
     Store(#[from] sova_store::StoreError),
 }
 
-fn event(w: &WithdrawalRow, what: &str, now: i64) -> sova_store::OutboxEvent {
-    sova_http::outbox::withdrawal(w, what, None, now)
-}
-
 impl Sender {
     /// A sender for `network` through the node at `url`, crediting `tokens` (currency -> contract, decimals).
     pub fn new(
@@ -128,7 +124,7 @@ impl Sender {
                 Ok((s.hash, s.raw, fees.max_fee_per_gas.to_string(), fees.max_priority_fee_per_gas.to_string()))
             };
             c.detail = Some(format!("signed by the hot wallet {sender}"));
-            let ev = |row: &WithdrawalRow| event(row, "broadcast", now);
+            let ev = |row: &WithdrawalRow| sova_http::outbox::withdrawal(row, "broadcast", None, now);
             let (row, send) = match cx.store.chain_send(&self.network, &sender, node_nonce, &sign, &c, &ev).await {
                 Ok(x) => x,
                 // Cancelled (or sent) meanwhile.
@@ -212,7 +208,7 @@ impl Sender {
                         _ => None,
                     };
                     if let Some(what) = what {
-                        c.effects = Effects::none().with_event(event(&after, what, now));
+                        c.effects = Effects::none().with_event(sova_http::outbox::withdrawal(&after, what, None, now));
                     }
                     self.apply(cx, &c).await?;
                 }

@@ -17,7 +17,7 @@ use sova_chain::rpc::RpcError;
 use sova_chain::watch::{Block, BlockSource};
 use sova_http::time::iso;
 use sova_proto::connect as wire;
-use sova_store::{ChainBlock, ChainPayment, DepositRow, Store, Transitions};
+use sova_store::{ChainBlock, ChainPayment, Store, Transitions};
 use tokio::sync::Mutex;
 
 use super::{FALLBACK_DEPTH, Threshold, WatchSpec};
@@ -161,10 +161,6 @@ impl Addresses {
     }
 }
 
-fn deposit_event(d: &DepositRow, what: &str, now: i64) -> sova_store::OutboxEvent {
-    sova_http::outbox::deposit(d, what, now)
-}
-
 fn h(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -268,7 +264,7 @@ async fn round(
         if theirs.as_deref() == Some(b.hash.as_str()) {
             break;
         }
-        let changed = store.chain_orphan_block(net, &b.hash, cx.clock.now_ms(), &deposit_event).await?;
+        let changed = store.chain_orphan_block(net, &b.hash, cx.clock.now_ms(), &sova_http::outbox::deposit).await?;
         tracing::warn!(network = net, height = b.height, hash = %b.hash, deposits = changed.len(),
             "chain watcher: block left the main chain (reorg)");
         report(net, &changed, cx);
@@ -327,7 +323,8 @@ async fn round(
             None => head.height - h(FALLBACK_DEPTH) + 1,
         },
     };
-    let changed = store.chain_settle(net, head.height, final_height, cx.clock.now_ms(), &deposit_event).await?;
+    let changed =
+        store.chain_settle(net, head.height, final_height, cx.clock.now_ms(), &sova_http::outbox::deposit).await?;
     report(net, &changed, cx);
     if let Some(sender) = sender {
         sender.round(cx, final_height).await?;
@@ -358,7 +355,7 @@ async fn record(w: &Watcher, cx: &Context, addresses: &Addresses, block: &Block)
         parent: block.at.parent.clone(),
         seen_at: cx.clock.now_ms(),
     };
-    let changed = cx.store.chain_add_block(&b, &addresses.keep(block), &deposit_event).await?;
+    let changed = cx.store.chain_add_block(&b, &addresses.keep(block), &sova_http::outbox::deposit).await?;
     report(net, &changed, cx);
     Ok(b)
 }

@@ -439,11 +439,6 @@ fn require_sandbox(ctx: &Ctx) -> ApiResult<()> {
     if ctx.sandbox { Ok(()) } else { Err(ApiError::sandbox_only("sandbox deposits")) }
 }
 
-/// A webhook event about deposit `d` (`deposit.<what>`).
-fn deposit_event(d: &DepositRow, what: &str, now: i64) -> sova_store::OutboxEvent {
-    sova_http::outbox::deposit(d, what, now)
-}
-
 /// Sandbox only: credit a deposit to one of the customer's addresses. It is recorded `PENDING` and, unless
 /// `pending: true`, completed at once, which moves the amount into the wallet's balance.
 #[utoipa::path(post, path = "/sandbox/deposits", tag = "sandbox", security(("api_key" = [])),
@@ -467,13 +462,13 @@ pub async fn sandbox_deposit(
         .ok_or_else(|| ApiError::not_found("deposit address").with_field("address"))?;
     let now = ctx.clock.now_ms();
     let d = DepositRow::pending(&a, &amt.to_string(), &net.sandbox_tx_hash(), true, now);
-    ctx.store.create_deposit(&d, &Effects::none().with_event(deposit_event(&d, "pending", now))).await?;
+    ctx.store.create_deposit(&d, &Effects::none().with_event(sova_http::outbox::deposit(&d, "pending", now))).await?;
     let d = if req.pending == Some(true) {
         d
     } else {
         let now = ctx.clock.now_ms();
         let done = DepositRow { status: "COMPLETED".into(), completed_at: Some(now), updated_at: now, ..d.clone() };
-        let fx = Effects::none().with_event(deposit_event(&done, "completed", now));
+        let fx = Effects::none().with_event(sova_http::outbox::deposit(&done, "completed", now));
         ctx.store.complete_deposit(&d.customer_id, &d.deposit_id, now, &fx).await?
     };
     ctx.access.outbox.notify_one();
@@ -494,7 +489,7 @@ pub async fn sandbox_complete_deposit(
     let d = ctx.store.deposit(&owner.customer_id, &id).await?.ok_or_else(|| ApiError::not_found("deposit"))?;
     let now = ctx.clock.now_ms();
     let done = DepositRow { status: "COMPLETED".into(), completed_at: Some(now), updated_at: now, ..d };
-    let fx = Effects::none().with_event(deposit_event(&done, "completed", now));
+    let fx = Effects::none().with_event(sova_http::outbox::deposit(&done, "completed", now));
     ctx.store.complete_deposit(&owner.customer_id, &id, now, &fx).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::not_found("deposit"),
         e => e.into(),

@@ -63,17 +63,6 @@ impl WithdrawalsState {
     }
 }
 
-/// A webhook event about `w` (`withdrawal.<what>`), its data the withdrawal's summary, plus the code for
-/// `confirmation_required` (the customer's backend passes it to the user, or confirms on the user's behalf).
-pub fn event(
-    w: &sova_store::WithdrawalRow,
-    what: &str,
-    code: Option<(&str, i64)>,
-    now: i64,
-) -> sova_store::OutboxEvent {
-    sova_http::outbox::withdrawal(w, what, code, now)
-}
-
 /// The state type of the withdrawal routes.
 pub type Ctx = Arc<WithdrawalsState>;
 
@@ -133,7 +122,8 @@ pub async fn expire_once(ctx: &Ctx) -> sova_store::Result<usize> {
         c.detail = Some("not approved within the policy's window".into());
         let mut after = w.clone();
         (after.status, after.sub_status) = ("REJECTED".into(), "APPROVAL_EXPIRED".into());
-        c.effects = sova_store::Effects::none().with_event(event(&after, "rejected", None, now));
+        c.effects =
+            sova_store::Effects::none().with_event(sova_http::outbox::withdrawal(&after, "rejected", None, now));
         match ctx.store.change_withdrawal(&c).await {
             Ok(_) => {
                 n += 1;
@@ -158,7 +148,8 @@ pub async fn expire_once(ctx: &Ctx) -> sova_store::Result<usize> {
         c.detail = Some("not confirmed within an hour".into());
         let mut after = w.clone();
         (after.status, after.sub_status) = ("CANCELLED".into(), "EXPIRED".into());
-        c.effects = sova_store::Effects::none().with_event(event(&after, "cancelled", None, now));
+        c.effects =
+            sova_store::Effects::none().with_event(sova_http::outbox::withdrawal(&after, "cancelled", None, now));
         match ctx.store.change_withdrawal(&c).await {
             Ok(_) => {
                 n += 1;

@@ -342,8 +342,8 @@ pub async fn create(
         ..row
     };
     let effects = sova_store::Effects::none()
-        .with_event(super::event(&row, "created", None, now))
-        .with_event(super::event(&row, "confirmation_required", Some((&code, expires)), now));
+        .with_event(sova_http::outbox::withdrawal(&row, "created", None, now))
+        .with_event(sova_http::outbox::withdrawal(&row, "confirmation_required", Some((&code, expires)), now));
     match ctx.store.create_withdrawal(&row, &effects).await {
         Ok(()) => {
             ctx.access.outbox.notify_one();
@@ -459,7 +459,7 @@ async fn change(
     if let Some(h) = &c.tx_hash {
         after.tx_hash = Some(h.clone());
     }
-    c.effects = sova_store::Effects::none().with_event(super::event(&after, what, code, c.now));
+    c.effects = sova_store::Effects::none().with_event(sova_http::outbox::withdrawal(&after, what, code, c.now));
     let out = ctx.store.change_withdrawal(&c).await?;
     ctx.access.outbox.notify_one();
     Ok(out)
