@@ -14,7 +14,7 @@ import sys
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -39,8 +39,9 @@ def h1():
 
 def wait_for(check, what):
     """Wait (up to 30 s) for a page loaded by a click to satisfy `check`; an element of the page being replaced
-    (stale) or not there yet is waited out."""
-    ignored = (NoSuchElementException, StaleElementReferenceException)
+    (stale; Chromium sometimes says "Node with given id does not belong to the document", a plain WebDriverException)
+    or not there yet is waited out."""
+    ignored = (NoSuchElementException, StaleElementReferenceException, WebDriverException)
     WebDriverWait(driver, 30, ignored_exceptions=ignored).until(lambda d: check(d), message=what)
 
 
